@@ -1,0 +1,213 @@
+/**
+ * The one configuration schema. Every leaf has a default and a one-line description; `--help` text, YAML
+ * validation and the resolved `config.json` of a run all come from here. Layering: defaults < YAML file
+ * (`--config`) < `--set a.b=c` overrides < dedicated CLI flags.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { LamerError } from './errors.js';
+
+const int = (min: number) => z.number().int().min(min);
+const prob = z.number().min(0).max(1);
+
+export const RunSchema = z.strictObject({
+  seed: int(0).default(1).describe('master seed: task seeds, sampling and init derive from it'),
+  dir: z.string().default('').describe('run directory (default runs/<timestamp>)'),
+  mode: z.enum(['async', 'sync']).default('async').describe('async actor-learner, or the synchronous lockstep baseline'),
+  iterations: int(0).default(40).describe('policy updates to run (0 = no limit)'),
+  minutes: z.number().min(0).default(12).describe('wall-clock budget in minutes (0 = no limit)'),
+  evalEvery: int(0).default(10).describe('evaluate every N policy versions (0 = only at start and end)'),
+  evalTasks: int(1).default(64).describe('fixed validation tasks per evaluation'),
+  evalAttempts: int(1).default(3).describe('episodes per validation trial (pass@1..k)'),
+  progressSec: z.number().positive().default(10).describe('seconds between progress lines'),
+  fresh: z.boolean().default(false).describe('start over even if the run directory has checkpoints'),
+});
+
+export const EnvSchema = z.strictObject({
+  id: z.string().default('lamer/MineSweeper-v0').describe('environment id (lamer/MineSweeper-v0, lamer/Sokoban-v0, ...)'),
+  options: z.record(z.string(), z.unknown()).default({}).describe('environment options (board size, mines, boxes, ...)'),
+  template: z.enum(['compact', 'full']).default('compact').describe('prompt template: compact for the embedded model'),
+  memory: z.enum(['reflection', 'trajectory', 'both']).default('reflection').describe('memory H(n) carried between episodes'),
+  attempts: int(1).default(3).describe('episodes per trial N (1 = plain RL)'),
+  groupSize: int(1).default(8).describe('trials per task group'),
+  maxTurns: int(1).default(7).describe('policy turns per episode'),
+  reflect: z.boolean().default(true).describe('write a reflection between episodes'),
+});
+
+export const ModelSchema = z.strictObject({
+  nCtx: int(16).default(256).describe('context length in tokens'),
+  dModel: int(8).default(64).describe('width'),
+  nLayer: int(1).default(2).describe('transformer blocks'),
+  nHead: int(1).default(4).describe('attention heads'),
+  init: z.string().default('').describe('checkpoint directory to start from (a base model); empty = random init'),
+});
+
+export const AlgoSchema = z.strictObject({
+  estimator: z.enum(['gigpo', 'gigpo-upstream', 'grpo', 'rloo']).default('gigpo').describe('advantage estimator'),
+  gammaStep: prob.default(0.95).describe('discount between turns of an episode'),
+  gammaTraj: prob.default(0.9).describe('discount across episode boundaries (paper best for MineSweeper: 0.9)'),
+  omega: z.number().min(0).default(1).describe('weight of the GiGPO step advantage'),
+  norm: z.enum(['mean', 'mean_std']).default('mean').describe('advantage normalisation'),
+  returns: z.enum(['code', 'paper']).default('code').describe('cross-episode return: reference code recursion or paper form'),
+  invalidPenalty: z.number().min(0).default(0.5).describe('episode-score penalty for an unparsable turn'),
+  groupsPerUpdate: int(1).default(4).describe('task groups per policy update (B)'),
+  eta: int(0).default(2).describe('max staleness in policy versions for async admission (0 = synchronous)'),
+  maxPolicyLag: int(0).default(8).describe('drop rows sampled more than this many versions ago'),
+  lr: z.number().positive().default(3e-4).describe('AdamW learning rate'),
+  weightDecay: z.number().min(0).default(0.01).describe('AdamW weight decay'),
+  clipNorm: z.number().positive().default(1).describe('gradient-norm clip'),
+  clipEps: z.number().positive().default(0.2).describe('PPO clip epsilon'),
+  dualClipC: z.number().min(1).default(3).describe('dual-clip constant for negative advantages'),
+  entropyCoef: z.number().min(0).default(0.001).describe('entropy bonus'),
+  isMode: z.enum(['truncate', 'mask', 'bypass', 'off']).default('truncate').describe('behaviour-policy importance correction'),
+  isCap: z.number().positive().default(2).describe('importance-weight cap C'),
+  miniBatchRows: int(1).default(64).describe('rows per optimizer step'),
+  ppoEpochs: int(1).default(1).describe('passes over each batch'),
+});
+
+export const SamplingSchema = z.strictObject({
+  temperature: z.number().positive().default(1).describe('training rollout temperature'),
+  topP: z.number().gt(0).max(1).default(1).describe('training rollout top-p'),
+  evalTemperature: z.number().positive().default(0.7).describe('validation temperature'),
+  evalTopP: z.number().gt(0).max(1).default(0.8).describe('validation top-p'),
+  maxActionTokens: int(1).default(8).describe('max generated tokens for a play turn'),
+  maxReflectTokens: int(1).default(12).describe('max generated tokens for a reflection'),
+});
+
+export const ActorSchema = z.strictObject({
+  count: int(0).default(2).describe('local actor processes started by `lamer train`'),
+  threads: int(1).default(1).describe('decode worker threads per actor'),
+  groupsInFlight: int(1).default(4).describe('task groups each actor runs concurrently'),
+  maxBatch: int(1).default(64).describe('max generation requests per batched decode call'),
+  outboxDir: z.string().default('').describe('durable outbox directory (default <run>/outbox/<actorId>)'),
+});
+
+export const LearnerSchema = z.strictObject({
+  host: z.string().default('127.0.0.1').describe('listen host'),
+  port: int(0).default(0).describe('listen port (0 = any free port)'),
+  maxPayload: int(1024).default(8 * 1024 * 1024).describe('max WebSocket message bytes'),
+  heartbeatMs: int(50).default(2000).describe('heartbeat interval'),
+  checkpointEvery: int(1).default(10).describe('checkpoint every N policy versions'),
+  keepCheckpoints: int(1).default(3).describe('checkpoints kept'),
+});
+
+export const LogSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
+});
+
+export const ConfigSchema = z.strictObject({
+  run: RunSchema.default(RunSchema.parse({})),
+  env: EnvSchema.default(EnvSchema.parse({})),
+  model: ModelSchema.default(ModelSchema.parse({})),
+  algo: AlgoSchema.default(AlgoSchema.parse({})),
+  sampling: SamplingSchema.default(SamplingSchema.parse({})),
+  actor: ActorSchema.default(ActorSchema.parse({})),
+  learner: LearnerSchema.default(LearnerSchema.parse({})),
+  log: LogSchema.default(LogSchema.parse({})),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Parses `a.b=c` into a nested object; values are YAML scalars (numbers, booleans, strings, [lists], {maps}). */
+export function parseOverride(spec: string): Record<string, unknown> {
+  const eq = spec.indexOf('=');
+  if (eq <= 0) throw new LamerError('RL_ERR_CONFIG', `--set expects key.path=value, got '${spec}'`);
+  const path = spec.slice(0, eq).trim().split('.');
+  if (path.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) {
+    throw new LamerError('RL_ERR_CONFIG', `--set has an invalid key path '${spec.slice(0, eq)}'`);
+  }
+  const raw = spec.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = raw === '' ? '' : parseYaml(raw);
+  } catch {
+    value = raw;
+  }
+  const root: Record<string, unknown> = {};
+  let cur = root;
+  for (const key of path.slice(0, -1)) cur = (cur[key] = {}) as Record<string, unknown>;
+  cur[path[path.length - 1]] = value;
+  return root;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge; later layers win; arrays and scalars replace. */
+export function mergeLayers(...layers: Array<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      out[k] = isPlainObject(v) && isPlainObject(out[k]) && k !== 'options'
+        ? mergeLayers(out[k] as Record<string, unknown>, v)
+        : isPlainObject(v) && isPlainObject(out[k]) ? { ...(out[k] as object), ...v } : v;
+    }
+  }
+  return out;
+}
+
+/** Reads a YAML (or JSON) config file; errors name the file. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new LamerError('RL_ERR_CONFIG', `cannot read config file '${path}': ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new LamerError('RL_ERR_CONFIG', `config file '${path}' is not valid YAML: ${(e as Error).message}`);
+  }
+  if (doc == null) return {};
+  if (!isPlainObject(doc)) throw new LamerError('RL_ERR_CONFIG', `config file '${path}' must contain a mapping at the top level`);
+  return doc;
+}
+
+/** Validates a merged config; every problem is reported with its field path, before anything starts. */
+export function resolveConfig(...layers: Array<Record<string, unknown>>): Config {
+  const r = ConfigSchema.safeParse(mergeLayers(...layers));
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => {
+      const where = i.path.length ? i.path.join('.') : '(top level)';
+      const keys = (i as { keys?: string[] }).keys;
+      return keys ? `  ${where}: unknown key(s) ${keys.map((k) => `'${k}'`).join(', ')}` : `  ${where}: ${i.message}`;
+    });
+    throw new LamerError('RL_ERR_CONFIG', `invalid configuration:\n${lines.join('\n')}`);
+  }
+  const cfg = r.data;
+  const problems = crossFieldProblems(cfg);
+  if (problems.length) throw new LamerError('RL_ERR_CONFIG', `invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  return cfg;
+}
+
+function crossFieldProblems(cfg: Config): string[] {
+  const p: string[] = [];
+  if (cfg.model.dModel % cfg.model.nHead !== 0) p.push(`model.dModel (${cfg.model.dModel}) must be divisible by model.nHead (${cfg.model.nHead})`);
+  if (cfg.run.mode === 'sync' && cfg.algo.eta !== 0) {
+    // The synchronous baseline is lockstep by definition; staleness is zero there.
+  }
+  if (cfg.run.iterations === 0 && cfg.run.minutes === 0) p.push('run.iterations and run.minutes are both 0: the run would never end (set one budget)');
+  return p;
+}
+
+/** One line per leaf: `path  (default)  description`, for `--help` and the README. */
+export function describeConfig(): string[] {
+  const lines: string[] = [];
+  const walk = (schema: z.ZodType, path: string[]): void => {
+    const def = (schema as unknown as { def: { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> } }).def;
+    if (def.type === 'default' && def.innerType) {
+      const inner = (def.innerType as unknown as { def: { type: string } }).def;
+      if (inner.type === 'object') return walk(def.innerType, path);
+      const dflt = (schema as unknown as { def: { defaultValue: unknown } }).def.defaultValue;
+      lines.push(`${path.join('.')}=${JSON.stringify(dflt)}  ${schema.description ?? def.innerType.description ?? ''}`);
+      return;
+    }
+    if (def.type === 'object' && def.shape) for (const [k, v] of Object.entries(def.shape)) walk(v, [...path, k]);
+  };
+  walk(ConfigSchema, []);
+  return lines;
+}
