@@ -1,0 +1,79 @@
+/**
+ * A dedicated worker thread with request/response RPC, for stateful engines (the learner's trainer holds a
+ * session, parameters and optimizer state, so a pool does not fit). `session.run` blocks its thread; running
+ * it here keeps the socket-serving main thread responsive.
+ */
+import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { LamerError, isLamerError } from './errors.js';
+
+interface RpcRequest { id: number; method: string; args: unknown }
+interface RpcResponse { id: number; ok: boolean; value?: unknown; error?: { code: string; message: string } }
+
+/**
+ * Starts a worker running a TypeScript module. The tsx loader is registered inside the worker, so this works
+ * from the CLI, from vitest and from a plain `node` process alike.
+ */
+export function spawnTsWorker(moduleUrl: URL, workerData?: unknown): Worker {
+  const path = fileURLToPath(moduleUrl);
+  const boot = `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(path)});`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
+export class RpcClient {
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  private dead: Error | null = null;
+
+  constructor(private readonly worker: Worker) {
+    worker.on('message', (m: RpcResponse) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.ok) w.resolve(m.value);
+      else w.reject(new LamerError((isLamerError(m.error) ? m.error.code : 'RL_ERR_INTERNAL'), m.error?.message ?? 'worker error'));
+    });
+    const fail = (e: Error) => {
+      this.dead = e;
+      for (const w of this.waiting.values()) w.reject(e);
+      this.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new LamerError('RL_ERR_INTERNAL', `worker exited with code ${code}`)));
+  }
+
+  call<T>(method: string, args?: unknown, transfer: TransferListItem[] = []): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, method, args } satisfies RpcRequest, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+export type Handlers = Record<string, (args: any) => unknown>;
+
+/** Worker side: answers requests in arrival order (one at a time, so the engine never runs concurrently). */
+export function serveRpc(handlers: Handlers, transferOf?: (value: unknown) => TransferListItem[]): void {
+  if (!parentPort) throw new Error('serveRpc must run inside a worker thread');
+  const port = parentPort;
+  let chain: Promise<void> = Promise.resolve();
+  port.on('message', (m: RpcRequest) => {
+    chain = chain.then(async () => {
+      const h = handlers[m.method];
+      try {
+        if (!h) throw new LamerError('RL_ERR_INTERNAL', `unknown worker method '${m.method}'`);
+        const value = await h(m.args);
+        port.postMessage({ id: m.id, ok: true, value } satisfies RpcResponse, transferOf ? transferOf(value) : []);
+      } catch (e) {
+        const error = isLamerError(e) ? { code: e.code, message: e.message } : { code: 'RL_ERR_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+        port.postMessage({ id: m.id, ok: false, error } satisfies RpcResponse);
+      }
+    });
+  });
+}
