@@ -10,6 +10,7 @@ type Registrar = { register(program: Command): void };
 
 // Add a command by adding its module here.
 const COMMANDS: Array<() => Promise<Registrar>> = [
+  () => import('./commands/advantages.js'),
 ];
 
 async function main(argv: string[]): Promise<void> {
