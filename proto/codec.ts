@@ -1,0 +1,104 @@
+/**
+ * The project's only msgpackr user, configured per reliability.md §3.2:
+ * - every extension type decodes to an error (Error/RegExp/Set/typed-array/bigint/structured-clone/timestamp
+ *   extensions would otherwise materialise exotic objects from network bytes; `addExtension` is module-global,
+ *   which is why no other module may import msgpackr);
+ * - `useRecords:false`, `structuredClone:false`, `int64AsType:'number'`: plain maps, no cycles, no bigint;
+ * - typed data travels only as `bin` inside a Tensor (see messages.ts), never as msgpackr typed-array extensions,
+ *   which corrupt typed arrays with default options (engine.md "Transport facts").
+ * Decoding validates with the strict zod schemas before any other code touches the value.
+ */
+import { createHash } from 'node:crypto';
+import { Packr, Unpackr, addExtension } from 'msgpackr';
+import { MessageSchema, type Message, type Trial } from './messages.js';
+
+/**
+ * Thrown by {@link encode} for a message that violates the schema. Shaped like a LamerError (code
+ * RL_ERR_PROTOCOL, see shared/errors.ts) without importing it: proto/ depends only on zod and msgpackr.
+ */
+export class ProtocolError extends Error {
+  readonly code = 'RL_ERR_PROTOCOL' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+for (let type = 0; type < 256; type++) {
+  addExtension({
+    type,
+    unpack: () => {
+      throw new Error(`msgpack extension type ${type} is not accepted`);
+    },
+  });
+}
+
+// skipValues keeps explicit `undefined` fields off the wire (msgpackr would encode them as extension 0).
+// (skipValues exists in msgpackr 2.x but is missing from its type declarations.)
+const packOptions = { useRecords: false, structuredClone: false, moreTypes: false, skipValues: [undefined] };
+const packr = new Packr(packOptions);
+const unpackr = new Unpackr({ useRecords: false, structuredClone: false, mapsAsObjects: true, int64AsType: 'number' });
+
+/** Outcome of {@link decode}: never throws, and `ok` implies the value passed the strict schema. */
+export type DecodeResult =
+  | { ok: true; msg: Message }
+  | { ok: false; kind: 'undecodable' | 'schema'; reason: string };
+
+function firstIssue(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  const i = issues[0];
+  if (!i) return 'invalid message';
+  const path = i.path.map(String).join('.');
+  return path ? `${path}: ${i.message}` : i.message;
+}
+
+/**
+ * Validates `msg` against the schema and encodes it. Throws a {@link ProtocolError} naming the first
+ * problem: a sender bug is caught at its source instead of closing the connection at the peer.
+ */
+export function encode(msg: Message): Uint8Array {
+  const r = MessageSchema.safeParse(msg);
+  if (!r.success) throw new ProtocolError(`cannot encode ${(msg as { type?: unknown })?.type ?? 'message'}: ${firstIssue(r.error.issues)}`);
+  return packr.pack(msg);
+}
+
+/**
+ * Decodes and validates one frame. `undecodable`: not well-formed msgpack for us (truncated, trailing bytes,
+ * extensions, nesting too deep); `schema`: well-formed but not a valid message. The reason never quotes the
+ * raw value.
+ */
+export function decode(bytes: Uint8Array): DecodeResult {
+  let raw: unknown;
+  try {
+    raw = unpackr.unpack(bytes);
+  } catch (e) {
+    // Deep nesting surfaces as RangeError; anything non-Error thrown by a decoder still lands here.
+    return { ok: false, kind: 'undecodable', reason: e instanceof Error ? e.message.slice(0, 200) : 'decoder failure' };
+  }
+  const r = MessageSchema.safeParse(raw);
+  if (!r.success) return { ok: false, kind: 'schema', reason: firstIssue(r.error.issues) };
+  return { ok: true, msg: r.data };
+}
+
+/** sha256 (hex) of the encoding of `t` without its `sha256` field: the optional end-to-end trial digest. */
+export function trialDigest(t: Trial): string {
+  const { sha256: _omit, ...rest } = t;
+  return createHash('sha256').update(encode(rest)).digest('hex');
+}
+
+/** True when `t` carries no digest or a digest that matches its content. */
+export function verifyTrialDigest(t: Trial): boolean {
+  return t.sha256 === undefined || t.sha256 === trialDigest(t);
+}
+
+/** Re-validates a value as a trial record (for records read back from the ledger or an outbox file). */
+export function decodeTrial(bytes: Uint8Array): { ok: true; trial: Trial } | { ok: false; reason: string } {
+  const r = decode(bytes);
+  if (!r.ok) return { ok: false, reason: `${r.kind}: ${r.reason}` };
+  if (r.msg.type !== 'trial') return { ok: false, reason: `expected a trial record, got '${r.msg.type}'` };
+  return { ok: true, trial: r.msg };
+}
+
+/** sha256 (hex) of raw bytes: the policy weights checksum and the ledger's content hash. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
