@@ -1,0 +1,36 @@
+/**
+ * The shape of the policy network: a GPT-2-style causal transformer LM. One validated config drives the
+ * parameter manifest, every ONNX graph and the Hugging Face `config.json` written beside a checkpoint.
+ */
+import { z } from 'zod';
+import { LamerError } from '../errors.js';
+
+const posInt = z.number().int().positive();
+
+export const ModelConfigSchema = z
+  .strictObject({
+    vocabSize: posInt.describe('vocabulary size (token ids are 0..vocabSize-1)'),
+    nCtx: posInt.describe('context length: the longest sequence the model accepts'),
+    dModel: posInt.describe('width (embedding size)'),
+    nLayer: posInt.describe('transformer blocks'),
+    nHead: posInt.describe('attention heads; must divide dModel'),
+  })
+  .refine((c) => c.dModel % c.nHead === 0, { message: 'dModel must be divisible by nHead', path: ['dModel'] });
+
+/** Shape of the model. `dModel % nHead == 0`; the MLP width is 4·dModel (GPT-2). */
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+/** Validates a config (from a file, CLI or the wire) and names every problem. */
+export function parseModelConfig(value: unknown, what = 'model config'): ModelConfig {
+  const r = ModelConfigSchema.safeParse(value);
+  if (!r.success) throw new LamerError('RL_ERR_CONFIG', `invalid ${what}: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`);
+  return r.data;
+}
+
+/** Head width dModel / nHead. */
+export function headDim(cfg: ModelConfig): number {
+  return cfg.dModel / cfg.nHead;
+}
+
+/** The toy size every benchmark and the issue's targets refer to (116,544 parameters). */
+export const TOY_CONFIG: ModelConfig = Object.freeze({ vocabSize: 64, nCtx: 128, dModel: 64, nLayer: 2, nHead: 4 });

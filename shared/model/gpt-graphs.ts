@@ -1,0 +1,245 @@
+/**
+ * The three ONNX graphs of the policy, all emitted by one transformer builder (`emitGpt`) over one parameter
+ * manifest:
+ * - scoring:  params [P], tokens [batch, seq] int32 → logp [batch, seq] (log p(token t | < t); position 0 = 0)
+ * - decode:   KV-cache step in the Hugging Face/optimum I/O layout (input_ids, position_ids, attention_mask,
+ *             past_key_values.{i}.key/value → logits, present.{i}.key/value); weights baked in as initializers
+ * - training: static [B, T]; forward + in-graph loss (PPO-clip with IS weights, dual clip and entropy bonus, or
+ *             weighted log-likelihood) + backward by autodiff → loss, stats, logp and the flat gradient [P].
+ *
+ * Model: GPT-2 (pre-LayerNorm, eps 1e-5; learned positions; exact erf GELU; head tied to wte).
+ */
+import { headDim, type ModelConfig } from './config.js';
+import { buildManifest, type Manifest } from './manifest.js';
+import { gradients } from './onnx/autodiff.js';
+import { GraphBuilder, type Dim, type Tensor } from './onnx/graph.js';
+
+export const LN_EPS = 1e-5;
+/** Additive attention bias for masked keys; finite so fully masked (padding) rows never produce NaN. */
+export const MASK_BIAS = -1e9;
+const BIG = 2 ** 31 - 1;
+
+export type Params = Map<string, Tensor>;
+
+/** Parameter tensors as Slice+Reshape views of one flat input (weights change every call without a rebuild). */
+export function paramsFromFlat(b: GraphBuilder, m: Manifest, flat: Tensor): Params {
+  const p: Params = new Map();
+  for (const e of m.entries) {
+    const s = b.slice(flat, [e.offset], [e.offset + e.size], [0]);
+    p.set(e.name, e.shape.length === 1 ? s : b.reshape(s, e.shape));
+  }
+  return p;
+}
+
+/** Parameter tensors baked in as initializers named by the manifest (inference graphs; prepacked by ORT). */
+export function paramsAsInitializers(b: GraphBuilder, m: Manifest, params: Float32Array): Params {
+  const p: Params = new Map();
+  for (const e of m.entries) p.set(e.name, b.initializer(e.name, 'float32', e.shape, params.slice(e.offset, e.offset + e.size)));
+  return p;
+}
+
+/** Lower-triangular additive mask table [nCtx, nCtx]: 0 where key <= query, MASK_BIAS elsewhere. */
+export function causalTable(n: number): Float32Array {
+  const t = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) t[i * n + j] = MASK_BIAS;
+  return t;
+}
+
+function gelu(b: GraphBuilder, x: Tensor): Tensor {
+  // The pattern ORT's GeluFusion recognises: 0.5 * x * (1 + erf(x / sqrt(2))).
+  const e = b.erf(b.div(x, b.scalar(Math.SQRT2)));
+  return b.mul(b.mul(x, b.add(e, b.scalar(1))), b.scalar(0.5));
+}
+
+function linear(b: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor): Tensor {
+  return b.add(b.matmul(x, w), bias);
+}
+
+export interface EmitOptions {
+  ids: Tensor;
+  /** Positional embeddings, broadcastable to [B, n, d]. */
+  pos: Tensor;
+  /** Additive attention bias, broadcastable to [B, H, n, past + n]. */
+  attnBias: Tensor;
+  /** KV cache per layer, [B, H, past, dh] each. */
+  past?: { k: Tensor[]; v: Tensor[] };
+  /** Emit LayerNorm statistics (needed by the backward pass). */
+  training?: boolean;
+}
+
+/** The transformer body: embeddings → blocks → final LayerNorm. Returns the hidden states [B, n, d]. */
+export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOptions): { hidden: Tensor; presentK: Tensor[]; presentV: Tensor[] } {
+  const d = cfg.dModel;
+  const H = cfg.nHead;
+  const dh = headDim(cfg);
+  const P = (name: string) => p.get(name)!;
+  let x = b.add(b.gather(P('transformer.wte.weight'), o.ids, 0), o.pos);
+  const scale = b.scalar(1 / Math.sqrt(dh));
+  const presentK: Tensor[] = [];
+  const presentV: Tensor[] = [];
+  for (let i = 0; i < cfg.nLayer; i++) {
+    const pre = `transformer.h.${i}.`;
+    const h = b.layerNorm(x, P(pre + 'ln_1.weight'), P(pre + 'ln_1.bias'), LN_EPS, o.training).y;
+    const qkv = linear(b, h, P(pre + 'attn.c_attn.weight'), P(pre + 'attn.c_attn.bias'));
+    const [q0, k0, v0] = b.split(qkv, -1, [d, d, d]);
+    const heads = (t: Tensor) => b.transpose(b.reshape(t, [0, 0, H, dh]), [0, 2, 1, 3]);
+    let k = heads(k0!);
+    let v = heads(v0!);
+    if (o.past) {
+      k = b.concat([o.past.k[i]!, k], 2);
+      v = b.concat([o.past.v[i]!, v], 2);
+    }
+    presentK.push(k);
+    presentV.push(v);
+    const q = b.mul(heads(q0!), scale);
+    const att = b.softmax(b.add(b.matmul(q, b.transposeLast(k)), o.attnBias), -1);
+    const y = b.reshape(b.transpose(b.matmul(att, v), [0, 2, 1, 3]), [0, 0, d]);
+    x = b.add(x, linear(b, y, P(pre + 'attn.c_proj.weight'), P(pre + 'attn.c_proj.bias')));
+    const h2 = b.layerNorm(x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), LN_EPS, o.training).y;
+    const m = gelu(b, linear(b, h2, P(pre + 'mlp.c_fc.weight'), P(pre + 'mlp.c_fc.bias')));
+    x = b.add(x, linear(b, m, P(pre + 'mlp.c_proj.weight'), P(pre + 'mlp.c_proj.bias')));
+  }
+  const hidden = b.layerNorm(x, P('transformer.ln_f.weight'), P('transformer.ln_f.bias'), LN_EPS, o.training).y;
+  return { hidden, presentK, presentV };
+}
+
+/** Tied LM head: hidden [.., d] → logits [.., V]. */
+export function lmHead(b: GraphBuilder, p: Params, hidden: Tensor): Tensor {
+  return b.matmul(hidden, b.transpose(p.get('transformer.wte.weight')!, [1, 0]));
+}
+
+/**
+ * Next-token log-softmax for positions 0..n-2 and the log-prob of the actual next tokens, padded with 0 at
+ * position 0 so row t is log p(token t | < t).
+ */
+function tokenLogprobs(b: GraphBuilder, p: Params, hidden: Tensor, ids: Tensor): { lsm: Tensor; logp: Tensor } {
+  const h = b.slice(hidden, [0], [-1], [1]);
+  const lsm = b.logSoftmax(lmHead(b, p, h), -1);
+  const targets = b.unsqueeze(b.slice(ids, [1], [BIG], [1]), [-1]);
+  const lp = b.reshape(b.gatherElements(lsm, targets, -1), [0, -1]);
+  return { lsm, logp: b.pad(lp, [0, 1, 0, 0]) };
+}
+
+/** Scoring graph: params [P], tokens [batch, seq] int32 → logp [batch, seq]. */
+export function buildScoringGraph(cfg: ModelConfig): GraphBuilder {
+  const m = buildManifest(cfg);
+  const b = new GraphBuilder('float32');
+  const flat = b.input('params', 'float32', [m.totalSize]);
+  const ids = b.input('tokens', 'int32', ['batch', 'seq']);
+  const p = paramsFromFlat(b, m, flat);
+  const seqLen = b.slice(b.shapeOf(ids), [1], [2], [0]);
+  const pos = b.sliceDyn(p.get('transformer.wpe.weight')!, b.ints([0]), seqLen, [0], ['seq', cfg.dModel]);
+  const table = b.constant(causalTable(cfg.nCtx), 'float32', [cfg.nCtx, cfg.nCtx]);
+  const bias = b.sliceDyn(table, b.ints([0, 0]), b.concat([seqLen, seqLen], 0), [0, 1], ['seq', 'seq']);
+  const { hidden } = emitGpt(b, cfg, p, { ids, pos, attnBias: bias });
+  b.output(tokenLogprobs(b, p, hidden, ids).logp, 'logp');
+  return b;
+}
+
+/** Names of the decode graph's cache inputs/outputs for layer i. */
+export const cacheNames = (i: number) => ({
+  pastK: `past_key_values.${i}.key`,
+  pastV: `past_key_values.${i}.value`,
+  presentK: `present.${i}.key`,
+  presentV: `present.${i}.value`,
+});
+
+/**
+ * KV-cache decode graph (also the prefill: past length 0, n = prompt length). attention_mask [batch, past + n]
+ * marks real tokens (1) and padding (0); causality is by cache index, so left-padded prompts work.
+ * Weights are initializers when `params` is given, else a flat `params` input.
+ */
+export function buildDecodeGraph(cfg: ModelConfig, params?: Float32Array): GraphBuilder {
+  const m = buildManifest(cfg);
+  const b = new GraphBuilder('float32');
+  const H = cfg.nHead;
+  const dh = headDim(cfg);
+  const p = params ? paramsAsInitializers(b, m, params) : paramsFromFlat(b, m, b.input('params', 'float32', [m.totalSize]));
+  const ids = b.input('input_ids', 'int64', ['batch', 'seq']);
+  const posIds = b.input('position_ids', 'int64', ['batch', 'seq']);
+  const mask = b.input('attention_mask', 'int64', ['batch', 'total']);
+  const past = { k: [] as Tensor[], v: [] as Tensor[] };
+  for (let i = 0; i < cfg.nLayer; i++) {
+    const n = cacheNames(i);
+    past.k.push(b.input(n.pastK, 'float32', ['batch', H, 'past', dh]));
+    past.v.push(b.input(n.pastV, 'float32', ['batch', H, 'past', dh]));
+  }
+  const pos = b.gather(p.get('transformer.wpe.weight')!, posIds, 0);
+  const pastLen = b.slice(b.shapeOf(past.k[0]!), [2], [3], [0]);
+  const newLen = b.slice(b.shapeOf(ids), [1], [2], [0]);
+  const total = b.add(pastLen, newLen);
+  const table = b.constant(causalTable(cfg.nCtx), 'float32', [cfg.nCtx, cfg.nCtx]);
+  const causal = b.sliceDyn(table, b.concat([pastLen, b.ints([0])], 0), b.concat([total, total], 0), [0, 1], ['seq', 'total']);
+  const keyBias = b.mul(b.sub(b.cast(mask, 'float32'), b.scalar(1)), b.scalar(-MASK_BIAS));
+  const bias = b.add(b.unsqueeze(keyBias, [1, 2]), causal);
+  const { hidden, presentK, presentV } = emitGpt(b, cfg, p, { ids, pos, attnBias: bias, past });
+  b.output(lmHead(b, p, hidden), 'logits');
+  for (let i = 0; i < cfg.nLayer; i++) {
+    b.output(presentK[i]!, cacheNames(i).presentK);
+    b.output(presentV[i]!, cacheNames(i).presentV);
+  }
+  return b;
+}
+
+export type TrainingLoss = 'ppo' | 'bc';
+
+/**
+ * Training graph for a static batch [B, T]. Inputs: params [P], tokens [B, T] int32 and
+ * - ppo: resp_mask, advantages, prox_logp, is_weight [B, T]; clip_eps, dual_clip_c, entropy_coef scalars
+ * - bc:  weights [B, T]
+ * Outputs: loss, (ppo: entropy, clip_frac,) logp [B, T], grads [P].
+ *
+ * PPO per response token t (matches shared/rl/policy-loss.ts): r = exp(logp − prox_logp);
+ * surr = max(−A·r, −A·clip(r, 1−ε, 1+ε)); if A < 0: surr = min(surr, −A·c);
+ * loss = Σ mask·w·surr / Σ mask − entropy_coef · Σ mask·H / Σ mask, with H the entropy of the model's
+ * distribution over token t. BC: loss = −Σ w·logp / Σ w.
+ */
+export function buildTrainingGraph(cfg: ModelConfig, B: number, T: number, loss: TrainingLoss, float: 'float32' | 'float64' = 'float32'): GraphBuilder {
+  const m = buildManifest(cfg);
+  const b = new GraphBuilder(float);
+  const flat = b.input('params', float, [m.totalSize]);
+  const ids = b.input('tokens', 'int32', [B, T]);
+  const p = paramsFromFlat(b, m, flat);
+  const pos = b.slice(p.get('transformer.wpe.weight')!, [0], [T], [0]);
+  const bias = b.constant(causalTable(T), float, [T, T]);
+  const { hidden } = emitGpt(b, cfg, p, { ids, pos, attnBias: bias, training: true });
+  const { lsm, logp } = tokenLogprobs(b, p, hidden, ids);
+  const sumAll = (t: Tensor) => b.reduceSum(t, [0, 1], false);
+  let lossT: Tensor;
+  if (loss === 'ppo') {
+    const mask = b.input('resp_mask', float, [B, T]);
+    const adv = b.input('advantages', float, [B, T]);
+    const prox = b.input('prox_logp', float, [B, T]);
+    const w = b.input('is_weight', float, [B, T]);
+    const eps = b.input('clip_eps', float, []);
+    const c = b.input('dual_clip_c', float, []);
+    const entCoef = b.input('entropy_coef', float, []);
+    const zero = b.scalar(0, float);
+    const one = b.scalar(1, float);
+    const active = b.greater(mask, zero);
+    // Masked positions get ratio exactly 1, so garbage there can never overflow into NaN.
+    const ratio = b.exp(b.where(active, b.sub(logp, prox), zero));
+    const negA = b.neg(adv);
+    const surr = b.max(b.mul(negA, ratio), b.mul(negA, b.clip(ratio, b.sub(one, eps), b.add(one, eps))));
+    const dual = b.where(b.less(adv, zero), b.min(surr, b.mul(negA, c)), surr);
+    const denom = sumAll(mask);
+    const pg = b.div(sumAll(b.mul(b.mul(mask, w), dual)), denom);
+    const H = b.pad(b.neg(b.reduceSum(b.mul(b.exp(lsm), lsm), [-1], false)), [0, 1, 0, 0]);
+    const ent = b.div(sumAll(b.mul(mask, H)), denom);
+    lossT = b.sub(pg, b.mul(entCoef, ent));
+    const clipped = b.cast(b.greater(b.abs(b.sub(ratio, one)), eps), float);
+    b.output(b.div(sumAll(b.mul(mask, clipped)), denom), 'clip_frac');
+    b.output(ent, 'entropy');
+  } else {
+    const w = b.input('weights', float, [B, T]);
+    lossT = b.neg(b.div(sumAll(b.mul(w, logp)), sumAll(w)));
+  }
+  b.output(lossT, 'loss');
+  b.output(logp, 'logp');
+  const wrt = m.entries.map((e) => p.get(e.name)!);
+  const grads = gradients(b, lossT, wrt);
+  b.output(b.concat(grads.map((g, i) => (m.entries[i]!.shape.length === 1 ? g : b.reshape(g, [m.entries[i]!.size]))), 0), 'grads');
+  return b;
+}
+
+export type { Dim };

@@ -1,0 +1,41 @@
+/**
+ * onnxruntime-node session helpers: CPU execution provider only, explicit thread counts (pools use one
+ * intra-op thread per worker), and typed feeds/fetches.
+ */
+import ort from 'onnxruntime-node';
+import { LamerError } from '../errors.js';
+
+export type Session = ort.InferenceSession;
+export const OrtTensor = ort.Tensor;
+export type OrtTensor = ort.Tensor;
+
+export interface SessionOptions {
+  /** Intra-op threads (default 1: pools run one session per worker thread). */
+  threads?: number;
+  /** Keep ORT's CPU memory arena (faster repeated runs, more memory). Default true. */
+  memArena?: boolean;
+}
+
+/** Creates a session from ONNX bytes. Session creation and `run` block the calling thread. */
+export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): Promise<Session> {
+  const threads = o.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+  try {
+    return await ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: o.memArena ?? true,
+      logSeverityLevel: 3,
+    });
+  } catch (e) {
+    throw new LamerError('RL_ERR_INTERNAL', `onnxruntime could not load the generated graph: ${(e as Error).message}`);
+  }
+}
+
+/** Runs a session; returns the named outputs. */
+export async function runSession(s: Session, feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+  return (await s.run(feeds)) as Record<string, OrtTensor>;
+}
