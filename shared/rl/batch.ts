@@ -1,0 +1,136 @@
+/**
+ * Packs trained rows into the fixed [B, T] per-token arrays the training graph consumes, and splits a batch
+ * into minibatches. Layout of row b (row-major, index b·T + t):
+ *   tokens    = prompt (cut from the LEFT if prompt + response > context) ++ response ++ padId…
+ *   respMask  = 1 at positions t holding a response token, else 0. Position t's value is about token t given
+ *               tokens < t, so a graph computing log π(tokens[t] | tokens[<t]) from the logits of position t−1
+ *               reads it at t. Position 0 is never a response token (at least one prompt token is kept).
+ *   advantages, behavLogp = the row's advantage / the behaviour log-prob of that response token at the same
+ *               positions, 0 elsewhere.
+ * T = the longest packed row of the (mini)batch (≤ context). The response is never truncated.
+ */
+import { badInput } from '../errors.js';
+
+/** A row ready for training: token ids, per-response-token behaviour log-probs, and its advantage. */
+export interface TrainRow {
+  promptTokens: Int32Array;
+  responseTokens: Int32Array;
+  /** log μ of each response token (same length as responseTokens). */
+  behavLogp: Float32Array;
+  advantage: number;
+}
+
+export interface PackOptions {
+  /** Context length of the model (max T). */
+  context: number;
+  /** Token id used for right padding. */
+  padId: number;
+}
+
+export interface PackedBatch {
+  B: number;
+  T: number;
+  tokens: Int32Array;
+  respMask: Float32Array;
+  advantages: Float32Array;
+  behavLogp: Float32Array;
+  /** Used (non-pad) positions of each row. */
+  seqLens: Int32Array;
+  /** Prompt tokens cut from the left of each row to fit the context. */
+  promptDropped: Int32Array;
+  /** Index of each packed row in the input array. */
+  rowIndex: Int32Array;
+}
+
+function checkOptions(o: PackOptions): void {
+  if (!Number.isInteger(o.context) || o.context < 2) throw badInput(`pack: context must be an integer >= 2, got ${o.context}`);
+  if (!Number.isInteger(o.padId)) throw badInput(`pack: padId must be an integer, got ${o.padId}`);
+}
+
+function checkRow(r: TrainRow, i: number, context: number): void {
+  const R = r.responseTokens.length;
+  if (R === 0) throw badInput(`pack: row ${i} has no response tokens`);
+  if (r.behavLogp.length !== R) throw badInput(`pack: row ${i} has ${r.behavLogp.length} behaviour log-probs for ${R} response tokens`);
+  if (r.promptTokens.length === 0) throw badInput(`pack: row ${i} has an empty prompt (the first response token needs a token before it)`);
+  if (R > context - 1) throw badInput(`pack: row ${i} has a response of ${R} tokens, which does not fit a context of ${context} (at most ${context - 1}: one prompt token must precede it)`);
+  if (!Number.isFinite(r.advantage)) throw badInput(`pack: row ${i} has a non-finite advantage ${r.advantage}`);
+  for (let t = 0; t < R; t++) if (!Number.isFinite(r.behavLogp[t])) throw badInput(`pack: row ${i} behavLogp[${t}] is ${r.behavLogp[t]}`);
+}
+
+/** Packs the rows selected by `indices` (default: all, in order) into one [B, T] batch. */
+export function packRows(rows: readonly TrainRow[], opts: PackOptions, indices?: readonly number[]): PackedBatch {
+  checkOptions(opts);
+  const idx = indices ?? rows.map((_, i) => i);
+  if (idx.length === 0) throw badInput('pack: no rows');
+  const keep = idx.map((i) => {
+    const r = rows[i];
+    if (r === undefined) throw badInput(`pack: row index ${i} is out of range (${rows.length} rows)`);
+    checkRow(r, i, opts.context);
+    return Math.min(r.promptTokens.length, opts.context - r.responseTokens.length);
+  });
+  const B = idx.length;
+  let T = 0;
+  idx.forEach((i, b) => { T = Math.max(T, keep[b] + rows[i].responseTokens.length); });
+  const out: PackedBatch = {
+    B, T,
+    tokens: new Int32Array(B * T).fill(opts.padId),
+    respMask: new Float32Array(B * T),
+    advantages: new Float32Array(B * T),
+    behavLogp: new Float32Array(B * T),
+    seqLens: new Int32Array(B),
+    promptDropped: new Int32Array(B),
+    rowIndex: Int32Array.from(idx),
+  };
+  idx.forEach((i, b) => {
+    const r = rows[i];
+    const P = keep[b];
+    const R = r.responseTokens.length;
+    const base = b * T;
+    out.tokens.set(r.promptTokens.subarray(r.promptTokens.length - P), base);
+    out.tokens.set(r.responseTokens, base + P);
+    out.respMask.fill(1, base + P, base + P + R);
+    out.advantages.fill(r.advantage, base + P, base + P + R);
+    out.behavLogp.set(r.behavLogp, base + P);
+    out.seqLens[b] = P + R;
+    out.promptDropped[b] = r.promptTokens.length - P;
+  });
+  return out;
+}
+
+/** mulberry32: a tiny seeded PRNG, so a shuffled minibatch order is reproducible from the seed alone. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Row indices per minibatch: consecutive chunks of `size` (the last one may be smaller). Without a seed the
+ * order is the input order (the reference does not shuffle); with a seed, a Fisher–Yates permutation from it.
+ */
+export function minibatchIndices(nRows: number, size = 64, seed?: number): number[][] {
+  if (!Number.isInteger(nRows) || nRows < 0) throw badInput(`minibatch: nRows must be an integer >= 0, got ${nRows}`);
+  if (!Number.isInteger(size) || size < 1) throw badInput(`minibatch: size must be an integer >= 1, got ${size}`);
+  const order = Array.from({ length: nRows }, (_, i) => i);
+  if (seed !== undefined) {
+    if (!Number.isInteger(seed)) throw badInput(`minibatch: seed must be an integer, got ${seed}`);
+    const rand = mulberry32(seed);
+    for (let i = nRows - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+  }
+  const out: number[][] = [];
+  for (let i = 0; i < nRows; i += size) out.push(order.slice(i, i + size));
+  return out;
+}
+
+/** Minibatches of `size` rows (default 64), each packed with its own T. */
+export function packMinibatches(rows: readonly TrainRow[], opts: PackOptions & { size?: number; seed?: number }): PackedBatch[] {
+  return minibatchIndices(rows.length, opts.size ?? 64, opts.seed).map((idx) => packRows(rows, opts, idx));
+}
