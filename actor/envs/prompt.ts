@@ -1,0 +1,251 @@
+/**
+ * The one prompt builder for both templates (lamer-spec §2.4–§2.6), plus reflection parsing and the compact
+ * vocabulary. Env-specific text lives in per-env `PromptContent` objects registered here, so new envs add
+ * content without touching the skeleton.
+ *
+ * Full template (real LLMs): header (env rules) → initial state → memory blocks of earlier trials → the current
+ * trial's history → instructions ending in `<action> </action>`; reflect prompts show only the episode just
+ * finished and end in `<remark> </remark>`. History lines are `Action i: …` / `Observation i: …`, with the windows
+ * of `PromptContent.windows`.
+ *
+ * Compact template (embedded model), play:
+ *   `<name> <header…> [<trial> k (<hist> past actions </hist>)? (<mem> reflection </mem>)?]* <trial> n <hist> last
+ *   actions </hist> <board> current board </board> <action>`
+ * reflect:
+ *   `<name> <header…> <reflect> <trial> k <board> initial </board> <hist> actions </hist> <board> final </board>
+ *   <remark>`
+ * The compact prompt does not repeat the initial board during play: the current board carries the state and
+ * memory refers to absolute cells/moves, which keeps a 6x6 prompt under ~120 words.
+ */
+import { LamerError, badInput } from '../../shared/errors.js';
+import { COMPACT_MAX_NUMBER, MARKERS, NUMBER_WORDS, boardWords, historyWords } from './compact.js';
+import { minesweeperPrompt } from './minesweeper/prompt.js';
+import { resolveEnvId } from './registry.js';
+import { sokobanPrompt } from './sokoban/prompt.js';
+import { REFLECTION_CAP, between, compactWords, type Occurrence } from './tags.js';
+import type { EpisodeLog, ParsedReflection, PromptContext, Template, TextEnv } from './types.js';
+
+export type { EpisodeLog, PromptContext } from './types.js';
+
+/** History windows in turns (lamer-spec §2.6 table). */
+export interface PromptWindows {
+  /** Current episode during play: turns shown, and how many of the latest show their observation. */
+  play: number;
+  playObs: number;
+  /** The finished episode in a reflect prompt (all observations shown). */
+  reflect: number;
+  /** Earlier episodes in trajectory memory. */
+  past: number;
+  pastObs: number;
+  /** Compact template: current-episode actions shown during play. */
+  compactPlay: number;
+  /** Compact template: actions of an episode in reflect prompts and trajectory memory. */
+  compactPast: number;
+}
+
+/** Env-specific prompt text and compact conversions. `params` are the env's resolved options. */
+export interface PromptContent {
+  /** Full template: intro, legend, goal and rules sections. */
+  fullHeader(params: Readonly<Record<string, unknown>>, initialObs: string): string;
+  /** Full template: closing instructions of a play prompt, ending with the `<action>` format. */
+  fullPlayInstruction(params: Readonly<Record<string, unknown>>): string;
+  /** Which `<remark>` occurrence the reference parser uses for this env. */
+  remarkTags: Occurrence;
+  windows: PromptWindows;
+  /** Compact: first words of every prompt (env name and parameters). */
+  compactHeader(params: Readonly<Record<string, unknown>>, initialObs: string): string[];
+  /** Compact: the cell words of one rendered row (without row label). */
+  compactRow(line: string): string[];
+  /** Compact: words of one history action (`info.actionText`). */
+  compactAction(actionText: string): string[];
+  /** Compact: is this reflection word sequence well formed? */
+  compactReflectionValid(words: readonly string[]): boolean;
+  /** Compact: env words beyond the shared markers and numbers. */
+  compactWords: readonly string[];
+}
+
+const contents = new Map<string, PromptContent>();
+
+/** Registers the prompt content of an env id (called once per env). */
+export function registerPromptContent(envId: string, content: PromptContent): void {
+  contents.set(envId, content);
+}
+
+registerPromptContent('lamer/Sokoban-v0', sokobanPrompt);
+registerPromptContent('lamer/MineSweeper-v0', minesweeperPrompt);
+
+function contentFor(envId: string): PromptContent {
+  const id = resolveEnvId(envId);
+  const c = contents.get(id);
+  if (!c) throw new LamerError('RL_ERR_UNKNOWN_ENV', `no prompt content registered for '${id}'`);
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------- full template
+
+function historyText(steps: EpisodeLog['steps'], window: number, withObs: number): string {
+  const start = Math.max(0, steps.length - window);
+  const lines: string[] = [];
+  for (let i = start; i < steps.length; i++) {
+    const n = i + 1;
+    const full = steps.length - i <= withObs;
+    lines.push(`Action ${n}: ${steps[i].action}`);
+    lines.push(full ? `Observation ${n}:\n${steps[i].obs}` : `Observation ${n}: ...`);
+  }
+  return lines.join('\n');
+}
+
+function memoryText(c: PromptContent, ctx: PromptContext): string {
+  return ctx.past.map((ep, i) => {
+    const k = i + 1;
+    const hist = historyText(ep.steps, c.windows.past, c.windows.pastObs);
+    const refl = ep.reflection ?? '';
+    switch (ctx.memory) {
+      case 'reflection':
+        return `\n\nOn trial #${k} the task was NOT completed. Your reflection on that trial:\n${refl}`;
+      case 'trajectory':
+        return `\n\nOn trial #${k} you took these actions:\n${hist}\nThe task was NOT completed.`;
+      case 'both':
+        return `\n\nOn trial #${k} you took these actions:\n${hist}\nThe task was NOT completed. Your reflection on that trial:\n${refl}`;
+    }
+  }).join('');
+}
+
+function currentText(c: PromptContent, ctx: PromptContext): string {
+  const hist = historyText(ctx.current.steps, c.windows.play, c.windows.playObs);
+  const started = ctx.current.steps.length > 0;
+  if (ctx.episode === 0) return started ? `\n\nYou have already taken these actions:\n${hist}` : '';
+  const trial = `You are now on trial #${ctx.episode + 1}`;
+  return started ? `\n\n${trial}. You have already taken these actions:\n${hist}` : `\n\n${trial}, starting again from the initial state.`;
+}
+
+function fullPlay(c: PromptContent, params: Readonly<Record<string, unknown>>, ctx: PromptContext): string {
+  return [
+    c.fullHeader(params, ctx.initialObs),
+    '',
+    '# Observation',
+    `The initial state of the game is:\n${ctx.initialObs}${memoryText(c, ctx)}${currentText(c, ctx)}`,
+    '',
+    c.fullPlayInstruction(params),
+  ].join('\n');
+}
+
+function fullReflect(c: PromptContent, params: Readonly<Record<string, unknown>>, ctx: PromptContext): string {
+  const trial = Math.max(1, ctx.episode);
+  return [
+    c.fullHeader(params, ctx.initialObs),
+    '',
+    '# Your Task',
+    'You will see the record of an earlier attempt. Reflect on it: find the mistakes or wasted actions, then work out '
+      + 'a short, better plan that starts again from the original initial state.',
+    '',
+    '# Past Experience',
+    `The initial state of the game is:\n${ctx.initialObs}`,
+    '',
+    `On trial #${trial} you took these actions:`,
+    historyText(ctx.current.steps, c.windows.reflect, c.windows.reflect),
+    'The task was NOT completed.',
+    '',
+    'Now reflect on that attempt and plan the next one.',
+    '- First reason step by step about the strategy you followed and where it went wrong or could have been better.',
+    '- Then write a short new plan that fixes the mistake, naming the specific actions you should take.',
+    '- End your response with the reflection and the plan inside <remark> </remark> tags; they will guide your next trial.',
+  ].join('\n');
+}
+
+// ------------------------------------------------------------------------------------------- compact template
+
+function trialWord(k: number): string {
+  if (k > COMPACT_MAX_NUMBER) throw badInput(`compact template: trial #${k} exceeds the number vocabulary (max ${COMPACT_MAX_NUMBER})`);
+  return String(k);
+}
+
+function compactReflectionWords(refl: string | undefined): string[] {
+  const t = (refl ?? '').trim();
+  return t.length === 0 ? [] : t.split(/\s+/);
+}
+
+function compactPlay(c: PromptContent, params: Readonly<Record<string, unknown>>, ctx: PromptContext): string[] {
+  const words = [...c.compactHeader(params, ctx.initialObs)];
+  ctx.past.forEach((ep, i) => {
+    words.push('<trial>', trialWord(i + 1));
+    if (ctx.memory !== 'reflection') words.push(...historyWords(ep.steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))));
+    if (ctx.memory !== 'trajectory') words.push('<mem>', ...compactReflectionWords(ep.reflection), '</mem>');
+  });
+  const steps = ctx.current.steps;
+  words.push('<trial>', trialWord(ctx.episode + 1));
+  words.push(...historyWords(steps.slice(-c.windows.compactPlay).map((s) => c.compactAction(s.action))));
+  const board = steps.length > 0 ? steps[steps.length - 1].obs : ctx.initialObs;
+  words.push(...boardWords(board, c.compactRow), '<action>');
+  return words;
+}
+
+function compactReflect(c: PromptContent, params: Readonly<Record<string, unknown>>, ctx: PromptContext): string[] {
+  const steps = ctx.current.steps;
+  const final = steps.length > 0 ? steps[steps.length - 1].obs : ctx.initialObs;
+  return [
+    ...c.compactHeader(params, ctx.initialObs),
+    '<reflect>', '<trial>', trialWord(Math.max(1, ctx.episode)),
+    ...boardWords(ctx.initialObs, c.compactRow),
+    ...historyWords(steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))),
+    ...boardWords(final, c.compactRow),
+    '<remark>',
+  ];
+}
+
+// ------------------------------------------------------------------------------------------------ public API
+
+function checkContext(ctx: PromptContext): void {
+  if (ctx.template !== 'full' && ctx.template !== 'compact') throw badInput(`prompt: unknown template '${String(ctx.template)}'`);
+  if (ctx.phase !== 'play' && ctx.phase !== 'reflect') throw badInput(`prompt: unknown phase '${String(ctx.phase)}'`);
+  if (!['trajectory', 'reflection', 'both'].includes(ctx.memory)) throw badInput(`prompt: unknown memory mode '${String(ctx.memory)}'`);
+  if (!Number.isInteger(ctx.episode) || ctx.episode < 0) throw badInput(`prompt: episode must be a non-negative integer, got ${ctx.episode}`);
+  if (typeof ctx.initialObs !== 'string' || ctx.initialObs.length === 0) throw badInput('prompt: initialObs is empty');
+}
+
+/**
+ * Builds the prompt for one turn. Pass the env itself when you have it: its `params` (e.g. the mine count) and
+ * template are used, and a context whose template differs from the env's is rejected. With an id, default
+ * parameters apply (MineSweeper then states 3 mines).
+ */
+export function buildPrompt(env: TextEnv | string, ctx: PromptContext): string {
+  checkContext(ctx);
+  const id = typeof env === 'string' ? env : env.id;
+  const c = contentFor(id);
+  if (typeof env !== 'string' && env.template !== ctx.template) {
+    throw badInput(`prompt: template '${ctx.template}' does not match the env's template '${env.template}'`);
+  }
+  const params = (typeof env === 'string' ? {} : env.params) ?? {};
+  if (ctx.template === 'full') return ctx.phase === 'play' ? fullPlay(c, params, ctx) : fullReflect(c, params, ctx);
+  return (ctx.phase === 'play' ? compactPlay(c, params, ctx) : compactReflect(c, params, ctx)).join(' ');
+}
+
+/**
+ * Extracts a reflection. Full: text between `<remark>` and `</remark>` (first or last occurrences per env, as the
+ * reference), trimmed, capped at 2000 characters; a missing tag is invalid. Compact: the words before
+ * `</remark>`, which must follow the env's reflection grammar (e.g. `mine 4 5 safe 2 3`); empty is valid.
+ */
+export function parseReflection(envId: string, template: Template, response: string): ParsedReflection {
+  const c = contentFor(envId);
+  const text = String(response);
+  if (template === 'compact') {
+    const words = compactWords(text, '</remark>');
+    if (!words || !c.compactReflectionValid(words)) return { reflection: '', valid: false };
+    let kept = words.slice();
+    // Respect the cap without cutting a word or leaving a half clause.
+    while (kept.join(' ').length > REFLECTION_CAP || (kept.length > 0 && !c.compactReflectionValid(kept))) kept = kept.slice(0, -1);
+    return { reflection: kept.join(' '), valid: true };
+  }
+  const body = between(text, '<remark>', '</remark>', c.remarkTags, c.remarkTags);
+  if (body === null) return { reflection: '', valid: false };
+  return { reflection: body.trim().slice(0, REFLECTION_CAP), valid: true };
+}
+
+/** Every word a compact prompt or a valid compact response of this env can contain (sorted, unique). */
+export function compactVocabulary(envId: string): readonly string[] {
+  const c = contentFor(envId);
+  return [...new Set<string>([...MARKERS, ...NUMBER_WORDS, ...c.compactWords])].sort();
+}
+
+/** The stop words of the compact template per phase. */
+export const COMPACT_STOP = { play: '</action>', reflect: '</remark>' } as const;
