@@ -1,0 +1,588 @@
+/**
+ * Durable, append-only ledger of committed trial records: the learner's exactly-once memory.
+ *
+ * - **Group commit.** Appends made while a write+fdatasync is in flight join the next batch; one fdatasync covers
+ *   the whole batch, and every `append` promise resolves only after the fdatasync that covers it. Ack after that.
+ * - **Exactly-once.** Records are keyed by (runId, actorId, incarnation, seq). Re-appending a committed key with
+ *   the same bytes returns `duplicate` (not stored twice); with different bytes, `conflict` (first copy kept).
+ *   A duplicate of a record still in flight waits for that record's commit, so `duplicate` also means durable.
+ * - **Restart.** Dedup state is rebuilt by scanning the ledger on open. Every entry carries its length and a
+ *   CRC-32 trailer; a torn tail (crash mid-append) in the last segment is detected and truncated, and damage in
+ *   an older segment is an error (never silently accepted or dropped).
+ *
+ * Entry layout (little-endian): magic u32 | entryLen u32 | keyLen u16 | 0 u16 | sha256(payload) [32] |
+ * key (JSON [runId, actorId, incarnation, seq]) | payload | crc32(all preceding bytes of the entry) u32.
+ * Offsets are logical byte positions across segments; segment files are named by their first offset.
+ */
+import {
+  closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync,
+  unlinkSync, writeSync,
+} from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { join } from 'node:path';
+import { TrialKeySchema, type CommittedMark, type TrialKey } from '../proto/messages.js';
+import { LamerError, badInput } from '../shared/errors.js';
+import { fsyncDir, fsyncDirSync } from '../shared/fsutil.js';
+
+const MAGIC = 0x314c4d4c; // 'LML1'
+const HEADER = 44;
+const TRAILER = 4;
+const SEGMENT_RE = /^seg-(\d{20})\.log$/;
+const LOCK = 'LOCK';
+
+export interface LedgerOptions {
+  /** Roll to a new segment file once the current one reaches this size (default 256 MiB). */
+  segmentBytes?: number;
+  /** Reject keys whose seq is more than this far above the stream's contiguous watermark (default 65,536). */
+  maxSeqAhead?: number;
+  /** Extra wait before writing a batch, to gather more appends per fdatasync (default 0: natural batching). */
+  groupCommitMs?: number;
+  /** Skip fdatasync (tests of non-durability concerns only; the contract assumes it is on). */
+  fsync?: boolean;
+  /** Called once when a torn tail was truncated on open. */
+  onRecovery?: (info: RecoveryReport) => void;
+}
+
+export interface RecoveryReport {
+  segment: string;
+  /** Logical offset where the valid data ends. */
+  offset: number;
+  truncatedBytes: number;
+  reason: string;
+}
+
+export type AppendResult =
+  | { status: 'committed'; offset: number }
+  | { status: 'duplicate' }
+  | { status: 'conflict' }
+  | { status: 'rejected'; reason: string };
+
+export interface LedgerRecord {
+  offset: number;
+  nextOffset: number;
+  key: TrialKey;
+  /** sha256 of `bytes`, hex. */
+  sha256: string;
+  /** The payload exactly as appended (for trials: the encoded wire message). */
+  bytes: Uint8Array;
+}
+
+export interface LedgerStats {
+  entries: number;
+  offset: number;
+  segments: number;
+  batches: number;
+  fsyncs: number;
+  duplicates: number;
+  conflicts: number;
+  rejected: number;
+  maxBatch: number;
+}
+
+/** Committed seqs of one (runId, actorId, incarnation): 8-byte hash prefixes indexed by seq (0 = absent). */
+class Stream {
+  hashes = new Uint32Array(32);
+  /** Every seq < contiguous is committed. */
+  contiguous = 0;
+  maxSeq = -1;
+  lastUse = 0;
+  constructor(readonly runId: string, readonly actorId: string, readonly incarnation: string) {}
+
+  get(seq: number): [number, number] | null {
+    if (seq > this.maxSeq) return null;
+    const hi = this.hashes[2 * seq], lo = this.hashes[2 * seq + 1];
+    return hi === 0 && lo === 0 ? null : [hi, lo];
+  }
+
+  set(seq: number, h: [number, number]): void {
+    if (2 * seq + 1 >= this.hashes.length) {
+      let n = this.hashes.length;
+      while (2 * seq + 1 >= n) n *= 2;
+      const grown = new Uint32Array(n);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.hashes[2 * seq] = h[0];
+    this.hashes[2 * seq + 1] = h[1];
+    if (seq > this.maxSeq) this.maxSeq = seq;
+    while (this.get(this.contiguous) !== null) this.contiguous++;
+  }
+
+  mark(): CommittedMark {
+    const seqs: number[] = [];
+    for (let s = this.contiguous + 1; s <= this.maxSeq; s++) if (this.get(s)) seqs.push(s);
+    return { incarnation: this.incarnation, upTo: this.contiguous - 1, seqs };
+  }
+}
+
+/** First 8 bytes of a sha256 as two non-zero-tagged words (0,0 means "absent" in a Stream). */
+function prefix(hash: Uint8Array): [number, number] {
+  const hi = ((hash[0] << 24) | (hash[1] << 16) | (hash[2] << 8) | hash[3]) >>> 0;
+  const lo = ((hash[4] << 24) | (hash[5] << 16) | (hash[6] << 8) | hash[7]) >>> 0;
+  return [(hi | 0x80000000) >>> 0, lo]; // top bit forced on: never (0,0); same transform on both sides
+}
+
+interface Pending {
+  key: TrialKey;
+  stream: Stream;
+  hash: [number, number];
+  entry: Buffer;
+  offset: number;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+function segmentName(start: number): string {
+  return `seg-${String(start).padStart(20, '0')}.log`;
+}
+
+function encodeEntry(key: TrialKey, payload: Uint8Array, hash: Buffer): Buffer {
+  const keyBytes = Buffer.from(JSON.stringify([key.runId, key.actorId, key.incarnation, key.seq]), 'utf8');
+  const len = HEADER + keyBytes.byteLength + payload.byteLength + TRAILER;
+  const buf = Buffer.allocUnsafe(len);
+  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt32LE(len, 4);
+  buf.writeUInt16LE(keyBytes.byteLength, 8);
+  buf.writeUInt16LE(0, 10);
+  hash.copy(buf, 12);
+  keyBytes.copy(buf, HEADER);
+  buf.set(payload, HEADER + keyBytes.byteLength);
+  buf.writeUInt32LE(crc32(buf.subarray(0, len - TRAILER)), len - TRAILER);
+  return buf;
+}
+
+type Parsed = { ok: true; len: number; key: TrialKey; hash: Buffer; payload: Buffer } | { ok: false; reason: string; needBytes?: number };
+
+/** Parses one entry at `pos` of `buf` (`avail` bytes valid from there on). */
+function parseEntry(buf: Buffer, pos: number, avail: number): Parsed {
+  if (avail < HEADER) return { ok: false, reason: 'truncated header', needBytes: HEADER };
+  if (buf.readUInt32LE(pos) !== MAGIC) return { ok: false, reason: 'bad magic' };
+  const len = buf.readUInt32LE(pos + 4);
+  const keyLen = buf.readUInt16LE(pos + 8);
+  if (len < HEADER + keyLen + TRAILER) return { ok: false, reason: 'bad entry length' };
+  if (avail < len) return { ok: false, reason: 'truncated entry', needBytes: len };
+  const entry = buf.subarray(pos, pos + len);
+  if (crc32(entry.subarray(0, len - TRAILER)) !== entry.readUInt32LE(len - TRAILER)) return { ok: false, reason: 'crc mismatch' };
+  let key: TrialKey;
+  try {
+    const [runId, actorId, incarnation, seq] = JSON.parse(entry.toString('utf8', HEADER, HEADER + keyLen)) as unknown[];
+    key = TrialKeySchema.parse({ runId, actorId, incarnation, seq });
+  } catch {
+    return { ok: false, reason: 'bad key' };
+  }
+  return { ok: true, len, key, hash: entry.subarray(12, 44), payload: entry.subarray(HEADER + keyLen, len - TRAILER) };
+}
+
+/** Sequential reader of one segment file through a growing window. */
+class SegmentReader {
+  private buf = Buffer.allocUnsafe(1 << 22);
+  private bufStart = 0;
+  private bufLen = 0;
+  constructor(private readonly fd: number, private readonly end: number) {}
+
+  /** Ensures bytes [pos, pos+n) are in the window (or as many as exist before `end`); returns the available count. */
+  window(pos: number, n: number): { buf: Buffer; at: number; avail: number } {
+    const want = Math.min(n, this.end - pos);
+    if (pos < this.bufStart || pos + want > this.bufStart + this.bufLen) {
+      const size = Math.max(want, 1 << 22);
+      if (this.buf.byteLength < size) this.buf = Buffer.allocUnsafe(size);
+      const toRead = Math.min(this.buf.byteLength, this.end - pos);
+      let got = 0;
+      while (got < toRead) {
+        const r = readSync(this.fd, this.buf, got, toRead - got, pos + got);
+        if (r === 0) break;
+        got += r;
+      }
+      this.bufStart = pos;
+      this.bufLen = got;
+    }
+    return { buf: this.buf, at: pos - this.bufStart, avail: this.bufStart + this.bufLen - pos };
+  }
+}
+
+/** Scans entries of one segment from `from` to `end`; stops at the first invalid entry. */
+function* scanSegment(fd: number, end: number, from = 0): Generator<{ pos: number; entry: Parsed }> {
+  const reader = new SegmentReader(fd, end);
+  let pos = from;
+  while (pos < end) {
+    let w = reader.window(pos, HEADER);
+    let p = parseEntry(w.buf, w.at, w.avail);
+    if (!p.ok && p.needBytes && p.needBytes <= end - pos && p.needBytes > w.avail) {
+      w = reader.window(pos, p.needBytes);
+      p = parseEntry(w.buf, w.at, w.avail);
+    }
+    yield { pos, entry: p };
+    if (!p.ok) return;
+    pos += p.len;
+  }
+}
+
+interface Segment {
+  start: number;
+  name: string;
+  size: number;
+}
+
+/** See the module comment. Create with {@link Ledger.open}. */
+export class Ledger {
+  private readonly streams = new Map<string, Stream>();
+  private readonly actorStreams = new Map<string, Set<Stream>>();
+  private readonly pending = new Map<string, Pending>();
+  private batch: Pending[] = [];
+  private flushing = false;
+  private failed: Error | null = null;
+  private closed = false;
+  private useCounter = 0;
+  private writeHandle: FileHandle | null = null;
+  private entries = 0;
+  /** Logical end of durable data. */
+  private durableEnd: number;
+  /** Logical end including appended-but-not-yet-durable entries. */
+  private tail: number;
+  private readonly counters = { batches: 0, fsyncs: 0, duplicates: 0, conflicts: 0, rejected: 0, maxBatch: 0 };
+  private readonly segmentBytes: number;
+  private readonly maxSeqAhead: number;
+  private readonly groupCommitMs: number;
+  private readonly durable: boolean;
+  private idle: Promise<void> = Promise.resolve();
+  private idleResolve: (() => void) | null = null;
+
+  private constructor(readonly dir: string, private readonly segments: Segment[], opts: LedgerOptions) {
+    this.segmentBytes = opts.segmentBytes ?? 256 << 20;
+    this.maxSeqAhead = opts.maxSeqAhead ?? 65_536;
+    this.groupCommitMs = opts.groupCommitMs ?? 0;
+    this.durable = opts.fsync ?? true;
+    const last = segments[segments.length - 1];
+    this.durableEnd = this.tail = last.start + last.size;
+  }
+
+  /**
+   * Opens (creating if needed) the ledger in `dir`: takes the directory lock, verifies every entry, truncates a
+   * torn tail of the last segment (reported via `onRecovery`), and rebuilds the dedup state.
+   */
+  static async open(dir: string, opts: LedgerOptions = {}): Promise<Ledger> {
+    mkdirSync(dir, { recursive: true });
+    acquireLock(dir);
+    try {
+      const names = readdirSync(dir).filter((n) => SEGMENT_RE.test(n)).sort();
+      const segments: Segment[] = names.map((name) => ({ start: Number(SEGMENT_RE.exec(name)![1]), name, size: 0 }));
+      if (segments.length === 0) {
+        closeSync(openSync(join(dir, segmentName(0)), 'wx'));
+        fsyncDirSync(dir);
+        segments.push({ start: 0, name: segmentName(0), size: 0 });
+      }
+      const ledger = new Ledger(dir, segments, opts);
+      ledger.scanAll(opts.onRecovery);
+      const last = segments[segments.length - 1];
+      ledger.writeHandle = await open(join(dir, last.name), 'r+');
+      ledger.durableEnd = ledger.tail = last.start + last.size;
+      return ledger;
+    } catch (e) {
+      releaseLock(dir);
+      throw e;
+    }
+  }
+
+  private scanAll(onRecovery?: (r: RecoveryReport) => void): void {
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i];
+      const isLast = i === this.segments.length - 1;
+      if (i > 0) {
+        const prev = this.segments[i - 1];
+        if (prev.start + prev.size !== seg.start) {
+          throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: segment ${seg.name} does not start where ${prev.name} ends (${prev.start + prev.size})`);
+        }
+      }
+      const path = join(this.dir, seg.name);
+      const fd = openSync(path, 'r+');
+      try {
+        const size = fstatSync(fd).size;
+        let valid = 0;
+        let bad: string | null = null;
+        for (const { pos, entry } of scanSegment(fd, size)) {
+          if (!entry.ok) { bad = entry.reason; valid = pos; break; }
+          this.remember(entry.key, prefix(entry.hash));
+          this.entries++;
+          valid = pos + entry.len;
+        }
+        if (bad !== null) {
+          if (!isLast) {
+            throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: segment ${seg.name} is damaged at byte ${valid} (${bad}); refusing to drop committed records`);
+          }
+          // A crash mid-append leaves a partial final entry: cut it off (it was never acked).
+          ftruncateSync(fd, valid);
+          fsyncSync(fd);
+          onRecovery?.({ segment: seg.name, offset: seg.start + valid, truncatedBytes: size - valid, reason: bad });
+        }
+        seg.size = valid;
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+
+  private streamFor(key: TrialKey): Stream {
+    const id = `${key.runId}/${key.actorId}/${key.incarnation}`;
+    let s = this.streams.get(id);
+    if (!s) {
+      s = new Stream(key.runId, key.actorId, key.incarnation);
+      this.streams.set(id, s);
+      const actor = `${key.runId}/${key.actorId}`;
+      let set = this.actorStreams.get(actor);
+      if (!set) this.actorStreams.set(actor, (set = new Set()));
+      set.add(s);
+    }
+    s.lastUse = ++this.useCounter;
+    return s;
+  }
+
+  private remember(key: TrialKey, hash: [number, number]): void {
+    this.streamFor(key).set(key.seq, hash);
+  }
+
+  /** Logical offset just past the last durable entry (what a checkpoint records as `ledgerOffset`). */
+  get offset(): number {
+    return this.durableEnd;
+  }
+
+  /** Number of durable entries. */
+  get size(): number {
+    return this.entries;
+  }
+
+  /** Whether `key` is durable ('committed'), being written ('pending'), or unknown ('absent'). */
+  status(key: TrialKey): 'committed' | 'pending' | 'absent' {
+    const id = `${key.runId}/${key.actorId}/${key.incarnation}/${key.seq}`;
+    if (this.pending.has(id)) return 'pending';
+    const s = this.streams.get(`${key.runId}/${key.actorId}/${key.incarnation}`);
+    return s?.get(key.seq) ? 'committed' : 'absent';
+  }
+
+  /**
+   * What is durable for one actor, for the `welcome` message: up to `limit` most recently used incarnations.
+   * Actors resend anything not listed; the ledger then answers `duplicate`, so a short list is only slower.
+   */
+  committedMarks(runId: string, actorId: string, limit = 64): CommittedMark[] {
+    const set = this.actorStreams.get(`${runId}/${actorId}`);
+    if (!set) return [];
+    return [...set].sort((a, b) => b.lastUse - a.lastUse).slice(0, limit).map((s) => s.mark());
+  }
+
+  /**
+   * Appends one record; resolves after the fdatasync that makes it durable (`committed`), or at once if the key
+   * is already durable (`duplicate`/`conflict`). Rejects if the ledger failed or is closed; after a write or
+   * fsync failure every later append rejects too (never ack without durability) until the ledger is reopened.
+   */
+  append(key: TrialKey, bytes: Uint8Array): Promise<AppendResult> {
+    if (this.failed) return Promise.reject(new LamerError('RL_ERR_INTERNAL', `ledger failed earlier: ${this.failed.message}`));
+    if (this.closed) return Promise.reject(new LamerError('RL_ERR_INTERNAL', 'ledger is closed'));
+    if (!Number.isSafeInteger(key.seq) || key.seq < 0) return Promise.resolve({ status: 'rejected', reason: `seq ${key.seq} is not a non-negative integer` });
+    const hashBuf = createHash('sha256').update(bytes).digest();
+    const hash = prefix(hashBuf);
+    const id = `${key.runId}/${key.actorId}/${key.incarnation}/${key.seq}`;
+    const inflight = this.pending.get(id);
+    if (inflight) {
+      return inflight.done.then(() => this.judgeRepeat(inflight.hash, hash));
+    }
+    const stream = this.streamFor(key);
+    const existing = stream.get(key.seq);
+    if (existing) return Promise.resolve(this.judgeRepeat(existing, hash));
+    if (key.seq >= stream.contiguous + this.maxSeqAhead) {
+      this.counters.rejected++;
+      return Promise.resolve({ status: 'rejected', reason: `seq ${key.seq} is more than ${this.maxSeqAhead} ahead of the committed watermark ${stream.contiguous}` });
+    }
+    const entry = encodeEntry(key, bytes, hashBuf);
+    let resolve!: () => void, reject!: (e: Error) => void;
+    const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+    done.catch(() => undefined); // observed through the returned promise
+    const p: Pending = { key, stream, hash, entry, offset: this.tail, done, resolve, reject };
+    this.tail += entry.byteLength;
+    this.pending.set(id, p);
+    this.batch.push(p);
+    this.scheduleFlush();
+    return done.then(() => ({ status: 'committed' as const, offset: p.offset }));
+  }
+
+  private judgeRepeat(stored: [number, number], incoming: [number, number]): AppendResult {
+    if (stored[0] === incoming[0] && stored[1] === incoming[1]) {
+      this.counters.duplicates++;
+      return { status: 'duplicate' };
+    }
+    this.counters.conflicts++;
+    return { status: 'conflict' };
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    this.idle = new Promise((r) => { this.idleResolve = r; });
+    const start = () => void this.flushLoop();
+    if (this.groupCommitMs > 0) setTimeout(start, this.groupCommitMs);
+    else setImmediate(start);
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.batch.length > 0 && !this.failed) {
+        const batch = this.batch;
+        this.batch = [];
+        try {
+          await this.writeBatch(batch);
+        } catch (e) {
+          this.fail(e as Error, batch);
+          break;
+        }
+        for (const p of batch) {
+          this.pending.delete(`${p.key.runId}/${p.key.actorId}/${p.key.incarnation}/${p.key.seq}`);
+          p.stream.set(p.key.seq, p.hash);
+          this.entries++;
+          p.resolve();
+        }
+      }
+    } finally {
+      this.flushing = false;
+      this.idleResolve?.();
+      // Appends that arrived while a failure was being handled are rejected by fail(); otherwise start again.
+      if (this.batch.length > 0 && !this.failed) this.scheduleFlush();
+    }
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    let seg = this.segments[this.segments.length - 1];
+    if (seg.size >= this.segmentBytes) seg = await this.roll();
+    const bufs = batch.map((p) => p.entry);
+    const total = bufs.reduce((n, b) => n + b.byteLength, 0);
+    const data = bufs.length === 1 ? bufs[0] : Buffer.concat(bufs, total);
+    let off = 0;
+    while (off < total) {
+      const { bytesWritten } = await this.writeHandle!.write(data, off, total - off, seg.size + off);
+      off += bytesWritten;
+    }
+    if (this.durable) {
+      await this.writeHandle!.datasync();
+      this.counters.fsyncs++;
+    }
+    seg.size += total;
+    this.durableEnd = seg.start + seg.size;
+    this.counters.batches++;
+    this.counters.maxBatch = Math.max(this.counters.maxBatch, batch.length);
+  }
+
+  /** Starts a new segment at the current end; the new file is made durable before anything is written to it. */
+  private async roll(): Promise<Segment> {
+    const prev = this.segments[this.segments.length - 1];
+    const start = prev.start + prev.size;
+    const seg: Segment = { start, name: segmentName(start), size: 0 };
+    const fh = await open(join(this.dir, seg.name), 'wx+');
+    if (this.durable) await fsyncDir(this.dir);
+    await this.writeHandle?.close();
+    this.writeHandle = fh;
+    this.segments.push(seg);
+    return seg;
+  }
+
+  private fail(e: Error, batch: Pending[]): void {
+    this.failed = e;
+    const err = new LamerError('RL_ERR_INTERNAL', `ledger write failed: ${e.message}`);
+    for (const p of [...batch, ...this.batch]) {
+      this.pending.delete(`${p.key.runId}/${p.key.actorId}/${p.key.incarnation}/${p.key.seq}`);
+      p.reject(err);
+    }
+    this.batch = [];
+  }
+
+  /**
+   * Durable records from `fromOffset` (an entry boundary, e.g. a checkpoint's `ledgerOffset`) to the durable end
+   * at the time each segment is reached, in append order, CRC-verified.
+   */
+  async *iterate(fromOffset = 0): AsyncGenerator<LedgerRecord> {
+    if (!Number.isSafeInteger(fromOffset) || fromOffset < 0 || fromOffset > this.durableEnd) {
+      throw badInput(`ledger offset ${fromOffset} is outside 0..${this.durableEnd}`);
+    }
+    let first = true;
+    for (const seg of [...this.segments]) {
+      // seg.size only grows after the fdatasync that covers it, so this bound is durable data only.
+      const limit = seg.size;
+      if (fromOffset >= seg.start + limit) continue;
+      const from = Math.max(0, fromOffset - seg.start);
+      const fd = openSync(join(this.dir, seg.name), 'r');
+      try {
+        for (const { pos, entry } of scanSegment(fd, limit, from)) {
+          if (!entry.ok) {
+            throw first && pos === from
+              ? badInput(`ledger offset ${fromOffset} is not an entry boundary (${entry.reason})`)
+              : new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: ${seg.name} damaged at byte ${pos} (${entry.reason})`);
+          }
+          first = false;
+          // Copy out: the reader's window is reused for the next entry.
+          const bytes = new Uint8Array(entry.payload.byteLength);
+          bytes.set(entry.payload);
+          yield { offset: seg.start + pos, nextOffset: seg.start + pos + entry.len, key: entry.key, sha256: entry.hash.toString('hex'), bytes };
+        }
+      } finally {
+        closeSync(fd);
+      }
+      first = false;
+    }
+  }
+
+  stats(): LedgerStats {
+    return { entries: this.entries, offset: this.durableEnd, segments: this.segments.length, ...this.counters };
+  }
+
+  /** Waits for in-flight appends to become durable, then closes files and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.flushing) await this.idle;
+    await this.writeHandle?.close();
+    this.writeHandle = null;
+    releaseLock(this.dir);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small helpers
+
+/** One process per ledger directory: a LOCK file holding the owner's pid (stale locks of dead pids are taken over). */
+function acquireLock(dir: string): void {
+  const path = join(dir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = Number(readFileSync(path, 'utf8').trim());
+      if (owner === process.pid) throw new LamerError('RL_ERR_INTERNAL', `ledger ${dir} is already open in this process`);
+      if (Number.isInteger(owner) && owner > 0 && pidAlive(owner)) {
+        throw new LamerError('RL_ERR_INTERNAL', `ledger ${dir} is locked by running process ${owner}`);
+      }
+      unlinkSync(path);
+    }
+  }
+  throw new LamerError('RL_ERR_INTERNAL', `cannot lock ledger ${dir}`);
+}
+
+function releaseLock(dir: string): void {
+  const path = join(dir, LOCK);
+  try {
+    if (existsSync(path) && Number(readFileSync(path, 'utf8').trim()) === process.pid) unlinkSync(path);
+  } catch {
+    /* best effort */
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
