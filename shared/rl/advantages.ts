@@ -32,10 +32,15 @@ const ESTIMATORS = ['gigpo', 'gigpo-upstream', 'grpo', 'rloo'] as const;
 const NORMS = ['mean', 'mean_std'] as const;
 const RETURNS = ['code', 'paper'] as const;
 
-/** Fills defaults and rejects out-of-range options with a message naming the option. */
+/**
+ * Fills defaults and rejects out-of-range options with a message naming the option. Keys other than the
+ * advantage options are ignored, so a wider object (the run config's `algo` group) can be passed as is.
+ */
 export function resolveAdvantageOptions(options: Partial<AdvantageOptions> = {}): AdvantageOptions {
   const o: AdvantageOptions = { ...DEFAULT_ADVANTAGE_OPTIONS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  for (const k of Object.keys(DEFAULT_ADVANTAGE_OPTIONS) as Array<keyof AdvantageOptions>) {
+    if (options[k] !== undefined) (o as unknown as Record<string, unknown>)[k] = options[k];
+  }
   if (!(ESTIMATORS as readonly string[]).includes(o.estimator)) throw badInput(`options.estimator must be one of ${ESTIMATORS.join(', ')}, got ${JSON.stringify(o.estimator)}`);
   if (!(NORMS as readonly string[]).includes(o.norm)) throw badInput(`options.norm must be one of ${NORMS.join(', ')}, got ${JSON.stringify(o.norm)}`);
   if (!(RETURNS as readonly string[]).includes(o.returns)) throw badInput(`options.returns must be one of ${RETURNS.join(', ')}, got ${JSON.stringify(o.returns)}`);

@@ -163,6 +163,12 @@ describe('option and input checks', () => {
   it('fills the issue defaults', () => {
     expect(resolveAdvantageOptions()).toEqual({ estimator: 'gigpo', gammaStep: 0.95, gammaTraj: 0.6, omega: 1, norm: 'mean', invalidPenalty: 0.5, returns: 'code' });
   });
+  it('takes the run config\'s algo group as is (other keys ignored)', async () => {
+    const { resolveConfig } = await import('../../../shared/config.js');
+    const algo = resolveConfig({ algo: { estimator: 'rloo', gammaTraj: 0.9 } }).algo;
+    const o = resolveAdvantageOptions(algo);
+    expect(o).toEqual({ estimator: 'rloo', gammaStep: algo.gammaStep, gammaTraj: 0.9, omega: algo.omega, norm: algo.norm, invalidPenalty: algo.invalidPenalty, returns: algo.returns });
+  });
   it('rejects bad options naming them', () => {
     expect(() => resolveAdvantageOptions({ gammaTraj: 1.5 })).toThrow(/options.gammaTraj must be a number in \[0, 1\], got 1.5/);
     expect(() => resolveAdvantageOptions({ estimator: 'ppo' as Estimator })).toThrow(/options.estimator must be one of gigpo, gigpo-upstream, grpo, rloo/);
