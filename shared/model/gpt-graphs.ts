@@ -18,6 +18,8 @@ export const LN_EPS = 1e-5;
 /** Additive attention bias for masked keys; finite so fully masked (padding) rows never produce NaN. */
 export const MASK_BIAS = -1e9;
 const BIG = 2 ** 31 - 1;
+/** |logp − prox_logp| is clamped here before exp (shared/rl/policy-loss.ts LOG_RATIO_CLAMP). */
+export const LOG_RATIO_CLAMP = 20;
 
 export type Params = Map<string, Tensor>;
 
@@ -187,12 +189,14 @@ export type TrainingLoss = 'ppo' | 'bc';
  * Training graph for a static batch [B, T]. Inputs: params [P], tokens [B, T] int32 and
  * - ppo: resp_mask, advantages, prox_logp, is_weight [B, T]; clip_eps, dual_clip_c, entropy_coef scalars
  * - bc:  weights [B, T]
- * Outputs: loss, (ppo: entropy, clip_frac,) logp [B, T], grads [P].
+ * Outputs: loss, (ppo: pg_loss, entropy, clip_frac, dual_clip_frac,) logp [B, T], grads [P].
  *
- * PPO per response token t (matches shared/rl/policy-loss.ts): r = exp(logp − prox_logp);
- * surr = max(−A·r, −A·clip(r, 1−ε, 1+ε)); if A < 0: surr = min(surr, −A·c);
- * loss = Σ mask·w·surr / Σ mask − entropy_coef · Σ mask·H / Σ mask, with H the entropy of the model's
- * distribution over token t. BC: loss = −Σ w·logp / Σ w.
+ * PPO per response token t (exactly shared/rl/policy-loss.ts, mask ∈ {0, 1}):
+ * r = exp(clamp(logp − prox_logp, ±20)); pg1 = −A·r; pg2 = −A·clip(r, 1−ε, 1+ε); pgc = max(pg1, pg2);
+ * pg = min(pgc, −A·c) if A < 0 else pgc; loss = Σ mask·w·pg / n − entropy_coef · Σ mask·H / n with
+ * n = max(Σ mask, 1) and H the entropy of the model's distribution over token t. Ties take the unclipped
+ * branch (autodiff Max/Min conventions). clip_frac counts pg2 > pg1, dual_clip_frac A < 0 ∧ pgc > −A·c.
+ * BC: loss = −Σ w·logp / Σ w.
  */
 export function buildTrainingGraph(cfg: ModelConfig, B: number, T: number, loss: TrainingLoss, float: 'float32' | 'float64' = 'float32'): GraphBuilder {
   const m = buildManifest(cfg);
@@ -216,20 +220,26 @@ export function buildTrainingGraph(cfg: ModelConfig, B: number, T: number, loss:
     const entCoef = b.input('entropy_coef', float, []);
     const zero = b.scalar(0, float);
     const one = b.scalar(1, float);
-    const active = b.greater(mask, zero);
-    // Masked positions get ratio exactly 1, so garbage there can never overflow into NaN.
-    const ratio = b.exp(b.where(active, b.sub(logp, prox), zero));
+    const delta = b.clip(b.sub(logp, prox), b.scalar(-LOG_RATIO_CLAMP, float), b.scalar(LOG_RATIO_CLAMP, float));
+    const ratio = b.exp(delta);
     const negA = b.neg(adv);
-    const surr = b.max(b.mul(negA, ratio), b.mul(negA, b.clip(ratio, b.sub(one, eps), b.add(one, eps))));
-    const dual = b.where(b.less(adv, zero), b.min(surr, b.mul(negA, c)), surr);
-    const denom = sumAll(mask);
-    const pg = b.div(sumAll(b.mul(b.mul(mask, w), dual)), denom);
+    const pg1 = b.mul(negA, ratio);
+    const pg2 = b.mul(negA, b.clip(ratio, b.sub(one, eps), b.add(one, eps)));
+    const pgc = b.max(pg1, pg2);
+    const dualBound = b.mul(negA, c);
+    const negAdv = b.less(adv, zero);
+    const pg = b.where(negAdv, b.min(pgc, dualBound), pgc);
+    // Token mean over the response (L = 0 for an empty mask, as in shared/rl/policy-loss.ts).
+    const denom = b.max(sumAll(mask), one);
+    const mean = (t: Tensor) => b.div(sumAll(b.mul(mask, t)), denom);
+    const pgLoss = mean(b.mul(w, pg));
     const H = b.pad(b.neg(b.reduceSum(b.mul(b.exp(lsm), lsm), [-1], false)), [0, 1, 0, 0]);
-    const ent = b.div(sumAll(b.mul(mask, H)), denom);
-    lossT = b.sub(pg, b.mul(entCoef, ent));
-    const clipped = b.cast(b.greater(b.abs(b.sub(ratio, one)), eps), float);
-    b.output(b.div(sumAll(b.mul(mask, clipped)), denom), 'clip_frac');
+    const ent = mean(H);
+    lossT = b.sub(pgLoss, b.mul(entCoef, ent));
+    b.output(pgLoss, 'pg_loss');
     b.output(ent, 'entropy');
+    b.output(mean(b.cast(b.greater(pg2, pg1), float)), 'clip_frac');
+    b.output(mean(b.cast(b.and(negAdv, b.greater(pgc, dualBound)), float)), 'dual_clip_frac');
   } else {
     const w = b.input('weights', float, [B, T]);
     lossT = b.neg(b.div(sumAll(b.mul(w, logp)), sumAll(w)));

@@ -422,7 +422,11 @@ export class GraphBuilder {
     return this.one('LogSoftmax', [x], { axis }, x.dtype, [...x.shape]);
   }
 
-  /** LayerNormalization over the last axis; `mean`/`invStd` ([..., 1]) are returned for the backward pass. */
+  /**
+   * LayerNormalization over the last axis; `mean`/`invStd` ([..., 1]) are returned for the backward pass.
+   * (onnxruntime's CPU kernel has no float64 variant, nor Erf: float64 graphs serve the finite-difference tests
+   * of the other ops.)
+   */
   layerNorm(x: Tensor, scale: Tensor, bias: Tensor, eps: number, withStats = false): { y: Tensor; mean?: Tensor; invStd?: Tensor } {
     const stat = [...x.shape.slice(0, -1), 1];
     const outs = [{ dtype: x.dtype, shape: [...x.shape] }];
