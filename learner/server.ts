@@ -1,0 +1,589 @@
+/**
+ * The learner's WebSocket endpoint: authentication, handshake, liveness, and exactly-once trial ingest with
+ * ack-after-commit. Everything above transport (leases, group assembly, training, weights) plugs in through
+ * the callbacks in {@link LearnerServerOptions}.
+ *
+ * Hardening (reliability.md §2): `ws` + bufferutil, `noServer` with the token checked in the HTTP `upgrade`
+ * handler before `handleUpgrade` (401 and no WebSocket on failure, 503 over the connection limit), no
+ * permessage-deflate, explicit `maxPayload`, an `error` listener on every socket, binary frames only, strict
+ * schema validation, and heartbeats that count any inbound byte as liveness and terminate after 3 silent
+ * intervals. Every rejection closes with a documented code ({@link CloseCode}) and bumps a counter.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { decode, encode, verifyTrialDigest } from '../proto/codec.js';
+import {
+  ACTOR_MESSAGE_TYPES, validateTrial, type Ack, type ActorMessage, type Hello, type LearnerMessage, type Trial, type TrialKey,
+} from '../proto/messages.js';
+import { PROTOCOL_VERSION } from '../proto/version.js';
+import { badInput } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Authenticator } from './auth.js';
+import type { Ledger } from './ledger.js';
+
+/**
+ * Close codes the learner uses (RFC 6455 §7.4.1 and the 4000-4999 private range). HTTP statuses before the
+ * upgrade: 401 bad or missing token, 403 browser Origin present, 503 over the connection limit or shutting down,
+ * 426 plain HTTP request.
+ */
+export const CloseCode = {
+  /** Orderly close (the actor said bye, or a test closed it). */
+  NORMAL: 1000,
+  /** Learner shutting down: reconnect later. */
+  GOING_AWAY: 1001,
+  /** Malformed WebSocket frame (sent by ws itself). */
+  PROTOCOL_ERROR: 1002,
+  /** Text frame: only binary msgpack frames are accepted. */
+  UNSUPPORTED_DATA: 1003,
+  /** Frame is not decodable msgpack for us (truncated, trailing bytes, extension types, nesting). */
+  INVALID_PAYLOAD: 1007,
+  /** Schema violation, no hello in time, message out of order, wrong direction, actorId != token, credit exceeded. */
+  POLICY_VIOLATION: 1008,
+  /** Frame larger than maxPayload (sent by ws itself). */
+  MESSAGE_TOO_BIG: 1009,
+  /** Learner failure while handling a valid message (e.g. the ledger could not commit): retry later. */
+  INTERNAL_ERROR: 1011,
+  /** hello.runId is not this learner's run. Fatal for the actor. */
+  WRONG_RUN: 4001,
+  /** hello.protocol differs from PROTOCOL_VERSION. Fatal for the actor. */
+  PROTOCOL_MISMATCH: 4002,
+  /** A newer connection of this actorId took over (sent to the OLD socket), or this incarnation was fenced. Fatal. */
+  SUPERSEDED: 4003,
+} as const;
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Close codes after which an actor must not reconnect (a restart with a new configuration is needed). */
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.WRONG_RUN, CloseCode.PROTOCOL_MISMATCH, CloseCode.SUPERSEDED]);
+
+/** Counters, monotonically increasing except `connectionsLive`. */
+export interface ServerMetrics {
+  connectionsOpened: number;
+  connectionsClosed: number;
+  connectionsLive: number;
+  authFailures: number;
+  originRejected: number;
+  overLimit: number;
+  helloTimeouts: number;
+  wrongRun: number;
+  protocolMismatch: number;
+  superseded: number;
+  fencedHellos: number;
+  textFrames: number;
+  decodeErr: number;
+  schemaErr: number;
+  protocolErr: number;
+  wsErrors: number;
+  creditViolations: number;
+  heartbeatTimeouts: number;
+  internalErr: number;
+  trialsReceived: number;
+  trialsCommitted: number;
+  dupSuppressed: number;
+  conflicts: number;
+  rejected: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** A handshaken actor connection, as seen by learner code (also a publisher `PolicyPeer`). */
+export interface ActorConnection {
+  /** Unique per connection within this server. */
+  readonly id: number;
+  readonly actorId: string;
+  readonly incarnation: string;
+  readonly hello: Hello;
+  readonly remoteAddress: string;
+  /** Bytes queued by `send` and not yet handed to the kernel. */
+  readonly bufferedAmount: number;
+  readonly isOpen: boolean;
+  /** The policy the actor said it holds in its hello. */
+  readonly initialPolicy: { learnerEpoch: number; policyVersion: number };
+  /** Trials received on this connection and not yet acked. */
+  readonly trialsInFlight: number;
+  send(msg: LearnerMessage): boolean;
+  /** Sends pre-encoded bytes (encode once, fan out). */
+  sendBytes(bytes: Uint8Array, cb?: (err?: Error) => void): void;
+  close(code: number, reason: string): void;
+}
+
+export interface CommitInfo {
+  key: TrialKey;
+  offset: number;
+  /** The exact bytes stored in the ledger (the encoded trial frame). */
+  bytes: Uint8Array;
+  conn: ActorConnection;
+}
+
+export interface LearnerServerOptions {
+  /** Listen host (default 127.0.0.1). */
+  host?: string;
+  /** Listen port; 0 picks a free one (default 0). */
+  port?: number;
+  runId: string;
+  auth: Authenticator;
+  /** Serve wss:// with this key pair (TLS 1.3 only). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Largest accepted frame in bytes (default 8 MiB). ws closes bigger ones with 1009. */
+  maxPayload?: number;
+  /** Ping interval; a connection silent for 3 intervals is terminated (default 2000). */
+  heartbeatMs?: number;
+  /** Time allowed between upgrade and hello (default 5000). */
+  helloTimeoutMs?: number;
+  /** Open connections (including upgrades in progress) beyond which upgrades get 503 (default 4096). */
+  maxConnections?: number;
+  /** Unacked trials allowed per connection (default 32). */
+  creditWindow?: number;
+  /** Where trials are committed; acks are sent only after the ledger made the record durable. */
+  ledger: Ledger;
+  /** The learner's current epoch and policy version (for welcome and the future-version check). */
+  policyState: () => { learnerEpoch: number; policyVersion: number };
+  /** Extra admission check for a valid, new trial: return a reason to ack it `rejected`, or null. */
+  checkTrial?: (trial: Trial, conn: ActorConnection) => string | null;
+  /** A trial became durable (called before its ack is sent). Not called for duplicates. */
+  onTrialCommitted?: (trial: Trial, info: CommitInfo) => void;
+  /** Handshake done, welcome sent. */
+  onReady?: (conn: ActorConnection) => void;
+  /** leaseRequest, error and bye messages from a ready connection. */
+  onMessage?: (msg: Exclude<ActorMessage, { type: 'hello' | 'trial' | 'heartbeat' }>, conn: ActorConnection) => void;
+  /** A handshaken connection closed. */
+  onClose?: (conn: ActorConnection, code: number, reason: string) => void;
+  logger?: Logger;
+}
+
+export interface LearnerServer {
+  /** Actual listening port. */
+  readonly port: number;
+  /** ws:// or wss:// URL of this server. */
+  readonly url: string;
+  /** Handshaken connections. */
+  connections(): ActorConnection[];
+  /** The ready connection of one actor, if any. */
+  connection(actorId: string): ActorConnection | undefined;
+  /** Encodes and sends to one actor; false if it is not connected. */
+  send(actorId: string, msg: LearnerMessage): boolean;
+  /** Encodes once and sends to every ready connection; returns how many got it. */
+  broadcast(msg: LearnerMessage): number;
+  /** Sends `credit {n}` (clamped to the welcome's window) to one actor. */
+  setCredit(actorId: string, n: number): boolean;
+  metrics(): ServerMetrics;
+  /** Closes every connection with 1001 and stops listening. The ledger stays open (the caller owns it). */
+  close(): Promise<void>;
+}
+
+interface ConnState {
+  ws: WebSocket;
+  id: number;
+  actorId: string;
+  remoteAddress: string;
+  phase: 'hello' | 'ready' | 'closing' | 'closed';
+  hello: Hello | null;
+  lastSeen: number;
+  nextPingAt: number;
+  helloTimer: NodeJS.Timeout | null;
+  trialsInFlight: number;
+  view: ActorConnection | null;
+}
+
+const DEFAULTS = { host: '127.0.0.1', port: 0, maxPayload: 8 << 20, heartbeatMs: 2000, helloTimeoutMs: 5000, maxConnections: 4096, creditWindow: 32 };
+const MISSED_INTERVALS = 3;
+/** Fenced incarnations remembered per actor (a zombie that keeps reconnecting stays out). */
+const FENCE_MEMORY = 16;
+/** A peer that does not finish the close handshake is cut off after this long. */
+const CLOSE_GRACE_MS = 2000;
+
+function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** Starts the learner endpoint. Resolves once it listens. */
+export async function createLearnerServer(options: LearnerServerOptions): Promise<LearnerServer> {
+  const o = { ...DEFAULTS, ...stripUndefined(options) };
+  for (const k of ['maxPayload', 'heartbeatMs', 'helloTimeoutMs', 'maxConnections', 'creditWindow'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 1) throw badInput(`learner server option ${k} must be a positive integer, got ${o[k]}`);
+  }
+  const log = o.logger;
+  const m: ServerMetrics = {
+    connectionsOpened: 0, connectionsClosed: 0, connectionsLive: 0, authFailures: 0, originRejected: 0, overLimit: 0,
+    helloTimeouts: 0, wrongRun: 0, protocolMismatch: 0, superseded: 0, fencedHellos: 0, textFrames: 0, decodeErr: 0,
+    schemaErr: 0, protocolErr: 0, wsErrors: 0, creditViolations: 0, heartbeatTimeouts: 0, internalErr: 0,
+    trialsReceived: 0, trialsCommitted: 0, dupSuppressed: 0, conflicts: 0, rejected: 0, bytesIn: 0, bytesOut: 0,
+  };
+  const all = new Set<ConnState>();
+  const byActor = new Map<string, ConnState>();
+  const fenced = new Map<string, string[]>();
+  let upgrading = 0;
+  let closing = false;
+  let nextId = 1;
+
+  const http: HttpServer = o.tls
+    ? createHttpsServer({ key: o.tls.key, cert: o.tls.cert, minVersion: 'TLSv1.3' })
+    : createHttpServer();
+  // Slowloris: half-sent headers are dropped.
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 15_000;
+  http.on('request', (_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('lamer learner: WebSocket upgrade required\n');
+  });
+  http.on('clientError', (_err, socket) => socket.destroy());
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    maxPayload: o.maxPayload,
+    ...({ closeTimeout: CLOSE_GRACE_MS } as object),
+  });
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    const actorId = o.auth.verify(req.headers.authorization);
+    if (!actorId) {
+      m.authFailures++;
+      return rejectUpgrade(socket, 401, 'Unauthorized');
+    }
+    // Browsers always send Origin; Node actors never do. Refuse cross-site WebSocket hijacking outright.
+    if (req.headers.origin !== undefined) {
+      m.originRejected++;
+      return rejectUpgrade(socket, 403, 'Forbidden');
+    }
+    if (all.size + upgrading >= o.maxConnections) {
+      m.overLimit++;
+      return rejectUpgrade(socket, 503, 'Service Unavailable');
+    }
+    upgrading++;
+    let settled = false;
+    const settle = () => { if (!settled) { settled = true; upgrading--; } };
+    socket.once('close', settle);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      settle();
+      accept(ws, actorId, (socket as Socket).remoteAddress ?? '');
+    });
+  });
+
+  function accept(ws: WebSocket, actorId: string, remoteAddress: string): void {
+    const now = performance.now();
+    const c: ConnState = {
+      ws, id: nextId++, actorId, remoteAddress, phase: 'hello', hello: null, lastSeen: now,
+      // Stagger pings across the interval so thousands of sockets do not ping in one tick.
+      nextPingAt: now + Math.random() * o.heartbeatMs, helloTimer: null, trialsInFlight: 0, view: null,
+    };
+    all.add(c);
+    m.connectionsOpened++;
+    m.connectionsLive = all.size;
+    ws.on('error', (err) => {
+      m.wsErrors++;
+      log?.debug({ actorId, err: err.message, code: (err as { code?: string }).code }, 'websocket error');
+    });
+    // Any inbound byte is liveness, including a large frame still arriving (pongs queue behind it).
+    const raw = (ws as unknown as { _socket?: Socket })._socket;
+    raw?.on('data', () => { c.lastSeen = performance.now(); });
+    ws.on('pong', () => { c.lastSeen = performance.now(); });
+    ws.on('ping', () => { c.lastSeen = performance.now(); });
+    ws.on('message', (data, isBinary) => onFrame(c, data, isBinary));
+    ws.on('close', (code, reason) => onClosed(c, code, reason.toString()));
+    c.helloTimer = setTimeout(() => {
+      if (c.phase !== 'hello') return;
+      m.helloTimeouts++;
+      closeConn(c, CloseCode.POLICY_VIOLATION, 'no hello in time');
+    }, o.helloTimeoutMs);
+  }
+
+  function closeConn(c: ConnState, code: number, reason: string): void {
+    if (c.phase === 'closing' || c.phase === 'closed') return;
+    c.phase = 'closing';
+    if (c.helloTimer) clearTimeout(c.helloTimer);
+    try {
+      c.ws.close(code, reason.slice(0, 120));
+    } catch {
+      c.ws.terminate();
+    }
+    setTimeout(() => { if (c.phase !== 'closed') c.ws.terminate(); }, CLOSE_GRACE_MS).unref();
+  }
+
+  function onClosed(c: ConnState, code: number, reason: string): void {
+    const wasReady = c.view !== null && c.hello !== null;
+    c.phase = 'closed';
+    if (c.helloTimer) clearTimeout(c.helloTimer);
+    all.delete(c);
+    if (byActor.get(c.actorId) === c) byActor.delete(c.actorId);
+    m.connectionsClosed++;
+    m.connectionsLive = all.size;
+    if (wasReady) {
+      try {
+        o.onClose?.(c.view!, code, reason);
+      } catch (e) {
+        m.internalErr++;
+        log?.error({ err: (e as Error).message }, 'onClose handler failed');
+      }
+    }
+  }
+
+  function sendRaw(c: ConnState, bytes: Uint8Array, cb?: (err?: Error) => void): void {
+    if (c.ws.readyState !== c.ws.OPEN) {
+      cb?.(new Error('connection is not open'));
+      return;
+    }
+    m.bytesOut += bytes.byteLength;
+    c.ws.send(bytes, { binary: true }, cb);
+  }
+
+  function onFrame(c: ConnState, data: RawData, isBinary: boolean): void {
+    c.lastSeen = performance.now();
+    if (c.phase === 'closing' || c.phase === 'closed') return;
+    if (!isBinary) {
+      m.textFrames++;
+      return closeConn(c, CloseCode.UNSUPPORTED_DATA, 'binary frames only');
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    m.bytesIn += bytes.byteLength;
+    const r = decode(bytes);
+    if (!r.ok) {
+      if (r.kind === 'undecodable') {
+        m.decodeErr++;
+        return closeConn(c, CloseCode.INVALID_PAYLOAD, 'undecodable frame');
+      }
+      m.schemaErr++;
+      return closeConn(c, CloseCode.POLICY_VIOLATION, `schema: ${r.reason}`);
+    }
+    const msg = r.msg;
+    if (!ACTOR_MESSAGE_TYPES.has(msg.type)) {
+      m.protocolErr++;
+      return closeConn(c, CloseCode.POLICY_VIOLATION, `actors may not send '${msg.type}'`);
+    }
+    try {
+      if (c.phase === 'hello') {
+        if (msg.type !== 'hello') {
+          m.protocolErr++;
+          return closeConn(c, CloseCode.POLICY_VIOLATION, `expected hello, got '${msg.type}'`);
+        }
+        return onHello(c, msg);
+      }
+      switch (msg.type) {
+        case 'hello':
+          m.protocolErr++;
+          return closeConn(c, CloseCode.POLICY_VIOLATION, 'duplicate hello');
+        case 'trial':
+          return onTrial(c, msg, bytes);
+        case 'heartbeat':
+          return sendRaw(c, encode(msg));
+        default:
+          o.onMessage?.(msg as Parameters<NonNullable<LearnerServerOptions['onMessage']>>[0], c.view!);
+          if (msg.type === 'bye') closeConn(c, CloseCode.NORMAL, 'bye');
+      }
+    } catch (e) {
+      m.internalErr++;
+      log?.error({ actorId: c.actorId, err: (e as Error).message }, 'learner failed handling a message');
+      closeConn(c, CloseCode.INTERNAL_ERROR, 'internal error');
+    }
+  }
+
+  function onHello(c: ConnState, hello: Hello): void {
+    if (c.helloTimer) clearTimeout(c.helloTimer);
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      m.protocolMismatch++;
+      return closeConn(c, CloseCode.PROTOCOL_MISMATCH, `protocol ${hello.protocol} != ${PROTOCOL_VERSION}`);
+    }
+    if (hello.runId !== o.runId) {
+      m.wrongRun++;
+      return closeConn(c, CloseCode.WRONG_RUN, `this learner serves run '${o.runId}'`);
+    }
+    if (hello.actorId !== c.actorId) {
+      m.protocolErr++;
+      return closeConn(c, CloseCode.POLICY_VIOLATION, 'hello.actorId does not match the token');
+    }
+    if (fenced.get(c.actorId)?.includes(hello.incarnation)) {
+      m.fencedHellos++;
+      return closeConn(c, CloseCode.SUPERSEDED, 'incarnation fenced by a newer one');
+    }
+    const old = byActor.get(c.actorId);
+    if (old) {
+      m.superseded++;
+      if (old.hello && old.hello.incarnation !== hello.incarnation) {
+        const list = fenced.get(c.actorId) ?? [];
+        list.push(old.hello.incarnation);
+        if (list.length > FENCE_MEMORY) list.shift();
+        fenced.set(c.actorId, list);
+      }
+      byActor.delete(c.actorId);
+      closeConn(old, CloseCode.SUPERSEDED, 'superseded by a newer connection of this actor');
+    }
+    c.hello = hello;
+    c.phase = 'ready';
+    c.view = makeView(c);
+    byActor.set(c.actorId, c);
+    const state = o.policyState();
+    sendRaw(c, encode({
+      type: 'welcome', learnerEpoch: state.learnerEpoch, policyVersion: state.policyVersion, heartbeatMs: o.heartbeatMs,
+      maxPayload: o.maxPayload, creditWindow: o.creditWindow, committed: o.ledger.committedMarks(o.runId, c.actorId),
+    }));
+    o.onReady?.(c.view);
+  }
+
+  function sendAck(c: ConnState, key: TrialKey, status: Ack['status'], reason?: string): void {
+    c.trialsInFlight--;
+    if (c.phase !== 'ready') return; // the actor resends after reconnecting and gets 'duplicate'
+    sendRaw(c, encode(reason === undefined ? { type: 'ack', key, status } : { type: 'ack', key, status, reason: reason.slice(0, 4096) }));
+  }
+
+  function onTrial(c: ConnState, trial: Trial, bytes: Uint8Array): void {
+    m.trialsReceived++;
+    if (c.trialsInFlight >= o.creditWindow) {
+      m.creditViolations++;
+      return closeConn(c, CloseCode.POLICY_VIOLATION, `more than ${o.creditWindow} unacked trials`);
+    }
+    c.trialsInFlight++;
+    const reject = (reason: string) => {
+      m.rejected++;
+      log?.warn({ actorId: c.actorId, seq: trial.key.seq, reason }, 'trial rejected');
+      sendAck(c, trial.key, 'rejected', reason);
+    };
+    // Content problems are acked 'rejected' (the actor drops the record) rather than closing the connection:
+    // a record the actor keeps resending must not turn into a reconnect loop.
+    if (trial.key.runId !== o.runId) return reject(`key.runId '${trial.key.runId}' is not this run`);
+    if (trial.key.actorId !== c.actorId) return reject('key.actorId does not match the authenticated actor');
+    // A key already in the ledger is answered from the ledger (duplicate/conflict) without re-validation:
+    // it was valid when committed, even if, say, the learner has since rolled back to an older version.
+    if (o.ledger.status(trial.key) === 'absent') {
+      const problem = validateTrial(trial, { learnerPolicyVersion: o.policyState().policyVersion })
+        ?? (verifyTrialDigest(trial) ? null : 'sha256 does not match the record')
+        ?? o.checkTrial?.(trial, c.view!) ?? null;
+      if (problem) return reject(problem);
+    }
+    o.ledger.append(trial.key, bytes).then((res) => {
+      switch (res.status) {
+        case 'committed':
+          m.trialsCommitted++;
+          try {
+            o.onTrialCommitted?.(trial, { key: trial.key, offset: res.offset, bytes, conn: c.view! });
+          } catch (e) {
+            m.internalErr++;
+            log?.error({ actorId: c.actorId, seq: trial.key.seq, err: (e as Error).message }, 'onTrialCommitted failed');
+          }
+          return sendAck(c, trial.key, 'committed');
+        case 'duplicate':
+          m.dupSuppressed++;
+          return sendAck(c, trial.key, 'duplicate');
+        case 'conflict':
+          m.conflicts++;
+          log?.error({ actorId: c.actorId, key: trial.key }, 'conflicting duplicate: same key, different content');
+          return sendAck(c, trial.key, 'rejected', 'conflict: a different record is already committed under this key');
+        case 'rejected':
+          return reject(res.reason);
+      }
+    }, (e: Error) => {
+      // Never ack without durability: the actor keeps the record and resends it to a healthy learner.
+      m.internalErr++;
+      c.trialsInFlight--;
+      log?.error({ actorId: c.actorId, err: e.message }, 'ledger append failed');
+      closeConn(c, CloseCode.INTERNAL_ERROR, 'ledger failure');
+    });
+  }
+
+  function makeView(c: ConnState): ActorConnection {
+    const hello = c.hello!;
+    return {
+      id: c.id,
+      actorId: c.actorId,
+      incarnation: hello.incarnation,
+      hello,
+      remoteAddress: c.remoteAddress,
+      get bufferedAmount() { return c.ws.bufferedAmount; },
+      get isOpen() { return c.phase === 'ready'; },
+      initialPolicy: { learnerEpoch: hello.lastLearnerEpoch, policyVersion: hello.lastPolicyVersion },
+      get trialsInFlight() { return c.trialsInFlight; },
+      send: (msg) => {
+        if (c.phase !== 'ready') return false;
+        sendRaw(c, encode(msg));
+        return true;
+      },
+      sendBytes: (bytes, cb) => sendRaw(c, bytes, cb),
+      close: (code, reason) => closeConn(c, code, reason),
+    };
+  }
+
+  const tickMs = Math.max(10, Math.floor(o.heartbeatMs / 4));
+  const heartbeat = setInterval(() => {
+    const now = performance.now();
+    for (const c of all) {
+      if (c.phase === 'closed') continue;
+      if (now - c.lastSeen > MISSED_INTERVALS * o.heartbeatMs) {
+        m.heartbeatTimeouts++;
+        c.ws.terminate();
+        continue;
+      }
+      if (now >= c.nextPingAt && c.ws.readyState === c.ws.OPEN) {
+        c.nextPingAt = now + o.heartbeatMs;
+        c.ws.ping();
+      }
+    }
+  }, tickMs);
+  heartbeat.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(o.port, o.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const url = `${o.tls ? 'wss' : 'ws'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+  log?.info({ url, maxPayload: o.maxPayload, heartbeatMs: o.heartbeatMs }, 'learner server listening');
+
+  const server: LearnerServer = {
+    port,
+    url,
+    connections: () => [...byActor.values()].filter((c) => c.phase === 'ready').map((c) => c.view!),
+    connection: (actorId) => {
+      const c = byActor.get(actorId);
+      return c && c.phase === 'ready' ? c.view! : undefined;
+    },
+    send(actorId, msg) {
+      const c = byActor.get(actorId);
+      if (!c || c.phase !== 'ready') return false;
+      sendRaw(c, encode(msg));
+      return true;
+    },
+    broadcast(msg) {
+      const bytes = encode(msg);
+      let n = 0;
+      for (const c of byActor.values()) {
+        if (c.phase === 'ready') {
+          sendRaw(c, bytes);
+          n++;
+        }
+      }
+      return n;
+    },
+    setCredit(actorId, n) {
+      if (!Number.isInteger(n) || n < 0) throw badInput(`credit must be a non-negative integer, got ${n}`);
+      return server.send(actorId, { type: 'credit', n: Math.min(n, o.creditWindow) });
+    },
+    metrics: () => ({ ...m }),
+    async close() {
+      if (closing) return;
+      closing = true;
+      clearInterval(heartbeat);
+      const closed = [...all].map((c) => new Promise<void>((resolve) => {
+        if (c.phase === 'closed') return resolve();
+        c.ws.once('close', () => resolve());
+        closeConn(c, CloseCode.GOING_AWAY, 'learner shutting down');
+      }));
+      await Promise.all(closed);
+      const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections(); // idle or half-open HTTP sockets would otherwise hold close() open
+      await stopped;
+      wss.close();
+    },
+  };
+  return server;
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
