@@ -167,11 +167,14 @@ export function buildDecodeGraph(cfg: ModelConfig, params?: Float32Array): Graph
     past.v.push(b.input(n.pastV, 'float32', ['batch', H, 'past', dh]));
   }
   const pos = b.gather(p.get('transformer.wpe.weight')!, posIds, 0);
-  const pastLen = b.slice(b.shapeOf(past.k[0]!), [2], [3], [0]);
-  const newLen = b.slice(b.shapeOf(ids), [1], [2], [0]);
+  // Causality by cache index, built with Range: the cache of a left-padded batch can outgrow nCtx.
+  const pastLen = b.gather(b.shapeOf(past.k[0]!), b.constant([2], 'int64', []), 0);
+  const newLen = b.gather(b.shapeOf(ids), b.constant([1], 'int64', []), 0);
   const total = b.add(pastLen, newLen);
-  const table = b.constant(causalTable(cfg.nCtx), 'float32', [cfg.nCtx, cfg.nCtx]);
-  const causal = b.sliceDyn(table, b.concat([pastLen, b.ints([0])], 0), b.concat([total, total], 0), [0, 1], ['seq', 'total']);
+  const one = b.constant([1], 'int64', []);
+  const qIdx = b.unsqueeze(b.range(pastLen, total, one, 'seq'), [1]);
+  const kIdx = b.unsqueeze(b.range(b.constant([0], 'int64', []), total, one, 'total'), [0]);
+  const causal = b.where(b.lessOrEqual(kIdx, qIdx), b.scalar(0), b.scalar(MASK_BIAS));
   const keyBias = b.mul(b.sub(b.cast(mask, 'float32'), b.scalar(1)), b.scalar(-MASK_BIAS));
   const bias = b.add(b.unsqueeze(keyBias, [1, 2]), causal);
   const { hidden, presentK, presentV } = emitGpt(b, cfg, p, { ids, pos, attnBias: bias, past });

@@ -356,6 +356,11 @@ export class GraphBuilder {
     return this.one('Pad', [x, this.ints(pads)], { mode: 'constant' }, x.dtype, shape);
   }
 
+  /** Range(start, limit, delta) of scalar tensors → 1-D; `length` describes the result. */
+  range(start: Tensor, limit: Tensor, delta: Tensor, length: Dim): Tensor {
+    return this.one('Range', [start, limit, delta], {}, start.dtype, [length]);
+  }
+
   shapeOf(x: Tensor): Tensor {
     return this.one('Shape', [x], {}, 'int64', [x.shape.length]);
   }
