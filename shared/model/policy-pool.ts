@@ -1,0 +1,160 @@
+/**
+ * Generation in worker threads. `session.run` blocks the thread that calls it, so nothing that serves sockets may
+ * run it: PolicyPool keeps one decode session per piscina worker (1 intra-op thread each) and the caller's event
+ * loop free. Weight swaps build the new session next to the old one in every worker; a running generation
+ * finishes with the version it started with (reported in each result).
+ */
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { BroadcastChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { LamerError, isLamerError } from '../errors.js';
+import { parseModelConfig, type ModelConfig } from './config.js';
+import { checkGenRequests, type GenRequest, type GenResult } from './generate.js';
+import { buildManifest, checkParams } from './manifest.js';
+import type { GenerateTask, PolicyWorkerData, PoolMessage, PublishedWeights } from './policy.worker.js';
+
+export type { GenRequest, GenResult };
+
+export interface PolicyPoolOptions {
+  config: ModelConfig;
+  params: Float32Array;
+  version: number;
+  /** Worker threads (default min(2, cores)); each runs one session with one intra-op thread. */
+  threads?: number;
+  /** Milliseconds to wait for workers to start or acknowledge new weights (default 60 000). */
+  timeoutMs?: number;
+}
+
+function shared(params: Float32Array): SharedArrayBuffer {
+  const buf = new SharedArrayBuffer(params.byteLength);
+  new Float32Array(buf).set(params);
+  return buf;
+}
+
+export class PolicyPool {
+  readonly config: ModelConfig;
+  readonly threads: number;
+  private readonly pool: Piscina;
+  private readonly bc: BroadcastChannel;
+  private latest: PublishedWeights;
+  private current: number;
+  private readonly acked = new Map<number, number>();
+  private readonly waiters = new Set<() => void>();
+  private readonly timeoutMs: number;
+  private closed = false;
+
+  private constructor(o: PolicyPoolOptions, config: ModelConfig) {
+    this.config = config;
+    this.threads = o.threads ?? Math.max(1, Math.min(2, availableParallelism()));
+    if (!Number.isInteger(this.threads) || this.threads < 1) throw new RangeError(`threads must be a positive integer, got ${o.threads}`);
+    this.timeoutMs = o.timeoutMs ?? 60_000;
+    this.current = o.version;
+    this.latest = { seq: 0, version: o.version, buffer: shared(o.params) };
+    const channel = `lamer-policy-${randomUUID()}`;
+    this.bc = new BroadcastChannel(channel);
+    this.bc.onmessage = (ev: unknown) => {
+      const m = (ev as { data: PoolMessage }).data;
+      if (m?.type !== 'ack') return;
+      if (m.error) this.failure = new LamerError('RL_ERR_INTERNAL', `policy worker ${m.threadId}: ${m.error}`);
+      this.acked.set(m.threadId, Math.max(this.acked.get(m.threadId) ?? -1, m.seq));
+      for (const w of [...this.waiters]) w();
+    };
+    const workerData: PolicyWorkerData = { config, weights: this.latest, channel, intraOpThreads: 1 };
+    this.pool = new Piscina({
+      filename: new URL('./policy-worker.mjs', import.meta.url).href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      // Workers must keep their event loop running between tasks to receive weight broadcasts.
+      atomics: 'disabled',
+      workerData,
+    });
+  }
+
+  private failure: LamerError | null = null;
+  private appliedSeq = 0;
+
+  /** Starts the workers and resolves once every one has its session ready. */
+  static async create(o: PolicyPoolOptions): Promise<PolicyPool> {
+    const config = parseModelConfig(o.config);
+    checkParams(buildManifest(config), o.params);
+    if (!Number.isInteger(o.version)) throw new RangeError(`version must be an integer, got ${o.version}`);
+    const p = new PolicyPool(o, config);
+    try {
+      await p.waitForAcks(0, 'start');
+    } catch (e) {
+      await p.close();
+      throw e;
+    }
+    return p;
+  }
+
+  /** Policy version that generations started from now will use. */
+  get version(): number {
+    return this.current;
+  }
+
+  private waitForAcks(seq: number, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.failure) return finish(this.failure);
+        const ids = this.pool.threads.map((t) => t.threadId);
+        if (ids.length >= this.threads && ids.every((id) => (this.acked.get(id) ?? -1) >= seq)) finish();
+      };
+      const timer = setTimeout(() => finish(new LamerError('RL_ERR_INTERNAL', `policy workers did not ${what} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const finish = (err?: Error) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /**
+   * One batched KV-cache decode run for all requests (variable-length prompts) on one worker. Each result's
+   * `logprobs` are log μ under the sampling distribution actually used (temperature/top-p); `rawLogprobs` under
+   * the plain model distribution.
+   */
+  async generate(reqs: GenRequest[]): Promise<GenResult[]> {
+    if (this.closed) throw new LamerError('RL_ERR_INTERNAL', 'PolicyPool is closed');
+    checkGenRequests(this.config, reqs);
+    if (reqs.length === 0) return [];
+    try {
+      return (await this.pool.run({ reqs, weights: this.latest } satisfies GenerateTask)) as GenResult[];
+    } catch (e) {
+      if (isLamerError(e)) throw new LamerError(e.code, e.message);
+      throw new LamerError('RL_ERR_INTERNAL', `policy worker failed: ${(e as Error)?.message ?? String(e)}`);
+    }
+  }
+
+  /**
+   * Swaps in new weights in every worker (each builds the new session next to its old one) and resolves when
+   * all have switched. Generation in a worker pauses only while its new session is created.
+   */
+  async setWeights(params: Float32Array, version: number): Promise<void> {
+    checkParams(buildManifest(this.config), params);
+    if (!Number.isInteger(version)) throw new RangeError(`version must be an integer, got ${version}`);
+    this.latest = { seq: this.latest.seq + 1, version, buffer: shared(params) };
+    const done = this.waitForAcks(this.latest.seq, 'switch weights');
+    const seq = this.latest.seq;
+    this.bc.postMessage({ type: 'weights', weights: this.latest } satisfies PoolMessage);
+    await done;
+    // Overlapping swaps may resolve together: the newest one wins.
+    if (seq > this.appliedSeq) {
+      this.appliedSeq = seq;
+      this.current = version;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.bc.close();
+    await this.pool.destroy();
+  }
+}

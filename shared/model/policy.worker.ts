@@ -1,0 +1,68 @@
+/**
+ * Piscina worker body of PolicyPool: one DecodeEngine (one ORT session, 1 intra-op thread) per worker thread.
+ * New weights arrive on a BroadcastChannel (eager swap, acknowledged to the pool) and with every task (so a
+ * respawned worker can never generate with stale weights).
+ */
+import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
+import { isLamerError } from '../errors.js';
+import type { ModelConfig } from './config.js';
+import { DecodeEngine, type GenRequest, type GenResult } from './generate.js';
+
+/** Weights as published by the pool: `seq` orders updates, `version` is the policy version reported. */
+export interface PublishedWeights {
+  seq: number;
+  version: number;
+  buffer: SharedArrayBuffer;
+}
+
+export interface PolicyWorkerData {
+  config: ModelConfig;
+  weights: PublishedWeights;
+  channel: string;
+  intraOpThreads: number;
+}
+
+export type PoolMessage =
+  | { type: 'weights'; weights: PublishedWeights }
+  | { type: 'ack'; threadId: number; seq: number; error?: string };
+
+export interface GenerateTask {
+  reqs: GenRequest[];
+  weights: PublishedWeights;
+}
+
+const wd = workerData as PolicyWorkerData;
+let seq = wd.weights.seq;
+const engine = DecodeEngine.create(wd.config, new Float32Array(wd.weights.buffer), wd.weights.version, wd.intraOpThreads);
+const bc = new BroadcastChannel(wd.channel);
+let chain: Promise<unknown> = engine;
+
+/** Swaps to `w` unless this worker already has it or something newer; updates are applied in order. */
+function ensure(w: PublishedWeights): Promise<unknown> {
+  chain = chain.then(async () => {
+    if (w.seq <= seq) return;
+    await (await engine).setWeights(new Float32Array(w.buffer), w.version);
+    seq = w.seq;
+  });
+  return chain;
+}
+
+function ack(error?: string): void {
+  bc.postMessage({ type: 'ack', threadId, seq, error } satisfies PoolMessage);
+}
+
+bc.onmessage = (ev: unknown) => {
+  const m = (ev as { data: PoolMessage }).data;
+  if (m?.type === 'weights') ensure(m.weights).then(() => ack(), (e: unknown) => ack(String((e as Error)?.message ?? e)));
+};
+engine.then(() => ack(), (e: unknown) => ack(String((e as Error)?.message ?? e)));
+
+/** The task: one batched decode run. Errors cross the thread boundary as plain `{ code, message }`. */
+export default async function generateTask(t: GenerateTask): Promise<GenResult[]> {
+  try {
+    await ensure(t.weights);
+    return await (await engine).generate(t.reqs);
+  } catch (e) {
+    throw isLamerError(e) ? { code: e.code, message: e.message } : { code: 'RL_ERR_INTERNAL', message: (e as Error)?.message ?? String(e) };
+  }
+}

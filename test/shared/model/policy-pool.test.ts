@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../../shared/model/config.js';
+import { buildManifest, initParams } from '../../../shared/model/manifest.js';
+import { DecodeEngine, type GenRequest } from '../../../shared/model/generate.js';
+import { PolicyPool } from '../../../shared/model/policy-pool.js';
+
+const cfg: ModelConfig = { vocabSize: 20, nCtx: 64, dModel: 16, nLayer: 2, nHead: 2 };
+const m = buildManifest(cfg);
+const p1 = initParams(m, 1, 0.4);
+const p2 = initParams(m, 2, 0.4);
+const reqs: GenRequest[] = Array.from({ length: 6 }, (_, i) => ({
+  prompt: [1, ...Array.from({ length: i }, (_, k) => 4 + k)], maxTokens: 10, stop: [2], temperature: 0.8, topP: 0.95, seed: 100 + i,
+}));
+
+let pool: PolicyPool;
+beforeAll(async () => {
+  pool = await PolicyPool.create({ config: cfg, params: p1, version: 1, threads: 2 });
+});
+afterAll(async () => pool?.close());
+
+describe('PolicyPool', () => {
+  it('generates in workers exactly what the in-thread engine generates', async () => {
+    const local = await DecodeEngine.create(cfg, p1, 1);
+    try {
+      const expected = await local.generate(reqs);
+      const [a, b] = await Promise.all([pool.generate(reqs), pool.generate(reqs.slice(0, 3))]);
+      expect(a.map((r) => r.tokens)).toEqual(expected.map((r) => r.tokens));
+      expect(b.map((r) => r.tokens)).toEqual(expected.slice(0, 3).map((r) => r.tokens));
+      expect(a.every((r) => r.policyVersion === 1)).toBe(true);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('keeps the calling thread responsive while workers decode', async () => {
+    const big = Array.from({ length: 32 }, (_, i) => ({ ...reqs[0]!, maxTokens: 60, stop: [], seed: i }));
+    let worstLag = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worstLag = Math.max(worstLag, now - last - 5);
+      last = now;
+    }, 5);
+    await Promise.all([pool.generate(big), pool.generate(big)]);
+    clearInterval(timer);
+    expect(worstLag).toBeLessThan(60);
+  });
+
+  it('swaps weights in every worker; each result reports the version it was generated with', async () => {
+    const local = await DecodeEngine.create(cfg, p2, 2);
+    try {
+      const expected = await local.generate(reqs);
+      const during = pool.generate(reqs);
+      await pool.setWeights(p2, 2);
+      expect(pool.version).toBe(2);
+      const r = await during;
+      expect(new Set(r.map((x) => x.policyVersion)).size).toBe(1);
+      // Both workers switched: two concurrent batches both come from version 2.
+      const [a, b] = await Promise.all([pool.generate(reqs), pool.generate(reqs)]);
+      for (const res of [a, b]) {
+        expect(res.every((x) => x.policyVersion === 2)).toBe(true);
+        expect(res.map((x) => x.tokens)).toEqual(expected.map((x) => x.tokens));
+      }
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('rejects bad requests with the model error code', async () => {
+    await expect(pool.generate([{ ...reqs[0]!, prompt: [1, 20] }])).rejects.toMatchObject({ code: 'RL_ERR_MODEL' });
+    await expect(pool.setWeights(new Float32Array(3), 3)).rejects.toThrow(/parameters have 3 values/);
+  });
+});
