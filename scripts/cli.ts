@@ -11,6 +11,8 @@ type Registrar = { register(program: Command): void };
 // Add a command by adding its module here.
 const COMMANDS: Array<() => Promise<Registrar>> = [
   () => import('./commands/advantages.js'),
+  () => import('./commands/replay.js'),
+  () => import('./commands/check-env.js'),
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -37,7 +37,7 @@ export function resolveEnvId(idOrAlias: string): string {
   if (entries.has(idOrAlias)) return idOrAlias;
   const viaAlias = aliases.get(String(idOrAlias).toLowerCase());
   if (viaAlias) return viaAlias;
-  const known = [...entries.values()].map((e) => (e.meta.aliases?.length ? `${e.id} (${e.meta.aliases.join(', ')})` : e.id));
+  const known = [...entries.values()].sort((a, b) => a.id.localeCompare(b.id)).map((e) => (e.meta.aliases?.length ? `${e.id} (${e.meta.aliases.join(', ')})` : e.id));
   throw new LamerError('RL_ERR_UNKNOWN_ENV', `unknown environment '${idOrAlias}'; known: ${known.join(', ')}`);
 }
 

@@ -1,0 +1,39 @@
+/**
+ * `lamer check-env --env ID --episodes N [--json]`: runs the env checker (determinism, exact restart, reward and
+ * termination rules against a replayed scripted solution) and reports solver/random success and speed.
+ */
+import type { Command } from 'commander';
+
+export function register(program: Command): void {
+  program
+    .command('check-env')
+    .description('check an environment over N seeds: determinism, restart, rules; solver/random success; steps/s')
+    .requiredOption('--env <id>', 'environment id or alias (sokoban, minesweeper)')
+    .option('--episodes <n>', 'number of seeds to check', '1000')
+    .option('--seed-start <n>', 'first seed', '0')
+    .option('--max-turns <n>', 'turn budget for the ...WithinTurns success numbers', '7')
+    .option('--options <json>', 'env options as JSON, e.g. \'{"template":"compact","mines":5}\'', '{}')
+    .option('--json', 'print one JSON object: {deterministic, restartExact, rulesConsistent, solverSuccess, randomSuccess, meanSolutionLength, stepsPerSec, ...}')
+    .action(async (opts: { env: string; episodes: string; seedStart: string; maxTurns: string; options: string; json?: boolean }) => {
+      const { printJson, parseIntOption } = await import('../lib/io.js');
+      const { badInput } = await import('../../shared/errors.js');
+      const { checkEnv } = await import('../../actor/envs/check-env.js');
+      const episodes = parseIntOption('episodes', 1)(opts.episodes);
+      const seedStart = parseIntOption('seed-start', 0)(opts.seedStart);
+      const maxTurns = parseIntOption('max-turns', 1)(opts.maxTurns);
+      let options: unknown;
+      try {
+        options = JSON.parse(opts.options);
+      } catch (e) {
+        throw badInput(`option --options is not valid JSON: ${(e as Error).message}`);
+      }
+      if (typeof options !== 'object' || options === null || Array.isArray(options)) throw badInput('option --options must be a JSON object');
+      const report = checkEnv(opts.env, { episodes, seedStart, maxTurns, options: options as Record<string, unknown> });
+      if (opts.json) printJson(report);
+      else {
+        const lines = Object.entries(report).map(([k, v]) => `${k.padEnd(26)} ${Array.isArray(v) ? (v.length ? v.join('\n' + ' '.repeat(27)) : '-') : String(v)}`);
+        process.stdout.write(lines.join('\n') + '\n');
+      }
+      if (!report.ok) process.exitCode = 1;
+    });
+}

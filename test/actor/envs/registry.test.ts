@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { listEnvs, makeEnv, registerEnv, resolveEnvId } from '../../../actor/envs/registry.js';
+import { SokobanEnv } from '../../../actor/envs/sokoban/env.js';
+
+describe('env registry', () => {
+  it('makes envs by id or alias, passing options through', () => {
+    expect(makeEnv('lamer/Sokoban-v0').id).toBe('lamer/Sokoban-v0');
+    expect(makeEnv('sokoban').id).toBe('lamer/Sokoban-v0');
+    expect(makeEnv('MineSweeper').id).toBe('lamer/MineSweeper-v0');
+    const env = makeEnv('minesweeper', { template: 'compact', mines: 4 });
+    expect(env.template).toBe('compact');
+    expect(env.params).toMatchObject({ mines: 4, size: 6 });
+    expect(makeEnv('sokoban').template).toBe('full');
+  });
+
+  it('names the known ids when the id is unknown', () => {
+    try {
+      makeEnv('lamer/WebShop-v9');
+      expect.unreachable();
+    } catch (e) {
+      expect((e as { code: string }).code).toBe('RL_ERR_UNKNOWN_ENV');
+      expect((e as Error).message).toMatch(/unknown environment 'lamer\/WebShop-v9'; known: .*lamer\/MineSweeper-v0 \(minesweeper\).*lamer\/Sokoban-v0 \(sokoban\)/);
+    }
+  });
+
+  it('reports bad options with the env and option names', () => {
+    expect(() => makeEnv('minesweeper', { mines: 'three' })).toThrow(/lamer\/MineSweeper-v0: invalid options: option 'mines'/);
+    expect(() => makeEnv('sokoban', { boxs: 2 })).toThrow(/lamer\/Sokoban-v0: invalid options: .*boxs/);
+  });
+
+  it('registers new envs data-driven and refuses duplicate ids, aliases and malformed ids', () => {
+    registerEnv('test/Tiny-v0', (o) => new SokobanEnv(o), { description: 'test', aliases: ['tiny'] });
+    expect(resolveEnvId('tiny')).toBe('test/Tiny-v0');
+    expect(listEnvs().map((e) => e.id)).toContain('test/Tiny-v0');
+    expect(() => registerEnv('test/Tiny-v0', (o) => new SokobanEnv(o), { description: 'again' })).toThrow(/already registered/);
+    expect(() => registerEnv('test/Other-v0', (o) => new SokobanEnv(o), { description: 'x', aliases: ['sokoban'] })).toThrow(/alias 'sokoban' is already taken/);
+    expect(() => registerEnv('NoNamespace', (o) => new SokobanEnv(o), { description: 'x' })).toThrow(/namespace\/Name-vN/);
+  });
+
+  it('lists envs sorted with descriptions', () => {
+    const ids = listEnvs().map((e) => e.id);
+    expect(ids).toEqual([...ids].sort());
+    expect(listEnvs().find((e) => e.id === 'lamer/Sokoban-v0')?.aliases).toEqual(['sokoban']);
+  });
+});
