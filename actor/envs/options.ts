@@ -7,7 +7,9 @@ export function parseEnvOptions<S extends z.ZodType>(envId: string, schema: S, o
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     throw badInput(`${envId}: options must be an object, got ${Array.isArray(options) ? 'an array' : String(options)}`);
   }
-  const parsed = schema.safeParse(options ?? {});
+  // Keys set to undefined count as absent (a common way to say "use the default").
+  const given = Object.fromEntries(Object.entries((options ?? {}) as Record<string, unknown>).filter(([, v]) => v !== undefined));
+  const parsed = schema.safeParse(given);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => {
     const path = i.path.length > 0 ? `option '${i.path.join('.')}'` : 'options';

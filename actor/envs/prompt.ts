@@ -99,14 +99,16 @@ function memoryText(c: PromptContent, ctx: PromptContext): string {
   return ctx.past.map((ep, i) => {
     const k = i + 1;
     const hist = historyText(ep.steps, c.windows.past, c.windows.pastObs);
-    const refl = ep.reflection ?? '';
+    // No reflect phase ran (reflection undefined): say only that the trial failed. An empty reflection (the
+    // reply had no <remark>) is still shown as an empty block, as in the reference.
+    const refl = ep.reflection === undefined ? '' : ` Your reflection on that trial:\n${ep.reflection}`;
     switch (ctx.memory) {
       case 'reflection':
-        return `\n\nOn trial #${k} the task was NOT completed. Your reflection on that trial:\n${refl}`;
+        return `\n\nOn trial #${k} the task was NOT completed.${refl}`;
       case 'trajectory':
         return `\n\nOn trial #${k} you took these actions:\n${hist}\nThe task was NOT completed.`;
       case 'both':
-        return `\n\nOn trial #${k} you took these actions:\n${hist}\nThe task was NOT completed. Your reflection on that trial:\n${refl}`;
+        return `\n\nOn trial #${k} you took these actions:\n${hist}\nThe task was NOT completed.${refl}`;
     }
   }).join('');
 }
@@ -170,7 +172,7 @@ function compactPlay(c: PromptContent, params: Readonly<Record<string, unknown>>
   ctx.past.forEach((ep, i) => {
     words.push('<trial>', trialWord(i + 1));
     if (ctx.memory !== 'reflection') words.push(...historyWords(ep.steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))));
-    if (ctx.memory !== 'trajectory') words.push('<mem>', ...compactReflectionWords(ep.reflection), '</mem>');
+    if (ctx.memory !== 'trajectory' && ep.reflection !== undefined) words.push('<mem>', ...compactReflectionWords(ep.reflection), '</mem>');
   });
   const steps = ctx.current.steps;
   words.push('<trial>', trialWord(ctx.episode + 1));

@@ -54,7 +54,10 @@ export interface TextEnv {
 export interface EpisodeLog {
   /** `action` is `info.actionText` of the step, `obs` its observation. */
   steps: Array<{ action: string; obs: string }>;
-  /** The reflection written after this episode (set by the trial runner once parsed). */
+  /**
+   * The reflection written after this episode (set by the trial runner once parsed). `undefined`: no reflect
+   * phase ran (memory then only states the failure); `''`: the reply had no valid `<remark>` (an empty block).
+   */
   reflection?: string;
   won: boolean;
 }

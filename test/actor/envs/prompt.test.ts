@@ -78,6 +78,10 @@ describe('full template: play prompts', () => {
     const both = build('both');
     expect(both).toContain('Observation 3:\nRow 1: a3\nThe task was NOT completed. Your reflection on that trial:\nfirst lesson');
     expect(both).toContain('You are now on trial #3');
+    // Without a reflect phase (reflection undefined) the block only states the failure.
+    const none = buildPrompt(env, ctxOf(env, initialObs, { memory: 'reflection', episode: 1, past: [{ steps: fakeSteps(1), won: false }] }));
+    expect(none).toContain('On trial #1 the task was NOT completed.\n\nYou are now on trial #2');
+    expect(none).not.toContain('Your reflection');
   });
 
   it('Sokoban asks for THREE comma-separated actions by default and ONE with movesPerTurn 1', () => {
@@ -203,6 +207,8 @@ describe('compact template', () => {
     expect(p('reflection')).toContain('<trial> 1 <mem> mine 1 1 </mem> <trial> 2 <hist> </hist>');
     expect(p('trajectory')).toContain('<trial> 1 <hist> 1 1 , 2 1 </hist> <trial> 2 <hist> </hist>');
     expect(p('both')).toContain('<trial> 1 <hist> 1 1 , 2 1 </hist> <mem> mine 1 1 </mem> <trial> 2');
+    const noReflect = buildPrompt(env, { template: 'compact', phase: 'play', memory: 'reflection', initialObs, episode: 1, turn: 0, current: { steps: [], won: false }, past: [{ steps: fakeSteps(2), won: false }] });
+    expect(noReflect).toContain('<trial> 1 <trial> 2 <hist> </hist>');
   });
 
   it('reflect prompt shows the initial board, the actions and the final board, then <remark>', () => {
