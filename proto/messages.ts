@@ -238,6 +238,21 @@ export type Welcome = z.infer<typeof WelcomeSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Work, acks, weights, flow control
 
+/** Per-lease trial settings (prompt template, turn limits, sampling) and, in sync mode, the lockstep cohort. */
+export const TrialOptionsSchema = z.strictObject({
+  template: z.enum(['compact', 'full']),
+  maxTurns: int(1, 1024),
+  reflect: z.boolean(),
+  temperature: z.number().positive().max(100),
+  topP: z.number().gt(0).max(1),
+  maxActionTokens: int(1, 65_536),
+  maxReflectTokens: int(1, 65_536),
+  /** Sync mode: leases of one cohort start together and advance in lockstep; the actor waits for all `cohortSize`. */
+  cohort: IdSchema.optional(),
+  cohortSize: int(1, LIMITS.groupSize).optional(),
+});
+export type TrialOptions = z.infer<typeof TrialOptionsSchema>;
+
 export const LeaseSchema = z.strictObject({
   type: z.literal('lease'),
   leaseId: IdSchema,
@@ -252,6 +267,8 @@ export const LeaseSchema = z.strictObject({
   trialIndices: z.array(int(0, LIMITS.groupSize - 1)).min(1).max(LIMITS.groupSize),
   policyVersionAtLease: int(0),
   envOptions: z.record(z.string().max(LIMITS.idChars), JsonValueSchema),
+  /** How to run each trial; the learner owns the run configuration, actors need none of their own. */
+  trial: TrialOptionsSchema,
 }).refine((l) => l.trialIndices.every((i) => i < l.groupSize), 'trialIndices must be < groupSize');
 export type Lease = z.infer<typeof LeaseSchema>;
 

@@ -62,7 +62,7 @@ export function sampleMessages(): Message[] {
     { type: 'hello', protocol: 1, runId: 'run-1', actorId: 'actor-1', incarnation: 'inc-a', lastPolicyVersion: -1, lastLearnerEpoch: -1 },
     { type: 'hello', protocol: 1, runId: 'run-1', actorId: 'actor-1', incarnation: 'inc-a', lastPolicyVersion: 4, lastLearnerEpoch: 2, capabilities: { threads: 2, backend: 'onnx', gpu: false } },
     { type: 'welcome', learnerEpoch: 2, policyVersion: 7, heartbeatMs: 2000, maxPayload: 8 << 20, creditWindow: 32, committed: [{ incarnation: 'inc-a', upTo: 4, seqs: [6, 9] }] },
-    { type: 'lease', leaseId: 'l-1', groupId: 'g-1', envId: 'lamer/MineSweeper-v0', taskSeed: 123456789, groupSize: 8, attempts: 3, mode: 'train', memory: 'reflection', trialIndices: [0, 1, 2, 3, 4, 5, 6, 7], policyVersionAtLease: 7, envOptions: { size: 6, mines: 3, nested: { list: [1, 'a', null, true] } } },
+    { type: 'lease', leaseId: 'l-1', groupId: 'g-1', envId: 'lamer/MineSweeper-v0', taskSeed: 123456789, groupSize: 8, attempts: 3, mode: 'train', memory: 'reflection', trialIndices: [0, 1, 2, 3, 4, 5, 6, 7], policyVersionAtLease: 7, envOptions: { size: 6, mines: 3, nested: { list: [1, 'a', null, true] } }, trial: { template: 'compact', maxTurns: 7, reflect: true, temperature: 1, topP: 1, maxActionTokens: 8, maxReflectTokens: 12, cohort: 'v3', cohortSize: 2 } },
     { type: 'leaseRequest', want: 2 },
     sampleTrial(1),
     { ...sampleTrial(2), key: sampleKey(2, { seq: 2 ** 40 }) },
