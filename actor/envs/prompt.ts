@@ -18,12 +18,14 @@
  * memory refers to absolute cells/moves, which keeps a 6x6 prompt under ~120 words.
  */
 import { LamerError, badInput } from '../../shared/errors.js';
+import { alfworldPromptContent, buildAlfworldPrompt } from './alfworld/prompt.js';
 import { COMPACT_MAX_NUMBER, MARKERS, NUMBER_WORDS, boardWords, historyWords } from './compact.js';
 import { minesweeperPrompt } from './minesweeper/prompt.js';
 import { resolveEnvId } from './registry.js';
 import { sokobanPrompt } from './sokoban/prompt.js';
 import { REFLECTION_CAP, between, compactWords, type Occurrence } from './tags.js';
 import type { EpisodeLog, ParsedReflection, PromptContext, Template, TextEnv } from './types.js';
+import { buildWebShopPrompt, webshopPromptContent } from './webshop/prompt.js';
 
 export type { EpisodeLog, PromptContext } from './types.js';
 
@@ -73,6 +75,21 @@ export function registerPromptContent(envId: string, content: PromptContent): vo
 
 registerPromptContent('lamer/Sokoban-v0', sokobanPrompt);
 registerPromptContent('lamer/MineSweeper-v0', minesweeperPrompt);
+registerPromptContent('lamer/WebShop-v0', webshopPromptContent);
+registerPromptContent('lamer/ALFWorld-v0', alfworldPromptContent);
+
+/** A whole prompt builder, for envs whose prompts end with the admissible actions of the env's current state. */
+export type PromptBuilder = (env: TextEnv | string, ctx: PromptContext) => string;
+
+const builders = new Map<string, PromptBuilder>();
+
+/** Registers an env whose prompts are not board-shaped (WebShop, ALFWorld); `buildPrompt` dispatches to it. */
+export function registerPromptBuilder(envId: string, build: PromptBuilder): void {
+  builders.set(envId, build);
+}
+
+registerPromptBuilder('lamer/WebShop-v0', buildWebShopPrompt);
+registerPromptBuilder('lamer/ALFWorld-v0', buildAlfworldPrompt);
 
 function contentFor(envId: string): PromptContent {
   const id = resolveEnvId(envId);
@@ -217,6 +234,8 @@ export function buildPrompt(env: TextEnv | string, ctx: PromptContext): string {
   if (typeof env !== 'string' && env.template !== ctx.template) {
     throw badInput(`prompt: template '${ctx.template}' does not match the env's template '${env.template}'`);
   }
+  const custom = builders.get(resolveEnvId(id));
+  if (custom) return custom(env, ctx);
   const params = (typeof env === 'string' ? {} : env.params) ?? {};
   if (ctx.template === 'full') return ctx.phase === 'play' ? fullPlay(c, params, ctx) : fullReflect(c, params, ctx);
   return (ctx.phase === 'play' ? compactPlay(c, params, ctx) : compactReflect(c, params, ctx)).join(' ');

@@ -3,9 +3,11 @@
  * data-driven registration so further envs (WebShop, ALFWorld) plug in with `registerEnv`.
  */
 import { LamerError, badInput } from '../../shared/errors.js';
+import { ALFWORLD_ID, AlfWorldEnv, type AlfWorldOptions } from './alfworld/env.js';
 import { MINESWEEPER_ID, MineSweeperEnv, type MineSweeperOptions } from './minesweeper/env.js';
 import { SOKOBAN_ID, SokobanEnv, type SokobanOptions } from './sokoban/env.js';
 import type { TextEnv } from './types.js';
+import { WEBSHOP_ID, WebShopEnv, type WebShopOptions } from './webshop/env.js';
 
 export type EnvFactory = (options: Record<string, unknown>) => TextEnv;
 
@@ -61,4 +63,12 @@ registerEnv(SOKOBAN_ID, (o) => new SokobanEnv(o as SokobanOptions), {
 registerEnv(MINESWEEPER_ID, (o) => new MineSweeperEnv(o as MineSweeperOptions), {
   description: 'MineSweeper 6x6, 3 mines (LaMer): reveal every safe cell; the first click is automatic',
   aliases: ['minesweeper'],
+});
+registerEnv(WEBSHOP_ID, (o) => new WebShopEnv(o as WebShopOptions), {
+  description: 'WebShop (LaMer): search a 1,000-product catalogue, open items, choose options and buy what the instruction asks for',
+  aliases: ['webshop'],
+});
+registerEnv(ALFWORLD_ID, (o) => new AlfWorldEnv(o as AlfWorldOptions), {
+  description: 'ALFWorld text households (LaMer): six task types; train on Pick/Look/Clean/Heat, Cool/Pick2 out of distribution',
+  aliases: ['alfworld'],
 });

@@ -6,6 +6,8 @@
  */
 import { LamerError, badInput } from '../../shared/errors.js';
 import { createRng, type Rng } from '../../shared/rng.js';
+import { ALFWORLD_ID } from './alfworld/env.js';
+import { alfworldScripted } from './alfworld/scripted.js';
 import { MINESWEEPER_ID } from './minesweeper/env.js';
 import { chooseMineCell, parseMineObs } from './minesweeper/solver.js';
 import { resolveEnvId } from './registry.js';
@@ -13,6 +15,8 @@ import { MOVES, applyMove, parseBoard, type Move } from './sokoban/board.js';
 import { SOKOBAN_ID } from './sokoban/env.js';
 import { isSolvable, solveSokoban } from './sokoban/solver.js';
 import type { EpisodeLog, Template, TextEnv } from './types.js';
+import { WEBSHOP_ID } from './webshop/env.js';
+import { webshopScripted } from './webshop/scripted.js';
 
 export interface ScriptedOptions {
   /** Probability in [0, 1] of replacing each primitive action with a random valid one. Default 0. */
@@ -174,3 +178,8 @@ registerScriptedPolicy(MINESWEEPER_ID, {
     return { full: parts.join(' '), compact, reasoning };
   },
 });
+
+// ------------------------------------------------------------------------------------- WebShop, ALFWorld
+
+registerScriptedPolicy(WEBSHOP_ID, webshopScripted);
+registerScriptedPolicy(ALFWORLD_ID, alfworldScripted);

@@ -5,7 +5,6 @@
  * 0 otherwise; "Nothing happens." for commands the game cannot carry out. `maxSteps` (TextWorld's
  * max_nb_steps_per_episode, 50) truncates an episode.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LamerError } from '../../../shared/errors.js';
 import { checkSeed, intIn, parseEnvOptions, templateOption } from '../options.js';
@@ -35,6 +34,7 @@ export class AlfWorldEnv implements TextEnv {
   private initial?: AlfWorldState;
   private state?: AlfWorldState;
   private firstObs = '';
+  private lastObs = '';
   private seed = -1;
   private steps = 0;
   private over = true;
@@ -70,6 +70,7 @@ export class AlfWorldEnv implements TextEnv {
     this.state = structuredClone(this.initial);
     this.steps = 0;
     this.over = false;
+    this.lastObs = this.firstObs;
     return {
       obs: this.firstObs,
       info: { won: false, seed: this.seed, taskType: this.state.task.type, split: alfworldSplit(this.seed), task: this.state.task.text },
@@ -89,6 +90,7 @@ export class AlfWorldEnv implements TextEnv {
     const truncated = !won && this.steps >= this.params.maxSteps;
     this.over = won || truncated;
     const reward = won ? WIN_REWARD : 0;
+    this.lastObs = obs;
     return {
       obs,
       reward,
@@ -123,22 +125,16 @@ export class AlfWorldEnv implements TextEnv {
     return this.requireState().task.type;
   }
 
-  /**
-   * GiGPO anchor: a digest of the whole dynamic state (location, held object, open receptacles, every object's
-   * place and flags). The reference uses the last feedback text, which merges unrelated states ("Nothing
-   * happens." everywhere); equal digests mean equal states.
-   */
+  /** GiGPO anchor: the last observation text, as the reference uses it. */
   anchor(): string {
-    const s = this.requireState();
-    const open = Object.values(s.receptacles).filter((r) => r.opened).map((r) => r.id);
-    const objects = s.objects.map((o) => `${o.id}@${o.loc ?? 'hand'}${o.clean ? '+c' : ''}${o.hot ? '+h' : ''}${o.cool ? '+k' : ''}${o.sliced ? '+s' : ''}${o.on ? '+on' : ''}`);
-    const key = JSON.stringify([s.at, s.holding, open, objects]);
-    return `alfworld-state ${createHash('sha1').update(key).digest('hex').slice(0, 20)}`;
+    this.requireState();
+    return this.lastObs;
   }
 
+  /** The last observation (the first observation right after reset/restart). */
   render(): string {
-    const s = this.requireState();
-    return `${this.firstObs}\n\n[at ${s.at ?? 'the middle of the room'}; holding ${s.holding ?? 'nothing'}]`;
+    this.requireState();
+    return this.lastObs;
   }
 
   close(): void {

@@ -197,7 +197,8 @@ export function generateLevel(seed: number, o: GenerateOptions): GeneratedLevel 
     for (const t of room.targets) target[t] = 1;
     const level = createLevel(o.rows, o.cols, wall, target);
     const state: SokobanState = { player: room.player, boxes: room.boxes };
-    const solution = solveSokoban(level, state, o.searchDepth);
+    // Searching deeper than maxSolution cannot change the verdict (longer solutions are rejected anyway).
+    const solution = solveSokoban(level, state, Math.min(o.searchDepth, o.maxSolution));
     if (solution && solution.length >= o.minSolution && solution.length <= o.maxSolution) {
       return { level, state, solution, attempt };
     }

@@ -31,44 +31,71 @@ function allOnTargets(level: SokobanLevel, boxes: readonly number[]): boolean {
 export function solveSokoban(level: SokobanLevel, state: SokobanState, maxDepth = 100): Move[] | null {
   if (allOnTargets(level, state.boxes)) return [];
   const cells = level.rows * level.cols;
-  const key = keyer(cells, state.boxes.length);
-  const players: number[] = [state.player];
-  const boxesOf: number[][] = [state.boxes.slice()];
-  const parent: number[] = [-1];
-  const moveOf: number[] = [-1];
-  const depth: number[] = [0];
+  const nb = state.boxes.length;
+  const width = nb + 1; // one state = [player, ...sorted boxes] in a flat growing buffer
+  const key = keyer(cells, nb);
+  let store = new Int32Array(width * 1024);
+  let parent = new Int32Array(1024);
+  let moveOf = new Uint8Array(1024);
+  let depth = new Uint16Array(1024);
+  let count = 0;
+  const push = (player: number, boxes: ArrayLike<number>, par: number, mv: number, dp: number) => {
+    if (count === parent.length) {
+      const grow = <T extends Int32Array | Uint8Array | Uint16Array>(a: T, n: number): T => {
+        const b = new (a.constructor as new (n: number) => T)(n);
+        b.set(a);
+        return b;
+      };
+      store = grow(store, store.length * 2);
+      parent = grow(parent, parent.length * 2);
+      moveOf = grow(moveOf, moveOf.length * 2);
+      depth = grow(depth, depth.length * 2);
+    }
+    const o = count * width;
+    store[o] = player;
+    for (let i = 0; i < nb; i++) store[o + 1 + i] = boxes[i];
+    parent[count] = par;
+    moveOf[count] = mv;
+    depth[count] = dp;
+    return count++;
+  };
+  push(state.player, state.boxes, -1, 0, 0);
   const seen = new Set<Key>([key(state.player, state.boxes)]);
-  const { neighbour, wall } = level;
-  for (let head = 0; head < players.length; head++) {
+  const { neighbour, wall, target } = level;
+  const boxes = new Array<number>(nb);
+  const occupied = new Uint8Array(cells);
+  for (let head = 0; head < count; head++) {
     if (depth[head] >= maxDepth) break;
-    const p = players[head];
-    const boxes = boxesOf[head];
+    const o = head * width;
+    const p = store[o];
+    for (let i = 0; i < nb; i++) occupied[store[o + 1 + i]] = 1;
     for (let d = 0; d < 4; d++) {
       const next = neighbour[p * 4 + d];
       if (next < 0 || wall[next]) continue;
-      let nb = boxes;
-      const bi = boxes.indexOf(next);
-      if (bi >= 0) {
+      for (let i = 0; i < nb; i++) boxes[i] = store[o + 1 + i];
+      let pushed = false;
+      if (occupied[next]) {
         const beyond = neighbour[next * 4 + d];
-        if (beyond < 0 || wall[beyond] || boxes.includes(beyond)) continue;
-        nb = boxes.slice();
-        nb[bi] = beyond;
-        nb.sort((a, b) => a - b);
+        if (beyond < 0 || wall[beyond] || occupied[beyond]) continue;
+        // Move the pushed box and keep the list sorted (insertion step).
+        let i = boxes.indexOf(next);
+        boxes[i] = beyond;
+        while (i > 0 && boxes[i - 1] > boxes[i]) { const t = boxes[i - 1]; boxes[i - 1] = boxes[i]; boxes[i] = t; i--; }
+        while (i < nb - 1 && boxes[i + 1] < boxes[i]) { const t = boxes[i + 1]; boxes[i + 1] = boxes[i]; boxes[i] = t; i++; }
+        pushed = true;
       }
-      const k = key(next, nb);
+      const k = key(next, boxes);
       if (seen.has(k)) continue;
       seen.add(k);
-      players.push(next);
-      boxesOf.push(nb);
-      parent.push(head);
-      moveOf.push(d);
-      depth.push(depth[head] + 1);
-      if (nb !== boxes && allOnTargets(level, nb)) {
+      const idx = push(next, boxes, head, d, depth[head] + 1);
+      if (pushed && boxes.every((b) => target[b])) {
         const path: Move[] = [];
-        for (let i = players.length - 1; parent[i] >= 0; i = parent[i]) path.push(MOVES[moveOf[i]]);
+        for (let j = idx; parent[j] >= 0; j = parent[j]) path.push(MOVES[moveOf[j]]);
+        for (let i = 0; i < nb; i++) occupied[store[o + 1 + i]] = 0;
         return path.reverse();
       }
     }
+    for (let i = 0; i < nb; i++) occupied[store[o + 1 + i]] = 0;
   }
   return null;
 }

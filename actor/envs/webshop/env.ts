@@ -45,6 +45,8 @@ export class WebShopEnv implements TextEnv {
   readonly catalogue: Catalogue;
   private site?: WebShopSite;
   private goalIdx = -1;
+  /** The last observation returned (reset or step): the GiGPO anchor. */
+  private lastObs = '';
   private seed = -1;
   private steps = 0;
   private over = true;
@@ -86,8 +88,9 @@ export class WebShopEnv implements TextEnv {
     site.state = initialSiteState();
     this.steps = 0;
     this.over = false;
+    this.lastObs = initialObservation(this.instruction, site.observation());
     return {
-      obs: initialObservation(this.instruction, site.observation()),
+      obs: this.lastObs,
       info: {
         won: false, seed: this.seed, goalIndex: this.goalIdx, split: goalSplit(this.catalogue, this.goalIdx),
         instruction: this.instruction,
@@ -121,8 +124,9 @@ export class WebShopEnv implements TextEnv {
     const truncated = !done && this.steps >= this.params.maxSteps;
     this.over = done || truncated;
     const reward = won ? WIN_REWARD : 0;
+    this.lastObs = site.observation();
     return {
-      obs: site.observation(),
+      obs: this.lastObs,
       reward,
       terminated: done,
       truncated,
@@ -163,8 +167,10 @@ export class WebShopEnv implements TextEnv {
     return this.goalIdx;
   }
 
+  /** The last observation returned, as LaMer's anchor (the first one carries the instruction). */
   anchor(): string {
-    return this.requireSite().observation();
+    this.requireSite();
+    return this.lastObs;
   }
 
   render(): string {
@@ -202,7 +208,7 @@ export class WebShopEnv implements TextEnv {
 /**
  * The first observation of an episode: the search page with the instruction, as WebShop's text env shows it
  * (`WebShop [SEP] Instruction: [SEP] <text> [SEP] Search`). Later observations drop the instruction header, as
- * LaMer's env manager does, so the anchor of the first page is just `'Search'`.
+ * LaMer's env manager does.
  */
 export function initialObservation(instruction: string, page: string): string {
   return `'WebShop' [SEP] 'Instruction:' [SEP] '${instruction}' [SEP] ${page}`;

@@ -29,19 +29,22 @@ export function historyLines(steps: EpisodeLog['steps'], fmt: HistoryFormat): st
   return lines.join('\n');
 }
 
-/** Memory of earlier trials in the full template, per memory mode. */
+/**
+ * Memory of earlier trials in the full template, per memory mode. A trial without a reflect phase
+ * (`reflection` undefined) only states the failure; an empty reflection is shown as an empty block.
+ */
 export function memoryBlocks(past: readonly EpisodeLog[], memory: MemoryMode, fmt: HistoryFormat): string {
   return past.map((ep, i) => {
     const k = i + 1;
-    const refl = ep.reflection ?? '';
+    const refl = ep.reflection === undefined ? '' : ` Your reflection on that trial:\n${ep.reflection}`;
     const hist = () => historyLines(ep.steps, fmt);
     switch (memory) {
       case 'reflection':
-        return `\n\nOn trial #${k} the task was NOT completed. Your reflection on that trial:\n${refl}`;
+        return `\n\nOn trial #${k} the task was NOT completed.${refl}`;
       case 'trajectory':
         return `\n\nOn trial #${k} your last actions and observations were:\n${hist()}\nThe task was NOT completed.`;
       case 'both':
-        return `\n\nOn trial #${k} your last actions and observations were:\n${hist()}\nThe task was NOT completed. Your reflection on that trial:\n${refl}`;
+        return `\n\nOn trial #${k} your last actions and observations were:\n${hist()}\nThe task was NOT completed.${refl}`;
     }
   }).join('');
 }
@@ -89,7 +92,7 @@ export function compactMemory(past: readonly EpisodeLog[], memory: MemoryMode, a
   past.forEach((ep, i) => {
     out.push('<trial>', trialWord(i + 1));
     if (memory !== 'reflection') out.push(...compactHistory(ep.steps, actionWords, window));
-    if (memory !== 'trajectory') out.push('<mem>', ...reflectionWords(ep.reflection), '</mem>');
+    if (memory !== 'trajectory' && ep.reflection !== undefined) out.push('<mem>', ...reflectionWords(ep.reflection), '</mem>');
   });
   return out;
 }
