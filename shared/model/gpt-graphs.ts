@@ -12,6 +12,7 @@
 import { headDim, type ModelConfig } from './config.js';
 import { buildManifest, type Manifest } from './manifest.js';
 import { gradients } from './onnx/autodiff.js';
+import { attention, gelu } from './onnx/layers.js';
 import { GraphBuilder, type Dim, type Tensor } from './onnx/graph.js';
 
 export const LN_EPS = 1e-5;
@@ -45,12 +46,6 @@ export function causalTable(n: number): Float32Array {
   const t = new Float32Array(n * n);
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) t[i * n + j] = MASK_BIAS;
   return t;
-}
-
-function gelu(b: GraphBuilder, x: Tensor): Tensor {
-  // The pattern ORT's GeluFusion recognises: 0.5 * x * (1 + erf(x / sqrt(2))).
-  const e = b.erf(b.div(x, b.scalar(Math.SQRT2)));
-  return b.mul(b.mul(x, b.add(e, b.scalar(1))), b.scalar(0.5));
 }
 
 function linear(b: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor): Tensor {
@@ -94,8 +89,7 @@ export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOpt
     presentK.push(k);
     presentV.push(v);
     const q = b.mul(heads(q0!), scale);
-    const att = b.softmax(b.add(b.matmul(q, b.transposeLast(k)), o.attnBias), -1);
-    const y = b.reshape(b.transpose(b.matmul(att, v), [0, 2, 1, 3]), [0, 0, d]);
+    const y = b.reshape(b.transpose(attention(b, q, k, v, o.attnBias), [0, 2, 1, 3]), [0, 0, d]);
     x = b.add(x, linear(b, y, P(pre + 'attn.c_proj.weight'), P(pre + 'attn.c_proj.bias')));
     const h2 = b.layerNorm(x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), LN_EPS, o.training).y;
     const m = gelu(b, linear(b, h2, P(pre + 'mlp.c_fc.weight'), P(pre + 'mlp.c_fc.bias')));

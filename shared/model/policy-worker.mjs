@@ -1,7 +1,7 @@
-// Piscina entry for PolicyPool: registers the tsx loader (vitest and plain node do not have it; under the CLI's
-// `--import tsx` a second registration is harmless), then loads the TypeScript worker body.
+// Piscina entry for PolicyPool: registers the tsx loader in this worker (vitest has none, and a CLI started with
+// `node --import tsx` does not carry it into piscina workers), then loads the TypeScript worker body.
 import { register } from 'tsx/esm/api';
 
-if (!process.execArgv.some((a) => a.includes('tsx'))) register();
+register();
 const mod = await import('./policy.worker.ts');
 export default mod.default;

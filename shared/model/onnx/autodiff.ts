@@ -56,9 +56,9 @@ const lastTwoSwapped = (r: number) => {
 
 const RULES: Record<string, Rule> = {
   Identity: (_b, _n, [g]) => [g!],
-  Add: (b, n, [g]) => [unbroadcast(b, g!, n.inputs[0]!.shape), unbroadcast(b, g!, n.inputs[1]!.shape)],
-  Sub: (b, n, [g], need) => [unbroadcast(b, g!, n.inputs[0]!.shape), need[1] ? b.neg(unbroadcast(b, g!, n.inputs[1]!.shape)) : null],
-  Sum: (b, n, [g]) => n.inputs.map((x) => unbroadcast(b, g!, x!.shape)),
+  Add: (b, n, [g], need) => n.inputs.map((x, i) => (need[i] ? unbroadcast(b, g!, x!.shape) : null)),
+  Sub: (b, n, [g], need) => [need[0] ? unbroadcast(b, g!, n.inputs[0]!.shape) : null, need[1] ? b.neg(unbroadcast(b, g!, n.inputs[1]!.shape)) : null],
+  Sum: (b, n, [g], need) => n.inputs.map((x, i) => (need[i] ? unbroadcast(b, g!, x!.shape) : null)),
   Mul: (b, n, [g], need) => {
     const [x, y] = n.inputs as Tensor[];
     return [need[0] ? unbroadcast(b, b.mul(g!, y!), x!.shape) : null, need[1] ? unbroadcast(b, b.mul(g!, x!), y!.shape) : null];
@@ -243,12 +243,25 @@ function keepDimsGrad(b: GraphBuilder, g: Tensor, xs: number[], axes: number[], 
 export const DIFFERENTIABLE_OPS: readonly string[] = Object.keys(RULES);
 
 /**
+ * Custom-gradient regions (see GraphBuilder.group): the backward pass treats the nodes a region emitted as one
+ * op with its own rule, e.g. attention's backward without the [B, H, T, T] row-sum FlashAttention avoids.
+ */
+export type { GroupRule } from './graph.js';
+
+/**
  * Emits the backward pass of `loss` with respect to `wrt` into `b` and returns one gradient per `wrt` tensor
  * (a zeros tensor where the loss does not depend on it). `seed` is dL/dloss (default 1; must match loss's shape).
  */
 export function gradients(b: GraphBuilder, loss: Tensor, wrt: Tensor[], seed?: Tensor): Tensor[] {
   if (!isFloat(loss.dtype)) unsupported('loss must be a float tensor');
   const forward = b.nodes.slice();
+  const groups = b.groups.slice();
+  const groupAt = new Map<number, (typeof groups)[number]>();
+  const inGroup = new Set<number>();
+  for (const gr of groups) {
+    groupAt.set(gr.end - 1, gr);
+    for (let i = gr.start; i < gr.end; i++) inGroup.add(i);
+  }
   const requires = new Set(wrt.map((t) => t.name));
   for (const n of forward) {
     if (n.inputs.some((x) => x && requires.has(x.name) && isFloat(x.dtype))) {
@@ -258,6 +271,7 @@ export function gradients(b: GraphBuilder, loss: Tensor, wrt: Tensor[], seed?: T
   if (!requires.has(loss.name)) unsupported('loss does not depend on any of the tensors to differentiate');
   const acc = new Map<string, Tensor[]>();
   const push = (t: Tensor, gt: Tensor) => {
+    if (!sameShape(gt.shape, t.shape)) unsupported(`gradient [${gt.shape}] does not match its tensor '${t.name}' [${t.shape}]`);
     const list = acc.get(t.name);
     if (list) list.push(gt);
     else acc.set(t.name, [gt]);
@@ -271,6 +285,23 @@ export function gradients(b: GraphBuilder, loss: Tensor, wrt: Tensor[], seed?: T
   };
   push(loss, seed ?? b.constant([1], loss.dtype, staticShape(loss).length ? staticShape(loss) : []));
   for (let i = forward.length - 1; i >= 0; i--) {
+    const gr = groupAt.get(i);
+    if (gr) {
+      for (let k = gr.start; k < gr.end; k++) {
+        for (const o of forward[k]!.outputs) {
+          if (o !== gr.output && acc.has(o.name)) unsupported(`tensor '${o.name}' inside a custom-gradient region is used outside it`);
+        }
+      }
+      const gOut = take(gr.output);
+      if (!gOut) continue;
+      const need = gr.inputs.map((x) => requires.has(x.name) && isFloat(x.dtype));
+      const gx = gr.rule(b, gOut, need);
+      gr.inputs.forEach((x, k) => {
+        if (need[k] && gx[k]) push(x, gx[k]!);
+      });
+      continue;
+    }
+    if (inGroup.has(i)) continue;
     const n = forward[i]!;
     if (!n.outputs.some((o) => requires.has(o.name) && acc.has(o.name))) continue;
     const need = n.inputs.map((x) => !!x && requires.has(x.name) && isFloat(x.dtype));
@@ -281,10 +312,7 @@ export function gradients(b: GraphBuilder, loss: Tensor, wrt: Tensor[], seed?: T
     const gx = rule(b, n, gy, need);
     n.inputs.forEach((x, k) => {
       const gk = gx[k];
-      if (x && need[k] && gk) {
-        if (!sameShape(gk.shape, x.shape)) unsupported(`${n.op} rule produced [${gk.shape}] for input [${x.shape}]`);
-        push(x, gk);
-      }
+      if (x && need[k] && gk) push(x, gk);
     });
   }
   return wrt.map((t) => take(t) ?? zerosLike(b, t));

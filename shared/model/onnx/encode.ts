@@ -52,8 +52,9 @@ function valueInfo(t: Tensor) {
   });
 }
 
-/** Builds the ModelProto object (kept by callers that patch initializer bytes for weight swaps). */
+/** Builds the ModelProto object (kept by callers that patch initializer bytes for weight swaps). Prunes dead nodes. */
 export function toModelProto(g: GraphBuilder, graphName = 'lamer'): ModelProto {
+  g.prune();
   const node = g.nodes.map((n, i) =>
     onnx.NodeProto.create({
       name: `n${i}_${n.op}`,

@@ -33,6 +33,18 @@ export interface GraphNode {
   attrs: Record<string, Attr>;
 }
 
+/** Backward rule of a custom-gradient region: output gradient → one gradient (or null) per region input. */
+export type GroupRule = (b: GraphBuilder, g: Tensor, need: boolean[]) => Array<Tensor | null>;
+
+/** A region of nodes [start, end) differentiated as one op (see GraphBuilder.group). */
+export interface GradGroup {
+  start: number;
+  end: number;
+  inputs: Tensor[];
+  output: Tensor;
+  rule: GroupRule;
+}
+
 export type ConstData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
 export interface Initializer {
@@ -66,6 +78,7 @@ export class GraphBuilder {
   readonly inputs: Tensor[] = [];
   readonly outputs: Tensor[] = [];
   readonly initializers: Initializer[] = [];
+  readonly groups: GradGroup[] = [];
   /** Values of constants (initializers), so gradient rules can read e.g. Slice bounds. */
   readonly constants = new Map<string, ConstData>();
   private readonly names = new Set<string>();
@@ -157,6 +170,38 @@ export class GraphBuilder {
 
   private one(op: string, inputs: Array<Tensor | null>, attrs: Record<string, Attr>, dtype: DType, shape: Dim[]): Tensor {
     return this.node(op, inputs, attrs, [{ dtype, shape }])[0]!;
+  }
+
+  /**
+   * Emits `body` as a custom-gradient region: the forward nodes stay ordinary ONNX ops, but the autodiff uses
+   * `rule` (built from the region's saved tensors) instead of differentiating node by node. Tensors created
+   * inside must not be used outside except the output.
+   */
+  group<S extends { output: Tensor }>(inputs: Tensor[], body: () => S, rule: (saved: S) => GroupRule): Tensor {
+    const start = this.nodes.length;
+    const saved = body();
+    this.groups.push({ start, end: this.nodes.length, inputs, output: saved.output, rule: rule(saved) });
+    return saved.output;
+  }
+
+  /** Drops nodes whose outputs reach no graph output (e.g. unused optional outputs of the backward pass). */
+  prune(): void {
+    const live = new Set(this.outputs.map((t) => t.name));
+    const keep: boolean[] = new Array(this.nodes.length).fill(false);
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i]!;
+      if (n.outputs.some((o) => live.has(o.name))) {
+        keep[i] = true;
+        for (const x of n.inputs) if (x) live.add(x.name);
+      }
+    }
+    const kept = this.nodes.filter((_, i) => keep[i]);
+    this.nodes.length = 0;
+    this.nodes.push(...kept);
+    this.groups.length = 0; // node indices changed; regions matter only before differentiation
+    const used = this.initializers.filter((i) => live.has(i.tensor.name));
+    this.initializers.length = 0;
+    this.initializers.push(...used);
   }
 
   // ---- shape helpers -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, type DType, type Tensor } from '../../../../shared/model/onnx/graph.js';
 import { DIFFERENTIABLE_OPS, gradients } from '../../../../shared/model/onnx/autodiff.js';
+import { attention, gelu, CUSTOM_GRADIENT_LAYERS } from '../../../../shared/model/onnx/layers.js';
 import { toOnnxBytes } from '../../../../shared/model/onnx/encode.js';
 import { createSession, OrtTensor } from '../../../../shared/model/session.js';
 import { Rng } from '../../../../shared/model/rng.js';
@@ -357,9 +358,32 @@ const GENS: Record<string, Gen[]> = {
   }],
 };
 
+// Custom-gradient layers, differentiated as a unit.
+GENS.attention = [(rng) => {
+  const [B, H, Tq, dh] = [1 + int(rng, 2), 1 + int(rng, 3), 1 + int(rng, 4), 1 + int(rng, 4)];
+  const Tk = Tq + int(rng, 3); // a KV cache longer than the queries
+  const bias = Array.from({ length: Tq * Tk }, (_, k) => (Math.floor(k / Tk) + (Tk - Tq) >= k % Tk ? 0 : -1e9));
+  const qs = [B, H, Tq, dh];
+  const ks = [B, H, Tk, dh];
+  return {
+    label: `attention q [${qs}] k/v [${ks}] (causal)`,
+    inputs: [{ shape: qs }, { shape: ks }, { shape: ks }],
+    onnx: (b, [q, k, v], f) => attention(b, q!, k!, v!, b.constant(bias, f, [Tq, Tk])),
+    jax: ([q, k, v]) => np.matmul(nn.softmax(np.matmul(q!, k!.transpose([0, 1, 3, 2])).add(jarr(bias, [Tq, Tk])), -1), v!) as JArray,
+  };
+}];
+GENS.gelu = [(rng) => {
+  const s = randShape(rng, 1, 3);
+  return {
+    label: `gelu [${s}]`, inputs: [{ shape: s }], f32: true,
+    onnx: (b, [x]) => gelu(b, x!),
+    jax: ([x]) => x!.ref.mul(0.5).mul((scipySpecial.erf(x!.mul(Math.SQRT1_2)) as JArray).add(1)),
+  };
+}];
+
 describe('gradient rules', () => {
-  it('has a test generator for every rule', () => {
-    expect(Object.keys(GENS).sort()).toEqual([...DIFFERENTIABLE_OPS].sort());
+  it('has a test generator for every rule and custom-gradient layer', () => {
+    expect(Object.keys(GENS).sort()).toEqual([...DIFFERENTIABLE_OPS, ...CUSTOM_GRADIENT_LAYERS].sort());
   });
 
   const CASES_PER_GEN = 3;

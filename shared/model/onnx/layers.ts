@@ -1,0 +1,54 @@
+/**
+ * Composite layers with hand-written backward rules (custom-gradient regions). Their forward nodes are the
+ * same standard ops everywhere; only the training graph's backward differs from node-by-node autodiff.
+ * Each is tested against finite differences and jax-js like the per-op rules.
+ */
+import { LamerError } from '../../errors.js';
+import type { GraphBuilder, Tensor } from './graph.js';
+
+/**
+ * softmax(q·kᵀ + bias)·v over [B, H, T, dh] tensors (q already scaled; bias a constant mask). Backward uses
+ * D = rowsum(dO ⊙ O) instead of rowsum(dP ⊙ P) (FlashAttention), skipping two passes over [B, H, Tq, Tk].
+ */
+export function attention(b: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor {
+  return b.group(
+    [q, k, v, bias],
+    () => {
+      const p = b.softmax(b.add(b.matmul(q, b.transposeLast(k)), bias), -1);
+      return { output: b.matmul(p, v), p };
+    },
+    ({ output, p }) => (bb, g, need) => {
+      if (need[3]) throw new LamerError('RL_ERR_INTERNAL', 'attention: the bias must be a constant (no gradient)');
+      const dP = bb.matmul(g, bb.transposeLast(v));
+      const D = bb.reduceSum(bb.mul(g, output), [-1], true);
+      const dS = bb.mul(p, bb.sub(dP, D));
+      return [
+        need[0] ? bb.matmul(dS, k) : null,
+        need[1] ? bb.matmul(bb.transposeLast(dS), q) : null,
+        need[2] ? bb.matmul(bb.transposeLast(p), g) : null,
+        null,
+      ];
+    },
+  );
+}
+
+/**
+ * Exact GELU 0.5·x·(1 + erf(x/√2)) in the node pattern onnxruntime fuses for inference. Backward:
+ * g·(Φ(x) + x·φ(x)) with Φ = 0.5·(1 + erf(x/√2)) reused from the forward pass.
+ */
+export function gelu(b: GraphBuilder, x: Tensor): Tensor {
+  return b.group(
+    [x],
+    () => {
+      const a = b.add(b.erf(b.div(x, b.scalar(Math.SQRT2, x.dtype))), b.scalar(1, x.dtype));
+      return { output: b.mul(b.mul(x, a), b.scalar(0.5, x.dtype)), a };
+    },
+    ({ a }) => (bb, g) => {
+      const phi = bb.mul(bb.exp(bb.mul(bb.mul(x, x), bb.scalar(-0.5, x.dtype))), bb.scalar(1 / Math.sqrt(2 * Math.PI), x.dtype));
+      return [bb.mul(g, bb.add(bb.mul(a, bb.scalar(0.5, x.dtype)), bb.mul(x, phi)))];
+    },
+  );
+}
+
+/** Names of the custom-gradient layers (tests cover each). */
+export const CUSTOM_GRADIENT_LAYERS = ['attention', 'gelu'] as const;
