@@ -7,12 +7,15 @@
  * env speed.
  */
 import { createRng, deriveSeed, type Rng } from '../../shared/rng.js';
+import { ALFWORLD_ID } from './alfworld/env.js';
+import { NOTHING_HAPPENS } from './alfworld/engine.js';
 import { MINESWEEPER_ID } from './minesweeper/env.js';
 import { makeEnv, resolveEnvId } from './registry.js';
 import { parseBoard } from './sokoban/board.js';
 import { SOKOBAN_ID } from './sokoban/env.js';
 import { scriptedAction } from './scripted.js';
 import type { StepResult, TextEnv } from './types.js';
+import { WEBSHOP_ID } from './webshop/env.js';
 
 export interface CheckEnvOptions {
   /** Number of seeds (one task instance each). */
@@ -281,6 +284,36 @@ const ruleChecks: Record<string, RuleCheck> = {
     };
     check(solved, 'solver');
     check(random, 'random');
+    return solved.won ? solved.turns : null;
+  },
+  // WebShop: only a purchase ends an episode; it reports the WebShop score, and the reward is 10 exactly when
+  // that score is 1 (won); every other step pays 0. The scripted shopper must buy a matching product.
+  [WEBSHOP_ID]: (ck, seed, _reset, solved, random) => {
+    const check = (ep: Episode, what: string) => ep.results.forEach((r, t) => {
+      const score = r.info.taskScore;
+      const bought = typeof score === 'number';
+      if (bought !== r.terminated) ck.fail(`seed ${seed}: ${what} step ${t + 1} purchase and termination disagree`);
+      if (bought && !(score >= 0 && score <= 1)) ck.fail(`seed ${seed}: ${what} step ${t + 1} score ${String(score)} outside [0, 1]`);
+      if (r.info.won !== (bought && score === 1)) ck.fail(`seed ${seed}: ${what} step ${t + 1} won flag disagrees with score ${String(score)}`);
+      if (r.reward !== (r.info.won ? 10 : 0)) ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward} with won=${r.info.won}`);
+      if (r.terminated && r.info.actionText !== 'click[buy now]') ck.fail(`seed ${seed}: ${what} step ${t + 1} ended without buy now`);
+    });
+    check(solved, 'solver');
+    check(random, 'random');
+    if (!solved.won) ck.fail(`seed ${seed}: the scripted shopper did not buy a matching product`);
+    return solved.won ? solved.turns : null;
+  },
+  // ALFWorld: reward 10 exactly on the step that satisfies the goal, which terminates; "Nothing happens." never
+  // pays or wins. The scripted planner must solve every task.
+  [ALFWORLD_ID]: (ck, seed, _reset, solved, random) => {
+    const check = (ep: Episode, what: string) => ep.results.forEach((r, t) => {
+      if (r.reward !== (r.info.won ? 10 : 0)) ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward} with won=${r.info.won}`);
+      if (r.info.won !== r.terminated) ck.fail(`seed ${seed}: ${what} step ${t + 1} won and terminated disagree`);
+      if (r.obs === NOTHING_HAPPENS && r.info.won) ck.fail(`seed ${seed}: ${what} step ${t + 1} won on a command that did nothing`);
+    });
+    check(solved, 'solver');
+    check(random, 'random');
+    if (!solved.won) ck.fail(`seed ${seed}: the scripted planner did not solve the ${String(_reset.info.taskType)} task`);
     return solved.won ? solved.turns : null;
   },
 };

@@ -4,9 +4,11 @@
  */
 import { z } from 'zod';
 import { badInput } from '../../shared/errors.js';
+import { ALFWORLD_ID } from './alfworld/env.js';
 import { MINESWEEPER_ID } from './minesweeper/env.js';
 import { makeEnv, resolveEnvId } from './registry.js';
 import { SOKOBAN_ID } from './sokoban/env.js';
+import { WEBSHOP_ID } from './webshop/env.js';
 
 export interface ReplayStep {
   action: string;
@@ -29,6 +31,9 @@ const Pair = z.tuple([z.number().int(), z.number().int()]);
 const StateFiles: Record<string, z.ZodType<{ actions: string[] } & Record<string, unknown>>> = {
   [SOKOBAN_ID]: z.strictObject({ board: z.string(), actions: Actions }),
   [MINESWEEPER_ID]: z.strictObject({ size: z.number().int().min(2).max(30), mines: z.array(Pair), firstClick: Pair, actions: Actions }),
+  // Generated tasks are replayed from their seed; `options` are env options (the template is always full).
+  [WEBSHOP_ID]: z.strictObject({ seed: z.number().int().min(0), options: z.record(z.string(), z.unknown()).optional(), actions: Actions }),
+  [ALFWORLD_ID]: z.strictObject({ seed: z.number().int().min(0), options: z.record(z.string(), z.unknown()).optional(), actions: Actions }),
 };
 
 /**
@@ -47,9 +52,11 @@ export function replayActions(envId: string, file: unknown, what = 'state file')
   const s = parsed.data;
   const env = id === SOKOBAN_ID
     ? makeEnv(id, { board: s.board })
-    : makeEnv(id, { size: s.size, board: { mines: s.mines, firstClick: s.firstClick } });
+    : id === MINESWEEPER_ID
+      ? makeEnv(id, { size: s.size, board: { mines: s.mines, firstClick: s.firstClick } })
+      : makeEnv(id, { ...(s.options as Record<string, unknown> | undefined), template: 'full' });
   try {
-    const initial = env.reset({ seed: 0 }).obs;
+    const initial = env.reset({ seed: typeof s.seed === 'number' ? s.seed : 0 }).obs;
     const steps: ReplayStep[] = [];
     s.actions.forEach((action, i) => {
       if (steps.length > 0) {

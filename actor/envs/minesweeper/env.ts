@@ -206,3 +206,13 @@ export class MineSweeperEnv implements TextEnv {
 function notReset(): LamerError {
   return new LamerError('RL_ERR_INTERNAL', `${MINESWEEPER_ID}: call reset({ seed }) first`);
 }
+
+/** Explicit-state construction from `{size, mines, firstClick}` (1-indexed), already reset. */
+export function minesweeperFromLayout(
+  layout: { size: number; mines: Array<[number, number]>; firstClick: [number, number] },
+  options: Omit<MineSweeperOptions, 'board' | 'size' | 'mines'> = {},
+): MineSweeperEnv {
+  const env = new MineSweeperEnv({ ...options, size: layout.size, board: { mines: layout.mines, firstClick: layout.firstClick } });
+  env.reset({ seed: 0 });
+  return env;
+}

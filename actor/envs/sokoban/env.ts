@@ -222,3 +222,10 @@ export class SokobanEnv implements TextEnv {
 function notReset(): LamerError {
   return new LamerError('RL_ERR_INTERNAL', `${SOKOBAN_ID}: call reset({ seed }) first`);
 }
+
+/** Explicit-state construction: a Sokoban env fixed to `board` (as the env renders it), already reset. */
+export function sokobanFromBoard(board: string, options: Omit<SokobanOptions, 'board' | 'size' | 'boxes'> = {}): SokobanEnv {
+  const env = new SokobanEnv({ ...options, board });
+  env.reset({ seed: 0 });
+  return env;
+}

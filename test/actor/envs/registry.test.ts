@@ -43,3 +43,15 @@ describe('env registry', () => {
     expect(listEnvs().find((e) => e.id === 'lamer/Sokoban-v0')?.aliases).toEqual(['sokoban']);
   });
 });
+
+describe('public API (actor/envs/index.ts)', () => {
+  it('exposes explicit-state constructors that return reset envs', async () => {
+    const api = await import('../../../actor/envs/index.js');
+    const s = api.sokobanFromBoard('0: # # # # #\n1: # P X O #\n2: # # # # #');
+    expect(s.step('<action>right</action>').info.won).toBe(true);
+    const m = api.minesweeperFromLayout({ size: 4, mines: [[1, 1]], firstClick: [1, 2] }, { template: 'compact' });
+    expect(m.render()).toBe('Row 1: ? 1 ? ?\nRow 2: ? ? ? ?\nRow 3: ? ? ? ?\nRow 4: ? ? ? ?');
+    expect(m.step('4 4 </action>').info.won).toBe(true);
+    expect(api.makeEnv('sokoban').id).toBe(api.SOKOBAN_ID);
+  });
+});

@@ -1,0 +1,11 @@
+/** Public API of the text environments (import from here rather than from individual modules). */
+export type { EnvInfo, EpisodeLog, MemoryMode, ParsedReflection, PromptContext, StepResult, Template, TextEnv } from './types.js';
+export { listEnvs, makeEnv, registerEnv, resolveEnvId, type EnvFactory, type EnvMeta } from './registry.js';
+export { COMPACT_STOP, buildPrompt, compactVocabulary, parseReflection, registerPromptContent, type PromptContent } from './prompt.js';
+export { registerScriptedPolicy, scriptedAction, templateReflection, type ScriptedOptions, type ScriptedPolicy } from './scripted.js';
+export { checkEnv, type CheckEnvOptions, type CheckEnvReport } from './check-env.js';
+export { replayActions, type ReplayResult, type ReplayStep } from './replay.js';
+export { SOKOBAN_ID, SokobanEnv, sokobanFromBoard, type SokobanOptions } from './sokoban/env.js';
+export { MINESWEEPER_ID, MineSweeperEnv, minesweeperFromLayout, type MineSweeperOptions } from './minesweeper/env.js';
+export { solveSokoban } from './sokoban/solver.js';
+export { chooseMineCell, mineProbabilities, parseMineObs } from './minesweeper/solver.js';
