@@ -263,7 +263,9 @@ const ruleChecks: Record<string, RuleCheck> = {
     }
     return typeof len === 'number' ? len : null;
   },
-  [MINESWEEPER_ID]: (ck, seed, reset, solved, random) => {
+  [MINESWEEPER_ID]: (ck, seed, reset, solved, random, options) => {
+    const layout = options.board as { mines?: unknown[] } | undefined;
+    const nMines = Array.isArray(layout?.mines) ? layout.mines.length : typeof options.mines === 'number' ? options.mines : 3;
     const hiddenOf = (obs: string) => (obs.match(/\?/g) ?? []).length;
     const mines = (obs: string) => (obs.match(/\*/g) ?? []).length;
     const check = (ep: Episode, what: string) => {
@@ -278,6 +280,7 @@ const ruleChecks: Record<string, RuleCheck> = {
         else expected = opened === 1 ? 0.5 : 2;
         if (r.reward !== expected) ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward}, board change implies ${expected}`);
         if (boom !== (r.terminated && !r.info.won)) ck.fail(`seed ${seed}: ${what} step ${t + 1} mine/termination mismatch`);
+        if (!boom && r.info.won !== (hiddenOf(r.obs) === nMines)) ck.fail(`seed ${seed}: ${what} step ${t + 1} won flag disagrees with the board`);
         if (r.obs !== prev && !r.info.valid) ck.fail(`seed ${seed}: ${what} step ${t + 1} an invalid action changed the board`);
         prev = r.obs;
       });
