@@ -8,7 +8,7 @@ export function register(program: Command): void {
   program
     .command('check-env')
     .description('check an environment over N seeds: determinism, restart, rules; solver/random success; steps/s')
-    .requiredOption('--env <id>', 'environment id or alias (sokoban, minesweeper)')
+    .requiredOption('--env <id>', 'environment id or alias (sokoban, minesweeper, webshop, alfworld)')
     .option('--episodes <n>', 'number of seeds to check', '1000')
     .option('--seed-start <n>', 'first seed', '0')
     .option('--max-turns <n>', 'turn budget for the ...WithinTurns success numbers', '7')

@@ -1,7 +1,8 @@
 /**
  * `lamer replay --env sokoban|minesweeper --state FILE [--json]`: replays actions from an explicit state.
  * FILE: sokoban `{"board": "<rendered board>", "actions": ["up", "left, down", ...]}`; minesweeper
- * `{"size": 6, "mines": [[r, c], ...], "firstClick": [r, c], "actions": ["(2, 3)", ...]}` (1-indexed).
+ * `{"size": 6, "mines": [[r, c], ...], "firstClick": [r, c], "actions": ["(2, 3)", ...]}` (1-indexed); webshop/alfworld
+ * `{"seed": S, "options": {...}?, "actions": ["search[red shirt]", "click[buy now]"] | ["go to fridge 1", ...]}`.
  * JSON output: `{"initial", "steps": [{"action", "reward", "terminated", "truncated", "won", "valid", "observation"}]}`.
  */
 import type { Command } from 'commander';
@@ -9,8 +10,8 @@ import type { Command } from 'commander';
 export function register(program: Command): void {
   program
     .command('replay')
-    .description('replay actions on an explicit Sokoban board or MineSweeper layout and show every step')
-    .requiredOption('--env <id>', 'environment id or alias (sokoban, minesweeper)')
+    .description('replay actions on an explicit Sokoban board or MineSweeper layout, or a WebShop/ALFWorld task seed, and show every step')
+    .requiredOption('--env <id>', 'environment id or alias (sokoban, minesweeper, webshop, alfworld)')
     .requiredOption('--state <file>', 'JSON state file with the board/layout and "actions" (each what goes inside <action>)')
     .option('--json', 'print {"initial", "steps": [{"action", "reward", "terminated", "truncated", "won", "valid", "observation"}]}')
     .action(async (opts: { env: string; state: string; json?: boolean }) => {
