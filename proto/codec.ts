@@ -1,8 +1,8 @@
 /**
  * The project's only msgpackr user, configured per reliability.md §3.2:
- * - every extension type decodes to an error (Error/RegExp/Set/typed-array/bigint/structured-clone/timestamp
- *   extensions would otherwise materialise exotic objects from network bytes; `addExtension` is module-global,
- *   which is why no other module may import msgpackr);
+ * - every extension type except 0 (`undefined`) decodes to an error (Error/RegExp/Set/typed-array/bigint/
+ *   structured-clone/timestamp extensions would otherwise materialise exotic objects from network bytes;
+ *   `addExtension` is module-global, which is why no other module may import msgpackr);
  * - `useRecords:false`, `structuredClone:false`, `int64AsType:'number'`: plain maps, no cycles, no bigint;
  * - typed data travels only as `bin` inside a Tensor (see messages.ts), never as msgpackr typed-array extensions,
  *   which corrupt typed arrays with default options (engine.md "Transport facts").
@@ -24,7 +24,9 @@ export class ProtocolError extends Error {
   }
 }
 
-for (let type = 0; type < 256; type++) {
+// Extension 0 stays: it is msgpackr's encoding of `undefined` (an explicitly unset optional field), which the
+// schemas treat like an absent key. Stripping undefined before packing instead (skipValues) doubles pack time.
+for (let type = 1; type < 256; type++) {
   addExtension({
     type,
     unpack: () => {
@@ -33,10 +35,7 @@ for (let type = 0; type < 256; type++) {
   });
 }
 
-// skipValues keeps explicit `undefined` fields off the wire (msgpackr would encode them as extension 0).
-// (skipValues exists in msgpackr 2.x but is missing from its type declarations.)
-const packOptions = { useRecords: false, structuredClone: false, moreTypes: false, skipValues: [undefined] };
-const packr = new Packr(packOptions);
+const packr = new Packr({ useRecords: false, structuredClone: false, moreTypes: false });
 const unpackr = new Unpackr({ useRecords: false, structuredClone: false, mapsAsObjects: true, int64AsType: 'number' });
 
 /** Outcome of {@link decode}: never throws, and `ok` implies the value passed the strict schema. */

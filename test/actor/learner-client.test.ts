@@ -198,7 +198,7 @@ describe('LearnerClient leases and policies', () => {
     const weights = toTensor(Float32Array.from({ length: 16 }, (_, i) => i));
     const policy = (learnerEpoch: number, policyVersion: number, sha = sha256Hex(weights.data)): Policy =>
       ({ type: 'policy', learnerEpoch, policyVersion, config: { dModel: 4 }, weights, sha256: sha });
-    h.server.send('actor-1', { type: 'lease', leaseId: 'l1', groupId: 'g1', envId: 'lamer/MineSweeper-v0', taskSeed: 5, groupSize: 2, attempts: 3, mode: 'train', memory: 'reflection', trialIndices: [0, 1], policyVersionAtLease: 3, envOptions: {} });
+    h.server.send('actor-1', { type: 'lease', leaseId: 'l1', groupId: 'g1', envId: 'lamer/MineSweeper-v0', taskSeed: 5, groupSize: 2, attempts: 3, mode: 'train', memory: 'reflection', trialIndices: [0, 1], policyVersionAtLease: 3, envOptions: {}, trial: { template: 'compact', maxTurns: 7, reflect: true, temperature: 1, topP: 1, maxActionTokens: 8, maxReflectTokens: 12 } });
     h.server.send('actor-1', policy(1, 4));
     h.server.send('actor-1', policy(1, 4)); // same version again: ignored
     h.server.send('actor-1', policy(1, 3)); // older: ignored

@@ -119,7 +119,7 @@ describe('handshake', () => {
 
 describe('protocol violations get their documented close code; other connections keep working', () => {
   it('text, undecodable, schema, out-of-order, wrong-direction, deep nesting, bad frames, oversize, credit', async () => {
-    h = await startHarness({ maxPayload: 4096, creditWindow: 2 });
+    h = await startHarness({ maxPayload: 16_384, creditWindow: 2 });
     const bystander = await RawClient.ready(h.server.url, 'bystander');
     const cases: Array<[string, (c: RawClient) => void, number, boolean]> = [
       ['text frame', (c) => c.ws.send('hello?'), CloseCode.UNSUPPORTED_DATA, true],
@@ -134,7 +134,7 @@ describe('protocol violations get their documented close code; other connections
       ['RSV2 bit set', (c) => c.writeRaw(maskedFrame(0xa2, Buffer.from([0x90]))), CloseCode.PROTOCOL_ERROR, true],
       ['unmasked frame', (c) => c.writeRaw(Buffer.from([0x82, 0x01, 0x90])), CloseCode.PROTOCOL_ERROR, true],
       ['invalid opcode', (c) => c.writeRaw(maskedFrame(0x83, Buffer.from([0x90]))), CloseCode.PROTOCOL_ERROR, true],
-      ['frame over maxPayload', (c) => c.ws.send(Buffer.alloc(5000)), CloseCode.MESSAGE_TOO_BIG, true],
+      ['frame over maxPayload', (c) => c.ws.send(Buffer.alloc(20_000)), CloseCode.MESSAGE_TOO_BIG, true],
     ];
     for (const [name, act, code, handshake] of cases) {
       const c = handshake ? await RawClient.ready(h.server.url, 'victim') : await RawClient.open(h.server.url, 'victim');

@@ -1,0 +1,164 @@
+/**
+ * Ingest benchmark: many actor connections stream ~50 KB trial records into one learner with durability on
+ * (ledger group commit + fdatasync, ack after commit). The learner runs in this process; the actors run in a
+ * child process (real LearnerClients with outboxes) so the two sides do not share an event loop.
+ *
+ *   node --import tsx scripts/bench/ingest.ts [--connections 32] [--seconds 10] [--size 50000] [--window 32]
+ *
+ * Prints one JSON line: {recordsPerSec, ackP99Ms, ...}. ackP99Ms is measured at the actor: from the moment a
+ * record is on the wire (the outbox holds at most one credit window, so it is sent as soon as it is queued)
+ * to the moment its ack arrives, i.e. transfer + decode + validation + durable commit + ack.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const { values } = parseArgs({
+  options: {
+    role: { type: 'string', default: 'learner' },
+    url: { type: 'string', default: '' },
+    connections: { type: 'string', default: '32' },
+    seconds: { type: 'string', default: '10' },
+    size: { type: 'string', default: '50000' },
+    window: { type: 'string', default: '32' },
+  },
+});
+
+function intArg(name: 'connections' | 'seconds' | 'size' | 'window', min: number): number {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`ingest bench: --${name} must be an integer >= ${min}, got '${values[name]}'\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const connections = intArg('connections', 1);
+const seconds = intArg('seconds', 1);
+const size = intArg('size', 2000);
+const window = intArg('window', 1);
+const RUN = 'bench-run';
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** A schema-valid MineSweeper-shaped trial (3 episodes x 7 turns + 2 reflections) of about `bytes` bytes. */
+async function makeBody(bytes: number, seed: number) {
+  const { toTensor } = await import('../../proto/messages.js');
+  const rowsCount = 3 * 7 + 2;
+  const promptLen = Math.max(1, Math.round((bytes / rowsCount - 200) / 4));
+  let x = seed >>> 0;
+  const rand = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const row = (phase: 'play' | 'reflect', episode: number, turn: number) => ({
+    phase, episode, turn, reward: phase === 'play' ? Math.round(rand() * 10) / 10 : 0, valid: true,
+    anchor: `board-${seed}-${episode}-${turn}`, policyVersion: 0,
+    prompt: toTensor(Int32Array.from({ length: promptLen }, () => Math.floor(rand() * 64))),
+    response: toTensor(Int32Array.from({ length: 6 }, () => Math.floor(rand() * 64))),
+    behavLogp: toTensor(Float32Array.from({ length: 6 }, () => -rand() * 4)),
+    actionText: 'click 2 3',
+  });
+  const rows = [];
+  for (let e = 0; e < 3; e++) {
+    if (e > 0) rows.push(row('reflect', e, 0));
+    for (let t = 0; t < 7; t++) rows.push(row('play', e, t));
+  }
+  return {
+    leaseId: `lease-${seed}`, groupId: `group-${seed}`, trialIndex: seed % 8, envId: 'lamer/MineSweeper-v0', taskSeed: seed,
+    mode: 'train' as const, attempts: 3, episodesWon: [false, false, false], rows,
+    stats: { startedAt: Date.now(), finishedAt: Date.now(), envSteps: 21, genTokens: 138 },
+  };
+}
+
+async function runClients(): Promise<void> {
+  const { LearnerClient } = await import('../../actor/learner-client.js');
+  const { Outbox } = await import('../../actor/outbox.js');
+  const { deriveActorToken, loadMasterKey } = await import('../../learner/auth.js');
+  const master = loadMasterKey();
+  const bodies = await Promise.all(Array.from({ length: 16 }, (_, i) => makeBody(size, i + 1)));
+  const latencies: number[] = [];
+  let acked = 0;
+  let rejected = 0;
+  const clients = await Promise.all(Array.from({ length: connections }, async (_, i) => {
+    const actorId = `bench-${i}`;
+    const c = new LearnerClient({
+      url: values.url!, actorId, token: deriveActorToken(master, actorId), runId: RUN,
+      outbox: await Outbox.open({ maxEntries: window, maxBytes: 1 << 30 }),
+    });
+    c.start();
+    await c.ready();
+    return c;
+  }));
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  let last = start;
+  await Promise.all(clients.map(async (c, i) => {
+    const inflight = new Set<Promise<unknown>>();
+    for (let n = 0; performance.now() < deadline; n++) {
+      const receipt = await c.enqueueTrial(bodies[(i + n) % bodies.length]);
+      const sentAt = performance.now();
+      const p = receipt.acked.then((a) => {
+        const now = performance.now();
+        if (a.status === 'rejected') rejected++;
+        else { acked++; latencies.push(now - sentAt); last = now; }
+        inflight.delete(p);
+      });
+      inflight.add(p);
+    }
+    await Promise.all(inflight);
+  }));
+  await Promise.all(clients.map((c) => c.close()));
+  latencies.sort((a, b) => a - b);
+  const elapsed = (last - start) / 1000;
+  process.stdout.write(JSON.stringify({
+    acked, rejected, elapsed, recordsPerSec: acked / elapsed,
+    ackP50Ms: percentile(latencies, 50), ackP99Ms: percentile(latencies, 99), ackMaxMs: latencies.at(-1) ?? 0,
+  }) + '\n');
+}
+
+async function runLearner(): Promise<void> {
+  const { Ledger } = await import('../../learner/ledger.js');
+  const { createLearnerServer } = await import('../../learner/server.js');
+  const { createAuthenticator, generateMasterKey } = await import('../../learner/auth.js');
+  const { encode } = await import('../../proto/codec.js');
+  const master = generateMasterKey();
+  const dir = mkdtempSync(join(tmpdir(), 'lamer-bench-ingest-'));
+  const ledger = await Ledger.open(join(dir, 'ledger'));
+  const server = await createLearnerServer({
+    runId: RUN, auth: createAuthenticator(master), ledger, creditWindow: window, maxConnections: connections + 16,
+    maxPayload: 4 << 20, heartbeatMs: 5000, policyState: () => ({ learnerEpoch: 0, policyVersion: 0 }),
+  });
+  const recordBytes = encode({ type: 'trial', key: { runId: RUN, actorId: 'bench-0', incarnation: 'x', seq: 0 }, ...(await makeBody(size, 1)) }).byteLength;
+  // Profiling flags given to this process (--cpu-prof...) apply to the actor process too.
+  const profFlags = process.execArgv.filter((a) => a.startsWith('--cpu-prof'));
+  const child = spawn(process.execPath, [...profFlags, '--import', 'tsx', fileURLToPath(import.meta.url), '--role', 'clients', '--url', server.url,
+    '--connections', String(connections), '--seconds', String(seconds), '--size', String(size), '--window', String(window)],
+  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LAMER_MASTER_KEY: master } });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const m = server.metrics();
+  const st = ledger.stats();
+  await server.close();
+  await ledger.close();
+  rmSync(dir, { recursive: true, force: true });
+  if (code !== 0) throw new Error(`bench clients exited with ${code}`);
+  const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
+  process.stdout.write(JSON.stringify({
+    bench: 'ingest', recordsPerSec: Math.round(r.recordsPerSec), ackP99Ms: +r.ackP99Ms.toFixed(1), ackP50Ms: +r.ackP50Ms.toFixed(1),
+    ackMaxMs: +r.ackMaxMs.toFixed(1), records: r.acked, rejected: r.rejected, connections, creditWindow: window, recordBytes,
+    seconds: +r.elapsed.toFixed(2), mbPerSec: +((r.recordsPerSec * recordBytes) / 1e6).toFixed(1), durable: true,
+    fsyncs: st.fsyncs, writeMs: Math.round(st.writeMs), syncMs: Math.round(st.syncMs), avgBatch: +(st.entries / Math.max(1, st.batches)).toFixed(1), maxBatch: st.maxBatch,
+    committed: m.trialsCommitted, decodeErr: m.decodeErr, schemaErr: m.schemaErr, internalErr: m.internalErr,
+  }) + '\n');
+}
+
+(values.role === 'clients' ? runClients() : runLearner()).catch((e: unknown) => {
+  process.stderr.write(`ingest bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});
