@@ -10,6 +10,9 @@ type Registrar = { register(program: Command): void };
 
 // Add a command by adding its module here.
 const COMMANDS: Array<() => Promise<Registrar>> = [
+  () => import('./commands/score.js'),
+  () => import('./commands/init-model.js'),
+  () => import('./commands/bench.js'),
   () => import('./commands/advantages.js'),
   () => import('./commands/replay.js'),
   () => import('./commands/check-env.js'),
