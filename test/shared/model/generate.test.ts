@@ -144,3 +144,33 @@ describe('sampleToken', () => {
     expect(sampleToken(logits, 0, 5, { temperature: 0, topP: 1 }, new Rng(1))).toMatchObject({ token: 0, logprob: 0 });
   });
 });
+
+describe('exportOnnx', () => {
+  it('is a standalone decode graph whose full-sequence logits give the scoring log-probs', async () => {
+    const { exportOnnx } = await import('../../../shared/model/export.js');
+    const { createSession, OrtTensor } = await import('../../../shared/model/session.js');
+    const s = await createSession(exportOnnx(cfg, params));
+    const ids = [1, 5, 9, 2, 7, 3];
+    const T = ids.length;
+    const feeds: Record<string, InstanceType<typeof OrtTensor>> = {
+      input_ids: new OrtTensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]),
+      position_ids: new OrtTensor('int64', BigInt64Array.from(ids.map((_, i) => BigInt(i))), [1, T]),
+      attention_mask: new OrtTensor('int64', new BigInt64Array(T).fill(1n), [1, T]),
+    };
+    for (let i = 0; i < cfg.nLayer; i++) {
+      for (const kv of ['key', 'value']) feeds[`past_key_values.${i}.${kv}`] = new OrtTensor('float32', new Float32Array(0), [1, 2, 0, 8]);
+    }
+    const out = await s.run(feeds);
+    expect(out['present.1.value']!.dims).toEqual([1, 2, T, 8]);
+    const logits = out.logits!.data as Float32Array;
+    const V = cfg.vocabSize;
+    const scored = (await scorer.logprobs([ids]))[0]!;
+    for (let t = 1; t < T; t++) {
+      const row = Array.from(logits.subarray((t - 1) * V, t * V));
+      const mx = Math.max(...row);
+      const lse = mx + Math.log(row.reduce((a, z) => a + Math.exp(z - mx), 0));
+      expect(Math.abs(row[ids[t]!]! - lse - scored[t]!)).toBeLessThanOrEqual(1e-5);
+    }
+    await s.release();
+  });
+});
