@@ -52,7 +52,7 @@ export interface CheckEnvReport {
   failures: string[];
 }
 
-interface Episode { responses: string[]; results: StepResult[]; won: boolean; turns: number }
+type Episode = CheckedEpisode;
 
 const SAFETY_TURNS = 10_000;
 
@@ -219,10 +219,22 @@ function replay(ck: Checker, env: TextEnv, responses: string[]): Array<StepResul
   return out;
 }
 
-type RuleCheck = (
-  ck: Checker, seed: number, reset: { obs: string; info: Record<string, unknown> }, solved: Episode, random: Episode,
-  options: Record<string, unknown>,
+/** A finished episode as rule checks see it. */
+export interface CheckedEpisode { responses: string[]; results: StepResult[]; won: boolean; turns: number }
+
+/**
+ * Env-specific rules, run after the solver and random episodes of a seed (both from the initial state). Report
+ * problems with `ck.fail(msg)`; return the seed's solution length for `meanSolutionLength`, or null.
+ */
+export type RuleCheck = (
+  ck: { fail(msg: string): void }, seed: number, reset: { obs: string; info: Record<string, unknown> },
+  solved: CheckedEpisode, random: CheckedEpisode, options: Record<string, unknown>,
 ) => number | null;
+
+/** Adds env-specific rule checks for an env id (the id the env reports). */
+export function registerRuleCheck(envId: string, check: RuleCheck): void {
+  ruleChecks[envId] = check;
+}
 
 const tidy = (x: number) => Math.round(x * 1e6) / 1e6;
 
