@@ -33,19 +33,23 @@ export function attention(b: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, bias
 }
 
 /**
- * Exact GELU 0.5·x·(1 + erf(x/√2)) in the node pattern onnxruntime fuses for inference. Backward:
- * g·(Φ(x) + x·φ(x)) with Φ = 0.5·(1 + erf(x/√2)) reused from the forward pass.
+ * Exact GELU 0.5·x·(1 + erf(x/√2)) in the node pattern onnxruntime fuses for inference. Backward, reusing
+ * u = x/√2 and a = 1 + erf(u) from the forward pass:
+ *   dGELU/dx = Φ(x) + x·φ(x) = 0.5·(a + (2/√π)·u·e^(−u²)),  with u·e^(−u²) computed as u / e^(u²)
+ * (e^(u²) overflows to +∞ for |u| > 9.4, giving the correct limit 0).
  */
 export function gelu(b: GraphBuilder, x: Tensor): Tensor {
   return b.group(
     [x],
     () => {
-      const a = b.add(b.erf(b.div(x, b.scalar(Math.SQRT2, x.dtype))), b.scalar(1, x.dtype));
-      return { output: b.mul(b.mul(x, a), b.scalar(0.5, x.dtype)), a };
+      const u = b.div(x, b.scalar(Math.SQRT2, x.dtype));
+      const a = b.add(b.erf(u), b.scalar(1, x.dtype));
+      return { output: b.mul(b.mul(x, a), b.scalar(0.5, x.dtype)), u, a };
     },
-    ({ a }) => (bb, g) => {
-      const phi = bb.mul(bb.exp(bb.mul(bb.mul(x, x), bb.scalar(-0.5, x.dtype))), bb.scalar(1 / Math.sqrt(2 * Math.PI), x.dtype));
-      return [bb.mul(g, bb.add(bb.mul(a, bb.scalar(0.5, x.dtype)), bb.mul(x, phi)))];
+    ({ u, a }) => (bb, g) => {
+      const w = bb.div(u, bb.exp(bb.mul(u, u)));
+      const d = bb.add(a, bb.mul(w, bb.scalar(2 / Math.sqrt(Math.PI), x.dtype)));
+      return [bb.mul(bb.mul(g, bb.scalar(0.5, x.dtype)), d)];
     },
   );
 }
