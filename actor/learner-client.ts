@@ -49,6 +49,8 @@ export interface LearnerClientOptions {
   onWelcome?: (welcome: Welcome) => void;
   /** Every ack, including those of records recovered from a durable outbox and those implied by a welcome. */
   onAck?: (ack: Ack) => void;
+  /** The learner ended the run (a `bye` message); the client keeps its connection until `close()`. */
+  onBye?: (reason: string) => void;
   /** The client stopped for good (fatal close code, 401). */
   onFatal?: (err: LamerError) => void;
   /** Pin the CA that signed the learner's certificate (wss). */
@@ -163,7 +165,12 @@ export class LearnerClient {
     const bytes = encode({ type: 'trial', key, ...body });
     const id = trialKeyString(key);
     const acked = this.waiterFor(id).promise;
-    await this.opts.outbox.push(key, bytes);
+    try {
+      await this.opts.outbox.push(key, bytes);
+    } catch (e) {
+      this.waiters.delete(id); // never held, so never acked
+      throw e;
+    }
     this.queue.push(id);
     this.pump();
     return { key, acked };
@@ -300,6 +307,7 @@ export class LearnerClient {
         return;
       case 'bye':
         this.opts.logger?.info({ reason: msg.reason }, 'learner said bye');
+        this.opts.onBye?.(msg.reason);
         return;
     }
   }
