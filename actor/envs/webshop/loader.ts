@@ -84,7 +84,9 @@ function parseReviews(raw: unknown): { byAsin: Map<string, Review[]>; ratings: M
     const asin = str(r.asin);
     const list = Array.isArray(r.reviews) ? r.reviews.filter(isObj) : [];
     byAsin.set(asin, list.map((x) => ({ title: str(x.title), score: Number(x.score ?? x.stars ?? 0), body: str(x.body ?? x.review) })));
-    if (r.average_rating !== undefined && r.average_rating !== null) ratings.set(asin, str(r.average_rating));
+    const rating = r.average_rating;
+    if (typeof rating === 'number') ratings.set(asin, pyFloat(rating)); // Python prints 3.0 as '3.0'
+    else if (rating !== undefined && rating !== null && rating !== '') ratings.set(asin, str(rating));
   }
   return { byAsin, ratings };
 }

@@ -61,13 +61,15 @@ function webshopEnv(env: TextEnv | string): WebShopEnv {
   return env as WebShopEnv;
 }
 
+// The short variant (reference `get_webshop_prompt_short`) keeps the last line of the history and reflection memory.
+const lastLine = (h: string) => h.split('\n').slice(-1)[0];
+
 function fullPlay(env: WebShopEnv, ctx: PromptContext, short: boolean): string {
-  const current = short
-    ? { ...ctx, current: { ...ctx.current, steps: ctx.current.steps.slice(-1) } }
-    : ctx;
+  const memory = memoryBlocks(ctx.past, short ? 'reflection' : ctx.memory, PAST_FMT);
+  const current = short ? currentBlock(ctx, PLAY_FMT, lastLine) : currentBlock(ctx, PLAY_FMT);
   return [
     ROLE,
-    `Your task is to: ${taskOf(ctx)}.${memoryBlocks(ctx.past, short ? 'reflection' : ctx.memory, PAST_FMT)}${currentBlock(current, short ? { window: 1 } : PLAY_FMT)}`,
+    `Your task is to: ${taskOf(ctx)}.${memory}${current}`,
     '',
     'Your admissible actions in the current situation are:',
     `${admissibleBlock(env.admissibleActions())}.`,

@@ -49,10 +49,13 @@ export function memoryBlocks(past: readonly EpisodeLog[], memory: MemoryMode, fm
   }).join('');
 }
 
-/** The current trial's block: nothing at the very start, else the trial number and/or recent history. */
-export function currentBlock(ctx: PromptContext, fmt: HistoryFormat): string {
+/**
+ * The current trial's block: nothing at the very start, else the trial number and/or recent history (passed
+ * through `mapHistory`, e.g. WebShop's short variant keeps only its last line).
+ */
+export function currentBlock(ctx: PromptContext, fmt: HistoryFormat, mapHistory: (h: string) => string = (h) => h): string {
   const started = ctx.current.steps.length > 0;
-  const hist = started ? historyLines(ctx.current.steps, fmt) : '';
+  const hist = started ? mapHistory(historyLines(ctx.current.steps, fmt)) : '';
   if (ctx.episode === 0) return started ? `\n\nYour most recent actions and observations:\n${hist}` : '';
   const trial = `You are now on trial #${ctx.episode + 1}`;
   return started ? `\n\n${trial}. Your most recent actions and observations:\n${hist}` : `\n\n${trial}, starting again from the initial state.`;
