@@ -9,3 +9,14 @@ export { SOKOBAN_ID, SokobanEnv, sokobanFromBoard, type SokobanOptions } from '.
 export { MINESWEEPER_ID, MineSweeperEnv, minesweeperFromLayout, type MineSweeperOptions } from './minesweeper/env.js';
 export { solveSokoban } from './sokoban/solver.js';
 export { chooseMineCell, mineProbabilities, parseMineObs } from './minesweeper/solver.js';
+export { registerPromptBuilder, type PromptBuilder } from './prompt.js';
+export { WEBSHOP_ID, WebShopEnv, type WebShopOptions } from './webshop/env.js';
+export { loadWebShopData, productsFromData, WEBSHOP_FILES } from './webshop/loader.js';
+export { oracleAction as webshopOracleAction } from './webshop/scripted.js';
+export { ALFWORLD_ID, AlfWorldEnv, type AlfWorldOptions } from './alfworld/env.js';
+export {
+  ALFWORLD_ID_TYPES, ALFWORLD_OOD_TYPES, ALFWORLD_TRAIN_TYPES, TASK_SHORT_NAMES as ALFWORLD_TASK_NAMES, TASK_TYPES as ALFWORLD_TASK_TYPES,
+  alfworldSplit, alfworldTaskType, alfworldValidationSeeds, type AlfWorldSplit, type TaskType as AlfWorldTaskType,
+} from './alfworld/tasks.js';
+export { alfworldEvalMetrics, alfworldEvalReport, type AlfworldEvalReport, type AlfworldTrialOutcome } from './alfworld/report.js';
+export { plannerCommand as alfworldPlannerCommand } from './alfworld/planner.js';
