@@ -133,16 +133,31 @@ export class TaskBook {
     while (allowNewTrain && grants.length < want) {
       const running = this.state.groups.filter((g) => g.kind === 'train').length;
       if (admission({ accepted: this.state.trainedGroups, running, version }) <= 0) break;
-      const index = this.state.nextIndex++;
-      const g: GroupState = {
-        groupId: `g${index}`, kind: 'train', index, taskSeed: trainTaskSeed(this.opts.seed, index),
-        groupSize: this.opts.groupSize, attempts: this.opts.attempts, slots: new Array(this.opts.groupSize).fill(null),
-        leases: {}, open: Array.from({ length: this.opts.groupSize }, (_, i) => i), leasedAtVersion: version,
-      };
+      const g = this.newTrainGroup(this.state.nextIndex++, version);
       this.state.groups.push(g);
       give(g);
     }
     return grants;
+  }
+
+  /**
+   * Re-creates train group `g<index>` if a record for it arrives that this book does not know: after a learner
+   * restart from a checkpoint, groups leased after that checkpoint are reconstructed from the deterministic task
+   * stream (the index fixes the seed), so their committed trials are trained instead of discarded.
+   */
+  adopt(groupId: string): void {
+    const m = /^g(\d+)$/.exec(groupId);
+    if (!m || this.state.groups.some((g) => g.groupId === groupId)) return;
+    const index = Number(m[1]);
+    while (this.state.nextIndex <= index) this.state.groups.push(this.newTrainGroup(this.state.nextIndex++, -1));
+  }
+
+  private newTrainGroup(index: number, version: number): GroupState {
+    return {
+      groupId: `g${index}`, kind: 'train', index, taskSeed: trainTaskSeed(this.opts.seed, index),
+      groupSize: this.opts.groupSize, attempts: this.opts.attempts, slots: new Array(this.opts.groupSize).fill(null),
+      leases: {}, open: Array.from({ length: this.opts.groupSize }, (_, i) => i), leasedAtVersion: version,
+    };
   }
 
   /**

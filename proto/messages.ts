@@ -172,6 +172,8 @@ export const TrialStatsSchema = z.strictObject({
   finishedAt: z.number().min(0),
   envSteps: int(0),
   genTokens: int(0),
+  /** Mean fill (requests / max batch) of the actor's decode batches while this trial ran. */
+  batchFill: z.number().min(0).max(1).optional(),
 });
 
 export const TrialSchema = z.strictObject({

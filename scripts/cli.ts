@@ -16,6 +16,8 @@ const COMMANDS: Array<() => Promise<Registrar>> = [
   () => import('./commands/advantages.js'),
   () => import('./commands/replay.js'),
   () => import('./commands/check-env.js'),
+  () => import('./commands/train.js'),
+  () => import('./commands/actor.js'),
 ];
 
 async function main(argv: string[]): Promise<void> {

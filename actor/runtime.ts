@@ -1,0 +1,254 @@
+/**
+ * The actor process: a learner client, the policy worker pool, and the trial scheduler that keeps many task
+ * groups in flight and feeds every trial's generation requests into shared batched decode calls. Async mode:
+ * one batcher for everything, leases requested as capacity frees up. Sync mode: leases arrive as cohorts that
+ * start together and advance in lockstep (design.md §4).
+ */
+import { fromTensor, toTensor, type Lease, type Policy, type TrialBody } from '../proto/messages.js';
+import type { Logger } from '../shared/logger.js';
+import { parseModelConfig, type ModelConfig } from '../shared/model/config.js';
+import { PolicyPool } from '../shared/model/policy-pool.js';
+import { WordTokenizer } from '../shared/model/tokenizer.js';
+import { deriveSeed } from '../shared/rng.js';
+import { Batcher, type Generator } from './batcher.js';
+import { buildPrompt, parseReflection, COMPACT_STOP } from './envs/prompt.js';
+import { makeEnv } from './envs/registry.js';
+import { LearnerClient } from './learner-client.js';
+import { Outbox } from './outbox.js';
+import { runTrial, type TrialDeps } from './trial.js';
+
+export interface ActorRuntimeOptions {
+  url: string;
+  actorId: string;
+  token: string;
+  runId: string;
+  logger: Logger;
+  /** Durable outbox directory (completed trials survive a crash and are resent under their original keys). */
+  outboxDir?: string;
+  /** Decode worker threads. */
+  threads: number;
+  /** Task groups run concurrently in async mode. */
+  groupsInFlight: number;
+  maxBatch: number;
+  tls?: { ca: string | Buffer };
+}
+
+export interface ActorStats {
+  trialsDone: number;
+  trialsFailed: number;
+  leases: number;
+  policyVersion: number;
+  batches: number;
+  meanBatchFill: number;
+  busyMs: number;
+}
+
+/** The policy behind the batcher: a pool that is (re)built when the architecture changes and hot-swapped otherwise. */
+class PolicyHolder implements Generator {
+  private pool: PolicyPool | null = null;
+  private config: ModelConfig | null = null;
+  tokenizer: WordTokenizer | null = null;
+  version = -1;
+  private ready: Promise<void>;
+  private markReady!: () => void;
+
+  constructor(private readonly threads: number) {
+    this.ready = new Promise((r) => (this.markReady = r));
+  }
+
+  async update(p: Policy): Promise<void> {
+    const { vocabulary, ...arch } = p.config as Record<string, unknown>;
+    const config = parseModelConfig(arch);
+    const params = fromTensor(p.weights) as Float32Array;
+    const sameArch = this.config && JSON.stringify(this.config) === JSON.stringify(config);
+    if (this.pool && sameArch) {
+      await this.pool.setWeights(params, p.policyVersion);
+    } else {
+      const old = this.pool;
+      this.pool = await PolicyPool.create({ config, params, version: p.policyVersion, threads: this.threads });
+      this.config = config;
+      this.tokenizer = new WordTokenizer(vocabulary as string[]);
+      await old?.close();
+    }
+    this.version = p.policyVersion;
+    this.markReady();
+  }
+
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  get nCtx(): number {
+    return this.config!.nCtx;
+  }
+
+  generate(reqs: Parameters<PolicyPool['generate']>[0]) {
+    return this.pool!.generate(reqs);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}
+
+export class ActorRuntime {
+  private client!: LearnerClient;
+  private readonly policy: PolicyHolder;
+  private readonly asyncBatcher: Batcher;
+  private readonly cohorts = new Map<string, { leases: Lease[]; size: number }>();
+  private activeLeases = 0;
+  private stopping = false;
+  private finished!: Promise<void>;
+  private finish!: () => void;
+  private poll: NodeJS.Timeout | null = null;
+  private readonly running = new Set<Promise<void>>();
+  readonly stats: ActorStats = { trialsDone: 0, trialsFailed: 0, leases: 0, policyVersion: -1, batches: 0, meanBatchFill: 0, busyMs: 0 };
+  private asyncMode = true;
+
+  private constructor(private readonly o: ActorRuntimeOptions) {
+    this.policy = new PolicyHolder(o.threads);
+    this.asyncBatcher = new Batcher(this.policy, { maxBatch: o.maxBatch, concurrency: o.threads, lockstep: false });
+    this.finished = new Promise((r) => (this.finish = r));
+  }
+
+  static async start(o: ActorRuntimeOptions): Promise<ActorRuntime> {
+    const a = new ActorRuntime(o);
+    const outbox = await Outbox.open({ dir: o.outboxDir });
+    if (outbox.recovery.loaded) o.logger.info({ recovered: outbox.recovery.loaded }, 'outbox: resending completed trials from a previous process');
+    a.client = new LearnerClient({
+      url: o.url, actorId: o.actorId, token: o.token, runId: o.runId, outbox, logger: o.logger, tls: o.tls,
+      onLease: (l) => a.onLease(l),
+      onPolicy: async (p) => {
+        await a.policy.update(p);
+        a.stats.policyVersion = p.policyVersion;
+      },
+      onFatal: (e) => {
+        o.logger.error({ err: e.message }, 'learner refused this actor for good');
+        a.stopping = true;
+        a.finish();
+      },
+      onBye: () => void a.shutdown('learner said bye'),
+    });
+    a.client.start();
+    a.poll = setInterval(() => a.requestWork(), 250);
+    return a;
+  }
+
+  /** Resolves when the learner ends the run (bye) or refuses this actor. */
+  done(): Promise<void> {
+    return this.finished;
+  }
+
+  private requestWork(): void {
+    if (this.stopping || this.policy.version < 0 || !this.asyncMode) return;
+    const want = this.o.groupsInFlight - this.activeLeases;
+    if (want > 0) this.client.requestLeases(want);
+  }
+
+  private onLease(l: Lease): void {
+    if (this.stopping) return;
+    this.stats.leases++;
+    const cohort = l.trial.cohort;
+    if (!cohort) {
+      this.track(this.runLease(l, this.asyncBatcher));
+      return;
+    }
+    this.asyncMode = false; // the learner runs the synchronous baseline: it pushes cohorts, we stop asking
+    const c = this.cohorts.get(cohort) ?? { leases: [], size: l.trial.cohortSize ?? 1 };
+    c.leases.push(l);
+    this.cohorts.set(cohort, c);
+    if (c.leases.length < c.size) return;
+    this.cohorts.delete(cohort);
+    const lockstep = new Batcher(this.policy, { maxBatch: this.o.maxBatch, concurrency: 1, lockstep: true });
+    for (const lease of c.leases) this.track(this.runLease(lease, lockstep));
+  }
+
+  private track(p: Promise<void>): void {
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+  }
+
+  private async runLease(l: Lease, batcher: Batcher): Promise<void> {
+    this.activeLeases++;
+    await this.policy.whenReady();
+    // All trials of the lease start in the same tick, so a lockstep cohort knows its full size before any batch.
+    const trials = l.trialIndices.map((i) => this.runOne(l, i, batcher));
+    await Promise.allSettled(trials);
+    this.activeLeases--;
+    this.requestWork();
+  }
+
+  /** A trial that throws (an env or engine failure) is retried on a fresh env with the same seed. */
+  private async runOne(l: Lease, trialIndex: number, batcher: Batcher): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runOnce(l, trialIndex, batcher);
+      } catch (e) {
+        this.stats.trialsFailed++;
+        if (this.stopping) return;
+        this.o.logger.error({ err: (e as Error).message, groupId: l.groupId, trialIndex, attempt }, 'trial failed; retrying on a fresh env');
+        if (attempt >= 3) return;
+      }
+    }
+  }
+
+  private async runOnce(l: Lease, trialIndex: number, batcher: Batcher): Promise<void> {
+    const tok = this.policy.tokenizer!;
+    const env = makeEnv(l.envId, { ...l.envOptions, template: l.trial.template });
+    const stop = { play: [tok.id(COMPACT_STOP.play), tok.eos], reflect: [tok.id(COMPACT_STOP.reflect), tok.eos] };
+    let call = 0;
+    const startedAt = Date.now();
+    const fill0 = { b: batcher.stats.batches, f: batcher.stats.fillSum };
+    batcher.trialStarted();
+    const deps: TrialDeps = {
+      env, tokenizer: tok, stopTokens: stop,
+      buildPrompt: (ctx) => buildPrompt(env, ctx),
+      parseReflection: (text) => parseReflection(l.envId, l.trial.template, text),
+      beforePhase: () => batcher.phaseBarrier(),
+      generate: (req) => batcher.generate({
+        prompt: req.prompt, maxTokens: req.maxTokens, stop: req.stop, temperature: l.trial.temperature, topP: l.trial.topP,
+        seed: deriveSeed(l.taskSeed, l.groupId, trialIndex, l.mode, call++),
+      }),
+    };
+    let res;
+    try {
+      res = await runTrial({
+        envId: l.envId, template: l.trial.template, memory: l.memory, attempts: l.attempts, maxTurns: l.trial.maxTurns,
+        reflect: l.trial.reflect, taskSeed: l.taskSeed, nCtx: this.policy.nCtx,
+        maxActionTokens: l.trial.maxActionTokens, maxReflectTokens: l.trial.maxReflectTokens,
+      }, deps);
+    } finally {
+      batcher.trialFinished();
+      env.close();
+    }
+    const nb = batcher.stats.batches - fill0.b;
+    const body: TrialBody = {
+      leaseId: l.leaseId, groupId: l.groupId, trialIndex, envId: l.envId, taskSeed: l.taskSeed, mode: l.mode,
+      attempts: l.attempts, episodesWon: res.episodesWon,
+      rows: res.rows.map((r) => ({
+        phase: r.phase, episode: r.episode, turn: r.turn, reward: r.reward, valid: r.valid, anchor: r.anchor.slice(0, 4096),
+        policyVersion: r.policyVersion, prompt: toTensor(r.prompt), response: toTensor(r.response),
+        behavLogp: toTensor(r.behavLogp), actionText: r.actionText.slice(0, 4096),
+      })),
+      stats: {
+        startedAt, finishedAt: Date.now(), envSteps: res.envSteps, genTokens: res.genTokens,
+        ...(nb > 0 ? { batchFill: Math.min(1, (batcher.stats.fillSum - fill0.f) / nb) } : {}),
+      },
+    };
+    // Held in the outbox (on disk in durable mode) from here on; the client delivers and resends it.
+    await this.client.enqueueTrial(body);
+    this.stats.trialsDone++;
+  }
+
+  async shutdown(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.poll) clearInterval(this.poll);
+    this.o.logger.info({ reason }, 'actor stopping');
+    const s = this.asyncBatcher.stats;
+    Object.assign(this.stats, { batches: s.batches, meanBatchFill: s.batches ? s.fillSum / s.batches : 0, busyMs: s.busyMs });
+    await this.client.close(reason);
+    await this.policy.close();
+    this.finish();
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The learner's update, top to bottom (CleanRL style): task groups in, one policy version out.
+ *
+ *   1. cross-episode returns and GiGPO advantages per task group           (shared/rl, lamer-spec §3–§4)
+ *   2. rows -> [B, T] token minibatches                                     (shared/rl/batch)
+ *   3. π_prox log-probs: the learner's weights at the start of the update   (design.md §3, three-policy form)
+ *   4. behaviour importance weights w = π_prox/μ (truncated / masked / bypass)
+ *   5. PPO dual-clip surrogate + entropy bonus, token-mean, AdamW            (inside the training graph)
+ *
+ * Plumbing (sockets, ledger, checkpoints) lives elsewhere; this file only does the mathematics' bookkeeping.
+ */
+import { computeAdvantages } from '../shared/rl/advantages.js';
+import { packMinibatches, type PackedBatch, type TrainRow } from '../shared/rl/batch.js';
+import { offPolicyDiagnostics, offPolicyMetrics } from '../shared/rl/diagnostics.js';
+import { importanceWeights } from '../shared/rl/importance.js';
+import type { Group, Row } from '../shared/rl/types.js';
+import type { Config } from '../shared/config.js';
+
+/** A trial row as the learner receives it (decoded from the wire). */
+export interface RecordedRow extends Row {
+  policyVersion: number;
+  prompt: Int32Array;
+  response: Int32Array;
+  behavLogp: Float32Array;
+}
+
+/** What the update needs from the training engine (a worker thread in production, anything in tests). */
+export interface TrainerApi {
+  score(tokens: Int32Array, B: number, T: number): Promise<Float32Array>;
+  ppoStep(b: {
+    tokens: Int32Array; B: number; T: number; respMask: Float32Array; advantages: Float32Array; proxLogp: Float32Array;
+    isWeight: Float32Array; clipEps: number; dualClipC: number; entropyCoef: number;
+  }): Promise<{ loss: number; gradNorm: number; entropy: number; clipFrac: number }>;
+}
+
+export interface UpdateResult {
+  rows: number;
+  rowsDroppedStale: number;
+  tokens: number;
+  metrics: Record<string, number>;
+}
+
+type AlgoConfig = Config['algo'];
+
+/** Whether μ = π_prox by construction: every row sampled by the current weights at temperature 1, top-p 1. */
+function samplesAreOnPolicy(rows: RecordedRow[], version: number, sampling: { temperature: number; topP: number }): boolean {
+  return sampling.temperature === 1 && sampling.topP === 1 && rows.every((r) => r.policyVersion === version);
+}
+
+export async function runUpdate(
+  trainer: TrainerApi,
+  groups: Group<RecordedRow>[],
+  version: number,
+  algo: AlgoConfig,
+  opts: { nCtx: number; padId: number; seed: number; sampling: { temperature: number; topP: number } },
+): Promise<UpdateResult> {
+  // ---- 1. advantages over whole groups (stale rows still count in the group statistics) -------------------
+  const advantages = computeAdvantages(groups, algo);
+  const trainRows: TrainRow[] = [];
+  const staleness: number[] = [];
+  const used: RecordedRow[] = [];
+  let dropped = 0;
+  groups.forEach((g, gi) => g.trials.forEach((t, ti) => t.rows.forEach((row, ri) => {
+    const lag = version - row.policyVersion;
+    if (lag > algo.maxPolicyLag || lag < 0) {
+      dropped++;
+      return;
+    }
+    trainRows.push({
+      promptTokens: row.prompt, responseTokens: row.response, behavLogp: row.behavLogp,
+      advantage: advantages[gi].trials[ti].rows[ri].advantage,
+    });
+    staleness.push(lag);
+    used.push(row);
+  })));
+  const metrics: Record<string, number> = {};
+  if (trainRows.length === 0) return { rows: 0, rowsDroppedStale: dropped, tokens: 0, metrics };
+
+  // ---- 2. minibatches ----------------------------------------------------------------------------------------
+  const batches = packMinibatches(trainRows, { context: opts.nCtx, padId: opts.padId, size: algo.miniBatchRows, seed: opts.seed });
+
+  // ---- 3. π_prox for every minibatch, before any weight changes ---------------------------------------------
+  const onPolicy = algo.isMode === 'bypass' || samplesAreOnPolicy(used, version, opts.sampling);
+  const prox: Float32Array[] = [];
+  for (const b of batches) prox.push(onPolicy ? b.behavLogp : await trainer.score(b.tokens, b.B, b.T));
+
+  // ---- 4 + 5. importance weights and PPO steps ---------------------------------------------------------------
+  let tokens = 0;
+  const sums = { loss: 0, gradNorm: 0, entropy: 0, clipFrac: 0, steps: 0 };
+  let diagAcc: ReturnType<typeof offPolicyDiagnostics> | null = null;
+  for (let epoch = 0; epoch < algo.ppoEpochs; epoch++) {
+    for (let i = 0; i < batches.length; i++) {
+      const b: PackedBatch = batches[i];
+      const { w } = importanceWeights(prox[i], b.behavLogp, { isMode: algo.isMode, isCap: algo.isCap }, b.respMask);
+      if (epoch === 0) {
+        const rowStale = Float64Array.from(b.rowIndex, (ri) => staleness[ri]);
+        const d = offPolicyDiagnostics({ proxLogp: prox[i], behavLogp: b.behavLogp, mask: b.respMask, staleness: rowStale }, algo);
+        diagAcc = mergeDiagnostics(diagAcc, d);
+        for (let t = 0; t < b.respMask.length; t++) if (b.respMask[t]) tokens++;
+      }
+      const out = await trainer.ppoStep({
+        tokens: b.tokens, B: b.B, T: b.T, respMask: b.respMask, advantages: b.advantages, proxLogp: prox[i],
+        isWeight: Float32Array.from(w), clipEps: algo.clipEps, dualClipC: algo.dualClipC, entropyCoef: algo.entropyCoef,
+      });
+      sums.loss += out.loss;
+      sums.gradNorm += out.gradNorm;
+      sums.entropy += out.entropy;
+      sums.clipFrac += out.clipFrac;
+      sums.steps++;
+    }
+  }
+  if (diagAcc) Object.assign(metrics, offPolicyMetrics(diagAcc));
+  Object.assign(metrics, {
+    'train/loss': sums.loss / sums.steps,
+    'train/grad_norm': sums.gradNorm / sums.steps,
+    'train/entropy': sums.entropy / sums.steps,
+    'train/clip_frac': sums.clipFrac / sums.steps,
+    'train/optimizer_steps': sums.steps,
+    'train/rows': trainRows.length,
+    'train/rows_dropped_stale': dropped,
+    'train/response_tokens': tokens,
+    'train/prox_recomputed': onPolicy ? 0 : 1,
+    'train/adv_mean': trainRows.reduce((a, r) => a + r.advantage, 0) / trainRows.length,
+  });
+  return { rows: trainRows.length, rowsDroppedStale: dropped, tokens, metrics };
+}
+
+type Diagnostics = ReturnType<typeof offPolicyDiagnostics>;
+
+/** Token-weighted merge of per-minibatch diagnostics (max/min where the statistic is an extreme). */
+function mergeDiagnostics(a: Diagnostics | null, b: Diagnostics): Diagnostics {
+  if (!a) return b;
+  const n = a.tokens + b.tokens;
+  const avg = (x: number, y: number) => (n ? (x * a.tokens + y * b.tokens) / n : 0);
+  const out = { ...a };
+  for (const k of Object.keys(b) as Array<keyof Diagnostics>) {
+    if (k === 'tokens') out.tokens = n;
+    else if (k.endsWith('Max')) out[k] = Math.max(a[k], b[k]);
+    else if (k.endsWith('Min')) out[k] = Math.min(a[k], b[k]);
+    else out[k] = avg(a[k], b[k]);
+  }
+  return out;
+}

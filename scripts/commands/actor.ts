@@ -1,0 +1,40 @@
+/** `lamer actor` — one actor process connecting to a learner (locally started by `lamer train`, or on another machine). */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { badInput } from '../../shared/errors.js';
+import { parseIntOption } from '../lib/io.js';
+
+export function register(program: Command): void {
+  program.command('actor')
+    .description('run an actor: connect to a learner, run leased trials, stream records (token from LAMER_TOKEN or --token-file)')
+    .requiredOption('--learner <url>', 'learner URL, ws://host:port or wss://host:port')
+    .requiredOption('--actor-id <id>', 'this actor\'s id (its token is derived from it)')
+    .option('--run-id <id>', 'the learner\'s run id (printed by `lamer learner`; or LAMER_RUN_ID)')
+    .option('--token-file <file>', 'file holding this actor\'s token (default: env LAMER_TOKEN)')
+    .option('--ca <file>', 'PEM CA certificate to pin for wss://')
+    .option('--threads <n>', 'decode worker threads', parseIntOption('threads', 1), 1)
+    .option('--groups <n>', 'task groups in flight (async mode)', parseIntOption('groups', 1), 4)
+    .option('--max-batch <n>', 'max requests per decode call', parseIntOption('max-batch', 1), 64)
+    .option('--outbox-dir <dir>', 'durable outbox directory (completed trials survive a crash)')
+    .option('--log-level <level>', 'log level', 'info')
+    .action(async (o: { learner: string; actorId: string; runId?: string; tokenFile?: string; ca?: string; threads: number; groups: number; maxBatch: number; outboxDir?: string; logLevel: string }) => {
+      const token = o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.LAMER_TOKEN;
+      if (!token) throw badInput('no actor token: set LAMER_TOKEN or pass --token-file (never on the command line)');
+      const runId = o.runId ?? process.env.LAMER_RUN_ID;
+      if (!runId) throw badInput('no run id: pass --run-id or set LAMER_RUN_ID (the learner prints it at start)');
+      const { createLogger } = await import('../../shared/logger.js');
+      const { ActorRuntime } = await import('../../actor/runtime.js');
+      const logger = createLogger({ level: o.logLevel, component: 'actor' }).child({ actorId: o.actorId });
+      const actor = await ActorRuntime.start({
+        url: o.learner, actorId: o.actorId, token, runId, logger, outboxDir: o.outboxDir, threads: o.threads,
+        groupsInFlight: o.groups, maxBatch: o.maxBatch, tls: o.ca ? { ca: readFileSync(o.ca) } : undefined,
+      });
+      const stop = () => void actor.shutdown('signal');
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      await actor.done();
+      await actor.shutdown('done');
+      logger.info(actor.stats, 'actor finished');
+      process.exit(0);
+    });
+}

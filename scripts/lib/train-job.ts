@@ -1,0 +1,139 @@
+/**
+ * The training job behind `lamer train`: run directory, learner (this process), K supervised actor processes,
+ * signals, the final summary and plots. Actors are separate processes so they behave exactly as on other machines.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compactVocabulary } from '../../actor/envs/prompt.js';
+import { createAuthenticator, deriveActorToken, generateMasterKey } from '../../learner/auth.js';
+import { LearnerRuntime, type LearnerSummary } from '../../learner/runtime.js';
+import { createLogger } from '../../shared/logger.js';
+import { loadModelDir } from '../../shared/model/checkpoint-files.js';
+import { RunDir } from '../../shared/run-dir.js';
+import { writeRunPlots } from './plots.js';
+import type { ResolvedRun } from './run-config.js';
+
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+
+/** Reads or creates the run's master key (mode 0600); actor tokens are derived from it per actor id. */
+export function masterKeyFor(runDir: string): string {
+  const dir = join(runDir, 'secrets');
+  const file = join(dir, 'master.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const key = generateMasterKey();
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return key;
+}
+
+/** Default local actors: one per core beyond the learner's, at least one. */
+export function defaultActorCount(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+interface Supervised {
+  id: string;
+  child: ChildProcess | null;
+  restarts: number;
+}
+
+export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean } = {}): Promise<LearnerSummary & { runDir: string }> {
+  const { config } = r;
+  const run = new RunDir(r.runDir);
+  run.writeJson('config.json', config);
+  const logger = createLogger({ level: config.log.level, destination: run.file('logs', 'learner.log') });
+  const say = (line: string) => {
+    if (!opts.quiet) process.stdout.write(line + '\n');
+  };
+  const key = masterKeyFor(r.runDir);
+  let initModel;
+  if (config.model.init) {
+    const m = loadModelDir(config.model.init);
+    initModel = { params: m.params, config: m.config, tokenizer: m.tokenizer };
+  }
+  const learner = await LearnerRuntime.start({
+    config, runDir: run, logger, auth: createAuthenticator(key), vocabulary: compactVocabulary(config.env.id),
+    initModel, onProgress: say,
+  });
+  say(`lamer train: run ${learner.runId} in ${r.runDir} (${r.resumed ? 'resumed' : 'new'}), learner at ${learner.url}, mode ${config.run.mode}`);
+
+  // ---- actors: separate processes, restarted if they crash ---------------------------------------------------
+  const count = config.actor.count || 0;
+  const actors: Supervised[] = Array.from({ length: count }, (_, i) => ({ id: `a${i}`, child: null, restarts: 0 }));
+  let stopping = false;
+  const startActor = (a: Supervised) => {
+    const outbox = config.actor.outboxDir ? join(config.actor.outboxDir, a.id) : run.file('outbox', a.id);
+    const child = spawn(process.execPath, [
+      '--import', 'tsx', CLI, 'actor', '--learner', learner.url, '--actor-id', a.id, '--run-id', learner.runId,
+      '--threads', String(config.actor.threads), '--groups', String(config.actor.groupsInFlight), '--max-batch', String(config.actor.maxBatch),
+      '--outbox-dir', outbox, '--log-level', config.log.level,
+    ], {
+      env: { ...process.env, LAMER_TOKEN: deriveActorToken(key, a.id) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const log = run.file('logs', `${a.id}.log`);
+    child.stderr?.on('data', (d: Buffer) => writeFileSync(log, d, { flag: 'a' }));
+    child.on('exit', (code, signal) => {
+      a.child = null;
+      if (stopping) return;
+      a.restarts++;
+      logger.warn({ actor: a.id, code, signal, restarts: a.restarts }, 'actor exited; restarting');
+      setTimeout(() => !stopping && startActor(a), Math.min(10_000, 500 * 2 ** Math.min(a.restarts, 5))).unref();
+    });
+    a.child = child;
+  };
+  actors.forEach(startActor);
+
+  const onSignal = () => {
+    say('stopping: finishing the current update, then checkpointing (press Ctrl-C again to force)');
+    learner.requestStop();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  let summary: LearnerSummary;
+  try {
+    summary = await learner.run();
+  } finally {
+    stopping = true;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await learner.close();
+    await Promise.all(actors.map((a) => stopChild(a.child)));
+  }
+  run.writeJson('summary.json', summary);
+  writeRunPlots(run);
+  run.finish(true);
+  say(finalTable(summary, r.runDir));
+  return { ...summary, runDir: r.runDir };
+}
+
+function stopChild(child: ChildProcess | null, graceMs = 10_000): Promise<void> {
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    // The learner sent `bye`; SIGTERM covers an actor that was still connecting.
+    setTimeout(() => child.exitCode === null && child.kill('SIGTERM'), 2000).unref();
+  });
+}
+
+function finalTable(s: LearnerSummary, runDir: string): string {
+  const rows = s.evals.map((e) => `  v${String(e.version).padEnd(5)} ${e.pass.map((p) => (100 * p).toFixed(1).padStart(6)).join(' ')}   ${e.diversity.toFixed(3)}   ${e.tasks}`);
+  const k = s.evals[0]?.pass.length ?? 3;
+  return [
+    '',
+    `finished (${s.stoppedBy}): policy v${s.policyVersion}, ${s.trialsTrained} trials trained (${s.trialsPerSec.toFixed(2)}/s), ${(s.wallSeconds / 60).toFixed(1)} min`,
+    `  version ${Array.from({ length: k }, (_, i) => `p@${i + 1}`.padStart(6)).join(' ')}   diversity   tasks`,
+    ...rows,
+    `run directory: ${runDir} (config.json, meta.json, metrics.csv, learning-curve.png, checkpoints/, logs/)`,
+  ].join('\n');
+}
