@@ -126,7 +126,8 @@ export function readSafetensors(bytes: Uint8Array, what = 'file'): { tensors: Ma
   if (expect !== dataLen) bad(`data section has ${dataLen} bytes but tensors cover ${expect}`);
   const tensors = new Map<string, SafeTensor>();
   for (const it of items) {
-    const copy = bytes.slice(dataStart + it.begin, dataStart + it.end).buffer;
+    // Uint8Array.prototype.slice copies even when `bytes` is a Buffer (whose own slice is a view of a shared pool).
+    const copy = Uint8Array.prototype.slice.call(bytes, dataStart + it.begin, dataStart + it.end).buffer;
     const data =
       it.dtype === 'F32' ? new Float32Array(copy)
         : it.dtype === 'F64' ? new Float64Array(copy)

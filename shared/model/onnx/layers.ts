@@ -8,7 +8,8 @@ import type { GraphBuilder, Tensor } from './graph.js';
 
 /**
  * softmax(q·kᵀ + bias)·v over [B, H, T, dh] tensors (q already scaled; bias a constant mask). Backward uses
- * D = rowsum(dO ⊙ O) instead of rowsum(dP ⊙ P) (FlashAttention), skipping two passes over [B, H, Tq, Tk].
+ * D = rowsum(dO ⊙ O) instead of rowsum(dP ⊙ P) (FlashAttention): dS = P ⊙ (dP − D) is one fewer pass over the
+ * [B, H, Tq, Tk] scores than the generic Softmax rule.
  */
 export function attention(b: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor {
   return b.group(
@@ -19,9 +20,8 @@ export function attention(b: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, bias
     },
     ({ output, p }) => (bb, g, need) => {
       if (need[3]) throw new LamerError('RL_ERR_INTERNAL', 'attention: the bias must be a constant (no gradient)');
-      const dP = bb.matmul(g, bb.transposeLast(v));
       const D = bb.reduceSum(bb.mul(g, output), [-1], true);
-      const dS = bb.mul(p, bb.sub(dP, D));
+      const dS = bb.mul(p, bb.sub(bb.matmul(g, bb.transposeLast(v)), D));
       return [
         need[0] ? bb.matmul(dS, k) : null,
         need[1] ? bb.matmul(bb.transposeLast(dS), q) : null,
