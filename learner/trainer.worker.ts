@@ -1,27 +1,53 @@
 /**
  * The learner's training engine in its own thread: `session.run` blocks for tens to hundreds of ms, and the
  * main thread must keep serving sockets (heartbeats, acks) meanwhile. Holds the weights and AdamW state.
- * Minibatches arrive as [B, T] with B <= batchSize, T <= seqLen and are zero-padded to the static graph shape.
+ * Minibatches arrive as [B, T] with B <= batchSize, T <= seqLen.
  */
 import { PolicyTrainer, type PolicyTrainerOptions } from '../shared/model/trainer.js';
 import { serveRpc } from '../shared/worker-rpc.js';
 
 let trainer: PolicyTrainer | null = null;
-let padId = 0;
+let opts: (PolicyTrainerOptions & { padId: number }) | null = null;
+/**
+ * Training graphs have static shapes, so minibatches run on a graph of a bucketed shape (B to a power of two,
+ * T to a multiple of 32): compute scales with the real lengths instead of always [batchSize, nCtx]. Bucket
+ * trainers only compute gradients at the master's current weights; the master owns weights and AdamW state.
+ */
+const buckets = new Map<string, Promise<PolicyTrainer>>();
 
 function need(): PolicyTrainer {
   if (!trainer) throw new Error('trainer not initialised');
   return trainer;
 }
 
-/** Copies a [B, T] row-major array into the static [batchSize, seqLen] shape, filling with `fill`. */
-function pad<A extends Int32Array | Float32Array>(a: A, B: number, T: number, fill: number, make: (n: number) => A): A {
+function bucketShape(B: number, T: number): [number, number] {
   const t = need();
   if (B > t.batchSize || T > t.seqLen) throw new Error(`minibatch [${B}, ${T}] exceeds the training shape [${t.batchSize}, ${t.seqLen}]`);
-  if (B === t.batchSize && T === t.seqLen) return a;
-  const out = make(t.batchSize * t.seqLen);
+  let Bb = 8;
+  while (Bb < B) Bb *= 2;
+  return [Math.min(Bb, t.batchSize), Math.min(Math.ceil(T / 32) * 32, t.seqLen)];
+}
+
+async function bucketTrainer(Bb: number, Tb: number): Promise<PolicyTrainer> {
+  const t = need();
+  if (Bb === t.batchSize && Tb === t.seqLen) return t;
+  const key = `${Bb}x${Tb}`;
+  let p = buckets.get(key);
+  if (!p) {
+    p = PolicyTrainer.create({ ...opts!, params: t.params(), batchSize: Bb, seqLen: Tb, optimizerState: undefined });
+    buckets.set(key, p);
+  }
+  const bt = await p;
+  bt.setParams(t.params());
+  return bt;
+}
+
+/** Copies a [B, T] row-major array into [Bb, Tb], filling the rest with `fill`. */
+function pad<A extends Int32Array | Float32Array>(a: A, B: number, T: number, Bb: number, Tb: number, fill: number, make: (n: number) => A): A {
+  if (B === Bb && T === Tb) return a;
+  const out = make(Bb * Tb);
   if (fill !== 0) out.fill(fill);
-  for (let b = 0; b < B; b++) out.set(a.subarray(b * T, b * T + T), b * t.seqLen);
+  for (let b = 0; b < B; b++) out.set(a.subarray(b * T, b * T + T), b * Tb);
   return out;
 }
 
@@ -30,7 +56,7 @@ const i32 = (n: number) => new Int32Array(n);
 
 serveRpc({
   async init(o: PolicyTrainerOptions & { padId: number }) {
-    padId = o.padId;
+    opts = o;
     trainer = await PolicyTrainer.create(o);
     return { batchSize: trainer.batchSize, seqLen: trainer.seqLen };
   },
@@ -38,15 +64,22 @@ serveRpc({
     tokens: Int32Array; B: number; T: number; respMask: Float32Array; advantages: Float32Array; proxLogp: Float32Array;
     isWeight: Float32Array; clipEps: number; dualClipC: number; entropyCoef: number;
   }) {
-    const r = await need().ppoStep({
-      tokens: pad(b.tokens, b.B, b.T, padId, i32), respMask: pad(b.respMask, b.B, b.T, 0, f32),
-      advantages: pad(b.advantages, b.B, b.T, 0, f32), proxLogp: pad(b.proxLogp, b.B, b.T, 0, f32),
-      isWeight: pad(b.isWeight, b.B, b.T, 0, f32), clipEps: b.clipEps, dualClipC: b.dualClipC, entropyCoef: b.entropyCoef,
+    const [Bb, Tb] = bucketShape(b.B, b.T);
+    const P = <A extends Int32Array | Float32Array>(a: A, fill: number, make: (n: number) => A) => pad(a, b.B, b.T, Bb, Tb, fill, make);
+    const { grads, ...r } = await (await bucketTrainer(Bb, Tb)).ppoGradients({
+      tokens: P(b.tokens, opts!.padId, i32), respMask: P(b.respMask, 0, f32), advantages: P(b.advantages, 0, f32),
+      proxLogp: P(b.proxLogp, 0, f32), isWeight: P(b.isWeight, 0, f32),
+      clipEps: b.clipEps, dualClipC: b.dualClipC, entropyCoef: b.entropyCoef,
     });
-    return { loss: r.loss, gradNorm: r.gradNorm, entropy: r.entropy, clipFrac: r.clipFrac, dualClipFrac: r.dualClipFrac, tokens: r.tokens };
+    const step = r.tokens > 0 ? need().applyGradients(grads) : { gradNorm: 0 };
+    return { loss: r.loss, gradNorm: step.gradNorm, entropy: r.entropy, clipFrac: r.clipFrac, dualClipFrac: r.dualClipFrac, tokens: r.tokens };
   },
   async bcStep(b: { tokens: Int32Array; B: number; T: number; weights: Float32Array }) {
-    return need().bcStep({ tokens: pad(b.tokens, b.B, b.T, padId, i32), weights: pad(b.weights, b.B, b.T, 0, f32) });
+    const [Bb, Tb] = bucketShape(b.B, b.T);
+    const { loss, grads } = await (await bucketTrainer(Bb, Tb)).bcGradients({
+      tokens: pad(b.tokens, b.B, b.T, Bb, Tb, opts!.padId, i32), weights: pad(b.weights, b.B, b.T, Bb, Tb, 0, f32),
+    });
+    return { loss, ...need().applyGradients(grads) };
   },
   score: (b: { tokens: Int32Array; B: number; T: number }) => need().score(b.tokens, b.B, b.T),
   params: () => need().params(),
@@ -56,6 +89,8 @@ serveRpc({
     need().optimizer.lr = lr;
   },
   close: async () => {
+    for (const p of buckets.values()) await (await p).close();
+    buckets.clear();
     await trainer?.close();
     trainer = null;
   },

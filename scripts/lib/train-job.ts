@@ -3,7 +3,7 @@
  * signals, the final summary and plots. Actors are separate processes so they behave exactly as on other machines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,8 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean } = {}
   const actors: Supervised[] = Array.from({ length: count }, (_, i) => ({ id: `a${i}`, child: null, restarts: 0 }));
   let stopping = false;
   const startActor = (a: Supervised) => {
+    // The actor's pino log (stderr) goes straight to its file, appended across restarts.
+    const logFd = openSync(run.file('logs', `${a.id}.log`), 'a');
     const outbox = config.actor.outboxDir ? join(config.actor.outboxDir, a.id) : run.file('outbox', a.id);
     const child = spawn(process.execPath, [
       '--import', 'tsx', CLI, 'actor', '--learner', learner.url, '--actor-id', a.id, '--run-id', learner.runId,
@@ -73,10 +75,8 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean } = {}
       '--outbox-dir', outbox, '--log-level', config.log.level,
     ], {
       env: { ...process.env, LAMER_TOKEN: deriveActorToken(key, a.id) },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'ignore', logFd],
     });
-    const log = run.file('logs', `${a.id}.log`);
-    child.stderr?.on('data', (d: Buffer) => writeFileSync(log, d, { flag: 'a' }));
     child.on('exit', (code, signal) => {
       a.child = null;
       if (stopping) return;
@@ -84,6 +84,7 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean } = {}
       logger.warn({ actor: a.id, code, signal, restarts: a.restarts }, 'actor exited; restarting');
       setTimeout(() => !stopping && startActor(a), Math.min(10_000, 500 * 2 ** Math.min(a.restarts, 5))).unref();
     });
+    closeSync(logFd); // the child holds its own copy
     a.child = child;
   };
   actors.forEach(startActor);
