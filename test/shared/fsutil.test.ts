@@ -9,15 +9,41 @@ let dir: string;
 beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'lamer-fsutil-')); });
 afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
 
-/** Runs the probe under strace and returns the trace lines (file syscalls + writes to stdout). */
-function trace(mode: string): string[] {
+/** One traced syscall: where it started and completed in the trace, its arguments and return value. */
+interface Call { name: string; args: string; ret: number; start: number; done: number }
+
+/**
+ * Runs the probe under `strace -f` and returns its file syscalls. Calls that other threads interrupted appear as
+ * `name(args <unfinished ...>` ... `<... name resumed>rest) = ret`; they are stitched back together.
+ */
+function trace(mode: string): Call[] {
   const out = join(dir, 'trace.txt');
   execFileSync('strace', ['-f', '-o', out, '-e', 'trace=openat,write,pwrite64,pwritev,writev,fsync,fdatasync,rename,renameat,renameat2',
     process.execPath, '--import', 'tsx', join(import.meta.dirname, '..', 'learner', 'fixtures', 'durability-probe.ts'), mode, dir], { stdio: 'pipe' });
-  return readFileSync(out, 'utf8').split('\n');
+  const calls: Call[] = [];
+  const open = new Map<string, { name: string; args: string; start: number }>();
+  readFileSync(out, 'utf8').split('\n').forEach((line, i) => {
+    let m = /^(\d+)\s+(\w+)\((.*) <unfinished \.\.\.>$/.exec(line);
+    if (m) return void open.set(`${m[1]}:${m[2]}`, { name: m[2], args: m[3], start: i });
+    m = /^(\d+)\s+<\.\.\. (\w+) resumed>(.*)\)\s+= (-?\d+)/.exec(line);
+    if (m) {
+      const o = open.get(`${m[1]}:${m[2]}`);
+      open.delete(`${m[1]}:${m[2]}`);
+      if (o) calls.push({ name: o.name, args: o.args + m[3], ret: Number(m[4]), start: o.start, done: i });
+      return;
+    }
+    m = /^(\d+)\s+(\w+)\((.*)\)\s+= (-?\d+)/.exec(line);
+    if (m) calls.push({ name: m[2], args: m[3], ret: Number(m[4]), start: i, done: i });
+  });
+  return calls;
 }
-const fdOf = (line: string) => Number(/= (\d+)$/.exec(line)?.[1]);
-const indexOf = (lines: string[], re: RegExp, from = 0) => lines.findIndex((l, i) => i >= from && re.test(l));
+/** First call named `name` whose arguments match `re` and that started after line `after`. */
+function find(calls: Call[], name: RegExp, re: RegExp, after = -1): Call {
+  const c = calls.filter((x) => name.test(x.name) && re.test(x.args) && x.start > after).sort((a, b) => a.start - b.start)[0];
+  if (!c) throw new Error(`no ${name} call matching ${re} after line ${after}`);
+  return c;
+}
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('atomicWrite', () => {
   it('replaces the content and leaves no temp file', async () => {
@@ -33,41 +59,36 @@ describe('atomicWrite', () => {
   });
 
   it('syscall order (strace): write temp, fsync it, rename, fsync the directory', () => {
-    const lines = trace('atomic');
-    const open = indexOf(lines, /openat\(.*\.target\.bin\.tmp-\d+-[0-9a-f]{8}", O_WRONLY\|O_CREAT\|O_EXCL/);
-    expect(open).toBeGreaterThanOrEqual(0);
-    const fd = fdOf(lines[open]);
-    const fsyncFile = indexOf(lines, new RegExp(`fsync\\(${fd}\\)`), open);
-    const rename = indexOf(lines, /rename(at2?)?\(.*\.tmp-.*target\.bin"/, open);
-    const openDir = indexOf(lines, new RegExp(`openat\\(AT_FDCWD, "${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}", O_RDONLY`), rename);
-    const fsyncDir = indexOf(lines, new RegExp(`fsync\\(${fdOf(lines[openDir])}\\)`), openDir);
-    expect(fsyncFile).toBeGreaterThan(open);
-    expect(rename).toBeGreaterThan(fsyncFile);
-    expect(openDir).toBeGreaterThan(rename);
-    expect(fsyncDir).toBeGreaterThan(openDir);
+    const calls = trace('atomic');
+    const tmp = find(calls, /^openat$/, /\.target\.bin\.tmp-\d+-[0-9a-f]{8}", O_WRONLY\|O_CREAT\|O_EXCL/);
+    const fsyncFile = find(calls, /^fsync$/, new RegExp(`^${tmp.ret}$`), tmp.done);
+    const rename = find(calls, /^rename(at2?)?$/, /\.tmp-.*target\.bin"/, fsyncFile.done);
+    const openDir = find(calls, /^openat$/, new RegExp(`"${esc(dir)}", O_RDONLY`), rename.done);
+    const fsyncDir = find(calls, /^fsync$/, new RegExp(`^${openDir.ret}$`), openDir.done);
+    // Each step starts only after the previous one completed.
+    expect(fsyncFile.start).toBeGreaterThan(tmp.done);
+    expect(rename.start).toBeGreaterThan(fsyncFile.done);
+    expect(fsyncDir.start).toBeGreaterThan(rename.done);
   });
 
   it('ledger (strace): the append resolves only after the fdatasync that follows its write', () => {
-    const lines = trace('ledger');
-    // The segment opened for appending (the last open of it: the first one is the recovery scan).
-    const opens = lines.map((l, i) => [l, i] as const).filter(([l]) => /openat\(.*seg-0{20}\.log", O_RDWR/.test(l));
-    const fd = fdOf(opens[opens.length - 1][0]);
-    const write = indexOf(lines, new RegExp(`pwritev?\\(${fd}, `), opens[opens.length - 1][1]);
-    const sync = indexOf(lines, new RegExp(`fdatasync\\(${fd}\\)\\s+= 0`), write);
-    const acked = indexOf(lines, /write\(1, "ACKED/);
-    expect(write).toBeGreaterThanOrEqual(0);
-    expect(sync).toBeGreaterThan(write);
-    expect(acked).toBeGreaterThan(sync);
+    const calls = trace('ledger');
+    // The segment opened for appending (the last open of it; earlier ones are the recovery scan).
+    const seg = calls.filter((c) => c.name === 'openat' && /seg-0{20}\.log", O_RDWR/.test(c.args)).at(-1)!;
+    const write = find(calls, /^pwritev?$/, new RegExp(`^${seg.ret}, `), seg.done);
+    const sync = find(calls, /^fdatasync$/, new RegExp(`^${seg.ret}$`), write.done);
+    const acked = find(calls, /^write$/, /^1, "ACKED/);
+    expect(sync.start).toBeGreaterThan(write.done);
+    expect(acked.start).toBeGreaterThan(sync.done);
   });
 
   it('checkpoint (strace): MANIFEST.json is written after the data file is fsynced, then renamed into place', () => {
-    const lines = trace('checkpoint');
-    const openData = indexOf(lines, /openat\(.*ckpt-000000000001\.partial-\d+\/weights\.bin", O_WRONLY\|O_CREAT\|O_EXCL/);
-    const fsyncData = indexOf(lines, new RegExp(`fsync\\(${fdOf(lines[openData])}\\)`), openData);
-    const openManifest = indexOf(lines, /openat\(.*\.MANIFEST\.json\.tmp-/, fsyncData);
-    const renameDir = indexOf(lines, /rename(at2?)?\(.*ckpt-000000000001\.partial-\d+", .*ckpt-000000000001"/, openManifest);
-    expect(fsyncData).toBeGreaterThan(openData);
-    expect(openManifest).toBeGreaterThan(fsyncData);
-    expect(renameDir).toBeGreaterThan(openManifest);
+    const calls = trace('checkpoint');
+    const data = find(calls, /^openat$/, /ckpt-000000000001\.partial-\d+\/weights\.bin", O_WRONLY\|O_CREAT\|O_EXCL/);
+    const fsyncData = find(calls, /^fsync$/, new RegExp(`^${data.ret}$`), data.done);
+    const manifest = find(calls, /^openat$/, /\.MANIFEST\.json\.tmp-/, fsyncData.done);
+    const renameDir = find(calls, /^rename(at2?)?$/, /ckpt-000000000001\.partial-\d+", .*ckpt-000000000001"/, manifest.done);
+    expect(manifest.start).toBeGreaterThan(fsyncData.done);
+    expect(renameDir.start).toBeGreaterThan(manifest.done);
   });
 });
