@@ -11,7 +11,7 @@ import { buildManifest, checkParams, type Manifest } from './manifest.js';
 import { encodeModel, toModelProto, type ModelProto } from './onnx/encode.js';
 import { Rng } from './rng.js';
 import { sampleToken } from './sampling.js';
-import { createSession, OrtTensor, type Session } from './session.js';
+import { createSession, OrtTensor, type Session, type SessionOptions } from './session.js';
 
 export interface GenRequest {
   /** Prompt token ids (at least one, e.g. `<bos>`). */
@@ -81,10 +81,10 @@ export class DecodeEngine {
   private readonly initIndex: Array<{ tensorIndex: number; offset: number; size: number }>;
   private session: Session;
   private sessionVersion: number;
-  private readonly threads: number;
+  private readonly sessionOptions: SessionOptions;
   private readonly scratch: Float64Array;
 
-  private constructor(cfg: ModelConfig, proto: ModelProto, session: Session, version: number, threads: number) {
+  private constructor(cfg: ModelConfig, proto: ModelProto, session: Session, version: number, sessionOptions: SessionOptions) {
     this.config = cfg;
     this.manifest = buildManifest(cfg);
     this.proto = proto;
@@ -96,16 +96,18 @@ export class DecodeEngine {
     });
     this.session = session;
     this.sessionVersion = version;
-    this.threads = threads;
+    this.sessionOptions = sessionOptions;
     this.scratch = new Float64Array(cfg.vocabSize);
   }
 
-  static async create(config: ModelConfig, params: Float32Array, version = 0, threads = 1): Promise<DecodeEngine> {
+  /** `threads` may be a number of intra-op threads (default 1) or full session options. */
+  static async create(config: ModelConfig, params: Float32Array, version = 0, threads: number | SessionOptions = 1): Promise<DecodeEngine> {
     const cfg = parseModelConfig(config);
     checkParams(buildManifest(cfg), params);
     const proto = toModelProto(buildDecodeGraph(cfg, params), 'lamer-decode');
-    const session = await createSession(encodeModel(proto), { threads });
-    return new DecodeEngine(cfg, proto, session, version, threads);
+    const so: SessionOptions = typeof threads === 'number' ? { threads } : threads;
+    const session = await createSession(encodeModel(proto), so);
+    return new DecodeEngine(cfg, proto, session, version, so);
   }
 
   get version(): number {
@@ -127,7 +129,7 @@ export class DecodeEngine {
    * running finish on the session (and version) they started with.
    */
   async setWeights(params: Float32Array, version: number): Promise<void> {
-    const next = await createSession(this.onnxBytes(params), { threads: this.threads });
+    const next = await createSession(this.onnxBytes(params), this.sessionOptions);
     const old = this.session;
     this.session = next;
     this.sessionVersion = version;

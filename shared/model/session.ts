@@ -14,6 +14,8 @@ export interface SessionOptions {
   threads?: number;
   /** Keep ORT's CPU memory arena (faster repeated runs, more memory). Default true. */
   memArena?: boolean;
+  /** Graph optimisation level (default 'all'). Lower levels create sessions faster but run slower. */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
 /** Creates a session from ONNX bytes. Session creation and `run` block the calling thread. */
@@ -26,7 +28,7 @@ export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): 
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: o.optimization ?? 'all',
       enableCpuMemArena: o.memArena ?? true,
       logSeverityLevel: 3,
     });
