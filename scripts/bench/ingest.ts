@@ -3,14 +3,17 @@
  * (ledger group commit + fdatasync, ack after commit). The learner runs in this process; the actors run in a
  * child process (real LearnerClients with outboxes) so the two sides do not share an event loop.
  *
- *   node --import tsx scripts/bench/ingest.ts [--connections 32] [--seconds 10] [--size 50000] [--window 32]
+ *   node --import tsx scripts/bench/ingest.ts [--connections 32] [--seconds 10] [--size 50000] [--window 8]
  *
  * Prints one JSON line: {recordsPerSec, ackP99Ms, ...}. ackP99Ms is measured at the actor: from the moment a
  * record is on the wire (the outbox holds at most one credit window, so it is sent as soon as it is queued)
  * to the moment its ack arrives, i.e. transfer + decode + validation + durable commit + ack.
+ * `diskMBps` is the directory's sustained write+fdatasync bandwidth measured just before the run (4 MiB
+ * writes, 2 s): durable ingest cannot exceed diskMBps / recordBytes records per second.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,7 +27,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     seconds: { type: 'string', default: '10' },
     size: { type: 'string', default: '50000' },
-    window: { type: 'string', default: '32' },
+    window: { type: 'string', default: '8' },
   },
 });
 
@@ -121,6 +124,26 @@ async function runClients(): Promise<void> {
   }) + '\n');
 }
 
+/** Sustained append + fdatasync bandwidth of `dir` in MB/s (what durable ingest is bounded by). */
+async function diskBandwidth(dir: string, ms = 2000): Promise<number> {
+  const path = join(dir, 'disk-probe.bin');
+  const fh = await open(path, 'w');
+  const chunk = Buffer.alloc(4 << 20, 0x5a);
+  let bytes = 0;
+  const t0 = performance.now();
+  try {
+    while (performance.now() - t0 < ms) {
+      await fh.write(chunk, 0, chunk.byteLength, bytes);
+      await fh.datasync();
+      bytes += chunk.byteLength;
+    }
+  } finally {
+    await fh.close();
+    rmSync(path, { force: true });
+  }
+  return bytes / 1e6 / ((performance.now() - t0) / 1000);
+}
+
 async function runLearner(): Promise<void> {
   const { Ledger } = await import('../../learner/ledger.js');
   const { createLearnerServer } = await import('../../learner/server.js');
@@ -128,6 +151,7 @@ async function runLearner(): Promise<void> {
   const { encode } = await import('../../proto/codec.js');
   const master = generateMasterKey();
   const dir = mkdtempSync(join(tmpdir(), 'lamer-bench-ingest-'));
+  const diskMBps = await diskBandwidth(dir);
   const ledger = await Ledger.open(join(dir, 'ledger'));
   const server = await createLearnerServer({
     runId: RUN, auth: createAuthenticator(master), ledger, creditWindow: window, maxConnections: connections + 16,
@@ -152,7 +176,7 @@ async function runLearner(): Promise<void> {
   process.stdout.write(JSON.stringify({
     bench: 'ingest', recordsPerSec: Math.round(r.recordsPerSec), ackP99Ms: +r.ackP99Ms.toFixed(1), ackP50Ms: +r.ackP50Ms.toFixed(1),
     ackMaxMs: +r.ackMaxMs.toFixed(1), records: r.acked, rejected: r.rejected, connections, creditWindow: window, recordBytes,
-    seconds: +r.elapsed.toFixed(2), mbPerSec: +((r.recordsPerSec * recordBytes) / 1e6).toFixed(1), durable: true,
+    seconds: +r.elapsed.toFixed(2), mbPerSec: +((r.recordsPerSec * recordBytes) / 1e6).toFixed(1), diskMBps: Math.round(diskMBps), durable: true,
     fsyncs: st.fsyncs, writeMs: Math.round(st.writeMs), syncMs: Math.round(st.syncMs), avgBatch: +(st.entries / Math.max(1, st.batches)).toFixed(1), maxBatch: st.maxBatch,
     committed: m.trialsCommitted, decodeErr: m.decodeErr, schemaErr: m.schemaErr, internalErr: m.internalErr,
   }) + '\n');
