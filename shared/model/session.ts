@@ -16,6 +16,12 @@ export interface SessionOptions {
   memArena?: boolean;
   /** Graph optimisation level (default 'all'). Lower levels create sessions faster but run slower. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Let idle intra-op threads spin (default false). Spinning speeds up an idle machine a little but, on a
+   * shared one (actors, learner and other work on few cores), spinning threads steal the cores the others need:
+   * measured on 2 busy cores, a PPO train step took 2.4x longer with spinning.
+   */
+  spin?: boolean;
 }
 
 /** Creates a session from ONNX bytes. Session creation and `run` block the calling thread. */
@@ -31,6 +37,7 @@ export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): 
       graphOptimizationLevel: o.optimization ?? 'all',
       enableCpuMemArena: o.memArena ?? true,
       logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: o.spin ? '1' : '0' } } },
     });
   } catch (e) {
     throw new LamerError('RL_ERR_INTERNAL', `onnxruntime could not load the generated graph: ${(e as Error).message}`);
