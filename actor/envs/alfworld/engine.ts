@@ -8,7 +8,7 @@
  * receptacle are invisible until it is opened. Lists read like ALFWorld's: "a apple 1, a mug 2, and a cup 1".
  */
 import type { AlfWorldState, ObjectState, ReceptacleState } from './state.js';
-import { OBJECTS, canContain } from './world.js';
+import { affordancesOf, containsIn } from './world.js';
 
 export const NOTHING_HAPPENS = 'Nothing happens.';
 
@@ -56,8 +56,8 @@ export function receptacleText(s: AlfWorldState, r: ReceptacleState): string {
   return `On the ${r.id}, you see ${contents}.`;
 }
 
-/** What examining an object shows (alfred.twl2's condition order). */
-export function objectText(o: ObjectState): string {
+/** What examining an object shows (alfred.twl2's condition order); `light` marks a toggleable lamp. */
+export function objectText(o: ObjectState, light = false): string {
   const n = o.id;
   if (o.clean && o.hot && o.sliced) return `This is a hot and clean sliced ${n}.`;
   if (o.clean && o.cool && o.sliced) return `This is a cool and clean sliced ${n}.`;
@@ -69,7 +69,7 @@ export function objectText(o: ObjectState): string {
   if (o.hot) return `This is a hot ${n}.`;
   if (o.clean) return `This is a clean ${n}.`;
   if (o.cool) return `This is a cold ${n}.`;
-  if (OBJECTS[o.type]?.light) return o.on ? `This ${n} is on.` : `This ${n} is off.`;
+  if (light) return o.on ? `This ${n} is on.` : `This ${n} is off.`;
   if (o.sliced) return `This is a sliced ${n}.`;
   return `There's nothing special about ${n}.`;
 }
@@ -80,9 +80,9 @@ export function lookText(s: AlfWorldState): string {
   return `You are in the middle of a room. Looking quickly around you, you see ${listText(Object.keys(s.receptacles))}.`;
 }
 
-/** ALFWorld's first observation: welcome banner, room overview, task. */
+/** ALFWorld's first observation: welcome banner, what `look` shows (the room overview from its middle), task. */
 export function initialObservation(s: AlfWorldState): string {
-  return `${WELCOME}\n\n${lookText({ ...s, at: null })}\n\nYour task is to: ${s.task.text}`;
+  return `${WELCOME}\n\n${lookText(s)}\n\nYour task is to: ${s.task.text}`;
 }
 
 function heldObject(s: AlfWorldState): ObjectState | undefined {
@@ -100,18 +100,18 @@ export function admissibleCommands(s: AlfWorldState): string[] {
     out.push(`examine ${r.id}`);
     if (visible(r)) {
       for (const o of objectsIn(s, r.id)) {
-        const kind = OBJECTS[o.type];
-        if (kind?.pickupable && !held) out.push(`take ${o.id} from ${r.id}`);
-        if (kind?.light) out.push(`use ${o.id}`);
-        if (held && (held.type === 'knife' || held.type === 'butterknife') && kind?.sliceable) out.push(`slice ${o.id} with ${held.id}`);
+        const kind = affordancesOf(s, o);
+        if (kind.pickupable && !held) out.push(`take ${o.id} from ${r.id}`);
+        if (kind.light) out.push(`use ${o.id}`);
+        if (held && (held.type === 'knife' || held.type === 'butterknife') && kind.sliceable) out.push(`slice ${o.id} with ${held.id}`);
       }
-      if (held && canContain(r.type, held.type)) out.push(`move ${held.id} to ${r.id}`);
+      if (held && containsIn(s, r.type, held.type)) out.push(`move ${held.id} to ${r.id}`);
     }
     if (held) {
-      const k = OBJECTS[held.type];
-      if (r.type === TOOLS.heat && k?.heatable) out.push(`heat ${held.id} with ${r.id}`);
-      if (r.type === TOOLS.cool && k?.coolable) out.push(`cool ${held.id} with ${r.id}`);
-      if (r.type === TOOLS.clean && k?.cleanable) out.push(`clean ${held.id} with ${r.id}`);
+      const k = affordancesOf(s, held);
+      if (r.type === TOOLS.heat && k.heatable) out.push(`heat ${held.id} with ${r.id}`);
+      if (r.type === TOOLS.cool && k.coolable) out.push(`cool ${held.id} with ${r.id}`);
+      if (r.type === TOOLS.clean && k.cleanable) out.push(`clean ${held.id} with ${r.id}`);
     }
   }
   if (held) out.push(`examine ${held.id}`);
@@ -156,7 +156,7 @@ export function execute(s: AlfWorldState, command: string): string {
   if ((m = /^take (.+) from (.+)$/.exec(c))) {
     const o = obj(m[1]);
     const r = rec(m[2]);
-    if (!o || !r || s.at !== r.id || o.loc !== r.id || !visible(r) || held || !OBJECTS[o.type]?.pickupable) return NOTHING_HAPPENS;
+    if (!o || !r || s.at !== r.id || o.loc !== r.id || !visible(r) || held || !affordancesOf(s, o).pickupable) return NOTHING_HAPPENS;
     o.loc = null;
     s.holding = o.id;
     return `You pick up the ${o.id} from the ${r.id}.`;
@@ -164,7 +164,7 @@ export function execute(s: AlfWorldState, command: string): string {
   if ((m = /^(?:move (.+) to|put (.+) (?:in|on|in\/on|into)) (.+)$/.exec(c))) {
     const o = obj(m[1] ?? m[2]);
     const r = rec(m[3]);
-    if (!o || !r || held?.id !== o.id || s.at !== r.id || !visible(r) || !canContain(r.type, o.type)) return NOTHING_HAPPENS;
+    if (!o || !r || held?.id !== o.id || s.at !== r.id || !visible(r) || !containsIn(s, r.type, o.type)) return NOTHING_HAPPENS;
     o.loc = r.id;
     s.holding = null;
     return `You move the ${o.id} to the ${r.id}.`;
@@ -173,7 +173,7 @@ export function execute(s: AlfWorldState, command: string): string {
     const verb = m[1] as keyof typeof TOOLS;
     const o = obj(m[2]);
     const r = rec(m[3]);
-    const k = o ? OBJECTS[o.type] : undefined;
+    const k = o ? affordancesOf(s, o) : undefined;
     const able = verb === 'heat' ? k?.heatable : verb === 'cool' ? k?.coolable : k?.cleanable;
     if (!o || !r || held?.id !== o.id || s.at !== r.id || r.type !== TOOLS[verb] || !able) return NOTHING_HAPPENS;
     if (verb === 'heat') Object.assign(o, { hot: true, cool: false });
@@ -185,13 +185,13 @@ export function execute(s: AlfWorldState, command: string): string {
     const o = obj(m[1]);
     const k = obj(m[2]);
     if (!o || !k || held?.id !== k.id || (k.type !== 'knife' && k.type !== 'butterknife')) return NOTHING_HAPPENS;
-    if (!OBJECTS[o.type]?.sliceable || o.loc === null || o.loc !== s.at) return NOTHING_HAPPENS;
+    if (!affordancesOf(s, o).sliceable || o.loc === null || o.loc !== s.at) return NOTHING_HAPPENS;
     o.sliced = true;
     return `You sliced the ${o.id} with the ${k.id}.`;
   }
   if ((m = /^use (.+)$/.exec(c))) {
     const o = obj(m[1]);
-    if (!o || o.loc === null || o.loc !== s.at || !OBJECTS[o.type]?.light) return NOTHING_HAPPENS;
+    if (!o || o.loc === null || o.loc !== s.at || !affordancesOf(s, o).light) return NOTHING_HAPPENS;
     o.on = true; // ALFWorld's isToggled: set by every use, never cleared
     return `You turn on the ${o.id}.`;
   }
@@ -201,7 +201,7 @@ export function execute(s: AlfWorldState, command: string): string {
     const o = obj(m[1]);
     if (!o) return NOTHING_HAPPENS;
     const seen = held?.id === o.id || (o.loc !== null && o.loc === s.at && visible(rec(o.loc)));
-    return seen ? objectText(o) : NOTHING_HAPPENS;
+    return seen ? objectText(o, affordancesOf(s, o).light) : NOTHING_HAPPENS;
   }
   return NOTHING_HAPPENS;
 }

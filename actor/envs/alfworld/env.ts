@@ -3,14 +3,16 @@
  * seeds < 2^16: Pick/Look/Clean/Heat; larger seeds: all six types) and the household; `restart()` restores the
  * same household and task. Reward as LaMer trains: 10 on the step that satisfies the goal (won, terminated),
  * 0 otherwise; "Nothing happens." for commands the game cannot carry out. `maxSteps` (TextWorld's
- * max_nb_steps_per_episode, 50) truncates an episode.
+ * max_nb_steps_per_episode, 50) truncates an episode. With `dataDir` the env plays original ALFWorld games
+ * instead (loader.ts; game = seed mod the number of games found, sorted by path; `info.split` is 'data').
  */
 import { z } from 'zod';
-import { LamerError } from '../../../shared/errors.js';
+import { LamerError, badInput } from '../../../shared/errors.js';
 import { checkSeed, intIn, parseEnvOptions, templateOption } from '../options.js';
 import type { StepResult, Template, TextEnv } from '../types.js';
 import { admissibleCommands, execute, initialObservation } from './engine.js';
 import { generateHousehold } from './generate.js';
+import { findGames, loadGame } from './loader.js';
 import { ALFWORLD_MAX_CHOICES, parseAlfworldCompact, parseAlfworldFull } from './parse.js';
 import type { AlfWorldState } from './state.js';
 import { TASK_TYPES, alfworldSplit, goalSatisfied, type TaskType } from './tasks.js';
@@ -22,6 +24,7 @@ export const AlfWorldOptionsSchema = z.strictObject({
   scale: z.enum(['alfworld', 'small']).default('alfworld').describe("room size: ALFWorld-like counts, or 'small' (fewest receptacles and objects)"),
   maxSteps: intIn(1, 10_000).default(50).describe('commands per episode before truncation (TextWorld max_nb_steps_per_episode)'),
   taskType: z.enum(TASK_TYPES).optional().describe("force this task type instead of the seed's"),
+  dataDir: z.string().min(1).optional().describe('play original ALFWorld games found under this directory (game = seed mod count)'),
 });
 export type AlfWorldOptions = z.input<typeof AlfWorldOptionsSchema>;
 
@@ -30,7 +33,10 @@ const WIN_REWARD = 10;
 export class AlfWorldEnv implements TextEnv {
   readonly id = ALFWORLD_ID;
   readonly template: Template;
-  readonly params: Readonly<{ template: Template; scale: 'alfworld' | 'small'; maxSteps: number; taskType: TaskType | null }>;
+  readonly params: Readonly<{
+    template: Template; scale: 'alfworld' | 'small'; maxSteps: number; taskType: TaskType | null; dataDir: string | null; games: number;
+  }>;
+  private readonly games: string[] | null;
   private initial?: AlfWorldState;
   private state?: AlfWorldState;
   private firstObs = '';
@@ -42,14 +48,23 @@ export class AlfWorldEnv implements TextEnv {
 
   constructor(options: AlfWorldOptions = {}) {
     const o = parseEnvOptions(ALFWORLD_ID, AlfWorldOptionsSchema, options);
+    if (o.dataDir !== undefined && o.taskType !== undefined) {
+      throw badInput(`${ALFWORLD_ID}: options 'dataDir' and 'taskType' exclude each other (a game fixes its task type)`);
+    }
+    this.games = o.dataDir !== undefined ? gamesUnder(o.dataDir) : null;
     this.template = o.template;
-    this.params = Object.freeze({ template: o.template, scale: o.scale, maxSteps: o.maxSteps, taskType: o.taskType ?? null });
+    this.params = Object.freeze({
+      template: o.template, scale: o.scale, maxSteps: o.maxSteps, taskType: o.taskType ?? null, dataDir: o.dataDir ?? null,
+      games: this.games?.length ?? 0,
+    });
   }
 
   reset(opts: { seed: number }): { obs: string; info: Record<string, unknown> } {
     this.ensureOpen();
     const seed = checkSeed(this.id, opts?.seed);
-    this.initial = generateHousehold(seed, { scale: this.params.scale, ...(this.params.taskType ? { type: this.params.taskType } : {}) });
+    this.initial = this.games
+      ? loadGame(this.games[seed % this.games.length], seed)
+      : generateHousehold(seed, { scale: this.params.scale, ...(this.params.taskType ? { type: this.params.taskType } : {}) });
     this.firstObs = initialObservation(this.initial);
     this.seed = seed;
     return this.restart();
@@ -73,7 +88,10 @@ export class AlfWorldEnv implements TextEnv {
     this.lastObs = this.firstObs;
     return {
       obs: this.firstObs,
-      info: { won: false, seed: this.seed, taskType: this.state.task.type, split: alfworldSplit(this.seed), task: this.state.task.text },
+      info: {
+        won: false, seed: this.seed, taskType: this.state.task.type, split: this.games ? 'data' : alfworldSplit(this.seed),
+        task: this.state.task.text, ...(this.games ? { game: this.state.room } : {}),
+      },
     };
   }
 
@@ -162,4 +180,16 @@ export class AlfWorldEnv implements TextEnv {
 
 function notReset(): LamerError {
   return new LamerError('RL_ERR_INTERNAL', `${ALFWORLD_ID}: call reset({ seed }) first`);
+}
+
+const gameLists = new Map<string, string[]>();
+
+/** Game directories under a data root (listed once per process). */
+function gamesUnder(dir: string): string[] {
+  let g = gameLists.get(dir);
+  if (!g) {
+    g = findGames(dir);
+    gameLists.set(dir, g);
+  }
+  return g;
 }

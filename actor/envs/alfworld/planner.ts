@@ -10,7 +10,7 @@
 import type { AlfWorldState, ObjectState } from './state.js';
 import { TOOL_FOR } from './generate.js';
 import { goalSatisfied } from './tasks.js';
-import { canContain } from './world.js';
+import { containsIn } from './world.js';
 
 function needsProcessing(s: AlfWorldState, o: ObjectState): boolean {
   switch (s.task.type) {
@@ -62,8 +62,8 @@ export function plannerCommand(s: AlfWorldState): string | null {
 
   if (held && held.type !== t.object) {
     // Put the wrong object down here if possible, else at the first receptacle that takes it.
-    if (s.at !== null && canContain(s.receptacles[s.at].type, held.type) && reach(s, s.at) === null) return `move ${held.id} to ${s.at}`;
-    const home = Object.values(s.receptacles).find((r) => canContain(r.type, held.type));
+    if (s.at !== null && containsIn(s, s.receptacles[s.at].type, held.type) && reach(s, s.at) === null) return `move ${held.id} to ${s.at}`;
+    const home = Object.values(s.receptacles).find((r) => containsIn(s, r.type, held.type));
     if (!home) return 'look';
     return reach(s, home.id) ?? `move ${held.id} to ${home.id}`;
   }

@@ -27,6 +27,27 @@ export interface ObjectState {
   on: boolean;
 }
 
+/**
+ * Affordances and containment stated by a loaded game (its PDDL facts). Generated households leave this unset
+ * and use the vocabulary's tables (world.ts).
+ */
+export interface AlfWorldRules {
+  /** Object id → what can be done with it. */
+  affordances: Record<string, Affordances>;
+  /** Receptacle type → object types it can hold (`canContain`). */
+  canContain: Record<string, string[]>;
+}
+
+export interface Affordances {
+  pickupable: boolean;
+  cleanable: boolean;
+  heatable: boolean;
+  coolable: boolean;
+  sliceable: boolean;
+  /** Toggleable light source. */
+  light: boolean;
+}
+
 export interface AlfWorldState {
   /** Receptacles by id, in the order the room lists them. */
   receptacles: Record<string, ReceptacleState>;
@@ -35,6 +56,8 @@ export interface AlfWorldState {
   at: string | null;
   holding: string | null;
   task: Task;
-  /** Room kind the household was generated from (or 'loaded'). */
+  /** Room kind the household was generated from (or the game's path when loaded). */
   room: string;
+  /** Set for loaded games only. */
+  rules?: AlfWorldRules;
 }

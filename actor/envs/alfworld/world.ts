@@ -4,6 +4,7 @@
  * (`canContain`), and four room kinds (kitchen, living room, bedroom, bathroom) with their receptacles and
  * the objects found there. Names are ALFWorld's lower-case type names ("sinkbasin", "desklamp", ...).
  */
+import type { Affordances, AlfWorldState } from './state.js';
 
 export interface ObjectKind {
   pickupable: boolean;
@@ -111,6 +112,25 @@ export const RECEPTACLES: Readonly<Record<string, ReceptacleKind>> = {
   toiletpaperhanger: { openable: false, holds: [], only: ['toiletpaper'] },
   laundryhamper: { openable: false, holds: [], only: ['cloth', 'towel'] },
 };
+
+/** The vocabulary's affordances of an object type (unknown types: nothing is possible). */
+export function kindAffordances(objectType: string): Affordances {
+  const k = OBJECTS[objectType];
+  return {
+    pickupable: k?.pickupable ?? false, cleanable: k?.cleanable ?? false, heatable: k?.heatable ?? false,
+    coolable: k?.coolable ?? false, sliceable: k?.sliceable ?? false, light: k?.light ?? false,
+  };
+}
+
+/** Affordances of an object in a state: the loaded game's facts, else the vocabulary's table. */
+export function affordancesOf(s: Pick<AlfWorldState, 'rules'>, o: { id: string; type: string }): Affordances {
+  return s.rules?.affordances[o.id] ?? kindAffordances(o.type);
+}
+
+/** `canContain` in a state: the loaded game's facts, else the vocabulary's table. */
+export function containsIn(s: Pick<AlfWorldState, 'rules'>, receptacleType: string, objectType: string): boolean {
+  return s.rules ? (s.rules.canContain[receptacleType]?.includes(objectType) ?? false) : canContain(receptacleType, objectType);
+}
 
 /** Can a receptacle of this type hold an object of this type (`canContain`)? Lamps stand on tables. */
 export function canContain(receptacleType: string, objectType: string): boolean {

@@ -27,8 +27,8 @@ describe('ALFWorld feedback texts', () => {
     expect(objectText(obj('apple 1', null, { clean: true, hot: true }))).toBe('This is a hot and clean apple 1.');
     expect(objectText(obj('apple 1', null, { clean: true, cool: true, sliced: true }))).toBe('This is a cool and clean sliced apple 1.');
     expect(objectText(obj('apple 1', null, { sliced: true }))).toBe('This is a sliced apple 1.');
-    expect(objectText(obj('desklamp 1', 'desk 1'))).toBe('This desklamp 1 is off.');
-    expect(objectText(obj('desklamp 1', 'desk 1', { on: true }))).toBe('This desklamp 1 is on.');
+    expect(objectText(obj('desklamp 1', 'desk 1'), true)).toBe('This desklamp 1 is off.');
+    expect(objectText(obj('desklamp 1', 'desk 1', { on: true }), true)).toBe('This desklamp 1 is on.');
   });
 });
 
