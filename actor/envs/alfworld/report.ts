@@ -4,12 +4,16 @@
  * the episodes of a trial. The task type and split of a validation task follow from its seed alone.
  */
 import { badInput } from '../../../shared/errors.js';
-import { ALFWORLD_OOD_TYPES, TASK_SHORT_NAMES, TASK_TYPES, alfworldTaskType } from './tasks.js';
+import { ALFWORLD_OOD_TYPES, TASK_SHORT_NAMES, TASK_TYPES, alfworldTaskType, type TaskType } from './tasks.js';
+
+const typeOf = (t: AlfworldTrialOutcome): TaskType => t.taskType ?? alfworldTaskType(t.seed);
 
 /** One evaluated trial: its task seed and whether each episode (attempt) was won. */
 export interface AlfworldTrialOutcome {
   seed: number;
   episodesWon: readonly boolean[];
+  /** The task type when the seed does not decide it (loaded games: the reset's `info.taskType`). */
+  taskType?: TaskType;
 }
 
 export interface PassAtK {
@@ -46,11 +50,11 @@ export function alfworldEvalReport(trials: readonly AlfworldTrialOutcome[]): Alf
   const attempts = Math.max(1, ...trials.map((t) => t.episodesWon.length));
   const byType: Record<string, PassAtK> = {};
   for (const type of TASK_TYPES) {
-    const of = trials.filter((t) => alfworldTaskType(t.seed) === type);
+    const of = trials.filter((t) => typeOf(t) === type);
     if (of.length > 0) byType[TASK_SHORT_NAMES[type]] = passAtK(of, attempts);
   }
-  const ood = trials.filter((t) => ALFWORLD_OOD_TYPES.includes(alfworldTaskType(t.seed)));
-  const id = trials.filter((t) => !ALFWORLD_OOD_TYPES.includes(alfworldTaskType(t.seed)));
+  const ood = trials.filter((t) => ALFWORLD_OOD_TYPES.includes(typeOf(t)));
+  const id = trials.filter((t) => !ALFWORLD_OOD_TYPES.includes(typeOf(t)));
   return { byType, inDistribution: passAtK(id, attempts), outOfDistribution: passAtK(ood, attempts), all: passAtK(trials, attempts) };
 }
 

@@ -26,6 +26,8 @@ describe('ALFWorld evaluation report', () => {
     const m = alfworldEvalMetrics(r);
     expect(m['eval/alfworld/ood/pass@2']).toBe(0.5);
     expect(m['eval/alfworld/Pick/pass@1']).toBe(0.5);
+    // a loaded game's type overrides the seed's
+    expect(alfworldEvalReport([{ seed: 2, episodesWon: [true], taskType: 'pick_two_obj_and_place' }]).byType).toEqual({ Pick2: { n: 1, passAtK: [1] } });
     expect(() => alfworldEvalReport([{ seed: -1, episodesWon: [true] }])).toThrow(/seed/);
     expect(() => alfworldEvalReport([{ seed: 1, episodesWon: [] }])).toThrow(/no episodes/);
   });
