@@ -147,6 +147,7 @@ export class DecodeEngine {
 
   /** Generates for all requests in one batched decode run. */
   async generate(reqs: GenRequest[]): Promise<GenResult[]> {
+    if (this.closed) throw new LamerError('RL_ERR_INTERNAL', 'DecodeEngine is closed');
     checkGenRequests(this.config, reqs);
     if (reqs.length === 0) return [];
     const session = this.session;
@@ -271,7 +272,11 @@ export class DecodeEngine {
     return rows.map((r) => r.out);
   }
 
+  private closed = false;
+
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.retired.push(this.session);
     this.releaseRetired();
   }

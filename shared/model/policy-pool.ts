@@ -58,6 +58,8 @@ export class PolicyPool {
       if (m?.type !== 'ack') return;
       if (m.error) this.failure = new LamerError('RL_ERR_INTERNAL', `policy worker ${m.threadId}: ${m.error}`);
       this.acked.set(m.threadId, Math.max(this.acked.get(m.threadId) ?? -1, m.seq));
+      // A worker that started after the last broadcast (e.g. respawned by piscina) is behind: resend.
+      if (!m.error && m.seq < this.latest.seq) this.bc.postMessage({ type: 'weights', weights: this.latest } satisfies PoolMessage);
       for (const w of [...this.waiters]) w();
     };
     const workerData: PolicyWorkerData = { config, weights: this.latest, channel, intraOpThreads: 1 };

@@ -39,12 +39,14 @@ let chain: Promise<unknown> = engine;
 
 /** Swaps to `w` unless this worker already has it or something newer; updates are applied in order. */
 function ensure(w: PublishedWeights): Promise<unknown> {
-  chain = chain.then(async () => {
+  const next = chain.then(async () => {
     if (w.seq <= seq) return;
     await (await engine).setWeights(new Float32Array(w.buffer), w.version);
     seq = w.seq;
   });
-  return chain;
+  // One failed swap must not poison every later one.
+  chain = next.catch(() => undefined);
+  return next;
 }
 
 function ack(error?: string): void {

@@ -70,6 +70,23 @@ describe('PolicyPool', () => {
     }
   });
 
+  it('a worker respawned by piscina catches up with the latest weights', async () => {
+    const threads = (pool as unknown as { pool: { threads: Array<{ threadId: number; terminate(): Promise<number> }> } }).pool.threads;
+    const victim = threads[0]!.threadId;
+    await threads[0]!.terminate();
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const ids = (pool as unknown as { pool: { threads: Array<{ threadId: number }> } }).pool.threads.map((t) => t.threadId);
+      if (ids.length === 2 && !ids.includes(victim)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const results = await Promise.all([pool.generate(reqs), pool.generate(reqs), pool.generate(reqs)]);
+    for (const r of results) expect(r.every((x) => x.policyVersion === pool.version)).toBe(true);
+    await pool.setWeights(p1, 5);
+    const after = await Promise.all([pool.generate(reqs), pool.generate(reqs)]);
+    for (const r of after) expect(r.every((x) => x.policyVersion === 5)).toBe(true);
+  });
+
   it('rejects bad requests with the model error code', async () => {
     await expect(pool.generate([{ ...reqs[0]!, prompt: [1, 20] }])).rejects.toMatchObject({ code: 'RL_ERR_MODEL' });
     await expect(pool.setWeights(new Float32Array(3), 3)).rejects.toThrow(/parameters have 3 values/);
