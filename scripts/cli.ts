@@ -18,6 +18,10 @@ const COMMANDS: Array<() => Promise<Registrar>> = [
   () => import('./commands/check-env.js'),
   () => import('./commands/train.js'),
   () => import('./commands/actor.js'),
+  () => import('./commands/pretrain.js'),
+  () => import('./commands/learner.js'),
+  () => import('./commands/eval.js'),
+  () => import('./commands/token.js'),
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -16,7 +16,7 @@ export const RunSchema = z.strictObject({
   dir: z.string().default('').describe('run directory (default runs/<timestamp>)'),
   mode: z.enum(['async', 'sync']).default('async').describe('async actor-learner, or the synchronous lockstep baseline'),
   iterations: int(0).default(40).describe('policy updates to run (0 = no limit)'),
-  minutes: z.number().min(0).default(12).describe('wall-clock budget in minutes (0 = no limit)'),
+  minutes: z.number().min(0).default(10).describe('wall-clock budget in minutes (0 = no limit)'),
   evalEvery: int(0).default(10).describe('evaluate every N policy versions (0 = only at start and end)'),
   evalTasks: int(1).default(64).describe('fixed validation tasks per evaluation'),
   evalAttempts: int(1).default(3).describe('episodes per validation trial (pass@1..k)'),
@@ -40,7 +40,15 @@ export const ModelSchema = z.strictObject({
   dModel: int(8).default(64).describe('width'),
   nLayer: int(1).default(2).describe('transformer blocks'),
   nHead: int(1).default(4).describe('attention heads'),
-  init: z.string().default('').describe('checkpoint directory to start from (a base model); empty = random init'),
+  init: z.string().default('base').describe("start weights: 'base' (behaviour-cloned base model, built once and cached), 'random', or a model directory"),
+});
+
+export const PretrainSchema = z.strictObject({
+  trials: int(1).default(1500).describe('scripted demonstration trials for the base model'),
+  noise: prob.default(0.5).describe('probability that a demonstrated action is random instead of the solver\'s'),
+  epochs: int(1).default(3).describe('behaviour-cloning passes over the demonstrations'),
+  lr: z.number().positive().default(2e-3).describe('behaviour-cloning learning rate'),
+  cacheDir: z.string().default('runs/base').describe('where base models are cached (keyed by env, model and pretrain settings)'),
 });
 
 export const AlgoSchema = z.strictObject({
@@ -100,6 +108,7 @@ export const ConfigSchema = z.strictObject({
   run: RunSchema.default(RunSchema.parse({})),
   env: EnvSchema.default(EnvSchema.parse({})),
   model: ModelSchema.default(ModelSchema.parse({})),
+  pretrain: PretrainSchema.default(PretrainSchema.parse({})),
   algo: AlgoSchema.default(AlgoSchema.parse({})),
   sampling: SamplingSchema.default(SamplingSchema.parse({})),
   actor: ActorSchema.default(ActorSchema.parse({})),

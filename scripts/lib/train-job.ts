@@ -3,7 +3,7 @@
  * signals, the final summary and plots. Actors are separate processes so they behave exactly as on other machines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { createLogger } from '../../shared/logger.js';
 import { loadModelDir } from '../../shared/model/checkpoint-files.js';
 import { RunDir } from '../../shared/run-dir.js';
 import { writeRunPlots } from './plots.js';
+import { runPretrain } from './pretrain-job.js';
 import type { ResolvedRun } from './run-config.js';
 
 const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
@@ -30,6 +31,10 @@ export function masterKeyFor(runDir: string): string {
   return key;
 }
 
+function hasCheckpoint(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).some((d) => d.startsWith('ckpt-'));
+}
+
 /** Default local actors: one per core beyond the learner's, at least one. */
 export function defaultActorCount(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
@@ -41,7 +46,7 @@ interface Supervised {
   restarts: number;
 }
 
-export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean } = {}): Promise<LearnerSummary & { runDir: string }> {
+export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?: { key: string | Buffer; cert: string | Buffer } } = {}): Promise<LearnerSummary & { runDir: string }> {
   const { config } = r;
   const run = new RunDir(r.runDir);
   run.writeJson('config.json', config);
@@ -51,13 +56,19 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean } = {}
   };
   const key = masterKeyFor(r.runDir);
   let initModel;
-  if (config.model.init) {
-    const m = loadModelDir(config.model.init);
+  if (config.model.init !== 'random' && !hasCheckpoint(run.file('checkpoints'))) {
+    let dir = config.model.init;
+    if (dir === 'base') {
+      const report = await runPretrain(config, { log: say });
+      say(`base model ${report.cached ? '(cached) ' : ''}${report.dir}${report.basePass.length ? `: pass@k ${report.basePass.map((p) => (100 * p).toFixed(1)).join('/')}%` : ''}`);
+      dir = report.dir;
+    }
+    const m = loadModelDir(dir);
     initModel = { params: m.params, config: m.config, tokenizer: m.tokenizer };
   }
   const learner = await LearnerRuntime.start({
     config, runDir: run, logger, auth: createAuthenticator(key), vocabulary: compactVocabulary(config.env.id),
-    initModel, onProgress: say,
+    initModel, onProgress: say, tls: opts.tls,
   });
   say(`lamer train: run ${learner.runId} in ${r.runDir} (${r.resumed ? 'resumed' : 'new'}), learner at ${learner.url}, mode ${config.run.mode}`);
 

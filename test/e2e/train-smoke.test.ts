@@ -12,7 +12,7 @@ import { readMetricsCsv } from '../../shared/run-dir.js';
 
 const tiny = [
   'env.groupSize=2', 'algo.groupsPerUpdate=2', 'run.evalTasks=4', 'run.evalEvery=2', 'learner.checkpointEvery=1',
-  'model.dModel=16', 'model.nLayer=1', 'model.nHead=2', 'model.nCtx=160', 'log.level=warn',
+  'model.dModel=16', 'model.nLayer=1', 'model.nHead=2', 'model.nCtx=160', 'model.init=random', 'log.level=warn',
 ];
 
 describe('lamer train (e2e)', () => {

@@ -1,0 +1,117 @@
+/**
+ * The base model: behaviour cloning on scripted demonstrations (a solver mixed with noise, template reflections,
+ * memory heeded) — the embedded stand-in for the paper's pretrained LLM. Deterministic given the config; cached
+ * under `pretrain.cacheDir` by a hash of everything that shapes it, so `lamer train` builds it once per machine.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runDemoTrial, runModelTrials, type TrialSettings } from '../../actor/local-trials.js';
+import { compactVocabulary } from '../../actor/envs/prompt.js';
+import { TrainerClient } from '../../learner/trainer-client.js';
+import { evalTaskSeed } from '../../learner/task-book.js';
+import type { Config } from '../../shared/config.js';
+import { loadModelDir, saveModelDir } from '../../shared/model/checkpoint-files.js';
+import type { ModelConfig } from '../../shared/model/config.js';
+import { buildManifest, initParams } from '../../shared/model/manifest.js';
+import { PolicyPool } from '../../shared/model/policy-pool.js';
+import { WordTokenizer } from '../../shared/model/tokenizer.js';
+import { packMinibatches, type TrainRow } from '../../shared/rl/batch.js';
+import { passAtKCurve } from '../../shared/rl/metrics.js';
+import { deriveSeed } from '../../shared/rng.js';
+
+export interface PretrainReport {
+  dir: string;
+  cached: boolean;
+  demoTrials: number;
+  demoRows: number;
+  demoPass: number[];
+  finalLoss: number;
+  basePass: number[];
+  minutes: number;
+}
+
+export function trialSettings(cfg: Config, nCtx: number): TrialSettings {
+  return {
+    envId: cfg.env.id, envOptions: cfg.env.options, template: cfg.env.template, memory: cfg.env.memory, attempts: cfg.run.evalAttempts,
+    maxTurns: cfg.env.maxTurns, reflect: cfg.env.reflect, nCtx, maxActionTokens: cfg.sampling.maxActionTokens, maxReflectTokens: cfg.sampling.maxReflectTokens,
+  };
+}
+
+/** Everything that changes the base model, hashed into its cache key. */
+function cacheKey(cfg: Config): string {
+  const material = { env: cfg.env, model: { ...cfg.model, init: undefined }, pretrain: { ...cfg.pretrain, cacheDir: undefined }, seed: cfg.run.seed, sampling: cfg.sampling, v: 1 };
+  return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 12);
+}
+
+export function baseModelDir(cfg: Config): string {
+  return join(cfg.pretrain.cacheDir, `${cfg.env.id.replace(/[^A-Za-z0-9]+/g, '_')}-${cacheKey(cfg)}`);
+}
+
+/** Pass@k of a model on the fixed validation seeds of `cfg` (eval sampling), run in this process. */
+export async function evaluateModel(cfg: Config, model: { config: ModelConfig; params: Float32Array; tokenizer: WordTokenizer }, tasks = cfg.run.evalTasks) {
+  const pool = await PolicyPool.create({ config: model.config, params: model.params, version: 0, threads: 1 });
+  try {
+    const seeds = Array.from({ length: tasks }, (_, i) => evalTaskSeed(cfg.run.seed, i));
+    const res = await runModelTrials(trialSettings(cfg, model.config.nCtx), seeds, model.tokenizer, pool, {
+      temperature: cfg.sampling.evalTemperature, topP: cfg.sampling.evalTopP, seed: deriveSeed(cfg.run.seed, 'eval'), maxBatch: 64, concurrency: 1,
+    });
+    return { pass: passAtKCurve(res.map((r) => r.episodesWon), cfg.run.evalAttempts), results: res };
+  } finally {
+    await pool.close();
+  }
+}
+
+export async function runPretrain(cfg: Config, opts: { out?: string; log?: (line: string) => void; force?: boolean } = {}): Promise<PretrainReport> {
+  const t0 = Date.now();
+  const dir = opts.out ?? baseModelDir(cfg);
+  const log = opts.log ?? (() => {});
+  if (!opts.force && existsSync(join(dir, 'lamer.json'))) {
+    const m = loadModelDir(dir);
+    const r = (m.extra?.pretrain ?? {}) as Partial<PretrainReport>;
+    return { dir, cached: true, demoTrials: r.demoTrials ?? 0, demoRows: r.demoRows ?? 0, demoPass: r.demoPass ?? [], finalLoss: r.finalLoss ?? NaN, basePass: r.basePass ?? [], minutes: 0 };
+  }
+  if (cfg.env.template !== 'compact') throw new Error('pretraining builds the embedded model, which reads the compact template (env.template=compact)');
+  const tokenizer = new WordTokenizer([...compactVocabulary(cfg.env.id)]);
+  const config: ModelConfig = { vocabSize: tokenizer.vocabSize, nCtx: cfg.model.nCtx, dModel: cfg.model.dModel, nLayer: cfg.model.nLayer, nHead: cfg.model.nHead };
+  const settings = { ...trialSettings(cfg, config.nCtx), attempts: cfg.env.attempts };
+
+  // ---- demonstrations --------------------------------------------------------------------------------------
+  const rows: TrainRow[] = [];
+  const wins: boolean[][] = [];
+  for (let i = 0; i < cfg.pretrain.trials; i++) {
+    const seed = deriveSeed(cfg.run.seed, 'demo-task', i) % 2 ** 16;
+    const r = await runDemoTrial(settings, seed, tokenizer, { noise: cfg.pretrain.noise, seed: deriveSeed(cfg.run.seed, 'demo') });
+    wins.push(r.episodesWon);
+    for (const row of r.rows) rows.push({ promptTokens: row.prompt, responseTokens: row.response, behavLogp: row.behavLogp, advantage: 1 });
+  }
+  const demoPass = passAtKCurve(wins, settings.attempts);
+  log(`pretrain: ${cfg.pretrain.trials} demonstration trials, ${rows.length} turns; demonstrator pass@k ${demoPass.map((p) => (100 * p).toFixed(1)).join('/')}%`);
+
+  // ---- behaviour cloning ------------------------------------------------------------------------------------
+  const params0 = initParams(buildManifest(config), cfg.run.seed);
+  const trainer = await TrainerClient.start({
+    config, params: params0, optimizer: { lr: cfg.pretrain.lr, weightDecay: 0.01, clipNorm: 1 },
+    batchSize: cfg.algo.miniBatchRows, seqLen: config.nCtx, padId: tokenizer.pad,
+  });
+  let finalLoss = NaN;
+  try {
+    for (let epoch = 0; epoch < cfg.pretrain.epochs; epoch++) {
+      const batches = packMinibatches(rows, { context: config.nCtx, padId: tokenizer.pad, size: cfg.algo.miniBatchRows, seed: deriveSeed(cfg.run.seed, 'bc', epoch) });
+      let sum = 0;
+      for (const b of batches) sum += (await trainer.bcStep({ tokens: b.tokens, B: b.B, T: b.T, weights: b.respMask })).loss;
+      finalLoss = sum / batches.length;
+      log(`pretrain: epoch ${epoch + 1}/${cfg.pretrain.epochs} loss ${finalLoss.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    }
+    const params = await trainer.params();
+    const { pass: basePass } = await evaluateModel(cfg, { config, params, tokenizer });
+    log(`pretrain: base model pass@k ${basePass.map((p) => (100 * p).toFixed(1)).join('/')}% on ${cfg.run.evalTasks} validation tasks`);
+    const report: PretrainReport = {
+      dir, cached: false, demoTrials: cfg.pretrain.trials, demoRows: rows.length, demoPass, finalLoss, basePass, minutes: (Date.now() - t0) / 60_000,
+    };
+    saveModelDir(dir, { config, params, tokenizer, extra: { pretrain: { ...report, settings: cfg.pretrain } } });
+    return report;
+  } finally {
+    await trainer.close();
+  }
+}
