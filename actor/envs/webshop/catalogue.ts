@@ -65,7 +65,7 @@ export function goalSplit(c: Pick<Catalogue, 'valGoals'>, index: number): 'train
   return index < c.valGoals ? 'val' : 'train';
 }
 
-/** The goal and its target's title nouns (the type reward's reference). */
+/** The goal's target product (its title nouns are the type reward's reference). */
 export function goalTarget(c: Catalogue, goal: Goal): Product {
   const p = c.byAsin.get(goal.asin);
   if (!p) throw badInput(`webshop catalogue ${c.source}: goal refers to unknown product ${goal.asin}`);

@@ -9,7 +9,7 @@ import type { Rng } from '../../../shared/rng.js';
 import type { ScriptedPolicy } from '../scripted.js';
 import type { EpisodeLog, TextEnv } from '../types.js';
 import { compactText } from './compact.js';
-import { instructionOf, WEBSHOP_ID, type WebShopEnv } from './env.js';
+import { instructionOf, type WebShopEnv } from './env.js';
 import { INSTRUCTION_LEADS } from './lexicon.js';
 import { SEARCH_PLACEHOLDER, choiceMarker } from './parse.js';
 import { purchaseScore } from './reward.js';
@@ -135,4 +135,3 @@ export const webshopScripted: ScriptedPolicy = {
   },
 };
 
-export { WEBSHOP_ID };
