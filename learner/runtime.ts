@@ -468,6 +468,7 @@ export class LearnerRuntime {
       'rollout/trials_per_s_total': this.state.counters.trialsTrained / Math.max(1e-9, elapsed),
       ...Object.fromEntries(curve.map((p, k) => [`rollout/pass@${k + 1}`, p])),
       'rollout/diversity': diversity.mean,
+      'rollout/invalid_frac': data.flatMap((g) => g.trials.flatMap((t) => t.rows)).reduce((a, r, _i, all) => a + (r.valid ? 0 : 1 / all.length), 0),
     });
     this.kick();
   }

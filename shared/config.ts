@@ -15,7 +15,7 @@ export const RunSchema = z.strictObject({
   seed: int(0).default(1).describe('master seed: task seeds, sampling and init derive from it'),
   dir: z.string().default('').describe('run directory (default runs/<timestamp>)'),
   mode: z.enum(['async', 'sync']).default('async').describe('async actor-learner, or the synchronous lockstep baseline'),
-  iterations: int(0).default(40).describe('policy updates to run (0 = no limit)'),
+  iterations: int(0).default(150).describe('policy updates to run (0 = no limit)'),
   minutes: z.number().min(0).default(10).describe('wall-clock budget in minutes (0 = no limit)'),
   evalEvery: int(0).default(10).describe('evaluate every N policy versions (0 = only at start and end)'),
   evalTasks: int(1).default(64).describe('fixed validation tasks per evaluation'),
