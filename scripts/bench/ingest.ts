@@ -3,11 +3,13 @@
  * (ledger group commit + fdatasync, ack after commit). The learner runs in this process; the actors run in a
  * child process (real LearnerClients with outboxes) so the two sides do not share an event loop.
  *
- *   node --import tsx scripts/bench/ingest.ts [--connections 32] [--seconds 10] [--size 50000] [--window 8]
+ *   node --import tsx scripts/bench/ingest.ts [--connections 32] [--seconds 10] [--size 50000] [--window 8] [--client real|raw]
  *
  * Prints one JSON line: {recordsPerSec, ackP99Ms, ...}. ackP99Ms is measured at the actor: from the moment a
  * record is on the wire (the outbox holds at most one credit window, so it is sent as soon as it is queued)
  * to the moment its ack arrives, i.e. transfer + decode + validation + durable commit + ack.
+ * `--client raw` replaces the LearnerClients by minimal senders of pre-encoded frames (only the key's seq is
+ * patched per record), so nearly all CPU goes to the learner: that measures the learner's own ingest capacity.
  * `diskMBps` is the directory's sustained write+fdatasync bandwidth measured just before the run (4 MiB
  * writes, 2 s): durable ingest cannot exceed diskMBps / recordBytes records per second.
  */
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     size: { type: 'string', default: '50000' },
     window: { type: 'string', default: '8' },
+    client: { type: 'string', default: 'real' },
   },
 });
 
@@ -45,6 +48,12 @@ const seconds = intArg('seconds', 1);
 const size = intArg('size', 2000);
 const window = intArg('window', 1);
 const RUN = 'bench-run';
+const clientKind = values.client === 'raw' ? 'raw' : values.client === 'real' ? 'real' : (() => {
+  process.stderr.write(`ingest bench: --client must be real or raw, got '${values.client}'\n`);
+  process.exit(2);
+})();
+/** Raw senders number their records from here so every seq encodes as msgpack uint32 (patchable in place). */
+const RAW_SEQ0 = 65_536;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -76,6 +85,65 @@ async function makeBody(bytes: number, seed: number) {
     mode: 'train' as const, attempts: 3, episodesWon: [false, false, false], rows,
     stats: { startedAt: Date.now(), finishedAt: Date.now(), envSteps: 21, genTokens: 138 },
   };
+}
+
+/**
+ * Minimal senders: one pre-encoded trial frame per connection with its key's seq patched per record (seqs start
+ * at RAW_SEQ0 so they all encode as uint32). Same wire bytes the learner would get from LearnerClients.
+ */
+async function runRawClients(): Promise<void> {
+  const { default: WebSocket } = await import('ws');
+  const { encode, decode } = await import('../../proto/codec.js');
+  const { deriveActorToken, loadMasterKey } = await import('../../learner/auth.js');
+  const master = loadMasterKey();
+  const body = await makeBody(size, 1);
+  const latencies: number[] = [];
+  let acked = 0;
+  let rejected = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  let last = start;
+  await Promise.all(Array.from({ length: connections }, async (_, i) => {
+    const actorId = `bench-${i}`;
+    const frame = Buffer.from(encode({ type: 'trial', key: { runId: RUN, actorId, incarnation: 'raw', seq: RAW_SEQ0 }, ...body }));
+    const at = frame.indexOf(Buffer.from([0xa3, 0x73, 0x65, 0x71, 0xce])) + 5; // "seq": uint32
+    if (at < 5) throw new Error('seq not found in the template frame');
+    const ws = new WebSocket(values.url!, { headers: { authorization: `Bearer ${actorId}.${deriveActorToken(master, actorId)}` }, perMessageDeflate: false });
+    const sentAt = new Map<number, number>();
+    let next = RAW_SEQ0;
+    const send = () => {
+      if (performance.now() >= deadline) return;
+      frame.writeUInt32BE(next, at);
+      sentAt.set(next, performance.now());
+      next++;
+      ws.send(frame);
+    };
+    await new Promise<void>((resolve, reject) => {
+      ws.once('error', reject);
+      ws.once('open', () => ws.send(encode({ type: 'hello', protocol: 1, runId: RUN, actorId, incarnation: 'raw', lastPolicyVersion: -1, lastLearnerEpoch: -1 })));
+      ws.on('message', (data) => {
+        const r = decode(data as Buffer);
+        if (!r.ok) return reject(new Error(r.reason));
+        if (r.msg.type === 'welcome') {
+          for (let k = 0; k < window; k++) send();
+        } else if (r.msg.type === 'ack') {
+          const now = performance.now();
+          if (r.msg.status === 'rejected') rejected++;
+          else { acked++; latencies.push(now - sentAt.get(r.msg.key.seq)!); last = now; }
+          sentAt.delete(r.msg.key.seq);
+          send();
+          if (sentAt.size === 0 && now >= deadline) resolve();
+        }
+      });
+    });
+    ws.close();
+  }));
+  latencies.sort((a, b) => a - b);
+  const elapsed = (last - start) / 1000;
+  process.stdout.write(JSON.stringify({
+    acked, rejected, elapsed, recordsPerSec: acked / elapsed,
+    ackP50Ms: percentile(latencies, 50), ackP99Ms: percentile(latencies, 99), ackMaxMs: latencies.at(-1) ?? 0,
+  }) + '\n');
 }
 
 async function runClients(): Promise<void> {
@@ -152,7 +220,8 @@ async function runLearner(): Promise<void> {
   const master = generateMasterKey();
   const dir = mkdtempSync(join(tmpdir(), 'lamer-bench-ingest-'));
   const diskMBps = await diskBandwidth(dir);
-  const ledger = await Ledger.open(join(dir, 'ledger'));
+  // Raw senders start their seqs at RAW_SEQ0: let the ledger accept that gap.
+  const ledger = await Ledger.open(join(dir, 'ledger'), { maxSeqAhead: RAW_SEQ0 + (1 << 20) });
   const server = await createLearnerServer({
     runId: RUN, auth: createAuthenticator(master), ledger, creditWindow: window, maxConnections: connections + 16,
     maxPayload: 4 << 20, heartbeatMs: 5000, policyState: () => ({ learnerEpoch: 0, policyVersion: 0 }),
@@ -161,7 +230,7 @@ async function runLearner(): Promise<void> {
   // Profiling flags given to this process (--cpu-prof...) apply to the actor process too.
   const profFlags = process.execArgv.filter((a) => a.startsWith('--cpu-prof'));
   const child = spawn(process.execPath, [...profFlags, '--import', 'tsx', fileURLToPath(import.meta.url), '--role', 'clients', '--url', server.url,
-    '--connections', String(connections), '--seconds', String(seconds), '--size', String(size), '--window', String(window)],
+    '--connections', String(connections), '--seconds', String(seconds), '--size', String(size), '--window', String(window), '--client', clientKind],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LAMER_MASTER_KEY: master } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -175,14 +244,14 @@ async function runLearner(): Promise<void> {
   const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
   process.stdout.write(JSON.stringify({
     bench: 'ingest', recordsPerSec: Math.round(r.recordsPerSec), ackP99Ms: +r.ackP99Ms.toFixed(1), ackP50Ms: +r.ackP50Ms.toFixed(1),
-    ackMaxMs: +r.ackMaxMs.toFixed(1), records: r.acked, rejected: r.rejected, connections, creditWindow: window, recordBytes,
+    ackMaxMs: +r.ackMaxMs.toFixed(1), client: clientKind, records: r.acked, rejected: r.rejected, connections, creditWindow: window, recordBytes,
     seconds: +r.elapsed.toFixed(2), mbPerSec: +((r.recordsPerSec * recordBytes) / 1e6).toFixed(1), diskMBps: Math.round(diskMBps), durable: true,
     fsyncs: st.fsyncs, writeMs: Math.round(st.writeMs), syncMs: Math.round(st.syncMs), avgBatch: +(st.entries / Math.max(1, st.batches)).toFixed(1), maxBatch: st.maxBatch,
     committed: m.trialsCommitted, decodeErr: m.decodeErr, schemaErr: m.schemaErr, internalErr: m.internalErr,
   }) + '\n');
 }
 
-(values.role === 'clients' ? runClients() : runLearner()).catch((e: unknown) => {
+(values.role === 'clients' ? (clientKind === 'raw' ? runRawClients() : runClients()) : runLearner()).catch((e: unknown) => {
   process.stderr.write(`ingest bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
 });
