@@ -3,13 +3,15 @@
  * (ledger group commit + fdatasync, ack after commit). The learner runs in this process; the actors run in a
  * child process (real LearnerClients with outboxes) so the two sides do not share an event loop.
  *
- *   node --import tsx scripts/bench/ingest.ts [--connections 32] [--seconds 10] [--size 50000] [--window 8] [--client real|raw]
+ *   node --import tsx scripts/bench/ingest.ts [--connections 32] [--seconds 10] [--size 50000] [--window 8] [--client real|raw|ledger]
  *
  * Prints one JSON line: {recordsPerSec, ackP99Ms, ...}. ackP99Ms is measured at the actor: from the moment a
  * record is on the wire (the outbox holds at most one credit window, so it is sent as soon as it is queued)
  * to the moment its ack arrives, i.e. transfer + decode + validation + durable commit + ack.
  * `--client raw` replaces the LearnerClients by minimal senders of pre-encoded frames (only the key's seq is
  * patched per record), so nearly all CPU goes to the learner: that measures the learner's own ingest capacity.
+ * `--client ledger` skips sockets altogether: connections x window concurrent `Ledger.append`s of fresh
+ * record-sized buffers in this process (the durable write path alone; ackP99Ms is then append -> resolve).
  * `diskMBps` is the directory's sustained write+fdatasync bandwidth measured just before the run (4 MiB
  * writes, 2 s): durable ingest cannot exceed diskMBps / recordBytes records per second.
  */
@@ -48,8 +50,8 @@ const seconds = intArg('seconds', 1);
 const size = intArg('size', 2000);
 const window = intArg('window', 1);
 const RUN = 'bench-run';
-const clientKind = values.client === 'raw' ? 'raw' : values.client === 'real' ? 'real' : (() => {
-  process.stderr.write(`ingest bench: --client must be real or raw, got '${values.client}'\n`);
+const clientKind = values.client === 'raw' || values.client === 'real' || values.client === 'ledger' ? values.client : (() => {
+  process.stderr.write(`ingest bench: --client must be real, raw or ledger, got '${values.client}'\n`);
   process.exit(2);
 })();
 /** Raw senders number their records from here so every seq encodes as msgpack uint32 (patchable in place). */
@@ -212,6 +214,38 @@ async function diskBandwidth(dir: string, ms = 2000): Promise<number> {
   return bytes / 1e6 / ((performance.now() - t0) / 1000);
 }
 
+/** The durable write path alone: `connections * window` appenders of fresh `size`-byte payloads. */
+async function runLedgerOnly(): Promise<void> {
+  const { Ledger } = await import('../../learner/ledger.js');
+  const dir = mkdtempSync(join(tmpdir(), 'lamer-bench-ingest-'));
+  const diskMBps = await diskBandwidth(dir);
+  const ledger = await Ledger.open(join(dir, 'ledger'));
+  const latencies: number[] = [];
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  let seq = 0;
+  await Promise.all(Array.from({ length: connections * window }, async () => {
+    while (performance.now() < deadline) {
+      const s = seq++;
+      const payload = Buffer.allocUnsafe(size).fill(s & 0xff); // fresh memory, like a received frame
+      const t0 = performance.now();
+      await ledger.append({ runId: RUN, actorId: 'bench', incarnation: 'ledger', seq: s }, payload);
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  const elapsed = (performance.now() - start) / 1000;
+  const st = ledger.stats();
+  await ledger.close();
+  rmSync(dir, { recursive: true, force: true });
+  latencies.sort((a, b) => a - b);
+  process.stdout.write(JSON.stringify({
+    bench: 'ingest', client: 'ledger', recordsPerSec: Math.round(st.entries / elapsed), ackP99Ms: +percentile(latencies, 99).toFixed(1),
+    ackP50Ms: +percentile(latencies, 50).toFixed(1), records: st.entries, appenders: connections * window, recordBytes: size,
+    seconds: +elapsed.toFixed(2), mbPerSec: +((st.offset / 1e6) / elapsed).toFixed(1), diskMBps: Math.round(diskMBps), durable: true,
+    fsyncs: st.fsyncs, writeMs: Math.round(st.writeMs), syncMs: Math.round(st.syncMs), avgBatch: +(st.entries / Math.max(1, st.batches)).toFixed(1),
+  }) + '\n');
+}
+
 async function runLearner(): Promise<void> {
   const { Ledger } = await import('../../learner/ledger.js');
   const { createLearnerServer } = await import('../../learner/server.js');
@@ -251,7 +285,7 @@ async function runLearner(): Promise<void> {
   }) + '\n');
 }
 
-(values.role === 'clients' ? (clientKind === 'raw' ? runRawClients() : runClients()) : runLearner()).catch((e: unknown) => {
+(values.role === 'clients' ? (clientKind === 'raw' ? runRawClients() : runClients()) : clientKind === 'ledger' ? runLedgerOnly() : runLearner()).catch((e: unknown) => {
   process.stderr.write(`ingest bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
 });
