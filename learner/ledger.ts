@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { TrialKeySchema, type CommittedMark, type TrialKey } from '../proto/messages.js';
+import { LIMITS, TrialKeySchema, type CommittedMark, type TrialKey } from '../proto/messages.js';
 import { LamerError, badInput } from '../shared/errors.js';
 import { fsyncDir, fsyncDirSync } from '../shared/fsutil.js';
 
@@ -114,9 +114,10 @@ class Stream {
     while (this.get(this.contiguous) !== null) this.contiguous++;
   }
 
+  /** The welcome's view of this stream; seqs beyond the wire cap are left out (the actor resends them: duplicate). */
   mark(): CommittedMark {
     const seqs: number[] = [];
-    for (let s = this.contiguous + 1; s <= this.maxSeq; s++) if (this.get(s)) seqs.push(s);
+    for (let s = this.contiguous + 1; s <= this.maxSeq && seqs.length < LIMITS.committedSeqs; s++) if (this.get(s)) seqs.push(s);
     return { incarnation: this.incarnation, upTo: this.contiguous - 1, seqs };
   }
 }
