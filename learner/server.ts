@@ -79,6 +79,7 @@ export interface ServerMetrics {
   wsErrors: number;
   creditViolations: number;
   heartbeatTimeouts: number;
+  pingsSent: number;
   internalErr: number;
   trialsReceived: number;
   trialsCommitted: number;
@@ -209,7 +210,7 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
   const m: ServerMetrics = {
     connectionsOpened: 0, connectionsClosed: 0, connectionsLive: 0, authFailures: 0, originRejected: 0, overLimit: 0,
     helloTimeouts: 0, wrongRun: 0, protocolMismatch: 0, superseded: 0, fencedHellos: 0, textFrames: 0, decodeErr: 0,
-    schemaErr: 0, protocolErr: 0, wsErrors: 0, creditViolations: 0, heartbeatTimeouts: 0, internalErr: 0,
+    schemaErr: 0, protocolErr: 0, wsErrors: 0, creditViolations: 0, heartbeatTimeouts: 0, pingsSent: 0, internalErr: 0,
     trialsReceived: 0, trialsCommitted: 0, dupSuppressed: 0, conflicts: 0, rejected: 0, bytesIn: 0, bytesOut: 0,
   };
   const all = new Set<ConnState>();
@@ -519,6 +520,7 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       if (now >= c.nextPingAt && c.ws.readyState === c.ws.OPEN) {
         c.nextPingAt = now + o.heartbeatMs;
         c.ws.ping();
+        m.pingsSent++;
       }
     }
   }, tickMs);

@@ -22,6 +22,7 @@ describe('connection scale', () => {
     await new Promise((r) => setTimeout(r, 2500));
     const m = h.server.metrics();
     expect(m.connectionsLive).toBe(n);
+    expect(m.pingsSent).toBeGreaterThanOrEqual(2 * n);
     expect(m.heartbeatTimeouts).toBe(0);
     expect(m.wsErrors).toBe(0);
     expect(m.internalErr).toBe(0);
