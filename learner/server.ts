@@ -41,7 +41,7 @@ export const CloseCode = {
   UNSUPPORTED_DATA: 1003,
   /** Frame is not decodable msgpack for us (truncated, trailing bytes, extension types, nesting). */
   INVALID_PAYLOAD: 1007,
-  /** Schema violation, no hello in time, message out of order, wrong direction, actorId != token, credit exceeded. */
+  /** Schema violation, no hello in time, message out of order, wrong direction, actorId != token, credit or decode budget exceeded. */
   POLICY_VIOLATION: 1008,
   /** Frame larger than maxPayload (sent by ws itself). */
   MESSAGE_TOO_BIG: 1009,
@@ -75,6 +75,7 @@ export interface ServerMetrics {
   textFrames: number;
   decodeErr: number;
   schemaErr: number;
+  decodeBudgetExceeded: number;
   protocolErr: number;
   wsErrors: number;
   creditViolations: number;
@@ -138,6 +139,12 @@ export interface LearnerServerOptions {
   maxConnections?: number;
   /** Unacked trials allowed per connection (default 32). */
   creditWindow?: number;
+  /**
+   * Decode+validation CPU time one connection may use, in ms per second (token bucket, burst = one second's
+   * worth; default 250). Beyond it the connection is closed with 1008 before decoding more: msgpack
+   * amplification (1 MiB of empty arrays ~ 200 ms) from one actor cannot starve the others.
+   */
+  decodeBudgetMs?: number;
   /** Where trials are committed; acks are sent only after the ledger made the record durable. */
   ledger: Ledger;
   /** The learner's current epoch and policy version (for welcome and the future-version check). */
@@ -187,9 +194,15 @@ interface ConnState {
   helloTimer: NodeJS.Timeout | null;
   trialsInFlight: number;
   view: ActorConnection | null;
+  /** Remaining decode budget (ms) and when it was last refilled. */
+  decodeCredit: number;
+  decodeRefillAt: number;
 }
 
-const DEFAULTS = { host: '127.0.0.1', port: 0, maxPayload: 8 << 20, heartbeatMs: 2000, helloTimeoutMs: 5000, maxConnections: 4096, creditWindow: 32 };
+const DEFAULTS = {
+  host: '127.0.0.1', port: 0, maxPayload: 8 << 20, heartbeatMs: 2000, helloTimeoutMs: 5000, maxConnections: 4096, creditWindow: 32,
+  decodeBudgetMs: 250,
+};
 const MISSED_INTERVALS = 3;
 /** Fenced incarnations remembered per actor (a zombie that keeps reconnecting stays out). */
 const FENCE_MEMORY = 16;
@@ -203,13 +216,13 @@ function rejectUpgrade(socket: Duplex, status: number, text: string): void {
 /** Starts the learner endpoint. Resolves once it listens. */
 export async function createLearnerServer(options: LearnerServerOptions): Promise<LearnerServer> {
   const o = { ...DEFAULTS, ...stripUndefined(options) };
-  for (const k of ['maxPayload', 'heartbeatMs', 'helloTimeoutMs', 'maxConnections', 'creditWindow'] as const) {
+  for (const k of ['maxPayload', 'heartbeatMs', 'helloTimeoutMs', 'maxConnections', 'creditWindow', 'decodeBudgetMs'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw badInput(`learner server option ${k} must be a positive integer, got ${o[k]}`);
   }
   const log = o.logger;
   const m: ServerMetrics = {
     connectionsOpened: 0, connectionsClosed: 0, connectionsLive: 0, authFailures: 0, originRejected: 0, overLimit: 0,
-    helloTimeouts: 0, wrongRun: 0, protocolMismatch: 0, superseded: 0, fencedHellos: 0, textFrames: 0, decodeErr: 0,
+    helloTimeouts: 0, wrongRun: 0, protocolMismatch: 0, superseded: 0, fencedHellos: 0, textFrames: 0, decodeErr: 0, decodeBudgetExceeded: 0,
     schemaErr: 0, protocolErr: 0, wsErrors: 0, creditViolations: 0, heartbeatTimeouts: 0, pingsSent: 0, internalErr: 0,
     trialsReceived: 0, trialsCommitted: 0, dupSuppressed: 0, conflicts: 0, rejected: 0, bytesIn: 0, bytesOut: 0,
   };
@@ -272,6 +285,7 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       ws, id: nextId++, actorId, remoteAddress, phase: 'hello', hello: null, lastSeen: now,
       // Stagger pings across the interval so thousands of sockets do not ping in one tick.
       nextPingAt: now + Math.random() * o.heartbeatMs, helloTimer: null, trialsInFlight: 0, view: null,
+      decodeCredit: o.decodeBudgetMs, decodeRefillAt: now,
     };
     all.add(c);
     m.connectionsOpened++;
@@ -342,7 +356,15 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
     m.bytesIn += bytes.byteLength;
+    const t0 = performance.now();
+    c.decodeCredit = Math.min(o.decodeBudgetMs, c.decodeCredit + ((t0 - c.decodeRefillAt) / 1000) * o.decodeBudgetMs);
+    c.decodeRefillAt = t0;
+    if (c.decodeCredit <= 0) {
+      m.decodeBudgetExceeded++;
+      return closeConn(c, CloseCode.POLICY_VIOLATION, 'decode budget exceeded');
+    }
     const r = decode(bytes);
+    c.decodeCredit -= performance.now() - t0;
     if (!r.ok) {
       if (r.kind === 'undecodable') {
         m.decodeErr++;

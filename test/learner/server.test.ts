@@ -160,6 +160,21 @@ describe('protocol violations get their documented close code; other connections
   });
 });
 
+describe('decode budget', () => {
+  it('closes a connection that spends more decode time than its budget; others are unaffected', async () => {
+    h = await startHarness({ decodeBudgetMs: 1 });
+    const bystander = await RawClient.ready(h.server.url, 'bystander');
+    const hog = await RawClient.ready(h.server.url, 'hog');
+    const frame = encode({ type: 'heartbeat', t: 1 }); // microseconds each; 20,000 of them exceed 1 ms
+    for (let i = 0; i < 20_000; i++) hog.ws.send(frame);
+    expect(await hog.closed).toMatchObject({ code: CloseCode.POLICY_VIOLATION, reason: 'decode budget exceeded' });
+    expect(h.server.metrics().decodeBudgetExceeded).toBe(1);
+    bystander.send({ type: 'heartbeat', t: 1 });
+    expect((await bystander.next()).type).toBe('heartbeat');
+    bystander.ws.close();
+  });
+});
+
 describe('heartbeats', () => {
   it('terminates a peer that stops reading within 3 intervals, and keeps a responsive one', async () => {
     h = await startHarness({ heartbeatMs: 100 });
