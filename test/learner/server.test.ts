@@ -162,11 +162,12 @@ describe('protocol violations get their documented close code; other connections
 
 describe('decode budget', () => {
   it('closes a connection that spends more decode time than its budget; others are unaffected', async () => {
-    h = await startHarness({ decodeBudgetMs: 1 });
+    // 25 ms/s: far above what the bystander needs even on a loaded machine, far below what the hog uses.
+    h = await startHarness({ decodeBudgetMs: 25 });
     const bystander = await RawClient.ready(h.server.url, 'bystander');
     const hog = await RawClient.ready(h.server.url, 'hog');
-    const frame = encode({ type: 'heartbeat', t: 1 }); // microseconds each; 20,000 of them exceed 1 ms
-    for (let i = 0; i < 20_000; i++) hog.ws.send(frame);
+    const frame = encode({ type: 'heartbeat', t: 1 }); // microseconds each; 200,000 of them exceed 25 ms
+    for (let i = 0; i < 200_000; i++) hog.ws.send(frame);
     expect(await hog.closed).toMatchObject({ code: CloseCode.POLICY_VIOLATION, reason: 'decode budget exceeded' });
     expect(h.server.metrics().decodeBudgetExceeded).toBe(1);
     bystander.send({ type: 'heartbeat', t: 1 });
