@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { Packr } from 'msgpackr';
+import { LearnerClient } from '../../actor/learner-client.js';
+import { Outbox } from '../../actor/outbox.js';
 import { CloseCode } from '../../learner/server.js';
 import { encode } from '../../proto/codec.js';
 import { toTensor, type Trial } from '../../proto/messages.js';
-import { sampleKey, sampleTrial } from '../proto/samples.js';
+import { sampleKey, sampleTrial, sampleTrialBody } from '../proto/samples.js';
 import { RUN, RawClient, hello, maskedFrame, startHarness, token, until, type Harness } from './harness.js';
 
 let h: Harness | null = null;
@@ -305,6 +307,11 @@ describe('TLS (wss) with a pinned CA made by openssl at test time', () => {
       const plain = new WebSocket(h.server.url.replace('wss://', 'ws://'), { headers: { authorization: `Bearer actor-1.${token('actor-1')}` } });
       await expect(new Promise((resolve, reject) => { plain.once('open', resolve); plain.once('error', reject); })).rejects.toThrow();
       expect(h.server.metrics().connectionsOpened).toBe(1);
+      // The actor's client pins the same CA and delivers a trial over wss.
+      const client = new LearnerClient({ url: h.server.url, actorId: 'actor-9', token: token('actor-9'), runId: RUN, outbox: await Outbox.open({}), tls: { ca } });
+      client.start();
+      expect((await client.sendTrial(sampleTrialBody(3))).status).toBe('committed');
+      await client.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
