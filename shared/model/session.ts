@@ -19,7 +19,7 @@ export interface SessionOptions {
   /**
    * Let idle intra-op threads spin (default false). Spinning speeds up an idle machine a little but, on a
    * shared one (actors, learner and other work on few cores), spinning threads steal the cores the others need:
-   * measured on 2 busy cores, a PPO train step took 2.4x longer with spinning.
+   * measured on 2 busy cores, a two-thread PPO train step took 1.3-2.7x longer with spinning (idle: ~10% faster).
    */
   spin?: boolean;
 }
