@@ -24,6 +24,8 @@ export interface PolicyTrainerOptions {
   seqLen: number;
   /** Intra-op threads of the training session (default 1). */
   threads?: number;
+  /** Let idle intra-op threads spin (default false; see SessionOptions.spin). */
+  spin?: boolean;
   optimizerState?: AdamWState;
 }
 
@@ -78,6 +80,7 @@ export class PolicyTrainer {
   private weights: Float32Array;
   private readonly opt: AdamW;
   private readonly threads: number;
+  private readonly spin: boolean;
   private sessions = new Map<TrainingLoss | 'score', Promise<Session>>();
 
   private constructor(o: PolicyTrainerOptions) {
@@ -90,6 +93,7 @@ export class PolicyTrainer {
     this.batchSize = o.batchSize;
     this.seqLen = o.seqLen;
     this.threads = o.threads ?? 1;
+    this.spin = o.spin ?? false;
     this.weights = o.params.slice();
     this.opt = new AdamW(this.manifest.totalSize, { decayMask: decayMaskFor(this.manifest), ...o.optimizer });
     if (o.optimizerState) this.opt.load(o.optimizerState);
@@ -106,7 +110,7 @@ export class PolicyTrainer {
     let s = this.sessions.get(kind);
     if (!s) {
       const g = kind === 'score' ? buildScoringGraph(this.config) : buildTrainingGraph(this.config, this.batchSize, this.seqLen, kind);
-      s = createSession(toOnnxBytes(g), { threads: this.threads });
+      s = createSession(toOnnxBytes(g), { threads: this.threads, spin: this.spin });
       this.sessions.set(kind, s);
     }
     return s;
