@@ -82,8 +82,12 @@ function episodeActions(t: Trial): string[][] {
 
 /** Trial rows decoded from the wire into the learner's arrays. */
 function rowsOf(t: Trial): RecordedRow[] {
-  return t.rows.map((r) => ({
+  // The winning turn is the last play row of a won episode (a won episode ends on it).
+  const lastPlay = new Map<number, number>();
+  t.rows.forEach((r, i) => r.phase === 'play' && lastPlay.set(r.episode, i));
+  return t.rows.map((r, i) => ({
     phase: r.phase, episode: r.episode, turn: r.turn, reward: r.reward, valid: r.valid, anchor: r.anchor,
+    won: r.phase === 'play' && t.episodesWon[r.episode] === true && lastPlay.get(r.episode) === i,
     policyVersion: r.policyVersion, prompt: fromTensor(r.prompt), response: fromTensor(r.response), behavLogp: fromTensor(r.behavLogp),
   }));
 }

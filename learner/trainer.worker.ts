@@ -9,8 +9,8 @@ import { serveRpc } from '../shared/worker-rpc.js';
 let trainer: PolicyTrainer | null = null;
 let opts: (PolicyTrainerOptions & { padId: number }) | null = null;
 /**
- * Training graphs have static shapes, so minibatches run on a graph of a bucketed shape (B to a power of two,
- * T to a multiple of 32): compute scales with the real lengths instead of always [batchSize, nCtx]. Bucket
+ * Training graphs have static shapes, so minibatches run on a graph of a bucketed shape (B to a quarter or all
+ * of the batch size, T to a multiple of 64): compute scales with the real lengths instead of always [batchSize, nCtx]. Bucket
  * trainers only compute gradients at the master's current weights; the master owns weights and AdamW state.
  */
 const buckets = new Map<string, Promise<PolicyTrainer>>();
@@ -23,9 +23,9 @@ function need(): PolicyTrainer {
 function bucketShape(B: number, T: number): [number, number] {
   const t = need();
   if (B > t.batchSize || T > t.seqLen) throw new Error(`minibatch [${B}, ${T}] exceeds the training shape [${t.batchSize}, ${t.seqLen}]`);
-  let Bb = 8;
-  while (Bb < B) Bb *= 2;
-  return [Math.min(Bb, t.batchSize), Math.min(Math.ceil(T / 32) * 32, t.seqLen)];
+  // Few buckets on purpose: every shape is one more training session (and its memory arena) in this worker.
+  const Bb = B <= t.batchSize / 4 ? Math.ceil(t.batchSize / 4) : t.batchSize;
+  return [Bb, Math.min(Math.ceil(T / 64) * 64, t.seqLen)];
 }
 
 async function bucketTrainer(Bb: number, Tb: number): Promise<PolicyTrainer> {

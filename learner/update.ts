@@ -16,8 +16,12 @@ import { importanceWeights } from '../shared/rl/importance.js';
 import type { Group, Row } from '../shared/rl/types.js';
 import type { Config } from '../shared/config.js';
 
+export const SUCCESS_REWARD = 10;
+
 /** A trial row as the learner receives it (decoded from the wire). */
 export interface RecordedRow extends Row {
+  /** True on the play turn that won its episode. */
+  won?: boolean;
   policyVersion: number;
   prompt: Int32Array;
   response: Int32Array;
@@ -55,7 +59,12 @@ export async function runUpdate(
   opts: { nCtx: number; padId: number; seed: number; sampling: { temperature: number; topP: number } },
 ): Promise<UpdateResult> {
   // ---- 1. advantages over whole groups (stale rows still count in the group statistics) -------------------
-  const advantages = computeAdvantages(groups, algo);
+  // `success`: only winning counts (10 on the winning turn), as LaMer does for WebShop; the invalid-action
+  // penalty still applies through the episode score.
+  const scored = algo.reward === 'success'
+    ? groups.map((g) => ({ ...g, trials: g.trials.map((t) => ({ ...t, rows: t.rows.map((r) => ({ ...r, reward: r.won ? SUCCESS_REWARD : 0 })) })) }))
+    : groups;
+  const advantages = computeAdvantages(scored, algo);
   const trainRows: TrainRow[] = [];
   const staleness: number[] = [];
   const used: RecordedRow[] = [];

@@ -59,6 +59,7 @@ export const AlgoSchema = z.strictObject({
   norm: z.enum(['mean', 'mean_std']).default('mean').describe('advantage normalisation'),
   returns: z.enum(['code', 'paper']).default('code').describe('cross-episode return: reference code recursion or paper form'),
   invalidPenalty: z.number().min(0).default(0.5).describe('episode-score penalty for an unparsable turn'),
+  reward: z.enum(['env', 'success']).default('env').describe("training reward: the env's shaped rewards, or success only (10 on the winning turn, else 0)"),
   groupsPerUpdate: int(1).default(4).describe('task groups per policy update (B)'),
   eta: int(0).default(2).describe('max staleness in policy versions for async admission (0 = synchronous)'),
   maxPolicyLag: int(0).default(8).describe('drop rows sampled more than this many versions ago'),

@@ -17,6 +17,13 @@ interface BenchEntry {
 }
 
 const BENCHES: Record<string, BenchEntry> = {
+  modes: {
+    describe: 'async vs synchronous lockstep training, side by side (trials trained per second; default model and actors)',
+    run: async (o) => {
+      const { benchModes } = await import('../bench/modes.js');
+      return { ...(await benchModes({ rounds: o.reps })) };
+    },
+  },
   engine: {
     describe: 'policy engine: forward vs train step, batched/single decode, weight swap (toy model, batch 32x128)',
     run: async (o) => {
