@@ -26,8 +26,16 @@ export function register(program: Command): void {
         return eps;
       });
       const diversity = trajectoryDiversity(episodes).mean;
-      const out = { env: config.env.id, tasks: config.run.evalTasks, attempts: config.run.evalAttempts, pass, diversity, seconds: (Date.now() - t0) / 1000 };
+      // ALFWorld: success per task type and for the in-distribution / out-of-distribution splits.
+      let byTaskType: unknown;
+      if (config.env.id === 'lamer/ALFWorld-v0') {
+        const { alfworldEvalReport } = await import('../../actor/envs/index.js');
+        const { evalTaskSeed } = await import('../../learner/task-book.js');
+        byTaskType = alfworldEvalReport(results.map((r, i) => ({ seed: evalTaskSeed(config.run.seed, i), episodesWon: r.episodesWon })));
+      }
+      const out = { env: config.env.id, tasks: config.run.evalTasks, attempts: config.run.evalAttempts, pass, diversity, seconds: (Date.now() - t0) / 1000, ...(byTaskType ? { byTaskType } : {}) };
       if (flags.json) return printJson(out);
+      if (byTaskType) process.stdout.write(`${JSON.stringify(byTaskType, null, 2)}\n`);
       process.stdout.write(`${out.env}: ${out.tasks} tasks, ${out.attempts} attempts (${out.seconds.toFixed(1)} s)\n`);
       process.stdout.write(pass.map((p, k) => `  pass@${k + 1}  ${(100 * p).toFixed(1)}%`).join('\n') + `\n  diversity ${diversity.toFixed(3)}\n`);
     });
