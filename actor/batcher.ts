@@ -3,21 +3,13 @@
  * decode calls (continuous batching at request granularity). Async mode dispatches whenever a decode worker is
  * free; lockstep mode (the synchronous baseline) waits until every live trial of the cohort is waiting.
  */
-export interface BatchRequest {
-  prompt: number[];
-  maxTokens: number;
-  stop: number[];
-  temperature: number;
-  topP: number;
-  seed: number;
-}
+import type { GenRequest, GenResult } from '../shared/model/generate.js';
 
-export interface BatchResult {
-  tokens: number[];
-  logprobs: number[];
-  finish: 'stop' | 'length';
-  policyVersion: number;
-}
+/** A generation request: the engine's own request type (prompt ids, stop ids, sampling settings, seed). */
+export type BatchRequest = GenRequest;
+
+/** What a trial needs back from the engine (its `rawLogprobs` are not used here). */
+export type BatchResult = Pick<GenResult, 'tokens' | 'logprobs' | 'finish' | 'policyVersion'>;
 
 export interface Generator {
   generate(reqs: BatchRequest[]): Promise<BatchResult[]>;

@@ -5,6 +5,7 @@
  * own order stays sequential.
  */
 import type { EpisodeLog, MemoryMode, Template, TextEnv } from './envs/types.js';
+import type { Row } from '../shared/rl/types.js';
 
 export interface TrialSpec {
   envId: string;
@@ -33,14 +34,8 @@ export interface GenerationResult {
   policyVersion: number;
 }
 
-export interface TrialRow {
-  phase: 'play' | 'reflect';
-  /** For reflect rows: the index of the episode that follows (lamer-spec §1). */
-  episode: number;
-  turn: number;
-  reward: number;
-  valid: boolean;
-  anchor: string;
+/** One recorded turn: the learner's row fields (shared/rl) plus what training needs from the sample. */
+export interface TrialRow extends Row {
   policyVersion: number;
   prompt: Int32Array;
   response: Int32Array;

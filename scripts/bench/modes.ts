@@ -20,7 +20,7 @@ export interface ModesResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function benchModes(o: { iterations?: number; rounds?: number; set?: string[] } = {}): Promise<ModesResult> {
+export async function benchModes(o: { iterations?: number; rounds?: number; actors?: number; set?: string[] } = {}): Promise<ModesResult> {
   const iterations = o.iterations ?? 12;
   const rounds = o.rounds ?? 1;
   const root = mkdtempSync(join(tmpdir(), 'lamer-modes-'));
@@ -31,7 +31,8 @@ export async function benchModes(o: { iterations?: number; rounds?: number; set?
       const runDir = join(root, `${mode}-${r}`);
       const set = ['run.evalEvery=0', 'run.evalTasks=8', 'log.level=warn', ...(o.set ?? [])];
       if (mode === 'sync') set.push('algo.eta=0');
-      await runTraining(resolveRun({ runDir, iterations: String(iterations), minutes: '0', mode, set }), { quiet: true });
+      const actors = o.actors === undefined ? undefined : String(o.actors);
+      await runTraining(resolveRun({ runDir, iterations: String(iterations), minutes: '0', mode, set, actors }), { quiet: true });
       const m = readMetricsCsv(join(runDir, 'metrics.csv'));
       const total = m.get('rollout/trials_trained_total')!;
       const first = total[0];

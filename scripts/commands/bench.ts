@@ -21,7 +21,7 @@ const BENCHES: Record<string, BenchEntry> = {
     describe: 'async vs synchronous lockstep training, side by side (trials trained per second; default model and actors)',
     run: async (o) => {
       const { benchModes } = await import('../bench/modes.js');
-      return { ...(await benchModes({ rounds: o.reps })) };
+      return { ...(await benchModes({ rounds: o.reps, actors: o.workers })) };
     },
   },
   engine: {
