@@ -18,6 +18,17 @@ export function between(text: string, open: string, close: string, openAt: Occur
 }
 
 /**
+ * The text-env projection of WebShop and ALFWorld (lamer-spec §6.3, §6.4): lower-case the response and take the
+ * text between the first `<action>` and the first `</action>`; when a tag is missing the reference sends the last
+ * `tailChars` characters instead (a no-op) and marks the turn invalid.
+ */
+export function lowerCaseAction(response: string, tailChars: number): { text: string; valid: boolean } {
+  const lower = String(response).toLowerCase();
+  const inner = between(lower, '<action>', '</action>', 'first', 'first');
+  return inner === null ? { text: lower.slice(-tailChars), valid: false } : { text: inner.trim(), valid: true };
+}
+
+/**
  * Compact template: the prompt ends with the opening tag word, so the response is the content followed by the
  * closing tag word. Returns the words before the first closing tag, or null when it is missing.
  */

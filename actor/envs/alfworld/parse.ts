@@ -5,7 +5,7 @@
  * still valid (the game answers "Nothing happens."). Compact template: one choice word `<cN>` naming the N-th
  * admissible command of the prompt, nothing else.
  */
-import { compactWords } from '../tags.js';
+import { compactWords, lowerCaseAction } from '../tags.js';
 
 export interface ParsedCommand {
   command: string;
@@ -18,12 +18,8 @@ export const ALFWORLD_MAX_CHOICES = 64;
 export const alfworldChoiceMarker = (i: number): string => `<c${i + 1}>`;
 
 export function parseAlfworldFull(response: string): ParsedCommand {
-  const lower = String(response).toLowerCase();
-  const s = lower.indexOf('<action>');
-  const e = lower.indexOf('</action>');
-  if (s < 0 || e < 0) return { command: lower.slice(-30), valid: false };
-  const from = s + '<action>'.length;
-  return { command: e > from ? lower.slice(from, e).trim() : '', valid: true };
+  const { text, valid } = lowerCaseAction(response, 30);
+  return { command: text, valid };
 }
 
 export function parseAlfworldCompact(response: string, choices: readonly string[]): ParsedCommand {

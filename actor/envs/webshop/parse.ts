@@ -5,7 +5,7 @@
  * first word is a choice marker `<cN>` naming the N-th admissible action of the prompt; the search choice takes
  * the query words after it; anything else is invalid (a no-op).
  */
-import { compactWords } from '../tags.js';
+import { compactWords, lowerCaseAction } from '../tags.js';
 
 export interface ParsedWebShopAction {
   /** What the site receives (`search[...]`, `click[...]`, or unparsable text that does nothing). */
@@ -23,12 +23,8 @@ export const SEARCH_PLACEHOLDER = 'search[<your query>]';
 export const choiceMarker = (i: number): string => `<c${i + 1}>`;
 
 export function parseFullAction(response: string): ParsedWebShopAction {
-  const lower = String(response).toLowerCase();
-  const s = lower.indexOf('<action>');
-  const e = lower.indexOf('</action>');
-  if (s < 0 || e < 0) return { action: lower.slice(-20), valid: false };
-  const from = s + '<action>'.length;
-  return { action: e > from ? lower.slice(from, e).trim() : '', valid: true };
+  const { text, valid } = lowerCaseAction(response, 20);
+  return { action: text, valid };
 }
 
 /** `choices` are the admissible actions in prompt order (only the first COMPACT_MAX_CHOICES are offered). */
