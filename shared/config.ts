@@ -85,7 +85,7 @@ export const SamplingSchema = z.strictObject({
 });
 
 export const ActorSchema = z.strictObject({
-  count: int(0).default(2).describe('local actor processes started by `lamer train`'),
+  count: int(0).default(1).describe('local actor processes started by `lamer train` (2 cores: one for the learner, one for an actor)'),
   threads: int(1).default(1).describe('decode worker threads per actor'),
   groupsInFlight: int(1).default(4).describe('task groups each actor runs concurrently'),
   maxBatch: int(1).default(64).describe('max generation requests per batched decode call'),

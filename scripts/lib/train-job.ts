@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compactVocabulary } from '../../actor/envs/prompt.js';
@@ -33,11 +32,6 @@ export function masterKeyFor(runDir: string): string {
 
 function hasCheckpoint(dir: string): boolean {
   return existsSync(dir) && readdirSync(dir).some((d) => d.startsWith('ckpt-'));
-}
-
-/** Default local actors: one per core beyond the learner's, at least one. */
-export function defaultActorCount(): number {
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
 interface Supervised {
