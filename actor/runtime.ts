@@ -31,6 +31,11 @@ export interface ActorRuntimeOptions {
   groupsInFlight: number;
   maxBatch: number;
   tls?: { ca: string | Buffer };
+  /**
+   * Stop when the learner has been unreachable this long (0 = never). Covers an actor that missed the learner's
+   * final `bye`: without it a standalone actor would retry forever. Default 10 minutes, well above a learner restart.
+   */
+  giveUpAfterMs?: number;
 }
 
 export interface ActorStats {
@@ -130,13 +135,30 @@ export class ActorRuntime {
       onBye: () => void a.shutdown('learner said bye'),
     });
     a.client.start();
-    a.poll = setInterval(() => a.requestWork(), 250);
+    a.poll = setInterval(() => {
+      a.requestWork();
+      a.checkLearnerReachable();
+    }, 250);
     return a;
   }
 
   /** Resolves when the learner ends the run (bye) or refuses this actor. */
   done(): Promise<void> {
     return this.finished;
+  }
+
+  private unreachableSince: number | null = null;
+
+  private checkLearnerReachable(): void {
+    const limit = this.o.giveUpAfterMs ?? 600_000;
+    if (limit <= 0 || this.stopping) return;
+    if (this.client.connectionState === 'ready') {
+      this.unreachableSince = null;
+      return;
+    }
+    const now = Date.now();
+    this.unreachableSince ??= now;
+    if (now - this.unreachableSince >= limit) void this.shutdown(`learner unreachable for ${Math.round(limit / 1000)} s`);
   }
 
   private requestWork(): void {

@@ -1,0 +1,29 @@
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { ActorRuntime } from '../../actor/runtime.js';
+import { createLogger } from '../../shared/logger.js';
+
+function unusedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('ActorRuntime', () => {
+  it('gives up when the learner stays unreachable (an actor that missed the final bye does not retry forever)', async () => {
+    const port = await unusedPort();
+    const t0 = Date.now();
+    const actor = await ActorRuntime.start({
+      url: `ws://127.0.0.1:${port}`, actorId: 'a0', token: 'x'.repeat(64), runId: 'run-test', logger: createLogger({ level: 'silent' }),
+      threads: 1, groupsInFlight: 1, maxBatch: 8, giveUpAfterMs: 1000,
+    });
+    await actor.done();
+    const waited = Date.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(1000);
+    expect(waited).toBeLessThan(10_000);
+    expect(actor.stats.trialsDone).toBe(0);
+  });
+});
