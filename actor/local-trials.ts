@@ -28,7 +28,8 @@ export interface TokenizerWithIds extends TokenizerLike {
   id(word: string): number;
 }
 
-function stopTokens(tok: TokenizerWithIds) {
+/** Stop ids of the compact template: the closing tag word of each phase, or `<eos>`. */
+export function stopTokens(tok: TokenizerWithIds): { play: number[]; reflect: number[] } {
   return { play: [tok.id(COMPACT_STOP.play), tok.eos], reflect: [tok.id(COMPACT_STOP.reflect), tok.eos] };
 }
 

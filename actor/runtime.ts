@@ -11,7 +11,8 @@ import { PolicyPool } from '../shared/model/policy-pool.js';
 import { WordTokenizer } from '../shared/model/tokenizer.js';
 import { deriveSeed } from '../shared/rng.js';
 import { Batcher, type Generator } from './batcher.js';
-import { buildPrompt, parseReflection, COMPACT_STOP } from './envs/prompt.js';
+import { buildPrompt, parseReflection } from './envs/prompt.js';
+import { stopTokens } from './local-trials.js';
 import { makeEnv } from './envs/registry.js';
 import { LearnerClient } from './learner-client.js';
 import { Outbox } from './outbox.js';
@@ -217,13 +218,12 @@ export class ActorRuntime {
   private async runOnce(l: Lease, trialIndex: number, batcher: Batcher): Promise<void> {
     const tok = this.policy.tokenizer!;
     const env = makeEnv(l.envId, { ...l.envOptions, template: l.trial.template });
-    const stop = { play: [tok.id(COMPACT_STOP.play), tok.eos], reflect: [tok.id(COMPACT_STOP.reflect), tok.eos] };
     let call = 0;
     const startedAt = Date.now();
     const fill0 = { b: batcher.stats.batches, f: batcher.stats.fillSum };
     batcher.trialStarted();
     const deps: TrialDeps = {
-      env, tokenizer: tok, stopTokens: stop,
+      env, tokenizer: tok, stopTokens: stopTokens(tok),
       buildPrompt: (ctx) => buildPrompt(env, ctx),
       parseReflection: (text) => parseReflection(l.envId, l.trial.template, text),
       beforePhase: () => batcher.phaseBarrier(),

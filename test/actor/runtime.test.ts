@@ -1,20 +1,12 @@
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../fixtures/ports.js';
 import { ActorRuntime } from '../../actor/runtime.js';
 import { createLogger } from '../../shared/logger.js';
 
-function unusedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('ActorRuntime', () => {
   it('gives up when the learner stays unreachable (an actor that missed the final bye does not retry forever)', async () => {
-    const port = await unusedPort();
+    const port = await freePort();
     const t0 = Date.now();
     const actor = await ActorRuntime.start({
       url: `ws://127.0.0.1:${port}`, actorId: 'a0', token: 'x'.repeat(64), runId: 'run-test', logger: createLogger({ level: 'silent' }),
