@@ -173,6 +173,7 @@ export class LearnerRuntime {
     }
     this.book = new TaskBook({
       seed: cfg.run.seed, groupSize: cfg.env.groupSize, attempts: cfg.env.attempts, evalTasks: cfg.run.evalTasks, evalAttempts: cfg.run.evalAttempts,
+      evalSeed: cfg.run.evalSeed || cfg.run.seed,
     }, this.state.taskBook);
     this.book.reopenAll(); // leases of a previous learner process are unknown: re-lease every unfilled slot
     this.metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0);

@@ -49,6 +49,8 @@ export interface TaskBookOptions {
   /** Seeds are drawn from [0, 2^16) for training and [2^16, 2^31) for validation (lamer-spec §6.1). */
   evalTasks: number;
   evalAttempts: number;
+  /** Seed of the validation task list (default `seed`). */
+  evalSeed?: number;
 }
 
 export interface TaskBookState {
@@ -99,7 +101,7 @@ export class TaskBook {
   openEvalRound(version: number): void {
     for (let i = 0; i < this.opts.evalTasks; i++) {
       this.state.groups.push({
-        groupId: `eval-v${version}-${i}`, kind: 'eval', index: i, taskSeed: evalTaskSeed(this.opts.seed, i),
+        groupId: `eval-v${version}-${i}`, kind: 'eval', index: i, taskSeed: evalTaskSeed(this.opts.evalSeed ?? this.opts.seed, i),
         groupSize: 1, attempts: this.opts.evalAttempts, evalVersion: version, slots: [null], leases: {}, open: [0],
         leasedAtVersion: version,
       });

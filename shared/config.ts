@@ -20,6 +20,7 @@ export const RunSchema = z.strictObject({
   evalEvery: int(0).default(10).describe('evaluate every N policy versions (0 = only at start and end)'),
   evalTasks: int(1).default(64).describe('fixed validation tasks per evaluation'),
   evalAttempts: int(1).default(3).describe('episodes per validation trial (pass@1..k)'),
+  evalSeed: int(0).default(0).describe('seed of the fixed validation task list (0 = run.seed); experiments pin it so every seed evaluates on the same tasks'),
   progressSec: z.number().positive().default(10).describe('seconds between progress lines'),
   fresh: z.boolean().default(false).describe('start over even if the run directory has checkpoints'),
 });

@@ -52,7 +52,7 @@ export function baseModelDir(cfg: Config): string {
 export async function evaluateModel(cfg: Config, model: { config: ModelConfig; params: Float32Array; tokenizer: WordTokenizer }, tasks = cfg.run.evalTasks) {
   const pool = await PolicyPool.create({ config: model.config, params: model.params, version: 0, threads: 1 });
   try {
-    const seeds = Array.from({ length: tasks }, (_, i) => evalTaskSeed(cfg.run.seed, i));
+    const seeds = Array.from({ length: tasks }, (_, i) => evalTaskSeed(cfg.run.evalSeed || cfg.run.seed, i));
     const res = await runModelTrials(trialSettings(cfg, model.config.nCtx), seeds, model.tokenizer, pool, {
       temperature: cfg.sampling.evalTemperature, topP: cfg.sampling.evalTopP, seed: deriveSeed(cfg.run.seed, 'eval'), maxBatch: 64, concurrency: 1,
     });
