@@ -88,8 +88,23 @@ class PolicyHolder implements Generator {
     return this.config!.nCtx;
   }
 
-  generate(reqs: Parameters<PolicyPool['generate']>[0]) {
-    return this.pool!.generate(reqs);
+  /** Engine busy time: the union of intervals with at least one generate call in flight (actor idle fraction). */
+  busyMs = 0;
+  private inFlight = 0;
+  private busySince = 0;
+
+  async generate(reqs: Parameters<PolicyPool['generate']>[0]) {
+    if (this.inFlight++ === 0) this.busySince = performance.now();
+    try {
+      return await this.pool!.generate(reqs);
+    } finally {
+      if (--this.inFlight === 0) this.busyMs += performance.now() - this.busySince;
+    }
+  }
+
+  /** Busy ms so far, including a generate call still running. */
+  busyNow(): number {
+    return this.busyMs + (this.inFlight > 0 ? performance.now() - this.busySince : 0);
   }
 
   async close(): Promise<void> {
@@ -110,6 +125,9 @@ export class ActorRuntime {
   private readonly running = new Set<Promise<void>>();
   readonly stats: ActorStats = { trialsDone: 0, trialsFailed: 0, leases: 0, policyVersion: -1, batches: 0, meanBatchFill: 0, busyMs: 0 };
   private asyncMode = true;
+  private readonly startedAt = performance.now();
+  /** The latest weight switch, reported with the next trial (publish-to-switch latency). */
+  private pendingSwitch: { policyVersion: number; ms: number } | null = null;
 
   private constructor(private readonly o: ActorRuntimeOptions) {
     this.policy = new PolicyHolder(o.threads);
@@ -127,6 +145,7 @@ export class ActorRuntime {
       onPolicy: async (p) => {
         await a.policy.update(p);
         a.stats.policyVersion = p.policyVersion;
+        if (p.publishedAt !== undefined) a.pendingSwitch = { policyVersion: p.policyVersion, ms: Math.max(0, Date.now() - p.publishedAt) };
       },
       onFatal: (e) => {
         o.logger.error({ err: e.message }, 'learner refused this actor for good');
@@ -255,8 +274,11 @@ export class ActorRuntime {
       stats: {
         startedAt, finishedAt: Date.now(), envSteps: res.envSteps, genTokens: res.genTokens,
         ...(nb > 0 ? { batchFill: Math.min(1, (batcher.stats.fillSum - fill0.f) / nb) } : {}),
+        actorBusyMs: this.policy.busyNow(), actorUpMs: performance.now() - this.startedAt,
+        ...(this.pendingSwitch ? { weightSwitch: this.pendingSwitch } : {}),
       },
     };
+    this.pendingSwitch = null;
     // Held in the outbox (on disk in durable mode) from here on; the client delivers and resends it.
     await this.client.enqueueTrial(body);
     this.stats.trialsDone++;

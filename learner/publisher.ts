@@ -89,7 +89,7 @@ export class PolicyPublisher {
       throw badInput(`policy version ${p.policyVersion} is not newer than the published ${prev.policyVersion} in epoch ${p.learnerEpoch}`);
     }
     const sha256 = sha256Hex(p.weights.data);
-    const bytes = encode({ type: 'policy', policyVersion: p.policyVersion, learnerEpoch: p.learnerEpoch, config: p.config, weights: p.weights, sha256 });
+    const bytes = encode({ type: 'policy', policyVersion: p.policyVersion, learnerEpoch: p.learnerEpoch, config: p.config, weights: p.weights, sha256, publishedAt: Date.now() });
     this.latestMsg = { learnerEpoch: p.learnerEpoch, policyVersion: p.policyVersion, bytes, sha256 };
     this.counters.published++;
     this.sweep();

@@ -114,6 +114,10 @@ export class LearnerRuntime {
   private progressTimer: NodeJS.Timeout | null = null;
   private window = { trials: 0, tokens: 0, envSteps: 0, fill: 0, fillN: 0, t: Date.now() };
   private lastLag = { mean: 0, max: 0 };
+  /** Per actor process: its engine-busy and uptime counters (latest report and at the window's start). */
+  private readonly actorClocks = new Map<string, { busy: number; up: number; busy0: number; up0: number }>();
+  /** ms the main loop waited for complete groups before the current update (learner idle time). */
+  private waitMs = 0;
   private syncCohort = 0;
 
   private constructor(private readonly o: LearnerRuntimeOptions) {}
@@ -242,6 +246,7 @@ export class LearnerRuntime {
         this.window.fill += t.stats.batchFill;
         this.window.fillN++;
       }
+      this.noteActorStats(t);
     }
     this.book.adopt(t.groupId);
     const r = this.book.fill(t.groupId, t.trialIndex, { offset, actorId: t.key.actorId });
@@ -251,6 +256,19 @@ export class LearnerRuntime {
     }
     this.keepTrial(t.groupId, t.trialIndex, t);
     this.kick();
+  }
+
+  /** Actor idle-time counters and publish-to-switch latencies, carried by trial stats. */
+  private noteActorStats(t: Trial): void {
+    const { actorBusyMs, actorUpMs, weightSwitch } = t.stats;
+    if (actorBusyMs !== undefined && actorUpMs !== undefined) {
+      const id = `${t.key.actorId}/${t.key.incarnation}`;
+      const c = this.actorClocks.get(id) ?? { busy: 0, up: 0, busy0: 0, up0: 0 };
+      c.busy = Math.max(c.busy, actorBusyMs);
+      c.up = Math.max(c.up, actorUpMs);
+      this.actorClocks.set(id, c);
+    }
+    if (weightSwitch) this.metrics.log(weightSwitch.policyVersion, { 'perf/weight_switch_ms': weightSwitch.ms });
   }
 
   // ---- leases ---------------------------------------------------------------------------------------------------
@@ -361,7 +379,9 @@ export class LearnerRuntime {
     this.progressTimer.unref();
     if (!this.state.evals.some((e) => e.version === this.state.policyVersion)) await this.evaluate();
     while (this.budgetLeft()) {
+      const w0 = performance.now();
       const groups = this.cfg.run.mode === 'sync' ? await this.syncCollect() : await this.asyncCollect();
+      this.waitMs = performance.now() - w0;
       if (!groups) break;
       await this.train(groups);
       const v = this.state.policyVersion;
@@ -467,6 +487,7 @@ export class LearnerRuntime {
     this.metrics.log(this.state.policyVersion, {
       ...res.metrics,
       'perf/update_ms': performance.now() - t0,
+      'perf/learner_wait_ms': this.waitMs,
       'perf/policy_lag_mean': this.lastLag.mean,
       'perf/policy_lag_max': this.lastLag.max,
       'rollout/trials_trained_total': this.state.counters.trialsTrained,
@@ -550,9 +571,18 @@ export class LearnerRuntime {
     const fmt = (s: number) => (Number.isFinite(s) ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : '?');
     const tps = this.window.trials / dt;
     const fill = this.window.fillN ? this.window.fill / this.window.fillN : NaN;
+    let busy = 0;
+    let up = 0;
+    for (const c of this.actorClocks.values()) {
+      busy += c.busy - c.busy0;
+      up += c.up - c.up0;
+      c.busy0 = c.busy;
+      c.up0 = c.up;
+    }
     this.metrics.log(v, {
       'rollout/trials_per_s': tps, 'rollout/tokens_per_s': this.window.tokens / dt, 'rollout/env_steps_per_s': this.window.envSteps / dt,
       'rollout/batch_fill': fill, 'perf/actors': this.server.connections().length,
+      'perf/actor_idle_frac': up > 0 ? Math.max(0, 1 - busy / up) : NaN,
     });
     this.emit(
       `iter ${v}${c.iterations ? `/${c.iterations}` : ''} | ${tps.toFixed(1)} trials/s | ${(this.window.tokens / dt).toFixed(0)} tok/s | ` +

@@ -174,6 +174,11 @@ export const TrialStatsSchema = z.strictObject({
   genTokens: int(0),
   /** Mean fill (requests / max batch) of the actor's decode batches while this trial ran. */
   batchFill: z.number().min(0).max(1).optional(),
+  /** Actor-process counters since it started (ms): time its policy engine was generating, and uptime (idle fraction). */
+  actorBusyMs: z.number().min(0).optional(),
+  actorUpMs: z.number().min(0).optional(),
+  /** The actor's latest weight switch not yet reported: version and ms from the learner's publish to the switch. */
+  weightSwitch: z.strictObject({ policyVersion: int(0), ms: z.number().min(0) }).optional(),
 });
 
 export const TrialSchema = z.strictObject({
@@ -298,6 +303,8 @@ export const PolicySchema = z.strictObject({
   weights: TensorSchema,
   /** sha256 of `weights.data`; the actor verifies it before swapping. */
   sha256: Sha256Hex,
+  /** Learner wall clock (ms since the epoch) at publish: actors report publish-to-switch latency against it. */
+  publishedAt: z.number().min(0).optional(),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 

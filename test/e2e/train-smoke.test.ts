@@ -31,6 +31,14 @@ describe('lamer train (e2e)', () => {
     const metrics = readMetricsCsv(join(runDir, 'metrics.csv'));
     expect(metrics.get('train/loss')?.length).toBe(2);
     expect(metrics.get('eval/pass@3')?.length).toBe(2);
+    // Throughput instrumentation: learner wait per update, actors' publish-to-switch latency and idle fraction.
+    expect(metrics.get('perf/learner_wait_ms')?.length).toBe(2);
+    const switches = metrics.get('perf/weight_switch_ms') ?? [];
+    expect(switches.length).toBeGreaterThan(0);
+    for (const p of switches) expect(p.value).toBeGreaterThanOrEqual(0);
+    const idle = (metrics.get('perf/actor_idle_frac') ?? []).filter((p) => Number.isFinite(p.value));
+    expect(idle.length).toBeGreaterThan(0);
+    for (const p of idle) expect(p.value).toBeGreaterThanOrEqual(0), expect(p.value).toBeLessThanOrEqual(1);
     expect(readdirSync(join(runDir, 'checkpoints')).some((d) => d.startsWith('ckpt-000000000002'))).toBe(true);
 
     // Resume: same directory, larger budget. Starts at v2 in a new learner epoch and trains one more version.
