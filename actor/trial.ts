@@ -2,7 +2,8 @@
  * One LaMer trial as a small async state machine: play episode 0, then (if not won) reflect and play again,
  * up to N episodes, restoring the task's initial state between episodes (lamer-spec §2). Every policy call
  * goes through `deps.generate`, so trials from many groups share batched decode calls while each trial's
- * own order stays sequential.
+ * own order stays sequential. A text-level policy (`deps.generateText`, an OpenAI-compatible server) drives the same
+ * state machine; its rows say whether they carry behaviour log-probs.
  */
 import type { EpisodeLog, MemoryMode, Template, TextEnv } from './envs/types.js';
 import type { Row } from '../shared/rl/types.js';
@@ -34,6 +35,23 @@ export interface GenerationResult {
   policyVersion: number;
 }
 
+/** A text-level request (OpenAI-compatible servers): the prompt text and stop strings instead of token ids. */
+export interface TextGenerationRequest {
+  prompt: string;
+  maxTokens: number;
+  /** Stop strings of the phase (the closing tag in the compact template; none in the full template). */
+  stop: string[];
+  phase: 'play' | 'reflect';
+}
+
+export interface TextGenerationResult {
+  /** The response text as the env parses it (a matched stop string included). */
+  text: string;
+  /** The server's tokens with their behaviour log-probs, when it gave them. */
+  tokens?: Array<{ token: string; logprob: number }>;
+  policyVersion: number;
+}
+
 /** One recorded turn: the learner's row fields (shared/rl) plus what training needs from the sample. */
 export interface TrialRow extends Row {
   policyVersion: number;
@@ -41,6 +59,8 @@ export interface TrialRow extends Row {
   response: Int32Array;
   behavLogp: Float32Array;
   actionText: string;
+  /** False when the policy gave no usable log-probs (text backends): the row is for evaluation only. */
+  hasLogp: boolean;
 }
 
 export interface TrialResult {
@@ -58,15 +78,24 @@ export interface TokenizerLike {
 
 export interface TrialDeps {
   env: TextEnv;
-  tokenizer: TokenizerLike;
-  generate(req: GenerationRequest): Promise<GenerationResult>;
+  /** The learner's tokenizer. Required for `generate`; with `generateText` it only maps text to ids (if given). */
+  tokenizer?: TokenizerLike;
+  /** Token-level policy (the embedded model). Exactly one of `generate` and `generateText` must be set. */
+  generate?(req: GenerationRequest): Promise<GenerationResult>;
+  /**
+   * Text-level policy (an OpenAI-compatible server). Rows get the tokenizer's ids of prompt and response; log-probs
+   * are kept only when the server's tokens are exactly the tokenizer's words of the response (else `hasLogp` false).
+   */
+  generateText?(req: TextGenerationRequest): Promise<TextGenerationResult>;
+  /** Stop strings per phase for `generateText` (default none). */
+  stopText?: { play: string[]; reflect: string[] };
   buildPrompt(ctx: {
     template: Template; phase: 'play' | 'reflect'; memory: MemoryMode; initialObs: string;
     episode: number; turn: number; current: EpisodeLog; past: EpisodeLog[];
   }): string;
   parseReflection(response: string): { reflection: string; valid: boolean };
-  /** Stop words of the template: the closing tags the model ends its answer with. */
-  stopTokens: { play: number[]; reflect: number[] };
+  /** Stop words of the template: the closing tags the model ends its answer with (token path). */
+  stopTokens?: { play: number[]; reflect: number[] };
   /** Lockstep baseline only: resolves when every unfinished trial of the cohort reached the same phase. */
   beforePhase?(episode: number, phase: 'play' | 'reflect'): Promise<void>;
 }
@@ -76,9 +105,58 @@ function fitPrompt(ids: number[], budget: number): number[] {
 }
 
 /** Text the env/parser receives: in the compact template the prompt ends with the opening tag, so it is the generation itself. */
-function responseText(deps: TrialDeps, tokens: number[]): string {
-  const body = tokens.filter((t) => t !== deps.tokenizer.eos);
-  return deps.tokenizer.decode(body);
+function responseText(tok: TokenizerLike, tokens: number[]): string {
+  const body = tokens.filter((t) => t !== tok.eos);
+  return tok.decode(body);
+}
+
+interface PolicyCall {
+  prompt: number[];
+  response: number[];
+  logprobs: number[];
+  hasLogp: boolean;
+  policyVersion: number;
+  text: string;
+  genTokens: number;
+}
+
+/**
+ * Behaviour log-probs of a text response in the learner's token ids: usable only when the server's tokens, trimmed,
+ * are exactly the words the tokenizer makes of the text (true for `lamer serve`; a real LLM's BPE pieces are not).
+ */
+function alignLogprobs(tok: TokenizerLike | undefined, responseIds: number[], tokens: TextGenerationResult['tokens']): number[] | null {
+  if (!tok || !tokens || tokens.length !== responseIds.length) return null;
+  const encoded = tokens.map((t) => tok.encode(t.token));
+  if (!encoded.every((ids, i) => ids.length === 1 && ids[0] === responseIds[i])) return null;
+  return tokens.map((t) => t.logprob);
+}
+
+async function callPolicy(spec: TrialSpec, deps: TrialDeps, phase: 'play' | 'reflect', promptText: string): Promise<PolicyCall> {
+  const maxTokens = phase === 'play' ? spec.maxActionTokens : spec.maxReflectTokens;
+  const tok = deps.tokenizer;
+  if (deps.generateText) {
+    let prompt: number[] = [];
+    let text = promptText;
+    if (tok) {
+      const ids = tok.encode(promptText);
+      prompt = fitPrompt(ids, spec.nCtx - maxTokens);
+      if (prompt.length < ids.length) text = tok.decode(prompt);
+    }
+    const out = await deps.generateText({ prompt: text, maxTokens, stop: deps.stopText?.[phase] ?? [], phase });
+    const response = tok ? tok.encode(out.text) : [];
+    const logprobs = alignLogprobs(tok, response, out.tokens);
+    return {
+      prompt, response, logprobs: logprobs ?? [], hasLogp: logprobs !== null, policyVersion: out.policyVersion, text: out.text,
+      genTokens: out.tokens?.length ?? response.length,
+    };
+  }
+  if (!deps.generate || !tok || !deps.stopTokens) throw new Error('runTrial: token generation needs generate, tokenizer and stopTokens (or pass generateText)');
+  const prompt = fitPrompt(tok.encode(promptText), spec.nCtx - maxTokens);
+  const out = await deps.generate({ prompt, maxTokens, stop: deps.stopTokens[phase], phase });
+  return {
+    prompt, response: out.tokens, logprobs: out.logprobs, hasLogp: true, policyVersion: out.policyVersion,
+    text: responseText(tok, out.tokens), genTokens: out.tokens.length,
+  };
 }
 
 export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialResult> {
@@ -91,12 +169,14 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
   const initialObs = env.reset({ seed: spec.taskSeed }).obs;
 
   const call = async (phase: 'play' | 'reflect', promptText: string) => {
-    const maxTokens = phase === 'play' ? spec.maxActionTokens : spec.maxReflectTokens;
-    const prompt = fitPrompt(deps.tokenizer.encode(promptText), spec.nCtx - maxTokens);
-    const out = await deps.generate({ prompt, maxTokens, stop: deps.stopTokens[phase], phase });
-    genTokens += out.tokens.length;
-    return { prompt, out, text: responseText(deps, out.tokens) };
+    const out = await callPolicy(spec, deps, phase, promptText);
+    genTokens += out.genTokens;
+    return out;
   };
+  const sample = (c: PolicyCall) => ({
+    policyVersion: c.policyVersion, prompt: Int32Array.from(c.prompt), response: Int32Array.from(c.response),
+    behavLogp: Float32Array.from(c.logprobs), hasLogp: c.hasLogp,
+  });
 
   for (let episode = 0; episode < spec.attempts; episode++) {
     if (episode > 0) {
@@ -107,13 +187,11 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
           template: spec.template, phase: 'reflect', memory: spec.memory, initialObs,
           episode, turn: 0, current: finished, past: past.slice(0, -1),
         });
-        const { prompt, out, text } = await call('reflect', promptText);
-        const parsed = deps.parseReflection(text);
+        const c = await call('reflect', promptText);
+        const parsed = deps.parseReflection(c.text);
         finished.reflection = parsed.reflection;
         rows.push({
-          phase: 'reflect', episode, turn: 0, reward: 0, valid: parsed.valid, anchor: 'reflection',
-          policyVersion: out.policyVersion, prompt: Int32Array.from(prompt), response: Int32Array.from(out.tokens),
-          behavLogp: Float32Array.from(out.logprobs), actionText: parsed.reflection,
+          phase: 'reflect', episode, turn: 0, reward: 0, valid: parsed.valid, anchor: 'reflection', ...sample(c), actionText: parsed.reflection,
         });
       }
       env.restart();
@@ -125,14 +203,12 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
       const promptText = deps.buildPrompt({
         template: spec.template, phase: 'play', memory: spec.memory, initialObs, episode, turn, current, past,
       });
-      const { prompt, out, text } = await call('play', promptText);
-      const step = env.step(text);
+      const c = await call('play', promptText);
+      const step = env.step(c.text);
       envSteps++;
       current.steps.push({ action: step.info.actionText, obs: step.obs });
       rows.push({
-        phase: 'play', episode, turn, reward: step.reward, valid: step.info.valid, anchor,
-        policyVersion: out.policyVersion, prompt: Int32Array.from(prompt), response: Int32Array.from(out.tokens),
-        behavLogp: Float32Array.from(out.logprobs), actionText: step.info.actionText,
+        phase: 'play', episode, turn, reward: step.reward, valid: step.info.valid, anchor, ...sample(c), actionText: step.info.actionText,
       });
       if (step.info.won) current.won = true;
       if (step.terminated || step.truncated || step.info.won) break;

@@ -160,9 +160,15 @@ export const RowSchema = z.strictObject({
   policyVersion: int(0),
   prompt: vectorSchema('int32'),
   response: vectorSchema('int32'),
-  /** Behaviour log-prob of every response token (same length as `response`). */
+  /** Behaviour log-prob of every response token (same length as `response`; empty when `hasLogp` is false). */
   behavLogp: vectorSchema('float32'),
   actionText: Text.optional(),
+  /**
+   * Whether `behavLogp` holds the behaviour policy's log-probs. Absent = true (records from before this field, and
+   * the embedded policy). False when an inference server gave none (or its tokens do not map onto the learner's
+   * vocabulary): such rows are for evaluation only and the learner does not train on them.
+   */
+  hasLogp: z.boolean().optional(),
 });
 export type Row = z.infer<typeof RowSchema>;
 
@@ -194,6 +200,11 @@ export const TrialSchema = z.strictObject({
   episodesWon: z.array(z.boolean()).max(LIMITS.attempts),
   rows: z.array(RowSchema).max(LIMITS.rows),
   stats: TrialStatsSchema,
+  /**
+   * Who generated the responses. Absent = the embedded ONNX policy (whose weights the learner publishes). `openai`:
+   * an OpenAI-compatible server (`model` names it); its samples are off-policy for the learner's weights.
+   */
+  policy: z.strictObject({ backend: z.enum(['onnx', 'openai']), model: z.string().max(LIMITS.idChars).optional() }).optional(),
   /** Optional end-to-end digest: sha256 of `encode(record without sha256)` (see codec `verifyTrialDigest`). */
   sha256: Sha256Hex.optional(),
 });
@@ -379,7 +390,9 @@ export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | n
   for (let i = 0; i < t.rows.length; i++) {
     const r = t.rows[i];
     const where = `row ${i}`;
-    if (r.response.shape[0] !== r.behavLogp.shape[0]) {
+    if (r.hasLogp === false) {
+      if (r.behavLogp.shape[0] !== 0) return `${where}: hasLogp is false but behavLogp has ${r.behavLogp.shape[0]} values`;
+    } else if (r.response.shape[0] !== r.behavLogp.shape[0]) {
       return `${where}: response has ${r.response.shape[0]} tokens but behavLogp has ${r.behavLogp.shape[0]}`;
     }
     if (r.episode >= t.episodesWon.length) return `${where}: episode ${r.episode} beyond the ${t.episodesWon.length} episodes played`;

@@ -102,6 +102,24 @@ export const LearnerSchema = z.strictObject({
   keepCheckpoints: int(1).default(3).describe('checkpoints kept'),
 });
 
+export const OpenAIPolicySchema = z.strictObject({
+  baseUrl: z.string().url().default('http://127.0.0.1:8000/v1').describe('OpenAI-compatible endpoint base URL (vLLM, llama.cpp server, lamer serve, ...)'),
+  model: z.string().default('').describe('model name the server serves (required with policy.backend=openai)'),
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('OPENAI_API_KEY').describe('environment variable holding the API key (local servers need none)'),
+  endpoint: z.enum(['chat', 'completions']).default('chat').describe("'chat' (/v1/chat/completions, one user message) or 'completions' (/v1/completions, raw prompt)"),
+  maxTokens: int(1).default(1024).describe('response cap for the full template (the compact template uses sampling.max*Tokens)'),
+  concurrency: int(1).default(8).describe('max requests in flight to the server'),
+  timeoutMs: int(1).default(120_000).describe('per-request timeout'),
+  maxRetries: int(0).default(4).describe('retries on timeouts, connection errors, 408/409/429 and 5xx'),
+  backoffMs: int(0).default(500).describe('first retry delay; doubles per retry (a Retry-After header wins, capped at 30 s)'),
+  logprobs: z.boolean().default(true).describe('ask for per-token log-probs (records without them are evaluation-only)'),
+});
+
+export const PolicyBackendSchema = z.strictObject({
+  backend: z.enum(['onnx', 'openai']).default('onnx').describe("who generates: the embedded ONNX model, or an OpenAI-compatible server"),
+  openai: OpenAIPolicySchema.default(OpenAIPolicySchema.parse({})),
+});
+
 export const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
 });
@@ -115,6 +133,7 @@ export const ConfigSchema = z.strictObject({
   sampling: SamplingSchema.default(SamplingSchema.parse({})),
   actor: ActorSchema.default(ActorSchema.parse({})),
   learner: LearnerSchema.default(LearnerSchema.parse({})),
+  policy: PolicyBackendSchema.default(PolicyBackendSchema.parse({})),
   log: LogSchema.default(LogSchema.parse({})),
 });
 
@@ -201,6 +220,7 @@ function crossFieldProblems(cfg: Config): string[] {
   if (cfg.run.mode === 'sync' && cfg.algo.eta !== 0) {
     // The synchronous baseline is lockstep by definition; staleness is zero there.
   }
+  if (cfg.policy.backend === 'openai' && cfg.policy.openai.model.trim() === '') p.push('policy.openai.model: required when policy.backend is openai (the model name the server serves)');
   if (cfg.run.iterations === 0 && cfg.run.minutes === 0) p.push('run.iterations and run.minutes are both 0: the run would never end (set one budget)');
   return p;
 }

@@ -10,6 +10,7 @@ export const ErrorCodes = {
   RL_ERR_CHECKPOINT: 'checkpoint missing, corrupt or incompatible',
   RL_ERR_MODEL: 'model input out of range',
   RL_ERR_PROTOCOL: 'protocol violation',
+  RL_ERR_BACKEND: 'policy backend (inference server) failed or answered malformed',
   RL_ERR_INTERNAL: 'internal error',
 } as const;
 
