@@ -16,6 +16,7 @@ import { stopTokens } from './local-trials.js';
 import { makeEnv } from './envs/registry.js';
 import { LearnerClient } from './learner-client.js';
 import { Outbox } from './outbox.js';
+import { TrialLog } from './trial-log.js';
 import { runTrial, type TrialDeps } from './trial.js';
 
 export interface ActorRuntimeOptions {
@@ -37,6 +38,8 @@ export interface ActorRuntimeOptions {
    * final `bye`: without it a standalone actor would retry forever. Default 10 minutes, well above a learner restart.
    */
   giveUpAfterMs?: number;
+  /** Append-only log of completed trials and their acks (for external checkers such as `lamer chaos`). */
+  trialLog?: string;
 }
 
 export interface ActorStats {
@@ -125,6 +128,7 @@ export class ActorRuntime {
   private readonly running = new Set<Promise<void>>();
   readonly stats: ActorStats = { trialsDone: 0, trialsFailed: 0, leases: 0, policyVersion: -1, batches: 0, meanBatchFill: 0, busyMs: 0 };
   private asyncMode = true;
+  private trialLog: TrialLog | null = null;
   private readonly startedAt = performance.now();
   /** The latest weight switch, reported with the next trial (publish-to-switch latency). */
   private pendingSwitch: { policyVersion: number; ms: number } | null = null;
@@ -138,6 +142,7 @@ export class ActorRuntime {
   static async start(o: ActorRuntimeOptions): Promise<ActorRuntime> {
     const a = new ActorRuntime(o);
     const outbox = await Outbox.open({ dir: o.outboxDir });
+    a.trialLog = o.trialLog ? await TrialLog.open(o.trialLog) : null;
     if (outbox.recovery.loaded) o.logger.info({ recovered: outbox.recovery.loaded }, 'outbox: resending completed trials from a previous process');
     a.client = new LearnerClient({
       url: o.url, actorId: o.actorId, token: o.token, runId: o.runId, outbox, logger: o.logger, tls: o.tls,
@@ -153,6 +158,7 @@ export class ActorRuntime {
         a.finish();
       },
       onBye: () => void a.shutdown('learner said bye'),
+      onAck: (ack) => void a.trialLog?.acked(ack).catch((e: Error) => o.logger.error({ err: e.message }, 'trial log append failed')),
     });
     a.client.start();
     a.poll = setInterval(() => {
@@ -280,7 +286,9 @@ export class ActorRuntime {
     };
     this.pendingSwitch = null;
     // Held in the outbox (on disk in durable mode) from here on; the client delivers and resends it.
-    await this.client.enqueueTrial(body);
+    const { key } = await this.client.enqueueTrial(body);
+    // Logged only once the outbox holds the record: a logged trial must reach the ledger (the chaos checker's "completed").
+    await this.trialLog?.completed(key, l.groupId, trialIndex);
     this.stats.trialsDone++;
   }
 
@@ -293,6 +301,7 @@ export class ActorRuntime {
     Object.assign(this.stats, { batches: s.batches, meanBatchFill: s.batches ? s.fillSum / s.batches : 0, busyMs: s.busyMs });
     await this.client.close(reason);
     await this.policy.close();
+    await this.trialLog?.close();
     this.finish();
   }
 }

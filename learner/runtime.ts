@@ -9,6 +9,7 @@ import { decodeTrial } from '../proto/codec.js';
 import { fromTensor, toTensor, type Lease, type Trial, type TrialOptions } from '../proto/messages.js';
 import type { Config } from '../shared/config.js';
 import { LamerError } from '../shared/errors.js';
+import { atomicWrite } from '../shared/fsutil.js';
 import type { Logger } from '../shared/logger.js';
 import { parseModel, serializeModel } from '../shared/model/checkpoint-files.js';
 import type { ModelConfig } from '../shared/model/config.js';
@@ -150,6 +151,12 @@ export class LearnerRuntime {
     this.store = new CheckpointStore(runDir.file('checkpoints'), { keep: cfg.learner.keepCheckpoints });
     if (cfg.run.fresh) await this.store.clear();
     const loaded = await this.store.loadLatest();
+    // learnerEpoch must grow on EVERY start, also when two starts resume from the same checkpoint: the process in
+    // between may have published newer versions before it died, and actors keep a same-epoch policy whose version
+    // is higher (a dead timeline's weights). So the last started epoch is kept in its own durable file.
+    const epochFile = runDir.file('learner-epoch');
+    const lastEpoch = existsSync(epochFile) ? Number.parseInt(readFileSync(epochFile, 'utf8'), 10) : -1;
+    if (!Number.isInteger(lastEpoch) || lastEpoch < -1) throw new LamerError('RL_ERR_CHECKPOINT', `${epochFile} does not hold an epoch number`);
     for (const s of loaded?.skipped ?? []) logger.warn({ checkpoint: s.dir, reason: s.reason }, 'skipped a corrupt checkpoint, falling back to the previous one');
     let optimizerState;
     if (loaded) {
@@ -159,8 +166,10 @@ export class LearnerRuntime {
       this.params = model.params;
       this.tokenizer = model.tokenizer!;
       optimizerState = model.optimizer;
-      this.state = { ...saved, learnerEpoch: saved.learnerEpoch + 1 };
-      logger.info({ checkpoint: loaded.dir, policyVersion: saved.policyVersion, learnerEpoch: this.state.learnerEpoch }, 'resumed from checkpoint');
+      this.state = { ...saved, learnerEpoch: Math.max(saved.learnerEpoch, lastEpoch) + 1 };
+      logger.info({
+        checkpoint: loaded.dir, policyVersion: saved.policyVersion, learnerEpoch: this.state.learnerEpoch, optimizerStep: model.optimizer?.step ?? null,
+      }, 'resumed from checkpoint');
     } else {
       this.tokenizer = this.o.initModel?.tokenizer ?? new WordTokenizer([...this.o.vocabulary]);
       this.modelConfig = this.o.initModel?.config ?? {
@@ -171,10 +180,11 @@ export class LearnerRuntime {
       const runId = existsSync(runIdFile) ? readFileSync(runIdFile, 'utf8').trim() : `run-${randomBytes(6).toString('hex')}`;
       writeFileSync(runIdFile, runId + '\n');
       this.state = {
-        runId, policyVersion: 0, learnerEpoch: 0, taskBook: { nextIndex: 0, nextLease: 0, groups: [], trainedGroups: 0 }, ledgerOffset: 0,
+        runId, policyVersion: 0, learnerEpoch: lastEpoch + 1, taskBook: { nextIndex: 0, nextLease: 0, groups: [], trainedGroups: 0 }, ledgerOffset: 0,
         counters: { trialsCommitted: 0, trialsTrained: 0, surplus: 0, rowsDroppedStale: 0 }, evals: [],
       };
     }
+    await atomicWrite(epochFile, `${this.state.learnerEpoch}\n`);
     this.book = new TaskBook({
       seed: cfg.run.seed, groupSize: cfg.env.groupSize, attempts: cfg.env.attempts, evalTasks: cfg.run.evalTasks, evalAttempts: cfg.run.evalAttempts,
       evalSeed: cfg.run.evalSeed || cfg.run.seed,
@@ -482,6 +492,8 @@ export class LearnerRuntime {
     this.state.counters.trialsTrained += trials.length;
     this.state.counters.rowsDroppedStale += res.rowsDroppedStale;
     this.state.policyVersion = v + 1;
+    // The ledger offsets this version consumed: lets a checker (lamer chaos) prove no record is trained twice.
+    this.o.logger.info({ policyVersion: v + 1, learnerEpoch: this.state.learnerEpoch, offsets: groups.flatMap((g) => g.slots.map((s) => s!.offset)) }, 'trained');
     this.publish();
     const elapsed = (Date.now() - this.t0) / 1000;
     this.metrics.log(this.state.policyVersion, {

@@ -17,8 +17,9 @@ export function register(program: Command): void {
     .option('--max-batch <n>', 'max requests per decode call', parseIntOption('max-batch', 1), 64)
     .option('--outbox-dir <dir>', 'durable outbox directory (completed trials survive a crash)')
     .option('--give-up-after <seconds>', 'exit when the learner has been unreachable this long (0 = never)', parseIntOption('give-up-after', 0), 600)
+    .option('--trial-log <file>', 'append a durable JSON line per completed trial and per ack (read by `lamer chaos`)')
     .option('--log-level <level>', 'log level', 'info')
-    .action(async (o: { learner: string; actorId: string; runId?: string; tokenFile?: string; ca?: string; threads: number; groups: number; maxBatch: number; outboxDir?: string; logLevel: string; giveUpAfter: number }) => {
+    .action(async (o: { learner: string; actorId: string; runId?: string; tokenFile?: string; ca?: string; threads: number; groups: number; maxBatch: number; outboxDir?: string; logLevel: string; giveUpAfter: number; trialLog?: string }) => {
       const token = o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.LAMER_TOKEN;
       if (!token) throw badInput('no actor token: set LAMER_TOKEN or pass --token-file (never on the command line)');
       const runId = o.runId ?? process.env.LAMER_RUN_ID;
@@ -28,7 +29,7 @@ export function register(program: Command): void {
       const logger = createLogger({ level: o.logLevel, component: 'actor' }).child({ actorId: o.actorId });
       const actor = await ActorRuntime.start({
         url: o.learner, actorId: o.actorId, token, runId, logger, outboxDir: o.outboxDir, threads: o.threads,
-        groupsInFlight: o.groups, maxBatch: o.maxBatch, giveUpAfterMs: o.giveUpAfter * 1000, tls: o.ca ? { ca: readFileSync(o.ca) } : undefined,
+        groupsInFlight: o.groups, maxBatch: o.maxBatch, giveUpAfterMs: o.giveUpAfter * 1000, trialLog: o.trialLog, tls: o.ca ? { ca: readFileSync(o.ca) } : undefined,
       });
       const stop = () => void actor.shutdown('signal');
       process.once('SIGTERM', stop);
