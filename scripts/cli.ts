@@ -22,6 +22,8 @@ const COMMANDS: Array<() => Promise<Registrar>> = [
   () => import('./commands/learner.js'),
   () => import('./commands/eval.js'),
   () => import('./commands/token.js'),
+  () => import('./commands/serve.js'),
+  () => import('./commands/experiment.js'),
 ];
 
 async function main(argv: string[]): Promise<void> {

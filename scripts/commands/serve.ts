@@ -1,0 +1,40 @@
+/** `lamer serve` — the embedded model over the OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions). */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { parseIntOption, printJson } from '../lib/io.js';
+
+export function register(program: Command): void {
+  program.command('serve')
+    .description('serve a checkpoint over the OpenAI-compatible API (/v1/completions and /v1/chat/completions with logprobs, /v1/models)')
+    .requiredOption('--checkpoint <dir>', 'model directory (lamer.json, model.safetensors, tokenizer.json), e.g. runs/<run>/checkpoints/ckpt-*')
+    .option('--listen <host:port>', 'address to listen on (port 0 = any free port)', '127.0.0.1:8000')
+    .option('--model-name <name>', 'the model name clients send', 'lamer')
+    .option('--threads <n>', 'decode worker threads', parseIntOption('threads', 1), 1)
+    .option('--max-batch <n>', 'max requests per batched decode call', parseIntOption('max-batch', 1), 64)
+    .option('--max-queue <n>', 'queued requests beyond this get 503 + Retry-After', parseIntOption('max-queue', 1), 1024)
+    .addOption(new Option('--logprobs <mode>', 'log-probs of the sampling distribution actually used, or of the plain model').choices(['sampled', 'raw']).default('sampled'))
+    .option('--seed <n>', 'seeds requests that carry no seed', parseIntOption('seed', 0), 0)
+    .option('--json', 'print {"url", "model"} as one JSON line once listening')
+    .option('--log-level <level>', 'log level', 'info')
+    .action(async (o: {
+      checkpoint: string; listen: string; modelName: string; threads: number; maxBatch: number; maxQueue: number;
+      logprobs: 'sampled' | 'raw'; seed: number; json?: boolean; logLevel: string;
+    }) => {
+      const { startServe, parseListen } = await import('../lib/serve.js');
+      const { createLogger } = await import('../../shared/logger.js');
+      const logger = createLogger({ level: o.logLevel, component: 'serve' });
+      const { host, port } = parseListen(o.listen);
+      const s = await startServe({
+        checkpoint: o.checkpoint, host, port, modelName: o.modelName, threads: o.threads, maxBatch: o.maxBatch, maxQueue: o.maxQueue,
+        logprobsMode: o.logprobs, seed: o.seed, logger,
+      });
+      if (o.json) printJson({ url: s.url, model: s.modelName, nCtx: s.nCtx });
+      else process.stdout.write(`lamer serve: ${s.url} (model '${s.modelName}', context ${s.nCtx} tokens); Ctrl-C stops\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await s.close();
+      logger.info(s.stats, 'serve stopped');
+    });
+}
