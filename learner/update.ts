@@ -26,6 +26,17 @@ export interface RecordedRow extends Row {
   prompt: Int32Array;
   response: Int32Array;
   behavLogp: Float32Array;
+  /** Sampled by a policy other than the learner's own weights (an inference server): never treated as on-policy. */
+  external?: boolean;
+}
+
+/**
+ * Rows whose behaviour log-probs are missing (an inference server gave none: `hasLogp: false` on the wire, an
+ * empty `behavLogp`) cannot be importance-corrected, so the update refuses to train on them; they still count
+ * in the group statistics (advantages), like stale rows.
+ */
+export function lacksLogp(row: Pick<RecordedRow, 'response' | 'behavLogp'>): boolean {
+  return row.behavLogp.length !== row.response.length;
 }
 
 /** What the update needs from the training engine (a worker thread in production, anything in tests). */
@@ -40,6 +51,8 @@ export interface TrainerApi {
 export interface UpdateResult {
   rows: number;
   rowsDroppedStale: number;
+  /** Rows not trained on because they carry no behaviour log-probs (see {@link lacksLogp}). */
+  rowsDroppedNoLogp: number;
   tokens: number;
   metrics: Record<string, number>;
 }
@@ -48,7 +61,7 @@ type AlgoConfig = Config['algo'];
 
 /** Whether μ = π_prox by construction: every row sampled by the current weights at temperature 1, top-p 1. */
 function samplesAreOnPolicy(rows: RecordedRow[], version: number, sampling: { temperature: number; topP: number }): boolean {
-  return sampling.temperature === 1 && sampling.topP === 1 && rows.every((r) => r.policyVersion === version);
+  return sampling.temperature === 1 && sampling.topP === 1 && rows.every((r) => r.policyVersion === version && !r.external);
 }
 
 export async function runUpdate(
@@ -69,7 +82,12 @@ export async function runUpdate(
   const staleness: number[] = [];
   const used: RecordedRow[] = [];
   let dropped = 0;
+  let noLogp = 0;
   groups.forEach((g, gi) => g.trials.forEach((t, ti) => t.rows.forEach((row, ri) => {
+    if (lacksLogp(row)) {
+      noLogp++;
+      return;
+    }
     const lag = version - row.policyVersion;
     if (lag > algo.maxPolicyLag || lag < 0) {
       dropped++;
@@ -83,7 +101,8 @@ export async function runUpdate(
     used.push(row);
   })));
   const metrics: Record<string, number> = {};
-  if (trainRows.length === 0) return { rows: 0, rowsDroppedStale: dropped, tokens: 0, metrics };
+  if (noLogp > 0) metrics['train/rows_dropped_no_logp'] = noLogp;
+  if (trainRows.length === 0) return { rows: 0, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens: 0, metrics };
 
   // ---- 2. minibatches ----------------------------------------------------------------------------------------
   const batches = packMinibatches(trainRows, { context: opts.nCtx, padId: opts.padId, size: algo.miniBatchRows, seed: opts.seed });
@@ -127,11 +146,12 @@ export async function runUpdate(
     'train/optimizer_steps': sums.steps,
     'train/rows': trainRows.length,
     'train/rows_dropped_stale': dropped,
+    'train/rows_dropped_no_logp': noLogp,
     'train/response_tokens': tokens,
     'train/prox_recomputed': onPolicy ? 0 : 1,
     'train/adv_mean': trainRows.reduce((a, r) => a + r.advantage, 0) / trainRows.length,
   });
-  return { rows: trainRows.length, rowsDroppedStale: dropped, tokens, metrics };
+  return { rows: trainRows.length, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens, metrics };
 }
 
 type Diagnostics = ReturnType<typeof offPolicyDiagnostics>;
