@@ -1,0 +1,61 @@
+/**
+ * `lamer experiment` — a preset table (main | memory | gamma | async) of configurations from one base model, each
+ * trained row with the same trajectory budget, seeds as separate resumable runs, evaluated on one fixed validation
+ * list with up to 10 attempts; writes docs/results.json, docs/results.runs.json, PNGs and docs/results.md.
+ */
+import { Option, type Command } from 'commander';
+import { badInput } from '../../shared/errors.js';
+import { parseIntOption, printJson } from '../lib/io.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function register(program: Command): void {
+  program.command('experiment')
+    .description('run a preset table of configurations (same base model, same trajectory budget, fixed validation tasks) and publish docs/results.*')
+    .addOption(new Option('--preset <name>', 'table to run').choices(['main', 'memory', 'gamma', 'async']))
+    .option('--seeds <s>', 'seeds per row: runs seeds 1..S', parseIntOption('seeds', 1), 3)
+    .option('--env <env>', 'environment id or alias', 'minesweeper')
+    .option('--trajectories <t>', 'episodes trained per trained row (iterations = round(T / (groupsPerUpdate x groupSize x attempts)))', parseIntOption('trajectories', 1), 9600)
+    .option('--eval-tasks <n>', 'fixed validation tasks of the final evaluation', parseIntOption('eval-tasks', 1), 128)
+    .option('--attempts <k>', 'episodes per validation trial of the final evaluation (pass@1..k)', parseIntOption('attempts', 3), 10)
+    .option('--curve-tasks <n>', 'validation tasks of the evaluations during training (learning curve, 3 attempts)', parseIntOption('curve-tasks', 1), 64)
+    .option('--curve-points <n>', 'evaluations during a training run', parseIntOption('curve-points', 1), 6)
+    .option('--base-seed <s>', 'seed of the shared base model', parseIntOption('base-seed', 0), 1)
+    .option('--eval-seed <s>', 'seed of the shared validation task list', parseIntOption('eval-seed', 1), 1)
+    .option('--runs-dir <dir>', 'where run directories go (<dir>/<env>-<preset>/<row>-s<seed>)', 'runs/experiments')
+    .option('--docs-dir <dir>', 'where results.json, results.runs.json, results.md and the PNGs go', 'docs')
+    .option('-c, --config <file>', 'YAML/JSON config layer for every row (rows override the keys they define)')
+    .option('--set <key=value>', 'config override for every row, e.g. --set algo.lr=1e-4 (repeatable)', collect)
+    .option('--report', 'only regenerate docs/results.md from docs/results.json and docs/results.runs.json')
+    .option('--json', 'print the preset\'s rows as one JSON line')
+    .action(async (f: {
+      preset?: string; seeds: number; env: string; trajectories: number; evalTasks: number; attempts: number; curveTasks: number; curvePoints: number;
+      baseSeed: number; evalSeed: number; runsDir: string; docsDir: string; config?: string; set?: string[]; report?: boolean; json?: boolean;
+    }) => {
+      if (f.report) {
+        const { writeResultsReport } = await import('../lib/experiment-report.js');
+        const out = writeResultsReport(f.docsDir);
+        if (f.json) printJson({ report: out });
+        else process.stdout.write(`wrote ${out}\n`);
+        return;
+      }
+      if (!f.preset) throw badInput('--preset is required (main, memory, gamma or async), or --report');
+      const { resolveEnvId } = await import('../../actor/envs/registry.js');
+      const { parseOverride, readConfigFile } = await import('../../shared/config.js');
+      const { runExperiment } = await import('../lib/experiment.js');
+      const layers = [...(f.config ? [readConfigFile(f.config)] : []), ...(f.set ?? []).map(parseOverride)];
+      const out = await runExperiment({
+        preset: f.preset as 'main', seeds: Array.from({ length: f.seeds }, (_, i) => i + 1), envId: resolveEnvId(f.env),
+        trajectories: f.trajectories, evalTasks: f.evalTasks, attempts: f.attempts, baseSeed: f.baseSeed, evalSeed: f.evalSeed,
+        curveTasks: f.curveTasks, curvePoints: f.curvePoints, runsDir: f.runsDir, docsDir: f.docsDir, layers,
+        command: `npm run -s lamer -- ${process.argv.slice(2).join(' ')}`,
+        log: f.json ? () => {} : (l) => process.stdout.write(l + '\n'),
+      });
+      if (f.json) return printJson({ env: out.env, preset: out.preset, rows: out.rows, ciMethod: out.provenance.ciMethod, wallMinutes: out.provenance.wallMinutes, files: out.files });
+      process.stdout.write(`\n${out.env}/${out.preset} (${out.provenance.ciMethod}):\n`);
+      for (const [name, r] of Object.entries(out.rows)) {
+        process.stdout.write(`  ${name.padEnd(18)} ${r.pass.map((p) => (100 * p).toFixed(1).padStart(5)).join(' ')}   diversity ${r.diversity.toFixed(3)}   ${r.minutes.toFixed(1)} min/run\n`);
+      }
+      process.stdout.write(`wrote ${out.files.join(', ')}\n`);
+    });
+}

@@ -1,0 +1,124 @@
+/**
+ * docs/results.json (the issue's exact shape: env → preset → row → {pass, ci95, diversity, minutes}) and its
+ * provenance file docs/results.runs.json (commands, times, budgets, per-seed numbers, learning curves), both
+ * merged one env/preset at a time so presets run on different days accumulate in one place.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { badInput } from '../../shared/errors.js';
+import type { CiMethod } from './experiment-stats.js';
+
+/** One row of docs/results.json. Rates are fractions in [0, 1]; `pass[k-1]` is pass@k. */
+export interface RowResult {
+  pass: number[];
+  ci95: Array<[number, number]>;
+  /** Trajectory-diversity entropy (nats), mean over seeds. */
+  diversity: number;
+  /** Wall-clock minutes of one run of the row (training + final evaluation), mean over seeds. */
+  minutes: number;
+}
+
+export type ResultsFile = Record<string, Record<string, Record<string, RowResult>>>;
+
+/** What one (row, seed) run produced; stored as result.json in its run directory. */
+export interface SeedResult {
+  row: string;
+  seed: number;
+  trained: boolean;
+  pass: number[];
+  diversity: number;
+  minutes: number;
+  trainMinutes: number;
+  evalSeconds: number;
+  iterations: number;
+  /** Nominal episodes trained (iterations × episodes per update). */
+  trajectories: number;
+  trialsTrained: number;
+  /** Learner evaluations during training (N = 3, curve tasks): version → pass@1..3. */
+  curve: Array<{ version: number; trajectories: number; pass: number[] }>;
+  /** Validation tasks of the final evaluation. */
+  evalTasks: number;
+  finishedAt: string;
+  /** Set when an identical run (same resolved config and evaluation) of another preset was reused. */
+  reusedFrom?: string;
+}
+
+/** Provenance of one env/preset in docs/results.runs.json. */
+export interface PresetProvenance {
+  commands: string[];
+  startedAt: string;
+  finishedAt: string;
+  /** Wall-clock minutes of the invocations that produced the rows (a resumed preset adds them up). */
+  wallMinutes: number;
+  seeds: number[];
+  trajectories: number;
+  evalTasks: number;
+  attempts: number;
+  evalSeed: number;
+  ciMethod: CiMethod;
+  baseModel: { dir: string; pass: number[] };
+  settings: Record<string, unknown>;
+  rows: Record<string, { description: string; trained: boolean; iterations: number; perSeed: SeedResult[] }>;
+}
+
+export type ProvenanceFile = Record<string, Record<string, PresetProvenance>>;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkRow(where: string, r: unknown): asserts r is RowResult {
+  if (!isObject(r)) throw badInput(`${where}: expected an object`);
+  const { pass, ci95, diversity, minutes } = r;
+  if (!Array.isArray(pass) || pass.length === 0 || pass.some((p) => typeof p !== 'number' || !(p >= 0 && p <= 1))) throw badInput(`${where}.pass: expected a non-empty list of rates in [0, 1]`);
+  if (!Array.isArray(ci95) || ci95.length !== pass.length || ci95.some((c) => !Array.isArray(c) || c.length !== 2 || c.some((x) => typeof x !== 'number'))) {
+    throw badInput(`${where}.ci95: expected one [lo, hi] pair per pass@k`);
+  }
+  if (typeof diversity !== 'number' || !Number.isFinite(diversity)) throw badInput(`${where}.diversity: expected a number`);
+  if (typeof minutes !== 'number' || !(minutes >= 0)) throw badInput(`${where}.minutes: expected a number >= 0`);
+}
+
+/** Checks the issue's shape; errors name the first offending path. */
+export function validateResults(doc: unknown, what = 'results.json'): ResultsFile {
+  if (!isObject(doc)) throw badInput(`${what}: expected {"<env>": {"<preset>": {"<row>": {...}}}}`);
+  for (const [env, presets] of Object.entries(doc)) {
+    if (!isObject(presets)) throw badInput(`${what}: ${env}: expected an object of presets`);
+    for (const [preset, rows] of Object.entries(presets)) {
+      if (!isObject(rows)) throw badInput(`${what}: ${env}.${preset}: expected an object of rows`);
+      for (const [row, r] of Object.entries(rows)) checkRow(`${what}: ${env}.${preset}.${row}`, r);
+    }
+  }
+  return doc as ResultsFile;
+}
+
+/**
+ * Returns `existing` with `env.preset` replaced by `rows` (other envs and presets untouched). Rows keep the
+ * preset's order. Throws if `existing` is not in the issue's shape.
+ */
+export function mergeResults(existing: unknown, env: string, preset: string, rows: Record<string, RowResult>): ResultsFile {
+  const base = existing === undefined ? {} : validateResults(structuredClone(existing));
+  for (const [row, r] of Object.entries(rows)) checkRow(`${env}.${preset}.${row}`, r);
+  return { ...base, [env]: { ...(base[env] ?? {}), [preset]: rows } };
+}
+
+/** Same merge for the provenance file (no shape check beyond objects). */
+export function mergeProvenance(existing: unknown, env: string, preset: string, p: PresetProvenance): ProvenanceFile {
+  const base = (isObject(existing) ? structuredClone(existing) : {}) as ProvenanceFile;
+  return { ...base, [env]: { ...(base[env] ?? {}), [preset]: p } };
+}
+
+/** Reads a JSON document if the file exists (undefined otherwise); a broken file is an error naming it. */
+export function readJsonIfExists(path: string): unknown {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw badInput(`'${path}' is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Writes JSON via a temporary file and rename, so a crash never leaves half a results file. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}

@@ -1,0 +1,234 @@
+/**
+ * `lamer experiment`: one base model, a preset table of rows × seeds, each trained row with the same trajectory
+ * budget (stopped by iterations), all evaluated on the same fixed validation tasks with up to `attempts`
+ * episodes per trial; then docs/results.json, docs/results.runs.json, plots and docs/results.md.
+ * Resumable: a (row, seed) whose run directory holds result.json is not run again; a half-finished training
+ * run resumes from its checkpoint.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CheckpointStore } from '../../learner/checkpoint-store.js';
+import { resolveConfig, type Config } from '../../shared/config.js';
+import { LamerError } from '../../shared/errors.js';
+import { loadModelDir, parseModel } from '../../shared/model/checkpoint-files.js';
+import type { ModelConfig } from '../../shared/model/config.js';
+import type { WordTokenizer } from '../../shared/model/tokenizer.js';
+import { trajectoryDiversity } from '../../shared/rl/metrics.js';
+import { writeExperimentPlots } from './experiment-plots.js';
+import { episodesPerUpdate, evalConfig, presetRows, rowConfig, type PresetName, type RowContext, type RowSpec } from './experiment-presets.js';
+import { writeResultsReport } from './experiment-report.js';
+import {
+  mergeProvenance, mergeResults, readJsonIfExists, writeJsonAtomic, type PresetProvenance, type ProvenanceFile, type RowResult, type SeedResult,
+} from './experiment-results.js';
+import { aggregateCurves, mean } from './experiment-stats.js';
+import { evaluateModel, runPretrain } from './pretrain-job.js';
+import { runTraining } from './train-job.js';
+
+export interface ExperimentOptions {
+  preset: PresetName;
+  seeds: number[];
+  /** Full env id (lamer/MineSweeper-v0). */
+  envId: string;
+  /** Episodes trained per trained row (nominal: iterations × B × group × N). */
+  trajectories: number;
+  evalTasks: number;
+  /** Episodes per validation trial of the final evaluation (pass@1..attempts). */
+  attempts: number;
+  /** Seed of the base model (shared by every row and seed). */
+  baseSeed: number;
+  /** Seed of the validation task list (shared by every row and seed). */
+  evalSeed: number;
+  curveTasks: number;
+  curvePoints: number;
+  runsDir: string;
+  docsDir: string;
+  /** User config layers (--config, --set). */
+  layers: Array<Record<string, unknown>>;
+  /** The command line, recorded in results.runs.json and results.md. */
+  command: string;
+  log: (line: string) => void;
+}
+
+export interface ExperimentOutcome {
+  env: string;
+  preset: PresetName;
+  rows: Record<string, RowResult>;
+  provenance: PresetProvenance;
+  files: string[];
+}
+
+/** `lamer/MineSweeper-v0` → `minesweeper` (the results.json key). */
+export function envKey(envId: string): string {
+  return envId.replace(/^lamer\//, '').replace(/-v\d+$/, '').toLowerCase();
+}
+
+type Model = { config: ModelConfig; params: Float32Array; tokenizer: WordTokenizer };
+
+/** Final evaluation: the row's settings, `attempts` episodes per trial, the pinned task list; diversity over each trial's episodes. */
+async function finalEval(cfg: Config, model: Model, tasks: number, attempts: number) {
+  const t0 = Date.now();
+  const { pass, results } = await evaluateModel(evalConfig(cfg, tasks, attempts), model, tasks);
+  const episodes = results.map((r) => {
+    const eps: string[][] = [];
+    for (const row of r.rows) if (row.phase === 'play') (eps[row.episode] ??= []).push(row.actionText);
+    return eps.filter((e) => e !== undefined);
+  });
+  return { pass, diversity: trajectoryDiversity(episodes).mean, seconds: (Date.now() - t0) / 1000 };
+}
+
+async function latestModel(runDir: string, keep: number): Promise<Model> {
+  const loaded = await new CheckpointStore(join(runDir, 'checkpoints'), { keep }).loadLatest();
+  if (!loaded) throw new LamerError('RL_ERR_CHECKPOINT', `training in ${runDir} left no checkpoint`);
+  const m = parseModel(loaded.files);
+  return { config: m.config, params: m.params, tokenizer: m.tokenizer! };
+}
+
+function rowContext(o: ExperimentOptions, seed: number, baseModelDir: string, runDir: string): RowContext {
+  return {
+    layers: o.layers, envId: o.envId, seed, evalSeed: o.evalSeed, trajectories: o.trajectories, curveTasks: o.curveTasks,
+    curvePoints: o.curvePoints, baseModelDir, runDir,
+  };
+}
+
+async function runSeed(row: RowSpec, seed: number, o: ExperimentOptions, base: { dir: string; model: Model }, dir: string): Promise<SeedResult> {
+  const cfg = rowConfig(row, rowContext(o, seed, base.dir, dir));
+  const t0 = Date.now();
+  let model = base.model;
+  let trialsTrained = 0;
+  let curve: SeedResult['curve'] = [];
+  let iterations = 0;
+  if (row.train) {
+    const resumed = existsSync(join(dir, 'config.json'));
+    const summary = await runTraining({ config: cfg, runDir: dir, resumed }, { quiet: true });
+    model = await latestModel(dir, cfg.learner.keepCheckpoints);
+    trialsTrained = summary.trialsTrained;
+    iterations = summary.policyVersion;
+    const per = episodesPerUpdate(cfg);
+    curve = summary.evals.map((e) => ({ version: e.version, trajectories: e.version * per, pass: e.pass }));
+  }
+  const trainMinutes = (Date.now() - t0) / 60_000;
+  const ev = await finalEval(cfg, model, o.evalTasks, o.attempts);
+  return {
+    evalTasks: o.evalTasks,
+    row: row.name, seed, trained: row.train, pass: ev.pass, diversity: ev.diversity, minutes: (Date.now() - t0) / 60_000, trainMinutes,
+    evalSeconds: ev.seconds, iterations, trajectories: iterations * episodesPerUpdate(cfg), trialsTrained, curve, finishedAt: new Date().toISOString(),
+  };
+}
+
+/** JSON with sorted keys, so two configs compare equal whatever order their keys were built in. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/** The parts of a resolved config that decide what a training run does (its directory and `fresh` do not). */
+export function trainingIdentity(cfg: Config): string {
+  return canonicalJson({ ...cfg, run: { ...cfg.run, dir: undefined, fresh: undefined } });
+}
+
+/**
+ * A finished trained run of another preset with the identical resolved config and the same final evaluation
+ * (e.g. main/metarl = memory/reflection = gamma/0.9), found through docs/results.runs.json; null if none.
+ */
+export function findReusableRun(o: Pick<ExperimentOptions, 'docsDir' | 'runsDir' | 'preset' | 'evalTasks' | 'attempts' | 'evalSeed'>, env: string, cfg: Config, seed: number, rowName: string): SeedResult | null {
+  const prov = readJsonIfExists(join(o.docsDir, 'results.runs.json')) as ProvenanceFile | undefined;
+  const want = trainingIdentity(cfg);
+  for (const [preset, p] of Object.entries(prov?.[env] ?? {})) {
+    if (preset === o.preset || p.evalTasks !== o.evalTasks || p.attempts !== o.attempts || p.evalSeed !== o.evalSeed) continue;
+    for (const [name, r] of Object.entries(p.rows)) {
+      const s = r.perSeed.find((x) => x.seed === seed);
+      if (!r.trained || !s || s.reusedFrom) continue;
+      const dir = join(o.runsDir, `${env}-${preset}`, `${name}-s${seed}`);
+      const file = join(dir, 'config.json');
+      if (!existsSync(file)) continue;
+      const other = resolveConfig(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+      if (trainingIdentity(other) === want) return { ...s, row: rowName, evalTasks: o.evalTasks, reusedFrom: dir };
+    }
+  }
+  return null;
+}
+
+const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** Mean over seeds with CIs, rounded for the docs (4 decimals of a fraction = 0.01 points). */
+export function rowResult(perSeed: SeedResult[], tasks: number): RowResult & { method: ReturnType<typeof aggregateCurves>['method'] } {
+  const agg = aggregateCurves(perSeed.map((s) => s.pass), tasks);
+  return {
+    pass: agg.pass.map(r4), ci95: agg.ci95.map(([a, b]) => [r4(a), r4(b)]), diversity: r4(mean(perSeed.map((s) => s.diversity))),
+    minutes: Math.round(mean(perSeed.map((s) => s.minutes)) * 100) / 100, method: agg.method,
+  };
+}
+
+export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
+  const started = new Date();
+  const rows = presetRows(o.preset);
+  const env = envKey(o.envId);
+  const presetDir = join(o.runsDir, `${env}-${o.preset}`);
+  mkdirSync(presetDir, { recursive: true });
+
+  // ---- the one base model ----------------------------------------------------------------------------------
+  const baseCfg = resolveConfig(...o.layers, { env: { id: o.envId }, run: { seed: o.baseSeed, evalSeed: o.evalSeed } });
+  const report = await runPretrain(baseCfg, { log: o.log });
+  const m = loadModelDir(report.dir);
+  const base = { dir: report.dir, model: { config: m.config, params: m.params, tokenizer: m.tokenizer! } };
+  o.log(`experiment ${env}/${o.preset}: base model ${report.dir}${report.cached ? ' (cached)' : ''}; ${rows.length} rows x ${o.seeds.length} seeds, ${o.trajectories} episodes per trained row`);
+
+  // ---- rows × seeds ---------------------------------------------------------------------------------------
+  const perRow = new Map<string, SeedResult[]>();
+  const iterationsOf = new Map<string, number>();
+  for (const row of rows) {
+    for (const seed of o.seeds) {
+      const dir = join(presetDir, `${row.name}-s${seed}`);
+      const file = join(dir, 'result.json');
+      let res: SeedResult;
+      if (existsSync(file)) {
+        res = JSON.parse(readFileSync(file, 'utf8')) as SeedResult;
+        o.log(`  ${row.name} seed ${seed}: done earlier (${file})`);
+      } else {
+        o.log(`  ${row.name} seed ${seed}: ${row.train ? 'training' : 'evaluating the base model'} in ${dir}`);
+        mkdirSync(dir, { recursive: true });
+        const reuse = row.train ? findReusableRun(o, env, rowConfig(row, rowContext(o, seed, base.dir, dir)), seed, row.name) : null;
+        if (reuse) o.log(`  ${row.name} seed ${seed}: identical to the finished run ${reuse.reusedFrom}; reusing its result`);
+        res = reuse ?? await runSeed(row, seed, o, base, dir);
+        writeJsonAtomic(file, res);
+      }
+      o.log(`  ${row.name} seed ${seed}: pass@1/3/${o.attempts} ${[res.pass[0], res.pass[2], res.pass[res.pass.length - 1]].map((p) => (100 * (p ?? NaN)).toFixed(1)).join('/')}%, diversity ${res.diversity.toFixed(3)}, ${res.minutes.toFixed(1)} min`);
+      if (res.pass.length !== o.attempts) throw new LamerError('RL_ERR_CONFIG', `${file} was evaluated with ${res.pass.length} attempts, this invocation asks for ${o.attempts}; use another --runs-dir or the same --attempts`);
+      perRow.set(row.name, [...(perRow.get(row.name) ?? []), res]);
+      iterationsOf.set(row.name, res.iterations);
+    }
+  }
+
+  // ---- aggregate, merge, plot, report -----------------------------------------------------------------------
+  const table: Record<string, RowResult> = {};
+  let method: ReturnType<typeof rowResult>['method'] = 't-interval over seeds';
+  for (const row of rows) {
+    const { method: m2, ...r } = rowResult(perRow.get(row.name)!, o.evalTasks);
+    table[row.name] = r;
+    method = m2;
+  }
+  const resultsPath = join(o.docsDir, 'results.json');
+  const runsPath = join(o.docsDir, 'results.runs.json');
+  mkdirSync(o.docsDir, { recursive: true });
+  const prevProv = readJsonIfExists(runsPath) as ProvenanceFile | undefined;
+  const prev = prevProv?.[env]?.[o.preset];
+  // A resumed preset keeps the commands and time of earlier invocations that produced rows still in use.
+  const sameSetup = prev && prev.trajectories === o.trajectories && prev.evalTasks === o.evalTasks && prev.attempts === o.attempts && prev.evalSeed === o.evalSeed;
+  const wallMinutes = (Date.now() - started.getTime()) / 60_000 + (sameSetup ? prev.wallMinutes : 0);
+  const provenance: PresetProvenance = {
+    commands: [...new Set([...(sameSetup ? prev.commands : []), o.command])],
+    startedAt: sameSetup ? prev.startedAt : started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    wallMinutes: Math.round(wallMinutes * 100) / 100,
+    seeds: o.seeds, trajectories: o.trajectories, evalTasks: o.evalTasks, attempts: o.attempts, evalSeed: o.evalSeed, ciMethod: method,
+    baseModel: { dir: report.dir, pass: report.basePass },
+    settings: { layers: o.layers, curveTasks: o.curveTasks, curvePoints: o.curvePoints, baseSeed: o.baseSeed },
+    rows: Object.fromEntries(rows.map((r) => [r.name, { description: r.description, trained: r.train, iterations: iterationsOf.get(r.name) ?? 0, perSeed: perRow.get(r.name)! }])),
+  };
+  writeJsonAtomic(resultsPath, mergeResults(readJsonIfExists(resultsPath), env, o.preset, table));
+  writeJsonAtomic(runsPath, mergeProvenance(prevProv, env, o.preset, provenance));
+  const plots = writeExperimentPlots(o.docsDir, env, o.preset, provenance);
+  const md = writeResultsReport(o.docsDir);
+  return { env, preset: o.preset, rows: table, provenance, files: [resultsPath, runsPath, ...plots, md] };
+}

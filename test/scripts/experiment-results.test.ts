@@ -1,0 +1,85 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkTargets, renderResultsReport } from '../../scripts/lib/experiment-report.js';
+import { mergeResults, readJsonIfExists, validateResults, writeJsonAtomic, type RowResult } from '../../scripts/lib/experiment-results.js';
+import { canonicalJson, envKey, rowResult } from '../../scripts/lib/experiment.js';
+
+const r = (pass: number[], over: Partial<RowResult> = {}): RowResult => ({ pass, ci95: pass.map((p) => [Math.max(0, p - 0.05), Math.min(1, p + 0.05)]), diversity: 1.2, minutes: 3.5, ...over });
+
+describe('docs/results.json', () => {
+  it('merges one env/preset at a time: other envs and presets stay, the same preset is replaced', () => {
+    const a = mergeResults(undefined, 'minesweeper', 'main', { rl: r([0.1, 0.2, 0.3]) });
+    const b = mergeResults(a, 'minesweeper', 'gamma', { '0.3': r([0.2, 0.2, 0.2]) });
+    const c = mergeResults(b, 'sokoban', 'main', { metarl: r([0.05, 0.1, 0.15]) });
+    const d = mergeResults(c, 'minesweeper', 'main', { metarl: r([0.3, 0.4, 0.5]) });
+    expect(Object.keys(d)).toEqual(['minesweeper', 'sokoban']);
+    expect(Object.keys(d.minesweeper)).toEqual(['main', 'gamma']);
+    expect(Object.keys(d.minesweeper.main)).toEqual(['metarl']); // replaced, not unioned with the old rl row
+    expect(d.minesweeper.gamma['0.3'].pass).toEqual([0.2, 0.2, 0.2]);
+    expect(d.sokoban.main.metarl.pass).toEqual([0.05, 0.1, 0.15]);
+    expect(a.minesweeper.main.rl).toBeDefined(); // inputs are not mutated
+  });
+
+  it('rejects documents and rows not in the issue shape, naming the path', () => {
+    expect(() => validateResults([])).toThrow(/expected \{"<env>"/);
+    expect(() => validateResults({ minesweeper: { main: { rl: { pass: [0.1], ci95: [[0, 0.2]], diversity: 1 } } } })).toThrow(/minesweeper\.main\.rl\.minutes/);
+    expect(() => mergeResults({}, 'minesweeper', 'main', { rl: r([1.5]) })).toThrow(/minesweeper\.main\.rl\.pass/);
+    expect(() => mergeResults({}, 'minesweeper', 'main', { rl: { ...r([0.1, 0.2]), ci95: [[0, 1]] } })).toThrow(/ci95/);
+    expect(() => mergeResults({ x: 1 }, 'minesweeper', 'main', { rl: r([0.1]) })).toThrow(/x: expected an object of presets/);
+  });
+
+  it('reads and writes JSON files safely', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lamer-results-'));
+    expect(readJsonIfExists(join(dir, 'none.json'))).toBeUndefined();
+    writeFileSync(join(dir, 'bad.json'), '{nope');
+    expect(() => readJsonIfExists(join(dir, 'bad.json'))).toThrow(/bad\.json' is not valid JSON/);
+    writeJsonAtomic(join(dir, 'ok.json'), { a: 1 });
+    expect(JSON.parse(readFileSync(join(dir, 'ok.json'), 'utf8'))).toEqual({ a: 1 });
+  });
+
+  it('aggregates seeds into a row (mean, CI containing the mean, mean diversity and minutes)', () => {
+    const seed = (s: number, pass: number[], diversity: number, minutes: number) => ({
+      row: 'rl', seed: s, trained: true, pass, diversity, minutes, trainMinutes: minutes, evalSeconds: 5, iterations: 10, trajectories: 960,
+      trialsTrained: 960, curve: [], evalTasks: 128, finishedAt: '',
+    });
+    const row = rowResult([seed(1, [0.1, 0.2], 1, 2), seed(2, [0.2, 0.3], 2, 4), seed(3, [0.3, 0.4], 3, 6)], 128);
+    expect(row.pass).toEqual([0.2, 0.3]);
+    expect(row.diversity).toBe(2);
+    expect(row.minutes).toBe(4);
+    expect(row.method).toBe('t-interval over seeds');
+    row.ci95.forEach(([lo, hi], k) => expect(lo <= row.pass[k] && row.pass[k] <= hi).toBe(true));
+  });
+
+  it('names envs by their alias and compares configs independently of key order', () => {
+    expect(envKey('lamer/MineSweeper-v0')).toBe('minesweeper');
+    expect(envKey('lamer/Sokoban-v0')).toBe('sokoban');
+    expect(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, { e: 3, f: 2 }] }, b: 1 }));
+    expect(canonicalJson({ a: 1 })).not.toBe(canonicalJson({ a: 2 }));
+  });
+});
+
+describe('docs/results.md', () => {
+  it('checks the issue targets from the numbers', () => {
+    const met = checkTargets('main', { rl: r([0.2, 0.21, 0.22]), metarl: r([0.2, 0.3, 0.35]) });
+    expect(met.map((t) => t.met)).toEqual([true, true]); // +13 points; gain 15 vs 2
+    expect(met[0].value).toBe('+13.0 points');
+    const notMet = checkTargets('main', { rl: r([0.2, 0.25, 0.3]), metarl: r([0.2, 0.3, 0.35]) });
+    expect(notMet.map((t) => t.met)).toEqual([false, false]); // +5 points; gain 15 vs 10
+    const a = checkTargets('async', { sync: r([0.2, 0.25, 0.3]), 'async-corrected': r([0.2, 0.25, 0.31]), 'async-uncorrected': r([0.1, 0.15, 0.2]) });
+    expect(a.map((t) => t.met)).toEqual([true, true]);
+    const b = checkTargets('async', { sync: r([0.2, 0.25, 0.3]), 'async-corrected': r([0.2, 0.25, 0.25]), 'async-uncorrected': r([0.2, 0.25, 0.24]) });
+    expect(b.map((t) => t.met)).toEqual([false, false]);
+    expect(checkTargets('gamma', { '0.3': r([0.1, 0.1, 0.1]) })).toEqual([]);
+  });
+
+  it('renders one table per env/preset with CIs, the paper row and the reading', () => {
+    const md = renderResultsReport({ minesweeper: { main: { rl: r([0.2, 0.25, 0.3]), metarl: r([0.2, 0.3, 0.45]) } } }, {}, 'Our reading.');
+    expect(md).toContain('### minesweeper / main');
+    expect(md).toContain('| rl | 20.0 [15.0, 25.0] | 25.0 [20.0, 30.0] | 30.0 [25.0, 35.0] | +10.0 |');
+    expect(md).toContain('metarl 44.1/66.4/74.4');
+    expect(md).toMatch(/Meta-RL pass@3 − RL pass@3 ≥ \+10 points \| \+15\.0 points \| yes/);
+    expect(md).toContain('## Reading\n\nOur reading.');
+  });
+});
