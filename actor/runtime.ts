@@ -18,6 +18,8 @@ import { LearnerClient } from './learner-client.js';
 import { Outbox } from './outbox.js';
 import { TrialLog } from './trial-log.js';
 import { runTrial, type TrialDeps } from './trial.js';
+import type { TextPolicy } from './backends/openai.js';
+import { textStops } from './backends/eval-trials.js';
 
 export interface ActorRuntimeOptions {
   url: string;
@@ -40,6 +42,12 @@ export interface ActorRuntimeOptions {
   giveUpAfterMs?: number;
   /** Append-only log of completed trials and their acks (for external checkers such as `lamer chaos`). */
   trialLog?: string;
+  /**
+   * Generate with an OpenAI-compatible server instead of the embedded model (policy.backend=openai). The learner's
+   * published policy then only supplies the tokenizer (prompt/response ids) and the version stamped on rows; no
+   * decode workers start. Records say `policy.backend: openai` and whether each row has log-probs.
+   */
+  backend?: TextPolicy;
 }
 
 export interface ActorStats {
@@ -61,7 +69,8 @@ class PolicyHolder implements Generator {
   private ready: Promise<void>;
   private markReady!: () => void;
 
-  constructor(private readonly threads: number) {
+  /** `tokenizerOnly`: a text backend generates; keep the tokenizer and version, start no decode workers. */
+  constructor(private readonly threads: number, private readonly tokenizerOnly = false) {
     this.ready = new Promise((r) => (this.markReady = r));
   }
 
@@ -70,7 +79,10 @@ class PolicyHolder implements Generator {
     const config = parseModelConfig(arch);
     const params = fromTensor(p.weights) as Float32Array;
     const sameArch = this.config && JSON.stringify(this.config) === JSON.stringify(config);
-    if (this.pool && sameArch) {
+    if (this.tokenizerOnly) {
+      this.config = config;
+      this.tokenizer = new WordTokenizer(vocabulary as string[]);
+    } else if (this.pool && sameArch) {
       await this.pool.setWeights(params, p.policyVersion);
     } else {
       const old = this.pool;
@@ -134,7 +146,7 @@ export class ActorRuntime {
   private pendingSwitch: { policyVersion: number; ms: number } | null = null;
 
   private constructor(private readonly o: ActorRuntimeOptions) {
-    this.policy = new PolicyHolder(o.threads);
+    this.policy = new PolicyHolder(o.threads, o.backend !== undefined);
     this.asyncBatcher = new Batcher(this.policy, { maxBatch: o.maxBatch, concurrency: o.threads, lockstep: false });
     this.finished = new Promise((r) => (this.finish = r));
   }
@@ -257,6 +269,19 @@ export class ActorRuntime {
         seed: deriveSeed(l.taskSeed, l.groupId, trialIndex, l.mode, call++),
       }),
     };
+    const backend = this.o.backend;
+    if (backend) {
+      // A server has its own batching: no lockstep barrier, no decode pool; same seeds per call as the embedded path.
+      Object.assign(deps, { generate: undefined, beforePhase: undefined, stopText: textStops(l.trial.template) });
+      deps.generateText = async (req) => {
+        const version = this.policy.version;
+        const out = await backend.complete({
+          prompt: req.prompt, maxTokens: req.maxTokens, stop: req.stop, temperature: l.trial.temperature, topP: l.trial.topP,
+          seed: deriveSeed(l.taskSeed, l.groupId, trialIndex, l.mode, call++),
+        });
+        return { text: out.text, tokens: out.tokens, policyVersion: version };
+      };
+    }
     let res;
     try {
       res = await runTrial({
@@ -271,11 +296,11 @@ export class ActorRuntime {
     const nb = batcher.stats.batches - fill0.b;
     const body: TrialBody = {
       leaseId: l.leaseId, groupId: l.groupId, trialIndex, envId: l.envId, taskSeed: l.taskSeed, mode: l.mode,
-      attempts: l.attempts, episodesWon: res.episodesWon,
+      attempts: l.attempts, episodesWon: res.episodesWon, ...(backend ? { policy: { backend: 'openai' as const, model: backend.model.slice(0, 128) } } : {}),
       rows: res.rows.map((r) => ({
         phase: r.phase, episode: r.episode, turn: r.turn, reward: r.reward, valid: r.valid, anchor: r.anchor.slice(0, 4096),
         policyVersion: r.policyVersion, prompt: toTensor(r.prompt), response: toTensor(r.response),
-        behavLogp: toTensor(r.behavLogp), actionText: r.actionText.slice(0, 4096),
+        behavLogp: toTensor(r.behavLogp), actionText: r.actionText.slice(0, 4096), ...(r.hasLogp ? {} : { hasLogp: false }),
       })),
       stats: {
         startedAt, finishedAt: Date.now(), envSteps: res.envSteps, genTokens: res.genTokens,
