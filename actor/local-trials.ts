@@ -33,31 +33,40 @@ export function stopTokens(tok: TokenizerWithIds): { play: number[]; reflect: nu
   return { play: [tok.id(COMPACT_STOP.play), tok.eos], reflect: [tok.id(COMPACT_STOP.reflect), tok.eos] };
 }
 
+export interface LocalSampling {
+  temperature: number;
+  topP: number;
+  seed: number;
+}
+
+/** One trial on a shared batcher (the caller owns the batcher, so many trials share its decode calls). */
+export async function runModelTrial(s: TrialSettings, taskSeed: number, tok: TokenizerWithIds, batcher: Batcher, sampling: LocalSampling): Promise<TrialResult> {
+  const env = makeEnv(s.envId, { ...s.envOptions, template: s.template });
+  let call = 0;
+  batcher.trialStarted();
+  try {
+    return await runTrial({ ...s, taskSeed }, {
+      env, tokenizer: tok, stopTokens: stopTokens(tok),
+      buildPrompt: (ctx) => buildPrompt(env, ctx),
+      parseReflection: (text) => parseReflection(s.envId, s.template, text),
+      generate: (req) => batcher.generate({
+        prompt: req.prompt, maxTokens: req.maxTokens, stop: req.stop, temperature: sampling.temperature, topP: sampling.topP,
+        seed: deriveSeed(sampling.seed, taskSeed, call++),
+      }),
+    });
+  } finally {
+    batcher.trialFinished();
+    env.close();
+  }
+}
+
 /** Runs one trial per seed with a model behind `generator`, all trials sharing batched decode calls. */
 export async function runModelTrials(
   s: TrialSettings, seeds: number[], tok: TokenizerWithIds, generator: Generator,
-  sampling: { temperature: number; topP: number; seed: number; maxBatch: number; concurrency: number },
+  sampling: LocalSampling & { maxBatch: number; concurrency: number },
 ): Promise<TrialResult[]> {
   const batcher = new Batcher(generator, { maxBatch: sampling.maxBatch, concurrency: sampling.concurrency, lockstep: false });
-  return Promise.all(seeds.map(async (taskSeed) => {
-    const env = makeEnv(s.envId, { ...s.envOptions, template: s.template });
-    let call = 0;
-    batcher.trialStarted();
-    try {
-      return await runTrial({ ...s, taskSeed }, {
-        env, tokenizer: tok, stopTokens: stopTokens(tok),
-        buildPrompt: (ctx) => buildPrompt(env, ctx),
-        parseReflection: (text) => parseReflection(s.envId, s.template, text),
-        generate: (req) => batcher.generate({
-          prompt: req.prompt, maxTokens: req.maxTokens, stop: req.stop, temperature: sampling.temperature, topP: sampling.topP,
-          seed: deriveSeed(sampling.seed, taskSeed, call++),
-        }),
-      });
-    } finally {
-      batcher.trialFinished();
-      env.close();
-    }
-  }));
+  return Promise.all(seeds.map((taskSeed) => runModelTrial(s, taskSeed, tok, batcher, sampling)));
 }
 
 /** Words of a compact MineSweeper reflection that name a fatal cell: `mine r c`. */

@@ -68,7 +68,11 @@ interface LearnerState {
   learnerEpoch: number;
   taskBook: TaskBookState;
   ledgerOffset: number;
-  counters: { trialsCommitted: number; trialsTrained: number; surplus: number; rowsDroppedStale: number };
+  counters: {
+    trialsCommitted: number; trialsTrained: number; surplus: number; rowsDroppedStale: number;
+    /** Trained episodes (trajectories), env steps and generated tokens; absent in checkpoints of older versions. */
+    episodesTrained?: number; envStepsTrained?: number; tokensTrained?: number;
+  };
   evals: EvalResult[];
 }
 
@@ -490,6 +494,10 @@ export class LearnerRuntime {
     for (const g of groups) this.trials.delete(g.groupId);
     this.book.consume(groups.map((g) => g.groupId));
     this.state.counters.trialsTrained += trials.length;
+    const cnt = this.state.counters;
+    cnt.episodesTrained = (cnt.episodesTrained ?? 0) + trials.reduce((a, t) => a + t.episodesWon.length, 0);
+    cnt.envStepsTrained = (cnt.envStepsTrained ?? 0) + trials.reduce((a, t) => a + t.stats.envSteps, 0);
+    cnt.tokensTrained = (cnt.tokensTrained ?? 0) + trials.reduce((a, t) => a + t.stats.genTokens, 0);
     this.state.counters.rowsDroppedStale += res.rowsDroppedStale;
     this.state.policyVersion = v + 1;
     // The ledger offsets this version consumed: lets a checker (lamer chaos) prove no record is trained twice.
@@ -503,6 +511,9 @@ export class LearnerRuntime {
       'perf/policy_lag_mean': this.lastLag.mean,
       'perf/policy_lag_max': this.lastLag.max,
       'rollout/trials_trained_total': this.state.counters.trialsTrained,
+      'rollout/episodes_trained_total': cnt.episodesTrained,
+      'rollout/env_steps_trained_total': cnt.envStepsTrained,
+      'rollout/tokens_trained_total': cnt.tokensTrained,
       'rollout/trials_per_s_total': this.state.counters.trialsTrained / Math.max(1e-9, elapsed),
       ...Object.fromEntries(curve.map((p, k) => [`rollout/pass@${k + 1}`, p])),
       'rollout/diversity': diversity.mean,
