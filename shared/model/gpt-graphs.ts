@@ -13,7 +13,7 @@ import { headDim, type ModelConfig } from './config.js';
 import { buildManifest, type Manifest } from './manifest.js';
 import { gradients } from './onnx/autodiff.js';
 import { attention, gelu } from './onnx/layers.js';
-import { GraphBuilder, type Dim, type Tensor } from './onnx/graph.js';
+import { GraphBuilder, staticShape, type Dim, type Tensor } from './onnx/graph.js';
 
 export const LN_EPS = 1e-5;
 /** Additive attention bias for masked keys; finite so fully masked (padding) rows never produce NaN. */
@@ -52,6 +52,30 @@ function linear(b: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor): Tensor {
   return b.add(b.matmul(x, w), bias);
 }
 
+/** LayerNorm over the last axis without an affine part (scale a constant of ones; statistics emitted). */
+function plainNorm(b: GraphBuilder, x: Tensor): Tensor {
+  const d = staticShape(x).at(-1)!;
+  return b.layerNorm(x, b.constant(new Array<number>(d).fill(1), x.dtype, [d]), null, LN_EPS, true).y;
+}
+
+/**
+ * (x̂·γ + β)·W + b computed as x̂·(diag(γ)·W) + (β·W + b): the training graphs fold each LayerNorm's affine part
+ * into the linear layer after it. The folded products are [d, N]-sized, so the backward no longer spends
+ * passes over the [B, T, d] activations on recomputing x̂ (the plain LayerNorm's own output) or on dγ, dβ.
+ */
+function affineLinear(b: GraphBuilder, xhat: Tensor, gamma: Tensor, beta: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+  const [d, n] = staticShape(w) as [number, number];
+  const wf = b.mul(b.reshape(gamma, [d, 1]), w);
+  const shift = b.reshape(b.matmul(b.reshape(beta, [1, d]), w), [n]);
+  return b.add(b.matmul(xhat, wf), bias ? b.add(shift, bias) : shift);
+}
+
+/** LayerNorm then a linear layer; `fold`: the training form (see affineLinear). */
+function normLinear(b: GraphBuilder, x: Tensor, gamma: Tensor, beta: Tensor, w: Tensor, bias: Tensor, fold: boolean | undefined): Tensor {
+  if (fold) return affineLinear(b, plainNorm(b, x), gamma, beta, w, bias);
+  return linear(b, b.layerNorm(x, gamma, beta, LN_EPS).y, w, bias);
+}
+
 export interface EmitOptions {
   ids: Tensor;
   /** Positional embeddings, broadcastable to [B, n, d]. */
@@ -60,12 +84,25 @@ export interface EmitOptions {
   attnBias: Tensor;
   /** KV cache per layer, [B, H, past, dh] each. */
   past?: { k: Tensor[]; v: Tensor[] };
-  /** Emit LayerNorm statistics (needed by the backward pass). */
+  /**
+   * Training graph: emit LayerNorm statistics (needed by the backward pass) and fold each LayerNorm's affine
+   * part into the linear layer after it (see normLinear); `hidden` is then the final LayerNorm's x̂ and only
+   * `logits` applies ln_f's γ, β.
+   */
   training?: boolean;
 }
 
-/** The transformer body: embeddings → blocks → final LayerNorm. Returns the hidden states [B, n, d]. */
-export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOptions): { hidden: Tensor; presentK: Tensor[]; presentV: Tensor[] } {
+export interface GptOutputs {
+  /** Final hidden states [B, n, d] (training: before ln_f's affine part). */
+  hidden: Tensor;
+  /** The tied LM head applied to (a slice of) `hidden`: [.., d] → [.., V]. */
+  logits: (h: Tensor) => Tensor;
+  presentK: Tensor[];
+  presentV: Tensor[];
+}
+
+/** The transformer body: embeddings → blocks → final LayerNorm, and the tied head. */
+export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOptions): GptOutputs {
   const d = cfg.dModel;
   const H = cfg.nHead;
   const dh = headDim(cfg);
@@ -76,8 +113,7 @@ export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOpt
   const presentV: Tensor[] = [];
   for (let i = 0; i < cfg.nLayer; i++) {
     const pre = `transformer.h.${i}.`;
-    const h = b.layerNorm(x, P(pre + 'ln_1.weight'), P(pre + 'ln_1.bias'), LN_EPS, o.training).y;
-    const qkv = linear(b, h, P(pre + 'attn.c_attn.weight'), P(pre + 'attn.c_attn.bias'));
+    const qkv = normLinear(b, x, P(pre + 'ln_1.weight'), P(pre + 'ln_1.bias'), P(pre + 'attn.c_attn.weight'), P(pre + 'attn.c_attn.bias'), o.training);
     const [q0, k0, v0] = b.split(qkv, -1, [d, d, d]);
     const heads = (t: Tensor) => b.transpose(b.reshape(t, [0, 0, H, dh]), [0, 2, 1, 3]);
     let k = heads(k0!);
@@ -91,12 +127,17 @@ export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOpt
     const q = b.mul(heads(q0!), scale);
     const y = b.reshape(b.transpose(attention(b, q, k, v, o.attnBias), [0, 2, 1, 3]), [0, 0, d]);
     x = b.add(x, linear(b, y, P(pre + 'attn.c_proj.weight'), P(pre + 'attn.c_proj.bias')));
-    const h2 = b.layerNorm(x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), LN_EPS, o.training).y;
-    const m = gelu(b, linear(b, h2, P(pre + 'mlp.c_fc.weight'), P(pre + 'mlp.c_fc.bias')));
+    const m = gelu(b, normLinear(b, x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), P(pre + 'mlp.c_fc.weight'), P(pre + 'mlp.c_fc.bias'), o.training));
     x = b.add(x, linear(b, m, P(pre + 'mlp.c_proj.weight'), P(pre + 'mlp.c_proj.bias')));
   }
-  const hidden = b.layerNorm(x, P('transformer.ln_f.weight'), P('transformer.ln_f.bias'), LN_EPS, o.training).y;
-  return { hidden, presentK, presentV };
+  const gamma = P('transformer.ln_f.weight');
+  const beta = P('transformer.ln_f.bias');
+  if (o.training) {
+    const wteT = b.transpose(P('transformer.wte.weight'), [1, 0]);
+    return { hidden: plainNorm(b, x), logits: (h) => affineLinear(b, h, gamma, beta, wteT, null), presentK, presentV };
+  }
+  const hidden = b.layerNorm(x, gamma, beta, LN_EPS).y;
+  return { hidden, logits: (h) => lmHead(b, p, h), presentK, presentV };
 }
 
 /** Tied LM head: hidden [.., d] → logits [.., V]. */
@@ -108,9 +149,9 @@ export function lmHead(b: GraphBuilder, p: Params, hidden: Tensor): Tensor {
  * Next-token log-softmax for positions 0..n-2 and the log-prob of the actual next tokens, padded with 0 at
  * position 0 so row t is log p(token t | < t).
  */
-function tokenLogprobs(b: GraphBuilder, p: Params, hidden: Tensor, ids: Tensor): { lsm: Tensor; logp: Tensor } {
-  const h = b.slice(hidden, [0], [-1], [1]);
-  const lsm = b.logSoftmax(lmHead(b, p, h), -1);
+function tokenLogprobs(b: GraphBuilder, gpt: GptOutputs, ids: Tensor): { lsm: Tensor; logp: Tensor } {
+  const h = b.slice(gpt.hidden, [0], [-1], [1]);
+  const lsm = b.logSoftmax(gpt.logits(h), -1);
   const targets = b.unsqueeze(b.slice(ids, [1], [BIG], [1]), [-1]);
   const lp = b.reshape(b.gatherElements(lsm, targets, -1), [0, -1]);
   return { lsm, logp: b.pad(lp, [0, 1, 0, 0]) };
@@ -127,8 +168,7 @@ export function buildScoringGraph(cfg: ModelConfig): GraphBuilder {
   const pos = b.sliceDyn(p.get('transformer.wpe.weight')!, b.ints([0]), seqLen, [0], ['seq', cfg.dModel]);
   const table = b.constant(causalTable(cfg.nCtx), 'float32', [cfg.nCtx, cfg.nCtx]);
   const bias = b.sliceDyn(table, b.ints([0, 0]), b.concat([seqLen, seqLen], 0), [0, 1], ['seq', 'seq']);
-  const { hidden } = emitGpt(b, cfg, p, { ids, pos, attnBias: bias });
-  b.output(tokenLogprobs(b, p, hidden, ids).logp, 'logp');
+  b.output(tokenLogprobs(b, emitGpt(b, cfg, p, { ids, pos, attnBias: bias }), ids).logp, 'logp');
   return b;
 }
 
@@ -203,8 +243,7 @@ export function buildTrainingGraph(cfg: ModelConfig, B: number, T: number, loss:
   const p = paramsFromFlat(b, m, flat);
   const pos = b.slice(p.get('transformer.wpe.weight')!, [0], [T], [0]);
   const bias = b.constant(causalTable(T), float, [T, T]);
-  const { hidden } = emitGpt(b, cfg, p, { ids, pos, attnBias: bias, training: true });
-  const { lsm, logp } = tokenLogprobs(b, p, hidden, ids);
+  const { lsm, logp } = tokenLogprobs(b, emitGpt(b, cfg, p, { ids, pos, attnBias: bias, training: true }), ids);
   const sumAll = (t: Tensor) => b.reduceSum(t, [0, 1], false);
   let lossT: Tensor;
   if (loss === 'ppo') {

@@ -212,13 +212,16 @@ const RULES: Record<string, Rule> = {
     if (axis !== -1 && axis !== xs.length - 1) unsupported('LayerNormalization gradient supports the last axis only');
     const g = gs[0];
     if (!g) return [null, null, null];
-    const xhat = b.mul(b.sub(x!, mean), invStd);
+    // Without an affine part (scale a constant of ones, no bias) the output is x̂ itself: no recomputation, and
+    // dx̂ = dy (the training graph folds the LayerNorm affine into the following linear layer for this).
+    const plain = !bias && !need[1] && (b.constValue(scale!)?.every((v) => v === 1) ?? false);
+    const xhat = plain ? n.outputs[0]! : b.mul(b.sub(x!, mean), invStd);
     const outer = xs.slice(0, -1).map((_, i) => i);
     const gScale = need[1] ? b.reduceSum(b.mul(g, xhat), outer, false) : null;
     const gBias = need[2] && bias ? b.reduceSum(g, outer, false) : null;
     let gx: Tensor | null = null;
     if (need[0]) {
-      const gxhat = b.mul(g, scale!);
+      const gxhat = plain ? g : b.mul(g, scale!);
       const m1 = b.reduceMean(gxhat, [-1], true);
       const m2 = b.reduceMean(b.mul(gxhat, xhat), [-1], true);
       gx = b.mul(invStd, b.sub(b.sub(gxhat, m1), b.mul(xhat, m2)));

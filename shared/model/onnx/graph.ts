@@ -473,15 +473,16 @@ export class GraphBuilder {
   }
 
   /**
-   * LayerNormalization over the last axis; `mean`/`invStd` ([..., 1]) are returned for the backward pass.
+   * LayerNormalization over the last axis (`bias` may be omitted); `mean`/`invStd` ([..., 1]) are returned for
+   * the backward pass.
    * (onnxruntime's CPU kernel has no float64 variant, nor Erf: float64 graphs serve the finite-difference tests
    * of the other ops.)
    */
-  layerNorm(x: Tensor, scale: Tensor, bias: Tensor, eps: number, withStats = false): { y: Tensor; mean?: Tensor; invStd?: Tensor } {
+  layerNorm(x: Tensor, scale: Tensor, bias: Tensor | null, eps: number, withStats = false): { y: Tensor; mean?: Tensor; invStd?: Tensor } {
     const stat = [...x.shape.slice(0, -1), 1];
     const outs = [{ dtype: x.dtype, shape: [...x.shape] }];
     if (withStats) outs.push({ dtype: x.dtype, shape: stat }, { dtype: x.dtype, shape: stat });
-    const [y, mean, invStd] = this.node('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: new FloatAttr(eps) }, outs, 'ln');
+    const [y, mean, invStd] = this.node('LayerNormalization', bias ? [x, scale, bias] : [x, scale], { axis: -1, epsilon: new FloatAttr(eps) }, outs, 'ln');
     return { y: y!, mean, invStd };
   }
 }

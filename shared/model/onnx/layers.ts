@@ -10,6 +10,11 @@ import type { GraphBuilder, Tensor } from './graph.js';
  * softmax(q·kᵀ + bias)·v over [B, H, T, dh] tensors (q already scaled; bias a constant mask). Backward uses
  * D = rowsum(dO ⊙ O) instead of rowsum(dP ⊙ P) (FlashAttention): dS = P ⊙ (dP − D) is one fewer pass over the
  * [B, H, Tq, Tk] scores than the generic Softmax rule.
+ *
+ * dK = dSᵀ·q and dV = Pᵀ·dO contract over the query axis. As MatMuls with a transposed [Tq, Tk] left operand
+ * onnxruntime (MLAS) ran them ~2x slower than plain ones (it copies the big operand transposed), so they are
+ * emitted transposed, dKᵀ = qᵀ·dS and dVᵀ = dOᵀ·P: only the small [T, dh] operands are transposed, and the
+ * transposes back to [.., Tk, dh] merge with the heads transpose that follows.
  */
 export function attention(b: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor {
   return b.group(
@@ -24,8 +29,8 @@ export function attention(b: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, bias
       const dS = bb.mul(p, bb.sub(bb.matmul(g, bb.transposeLast(v)), D));
       return [
         need[0] ? bb.matmul(dS, k) : null,
-        need[1] ? bb.matmul(bb.transposeLast(dS), q) : null,
-        need[2] ? bb.matmul(bb.transposeLast(p), g) : null,
+        need[1] ? bb.transposeLast(bb.matmul(bb.transposeLast(q), dS)) : null,
+        need[2] ? bb.transposeLast(bb.matmul(bb.transposeLast(g), p)) : null,
         null,
       ];
     },
