@@ -88,6 +88,8 @@ export async function runUpdate(
       noLogp++;
       return;
     }
+    // A text backend's reply can be empty (the server's end-of-text is not part of the text): nothing to train.
+    if (row.response.length === 0) return;
     const lag = version - row.policyVersion;
     if (lag > algo.maxPolicyLag || lag < 0) {
       dropped++;
@@ -105,12 +107,15 @@ export async function runUpdate(
   if (trainRows.length === 0) return { rows: 0, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens: 0, metrics };
 
   // ---- 2. minibatches ----------------------------------------------------------------------------------------
+  const tPack = performance.now();
   const batches = packMinibatches(trainRows, { context: opts.nCtx, padId: opts.padId, size: algo.miniBatchRows, seed: opts.seed });
 
   // ---- 3. π_prox for every minibatch, before any weight changes ---------------------------------------------
   const onPolicy = algo.isMode === 'bypass' || samplesAreOnPolicy(used, version, opts.sampling);
   const prox: Float32Array[] = [];
+  const tProx = performance.now();
   for (const b of batches) prox.push(onPolicy ? b.behavLogp : await trainer.score(b.tokens, b.B, b.T));
+  const tSteps = performance.now();
 
   // ---- 4 + 5. importance weights and PPO steps ---------------------------------------------------------------
   let tokens = 0;
@@ -149,6 +154,10 @@ export async function runUpdate(
     'train/rows_dropped_no_logp': noLogp,
     'train/response_tokens': tokens,
     'train/prox_recomputed': onPolicy ? 0 : 1,
+    'perf/pack_ms': tProx - tPack,
+    'perf/prox_ms': tSteps - tProx,
+    'perf/steps_ms': performance.now() - tSteps,
+    'train/padded_tokens': batches.reduce((a, b) => a + b.B * b.T, 0),
     'train/adv_mean': trainRows.reduce((a, r) => a + r.advantage, 0) / trainRows.length,
   });
   return { rows: trainRows.length, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens, metrics };
