@@ -118,20 +118,20 @@ function finishChoice(r: GenResult, tok: WordTokenizer, stops: string[][], inclu
   return { words: words.slice(0, keep), logprobs: lps.slice(0, keep), finish, stopReason, generated: r.tokens.length };
 }
 
+/** Reads the body; one over `limit` bytes is drained (so the client gets the 413, not a reset) and rejected. */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        reject(new HttpError(413, apiError(`request body exceeds ${limit} bytes`, 'invalid_request_error', null, 'request_too_large')));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
+      if (size <= limit) chunks.push(c);
+      else if (size > 64 * limit) req.destroy(); // a client that keeps sending: stop listening
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      if (size > limit) reject(new HttpError(413, apiError(`request body exceeds ${limit} bytes`, 'invalid_request_error', null, 'request_too_large')));
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
     req.on('error', reject);
   });
 }
