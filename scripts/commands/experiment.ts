@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .option('--curve-points <n>', 'evaluations during a training run', parseIntOption('curve-points', 1), 6)
     .option('--base-seed <s>', 'seed of the shared base model', parseIntOption('base-seed', 0), 1)
     .option('--eval-seed <s>', 'seed of the shared validation task list', parseIntOption('eval-seed', 1), 1)
+    .option('--tag <name>', 'variant name: results key <preset>-<name>, runs under <env>-<preset>-<name> (use with --set for a documented config change)')
     .option('--runs-dir <dir>', 'where run directories go (<dir>/<env>-<preset>/<row>-s<seed>)', 'runs/experiments')
     .option('--docs-dir <dir>', 'where results.json, results.runs.json, results.md and the PNGs go', 'docs')
     .option('-c, --config <file>', 'YAML/JSON config layer for every row (rows override the keys they define)')
@@ -30,7 +31,7 @@ export function register(program: Command): void {
     .option('--json', 'print the preset\'s rows as one JSON line')
     .action(async (f: {
       preset?: string; seeds: number; env: string; trajectories: number; evalTasks: number; attempts: number; curveTasks: number; curvePoints: number;
-      baseSeed: number; evalSeed: number; runsDir: string; docsDir: string; config?: string; set?: string[]; report?: boolean; json?: boolean;
+      baseSeed: number; evalSeed: number; tag?: string; runsDir: string; docsDir: string; config?: string; set?: string[]; report?: boolean; json?: boolean;
     }) => {
       if (f.report) {
         const { writeResultsReport } = await import('../lib/experiment-report.js');
@@ -45,7 +46,7 @@ export function register(program: Command): void {
       const { runExperiment } = await import('../lib/experiment.js');
       const layers = [...(f.config ? [readConfigFile(f.config)] : []), ...(f.set ?? []).map(parseOverride)];
       const out = await runExperiment({
-        preset: f.preset as 'main', seeds: Array.from({ length: f.seeds }, (_, i) => i + 1), envId: resolveEnvId(f.env),
+        preset: f.preset as 'main', tag: f.tag, seeds: Array.from({ length: f.seeds }, (_, i) => i + 1), envId: resolveEnvId(f.env),
         trajectories: f.trajectories, evalTasks: f.evalTasks, attempts: f.attempts, baseSeed: f.baseSeed, evalSeed: f.evalSeed,
         curveTasks: f.curveTasks, curvePoints: f.curvePoints, runsDir: f.runsDir, docsDir: f.docsDir, layers,
         command: `npm run -s lamer -- ${process.argv.slice(2).join(' ')}`,

@@ -33,6 +33,8 @@ export interface SeedResult {
   /** Nominal episodes trained (iterations × episodes per update). */
   trajectories: number;
   trialsTrained: number;
+  /** Episodes actually trained (≤ `trajectories`: a won Meta-RL trial stops early); from metrics.csv. */
+  episodesTrained?: number;
   /** Learner evaluations during training (N = 3, curve tasks): version → pass@1..3. */
   curve: Array<{ version: number; trajectories: number; pass: number[] }>;
   /** Validation tasks of the final evaluation. */

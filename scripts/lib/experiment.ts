@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointStore } from '../../learner/checkpoint-store.js';
+import { readMetricsCsv } from '../../shared/run-dir.js';
 import { resolveConfig, type Config } from '../../shared/config.js';
 import { LamerError } from '../../shared/errors.js';
 import { loadModelDir, parseModel } from '../../shared/model/checkpoint-files.js';
@@ -26,6 +27,8 @@ import { runTraining } from './train-job.js';
 
 export interface ExperimentOptions {
   preset: PresetName;
+  /** Optional variant name: results key `<preset>-<tag>`, runs under `<env>-<preset>-<tag>` (e.g. a documented config change). */
+  tag?: string;
   seeds: number[];
   /** Full env id (lamer/MineSweeper-v0). */
   envId: string;
@@ -51,10 +54,25 @@ export interface ExperimentOptions {
 
 export interface ExperimentOutcome {
   env: string;
-  preset: PresetName;
+  /** The results.json key: the preset name, or `<preset>-<tag>`. */
+  preset: string;
   rows: Record<string, RowResult>;
   provenance: PresetProvenance;
   files: string[];
+}
+
+/** The results.json key of a preset run: `main`, or `main-<tag>` for a tagged variant. */
+export function presetKey(preset: string, tag?: string): string {
+  if (tag !== undefined && !/^[a-z0-9][a-z0-9.-]*$/i.test(tag)) throw new LamerError('RL_ERR_CONFIG', `--tag must be letters, digits, '.' or '-', got '${tag}'`);
+  return tag ? `${preset}-${tag}` : preset;
+}
+
+/** Episodes actually trained (a won Meta-RL trial stops early), from the run's metrics.csv; null if not logged. */
+function episodesTrained(runDir: string): number | null {
+  const file = join(runDir, 'metrics.csv');
+  if (!existsSync(file)) return null;
+  const v = readMetricsCsv(file).get('rollout/episodes_trained_total');
+  return v?.length ? v[v.length - 1].value : null;
 }
 
 /** `lamer/MineSweeper-v0` → `minesweeper` (the results.json key). */
@@ -105,12 +123,15 @@ async function runSeed(row: RowSpec, seed: number, o: ExperimentOptions, base: {
     iterations = summary.policyVersion;
     const per = episodesPerUpdate(cfg);
     curve = summary.evals.map((e) => ({ version: e.version, trajectories: e.version * per, pass: e.pass }));
+  } else {
+    writeJsonAtomic(join(dir, 'config.json'), cfg); // the resume check compares it with the next invocation's config
   }
   const trainMinutes = (Date.now() - t0) / 60_000;
   const ev = await finalEval(cfg, model, o.evalTasks, o.attempts);
   return {
     evalTasks: o.evalTasks,
     row: row.name, seed, trained: row.train, pass: ev.pass, diversity: ev.diversity, minutes: (Date.now() - t0) / 60_000, trainMinutes,
+    episodesTrained: row.train ? episodesTrained(dir) ?? undefined : 0,
     evalSeconds: ev.seconds, iterations, trajectories: iterations * episodesPerUpdate(cfg), trialsTrained, curve, finishedAt: new Date().toISOString(),
   };
 }
@@ -131,11 +152,11 @@ export function trainingIdentity(cfg: Config): string {
  * A finished trained run of another preset with the identical resolved config and the same final evaluation
  * (e.g. main/metarl = memory/reflection = gamma/0.9), found through docs/results.runs.json; null if none.
  */
-export function findReusableRun(o: Pick<ExperimentOptions, 'docsDir' | 'runsDir' | 'preset' | 'evalTasks' | 'attempts' | 'evalSeed'>, env: string, cfg: Config, seed: number, rowName: string): SeedResult | null {
+export function findReusableRun(o: Pick<ExperimentOptions, 'docsDir' | 'runsDir' | 'preset' | 'tag' | 'evalTasks' | 'attempts' | 'evalSeed'>, env: string, cfg: Config, seed: number, rowName: string): SeedResult | null {
   const prov = readJsonIfExists(join(o.docsDir, 'results.runs.json')) as ProvenanceFile | undefined;
   const want = trainingIdentity(cfg);
   for (const [preset, p] of Object.entries(prov?.[env] ?? {})) {
-    if (preset === o.preset || p.evalTasks !== o.evalTasks || p.attempts !== o.attempts || p.evalSeed !== o.evalSeed) continue;
+    if (preset === presetKey(o.preset, o.tag) || p.evalTasks !== o.evalTasks || p.attempts !== o.attempts || p.evalSeed !== o.evalSeed) continue;
     for (const [name, r] of Object.entries(p.rows)) {
       const s = r.perSeed.find((x) => x.seed === seed);
       if (!r.trained || !s || s.reusedFrom) continue;
@@ -164,7 +185,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const started = new Date();
   const rows = presetRows(o.preset);
   const env = envKey(o.envId);
-  const presetDir = join(o.runsDir, `${env}-${o.preset}`);
+  const key = presetKey(o.preset, o.tag);
+  const presetDir = join(o.runsDir, `${env}-${key}`);
   mkdirSync(presetDir, { recursive: true });
 
   // ---- the one base model ----------------------------------------------------------------------------------
@@ -172,7 +194,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const report = await runPretrain(baseCfg, { log: o.log });
   const m = loadModelDir(report.dir);
   const base = { dir: report.dir, model: { config: m.config, params: m.params, tokenizer: m.tokenizer! } };
-  o.log(`experiment ${env}/${o.preset}: base model ${report.dir}${report.cached ? ' (cached)' : ''}; ${rows.length} rows x ${o.seeds.length} seeds, ${o.trajectories} episodes per trained row`);
+  o.log(`experiment ${env}/${key}: base model ${report.dir}${report.cached ? ' (cached)' : ''}; ${rows.length} rows x ${o.seeds.length} seeds, ${o.trajectories} episodes per trained row`);
 
   // ---- rows × seeds ---------------------------------------------------------------------------------------
   const perRow = new Map<string, SeedResult[]>();
@@ -182,13 +204,20 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
       const dir = join(presetDir, `${row.name}-s${seed}`);
       const file = join(dir, 'result.json');
       let res: SeedResult;
+      const cfg = rowConfig(row, rowContext(o, seed, base.dir, dir));
       if (existsSync(file)) {
+        // A finished row is reused only if it ran this very configuration (else the table would mix setups).
+        const saved = join(dir, 'config.json');
+        if (existsSync(saved) && trainingIdentity(resolveConfig(JSON.parse(readFileSync(saved, 'utf8')) as Record<string, unknown>)) !== trainingIdentity(cfg)) {
+          throw new LamerError('RL_ERR_CONFIG', `${dir} was run with a different configuration than this invocation asks for; use --tag NAME (or another --runs-dir) for a variant`);
+        }
         res = JSON.parse(readFileSync(file, 'utf8')) as SeedResult;
+        if (res.trained && res.episodesTrained === undefined && !res.reusedFrom) res.episodesTrained = episodesTrained(dir) ?? undefined;
         o.log(`  ${row.name} seed ${seed}: done earlier (${file})`);
       } else {
         o.log(`  ${row.name} seed ${seed}: ${row.train ? 'training' : 'evaluating the base model'} in ${dir}`);
         mkdirSync(dir, { recursive: true });
-        const reuse = row.train ? findReusableRun(o, env, rowConfig(row, rowContext(o, seed, base.dir, dir)), seed, row.name) : null;
+        const reuse = row.train ? findReusableRun(o, env, cfg, seed, row.name) : null;
         if (reuse) o.log(`  ${row.name} seed ${seed}: identical to the finished run ${reuse.reusedFrom}; reusing its result`);
         res = reuse ?? await runSeed(row, seed, o, base, dir);
         writeJsonAtomic(file, res);
@@ -212,7 +241,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const runsPath = join(o.docsDir, 'results.runs.json');
   mkdirSync(o.docsDir, { recursive: true });
   const prevProv = readJsonIfExists(runsPath) as ProvenanceFile | undefined;
-  const prev = prevProv?.[env]?.[o.preset];
+  const prev = prevProv?.[env]?.[key];
   // A resumed preset keeps the commands and time of earlier invocations that produced rows still in use.
   const sameSetup = prev && prev.trajectories === o.trajectories && prev.evalTasks === o.evalTasks && prev.attempts === o.attempts && prev.evalSeed === o.evalSeed;
   const wallMinutes = (Date.now() - started.getTime()) / 60_000 + (sameSetup ? prev.wallMinutes : 0);
@@ -226,9 +255,9 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     settings: { layers: o.layers, curveTasks: o.curveTasks, curvePoints: o.curvePoints, baseSeed: o.baseSeed },
     rows: Object.fromEntries(rows.map((r) => [r.name, { description: r.description, trained: r.train, iterations: iterationsOf.get(r.name) ?? 0, perSeed: perRow.get(r.name)! }])),
   };
-  writeJsonAtomic(resultsPath, mergeResults(readJsonIfExists(resultsPath), env, o.preset, table));
-  writeJsonAtomic(runsPath, mergeProvenance(prevProv, env, o.preset, provenance));
-  const plots = writeExperimentPlots(o.docsDir, env, o.preset, provenance);
+  writeJsonAtomic(resultsPath, mergeResults(readJsonIfExists(resultsPath), env, key, table));
+  writeJsonAtomic(runsPath, mergeProvenance(prevProv, env, key, provenance));
+  const plots = writeExperimentPlots(o.docsDir, env, key, provenance);
   const md = writeResultsReport(o.docsDir);
-  return { env, preset: o.preset, rows: table, provenance, files: [resultsPath, runsPath, ...plots, md] };
+  return { env, preset: key, rows: table, provenance, files: [resultsPath, runsPath, ...plots, md] };
 }

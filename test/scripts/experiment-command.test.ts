@@ -16,8 +16,8 @@ describe('lamer experiment (e2e, tiny)', () => {
     const root = mkdtempSync(join(tmpdir(), 'lamer-exp-'));
     const tiny = ['model.dModel=16', 'model.nLayer=1', 'model.nHead=2', 'model.nCtx=160', 'pretrain.trials=8', 'pretrain.epochs=1',
       `pretrain.cacheDir=${join(root, 'base')}`, 'run.evalTasks=4', 'log.level=warn', 'algo.groupsPerUpdate=1'];
-    const run = (preset: string, seeds: number) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', CLI, 'experiment',
-      '--preset', preset, '--seeds', String(seeds), '--trajectories', '24', '--eval-tasks', '4', '--attempts', '4', '--curve-tasks', '2',
+    const run = (preset: string, seeds: number, extra: string[] = []) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', CLI, 'experiment',
+      '--preset', preset, '--seeds', String(seeds), ...extra, '--trajectories', '24', '--eval-tasks', '4', '--attempts', '4', '--curve-tasks', '2',
       '--runs-dir', join(root, 'runs'), '--docs-dir', join(root, 'docs'), ...tiny.flatMap((s) => ['--set', s]), '--json'], { encoding: 'utf8' }).trim().split('\n').pop()!);
 
     const main = run('main', 2);
@@ -64,7 +64,13 @@ describe('lamer experiment (e2e, tiny)', () => {
     const both = JSON.parse(readFileSync(join(root, 'docs', 'results.json'), 'utf8'));
     expect(Object.keys(both.minesweeper)).toEqual(['main', 'gamma']);
     expect(g.ciMethod).toMatch(/Wilson/);
-  }, 120_000);
+    expect(prov.rows.metarl.perSeed[0].episodesTrained).toBeGreaterThan(0);
+    expect(prov.rows.metarl.perSeed[0].episodesTrained).toBeLessThanOrEqual(24); // won trials stop early
+    expect(prov.rows.rl.perSeed[0].episodesTrained).toBe(24);
+
+    // A finished row is never silently reused for a different configuration.
+    expect(() => run('main', 2, ['--set', 'algo.lr=0.001'])).toThrow(/different configuration.*--tag/s);
+  }, 180_000);
 
   it('rejects a missing preset and an unknown env with a clear error', () => {
     const fail = (args: string[]) => {
