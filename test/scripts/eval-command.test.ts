@@ -1,5 +1,6 @@
 /** `lamer eval` as a user runs it: a model directory in, a pass@k table out (ALFWorld adds per-type and ID/OOD). */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { compactVocabulary } from '../../actor/envs/prompt.js';
 import { saveModelDir } from '../../shared/model/checkpoint-files.js';
 import { buildManifest, initParams } from '../../shared/model/manifest.js';
 import { WordTokenizer } from '../../shared/model/tokenizer.js';
+import { startServe } from '../../scripts/lib/serve.js';
 
 const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 
@@ -42,5 +44,60 @@ describe('lamer eval', () => {
     expect(n(t.inDistribution) + n(t.outOfDistribution)).toBe(12);
     expect(Object.values(t.byType as Record<string, { n: number }>).map(n).reduce((a, b) => a + b, 0)).toBe(12);
     expect(Object.keys(t.byType).every((k) => ['Pick', 'Look', 'Clean', 'Heat', 'Cool', 'Pick2'].includes(k))).toBe(true);
+  }, 60_000);
+});
+
+describe('lamer eval --backend openai', () => {
+  // Async exec: the server runs in this process and must keep answering while the CLI runs.
+  const runAsync = async (args: string[]) => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'eval', ...args], { encoding: 'utf8' });
+    return stdout;
+  };
+
+  it('through lamer serve reproduces the embedded evaluation exactly, for every preset, and prints the pass@k table', async () => {
+    const dir = modelFor('lamer/MineSweeper-v0', 256);
+    const serve = await startServe({ checkpoint: dir, host: '127.0.0.1', port: 0 });
+    try {
+      const common = ['--tasks', '6', '--attempts', '3', '--preset', 'zeroshot,react,reflexion,lamer'];
+      const viaHttp = JSON.parse((await runAsync(['--backend', 'openai', '--base-url', serve.url, '--model', 'lamer', '--endpoint', 'completions',
+        '--template', 'compact', ...common, '--json'])).trim().split('\n').pop()!);
+      const embedded = JSON.parse((await runAsync(['--checkpoint', dir, ...common, '--json'])).trim().split('\n').pop()!);
+      expect(viaHttp.presets.map((p: { preset: string }) => p.preset)).toEqual(['zeroshot', 'react', 'reflexion', 'lamer']);
+      for (let i = 0; i < 4; i++) {
+        expect(viaHttp.presets[i].pass).toHaveLength(3);
+        expect(viaHttp.presets[i].pass).toEqual(embedded.presets[i].pass);
+        expect(viaHttp.presets[i].diversity).toBe(embedded.presets[i].diversity);
+        expect(viaHttp.presets[i].invalidFrac).toBe(embedded.presets[i].invalidFrac);
+      }
+      expect(viaHttp.stats.requests).toBeGreaterThan(0);
+      expect(viaHttp.stats.failures).toBe(0);
+      // The default preset equals the plain evaluation of the checkpoint (the learner's numbers).
+      const plain = run(['--checkpoint', dir, '--tasks', '6', '--attempts', '3']);
+      expect(embedded.presets[3].pass).toEqual(plain.pass);
+      const table = await runAsync(['--backend', 'openai', '--base-url', serve.url, '--model', 'lamer', '--endpoint', 'chat',
+        '--template', 'compact', '--tasks', '4', '--preset', 'reflexion']);
+      expect(table).toMatch(/^lamer\/MineSweeper-v0: lamer at http:\/\/127\.0\.0\.1:\d+\/v1 \(chat\), compact template, 4 tasks, 3 attempts$/m);
+      expect(table).toMatch(/^preset\s+pass@1\s+pass@2\s+pass@3\s+invalid\s+diversity\s+seconds$/m);
+      expect(table).toMatch(/^reflexion\s+\d+\.\d%\s+\d+\.\d%\s+\d+\.\d%/m);
+    } finally {
+      await serve.close();
+    }
+  }, 120_000);
+
+  it('fails clearly when the server is unreachable or the options are incomplete', async () => {
+    const err = (args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'eval', ...args]).then(() => null, (e: { code: number; stderr: string }) => e);
+    const noModel = await err(['--backend', 'openai']);
+    expect(noModel?.code).toBe(1);
+    expect(noModel?.stderr).toMatch(/--backend openai needs --model/);
+    const noCkpt = await err([]);
+    expect(noCkpt?.stderr).toMatch(/--backend onnx needs --checkpoint/);
+    const badPreset = await err(['--backend', 'openai', '--model', 'm', '--preset', 'cot']);
+    expect(badPreset?.stderr).toMatch(/unknown preset 'cot'/);
+    const down = await err(['--backend', 'openai', '--model', 'm', '--base-url', 'http://127.0.0.1:9/v1', '--tasks', '1', '--preset', 'zeroshot',
+      '--set', 'policy.openai.maxRetries=1', '--set', 'policy.openai.backoffMs=10', '--set', 'log.level=silent']);
+    expect(down?.code).toBe(1);
+    expect(down?.stderr).toMatch(/RL_ERR_BACKEND.*127\.0\.0\.1:9\/v1\/chat\/completions: connection failed.*gave up after 2 attempts/);
+    const badCfg = await err(['--set', 'policy.backend=openai', '--checkpoint', 'x']);
+    expect(badCfg?.stderr).toMatch(/policy\.openai\.model: required when policy\.backend is openai/);
   }, 60_000);
 });
