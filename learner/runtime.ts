@@ -94,6 +94,7 @@ function rowsOf(t: Trial): RecordedRow[] {
     phase: r.phase, episode: r.episode, turn: r.turn, reward: r.reward, valid: r.valid, anchor: r.anchor,
     won: r.phase === 'play' && t.episodesWon[r.episode] === true && lastPlay.get(r.episode) === i,
     policyVersion: r.policyVersion, prompt: fromTensor(r.prompt), response: fromTensor(r.response), behavLogp: fromTensor(r.behavLogp),
+    external: t.policy?.backend === 'openai',
   }));
 }
 
@@ -483,6 +484,9 @@ export class LearnerRuntime {
     const res = await runUpdate(this.trainer, data, v, this.cfg.algo, {
       nCtx: this.modelConfig.nCtx, padId: this.tokenizer.pad, seed: this.cfg.run.seed * 1_000_003 + v, sampling: this.cfg.sampling,
     });
+    if (res.rowsDroppedNoLogp > 0) {
+      this.o.logger.warn({ version: v, rows: res.rowsDroppedNoLogp }, 'not training on rows without behaviour log-probs (the inference server gave none)');
+    }
     this.params = await this.trainer.params();
     // Rollout statistics of the consumed groups (training trials, sampled at T=1).
     const trials = groups.flatMap((g) => [...this.trials.get(g.groupId)!.values()].map((x) => x.trial));
