@@ -74,6 +74,7 @@ describe('OpenAI backend against lamer serve', () => {
     expect(sum('train/rows')).toBeGreaterThan(0);
     expect(sum('train/rows_dropped_no_logp')).toBe(0);
     // A server's samples are never treated as on-policy: π_prox is recomputed by the learner.
+    expect(first('train/prox_recomputed')).toBe(1);
     expect(last('train/prox_recomputed')).toBe(1);
     // The served weights are the learner's v0 weights, so in the first update the server's log-probs must match the
     // learner's own: importance ratios ~1 and KL(μ‖π_prox) ~0 (this checks the log-probs are the real behaviour ones).
