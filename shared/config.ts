@@ -90,6 +90,7 @@ export const ActorSchema = z.strictObject({
   threads: int(1).default(1).describe('decode worker threads per actor'),
   groupsInFlight: int(1).default(4).describe('task groups each actor runs concurrently'),
   maxBatch: int(1).default(64).describe('max generation requests per batched decode call'),
+  nice: z.number().int().min(0).max(19).default(0).describe('CPU niceness of local actor processes relative to the learner (async on few cores: the learner is the bottleneck stage)'),
   outboxDir: z.string().default('').describe('durable outbox directory (default <run>/outbox/<actorId>)'),
 });
 
@@ -102,7 +103,8 @@ export const LearnerSchema = z.strictObject({
   keepCheckpoints: int(1).default(3).describe('checkpoints kept'),
 });
 
-export const OpenAIPolicySchema = z.strictObject({
+export const PolicyBackendSchema = z.strictObject({
+  backend: z.enum(['onnx', 'openai']).default('onnx').describe('who generates: the embedded ONNX model, or an OpenAI-compatible server (the rest of this group)'),
   baseUrl: z.string().url().default('http://127.0.0.1:8000/v1').describe('OpenAI-compatible endpoint base URL (vLLM, llama.cpp server, lamer serve, ...)'),
   model: z.string().default('').describe('model name the server serves (required with policy.backend=openai)'),
   apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('OPENAI_API_KEY').describe('environment variable holding the API key (local servers need none)'),
@@ -113,11 +115,6 @@ export const OpenAIPolicySchema = z.strictObject({
   maxRetries: int(0).default(4).describe('retries on timeouts, connection errors, 408/409/429 and 5xx'),
   backoffMs: int(0).default(500).describe('first retry delay; doubles per retry (a Retry-After header wins, capped at 30 s)'),
   logprobs: z.boolean().default(true).describe('ask for per-token log-probs (records without them are evaluation-only)'),
-});
-
-export const PolicyBackendSchema = z.strictObject({
-  backend: z.enum(['onnx', 'openai']).default('onnx').describe("who generates: the embedded ONNX model, or an OpenAI-compatible server"),
-  openai: OpenAIPolicySchema.default(OpenAIPolicySchema.parse({})),
 });
 
 export const LogSchema = z.strictObject({
@@ -220,7 +217,7 @@ function crossFieldProblems(cfg: Config): string[] {
   if (cfg.run.mode === 'sync' && cfg.algo.eta !== 0) {
     // The synchronous baseline is lockstep by definition; staleness is zero there.
   }
-  if (cfg.policy.backend === 'openai' && cfg.policy.openai.model.trim() === '') p.push('policy.openai.model: required when policy.backend is openai (the model name the server serves)');
+  if (cfg.policy.backend === 'openai' && cfg.policy.model.trim() === '') p.push('policy.model: required when policy.backend is openai (the model name the server serves)');
   if (cfg.run.iterations === 0 && cfg.run.minutes === 0) p.push('run.iterations and run.minutes are both 0: the run would never end (set one budget)');
   return p;
 }

@@ -184,7 +184,7 @@ export class OpenAIBackend implements TextPolicy {
     this.slots = new Semaphore(o.concurrency);
   }
 
-  /** Options from the `policy.openai` config group; the key is read from the environment variable it names. */
+  /** Options from the `policy` config group; the key is read from the environment variable it names. */
   static optionsFromConfig(c: {
     baseUrl: string; model: string; apiKeyEnv: string; endpoint: 'chat' | 'completions'; concurrency: number;
     timeoutMs: number; maxRetries: number; backoffMs: number; logprobs: boolean;

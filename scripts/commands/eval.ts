@@ -52,12 +52,12 @@ export function register(program: Command): void {
     .option('--tasks <n>', 'validation tasks', parseIntOption('tasks', 1))
     .option('--attempts <k>', 'episodes per trial (pass@1..k)', parseIntOption('attempts', 1))
     .addOption(new Option('--backend <name>', 'policy backend (policy.backend)').choices(['onnx', 'openai']))
-    .option('--base-url <url>', 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (policy.openai.baseUrl)')
-    .option('--model <name>', 'served model name (policy.openai.model)')
-    .option('--api-key-env <VAR>', 'environment variable holding the API key (policy.openai.apiKeyEnv)')
-    .addOption(new Option('--endpoint <kind>', 'chat or completions (policy.openai.endpoint)').choices(['chat', 'completions']))
-    .option('--concurrency <n>', 'requests in flight (policy.openai.concurrency)', parseIntOption('concurrency', 1))
-    .option('--max-tokens <n>', 'response cap for the full template (policy.openai.maxTokens)', parseIntOption('max-tokens', 1))
+    .option('--base-url <url>', 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (policy.baseUrl)')
+    .option('--model <name>', 'served model name (policy.model)')
+    .option('--api-key-env <VAR>', 'environment variable holding the API key (policy.apiKeyEnv)')
+    .addOption(new Option('--endpoint <kind>', 'chat or completions (policy.endpoint)').choices(['chat', 'completions']))
+    .option('--concurrency <n>', 'requests in flight (policy.concurrency)', parseIntOption('concurrency', 1))
+    .option('--max-tokens <n>', 'response cap for the full template (policy.maxTokens)', parseIntOption('max-tokens', 1))
     .addOption(new Option('--template <t>', 'prompt template (default: full for --backend openai, env.template otherwise)').choices(['compact', 'full']))
     .option('--preset <list>', 'comma-separated presets: zeroshot, react, reflexion, lamer (the configured memory)')
     .option('--json', 'print one JSON line')
@@ -70,7 +70,7 @@ export function register(program: Command): void {
       const { config } = resolveRun({ ...flags, runDir: flags.runDir ?? 'runs/eval-unused' }, resolveEnvId);
       if (flags.tasks) config.run.evalTasks = flags.tasks;
       if (flags.attempts) config.run.evalAttempts = flags.attempts;
-      const oa = config.policy.openai;
+      const oa = config.policy;
       if (flags.backend) config.policy.backend = flags.backend;
       if (flags.baseUrl) oa.baseUrl = flags.baseUrl;
       if (flags.model) oa.model = flags.model;
@@ -79,7 +79,7 @@ export function register(program: Command): void {
       if (flags.concurrency) oa.concurrency = flags.concurrency;
       if (flags.maxTokens) oa.maxTokens = flags.maxTokens;
       const backend = config.policy.backend;
-      if (backend === 'openai' && !oa.model) throw badInput('--backend openai needs --model (the model name the server serves; policy.openai.model)');
+      if (backend === 'openai' && !oa.model) throw badInput('--backend openai needs --model (the model name the server serves; policy.model)');
       if (backend === 'onnx' && !flags.checkpoint) throw badInput('--backend onnx needs --checkpoint <dir>');
       config.env.template = flags.template ?? (backend === 'openai' ? 'full' : config.env.template);
       const seedList = (n: number) => Array.from({ length: n }, (_, i) => evalTaskSeed(config.run.evalSeed || config.run.seed, i));

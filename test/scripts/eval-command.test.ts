@@ -94,10 +94,10 @@ describe('lamer eval --backend openai', () => {
     const badPreset = await err(['--backend', 'openai', '--model', 'm', '--preset', 'cot']);
     expect(badPreset?.stderr).toMatch(/unknown preset 'cot'/);
     const down = await err(['--backend', 'openai', '--model', 'm', '--base-url', 'http://127.0.0.1:9/v1', '--tasks', '1', '--preset', 'zeroshot',
-      '--set', 'policy.openai.maxRetries=1', '--set', 'policy.openai.backoffMs=10', '--set', 'log.level=silent']);
+      '--set', 'policy.maxRetries=1', '--set', 'policy.backoffMs=10', '--set', 'log.level=silent']);
     expect(down?.code).toBe(1);
     expect(down?.stderr).toMatch(/RL_ERR_BACKEND.*127\.0\.0\.1:9\/v1\/chat\/completions: connection failed.*gave up after 2 attempts/);
     const badCfg = await err(['--set', 'policy.backend=openai', '--checkpoint', 'x']);
-    expect(badCfg?.stderr).toMatch(/policy\.openai\.model: required when policy\.backend is openai/);
+    expect(badCfg?.stderr).toMatch(/policy\.model: required when policy\.backend is openai/);
   }, 60_000);
 });
