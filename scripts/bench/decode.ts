@@ -36,27 +36,43 @@ export interface DecodeBenchResult {
   peakTokensPerSec: number;
   pipelineTokensPerSec: number;
   pipelineOverPeak: number;
+  /** The ratio of every round (pipeline window, then peak calls). */
+  pipelineOverPeakRounds: number[];
   pipelineBatchFill: number;
   pipelineTrials: number;
   pipelineEngineBusyFrac: number;
+  /** Prompt tokens prefilled per generated token in the pipeline, and the share of prefill positions that were padding. */
+  promptTokensPerGenerated: number;
+  prefillPadFrac: number;
   seconds: number;
 }
 
 export async function benchDecode(o: { workload?: string; seconds?: number; reps?: number; set?: string[] } = {}): Promise<DecodeBenchResult> {
   const workload = o.workload ?? 'generation';
   if (!Object.prototype.hasOwnProperty.call(WORKLOADS, workload)) throw new Error(`unknown workload '${workload}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
-  const seconds = o.seconds ?? 20;
+  const seconds = o.seconds ?? 24;
   const { config: cfg } = resolveRun({ runDir: 'runs/bench-decode-unused', set: [...WORKLOADS[workload], ...(o.set ?? [])] }, resolveEnvId);
   const tok = new WordTokenizer([...compactVocabulary(cfg.env.id)]);
   const model: ModelConfig = { vocabSize: tok.vocabSize, nCtx: cfg.model.nCtx, dModel: cfg.model.dModel, nLayer: cfg.model.nLayer, nHead: cfg.model.nHead };
   const pool = await PolicyPool.create({ config: model, params: initParams(buildManifest(model), cfg.run.seed), version: 0, threads: cfg.actor.threads });
   try {
-    const pipe = await pipeline(cfg, model, tok, pool, seconds);
-    const peak = await peakDecode(cfg, pool, pipe.promptTokensMedian, o.reps ?? 5);
+    // Rounds alternate a pipeline window and a peak measurement, so machine drift hits both; medians are reported.
+    const rounds = o.reps ?? 3;
+    const pipes: Awaited<ReturnType<typeof pipeline>>[] = [];
+    const peaks: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const pipe = await pipeline(cfg, model, tok, pool, seconds / rounds, r);
+      pipes.push(pipe);
+      peaks.push(await peakDecode(cfg, pool, pipe.promptTokensMedian, 3));
+    }
+    const med = (f: (p: (typeof pipes)[number]) => number) => quantile(pipes.map(f), 0.5);
+    const ratios = pipes.map((p, i) => p.tokensPerSec / peaks[i]);
     return {
-      workload, model, maxBatch: cfg.actor.maxBatch, trialsInFlight: pipe.inFlight, promptTokensMedian: pipe.promptTokensMedian,
-      peakTokensPerSec: peak, pipelineTokensPerSec: pipe.tokensPerSec, pipelineOverPeak: pipe.tokensPerSec / peak,
-      pipelineBatchFill: pipe.fill, pipelineTrials: pipe.trials, pipelineEngineBusyFrac: pipe.busyFrac, seconds: pipe.seconds,
+      workload, model, maxBatch: cfg.actor.maxBatch, trialsInFlight: pipes[0].inFlight, promptTokensMedian: med((p) => p.promptTokensMedian),
+      peakTokensPerSec: quantile(peaks, 0.5), pipelineTokensPerSec: med((p) => p.tokensPerSec), pipelineOverPeak: quantile(ratios, 0.5),
+      pipelineOverPeakRounds: ratios, pipelineBatchFill: med((p) => p.fill), pipelineTrials: pipes.reduce((a, p) => a + p.trials, 0),
+      pipelineEngineBusyFrac: med((p) => p.busyFrac), seconds, promptTokensPerGenerated: med((p) => p.promptTokensPerGenerated),
+      prefillPadFrac: med((p) => p.prefillPadFrac),
     };
   } finally {
     await pool.close();
@@ -64,14 +80,18 @@ export async function benchDecode(o: { workload?: string; seconds?: number; reps
 }
 
 /** Trials kept in flight for `seconds`; every prompt length is recorded for the peak measurement's shape. */
-async function pipeline(cfg: Config, model: ModelConfig, tok: WordTokenizer, pool: PolicyPool, seconds: number) {
+async function pipeline(cfg: Config, model: ModelConfig, tok: WordTokenizer, pool: PolicyPool, seconds: number, round: number) {
   const promptLens: number[] = [];
+  const prefill = { real: 0, padded: 0 };
   let busyMs = 0;
   let inFlightCalls = 0;
   let busySince = 0;
   const generator = {
     generate: async (reqs: Parameters<PolicyPool['generate']>[0]) => {
       for (const r of reqs) promptLens.push(r.prompt.length);
+      const maxLen = Math.max(...reqs.map((r) => r.prompt.length));
+      prefill.real += reqs.reduce((a, r) => a + r.prompt.length, 0);
+      prefill.padded += reqs.length * maxLen;
       if (inFlightCalls++ === 0) busySince = performance.now();
       try {
         return await pool.generate(reqs);
@@ -97,7 +117,7 @@ async function pipeline(cfg: Config, model: ModelConfig, tok: WordTokenizer, poo
   }, seconds * 1000);
   await Promise.all(Array.from({ length: inFlight }, async () => {
     while (performance.now() < deadline) {
-      const seed = deriveSeed(cfg.run.seed, 'bench-decode', next++);
+      const seed = deriveSeed(cfg.run.seed, 'bench-decode', round, next++);
       const r = await runModelTrial(settings, seed, tok, batcher, { temperature: cfg.sampling.temperature, topP: cfg.sampling.topP, seed });
       trials++;
       tokens += r.genTokens;
@@ -107,6 +127,7 @@ async function pipeline(cfg: Config, model: ModelConfig, tok: WordTokenizer, poo
   return {
     inFlight, trials, seconds, tokensPerSec: atDeadline.tokens / seconds, fill: atDeadline.fillSum / Math.max(1, atDeadline.batches),
     promptTokensMedian: Math.round(quantile(promptLens, 0.5)), busyFrac: atDeadline.busyMs / (seconds * 1000), trialTokens: tokens,
+    promptTokensPerGenerated: prefill.real / Math.max(1, batcher.stats.tokens - tokens0), prefillPadFrac: 1 - prefill.real / Math.max(1, prefill.padded),
   };
 }
 

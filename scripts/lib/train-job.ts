@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compactVocabulary } from '../../actor/envs/prompt.js';
@@ -90,6 +91,14 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?:
       setTimeout(() => !stopping && startActor(a), Math.min(10_000, 500 * 2 ** Math.min(a.restarts, 5))).unref();
     });
     closeSync(logFd); // the child holds its own copy
+    if (config.actor.nice > 0 && child.pid !== undefined) {
+      // Lower priority for local actors: they only need the CPU the learner (the bottleneck stage) leaves idle.
+      try {
+        setPriority(child.pid, Math.min(19, getPriority() + config.actor.nice));
+      } catch (e) {
+        logger.warn({ err: (e as Error).message }, 'could not lower the actor priority');
+      }
+    }
     a.child = child;
   };
   actors.forEach(startActor);
