@@ -1,6 +1,6 @@
 /** `lamer actor` — one actor process connecting to a learner (locally started by `lamer train`, or on another machine). */
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { badInput } from '../../shared/errors.js';
 import { parseIntOption } from '../lib/io.js';
 
@@ -19,7 +19,17 @@ export function register(program: Command): void {
     .option('--give-up-after <seconds>', 'exit when the learner has been unreachable this long (0 = never)', parseIntOption('give-up-after', 0), 600)
     .option('--trial-log <file>', 'append a durable JSON line per completed trial and per ack (read by `lamer chaos`)')
     .option('--log-level <level>', 'log level', 'info')
-    .action(async (o: { learner: string; actorId: string; runId?: string; tokenFile?: string; ca?: string; threads: number; groups: number; maxBatch: number; outboxDir?: string; logLevel: string; giveUpAfter: number; trialLog?: string }) => {
+    .addOption(new Option('--backend <name>', 'who generates: the embedded model, or an OpenAI-compatible server (policy.backend)').choices(['onnx', 'openai']).default('onnx'))
+    .option('--base-url <url>', 'OpenAI-compatible base URL with --backend openai, e.g. http://gpu-host:8000/v1')
+    .option('--model <name>', 'served model name with --backend openai')
+    .addOption(new Option('--endpoint <kind>', 'chat or completions (--backend openai)').choices(['chat', 'completions']).default('chat'))
+    .option('--api-key-env <VAR>', 'environment variable holding the API key (--backend openai)', 'OPENAI_API_KEY')
+    .option('--concurrency <n>', 'requests in flight to the server (--backend openai)', parseIntOption('concurrency', 1), 8)
+    .action(async (o: {
+      learner: string; actorId: string; runId?: string; tokenFile?: string; ca?: string; threads: number; groups: number; maxBatch: number; outboxDir?: string;
+      logLevel: string; giveUpAfter: number; trialLog?: string;
+      backend: 'onnx' | 'openai'; baseUrl?: string; model?: string; endpoint: 'chat' | 'completions'; apiKeyEnv: string; concurrency: number;
+    }) => {
       const token = o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.LAMER_TOKEN;
       if (!token) throw badInput('no actor token: set LAMER_TOKEN or pass --token-file (never on the command line)');
       const runId = o.runId ?? process.env.LAMER_RUN_ID;
@@ -27,9 +37,18 @@ export function register(program: Command): void {
       const { createLogger } = await import('../../shared/logger.js');
       const { ActorRuntime } = await import('../../actor/runtime.js');
       const logger = createLogger({ level: o.logLevel, component: 'actor' }).child({ actorId: o.actorId });
+      let backend;
+      if (o.backend === 'openai') {
+        if (!o.baseUrl || !o.model) throw badInput('--backend openai needs --base-url and --model');
+        const { OpenAIBackend } = await import('../../actor/backends/openai.js');
+        const { PolicyBackendSchema } = await import('../../shared/config.js');
+        const parsed = PolicyBackendSchema.safeParse({ backend: 'openai', baseUrl: o.baseUrl, model: o.model, endpoint: o.endpoint, apiKeyEnv: o.apiKeyEnv, concurrency: o.concurrency });
+        if (!parsed.success) throw badInput(`actor backend options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        backend = new OpenAIBackend({ ...OpenAIBackend.optionsFromConfig(parsed.data), logger });
+      }
       const actor = await ActorRuntime.start({
         url: o.learner, actorId: o.actorId, token, runId, logger, outboxDir: o.outboxDir, threads: o.threads,
-        groupsInFlight: o.groups, maxBatch: o.maxBatch, giveUpAfterMs: o.giveUpAfter * 1000, trialLog: o.trialLog, tls: o.ca ? { ca: readFileSync(o.ca) } : undefined,
+        groupsInFlight: o.groups, maxBatch: o.maxBatch, giveUpAfterMs: o.giveUpAfter * 1000, trialLog: o.trialLog, backend, tls: o.ca ? { ca: readFileSync(o.ca) } : undefined,
       });
       const stop = () => void actor.shutdown('signal');
       process.once('SIGTERM', stop);
