@@ -53,6 +53,9 @@ export interface ServeStats {
   completions: number;
   errors: number;
   generatedTokens: number;
+  /** Batched decode calls and the requests they carried (mean batch = decodeRequests / decodeBatches). */
+  decodeBatches: number;
+  decodeRequests: number;
 }
 
 export interface ServeHandle {
@@ -155,7 +158,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   const threads = o.threads ?? 1;
   const pool = await PolicyPool.create({ config: model.config, params: model.params, version: 0, threads });
   const batcher = new Batcher(pool, { maxBatch: o.maxBatch ?? 64, concurrency: threads, lockstep: false });
-  const stats: ServeStats = { requests: 0, completions: 0, errors: 0, generatedTokens: 0 };
+  const stats: ServeStats = { requests: 0, completions: 0, errors: 0, generatedTokens: 0, decodeBatches: 0, decodeRequests: 0 };
   const created = Math.floor(Date.now() / 1000);
   let counter = 0;
   let seedCounter = 0;
@@ -202,6 +205,8 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     // The pool returns full GenResults (the Batcher's type shows only what trials read).
     const choices = results.map((r) => finishChoice(r as GenResult, tok, stops, body.include_stop_str_in_output === true, raw));
     for (const c of choices) stats.generatedTokens += c.generated;
+    stats.decodeBatches = batcher.stats.batches;
+    stats.decodeRequests = batcher.stats.requests;
     return { choices, promptTokens: ids.length };
   };
 
