@@ -56,6 +56,8 @@ export interface OpenAIBackendOptions {
   maxBackoffMs?: number;
   /** Ask for per-token log-probs. */
   logprobs: boolean;
+  /** Chat only: `chat_template_kwargs: {enable_thinking: false}` (Qwen3's non-thinking mode, which the paper uses). */
+  disableThinking?: boolean;
   logger?: Logger;
 }
 
@@ -187,11 +189,11 @@ export class OpenAIBackend implements TextPolicy {
   /** Options from the `policy` config group; the key is read from the environment variable it names. */
   static optionsFromConfig(c: {
     baseUrl: string; model: string; apiKeyEnv: string; endpoint: 'chat' | 'completions'; concurrency: number;
-    timeoutMs: number; maxRetries: number; backoffMs: number; logprobs: boolean;
+    timeoutMs: number; maxRetries: number; backoffMs: number; logprobs: boolean; disableThinking?: boolean;
   }, env: NodeJS.ProcessEnv = process.env): OpenAIBackendOptions {
     return {
       baseUrl: c.baseUrl, model: c.model, apiKey: env[c.apiKeyEnv], endpoint: c.endpoint, concurrency: c.concurrency,
-      timeoutMs: c.timeoutMs, maxRetries: c.maxRetries, backoffMs: c.backoffMs, logprobs: c.logprobs,
+      timeoutMs: c.timeoutMs, maxRetries: c.maxRetries, backoffMs: c.backoffMs, logprobs: c.logprobs, disableThinking: c.disableThinking,
     };
   }
 
@@ -240,7 +242,10 @@ export class OpenAIBackend implements TextPolicy {
       const params = { ...common, prompt: req.prompt, ...(this.o.logprobs ? { logprobs: 0 } : {}) };
       return this.client.completions.create(params as unknown as OpenAI.CompletionCreateParamsNonStreaming) as Promise<unknown>;
     }
-    const params = { ...common, messages: [{ role: 'user', content: req.prompt }], ...(this.o.logprobs ? { logprobs: true } : {}) };
+    const params = {
+      ...common, messages: [{ role: 'user', content: req.prompt }], ...(this.o.logprobs ? { logprobs: true } : {}),
+      ...(this.o.disableThinking ? { chat_template_kwargs: { enable_thinking: false } } : {}),
+    };
     return this.client.chat.completions.create(params as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming) as Promise<unknown>;
   }
 

@@ -21,6 +21,8 @@ interface EvalFlags extends RunFlags {
   maxTokens?: number;
   template?: 'compact' | 'full';
   preset?: string;
+  /** commander sets `thinking: false` for --no-thinking. */
+  thinking?: boolean;
 }
 
 /** One preset's evaluation result. */
@@ -60,6 +62,7 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'response cap for the full template (policy.maxTokens)', parseIntOption('max-tokens', 1))
     .addOption(new Option('--template <t>', 'prompt template (default: full for --backend openai, env.template otherwise)').choices(['compact', 'full']))
     .option('--preset <list>', 'comma-separated presets: zeroshot, react, reflexion, lamer (the configured memory)')
+    .option('--no-thinking', 'chat: ask the server for non-thinking mode (Qwen3; policy.disableThinking)')
     .option('--json', 'print one JSON line')
     .action(async (flags: EvalFlags) => {
       const { resolveEnvId } = await import('../../actor/envs/registry.js');
@@ -78,6 +81,7 @@ export function register(program: Command): void {
       if (flags.endpoint) oa.endpoint = flags.endpoint;
       if (flags.concurrency) oa.concurrency = flags.concurrency;
       if (flags.maxTokens) oa.maxTokens = flags.maxTokens;
+      if (flags.thinking === false) oa.disableThinking = true;
       const backend = config.policy.backend;
       if (backend === 'openai' && !oa.model) throw badInput('--backend openai needs --model (the model name the server serves; policy.model)');
       if (backend === 'onnx' && !flags.checkpoint) throw badInput('--backend onnx needs --checkpoint <dir>');

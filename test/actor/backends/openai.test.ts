@@ -105,6 +105,9 @@ describe('OpenAIBackend', () => {
     expect('stop' in f.bodies[0]).toBe(false);
     expect(out.text).toBe('I reveal <action>(2, 3)</action>');
     expect(out.tokens).toHaveLength(2);
+    expect('chat_template_kwargs' in f.bodies[0]).toBe(false);
+    await backend(f.url, { endpoint: 'chat', disableThinking: true }).complete({ ...REQ, stop: [] });
+    expect(f.bodies[1].chat_template_kwargs).toEqual({ enable_thinking: false });
   });
 
   it('retries 429 honouring Retry-After, then succeeds', async () => {
