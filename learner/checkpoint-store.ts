@@ -24,6 +24,11 @@ const CKPT_RE = /^ckpt-(\d{12})$/;
 const PARTIAL_RE = /^ckpt-\d{12}\.(partial|old)-\d+$/;
 const FILE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const MAX_WRITE = 1 << 30;
+/**
+ * Test hook (`lamer chaos`): pause this many ms after each file of a save, so a crash can be injected mid-write
+ * reliably (tiny checkpoints are otherwise written in well under a millisecond). Unset in normal runs.
+ */
+const DEBUG_DELAY_ENV = 'LAMER_DEBUG_CHECKPOINT_DELAY_MS';
 
 export interface CheckpointManifest {
   formatVersion: number;
@@ -106,13 +111,17 @@ export class CheckpointStore {
     await rm(partial, { recursive: true, force: true });
     await mkdir(partial);
     const manifest: CheckpointManifest = { formatVersion: FORMAT_VERSION, step, createdAt: new Date().toISOString(), files: {}, meta };
+    const debugDelayMs = Number(process.env[DEBUG_DELAY_ENV] ?? 0);
+    const pause = () => (debugDelayMs > 0 ? new Promise((r) => setTimeout(r, debugDelayMs)) : undefined);
     try {
       for (const [name, data] of files) {
         await writeDurable(join(partial, name), data);
         manifest.files[name] = { bytes: data.byteLength, sha256: sha256(data) };
+        await pause();
       }
       await atomicWrite(join(partial, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
       await fsyncDir(partial);
+      await pause();
       let displaced: string | null = null;
       if (await exists(final)) {
         displaced = `${final}.old-${process.pid}`;

@@ -22,6 +22,7 @@ const COMMANDS: Array<() => Promise<Registrar>> = [
   () => import('./commands/learner.js'),
   () => import('./commands/eval.js'),
   () => import('./commands/token.js'),
+  () => import('./commands/chaos.js'),
   () => import('./commands/serve.js'),
   () => import('./commands/experiment.js'),
 ];
