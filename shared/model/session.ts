@@ -22,6 +22,8 @@ export interface SessionOptions {
    * measured on 2 busy cores, a two-thread PPO train step took 1.3-2.7x longer with spinning (idle: ~10% faster).
    */
   spin?: boolean;
+  /** onnxruntime graph transformers to skip by name (e.g. a fusion whose kernel is slower for a given graph). */
+  disabledOptimizers?: readonly string[];
 }
 
 /** Creates a session from ONNX bytes. Session creation and `run` block the calling thread. */
@@ -37,7 +39,10 @@ export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): 
       graphOptimizationLevel: o.optimization ?? 'all',
       enableCpuMemArena: o.memArena ?? true,
       logSeverityLevel: 3,
-      extra: { session: { intra_op: { allow_spinning: o.spin ? '1' : '0' } } },
+      extra: {
+        session: { intra_op: { allow_spinning: o.spin ? '1' : '0' } },
+        ...(o.disabledOptimizers?.length ? { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(';') } } : {}),
+      },
     });
   } catch (e) {
     throw new LamerError('RL_ERR_INTERNAL', `onnxruntime could not load the generated graph: ${(e as Error).message}`);

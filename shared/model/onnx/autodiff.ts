@@ -118,6 +118,14 @@ const RULES: Record<string, Rule> = {
     const perm = n.attrs.perm as number[];
     const inv = new Array<number>(perm.length);
     perm.forEach((p, i) => (inv[p] = i));
+    // A gradient that is itself a fresh transpose (e.g. attention's dKᵀ → dK) is re-emitted as one composed
+    // transpose of its source: one pass over the tensor instead of two (the inner node is then dead).
+    const src = b.producer(g!);
+    if (src?.op === 'Transpose') {
+      const p0 = src.attrs.perm as number[];
+      const composed = inv.map((i) => p0[i]!);
+      return [composed.every((c, i) => c === i) ? src.inputs[0]! : b.transpose(src.inputs[0]!, composed)];
+    }
     return [b.transpose(g!, inv)];
   },
   Reshape: (b, n, [g]) => [b.reshape(g!, staticShape(n.inputs[0]!)), null],

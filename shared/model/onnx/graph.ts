@@ -81,6 +81,7 @@ export class GraphBuilder {
   readonly groups: GradGroup[] = [];
   /** Values of constants (initializers), so gradient rules can read e.g. Slice bounds. */
   readonly constants = new Map<string, ConstData>();
+  private readonly producers = new Map<string, GraphNode>();
   private readonly names = new Set<string>();
   private counter = 0;
   private symCounter = 0;
@@ -154,6 +155,11 @@ export class GraphBuilder {
     return this.constant(values, 'int64', [values.length]);
   }
 
+  /** The node that computed `t` (undefined for inputs and constants). */
+  producer(t: Tensor): GraphNode | undefined {
+    return this.producers.get(t.name);
+  }
+
   /** Reads a constant's values (for rules that need static attributes passed as inputs). */
   constValue(t: Tensor): number[] | null {
     const d = this.constants.get(t.name);
@@ -164,7 +170,9 @@ export class GraphBuilder {
   /** Emits a node; `shapes`/`dtypes` describe the outputs. */
   node(op: string, inputs: Array<Tensor | null>, attrs: Record<string, Attr>, outs: Array<{ dtype: DType; shape: Dim[] }>, hint = op.toLowerCase()): Tensor[] {
     const outputs = outs.map((o) => ({ name: this.fresh(hint), dtype: o.dtype, shape: o.shape }));
-    this.nodes.push({ op, inputs, outputs, attrs });
+    const n = { op, inputs, outputs, attrs };
+    this.nodes.push(n);
+    for (const o of outputs) this.producers.set(o.name, n);
     return outputs;
   }
 

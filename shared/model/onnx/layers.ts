@@ -11,24 +11,25 @@ import type { GraphBuilder, Tensor } from './graph.js';
  * D = rowsum(dO ⊙ O) instead of rowsum(dP ⊙ P) (FlashAttention): dS = P ⊙ (dP − D) is one fewer pass over the
  * [B, H, Tq, Tk] scores than the generic Softmax rule.
  *
- * dK = dSᵀ·q and dV = Pᵀ·dO contract over the query axis. As MatMuls with a transposed [Tq, Tk] left operand
- * onnxruntime (MLAS) ran them ~2x slower than plain ones (it copies the big operand transposed), so they are
- * emitted transposed, dKᵀ = qᵀ·dS and dVᵀ = dOᵀ·P: only the small [T, dh] operands are transposed, and the
- * transposes back to [.., Tk, dh] merge with the heads transpose that follows.
+ * Layouts for onnxruntime's MatMul (MLAS): a transposed [Tq, Tk] left operand (fused Transpose) ran ~2x slower
+ * than a plain one, while transposing a small [T, dh] operand inside the MatMul is cheap. So dK = dSᵀ·q and
+ * dV = Pᵀ·dO are emitted as dKᵀ = qᵀ·dS and dVᵀ = dOᵀ·P (the transposes back merge with the heads transpose
+ * that follows), and dQ = dS·k reuses the forward's kᵀ: every transposed operand is a small one.
  */
 export function attention(b: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor {
   return b.group(
     [q, k, v, bias],
     () => {
-      const p = b.softmax(b.add(b.matmul(q, b.transposeLast(k)), bias), -1);
-      return { output: b.matmul(p, v), p };
+      const kT = b.transposeLast(k);
+      const p = b.softmax(b.add(b.matmul(q, kT), bias), -1);
+      return { output: b.matmul(p, v), p, kT };
     },
-    ({ output, p }) => (bb, g, need) => {
+    ({ output, p, kT }) => (bb, g, need) => {
       if (need[3]) throw new LamerError('RL_ERR_INTERNAL', 'attention: the bias must be a constant (no gradient)');
       const D = bb.reduceSum(bb.mul(g, output), [-1], true);
       const dS = bb.mul(p, bb.sub(bb.matmul(g, bb.transposeLast(v)), D));
       return [
-        need[0] ? bb.matmul(dS, k) : null,
+        need[0] ? bb.matmul(dS, bb.transposeLast(kT)) : null,
         need[1] ? bb.transposeLast(bb.matmul(bb.transposeLast(q), dS)) : null,
         need[2] ? bb.transposeLast(bb.matmul(bb.transposeLast(g), p)) : null,
         null,
