@@ -19,16 +19,15 @@ export function register(program: Command): void {
     .option('--give-up-after <seconds>', 'exit when the learner has been unreachable this long (0 = never)', parseIntOption('give-up-after', 0), 600)
     .option('--trial-log <file>', 'append a durable JSON line per completed trial and per ack (read by `lamer chaos`)')
     .option('--log-level <level>', 'log level', 'info')
-    .addOption(new Option('--backend <name>', 'who generates: the embedded model, or an OpenAI-compatible server (policy.backend)').choices(['onnx', 'openai']).default('onnx'))
-    .option('--base-url <url>', 'OpenAI-compatible base URL with --backend openai, e.g. http://gpu-host:8000/v1')
-    .option('--model <name>', 'served model name with --backend openai')
-    .addOption(new Option('--endpoint <kind>', 'chat or completions (--backend openai)').choices(['chat', 'completions']).default('chat'))
-    .option('--api-key-env <VAR>', 'environment variable holding the API key (--backend openai)', 'OPENAI_API_KEY')
-    .option('--concurrency <n>', 'requests in flight to the server (--backend openai)', parseIntOption('concurrency', 1), 8)
+    .addOption(new Option('--backend <name>', 'who generates: the embedded model, or an OpenAI-compatible server (policy.backend)').choices(['onnx', 'openai']))
+    .option('--base-url <url>', 'OpenAI-compatible base URL with --backend openai, e.g. http://gpu-host:8000/v1 (policy.baseUrl)')
+    .option('--model <name>', 'served model name with --backend openai (policy.model)')
+    .addOption(new Option('--endpoint <kind>', 'chat or completions (policy.endpoint)').choices(['chat', 'completions']))
+    .option('--set <key=value>', 'any policy.* config key, repeatable, e.g. --set policy.timeoutMs=30000 (the API key: env var policy.apiKeyEnv)', (v: string, prev: string[] = []) => [...prev, v])
     .action(async (o: {
       learner: string; actorId: string; runId?: string; tokenFile?: string; ca?: string; threads: number; groups: number; maxBatch: number; outboxDir?: string;
       logLevel: string; giveUpAfter: number; trialLog?: string;
-      backend: 'onnx' | 'openai'; baseUrl?: string; model?: string; endpoint: 'chat' | 'completions'; apiKeyEnv: string; concurrency: number;
+      backend?: 'onnx' | 'openai'; baseUrl?: string; model?: string; endpoint?: 'chat' | 'completions'; set?: string[];
     }) => {
       const token = o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.LAMER_TOKEN;
       if (!token) throw badInput('no actor token: set LAMER_TOKEN or pass --token-file (never on the command line)');
@@ -37,14 +36,20 @@ export function register(program: Command): void {
       const { createLogger } = await import('../../shared/logger.js');
       const { ActorRuntime } = await import('../../actor/runtime.js');
       const logger = createLogger({ level: o.logLevel, component: 'actor' }).child({ actorId: o.actorId });
+      // The policy group of the config: --set policy.* layers, then the dedicated flags.
+      const { PolicyBackendSchema, mergeLayers, parseOverride } = await import('../../shared/config.js');
+      const sets = (o.set ?? []).map(parseOverride);
+      for (const s of sets) if (Object.keys(s).some((k) => k !== 'policy')) throw badInput(`lamer actor --set takes policy.* keys only, got '${Object.keys(s)[0]}'`);
+      const flags = Object.fromEntries(Object.entries({ backend: o.backend, baseUrl: o.baseUrl, model: o.model, endpoint: o.endpoint }).filter(([, v]) => v !== undefined));
+      const parsed = PolicyBackendSchema.safeParse(mergeLayers(...sets.map((s) => s.policy as Record<string, unknown>), flags));
+      if (!parsed.success) throw badInput(`actor policy options: ${parsed.error.issues.map((i) => `policy.${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      const policy = parsed.data;
       let backend;
-      if (o.backend === 'openai') {
-        if (!o.baseUrl || !o.model) throw badInput('--backend openai needs --base-url and --model');
+      if (policy.backend === 'openai') {
+        if (!policy.model) throw badInput('--backend openai needs --model (policy.model)');
         const { OpenAIBackend } = await import('../../actor/backends/openai.js');
-        const { PolicyBackendSchema } = await import('../../shared/config.js');
-        const parsed = PolicyBackendSchema.safeParse({ backend: 'openai', baseUrl: o.baseUrl, model: o.model, endpoint: o.endpoint, apiKeyEnv: o.apiKeyEnv, concurrency: o.concurrency });
-        if (!parsed.success) throw badInput(`actor backend options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-        backend = new OpenAIBackend({ ...OpenAIBackend.optionsFromConfig(parsed.data), logger });
+        backend = new OpenAIBackend({ ...OpenAIBackend.optionsFromConfig(policy), logger });
+        logger.info({ baseUrl: policy.baseUrl, model: policy.model, endpoint: policy.endpoint }, 'generating with an OpenAI-compatible server');
       }
       const actor = await ActorRuntime.start({
         url: o.learner, actorId: o.actorId, token, runId, logger, outboxDir: o.outboxDir, threads: o.threads,

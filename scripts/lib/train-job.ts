@@ -79,6 +79,8 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?:
       '--import', 'tsx', CLI, 'actor', '--learner', learner.url, '--actor-id', a.id, '--run-id', learner.runId,
       '--threads', String(config.actor.threads), '--groups', String(config.actor.groupsInFlight), '--max-batch', String(config.actor.maxBatch),
       '--outbox-dir', outbox, '--log-level', config.log.level,
+      // policy.backend=openai: the actors generate with the configured server (the API key stays in the environment).
+      ...(config.policy.backend === 'openai' ? Object.entries(config.policy).flatMap(([k, v]) => ['--set', `policy.${k}=${JSON.stringify(v)}`]) : []),
     ], {
       env: { ...process.env, LAMER_TOKEN: deriveActorToken(key, a.id) },
       stdio: ['ignore', 'ignore', logFd],
