@@ -108,7 +108,7 @@ export async function runUpdate(
 
   // ---- 2. minibatches ----------------------------------------------------------------------------------------
   const tPack = performance.now();
-  const batches = packMinibatches(trainRows, { context: opts.nCtx, padId: opts.padId, size: algo.miniBatchRows, seed: opts.seed });
+  const batches = packMinibatches(trainRows, { context: opts.nCtx, padId: opts.padId, size: algo.miniBatchRows, seed: opts.seed, groupByLength: algo.groupByLength });
 
   // ---- 3. π_prox for every minibatch, before any weight changes ---------------------------------------------
   const onPolicy = algo.isMode === 'bypass' || samplesAreOnPolicy(used, version, opts.sampling);

@@ -74,6 +74,7 @@ export const AlgoSchema = z.strictObject({
   isCap: z.number().positive().default(2).describe('importance-weight cap C'),
   miniBatchRows: int(1).default(64).describe('rows per optimizer step'),
   ppoEpochs: int(1).default(1).describe('passes over each batch'),
+  groupByLength: z.boolean().default(true).describe('minibatches of similar-length rows (less padding: the trainer pays for B x T); rows and their order stay seeded'),
 });
 
 export const SamplingSchema = z.strictObject({

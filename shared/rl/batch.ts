@@ -130,7 +130,26 @@ export function minibatchIndices(nRows: number, size = 64, seed?: number): numbe
   return out;
 }
 
-/** Minibatches of `size` rows (default 64), each packed with its own T. */
-export function packMinibatches(rows: readonly TrainRow[], opts: PackOptions & { size?: number; seed?: number }): PackedBatch[] {
-  return minibatchIndices(rows.length, opts.size ?? 64, opts.seed).map((idx) => packRows(rows, opts, idx));
+/**
+ * Length-grouped minibatches: the rows in a seeded random order, then sorted by `lengths` (stable, so equal lengths
+ * keep the random order), cut into chunks of `size`, and the chunks shuffled. Every row is used once, as with
+ * `minibatchIndices`, but each minibatch holds rows of similar length, so its padded [B, T] is close to its real
+ * token count (the trainer pays for B x T). Ties and chunk order come from the seed alone.
+ */
+export function lengthGroupedIndices(lengths: readonly number[], size = 64, seed = 0): number[][] {
+  const shuffled = minibatchIndices(lengths.length, Math.max(1, lengths.length), seed)[0] ?? [];
+  const order = shuffled.map((i, rank) => ({ i, rank })).sort((a, b) => lengths[a.i] - lengths[b.i] || a.rank - b.rank).map((x) => x.i);
+  const chunks: number[][] = [];
+  for (let i = 0; i < order.length; i += size) chunks.push(order.slice(i, i + size));
+  const perm = minibatchIndices(chunks.length, Math.max(1, chunks.length), seed ^ 0x5bd1e995)[0] ?? [];
+  return perm.map((c) => chunks[c]);
+}
+
+/** Minibatches of `size` rows (default 64), each packed with its own T; `groupByLength` packs similar lengths together. */
+export function packMinibatches(rows: readonly TrainRow[], opts: PackOptions & { size?: number; seed?: number; groupByLength?: boolean }): PackedBatch[] {
+  const size = opts.size ?? 64;
+  const indices = opts.groupByLength
+    ? lengthGroupedIndices(rows.map((r) => Math.min(r.promptTokens.length + r.responseTokens.length, opts.context)), size, opts.seed ?? 0)
+    : minibatchIndices(rows.length, size, opts.seed);
+  return indices.map((idx) => packRows(rows, opts, idx));
 }

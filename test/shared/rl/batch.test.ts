@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { minibatchIndices, packMinibatches, packRows, type TrainRow } from '../../../shared/rl/batch.js';
+import { lengthGroupedIndices, minibatchIndices, packMinibatches, packRows, type TrainRow } from '../../../shared/rl/batch.js';
 import { FC } from './arbitraries.js';
 
 const row = (prompt: number[], response: number[], advantage: number): TrainRow => ({
@@ -83,5 +83,30 @@ describe('minibatches', () => {
     expect(mbs.map((m) => [m.B, m.T])).toEqual([[2, 5], [1, 2]]);
     expect(Array.from(mbs[1].rowIndex)).toEqual([2]);
     expect(mbs[1].advantages[1]).toBe(3);
+  });
+});
+
+describe('length-grouped minibatches', () => {
+  it('use every row once, group similar lengths, and are reproducible from the seed', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 400 }), fc.integer({ min: 1, max: 70 }), fc.integer(), (lengths, size, seed) => {
+      const mb = lengthGroupedIndices(lengths, size, seed);
+      expect(mb.flat().sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i));
+      expect(mb.filter((c) => c.length !== size).length).toBeLessThanOrEqual(1);
+      // Chunks are contiguous ranges of the sorted lengths: no chunk's range strictly straddles another's.
+      const ranges = mb.map((c) => [Math.min(...c.map((i) => lengths[i])), Math.max(...c.map((i) => lengths[i]))]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      for (let k = 1; k < ranges.length; k++) expect(ranges[k][0]).toBeGreaterThanOrEqual(ranges[k - 1][1]);
+      expect(lengthGroupedIndices(lengths, size, seed)).toEqual(mb);
+    }), { numRuns: 300, seed: 7 });
+  });
+  it('pack fewer padded tokens than shuffled minibatches, and shuffle the minibatch order', () => {
+    const lengths = Array.from({ length: 512 }, (_, i) => 20 + ((i * 37) % 200));
+    const rows = lengths.map((n, i) => row(Array.from({ length: n - 2 }, (_, t) => 1 + ((t + i) % 9)), [3, 4], i));
+    const cost = (o: { groupByLength?: boolean }) => packMinibatches(rows, { context: 256, padId: 0, size: 64, seed: 5, ...o }).reduce((a, b) => a + b.B * b.T, 0);
+    const real = lengths.reduce((a, b) => a + b, 0);
+    expect(cost({ groupByLength: true })).toBeLessThan(0.7 * cost({}));
+    expect(cost({ groupByLength: true })).toBeLessThan(1.15 * real); // chunks of 64 sorted rows span ~25 length units here
+    const ts = packMinibatches(rows, { context: 256, padId: 0, size: 64, seed: 5, groupByLength: true }).map((b) => b.T);
+    expect(ts).not.toEqual([...ts].sort((a, b) => a - b)); // not simply shortest first
+    expect(lengthGroupedIndices(lengths, 64, 6)).not.toEqual(lengthGroupedIndices(lengths, 64, 5));
   });
 });
