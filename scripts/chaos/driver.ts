@@ -239,7 +239,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     const killLearner = async (kind: LearnerKillKind) => {
       const p = learner!;
-      const before = lastTrainedVersion(runDir);
       let partialLeft: boolean | undefined;
       if (kind === 'checkpoint-write') {
         sample(p);
@@ -251,7 +250,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
       await p.exit;
       const rec: RestartRecord = {
-        kind, epoch: learnerStarts.length, versionBeforeKill: before, expectedVersion: null, expectedOptimizerStep: null,
+        kind, epoch: learnerStarts.length, versionBeforeKill: lastTrainedVersion(runDir), expectedVersion: null, expectedOptimizerStep: null,
         resumedVersion: null, resumedOptimizerStep: null, optimizerAdvanced: null, ...(partialLeft !== undefined ? { partialLeft } : {}),
       };
       if (kind === 'corrupt') rec.corrupted = await corruptNewest(ckptDir) ?? undefined;
