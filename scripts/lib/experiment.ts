@@ -143,10 +143,40 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The parts of a resolved config that decide what a training run does (its directory and `fresh` do not). */
-export function trainingIdentity(cfg: Config): string {
-  return canonicalJson({ ...cfg, run: { ...cfg.run, dir: undefined, fresh: undefined } });
+/** Dotted leaf paths → values of a JSON object (arrays and `options` maps are leaves). */
+function leaves(v: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  if (v && typeof v === 'object' && !Array.isArray(v) && !prefix.endsWith('.options')) {
+    for (const [k, x] of Object.entries(v)) leaves(x, prefix ? `${prefix}.${k}` : k, out);
+  } else out.set(prefix, canonicalJson(v));
+  return out;
 }
+
+// Settings that do not change what a run trains on: where it writes, logging, the learner's socket.
+const IGNORED = [/^run\.(dir|fresh|progressSec)$/, /^actor\.outboxDir$/, /^learner\./, /^log\./];
+
+/**
+ * Whether two configs describe the same training run. Leaves present in only one of them are ignored: the schema
+ * grows and is renamed while runs sit on disk (a saved config.json is never re-validated against today's schema),
+ * and a key one side lacks was at its default when that run was made.
+ */
+export function sameTraining(a: unknown, b: unknown): boolean {
+  const la = leaves(a);
+  const lb = leaves(b);
+  for (const [k, v] of la) {
+    if (IGNORED.some((re) => re.test(k)) || !lb.has(k)) continue;
+    if (lb.get(k) !== v) return false;
+  }
+  return true;
+}
+
+/** The first leaf where two configs differ (for error messages), or null. */
+export function firstDifference(a: unknown, b: unknown): string | null {
+  const lb = leaves(b);
+  for (const [k, v] of leaves(a)) if (!IGNORED.some((re) => re.test(k)) && lb.has(k) && lb.get(k) !== v) return `${k}: ${v} vs ${lb.get(k)}`;
+  return null;
+}
+
+const readConfigJson = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));
 
 /**
  * A finished trained run of another preset with the identical resolved config and the same final evaluation
@@ -154,7 +184,6 @@ export function trainingIdentity(cfg: Config): string {
  */
 export function findReusableRun(o: Pick<ExperimentOptions, 'docsDir' | 'runsDir' | 'preset' | 'tag' | 'evalTasks' | 'attempts' | 'evalSeed'>, env: string, cfg: Config, seed: number, rowName: string): SeedResult | null {
   const prov = readJsonIfExists(join(o.docsDir, 'results.runs.json')) as ProvenanceFile | undefined;
-  const want = trainingIdentity(cfg);
   for (const [preset, p] of Object.entries(prov?.[env] ?? {})) {
     if (preset === presetKey(o.preset, o.tag) || p.evalTasks !== o.evalTasks || p.attempts !== o.attempts || p.evalSeed !== o.evalSeed) continue;
     for (const [name, r] of Object.entries(p.rows)) {
@@ -163,8 +192,7 @@ export function findReusableRun(o: Pick<ExperimentOptions, 'docsDir' | 'runsDir'
       const dir = join(o.runsDir, `${env}-${preset}`, `${name}-s${seed}`);
       const file = join(dir, 'config.json');
       if (!existsSync(file)) continue;
-      const other = resolveConfig(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
-      if (trainingIdentity(other) === want) return { ...s, row: rowName, evalTasks: o.evalTasks, reusedFrom: dir };
+      if (sameTraining(readConfigJson(file), cfg)) return { ...s, row: rowName, evalTasks: o.evalTasks, reusedFrom: dir };
     }
   }
   return null;
@@ -208,8 +236,9 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
       if (existsSync(file)) {
         // A finished row is reused only if it ran this very configuration (else the table would mix setups).
         const saved = join(dir, 'config.json');
-        if (existsSync(saved) && trainingIdentity(resolveConfig(JSON.parse(readFileSync(saved, 'utf8')) as Record<string, unknown>)) !== trainingIdentity(cfg)) {
-          throw new LamerError('RL_ERR_CONFIG', `${dir} was run with a different configuration than this invocation asks for; use --tag NAME (or another --runs-dir) for a variant`);
+        const diff = existsSync(saved) ? firstDifference(readConfigJson(saved), cfg) : null;
+        if (diff) {
+          throw new LamerError('RL_ERR_CONFIG', `${dir} was run with a different configuration than this invocation asks for (${diff}); use --tag NAME (or another --runs-dir) for a variant`);
         }
         res = JSON.parse(readFileSync(file, 'utf8')) as SeedResult;
         if (res.trained && res.episodesTrained === undefined && !res.reusedFrom) res.episodesTrained = episodesTrained(dir) ?? undefined;

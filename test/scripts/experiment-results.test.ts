@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkTargets, renderResultsReport } from '../../scripts/lib/experiment-report.js';
 import { mergeResults, readJsonIfExists, validateResults, writeJsonAtomic, type RowResult } from '../../scripts/lib/experiment-results.js';
-import { canonicalJson, envKey, rowResult } from '../../scripts/lib/experiment.js';
+import { canonicalJson, envKey, firstDifference, presetKey, rowResult, sameTraining } from '../../scripts/lib/experiment.js';
 
 const r = (pass: number[], over: Partial<RowResult> = {}): RowResult => ({ pass, ci95: pass.map((p) => [Math.max(0, p - 0.05), Math.min(1, p + 0.05)]), diversity: 1.2, minutes: 3.5, ...over });
 
@@ -57,6 +57,29 @@ describe('docs/results.json', () => {
     expect(envKey('lamer/Sokoban-v0')).toBe('sokoban');
     expect(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, { e: 3, f: 2 }] }, b: 1 }));
     expect(canonicalJson({ a: 1 })).not.toBe(canonicalJson({ a: 2 }));
+  });
+});
+
+describe('run identity (resume and reuse)', () => {
+  const saved = { run: { seed: 1, dir: 'runs/a', iterations: 125 }, env: { memory: 'reflection', options: { size: 6 } }, algo: { lr: 3e-4, oldKey: 1 }, log: { level: 'info' } };
+  it('ignores where a run writes, logging, and keys only one side has (the schema changes while runs sit on disk)', () => {
+    const now = { run: { seed: 1, dir: 'runs/b', iterations: 125 }, env: { memory: 'reflection', options: { size: 6 } }, algo: { lr: 3e-4, newKey: 'x' }, log: { level: 'warn' } };
+    expect(sameTraining(saved, now)).toBe(true);
+    expect(firstDifference(saved, now)).toBeNull();
+  });
+  it('detects a changed training setting and names it', () => {
+    const now = structuredClone(saved);
+    now.algo.lr = 1e-3;
+    expect(sameTraining(saved, now)).toBe(false);
+    expect(firstDifference(saved, now)).toBe('algo.lr: 0.0003 vs 0.001');
+    const opts = structuredClone(saved);
+    (opts.env.options as Record<string, number>).size = 8; // env options compare as one value
+    expect(firstDifference(saved, opts)).toMatch(/^env\.options: /);
+  });
+  it('names tagged variants and rejects odd tags', () => {
+    expect(presetKey('main')).toBe('main');
+    expect(presetKey('main', 'success')).toBe('main-success');
+    expect(() => presetKey('main', 'a b')).toThrow(/--tag/);
   });
 });
 
