@@ -73,3 +73,28 @@ describe('throughput bench figures', () => {
     expect(() => legFigures(csv([[1, 1, 'rollout/trials_trained_total', 8]]), { algo: 'rl', mode: 'sync', actors: 1, round: 0 })).toThrow(/fewer than two/);
   });
 });
+
+describe('bench throughput (e2e, tiny model)', () => {
+  it('runs the four configurations and writes the JSON summary and the chart', async () => {
+    const { benchThroughput } = await import('../../../scripts/bench/throughput.js');
+    const { existsSync, readFileSync } = await import('node:fs');
+    const outDir = join(mkdtempSync(join(tmpdir(), 'lamer-tp-e2e-')), 'out');
+    const legs: string[] = [];
+    const r = await benchThroughput({
+      iterations: 2, rounds: 1, outDir, workload: 'generation',
+      set: ['model.dModel=16', 'model.nLayer=1', 'model.nHead=2', 'model.nCtx=128', 'sampling.maxActionTokens=8', 'sampling.maxReflectTokens=8', 'algo.groupsPerUpdate=1'],
+      onLeg: (f) => legs.push(`${f.algo}-${f.mode}`),
+    });
+    expect(legs).toEqual(['metarl-sync', 'metarl-async', 'rl-sync', 'rl-async']);
+    for (const k of ['asyncOverSync', 'metaRlOverRlAsync', 'metaRlOverRlSync', 'weightSwitchMsP50', 'overlapBound'] as const) {
+      expect(Number.isFinite(r[k]), k).toBe(true);
+      expect(r[k]).toBeGreaterThan(0);
+    }
+    // Meta-RL trials are 3 episodes, RL trials 1: trajectories/s per trial/s tells the configurations apart.
+    expect(r.configs['rl-sync'].trajectoriesPerSec).toBeCloseTo(r.configs['rl-sync'].trialsPerSec, 9);
+    expect(r.configs['metarl-sync'].trajectoriesPerSec).toBeGreaterThan(r.configs['metarl-sync'].trialsPerSec);
+    expect(r.configs['metarl-sync'].policyLagMax).toBe(0);
+    expect(existsSync(r.chart)).toBe(true);
+    expect(JSON.parse(readFileSync(join(outDir, 'throughput.json'), 'utf8')).legs).toHaveLength(4);
+  }, 240_000);
+});
