@@ -93,14 +93,25 @@ export async function benchServe(o: ServeBenchOptions = {}): Promise<Record<stri
       }));
       return { sec: (performance.now() - t0) / 1000, lat, tokens };
     };
+    const root = url.replace(/\/v1$/, '');
+    const serverStats = async () => (await (await fetch(`${root}/stats`)).json()) as { decodeBatches: number; decodeRequests: number; cpuMs: number };
     await run(4, 32); // warm-up: sessions, JIT, connection pool
     const out: Array<Record<string, number>> = [];
     for (const c of levels) {
       const n = Math.max(o.requests ?? 96, 4 * c);
+      const before = await serverStats();
+      const cpu0 = process.cpuUsage();
       const { sec, lat, tokens } = await run(c, n);
+      const cpu = process.cpuUsage(cpu0);
+      const after = await serverStats();
+      const batches = after.decodeBatches - before.decodeBatches;
       out.push({
         concurrency: c, requests: n, seconds: Math.round(sec * 100) / 100, requestsPerSec: Math.round((n / sec) * 10) / 10,
         p50Ms: Math.round(quantile(lat, 0.5) * 10) / 10, p95Ms: Math.round(quantile(lat, 0.95) * 10) / 10, tokensPerSec: Math.round(tokens / sec),
+        // Independent of how busy the machine is: server CPU per request and how well requests were batched.
+        serverCpuMsPerRequest: Math.round(((after.cpuMs - before.cpuMs) / n) * 100) / 100,
+        clientCpuMsPerRequest: Math.round(((cpu.user + cpu.system) / 1000 / n) * 100) / 100,
+        meanDecodeBatch: Math.round(((after.decodeRequests - before.decodeRequests) / Math.max(1, batches)) * 10) / 10,
       });
     }
     return { bench: 'serve', checkpoint: ck.kind, model, serverThreads: threads, maxTokens: 8, endpoint: 'completions', levels: out };

@@ -1,6 +1,6 @@
 /**
  * `lamer serve`: the embedded model behind the OpenAI-compatible HTTP API (`/v1/completions`,
- * `/v1/chat/completions`, `/v1/models`), so trained checkpoints work with other tools and the OpenAI backend is
+ * `/v1/chat/completions`, `/v1/models`; plus `/health` and `/stats`), so trained checkpoints work with other tools and the OpenAI backend is
  * tested against a real server. Requests from all clients share batched KV-cache decode calls (the actor's
  * Batcher over a PolicyPool), so the event loop only parses JSON.
  *
@@ -260,6 +260,8 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     '/v1/chat/completions': { method: 'POST', run: chat },
     '/v1/models': { method: 'GET', run: () => ({ object: 'list', data: [{ id: modelName, object: 'model', created, owned_by: 'lamer', max_model_len: nCtx }] }) },
     '/health': { method: 'GET', run: () => ({ status: 'ok' }) },
+    // Counters for benchmarks and operators: requests, decode batches, and this process's CPU time (main + workers).
+    '/stats': { method: 'GET', run: () => ({ ...stats, cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000) }) },
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
