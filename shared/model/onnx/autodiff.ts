@@ -17,6 +17,19 @@ function unsupported(msg: string): never {
 
 const sameShape = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
+/**
+ * Sums over the leading `k` axes as ones[1, R]·G[R, C] (R = the leading sizes' product). onnxruntime's ReduceSum
+ * over leading axes ran ~3x slower with 2 intra-op threads than with 1 (e.g. [32, 128, 64] → [128, 64]: 0.28 vs
+ * 0.08 ms); the MatMul form is as fast single-threaded and scales. Returns shape [C] (flattened trailing dims).
+ */
+export function sumLeading(b: GraphBuilder, g: Tensor, k: number): Tensor {
+  const gs = staticShape(g);
+  const R = gs.slice(0, k).reduce((a, c) => a * c, 1);
+  const C = gs.slice(k).reduce((a, c) => a * c, 1);
+  const ones = b.constant(new Array<number>(R).fill(1), g.dtype, [1, R]);
+  return b.reshape(b.matmul(ones, b.reshape(g, [R, C])), [C]);
+}
+
 /** Sums a broadcast gradient back to an operand's (static) shape. */
 export function unbroadcast(b: GraphBuilder, grad: Tensor, target: readonly Dim[]): Tensor {
   const gs = staticShape(grad);
@@ -29,7 +42,9 @@ export function unbroadcast(b: GraphBuilder, grad: Tensor, target: readonly Dim[
     if (i < lead) axes.push(i);
     else if (ts[i - lead] === 1 && gs[i] !== 1) axes.push(i);
   }
-  let r = axes.length ? b.reduceSum(grad, axes, true) : grad;
+  // Only leading axes reduced (e.g. a bias over [B, T, N]): the MatMul form.
+  const leadingOnly = axes.length > 0 && axes.every((a, i) => a === i) && gs.slice(axes.length).every((d, i) => d === ts[ts.length - (gs.length - axes.length) + i]);
+  let r = !axes.length ? grad : leadingOnly ? sumLeading(b, grad, axes.length) : b.reduceSum(grad, axes, true);
   if (!sameShape(r.shape, ts)) r = b.reshape(r, ts);
   return r;
 }
@@ -225,8 +240,8 @@ const RULES: Record<string, Rule> = {
     const plain = !bias && !need[1] && (b.constValue(scale!)?.every((v) => v === 1) ?? false);
     const xhat = plain ? n.outputs[0]! : b.mul(b.sub(x!, mean), invStd);
     const outer = xs.slice(0, -1).map((_, i) => i);
-    const gScale = need[1] ? b.reduceSum(b.mul(g, xhat), outer, false) : null;
-    const gBias = need[2] && bias ? b.reduceSum(g, outer, false) : null;
+    const gScale = need[1] ? sumLeading(b, b.mul(g, xhat), outer.length) : null;
+    const gBias = need[2] && bias ? sumLeading(b, g, outer.length) : null;
     let gx: Tensor | null = null;
     if (need[0]) {
       const gxhat = plain ? g : b.mul(g, scale!);

@@ -4,7 +4,7 @@
  * Each is tested against finite differences and jax-js like the per-op rules.
  */
 import { LamerError } from '../../errors.js';
-import type { GraphBuilder, Tensor } from './graph.js';
+import { staticShape, type GraphBuilder, type Tensor } from './graph.js';
 
 /**
  * softmax(q·kᵀ + bias)·v over [B, H, T, dh] tensors (q already scaled; bias a constant mask). Backward uses
@@ -27,7 +27,12 @@ export function attention(b: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, bias
     ({ output, p, kT }) => (bb, g, need) => {
       if (need[3]) throw new LamerError('RL_ERR_INTERNAL', 'attention: the bias must be a constant (no gradient)');
       const D = bb.reduceSum(bb.mul(g, output), [-1], true);
-      const dS = bb.mul(p, bb.sub(bb.matmul(g, bb.transposeLast(v)), D));
+      // dP − D as one MatMul with the inner dimension extended by one: [dO | D]·[v | −1]ᵀ (no pass over the
+      // [B, H, Tq, Tk] scores for the subtraction).
+      const vs = staticShape(v);
+      const minusOne = bb.constantOfShape([...vs.slice(0, -1), 1], v.dtype, -1);
+      const dPminusD = bb.matmul(bb.concat([g, D], -1), bb.transposeLast(bb.concat([v, minusOne], -1)));
+      const dS = bb.mul(p, dPminusD);
       return [
         need[0] ? bb.matmul(dS, bb.transposeLast(kT)) : null,
         need[1] ? bb.transposeLast(bb.matmul(bb.transposeLast(q), dS)) : null,
