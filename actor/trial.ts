@@ -83,8 +83,9 @@ export interface TrialDeps {
   /** Token-level policy (the embedded model). Exactly one of `generate` and `generateText` must be set. */
   generate?(req: GenerationRequest): Promise<GenerationResult>;
   /**
-   * Text-level policy (an OpenAI-compatible server). Rows get the tokenizer's ids of prompt and response; log-probs
-   * are kept only when the server's tokens are exactly the tokenizer's words of the response (else `hasLogp` false).
+   * Text-level policy (an OpenAI-compatible server). Compact-template rows get the tokenizer's ids of prompt and
+   * response, and log-probs when the server's tokens are exactly the tokenizer's words of the response; otherwise
+   * (and always for the full template, which the learner's model does not read) `hasLogp` is false.
    */
   generateText?(req: TextGenerationRequest): Promise<TextGenerationResult>;
   /** Stop strings per phase for `generateText` (default none). */
@@ -135,16 +136,20 @@ async function callPolicy(spec: TrialSpec, deps: TrialDeps, phase: 'play' | 'ref
   const maxTokens = phase === 'play' ? spec.maxActionTokens : spec.maxReflectTokens;
   const tok = deps.tokenizer;
   if (deps.generateText) {
+    // Only compact prompts are in the learner's vocabulary: they are fitted to its context and their rows can carry
+    // ids and log-probs. Full-template prompts go whole to the server (its context is its own) and their rows carry
+    // text only: the learner's word-level model cannot read them, so they are evaluation records.
+    const wordLevel = spec.template === 'compact' ? tok : undefined;
     let prompt: number[] = [];
     let text = promptText;
-    if (tok) {
-      const ids = tok.encode(promptText);
+    if (wordLevel) {
+      const ids = wordLevel.encode(promptText);
       prompt = fitPrompt(ids, spec.nCtx - maxTokens);
-      if (prompt.length < ids.length) text = tok.decode(prompt);
+      if (prompt.length < ids.length) text = wordLevel.decode(prompt);
     }
     const out = await deps.generateText({ prompt: text, maxTokens, stop: deps.stopText?.[phase] ?? [], phase });
-    const response = tok ? tok.encode(out.text) : [];
-    const logprobs = alignLogprobs(tok, response, out.tokens);
+    const response = wordLevel ? wordLevel.encode(out.text) : [];
+    const logprobs = alignLogprobs(wordLevel, response, out.tokens);
     return {
       prompt, response, logprobs: logprobs ?? [], hasLogp: logprobs !== null, policyVersion: out.policyVersion, text: out.text,
       genTokens: out.tokens?.length ?? response.length,

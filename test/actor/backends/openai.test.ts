@@ -230,6 +230,25 @@ describe('OpenAIBackend', () => {
     expect(bpe.behavLogp.length).toBe(0);
   });
 
+  it('full template: the whole prompt goes to the server and rows carry text only (the learner cannot train on them)', async () => {
+    const f = await fake(() => ({ body: completion('<action>(2, 3)</action>', [['<action>(2,', -0.1], [' 3)</action>', -0.2]]) }));
+    const b = backend(f.url);
+    const env = makeEnv('lamer/MineSweeper-v0', { template: 'full' });
+    const tok = new WordTokenizer(['<action>(2,', '3)</action>']); // even tokens that happen to be vocabulary words
+    const res = await runTrial({
+      envId: env.id, template: 'full', memory: 'reflection', attempts: 1, maxTurns: 1, reflect: false, taskSeed: 3,
+      nCtx: 16, maxActionTokens: 8, maxReflectTokens: 8,
+    }, {
+      env, tokenizer: tok, buildPrompt: (ctx) => buildPrompt(env, ctx), parseReflection: (t) => parseReflection(env.id, 'full', t),
+      generateText: async (req) => ({ ...(await b.complete({ ...REQ, prompt: req.prompt, stop: req.stop })), policyVersion: 0 }),
+    });
+    const sent = f.bodies[0].prompt as string;
+    expect(sent.split(/\s+/).length).toBeGreaterThan(100); // not cut to the learner's 16-token context
+    expect(sent).not.toContain('<unk>');
+    expect(res.rows[0]).toMatchObject({ hasLogp: false, valid: true, actionText: '(2, 3)' });
+    expect(res.rows[0].prompt.length + res.rows[0].response.length + res.rows[0].behavLogp.length).toBe(0);
+  });
+
   it('restores a stop string the server left out when it reports stop_reason (vLLM)', async () => {
     const f = await fake(() => ({ body: { choices: [{ text: ' 3 3 ', finish_reason: 'stop', stop_reason: '</action>' }] } }));
     expect((await backend(f.url).complete(REQ)).text).toBe(' 3 3 </action>');
