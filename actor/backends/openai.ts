@@ -145,10 +145,12 @@ function classify(e: unknown): Failure {
   if (e instanceof APIConnectionError) return { retry: true, kind: 'connectionErrors', message: `connection failed: ${e.message}`, delayHint: null };
   if (e instanceof APIError && e.status !== undefined) {
     const s = e.status;
+    // The client prefixes its messages with the status; we say "HTTP <status>" ourselves.
+    const message = e.message.replace(new RegExp(`^${s} `), '');
     const hint = retryAfterMs(e.headers as Headers | undefined);
-    if (s === 429) return { retry: true, kind: 'rateLimited', message: `HTTP 429: ${e.message}`, delayHint: hint };
-    if (s === 408 || s === 409 || s >= 500) return { retry: true, kind: 'serverErrors', message: `HTTP ${s}: ${e.message}`, delayHint: hint };
-    return { retry: false, kind: null, message: `HTTP ${s}: ${e.message}`, delayHint: null };
+    if (s === 429) return { retry: true, kind: 'rateLimited', message: `HTTP 429: ${message}`, delayHint: hint };
+    if (s === 408 || s === 409 || s >= 500) return { retry: true, kind: 'serverErrors', message: `HTTP ${s}: ${message}`, delayHint: hint };
+    return { retry: false, kind: null, message: `HTTP ${s}: ${message}`, delayHint: null };
   }
   // A 200 whose body is not JSON (the client's JSON parse throws) or anything unexpected: not retried.
   return { retry: false, kind: null, message: `malformed response: ${(e as Error)?.message ?? String(e)}`, delayHint: null };

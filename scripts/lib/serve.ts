@@ -186,7 +186,11 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     const ids = tok.encode(promptText);
     if (ids.length === 0) ids.push(tok.bos);
     if (ids.length >= nCtx) {
-      throw invalid(`This model's maximum context length is ${nCtx} tokens; the prompt has ${ids.length}. Shorten the prompt.`, 'prompt', 'context_length_exceeded');
+      throw invalid(
+        `This model's maximum context length is ${nCtx} tokens; the prompt has ${ids.length}. Shorten the prompt `
+          + '(lamer models read the compact template: lamer eval --template compact).',
+        'prompt', 'context_length_exceeded',
+      );
     }
     if (batcher.pending >= maxQueue) {
       throw new HttpError(503, apiError(`server overloaded: ${batcher.pending} requests queued`, 'server_error', null, 'overloaded'), { 'retry-after': '1' });
