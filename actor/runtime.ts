@@ -143,7 +143,7 @@ export class ActorRuntime {
   private trialLog: TrialLog | null = null;
   private readonly startedAt = performance.now();
   /** The latest weight switch, reported with the next trial (publish-to-switch latency). */
-  private pendingSwitch: { policyVersion: number; ms: number } | null = null;
+  private pendingSwitch: { policyVersion: number; ms: number; swapMs: number } | null = null;
 
   private constructor(private readonly o: ActorRuntimeOptions) {
     this.policy = new PolicyHolder(o.threads, o.backend !== undefined);
@@ -160,9 +160,11 @@ export class ActorRuntime {
       url: o.url, actorId: o.actorId, token: o.token, runId: o.runId, outbox, logger: o.logger, tls: o.tls,
       onLease: (l) => a.onLease(l),
       onPolicy: async (p) => {
+        const arrived = Date.now();
         await a.policy.update(p);
         a.stats.policyVersion = p.policyVersion;
-        if (p.publishedAt !== undefined) a.pendingSwitch = { policyVersion: p.policyVersion, ms: Math.max(0, Date.now() - p.publishedAt) };
+        const now = Date.now();
+        if (p.publishedAt !== undefined) a.pendingSwitch = { policyVersion: p.policyVersion, ms: Math.max(0, now - p.publishedAt), swapMs: now - arrived };
       },
       onFatal: (e) => {
         o.logger.error({ err: e.message }, 'learner refused this actor for good');

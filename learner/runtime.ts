@@ -283,7 +283,7 @@ export class LearnerRuntime {
       c.up = Math.max(c.up, actorUpMs);
       this.actorClocks.set(id, c);
     }
-    if (weightSwitch) this.metrics.log(weightSwitch.policyVersion, { 'perf/weight_switch_ms': weightSwitch.ms });
+    if (weightSwitch) this.metrics.log(weightSwitch.policyVersion, { 'perf/weight_switch_ms': weightSwitch.ms, 'perf/weight_swap_ms': weightSwitch.swapMs });
   }
 
   // ---- leases ---------------------------------------------------------------------------------------------------
@@ -609,6 +609,7 @@ export class LearnerRuntime {
     this.metrics.log(v, {
       'rollout/trials_per_s': tps, 'rollout/tokens_per_s': this.window.tokens / dt, 'rollout/env_steps_per_s': this.window.envSteps / dt,
       'rollout/batch_fill': fill, 'perf/actors': this.server.connections().length,
+      ...this.reliabilityMetrics(),
       'perf/actor_idle_frac': up > 0 ? Math.max(0, 1 - busy / up) : NaN,
     });
     this.emit(
@@ -618,6 +619,22 @@ export class LearnerRuntime {
       `actors ${this.server.connections().length} | ETA ${fmt(eta)}`,
     );
     this.window = { trials: 0, tokens: 0, envSteps: 0, fill: 0, fillN: 0, t: now };
+  }
+
+  /** Delivery and memory-bound counters (docs/reliability.md §6), cumulative for this process except the gauges. */
+  private reliabilityMetrics(): Record<string, number> {
+    const n = this.server.metrics();
+    const p = this.publisher.stats();
+    const l = this.ledger.stats();
+    const mem = process.memoryUsage();
+    return {
+      'net/connections_live': n.connectionsLive, 'net/dup_suppressed': n.dupSuppressed, 'net/conflicts': n.conflicts,
+      'net/rejected': n.rejected, 'net/heartbeat_timeouts': n.heartbeatTimeouts, 'net/closed_protocol': n.decodeErr + n.schemaErr + n.protocolErr + n.textFrames,
+      'net/credit_violations': n.creditViolations, 'net/decode_budget_exceeded': n.decodeBudgetExceeded, 'net/over_limit': n.overLimit,
+      'mem/weights_peers_behind': p.behind, 'mem/weights_max_buffered_bytes': p.maxBufferedAfterSend, 'mem/weights_superseded': p.superseded,
+      'mem/rss_mb': mem.rss / 2 ** 20, 'mem/heap_used_mb': mem.heapUsed / 2 ** 20,
+      'ledger/entries': l.entries, 'ledger/fsyncs': l.fsyncs,
+    };
   }
 
   summary(): LearnerSummary {

@@ -183,8 +183,11 @@ export const TrialStatsSchema = z.strictObject({
   /** Actor-process counters since it started (ms): time its policy engine was generating, and uptime (idle fraction). */
   actorBusyMs: z.number().min(0).optional(),
   actorUpMs: z.number().min(0).optional(),
-  /** The actor's latest weight switch not yet reported: version and ms from the learner's publish to the switch. */
-  weightSwitch: z.strictObject({ policyVersion: int(0), ms: z.number().min(0) }).optional(),
+  /**
+   * The actor's latest weight switch not yet reported: version, ms from the learner's publish to the switch, and
+   * of those the ms from the frame's arrival (checksum verified) to the switch (engine session swap).
+   */
+  weightSwitch: z.strictObject({ policyVersion: int(0), ms: z.number().min(0), swapMs: z.number().min(0).optional() }).optional(),
 });
 
 export const TrialSchema = z.strictObject({

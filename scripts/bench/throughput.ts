@@ -58,6 +58,8 @@ export interface LegFigures {
   policyLagMax: number;
   weightSwitchMsP50: number;
   weightSwitchMsMax: number;
+  /** Of the switch, the actor-side part: from the weights frame's arrival to the engine's switch (p50 over reports). */
+  weightSwapMsP50: number;
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
@@ -111,6 +113,7 @@ export function legFigures(metricsCsv: string, leg: Pick<LegFigures, 'algo' | 'm
     policyLagMax: Math.max(0, ...inWindow(series('perf/policy_lag_max')).map((p) => p.value)),
     weightSwitchMsP50: quantile(switches, 0.5),
     weightSwitchMsMax: switches.length ? Math.max(...switches) : NaN,
+    weightSwapMsP50: quantile(series('perf/weight_swap_ms').filter((p) => p.version > 0).map((p) => p.value), 0.5),
   };
 }
 

@@ -43,6 +43,9 @@ describe('throughput bench figures', () => {
       [14, 2, 'perf/policy_lag_mean', 0.5],
       [14, 2, 'perf/policy_lag_max', 1],
       [14.2, 2, 'perf/weight_switch_ms', 10],
+      [14.2, 2, 'perf/weight_swap_ms', 6],
+      [10.5, 1, 'perf/weight_swap_ms', 8],
+      [0.5, 0, 'perf/weight_swap_ms', 300],
       [16, 2, 'perf/actor_idle_frac', 0.75],
       [16, 2, 'rollout/batch_fill', 1],
       [18, 3, 'perf/learner_wait_ms', 3000],
@@ -67,6 +70,7 @@ describe('throughput bench figures', () => {
     expect(f.policyLagMax).toBe(2);
     expect(f.weightSwitchMsP50).toBe(25); // versions 1 (max 40) and 2 (10)
     expect(f.weightSwitchMsMax).toBe(40);
+    expect(f.weightSwapMsP50).toBe(7);
   });
 
   it('refuses a leg with fewer than two updates', () => {
