@@ -12,7 +12,7 @@
 import { headDim, type ModelConfig } from './config.js';
 import { buildManifest, type Manifest } from './manifest.js';
 import { gradients } from './onnx/autodiff.js';
-import { attention, gelu, geluTimesTwo } from './onnx/layers.js';
+import { attention, gelu, scaledGelu } from './onnx/layers.js';
 import { GraphBuilder, staticShape, type Dim, type Tensor } from './onnx/graph.js';
 
 export const LN_EPS = 1e-5;
@@ -127,10 +127,17 @@ export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOpt
     const q = b.mul(heads(q0!), scale);
     const y = b.reshape(b.transpose(attention(b, q, k, v, o.attnBias), [0, 2, 1, 3]), [0, 0, d]);
     x = b.add(x, linear(b, y, P(pre + 'attn.c_proj.weight'), P(pre + 'attn.c_proj.bias')));
-    const f = normLinear(b, x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), P(pre + 'mlp.c_fc.weight'), P(pre + 'mlp.c_fc.bias'), o.training);
-    const wProj = P(pre + 'mlp.c_proj.weight');
-    // Training: GELU's 0.5 moves into c_proj's weights ([4d, d]) instead of a pass over [B, T, 4d].
-    const mlp = o.training ? linear(b, geluTimesTwo(b, f), b.mul(wProj, b.scalar(0.5, wProj.dtype)), P(pre + 'mlp.c_proj.bias')) : linear(b, gelu(b, f), wProj, P(pre + 'mlp.c_proj.bias'));
+    const [wFc, bFc, wProj, bProj] = ['mlp.c_fc.weight', 'mlp.c_fc.bias', 'mlp.c_proj.weight', 'mlp.c_proj.bias'].map((n) => P(pre + n)) as [Tensor, Tensor, Tensor, Tensor];
+    let mlp: Tensor;
+    if (o.training) {
+      // GELU(x)·W = scaledGelu(x/√2)·(W/√2): both constants go into the [d, 4d] / [4d, d] weights, not into
+      // passes over the [B, T, 4d] activations.
+      const s = (t: Tensor) => b.mul(t, b.scalar(Math.SQRT1_2, t.dtype));
+      const u = normLinear(b, x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), s(wFc), s(bFc), true);
+      mlp = linear(b, scaledGelu(b, u), s(wProj), bProj);
+    } else {
+      mlp = linear(b, gelu(b, normLinear(b, x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), wFc, bFc, false)), wProj, bProj);
+    }
     x = b.add(x, mlp);
   }
   const gamma = P('transformer.ln_f.weight');

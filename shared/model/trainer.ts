@@ -16,11 +16,13 @@ import { createSession, OrtTensor, type Session } from './session.js';
 import { checkLength, checkTokenIds } from './validate.js';
 
 /**
- * Fusions skipped in training sessions: onnxruntime fuses the last residual Add into the (affine-free) final
- * LayerNorm as SkipLayerNormalization, whose CPU kernel with the statistics outputs took ~1.1 ms at the toy
- * size vs ~0.2 ms for the Add + LayerNormalization it replaces (profiled, per-node minimum over 40 runs).
+ * Fusions skipped in training sessions (profiled at the toy size, per-node minimum kernel time over 40+ runs):
+ * - SkipLayerNormFusion: fuses the last residual Add into the (affine-free) final LayerNorm; that kernel with
+ *   the statistics outputs took ~1.1 ms vs ~0.2 ms for the Add + LayerNormalization it replaces.
+ * - MatMulAddFusion: Gemm with a bias (plus the Reshapes it adds around 3-D inputs) was no faster than MatMul +
+ *   Add here, and leaves 11 more nodes.
  */
-export const TRAINING_DISABLED_OPTIMIZERS: readonly string[] = ['SkipLayerNormFusion'];
+export const TRAINING_DISABLED_OPTIMIZERS: readonly string[] = ['SkipLayerNormFusion', 'MatMulAddFusion'];
 
 export interface PolicyTrainerOptions {
   config: ModelConfig;

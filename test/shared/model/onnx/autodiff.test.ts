@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, type DType, type Tensor } from '../../../../shared/model/onnx/graph.js';
 import { DIFFERENTIABLE_OPS, gradients } from '../../../../shared/model/onnx/autodiff.js';
-import { attention, gelu, geluTimesTwo, CUSTOM_GRADIENT_LAYERS } from '../../../../shared/model/onnx/layers.js';
+import { attention, gelu, scaledGelu, CUSTOM_GRADIENT_LAYERS } from '../../../../shared/model/onnx/layers.js';
 import { toOnnxBytes } from '../../../../shared/model/onnx/encode.js';
 import { createSession, OrtTensor } from '../../../../shared/model/session.js';
 import { Rng } from '../../../../shared/model/rng.js';
@@ -381,12 +381,12 @@ GENS.gelu = [(rng) => {
   };
 }];
 
-GENS.geluTimesTwo = [(rng) => {
+GENS.scaledGelu = [(rng) => {
   const s = randShape(rng, 1, 3);
   return {
-    label: `geluTimesTwo [${s}]`, inputs: [{ shape: s }], f32: true,
-    onnx: (b, [x]) => geluTimesTwo(b, x!),
-    jax: ([x]) => x!.ref.mul((scipySpecial.erf(x!.mul(Math.SQRT1_2)) as JArray).add(1)),
+    label: `scaledGelu [${s}]`, inputs: [{ shape: s }], f32: true,
+    onnx: (b, [u]) => scaledGelu(b, u!),
+    jax: ([u]) => u!.ref.mul((scipySpecial.erf(u!) as JArray).add(1)),
   };
 }];
 
