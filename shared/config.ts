@@ -116,6 +116,7 @@ export const PolicyBackendSchema = z.strictObject({
   maxRetries: int(0).default(4).describe('retries on timeouts, connection errors, 408/409/429 and 5xx'),
   backoffMs: int(0).default(500).describe('first retry delay; doubles per retry (a Retry-After header wins, capped at 30 s)'),
   logprobs: z.boolean().default(true).describe('ask for per-token log-probs (records without them are evaluation-only)'),
+  topK: int(0).default(0).describe('top_k sent to the server (vLLM, SGLang, llama.cpp extension; 0 = not sent; the paper validates with 20)'),
   disableThinking: z.boolean().default(false).describe('chat: send chat_template_kwargs {enable_thinking: false} (Qwen3 non-thinking mode, as the paper; vLLM, SGLang, llama.cpp)'),
 });
 

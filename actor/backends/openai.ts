@@ -56,6 +56,8 @@ export interface OpenAIBackendOptions {
   maxBackoffMs?: number;
   /** Ask for per-token log-probs. */
   logprobs: boolean;
+  /** Sent as `top_k` when > 0 (a vLLM / llama.cpp extension the OpenAI API itself does not have). */
+  topK?: number;
   /** Chat only: `chat_template_kwargs: {enable_thinking: false}` (Qwen3's non-thinking mode, which the paper uses). */
   disableThinking?: boolean;
   logger?: Logger;
@@ -191,11 +193,11 @@ export class OpenAIBackend implements TextPolicy {
   /** Options from the `policy` config group; the key is read from the environment variable it names. */
   static optionsFromConfig(c: {
     baseUrl: string; model: string; apiKeyEnv: string; endpoint: 'chat' | 'completions'; concurrency: number;
-    timeoutMs: number; maxRetries: number; backoffMs: number; logprobs: boolean; disableThinking?: boolean;
+    timeoutMs: number; maxRetries: number; backoffMs: number; logprobs: boolean; disableThinking?: boolean; topK?: number;
   }, env: NodeJS.ProcessEnv = process.env): OpenAIBackendOptions {
     return {
       baseUrl: c.baseUrl, model: c.model, apiKey: env[c.apiKeyEnv], endpoint: c.endpoint, concurrency: c.concurrency,
-      timeoutMs: c.timeoutMs, maxRetries: c.maxRetries, backoffMs: c.backoffMs, logprobs: c.logprobs, disableThinking: c.disableThinking,
+      timeoutMs: c.timeoutMs, maxRetries: c.maxRetries, backoffMs: c.backoffMs, logprobs: c.logprobs, disableThinking: c.disableThinking, topK: c.topK,
     };
   }
 
@@ -237,6 +239,7 @@ export class OpenAIBackend implements TextPolicy {
     const common: Record<string, unknown> = {
       model: this.o.model, max_tokens: req.maxTokens, temperature: req.temperature, top_p: req.topP, n: 1,
       ...(req.seed !== undefined ? { seed: req.seed } : {}),
+      ...(this.o.topK ? { top_k: this.o.topK } : {}),
       // vLLM's (and lamer serve's) switch to keep the matched stop string: the parsers need the closing tag.
       ...(req.stop.length ? { stop: req.stop, include_stop_str_in_output: true } : {}),
     };

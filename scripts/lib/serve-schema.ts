@@ -18,6 +18,8 @@ const Sampling = {
   stream: z.literal(false, { message: 'streaming is not supported by lamer serve (set stream: false)' }).nullable().optional(),
   presence_penalty: z.literal(0, { message: 'presence_penalty is not supported (only 0)' }).nullable().optional(),
   frequency_penalty: z.literal(0, { message: 'frequency_penalty is not supported (only 0)' }).nullable().optional(),
+  /** vLLM/llama.cpp extension; the engine samples with temperature and top-p only (0 and -1 mean "off"). */
+  top_k: z.union([z.literal(0), z.literal(-1)], { message: 'top_k is not supported by lamer serve (use top_p)' }).nullable().optional(),
   /** vLLM extension: keep the matched stop string at the end of the text. */
   include_stop_str_in_output: z.boolean().optional(),
   user: z.string().optional(),

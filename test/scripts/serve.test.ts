@@ -145,7 +145,7 @@ describe('lamer serve', () => {
     expect(bad.json.error.message).toMatch(/^max_tokens: /);
     for (const [field, value, re] of [
       ['temperature', 3, /temperature/], ['stream', true, /streaming is not supported/], ['logprobs', 5, /only 0 is supported/],
-      ['echo', true, /echo/], ['n', 9, /n: /], ['stop', ['a', 'b', 'c', 'd', 'e'], /stop/],
+      ['echo', true, /echo/], ['top_k', 20, /top_k is not supported/], ['n', 9, /n: /], ['stop', ['a', 'b', 'c', 'd', 'e'], /stop/],
     ] as const) {
       const r = await complete({ [field]: value });
       expect(r.status, field).toBe(400);

@@ -108,6 +108,9 @@ describe('OpenAIBackend', () => {
     expect('chat_template_kwargs' in f.bodies[0]).toBe(false);
     await backend(f.url, { endpoint: 'chat', disableThinking: true }).complete({ ...REQ, stop: [] });
     expect(f.bodies[1].chat_template_kwargs).toEqual({ enable_thinking: false });
+    expect('top_k' in f.bodies[1]).toBe(false);
+    await backend(f.url, { endpoint: 'chat', topK: 20 }).complete({ ...REQ, stop: [] });
+    expect(f.bodies[2].top_k).toBe(20);
   });
 
   it('retries 429 honouring Retry-After, then succeeds', async () => {
