@@ -162,7 +162,10 @@ function describeIssues(err: z.ZodError): string {
   return err.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`).join('; ');
 }
 
-/** The OpenAI-compatible backend. Construct with {@link OpenAIBackend.create}-style options; reuse one per process. */
+/**
+ * The OpenAI-compatible backend: `new OpenAIBackend(options)` or `new OpenAIBackend(OpenAIBackend.optionsFromConfig(cfg.policy))`.
+ * One instance per process: its concurrency limit is shared by every trial that uses it.
+ */
 export class OpenAIBackend implements TextPolicy {
   readonly model: string;
   readonly stats: OpenAIBackendStats = { requests: 0, retries: 0, timeouts: 0, rateLimited: 0, serverErrors: 0, connectionErrors: 0, failures: 0 };
