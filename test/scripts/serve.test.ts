@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactVocabulary } from '../../actor/envs/prompt.js';
 import { parseListen, startServe, type ServeHandle } from '../../scripts/lib/serve.js';
@@ -174,6 +175,20 @@ describe('lamer serve', () => {
     const models = (await (await fetch(`${serve.url}/models`)).json()) as any;
     expect(models.data[0]).toMatchObject({ id: 'lamer', object: 'model', max_model_len: 64 });
   });
+
+  it('never answers arbitrary JSON bodies with a 500: a 200 or an OpenAI-shaped 4xx', async () => {
+    const field = fc.constantFrom('model', 'prompt', 'messages', 'max_tokens', 'temperature', 'top_p', 'n', 'stop', 'seed', 'logprobs', 'stream', 'include_stop_str_in_output');
+    const value = fc.oneof(fc.constant('lamer'), fc.string({ maxLength: 12 }), fc.integer({ min: -3, max: 40 }), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null),
+      fc.array(fc.string({ maxLength: 6 }), { maxLength: 5 }), fc.constant([{ role: 'user', content: 'minesweeper <action>' }]), fc.object({ maxDepth: 1 }));
+    await fc.assert(fc.asyncProperty(fc.constantFrom('/completions', '/chat/completions'), fc.dictionary(field, value, { maxKeys: 8 }), async (path, body) => {
+      const r = await post(serve, path, { max_tokens: 2, ...body });
+      if (r.status === 200) return;
+      expect([400, 404]).toContain(r.status);
+      expect(typeof r.json.error.message).toBe('string');
+      expect(typeof r.json.error.type).toBe('string');
+    }), { numRuns: 150, seed: 7 });
+    expect(serve.stats.errors).toBeGreaterThan(0);
+  }, 60_000);
 
   it('sheds load with 503 + Retry-After when the queue is full', async () => {
     const small = await startServe({ checkpoint: join(dir, 'model'), host: '127.0.0.1', port: 0, maxQueue: 1, maxBatch: 1 });
