@@ -274,9 +274,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       ensureActorsUp();
       if (learner!.exited) startLearner(); // it should never exit on its own before the end; restart and go on
       switch (ev.type) {
-        case 'actorKill':
-          await killActor(actors[rng.int(actors.length)], ev.mode);
+        case 'actorKill': {
+          // Triggered kills go to the longest-running actor: a freshly restarted one needs seconds before its first trial.
+          const oldest = [...actors].sort((x, y) => x.proc!.startedAt - y.proc!.startedAt)[0];
+          await killActor(ev.mode === 'random' ? actors[rng.int(actors.length)] : oldest, ev.mode);
           break;
+        }
         case 'learnerKill':
           await killLearner(ev.kind);
           say(`chaos: learner kill ${restarts.length} (${ev.kind}) at +${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -28,8 +28,9 @@ export interface SoakProcess {
   firstMB: number;
   lastMB: number;
   maxMB: number;
-  /** Least-squares slope of RSS over the second half of the samples. */
+  /** Least-squares slope of RSS over the second half of the samples, and its standard error. */
   slopeMBPerHour: number;
+  slopeStderrMBPerHour: number;
   /** The same over all samples (includes warm-up). */
   slopeAllMBPerHour: number;
   exitedEarly: boolean;
@@ -44,10 +45,13 @@ export interface SoakReport {
   dir: string;
 }
 
-/** Least-squares slope of y over x (0 for fewer than 2 distinct x). */
-export function lsSlope(xs: readonly number[], ys: readonly number[]): number {
+/**
+ * Least-squares slope of y over x and its standard error (0 for fewer than 3 points or no spread in x). The
+ * error assumes independent residuals; RSS samples are autocorrelated (GC cycles), so it is optimistic.
+ */
+export function lsSlope(xs: readonly number[], ys: readonly number[]): { slope: number; stderr: number } {
   const n = xs.length;
-  if (n < 2) return 0;
+  if (n < 3) return { slope: 0, stderr: 0 };
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
   let sxy = 0, sxx = 0;
@@ -55,7 +59,11 @@ export function lsSlope(xs: readonly number[], ys: readonly number[]): number {
     sxy += (xs[i] - mx) * (ys[i] - my);
     sxx += (xs[i] - mx) ** 2;
   }
-  return sxx === 0 ? 0 : sxy / sxx;
+  if (sxx === 0) return { slope: 0, stderr: 0 };
+  const slope = sxy / sxx;
+  let sse = 0;
+  for (let i = 0; i < n; i++) sse += (ys[i] - my - slope * (xs[i] - mx)) ** 2;
+  return { slope, stderr: Math.sqrt(sse / (n - 2) / sxx) };
 }
 
 /** Runs the soak; every child is stopped before it returns. */
@@ -99,7 +107,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const sampleAll = () => {
       for (const p of procs) {
         const m = readMem(p.pid);
-        if (!m) continue;
+        if (!m || m.rss === 0) continue; // a process caught between fork and exec has no RSS yet
         const s = series.get(p.role) ?? [];
         s.push({ t: (Date.now() - t0) / 3_600_000, mb: m.rss / 2 ** 20 });
         series.set(p.role, s);
@@ -135,8 +143,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const p = procs.find((x) => x.role === role)!;
     return {
       role, samples: s.length, firstMB: round1(s[0].mb), lastMB: round1(s[s.length - 1].mb), maxMB: round1(Math.max(...s.map((x) => x.mb))),
-      slopeMBPerHour: round1(lsSlope(half.map((x) => x.t), half.map((x) => x.mb))),
-      slopeAllMBPerHour: round1(lsSlope(s.map((x) => x.t), s.map((x) => x.mb))),
+      ...(() => {
+        const h = lsSlope(half.map((x) => x.t), half.map((x) => x.mb));
+        return { slopeMBPerHour: round1(h.slope), slopeStderrMBPerHour: round1(h.stderr) };
+      })(),
+      slopeAllMBPerHour: round1(lsSlope(s.map((x) => x.t), s.map((x) => x.mb)).slope),
       exitedEarly: p.exited && (s[s.length - 1].t * 60 < o.minutes * 0.9),
     };
   });

@@ -42,7 +42,7 @@ export function register(program: Command): void {
       if (o.soak) {
         const { runSoak } = await import('../chaos/soak.js');
         const r = await runSoak({ minutes: o.minutes, actors: o.actors, seed: o.seed, sampleSec: o.sample, dir: o.dir, set: o.set, say });
-        if (!o.json) for (const p of r.processes) say(`soak ${p.role}: RSS ${p.firstMB} -> ${p.lastMB} MB (max ${p.maxMB}), slope ${p.slopeMBPerHour.toFixed(1)} MB/h over the second half`);
+        if (!o.json) for (const p of r.processes) say(`soak ${p.role}: RSS ${p.firstMB} -> ${p.lastMB} MB (max ${p.maxMB}), slope ${p.slopeMBPerHour.toFixed(1)} ± ${p.slopeStderrMBPerHour.toFixed(1)} MB/h over the second half`);
         printJson(r);
         return;
       }

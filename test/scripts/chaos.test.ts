@@ -6,8 +6,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { readMetricsCsv } from '../../shared/run-dir.js';
 
 const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 
@@ -44,6 +46,12 @@ describe('lamer chaos (quick run)', () => {
       expect(s.learnerExit).toBe('code 0');
       expect(s.finalPolicyVersion).toBeGreaterThan(corrupt.resumedVersion);
       expect(Object.keys(s.maxRssMB).sort()).toEqual(['a0', 'a1', 'a2', 'learner']);
+      // The learner's delivery/memory counters reach metrics.csv; no conflicting duplicate ever.
+      const m = readMetricsCsv(join(s.dir, 'run', 'metrics.csv'));
+      for (const name of ['net/dup_suppressed', 'net/heartbeat_timeouts', 'mem/weights_max_buffered_bytes', 'mem/rss_mb', 'ledger/fsyncs']) {
+        expect(m.get(name)?.length, name).toBeGreaterThan(0);
+      }
+      expect(Math.max(...m.get('net/conflicts')!.map((x) => x.value))).toBe(0);
     } finally {
       if (s?.dir && s.ok) rmSync(s.dir, { recursive: true, force: true });
     }
