@@ -60,7 +60,7 @@ export function register(program: Command): void {
     .addOption(new Option('--endpoint <kind>', 'chat or completions (policy.endpoint)').choices(['chat', 'completions']))
     .option('--concurrency <n>', 'requests in flight (policy.concurrency)', parseIntOption('concurrency', 1))
     .option('--max-tokens <n>', 'response cap for the full template (policy.maxTokens)', parseIntOption('max-tokens', 1))
-    .addOption(new Option('--template <t>', 'prompt template (default: full for --backend openai, env.template otherwise)').choices(['compact', 'full']))
+    .addOption(new Option('--template <t>', 'prompt template (default: full for --backend openai unless --set env.template, else env.template)').choices(['compact', 'full']))
     .option('--preset <list>', 'comma-separated presets: zeroshot, react, reflexion, lamer (the configured memory)')
     .option('--no-thinking', 'chat: ask the server for non-thinking mode (Qwen3; policy.disableThinking)')
     .option('--json', 'print one JSON line')
@@ -85,7 +85,9 @@ export function register(program: Command): void {
       const backend = config.policy.backend;
       if (backend === 'openai' && !oa.model) throw badInput('--backend openai needs --model (the model name the server serves; policy.model)');
       if (backend === 'onnx' && !flags.checkpoint) throw badInput('--backend onnx needs --checkpoint <dir>');
-      config.env.template = flags.template ?? (backend === 'openai' ? 'full' : config.env.template);
+      // A server gets the full English prompts unless the template was chosen explicitly (lamer serve needs compact).
+      const templateSet = (flags.set ?? []).some((x) => x.trim().startsWith('env.template='));
+      config.env.template = flags.template ?? (backend === 'openai' && !templateSet ? 'full' : config.env.template);
       const seedList = (n: number) => Array.from({ length: n }, (_, i) => evalTaskSeed(config.run.evalSeed || config.run.seed, i));
       const alfworld = config.env.id === 'lamer/ALFWorld-v0';
       const alfReport = async (results: Array<{ episodesWon: boolean[] }>) => {
