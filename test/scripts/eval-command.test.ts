@@ -75,7 +75,7 @@ describe('lamer eval --backend openai', () => {
       const plain = run(['--checkpoint', dir, '--tasks', '6', '--attempts', '3']);
       expect(embedded.presets[3].pass).toEqual(plain.pass);
       const table = await runAsync(['--backend', 'openai', '--base-url', serve.url, '--model', 'lamer', '--endpoint', 'chat',
-        '--template', 'compact', '--tasks', '4', '--preset', 'reflexion']);
+        '--set', 'env.template=compact', '--tasks', '4', '--preset', 'reflexion']);
       expect(table).toMatch(/^lamer\/MineSweeper-v0: lamer at http:\/\/127\.0\.0\.1:\d+\/v1 \(chat\), compact template, 4 tasks, 3 attempts$/m);
       expect(table).toMatch(/^preset\s+pass@1\s+pass@2\s+pass@3\s+invalid\s+diversity\s+seconds$/m);
       expect(table).toMatch(/^reflexion\s+\d+\.\d%\s+\d+\.\d%\s+\d+\.\d%/m);
