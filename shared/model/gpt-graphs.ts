@@ -52,6 +52,14 @@ function linear(b: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor): Tensor {
   return b.add(b.matmul(x, w), bias);
 }
 
+/**
+ * x + (y·W + b). Training graphs add the three in one variadic Sum (one pass over [B, T, d] instead of two);
+ * inference graphs keep MatMul + Add + Add, the pattern onnxruntime's inference fusions expect.
+ */
+function residual(b: GraphBuilder, x: Tensor, y: Tensor, w: Tensor, bias: Tensor, training: boolean | undefined): Tensor {
+  return training ? b.sum([x, b.matmul(y, w), bias]) : b.add(x, linear(b, y, w, bias));
+}
+
 /** LayerNorm over the last axis without an affine part (scale a constant of ones; statistics emitted). */
 function plainNorm(b: GraphBuilder, x: Tensor): Tensor {
   const d = staticShape(x).at(-1)!;
@@ -126,19 +134,17 @@ export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOpt
     presentV.push(v);
     const q = b.mul(heads(q0!), scale);
     const y = b.reshape(b.transpose(attention(b, q, k, v, o.attnBias), [0, 2, 1, 3]), [0, 0, d]);
-    x = b.add(x, linear(b, y, P(pre + 'attn.c_proj.weight'), P(pre + 'attn.c_proj.bias')));
+    x = residual(b, x, y, P(pre + 'attn.c_proj.weight'), P(pre + 'attn.c_proj.bias'), o.training);
     const [wFc, bFc, wProj, bProj] = ['mlp.c_fc.weight', 'mlp.c_fc.bias', 'mlp.c_proj.weight', 'mlp.c_proj.bias'].map((n) => P(pre + n)) as [Tensor, Tensor, Tensor, Tensor];
-    let mlp: Tensor;
     if (o.training) {
       // GELU(x)·W = scaledGelu(x/√2)·(W/√2): both constants go into the [d, 4d] / [4d, d] weights, not into
       // passes over the [B, T, 4d] activations.
       const s = (t: Tensor) => b.mul(t, b.scalar(Math.SQRT1_2, t.dtype));
       const u = normLinear(b, x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), s(wFc), s(bFc), true);
-      mlp = linear(b, scaledGelu(b, u), s(wProj), bProj);
+      x = residual(b, x, scaledGelu(b, u), s(wProj), bProj, true);
     } else {
-      mlp = linear(b, gelu(b, normLinear(b, x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), wFc, bFc, false)), wProj, bProj);
+      x = residual(b, x, gelu(b, normLinear(b, x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), wFc, bFc, false)), wProj, bProj, false);
     }
-    x = b.add(x, mlp);
   }
   const gamma = P('transformer.ln_f.weight');
   const beta = P('transformer.ln_f.bias');
