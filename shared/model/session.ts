@@ -24,6 +24,8 @@ export interface SessionOptions {
   spin?: boolean;
   /** onnxruntime graph transformers to skip by name (e.g. a fusion whose kernel is slower for a given graph). */
   disabledOptimizers?: readonly string[];
+  /** Write onnxruntime's per-node profile (JSON) to files starting with this prefix; see `session.endProfiling`. */
+  profilePrefix?: string;
 }
 
 /** Creates a session from ONNX bytes. Session creation and `run` block the calling thread. */
@@ -38,6 +40,7 @@ export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): 
       executionMode: 'sequential',
       graphOptimizationLevel: o.optimization ?? 'all',
       enableCpuMemArena: o.memArena ?? true,
+      ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
       logSeverityLevel: 3,
       extra: {
         session: { intra_op: { allow_spinning: o.spin ? '1' : '0' } },
