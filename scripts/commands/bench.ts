@@ -86,6 +86,13 @@ const BENCHES: Record<string, BenchEntry> = {
       return { ...(await benchEngine({ reps: o.reps, threads: o.threads, workers: o.workers })) };
     },
   },
+  serve: {
+    describe: 'OpenAI backend against `lamer serve` (a child process): requests/s, latency, CPU per request, decode batch at 1/4/16/64 clients',
+    run: async (o) => {
+      const { benchServe } = await import('../bench/serve.js');
+      return benchServe({ threads: o.threads });
+    },
+  },
 };
 
 export function register(program: Command): void {
