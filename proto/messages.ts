@@ -165,8 +165,9 @@ export const RowSchema = z.strictObject({
   actionText: Text.optional(),
   /**
    * Whether `behavLogp` holds the behaviour policy's log-probs. Absent = true (records from before this field, and
-   * the embedded policy). False when an inference server gave none (or its tokens do not map onto the learner's
-   * vocabulary): such rows are for evaluation only and the learner does not train on them.
+   * the embedded policy). False when an inference server gave none, its tokens do not map onto the learner's
+   * vocabulary, or the prompt is a full-template one the learner's model cannot read: such rows are for evaluation
+   * only and the learner does not train on them.
    */
   hasLogp: z.boolean().optional(),
 });
