@@ -33,13 +33,6 @@ interface BenchEntry {
 }
 
 const BENCHES: Record<string, BenchEntry> = {
-  modes: {
-    describe: 'async vs synchronous lockstep training, side by side (trials trained per second; default model and actors)',
-    run: async (o) => {
-      const { benchModes } = await import('../bench/modes.js');
-      return { ...(await benchModes({ rounds: o.reps, actors: o.workers })) };
-    },
-  },
   throughput: {
     describe: 'sync vs async x RL (N=1, group 24) vs Meta-RL (N=3, group 8): trials/trajectories/env steps/tokens trained per second, idle fractions, lag, weight switch; JSON + PNG in the run dir',
     run: async (o) => {
