@@ -73,7 +73,9 @@ function plainNorm(b: GraphBuilder, x: Tensor): Tensor {
  */
 function affineLinear(b: GraphBuilder, xhat: Tensor, gamma: Tensor, beta: Tensor, w: Tensor, bias: Tensor | null): Tensor {
   const [d, n] = staticShape(w) as [number, number];
-  const wf = b.mul(b.reshape(gamma, [d, 1]), w);
+  // x̂ has zero-mean rows, so centring the folded weights' columns leaves x̂·W unchanged and lets the LayerNorm
+  // backward skip a pass (its incoming gradient G·Wᵀ then has zero-mean rows; see the LayerNormalization rule).
+  const wf = b.centerColumns(b.mul(b.reshape(gamma, [d, 1]), w));
   const shift = b.reshape(b.matmul(b.reshape(beta, [1, d]), w), [n]);
   return b.add(b.matmul(xhat, wf), bias ? b.add(shift, bias) : shift);
 }
@@ -165,9 +167,11 @@ export function lmHead(b: GraphBuilder, p: Params, hidden: Tensor): Tensor {
  * Next-token log-softmax for positions 0..n-2 and the log-prob of the actual next tokens, padded with 0 at
  * position 0 so row t is log p(token t | < t).
  */
-function tokenLogprobs(b: GraphBuilder, gpt: GptOutputs, ids: Tensor): { lsm: Tensor; logp: Tensor } {
-  const h = b.slice(gpt.hidden, [0], [-1], [1]);
-  const lsm = b.logSoftmax(gpt.logits(h), -1);
+function tokenLogprobs(b: GraphBuilder, gpt: GptOutputs, ids: Tensor, training?: boolean): { lsm: Tensor; logp: Tensor } {
+  // Training slices the logits rather than the hidden states (one extra position through the head), so the
+  // final LayerNorm's output feeds the head MatMul directly (its gradient keeps the G·Wᵀ form).
+  const lastOut = (t: Tensor) => b.slice(t, [0], [-1], [1]);
+  const lsm = b.logSoftmax(training ? lastOut(gpt.logits(gpt.hidden)) : gpt.logits(lastOut(gpt.hidden)), -1);
   const targets = b.unsqueeze(b.slice(ids, [1], [BIG], [1]), [-1]);
   const lp = b.reshape(b.gatherElements(lsm, targets, -1), [0, -1]);
   return { lsm, logp: b.pad(lp, [0, 1, 0, 0]) };
@@ -259,7 +263,7 @@ export function buildTrainingGraph(cfg: ModelConfig, B: number, T: number, loss:
   const p = paramsFromFlat(b, m, flat);
   const pos = b.slice(p.get('transformer.wpe.weight')!, [0], [T], [0]);
   const bias = b.constant(causalTable(T), float, [T, T]);
-  const { lsm, logp } = tokenLogprobs(b, emitGpt(b, cfg, p, { ids, pos, attnBias: bias, training: true }), ids);
+  const { lsm, logp } = tokenLogprobs(b, emitGpt(b, cfg, p, { ids, pos, attnBias: bias, training: true }), ids, true);
   const sumAll = (t: Tensor) => b.reduceSum(t, [0, 1], false);
   let lossT: Tensor;
   if (loss === 'ppo') {

@@ -245,13 +245,25 @@ const RULES: Record<string, Rule> = {
     let gx: Tensor | null = null;
     if (need[0]) {
       const gxhat = plain ? g : b.mul(g, scale!);
-      const m1 = b.reduceMean(gxhat, [-1], true);
       const m2 = b.reduceMean(b.mul(gxhat, xhat), [-1], true);
-      gx = b.mul(invStd, b.sub(b.sub(gxhat, m1), b.mul(xhat, m2)));
+      // dx = σ⁻¹·(dx̂ − mean(dx̂) − x̂·mean(dx̂ ⊙ x̂)); the mean(dx̂) pass is skipped when dx̂ = G·Wᵀ with W
+      // column-centred (GraphBuilder.centerColumns), whose rows have zero mean by construction.
+      const centred = gxhat === g && rowsHaveZeroMean(b, g);
+      const d = centred ? gxhat : b.sub(gxhat, b.reduceMean(gxhat, [-1], true));
+      gx = b.mul(invStd, b.sub(d, b.mul(xhat, m2)));
     }
     return [gx, gScale, gBias];
   },
 };
+
+/** True when g = G·Wᵀ (MatMul with a [1, 0]-transposed right operand) and W was built by centerColumns. */
+function rowsHaveZeroMean(b: GraphBuilder, g: Tensor): boolean {
+  const mm = b.producer(g);
+  if (mm?.op !== 'MatMul' || !mm.inputs[1]) return false;
+  const t = b.producer(mm.inputs[1]);
+  const perm = t?.attrs.perm as number[] | undefined;
+  return t?.op === 'Transpose' && perm?.length === 2 && perm[0] === 1 && perm[1] === 0 && b.columnCentered.has(t.inputs[0]!.name);
+}
 
 function minMax(b: GraphBuilder, n: GraphNode, g: Tensor, need: boolean[], firstWins: Tensor): Grads {
   const [x, y] = n.inputs as Tensor[];

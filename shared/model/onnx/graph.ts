@@ -82,6 +82,8 @@ export class GraphBuilder {
   /** Values of constants (initializers), so gradient rules can read e.g. Slice bounds. */
   readonly constants = new Map<string, ConstData>();
   private readonly producers = new Map<string, GraphNode>();
+  /** Tensors built by `centerColumns` (every column sums to zero); gradient rules may rely on it. */
+  readonly columnCentered = new Set<string>();
   private readonly names = new Set<string>();
   private counter = 0;
   private symCounter = 0;
@@ -153,6 +155,16 @@ export class GraphBuilder {
 
   ints(values: number[]): Tensor {
     return this.constant(values, 'int64', [values.length]);
+  }
+
+  /**
+   * W − mean(W, axis 0): every column sums to zero, so for any G the rows of G·Wᵀ have zero mean. Recorded so
+   * the LayerNorm gradient rule can drop its mean-subtraction when its incoming gradient has that form.
+   */
+  centerColumns(w: Tensor): Tensor {
+    const c = this.sub(w, this.reduceMean(w, [0], true));
+    this.columnCentered.add(c.name);
+    return c;
   }
 
   /** The node that computed `t` (undefined for inputs and constants). */
