@@ -43,9 +43,31 @@ export function paramsAsInitializers(b: GraphBuilder, m: Manifest, params: Float
 
 /** Lower-triangular additive mask table [nCtx, nCtx]: 0 where key <= query, MASK_BIAS elsewhere. */
 export function causalTable(n: number): Float32Array {
-  const t = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) t[i * n + j] = MASK_BIAS;
+  return causalBlock(n, n, 0);
+}
+
+/** Additive causal mask [rows, keys] for queries first, first + 1, ...: 0 where key <= query. */
+function causalBlock(rows: number, keys: number, first: number): Float32Array {
+  const t = new Float32Array(rows * keys);
+  for (let i = 0; i < rows; i++) for (let j = first + i + 1; j < keys; j++) t[i * keys + j] = MASK_BIAS;
   return t;
+}
+
+/**
+ * Causal self-attention over a static [B, H, T, dh] (training graphs) in two query blocks: the first half of
+ * the queries only sees the first half of the keys, so the [T, T] score tensors shrink to a [T/2, T/2] and a
+ * [T/2, T] block (3/4 of the entries: a quarter less work in every score-sized MatMul and elementwise pass,
+ * forward and backward), for a few slices of the small q, k, v tensors. Same result as one causal attention.
+ */
+function blockCausalAttention(b: GraphBuilder, q: Tensor, k: Tensor, v: Tensor): Tensor {
+  const T = staticShape(q)[2]!;
+  const h = T >> 1;
+  const rows = (t: Tensor, s: number, e: number) => b.slice(t, [s], [e], [2]);
+  const mask = (r: number, keys: number, first: number) => b.constant(causalBlock(r, keys, first), q.dtype, [r, keys]);
+  const [q1, q2] = b.split(q, 2, [h, T - h]) as [Tensor, Tensor]; // Split: its gradient is one Concat
+  const o1 = attention(b, q1, rows(k, 0, h), rows(v, 0, h), mask(h, h, 0));
+  const o2 = attention(b, q2, k, v, mask(T - h, T, h));
+  return b.concat([o1, o2], 2);
 }
 
 function linear(b: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor): Tensor {
@@ -135,7 +157,8 @@ export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOpt
     presentK.push(k);
     presentV.push(v);
     const q = b.mul(heads(q0!), scale);
-    const y = b.reshape(b.transpose(attention(b, q, k, v, o.attnBias), [0, 2, 1, 3]), [0, 0, d]);
+    const att = o.training ? blockCausalAttention(b, q, k, v) : attention(b, q, k, v, o.attnBias);
+    const y = b.reshape(b.transpose(att, [0, 2, 1, 3]), [0, 0, d]);
     x = residual(b, x, y, P(pre + 'attn.c_proj.weight'), P(pre + 'attn.c_proj.bias'), o.training);
     const [wFc, bFc, wProj, bProj] = ['mlp.c_fc.weight', 'mlp.c_fc.bias', 'mlp.c_proj.weight', 'mlp.c_proj.bias'].map((n) => P(pre + n)) as [Tensor, Tensor, Tensor, Tensor];
     if (o.training) {
