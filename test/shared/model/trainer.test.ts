@@ -100,6 +100,25 @@ describe('scoring', () => {
   });
 });
 
+describe('training graph forward', () => {
+  // The training graph's forward is emitted differently from the scoring graph's (LayerNorm affine folded into
+  // the next linear layer, GELU constants in the MLP weights, attention in two causal query blocks); its
+  // log-probs must still be the scoring graph's, or importance ratios on fresh data would drift from 1.
+  it('gives the scoring graph\'s log-probs (≤ 1e-5) for odd and even sequence lengths', async () => {
+    for (const len of [T, 8]) {
+      const t = len === T ? trainer : await PolicyTrainer.create({ config: cfg, params, optimizer: { lr: 1e-2 }, batchSize: B, seqLen: len });
+      try {
+        const toks = Int32Array.from({ length: B * len }, (_, i) => ids[i % ids.length]!);
+        const scored = await t.score(toks, B, len);
+        const { logp } = await t.bcGradients({ tokens: toks, weights: new Float32Array(B * len).map((_, i) => (i % len ? 1 : 0)) });
+        for (let i = 0; i < B * len; i++) expect(Math.abs(logp[i]! - scored[i]!), `T=${len} token ${i}`).toBeLessThanOrEqual(1e-5);
+      } finally {
+        if (t !== trainer) await t.close();
+      }
+    }
+  });
+});
+
 describe('PPO training graph', () => {
   it('parameter gradients match jax-js (relative error ≤ 1e-4 per tensor)', async () => {
     const b = ppoBatch(jaxLogp());
