@@ -80,7 +80,9 @@ function presetSection(env: string, preset: string, rows: Record<string, RowResu
   if (prov) {
     L.push('', `Per seed (pass@1/pass@3/pass@${prov.attempts} %, minutes):`, '');
     for (const [name, r] of Object.entries(prov.rows)) {
-      L.push(`- ${name}${r.trained ? ` (${r.iterations} updates)` : ''}: ${r.perSeed.map((s) => `s${s.seed} ${pct(s.pass[0])}/${pct(s.pass[2] ?? NaN)}/${pct(s.pass[s.pass.length - 1])} (${s.minutes.toFixed(1)} min${s.reusedFrom ? `, the identical run ${s.reusedFrom}` : ''})`).join('; ')}`);
+      const eps = r.perSeed.map((s) => s.episodesTrained).filter((e): e is number => typeof e === 'number');
+      const trainedNote = r.trained ? ` (${r.iterations} updates${eps.length ? `, ${eps.map((e) => e.toLocaleString('en-US')).join(' / ')} episodes actually trained` : ''})` : '';
+      L.push(`- ${name}${trainedNote}: ${r.perSeed.map((s) => `s${s.seed} ${pct(s.pass[0])}/${pct(s.pass[2] ?? NaN)}/${pct(s.pass[s.pass.length - 1])} (${s.minutes.toFixed(1)} min${s.reusedFrom ? `, the identical run ${s.reusedFrom}` : ''})`).join('; ')}`);
     }
     L.push('', `Command(s), total wall clock ${prov.wallMinutes.toFixed(1)} min (${prov.startedAt} → ${prov.finishedAt}):`, '');
     for (const c of prov.commands) L.push('```', c, '```');
