@@ -137,6 +137,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
   if (!Number.isInteger(o.actors) || o.actors < 1) throw badInput(`chaos: --actors must be an integer >= 1, got ${o.actors}`);
   if (!(o.minutes > 0)) throw badInput(`chaos: --minutes must be > 0, got ${o.minutes}`);
+  // Warm-up (start-up and the first checkpoint) takes 10-25 s here; fail before spending it.
+  if (o.minutes * 60 - (o.quietSec ?? 30) < 30) throw badInput(`chaos: --minutes ${o.minutes} minus the ${o.quietSec ?? 30} s quiet tail leaves under 30 s for warm-up and faults`);
   const say = o.say ?? (() => undefined);
   const rng = createRng(o.seed);
   const root = o.dir ?? mkdtempSync(join(tmpdir(), 'lamer-chaos-'));
