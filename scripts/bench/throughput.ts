@@ -10,7 +10,8 @@
  *
  * The synchronous legs also give the bound any overlap can reach: with rollout time R and update time U per
  * iteration, a sync iteration costs R + U and a perfectly overlapped one max(R, U), so async/sync <= (R + U) / max(R, U)
- * (one learner, actors on the remaining cores). `overlapBound` reports it from the sync legs' learner idle fraction.
+ * (one learner, actors on the remaining cores). `overlapBound` reports it from the sync legs' learner idle fraction,
+ * and `cpuParallelism` how much parallel CPU the machine actually delivered (overlap needs a second free core).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { chartSvg, svgToPng, type Panel } from '../../shared/plot.js';
 import { defaultRunDir, readMetricsCsv } from '../../shared/run-dir.js';
 import { resolveRun } from '../lib/run-config.js';
 import { runTraining } from '../lib/train-job.js';
+import { probeParallelism, type CpuProbe } from './cpu-probe.js';
 
 export type Mode = 'sync' | 'async';
 export type Algo = 'rl' | 'metarl';
@@ -143,6 +145,9 @@ export interface ThroughputResult {
   metaRlOverRlAsync: number;
   metaRlOverRlSync: number;
   overlapBound: number;
+  /** Parallel CPU the machine delivered (2 x solo / pair time of a fixed loop) before and after the legs. */
+  cpuParallelism: number;
+  cpuProbes: CpuProbe[];
   weightSwitchMsP50: number;
   scaling?: Array<{ actors: number; mode: Mode; trialsPerSec: number; trajectoriesPerSec: number }>;
   chart: string;
@@ -174,6 +179,7 @@ export async function benchThroughput(o: ThroughputOptions = {}): Promise<Throug
     { algo: 'metarl', mode: 'sync' }, { algo: 'metarl', mode: 'async' }, { algo: 'rl', mode: 'sync' }, { algo: 'rl', mode: 'async' },
   ];
   const legs: LegFigures[] = [];
+  const probes: CpuProbe[] = [await probeParallelism()];
   const runLeg = async (algo: Algo, mode: Mode, actors: number, round: number) => {
     const runDir = join(outDir, 'legs', `${algo}-${mode}-a${actors}-r${round}`);
     const set = [...base, ...ALGO_SETS[algo], ...(mode === 'sync' ? ['algo.eta=0'] : [])];
@@ -191,6 +197,7 @@ export async function benchThroughput(o: ThroughputOptions = {}): Promise<Throug
   // Scaling over actor processes (Meta-RL, both modes, one leg each) for the remaining counts.
   for (const a of actorCounts.slice(1)) for (const mode of ['sync', 'async'] as const) await runLeg('metarl', mode, a, 0);
 
+  probes.push(await probeParallelism());
   const configs: ThroughputResult['configs'] = {};
   for (const c of main) configs[`${c.algo}-${c.mode}`] = combine(legs.filter((l) => l.algo === c.algo && l.mode === c.mode && l.actors === actorCounts[0]));
   const C = (k: string) => configs[k];
@@ -202,6 +209,7 @@ export async function benchThroughput(o: ThroughputOptions = {}): Promise<Throug
     metaRlOverRlAsync: C('rl-async').trajectoriesPerSec / C('metarl-async').trajectoriesPerSec,
     metaRlOverRlSync: C('rl-sync').trajectoriesPerSec / C('metarl-sync').trajectoriesPerSec,
     overlapBound: 1 / Math.max(C('metarl-sync').learnerIdleFrac, 1 - C('metarl-sync').learnerIdleFrac),
+    cpuParallelism: median(probes.map((p) => p.parallelism)), cpuProbes: probes,
     weightSwitchMsP50: median(legs.map((l) => l.weightSwitchMsP50).filter(Number.isFinite)),
     chart: join(outDir, 'throughput.png'),
   };
