@@ -6,6 +6,9 @@
  *             past_key_values.{i}.key/value → logits, present.{i}.key/value); weights baked in as initializers
  * - training: static [B, T]; forward + in-graph loss (PPO-clip with IS weights, dual clip and entropy bonus, or
  *             weighted log-likelihood) + backward by autodiff → loss, stats, logp and the flat gradient [P].
+ *             Its forward computes the same function but is emitted for a cheap backward: LayerNorm affine parts
+ *             folded into the next linear layer (column-centred), GELU's constants in the MLP weights, residual
+ *             sums as one op, attention in two causal query blocks (see emitGpt's `training`).
  *
  * Model: GPT-2 (pre-LayerNorm, eps 1e-5; learned positions; exact erf GELU; head tied to wte).
  */
