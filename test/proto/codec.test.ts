@@ -174,6 +174,8 @@ describe('trial digest and decodeTrial', () => {
 describe('decode fuzzing (fast-check, fixed seed)', () => {
   const runs = Number(process.env.LAMER_FUZZ_RUNS ?? 10_000);
   const seed = 20240601;
+  // A long run (LAMER_FUZZ_RUNS=1000000) needs more than the default 60 s per test: ~3 ms per run at worst here.
+  const timeout = Math.max(60_000, runs * 5);
   const samples = sampleMessages().map(encode);
 
   /** decode must return (never throw), and `ok` must imply a schema-valid message. */
@@ -191,7 +193,7 @@ describe('decode fuzzing (fast-check, fixed seed)', () => {
 
   it(`survives ${runs} random byte strings`, () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => checkDecode(bytes)), { numRuns: runs, seed });
-  });
+  }, timeout);
 
   it(`survives ${runs} mutations of valid frames (byte flips, truncation, splices)`, () => {
     const mutation = fc.record({
@@ -207,7 +209,7 @@ describe('decode fuzzing (fast-check, fixed seed)', () => {
       if (splice !== null) bytes = Buffer.concat([bytes.subarray(0, bytes.length >> 1), splice, bytes.subarray(bytes.length >> 1)]);
       checkDecode(bytes);
     }), { numRuns: runs, seed });
-  });
+  }, timeout);
 
   it(`never accepts ${runs} arbitrary structured values packed with every msgpackr feature on`, () => {
     const typeNames = ['hello', 'welcome', 'lease', 'leaseRequest', 'trial', 'ack', 'policy', 'credit', 'heartbeat', 'error', 'bye'];
@@ -229,7 +231,7 @@ describe('decode fuzzing (fast-check, fixed seed)', () => {
       // A random value is accepted only if it really is a valid message.
       if (r.ok) expect(MessageSchema.safeParse(v).success).toBe(true);
     }), { numRuns: runs, seed });
-  });
+  }, timeout);
 
   it(`rejects ${Math.floor(runs / 10)} schema-invalid edits of valid messages`, () => {
     const msgs = sampleMessages();
@@ -252,7 +254,7 @@ describe('decode fuzzing (fast-check, fixed seed)', () => {
       const r = decode(plainPackr.pack(m));
       expect(r.ok).toBe(false);
     }), { numRuns: Math.floor(runs / 10), seed });
-  });
+  }, timeout);
 });
 
 function typeNames(k: string): boolean {
