@@ -89,6 +89,8 @@ export interface ChaosReport extends CheckReport {
   corruptFallbacks: number;
   checkpointWriteKills: number;
   stops: number;
+  /** Processes that exited during the fault window without being killed by the driver (crashes): must be none. */
+  unexpectedExits: string[];
   /** Scheduled faults that could not be injected (target already gone, or the fault window ran out). */
   faultsSkipped: number;
   netFaults: Array<{ fault: NetFault; ms: number }>;
@@ -202,6 +204,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const optimizerChecks: Array<Promise<void>> = [];
   const actorKillModes: Record<string, number> = {};
   let actorKills = 0, stops = 0, faultsSkipped = 0;
+  const killed = new Set<Proc>();
+  const unexpectedExits: string[] = [];
   let learnerExit = 'not finished';
   let report: CheckReport;
   try {
@@ -218,7 +222,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const events = schedule(rng, o, faultStart, faultEnd);
     say(`chaos: warm-up done in ${((faultStart - t0) / 1000).toFixed(0)} s; ${events.length} faults until +${((faultEnd - t0) / 1000).toFixed(0)} s`);
 
-    const ensureActorsUp = () => { for (const a of actors) if (!a.proc || a.proc.exited) startActor(a); };
+    // A process that exits during the fault window without being killed by the driver crashed: counted, restarted.
+    const ensureActorsUp = () => {
+      for (const a of actors) {
+        if (a.proc && a.proc.exited && !killed.has(a.proc)) unexpectedExits.push(`${a.id}: ${a.proc.child.exitCode ?? a.proc.child.signalCode}`);
+        if (!a.proc || a.proc.exited) startActor(a);
+      }
+    };
     const killActor = async (a: ActorSlot, mode: ActorKillMode) => {
       const p = a.proc!;
       let how: string = mode;
@@ -231,6 +241,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         return;
       }
       sample(p);
+      killed.add(p);
       signal(p, 'SIGKILL');
       await p.exit;
       actorKills++;
@@ -241,6 +252,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     const killLearner = async (kind: LearnerKillKind) => {
       const p = learner!;
+      killed.add(p);
       let partialLeft: boolean | undefined;
       if (kind === 'checkpoint-write') {
         sample(p);
@@ -274,7 +286,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         break;
       }
       ensureActorsUp();
-      if (learner!.exited) startLearner(); // it should never exit on its own before the end; restart and go on
+      if (learner!.exited) { // it should never exit on its own before the end: a crash; restart and go on
+        unexpectedExits.push(`learner: ${learner!.child.exitCode ?? learner!.child.signalCode}`);
+        startLearner();
+      }
       switch (ev.type) {
         case 'actorKill': {
           // Triggered kills go to the longest-running actor: a freshly restarted one needs seconds before its first trial.
@@ -301,6 +316,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
     }
     ensureActorsUp();
+    if (learner!.exited && !killed.has(learner!)) unexpectedExits.push(`learner: ${learner!.child.exitCode ?? learner!.child.signalCode}`);
     say(`chaos: faults done at +${((Date.now() - t0) / 1000).toFixed(0)} s (${actorKills} actor kills, ${restarts.length} learner kills); letting the run finish`);
 
     const l = learner!;
@@ -351,11 +367,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     optimizerFailures: restarts.filter((r) => r.resumedOptimizerStep !== r.expectedOptimizerStep || r.optimizerAdvanced === false).length,
     corruptFallbacks: restarts.filter((r) => r.corrupted && r.fallbackReported && r.resumedVersion === r.expectedVersion).length,
     checkpointWriteKills: restarts.filter((r) => r.partialLeft).length,
-    stops, faultsSkipped, netFaults: (net?.log ?? []).map((x) => ({ fault: x.fault, ms: x.ms })), slotReleases: slotReleases,
+    stops, unexpectedExits, faultsSkipped, netFaults: (net?.log ?? []).map((x) => ({ fault: x.fault, ms: x.ms })), slotReleases: slotReleases,
     finalPolicyVersion, learnerExit, maxRssMB, seconds: Math.round((Date.now() - t0) / 1000), dir: root,
   };
   out.ok = out.lost === 0 && out.duplicated === 0 && out.ackedNotInLedger === 0 && out.contentMismatch === 0 && out.versionMismatches === 0
-    && out.optimizerFailures === 0;
+    && out.optimizerFailures === 0 && out.unexpectedExits.length === 0;
   writeFileSync(join(root, 'report.json'), JSON.stringify(out, null, 2) + '\n');
   return out;
 }

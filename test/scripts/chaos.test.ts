@@ -23,6 +23,7 @@ describe('lamer chaos (quick run)', () => {
     try {
       expect(r.status, r.stderr.slice(-2000)).toBe(0);
       expect(s.faultsSkipped, r.stderr.slice(-2000)).toBe(0);
+      expect(s.unexpectedExits).toEqual([]);
       expect(s.ok).toBe(true);
       expect(s.lost).toBe(0);
       expect(s.duplicated).toBe(0);
