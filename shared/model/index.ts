@@ -27,7 +27,9 @@
  * - `DecodeEngine` (generate.ts): the same decoding on the calling thread (tests, tools).
  *
  * Graph internals: onnx/graph.ts (builder with shape inference), onnx/autodiff.ts (one rule per op),
- * onnx/layers.ts (attention and GELU with hand-written backward), gpt-graphs.ts (the three graphs).
+ * onnx/layers.ts (attention, GELU and the training graph's scaledGelu with hand-written backward), gpt-graphs.ts
+ * (the three graphs; the training forward is emitted for a cheap backward), trainer.ts's
+ * TRAINING_DISABLED_OPTIMIZERS (onnxruntime fusions skipped in training sessions).
  */
 export { parseModelConfig, headDim, TOY_CONFIG, ModelConfigSchema, type ModelConfig } from './config.js';
 export { buildManifest, initParams, paramView, entryOf, checkParams, type Manifest, type ManifestEntry } from './manifest.js';
