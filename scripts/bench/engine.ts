@@ -170,6 +170,7 @@ export async function profileEngine(o: { threads?: number; reps?: number; top?: 
   const T = config.nCtx;
   const threads = o.threads ?? 1;
   const reps = o.reps ?? 30;
+  if (!Number.isInteger(reps) || reps < 1) throw new RangeError(`profileEngine: reps must be a positive integer, got ${reps}`);
   const params = initParams(buildManifest(config), 1);
   const rng = new Rng(7);
   const n = B * T;
