@@ -92,6 +92,9 @@ describe('docs/results.md', () => {
     expect(notMet.map((t) => t.met)).toEqual([false, false]); // +5 points; gain 15 vs 10
     const a = checkTargets('async', { sync: r([0.2, 0.25, 0.3]), 'async-corrected': r([0.2, 0.25, 0.31]), 'async-uncorrected': r([0.1, 0.15, 0.2]) });
     expect(a.map((t) => t.met)).toEqual([true, true]);
+    expect(a[0].caveat).toMatch(/point estimate only: CI half-widths up to 5\.0 points/); // ±5 CIs cannot show a 2-point equivalence
+    const tight = (pass: number[]) => r(pass, { ci95: pass.map((p) => [p - 0.005, p + 0.005]) });
+    expect(checkTargets('async', { sync: tight([0.2, 0.25, 0.3]), 'async-corrected': tight([0.2, 0.25, 0.31]), 'async-uncorrected': tight([0.1, 0.1, 0.2]) })[0].caveat).toBeUndefined();
     const b = checkTargets('async', { sync: r([0.2, 0.25, 0.3]), 'async-corrected': r([0.2, 0.25, 0.25]), 'async-uncorrected': r([0.2, 0.25, 0.24]) });
     expect(b.map((t) => t.met)).toEqual([false, false]);
     expect(checkTargets('gamma', { '0.3': r([0.1, 0.1, 0.1]) })).toEqual([]);
