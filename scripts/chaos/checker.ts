@@ -61,7 +61,7 @@ export async function readLedger(dir: string): Promise<LedgerView> {
 
 /** Learner log lines the checker needs (pino JSON lines in `<run>/logs/learner.log`). */
 export interface LearnerLogFacts {
-  resumes: Array<{ learnerEpoch: number; policyVersion: number; optimizerStep: number | null; checkpoint: string; at: number }>;
+  resumes: Array<{ pid: number; learnerEpoch: number; policyVersion: number; optimizerStep: number | null; checkpoint: string; at: number }>;
   skippedCorrupt: Array<{ checkpoint: string; reason: string; at: number }>;
   trained: Array<{ learnerEpoch: number; policyVersion: number; offsets: number[]; at: number }>;
 }
@@ -81,7 +81,7 @@ export function readLearnerLog(file: string): LearnerLogFacts {
     switch (o.msg) {
       case 'resumed from checkpoint':
         f.resumes.push({
-          learnerEpoch: Number(o.learnerEpoch), policyVersion: Number(o.policyVersion),
+          pid: Number(o.pid), learnerEpoch: Number(o.learnerEpoch), policyVersion: Number(o.policyVersion),
           optimizerStep: typeof o.optimizerStep === 'number' ? o.optimizerStep : null, checkpoint: String(o.checkpoint), at,
         });
         break;

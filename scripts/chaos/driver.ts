@@ -54,8 +54,10 @@ type LearnerKillKind = 'checkpoint-write' | 'corrupt' | 'plain';
 
 export interface RestartRecord {
   kind: LearnerKillKind;
-  /** Epoch the restarted learner runs in. */
-  epoch: number;
+  /** Pid of the restarted learner (its log lines carry it). */
+  pid: number;
+  /** Epoch the restarted learner ran in (from its log); null if it was killed again before it resumed. */
+  epoch: number | null;
   /** Last version the killed learner trained (its log), i.e. the policy version before the restart. */
   versionBeforeKill: number;
   /** Newest valid checkpoint when the learner was restarted (what it must resume from). */
@@ -79,7 +81,10 @@ export interface ChaosReport extends CheckReport {
   actorKillModes: Record<string, number>;
   learnerKills: number;
   restarts: RestartRecord[];
+  /** Learner restarts that resumed at another version than the newest valid checkpoint's. */
   versionMismatches: number;
+  /** Restarted learners killed again before they resumed (under load start-up can take tens of seconds). */
+  restartsKilledBeforeResume: number;
   /** Restarts that loaded the checkpoint's optimizer step and whose next checkpoint counted on from it. */
   optimizerRestored: number;
   /** Restarts killed again before their first checkpoint (restoration loaded but not verifiable by advance). */
@@ -174,10 +179,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
 
   let learner = null as Proc | null; // `as`: assigned in closures, keep TS from narrowing it to null
-  const learnerStarts: number[] = [];
   const startLearner = () => {
     const minutes = Math.max(0.2, (endAt - Date.now()) / 60_000);
-    learnerStarts.push(Date.now());
     const p = track(spawnCli({
       role: 'learner', stderrFile: join(root, 'logs', 'learner.stderr'), netns: net?.learnerNs,
       // Each checkpoint file write is followed by a short pause, so a kill can land inside the write.
@@ -264,7 +267,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
       await p.exit;
       const rec: RestartRecord = {
-        kind, epoch: learnerStarts.length, versionBeforeKill: lastTrainedVersion(runDir), expectedVersion: null, expectedOptimizerStep: null,
+        kind, pid: -1, epoch: null, versionBeforeKill: lastTrainedVersion(runDir), expectedVersion: null, expectedOptimizerStep: null,
         resumedVersion: null, resumedOptimizerStep: null, optimizerAdvanced: null, ...(partialLeft !== undefined ? { partialLeft } : {}),
       };
       if (kind === 'corrupt') rec.corrupted = await corruptNewest(ckptDir) ?? undefined;
@@ -274,7 +277,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       restarts.push(rec);
       await sleep(200 + rng.int(800));
       const next = startLearner();
-      optimizerChecks.push(watchOptimizerAdvance(ckptDir, rec, () => next.exited));
+      rec.pid = next.pid;
+      optimizerChecks.push(watchOptimizerAdvance(runDir, rec, () => next.exited));
     };
 
     for (const ev of events) {
@@ -344,15 +348,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     net?.teardown();
   }
 
-  // Match each restart with what the restarted learner logged (epochs are unique per start).
+  // Match each restart with what the restarted process logged (by pid: a process killed again before it wrote its
+  // epoch leaves no resume line, and the next start reuses that epoch number harmlessly: it never published).
   const log = readLearnerLog(join(runDir, 'logs', 'learner.log'));
   for (const rec of restarts) {
-    const res = log.resumes.find((x) => x.learnerEpoch === rec.epoch);
+    const res = log.resumes.find((x) => x.pid === rec.pid);
+    rec.epoch = res?.learnerEpoch ?? null;
     rec.resumedVersion = res?.policyVersion ?? null;
     rec.resumedOptimizerStep = res?.optimizerStep ?? null;
     if (rec.corrupted) rec.fallbackReported = log.skippedCorrupt.some((s) => s.checkpoint === rec.corrupted);
   }
-  const versionMismatches = restarts.filter((r) => r.resumedVersion !== r.expectedVersion).length;
+  const resumed = restarts.filter((r) => r.epoch !== null);
+  const versionMismatches = resumed.filter((r) => r.resumedVersion !== r.expectedVersion).length;
   const learnerLog = readFileSync(join(runDir, 'logs', 'learner.log'), 'utf8');
   const slotReleases = learnerLog.split('\n').filter((l) => /released slots of a (previous incarnation|disconnected actor)/.test(l)).length;
   const summaryFile = join(runDir, 'summary.json');
@@ -362,9 +369,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     ...report,
     ok: false,
     actorKills, actorKillModes, learnerKills: restarts.length, restarts, versionMismatches,
-    optimizerRestored: restarts.filter((r) => r.expectedOptimizerStep !== null && r.resumedOptimizerStep === r.expectedOptimizerStep && r.optimizerAdvanced === true).length,
-    optimizerUnverified: restarts.filter((r) => r.resumedOptimizerStep === r.expectedOptimizerStep && r.optimizerAdvanced === null).length,
-    optimizerFailures: restarts.filter((r) => r.resumedOptimizerStep !== r.expectedOptimizerStep || r.optimizerAdvanced === false).length,
+    restartsKilledBeforeResume: restarts.length - resumed.length,
+    optimizerRestored: resumed.filter((r) => r.expectedOptimizerStep !== null && r.resumedOptimizerStep === r.expectedOptimizerStep && r.optimizerAdvanced === true).length,
+    optimizerUnverified: resumed.filter((r) => r.resumedOptimizerStep === r.expectedOptimizerStep && r.optimizerAdvanced === null).length,
+    optimizerFailures: resumed.filter((r) => r.resumedOptimizerStep !== r.expectedOptimizerStep || r.optimizerAdvanced === false).length,
     corruptFallbacks: restarts.filter((r) => r.corrupted && r.fallbackReported && r.resumedVersion === r.expectedVersion).length,
     checkpointWriteKills: restarts.filter((r) => r.partialLeft).length,
     stops, unexpectedExits, faultsSkipped, netFaults: (net?.log ?? []).map((x) => ({ fault: x.fault, ms: x.ms })), slotReleases: slotReleases,
@@ -498,19 +506,21 @@ async function corruptNewest(ckptDir: string): Promise<string | null> {
  * After a restart: waits for the first checkpoint the new epoch writes and checks that its optimizer step went
  * past the resumed one (a learner that silently started a fresh optimizer would count from 0 again).
  */
-async function watchOptimizerAdvance(ckptDir: string, rec: RestartRecord, stop: () => boolean): Promise<void> {
-  const store = new CheckpointStore(ckptDir);
+async function watchOptimizerAdvance(runDir: string, rec: RestartRecord, stop: () => boolean): Promise<void> {
+  const store = new CheckpointStore(join(runDir, 'checkpoints'));
   for (;;) {
     const last = stop(); // one more look after the process exited: it may have checkpointed just before
-    for (const step of (await store.steps()).reverse()) {
+    // The process's epoch, once it has logged its resume.
+    const epoch = readLearnerLog(join(runDir, 'logs', 'learner.log')).resumes.find((x) => x.pid === rec.pid)?.learnerEpoch;
+    for (const step of epoch === undefined ? [] : (await store.steps()).reverse()) {
       const v = await store.verify(step).catch(() => null);
-      if (!v?.ok || Number(v.manifest.meta.learnerEpoch) !== rec.epoch) continue;
+      if (!v?.ok || Number(v.manifest.meta.learnerEpoch) !== epoch) continue;
       if (rec.expectedVersion !== null && step <= rec.expectedVersion) continue;
       const s = parseModel(v.files).optimizer?.step ?? null;
       rec.optimizerAdvanced = s !== null && rec.expectedOptimizerStep !== null && s > rec.expectedOptimizerStep;
       return;
     }
     if (last) return;
-    await sleep(300);
+    await sleep(1000);
   }
 }

@@ -93,7 +93,7 @@ describe('chaos checker', () => {
 
   it('finalLineage keeps each epoch\'s history only up to the version the next one resumed at', () => {
     const log: LearnerLogFacts = {
-      resumes: [{ learnerEpoch: 1, policyVersion: 2, optimizerStep: 4, checkpoint: 'c2', at: 0 }, { learnerEpoch: 2, policyVersion: 1, optimizerStep: 2, checkpoint: 'c1', at: 0 }],
+      resumes: [{ pid: 1, learnerEpoch: 1, policyVersion: 2, optimizerStep: 4, checkpoint: 'c2', at: 0 }, { pid: 2, learnerEpoch: 2, policyVersion: 1, optimizerStep: 2, checkpoint: 'c1', at: 0 }],
       skippedCorrupt: [],
       trained: [
         { learnerEpoch: 0, policyVersion: 1, offsets: [10], at: 0 }, { learnerEpoch: 0, policyVersion: 2, offsets: [20], at: 0 },

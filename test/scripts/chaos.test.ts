@@ -16,12 +16,12 @@ const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 describe('lamer chaos (quick run)', () => {
   it('5 actor kills, 2 learner kills, 1 stop: 0 lost, 0 duplicated, resumes where it should', () => {
     const r = spawnSync(process.execPath, [
-      '--import', 'tsx', CLI, 'chaos', '--json', '--minutes', '1', '--kills', '5', '--learner-kills', '2', '--stops', '1', '--quiet', '15', '--seed', '7',
+      '--import', 'tsx', CLI, 'chaos', '--json', '--minutes', '1.25', '--kills', '5', '--learner-kills', '2', '--stops', '1', '--quiet', '20', '--seed', '7',
     ], { encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const lines = r.stdout.trim().split('\n');
     const s = JSON.parse(lines[lines.length - 1]);
     try {
-      expect(r.status, r.stderr.slice(-2000)).toBe(0);
       expect(s.faultsSkipped, r.stderr.slice(-2000)).toBe(0);
       expect(s.unexpectedExits).toEqual([]);
       expect(s.ok).toBe(true);
@@ -38,8 +38,9 @@ describe('lamer chaos (quick run)', () => {
       // Each restart resumed at the newest valid checkpoint with its optimizer state; the corrupt one was skipped.
       expect(s.versionMismatches).toBe(0);
       expect(s.optimizerFailures, JSON.stringify(s.restarts)).toBe(0);
-      // A restart killed again before its first checkpoint cannot show its optimizer step advancing.
-      expect(s.optimizerRestored + s.optimizerUnverified).toBe(2);
+      // A restart killed again before its first checkpoint cannot show its optimizer step advancing (nor, if killed
+      // before it even resumed, which version it resumed at: on a loaded machine start-up takes tens of seconds).
+      expect(s.optimizerRestored + s.optimizerUnverified + s.restartsKilledBeforeResume).toBe(2);
       expect(s.optimizerRestored).toBeGreaterThanOrEqual(1);
       expect(s.corruptFallbacks).toBe(1);
       const corrupt = s.restarts.find((x: { kind: string }) => x.kind === 'corrupt');
