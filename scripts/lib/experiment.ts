@@ -118,6 +118,8 @@ async function runSeed(row: RowSpec, seed: number, o: ExperimentOptions, base: {
   if (row.train) {
     const resumed = existsSync(join(dir, 'config.json'));
     const summary = await runTraining({ config: cfg, runDir: dir, resumed }, { quiet: true });
+    // Stopped by Ctrl-C/SIGTERM: the run is unfinished, so no result.json (the next invocation resumes it).
+    if (summary.stoppedBy === 'signal') throw new LamerError('RL_ERR_CONFIG', `training in ${dir} was stopped by a signal at version ${summary.policyVersion}; run the same command again to resume it`);
     model = await latestModel(dir, cfg.learner.keepCheckpoints);
     trialsTrained = summary.trialsTrained;
     iterations = summary.policyVersion;
