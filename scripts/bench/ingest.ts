@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { PROTOCOL_VERSION } from '../../proto/version.js';
 
 const { values } = parseArgs({
   options: {
@@ -122,7 +123,7 @@ async function runRawClients(): Promise<void> {
     };
     await new Promise<void>((resolve, reject) => {
       ws.once('error', reject);
-      ws.once('open', () => ws.send(encode({ type: 'hello', protocol: 1, runId: RUN, actorId, incarnation: 'raw', lastPolicyVersion: -1, lastLearnerEpoch: -1 })));
+      ws.once('open', () => ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, runId: RUN, actorId, incarnation: 'raw', lastPolicyVersion: -1, lastLearnerEpoch: -1 })));
       ws.on('message', (data) => {
         const r = decode(data as Buffer);
         if (!r.ok) return reject(new Error(r.reason));

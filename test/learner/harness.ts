@@ -1,4 +1,5 @@
 /** Test harness: a learner server on port 0 with a temp ledger, and raw ws clients that speak the protocol. */
+import { PROTOCOL_VERSION } from '../../proto/version.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ export function token(actorId: string): string {
 }
 
 export function hello(actorId: string, over: Partial<Hello> = {}): Hello {
-  return { type: 'hello', protocol: 1, runId: RUN, actorId, incarnation: 'inc-a', lastPolicyVersion: -1, lastLearnerEpoch: -1, ...over };
+  return { type: 'hello', protocol: PROTOCOL_VERSION, runId: RUN, actorId, incarnation: 'inc-a', lastPolicyVersion: -1, lastLearnerEpoch: -1, ...over };
 }
 
 /** A raw client: queued decoded messages, close info, and helpers. */
