@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deriveActorToken } from '../../learner/auth.js';
 import { defaultRunDir } from '../../shared/run-dir.js';
+import { exited, until } from '../lib/processes.js';
 import { ALGO_SETS, WORKLOADS, legFigures, type LegFigures, type Mode } from './throughput.js';
 
 const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
@@ -89,17 +90,6 @@ function inNs(ns: string, args: string[], env: Record<string, string>, logFile: 
   return p;
 }
 
-const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.once('exit', (c) => r(c))));
-
-async function until<T>(what: string, f: () => T | undefined | false, ms: number): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export async function benchHosts(o: HostsOptions = {}): Promise<HostsResult> {
   const actors = o.actors ?? 1;

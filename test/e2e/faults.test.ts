@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../fixtures/ports.js';
+import { exited, until } from '../../scripts/lib/processes.js';
 import { deriveActorToken } from '../../learner/auth.js';
 import { Ledger } from '../../learner/ledger.js';
 import { decodeTrial } from '../../proto/codec.js';
@@ -40,18 +41,6 @@ afterEach(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   children.length = 0;
 });
-
-async function until<T>(what: string, f: () => T | undefined | false, ms = 120_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.once('exit', (c) => r(c))));
 
 function checkpoints(runDir: string): number[] {
   const d = join(runDir, 'checkpoints');
