@@ -600,7 +600,9 @@ export class LearnerRuntime {
     const fill = this.window.fillN ? this.window.fill / this.window.fillN : NaN;
     let busy = 0;
     let up = 0;
-    for (const c of this.actorClocks.values()) {
+    for (const [id, c] of this.actorClocks) {
+      // An actor process that reported nothing for a whole window is gone or idle: forget it (bounded map).
+      if (c.up === c.up0) this.actorClocks.delete(id);
       busy += c.busy - c.busy0;
       up += c.up - c.up0;
       c.busy0 = c.busy;
