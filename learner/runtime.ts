@@ -121,7 +121,7 @@ export class LearnerRuntime {
   private window = { trials: 0, tokens: 0, envSteps: 0, fill: 0, fillN: 0, t: Date.now() };
   private lastLag = { mean: 0, max: 0 };
   /** Per actor process: its engine-busy and uptime counters (latest report and at the window's start). */
-  private readonly actorClocks = new Map<string, { busy: number; up: number; busy0: number; up0: number }>();
+  private readonly actorClocks = new Map<string, { busy: number; up: number; busy0: number; up0: number; silent: number }>();
   /** ms the main loop waited for complete groups before the current update (learner idle time). */
   private waitMs = 0;
   private syncCohort = 0;
@@ -278,7 +278,7 @@ export class LearnerRuntime {
     const { actorBusyMs, actorUpMs, weightSwitch } = t.stats;
     if (actorBusyMs !== undefined && actorUpMs !== undefined) {
       const id = `${t.key.actorId}/${t.key.incarnation}`;
-      const c = this.actorClocks.get(id) ?? { busy: 0, up: 0, busy0: 0, up0: 0 };
+      const c = this.actorClocks.get(id) ?? { busy: 0, up: 0, busy0: 0, up0: 0, silent: 0 };
       c.busy = Math.max(c.busy, actorBusyMs);
       c.up = Math.max(c.up, actorUpMs);
       this.actorClocks.set(id, c);
@@ -601,8 +601,9 @@ export class LearnerRuntime {
     let busy = 0;
     let up = 0;
     for (const [id, c] of this.actorClocks) {
-      // An actor process that reported nothing for a whole window is gone or idle: forget it (bounded map).
-      if (c.up === c.up0) this.actorClocks.delete(id);
+      // Forget actor processes silent for many windows (gone): keeps the map bounded over days of restarts.
+      c.silent = c.up === c.up0 ? c.silent + 1 : 0;
+      if (c.silent >= 30) this.actorClocks.delete(id);
       busy += c.busy - c.busy0;
       up += c.up - c.up0;
       c.busy0 = c.busy;
