@@ -63,6 +63,8 @@ describe('learner SIGKILL during ingest', () => {
     const all = (await receipts).flat();
     expect(all).toHaveLength(total);
     expect(all.every((a) => a.status === 'committed' || a.status === 'duplicate')).toBe(true);
+    // A client whose trials were all acked before the last kill reconnects after its backoff, maybe after the last ack.
+    await until(() => clients.every((c) => c.stats().reconnects >= 2), 10_000);
     learner.child.kill('SIGTERM');
     await new Promise((r) => learner.child.once('exit', r));
     for (const c of clients) await c.close();
