@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { badInput } from '../../shared/errors.js';
-import { parseIntOption } from '../lib/io.js';
+import { collect, parseIntOption } from '../lib/io.js';
 
 export function register(program: Command): void {
   program.command('actor')
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--base-url <url>', 'OpenAI-compatible base URL with --backend openai, e.g. http://gpu-host:8000/v1 (policy.baseUrl)')
     .option('--model <name>', 'served model name with --backend openai (policy.model)')
     .addOption(new Option('--endpoint <kind>', 'chat or completions (policy.endpoint)').choices(['chat', 'completions']))
-    .option('--set <key=value>', 'any policy.* config key, repeatable, e.g. --set policy.timeoutMs=30000 (the API key: env var policy.apiKeyEnv)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--set <key=value>', 'any policy.* config key, repeatable, e.g. --set policy.timeoutMs=30000 (the API key: env var policy.apiKeyEnv)', collect)
     .action(async (o: {
       learner: string; actorId: string; runId?: string; tokenFile?: string; ca?: string; threads: number; groups: number; maxBatch: number; outboxDir?: string;
       logLevel: string; giveUpAfter: number; trialLog?: string;

@@ -3,6 +3,7 @@
  * result with --json. Add a benchmark by adding an entry to BENCHES.
  */
 import type { Command } from 'commander';
+import { collect } from '../lib/io.js';
 
 /** Options every benchmark receives; each uses the ones that apply to it. */
 export interface BenchCliOptions {
@@ -101,7 +102,7 @@ export function register(program: Command): void {
     .option('--actors <list>', 'throughput: actor processes, e.g. 1 or 1,2,4 (extra counts add Meta-RL scaling legs)')
     .option('--workload <name>', 'throughput/decode: generation (default; sampling-dominated, like the paper) or default (the default training job)')
     .option('--run-dir <dir>', 'throughput: output directory (default runs/bench-throughput-<timestamp>)')
-    .option('--set <key=value>', 'config override for every leg (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--set <key=value>', 'config override for every leg (repeatable)', collect)
     .option('--seconds <s>', 'decode: pipeline window; ingest: duration')
     .option('--connections <n>', 'ingest: actor connections (default 32)')
     .option('--size <bytes>', 'ingest: record size (default 50000)')

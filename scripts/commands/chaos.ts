@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { badInput } from '../../shared/errors.js';
-import { parseIntOption, printJson } from '../lib/io.js';
+import { collect, parseIntOption, printJson } from '../lib/io.js';
 
 function parseMinutes(v: string): number {
   const n = Number(v);
@@ -13,7 +13,6 @@ function parseMinutes(v: string): number {
   return n;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function register(program: Command): void {
   program.command('chaos')

@@ -5,9 +5,8 @@
  */
 import { Option, type Command } from 'commander';
 import { badInput } from '../../shared/errors.js';
-import { parseIntOption, printJson } from '../lib/io.js';
+import { collect, parseIntOption, printJson } from '../lib/io.js';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function register(program: Command): void {
   program.command('experiment')

@@ -29,3 +29,6 @@ export function parseIntOption(name: string, min = 0): (v: string) => number {
     return n;
   };
 }
+
+/** Commander argParser for a repeatable option (`--set a=1 --set b=2` → ['a=1', 'b=2']). */
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];

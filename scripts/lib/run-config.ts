@@ -9,6 +9,7 @@ import { Option, type Command } from 'commander';
 import { describeConfig, parseOverride, readConfigFile, resolveConfig, type Config } from '../../shared/config.js';
 import { LamerError } from '../../shared/errors.js';
 import { defaultRunDir } from '../../shared/run-dir.js';
+import { collect } from './io.js';
 
 export interface RunFlags {
   config?: string;
@@ -23,7 +24,6 @@ export interface RunFlags {
   fresh?: boolean;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Adds the common run options; `--help` ends with every config key and its default. */
 export function addRunOptions(cmd: Command): Command {
