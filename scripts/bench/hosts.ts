@@ -9,12 +9,13 @@
  * host `LAMER_TOKEN=$(lamer token --run-dir RUN --actor-id aK) lamer actor --learner ws://LEARNER:7070 --actor-id aK
  * --run-id $(cat RUN/run-id)` (docs/throughput.md).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deriveActorToken } from '../../learner/auth.js';
 import { defaultRunDir } from '../../shared/run-dir.js';
+import { NetnsPair } from '../chaos/netns.js';
 import { exited, until } from '../lib/processes.js';
 import { ALGO_SETS, WORKLOADS, legFigures, type LegFigures, type Mode } from './throughput.js';
 
@@ -44,45 +45,6 @@ export interface HostsResult {
   weightSwitchMsP50: number;
 }
 
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-
-/** Two namespaces and a veth pair; returns the teardown. Names carry the pid so parallel runs do not collide. */
-export function createHosts(rate?: string): { lrn: string; act: string; lrnIp: string; actIp: string; teardown(): void } {
-  const tag = process.pid % 100_000;
-  const lrn = `lamer-lrn-${tag}`;
-  const act = `lamer-act-${tag}`;
-  const net = 100 + (process.pid % 100); // 10.232.<net>.0/24, distinct per run
-  const lrnIp = `10.232.${net}.2`;
-  const actIp = `10.232.${net}.1`;
-  const teardown = () => {
-    for (const ns of [lrn, act]) {
-      try {
-        ip('netns', 'del', ns);
-      } catch {
-        /* already gone */
-      }
-    }
-  };
-  teardown();
-  try {
-    ip('netns', 'add', lrn);
-    ip('netns', 'add', act);
-    ip('link', 'add', `vl${tag}`, 'type', 'veth', 'peer', 'name', `va${tag}`);
-    ip('link', 'set', `vl${tag}`, 'netns', lrn);
-    ip('link', 'set', `va${tag}`, 'netns', act);
-    ip('-n', lrn, 'addr', 'add', `${lrnIp}/24`, 'dev', `vl${tag}`);
-    ip('-n', act, 'addr', 'add', `${actIp}/24`, 'dev', `va${tag}`);
-    for (const ns of [lrn, act]) ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', lrn, 'link', 'set', `vl${tag}`, 'up');
-    ip('-n', act, 'link', 'set', `va${tag}`, 'up');
-    if (rate) execFileSync('ip', ['netns', 'exec', act, 'tc', 'qdisc', 'add', 'dev', `va${tag}`, 'root', 'tbf', 'rate', rate, 'burst', '256kb', 'latency', '500ms']);
-  } catch (e) {
-    teardown();
-    throw new Error(`cannot create network namespaces (needs root and iproute2): ${(e as Error).message}`);
-  }
-  return { lrn, act, lrnIp, actIp, teardown };
-}
-
 function inNs(ns: string, args: string[], env: Record<string, string>, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
   const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
@@ -99,7 +61,16 @@ export async function benchHosts(o: HostsOptions = {}): Promise<HostsResult> {
   if (!Object.prototype.hasOwnProperty.call(WORKLOADS, workload)) throw new Error(`unknown workload '${workload}'`);
   const outDir = o.outDir ?? defaultRunDir().replace(/^runs[\\/]/, 'runs/bench-hosts-');
   mkdirSync(outDir, { recursive: true });
-  const hosts = createHosts(o.rate);
+  const hosts = new NetnsPair(`h${process.pid.toString(36).slice(-6)}`);
+  hosts.setup({ what: 'bench hosts', tools: o.rate ? ['ip', 'tc'] : ['ip'] });
+  if (o.rate) {
+    try {
+      hosts.limitActorEgress(o.rate);
+    } catch (e) {
+      hosts.teardown();
+      throw e;
+    }
+  }
   const children: ChildProcess[] = [];
   const onSignal = () => {
     for (const c of children) c.kill('SIGKILL');
@@ -117,14 +88,14 @@ export async function benchHosts(o: HostsOptions = {}): Promise<HostsResult> {
           ...WORKLOADS[workload], ...ALGO_SETS.metarl, ...(mode === 'sync' ? ['algo.eta=0'] : []), ...(o.set ?? []),
         ].flatMap((s) => ['--set', s]);
         const port = 7070;
-        const learner = inNs(hosts.lrn, ['learner', '--listen', `${hosts.lrnIp}:${port}`, '--run-dir', runDir, '--fresh', '--mode', mode,
+        const learner = inNs(hosts.learnerNs, ['learner', '--listen', `${hosts.learnerIp}:${port}`, '--run-dir', runDir, '--fresh', '--mode', mode,
           '--iterations', String(iterations), '--minutes', '0', ...set], {}, join(outDir, `learner-${mode}-r${r}.out`));
         children.push(learner);
         const runId = await until('the learner run id', () => existsSync(join(runDir, 'run-id')) && readFileSync(join(runDir, 'run-id'), 'utf8').trim(), 120_000);
         const key = readFileSync(join(runDir, 'secrets', 'master.key'), 'utf8').trim();
         const acts = Array.from({ length: actors }, (_, i) => {
           const id = `h${i}`;
-          const p = inNs(hosts.act, ['actor', '--learner', `ws://${hosts.lrnIp}:${port}`, '--actor-id', id, '--run-id', runId,
+          const p = inNs(hosts.actorNs, ['actor', '--learner', `ws://${hosts.learnerIp}:${port}`, '--actor-id', id, '--run-id', runId,
             '--outbox-dir', join(runDir, 'outbox', id), '--log-level', 'warn'], { LAMER_TOKEN: deriveActorToken(key, id) }, join(outDir, `actor-${id}-${mode}-r${r}.log`));
           children.push(p);
           return p;
@@ -147,7 +118,7 @@ export async function benchHosts(o: HostsOptions = {}): Promise<HostsResult> {
   const s = med(legs.filter((l) => l.mode === 'sync').map((l) => l.trialsPerSec));
   const a = med(legs.filter((l) => l.mode === 'async').map((l) => l.trialsPerSec));
   const result: HostsResult = {
-    learnerAddress: hosts.lrnIp, actorAddress: hosts.actIp, rate: o.rate ?? null, outDir, legs,
+    learnerAddress: hosts.learnerIp, actorAddress: hosts.actorIp, rate: o.rate ?? null, outDir, legs,
     syncTrialsPerSec: s, asyncTrialsPerSec: a, asyncOverSync: a / s,
     weightSwitchMsP50: med(legs.map((l) => l.weightSwitchMsP50).filter(Number.isFinite)),
   };

@@ -24,10 +24,10 @@ function have(cmd: string): boolean {
   }
 }
 
-/** Why namespaces cannot be used here, or null if they can. */
-export function netnsUnavailable(): string | null {
+/** Why namespaces cannot be used here, or null if they can (`tools`: the commands the caller will need). */
+export function netnsUnavailable(tools: readonly string[] = ['ip', 'iptables', 'nft']): string | null {
   if (process.getuid?.() !== 0) return 'network namespaces need root';
-  const missing = ['ip', 'iptables', 'nft'].filter((c) => !have(c));
+  const missing = tools.filter((c) => !have(c));
   if (missing.length) return `missing ${missing.join(', ')} (Debian: apt-get install iproute2 iptables nftables)`;
   return null;
 }
@@ -55,10 +55,13 @@ export class NetnsPair {
     this.learnerIp = '10.231.0.2';
   }
 
-  /** Creates both namespaces and the link; tears down what was built if any step fails. */
-  setup(): void {
-    const why = netnsUnavailable();
-    if (why) throw badInput(`--netns: ${why}`);
+  /**
+   * Creates both namespaces and the link; tears down what was built if any step fails. `tools`: the commands the
+   * caller will use (fault injection needs iptables and nft; a plain two-host run only ip).
+   */
+  setup(o: { what?: string; tools?: readonly string[] } = {}): void {
+    const why = netnsUnavailable(o.tools);
+    if (why) throw badInput(`${o.what ?? '--netns'}: ${why}`);
     process.once('exit', this.onExit);
     this.up = true;
     try {
@@ -81,6 +84,11 @@ export class NetnsPair {
 
   private exec(ns: string, args: string[]): void {
     run(['ip', 'netns', 'exec', ns, ...args]);
+  }
+
+  /** Caps the actor namespace's egress with a token-bucket filter (tc tbf), e.g. rate '100mbit'. */
+  limitActorEgress(rate: string): void {
+    this.exec(this.actorNs, ['tc', 'qdisc', 'add', 'dev', this.vethA, 'root', 'tbf', 'rate', rate, 'burst', '256kb', 'latency', '500ms']);
   }
 
   /** Starts one fault; returns the function that heals it. */
