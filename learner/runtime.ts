@@ -521,7 +521,7 @@ export class LearnerRuntime {
       'rollout/trials_per_s_total': this.state.counters.trialsTrained / Math.max(1e-9, elapsed),
       ...Object.fromEntries(curve.map((p, k) => [`rollout/pass@${k + 1}`, p])),
       'rollout/diversity': diversity.mean,
-      'rollout/invalid_frac': data.flatMap((g) => g.trials.flatMap((t) => t.rows)).reduce((a, r, _i, all) => a + (r.valid ? 0 : 1 / all.length), 0),
+      ...invalidFractions(data.flatMap((g) => g.trials.flatMap((t) => t.rows))),
     });
     this.kick();
   }
@@ -660,4 +660,13 @@ export class LearnerRuntime {
     await this.trainer?.close();
     await this.ledger?.close();
   }
+}
+
+/** Share of unparsable responses, overall and per phase (a reflection grammar breaking down shows apart from play). */
+export function invalidFractions(rows: ReadonlyArray<{ phase: 'play' | 'reflect'; valid: boolean }>): Record<string, number> {
+  const frac = (rs: ReadonlyArray<{ valid: boolean }>) => (rs.length === 0 ? 0 : rs.filter((r) => !r.valid).length / rs.length);
+  const reflect = rows.filter((r) => r.phase === 'reflect');
+  const out: Record<string, number> = { 'rollout/invalid_frac': frac(rows), 'rollout/invalid_play_frac': frac(rows.filter((r) => r.phase === 'play')) };
+  if (reflect.length > 0) out['rollout/invalid_reflect_frac'] = frac(reflect);
+  return out;
 }

@@ -9,13 +9,16 @@
  * of `PromptContent.windows`.
  *
  * Compact template (embedded model), play:
- *   `<name> <header…> [<trial> k (<hist> past actions </hist>)? (<mem> reflection </mem>)?]* <trial> n <hist> last
- *   actions </hist> <board> current board </board> <action>`
+ *   `<name> <header…> <board> current board </board> [<trial> k (<hist> past actions </hist>)? (<mem> reflection
+ *   </mem>)?]* <trial> n <hist> last actions </hist> <action>`
  * reflect:
- *   `<name> <header…> <reflect> <trial> k <board> initial </board> <hist> actions </hist> <board> final </board>
+ *   `<name> <header…> <reflect> <trial> k <board> final </board> <hist> actions </hist> <board> initial </board>
  *   <remark>`
- * The compact prompt does not repeat the initial board during play: the current board carries the state and
- * memory refers to absolute cells/moves, which keeps a 6x6 prompt under ~120 words.
+ * The board the turn depends on comes right after the fixed-length header, so each cell sits at the same absolute
+ * position in every prompt: the embedded model has learned positions, and with the board behind a variable-length
+ * memory it had to locate cells by counting, which a 2-layer model cannot do (it cloned the solver's demonstrations
+ * no better than random clicking). The compact prompt does not repeat the initial board during play: the current
+ * board carries the state and memory refers to absolute cells/moves, which keeps a 6x6 prompt under ~120 words.
  */
 import { LamerError, badInput } from '../../shared/errors.js';
 import { alfworldPromptContent, buildAlfworldPrompt } from './alfworld/prompt.js';
@@ -185,17 +188,16 @@ function compactReflectionWords(refl: string | undefined): string[] {
 }
 
 function compactPlay(c: PromptContent, params: Readonly<Record<string, unknown>>, ctx: PromptContext): string[] {
-  const words = [...c.compactHeader(params, ctx.initialObs)];
+  const steps = ctx.current.steps;
+  const board = steps.length > 0 ? steps[steps.length - 1].obs : ctx.initialObs;
+  const words = [...c.compactHeader(params, ctx.initialObs), ...boardWords(board, c.compactRow)];
   ctx.past.forEach((ep, i) => {
     words.push('<trial>', trialWord(i + 1));
     if (ctx.memory !== 'reflection') words.push(...historyWords(ep.steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))));
     if (ctx.memory !== 'trajectory' && ep.reflection !== undefined) words.push('<mem>', ...compactReflectionWords(ep.reflection), '</mem>');
   });
-  const steps = ctx.current.steps;
   words.push('<trial>', trialWord(ctx.episode + 1));
-  words.push(...historyWords(steps.slice(-c.windows.compactPlay).map((s) => c.compactAction(s.action))));
-  const board = steps.length > 0 ? steps[steps.length - 1].obs : ctx.initialObs;
-  words.push(...boardWords(board, c.compactRow), '<action>');
+  words.push(...historyWords(steps.slice(-c.windows.compactPlay).map((s) => c.compactAction(s.action))), '<action>');
   return words;
 }
 
@@ -205,9 +207,9 @@ function compactReflect(c: PromptContent, params: Readonly<Record<string, unknow
   return [
     ...c.compactHeader(params, ctx.initialObs),
     '<reflect>', '<trial>', trialWord(Math.max(1, ctx.episode)),
-    ...boardWords(ctx.initialObs, c.compactRow),
-    ...historyWords(steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))),
     ...boardWords(final, c.compactRow),
+    ...historyWords(steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))),
+    ...boardWords(ctx.initialObs, c.compactRow),
     '<remark>',
   ];
 }

@@ -195,7 +195,7 @@ describe('compact template', () => {
     const both = buildPrompt(env, { template: 'compact', phase: 'play', memory: 'both', initialObs, episode: 2, turn: 5, current: { steps, won: false }, past });
     expect(both.split(' ').length).toBeLessThan(150);
     // 3-turn window: only the last three actions of the current episode.
-    expect(p).toContain('<trial> 3 <hist> 3 1 , 4 1 , 5 1 </hist> <board>');
+    expect(p.endsWith('<trial> 3 <hist> 3 1 , 4 1 , 5 1 </hist> <action>')).toBe(true);
     expect(p).toContain('<trial> 1 <mem> mine 4 5 safe 2 3 safe 1 1 </mem> <trial> 2 <mem> mine 2 2 safe 6 6 </mem>');
   });
 
@@ -211,13 +211,32 @@ describe('compact template', () => {
     expect(noReflect).toContain('<trial> 1 <trial> 2 <hist> </hist>');
   });
 
-  it('reflect prompt shows the initial board, the actions and the final board, then <remark>', () => {
+  it('play prompt puts the current board right after the header, so every cell has a fixed position', () => {
+    const env = makeEnv('minesweeper', { template: 'compact' });
+    const initialObs = env.reset({ seed: 1 }).obs;
+    const later = initialObs.replace('?', '1');
+    const fresh = buildPrompt(env, { template: 'compact', phase: 'play', memory: 'reflection', initialObs, episode: 0, turn: 0, current: { steps: [], won: false }, past: [] });
+    const withMemory = buildPrompt(env, {
+      template: 'compact', phase: 'play', memory: 'both', initialObs, episode: 2, turn: 2,
+      current: { steps: [{ action: '(1, 1)', obs: later }, { action: '(2, 2)', obs: later }], won: false },
+      past: [{ steps: fakeSteps(4), won: false, reflection: 'mine 4 5' }, { steps: fakeSteps(2), won: false, reflection: 'mine 2 2' }],
+    });
+    const boardOf = (p: string) => p.split(' ').slice(0, 3 + 43);
+    expect(boardOf(fresh)[3]).toBe('<board>');
+    expect(boardOf(fresh)[45]).toBe('</board>');
+    expect(boardOf(withMemory)[45]).toBe('</board>');
+    // The play board is the latest observation, not the initial one.
+    expect(boardOf(withMemory).join(' ')).not.toBe(boardOf(fresh).join(' '));
+    expect(boardOf(withMemory)[4]).toBe(later.replace(/^\s*Row \d+:/, '').trim().split(/\s+/)[0]);
+  });
+
+  it('reflect prompt shows the final board, the actions and the initial board, then <remark>', () => {
     const env = makeEnv('minesweeper', { template: 'compact' });
     const initialObs = env.reset({ seed: 1 }).obs;
     const finished: EpisodeLog = { steps: [{ action: 'no operation', obs: initialObs }, { action: '(2, 3)', obs: initialObs.replace('?', '*') }], won: false };
     const p = buildPrompt(env, { template: 'compact', phase: 'reflect', memory: 'reflection', initialObs, episode: 1, turn: 0, current: finished, past: [] });
-    expect(p.startsWith('minesweeper mines 3 <reflect> <trial> 1 <board> ')).toBe(true);
-    expect(p).toContain('</board> <hist> none , 2 3 </hist> <board> *');
+    expect(p.startsWith('minesweeper mines 3 <reflect> <trial> 1 <board> * ')).toBe(true);
+    expect(p).toContain('</board> <hist> none , 2 3 </hist> <board> ?');
     expect(p.endsWith('</board> <remark>')).toBe(true);
   });
 });
