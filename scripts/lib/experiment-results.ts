@@ -102,6 +102,20 @@ export function mergeResults(existing: unknown, env: string, preset: string, row
   return { ...base, [env]: { ...(base[env] ?? {}), [preset]: rows } };
 }
 
+/**
+ * Whether an invocation continues the preset recorded in `prev` (so its earlier commands and wall time still
+ * describe rows in use): same budget, evaluation, base model and config layers. A new base model or a changed
+ * layer starts a fresh record even though the preset name is the same.
+ */
+export function continuesPreset(
+  prev: Pick<PresetProvenance, 'trajectories' | 'evalTasks' | 'attempts' | 'evalSeed' | 'baseModel' | 'settings'>,
+  now: { trajectories: number; evalTasks: number; attempts: number; evalSeed: number; baseModelDir: string; layers: unknown },
+): boolean {
+  return prev.trajectories === now.trajectories && prev.evalTasks === now.evalTasks && prev.attempts === now.attempts
+    && prev.evalSeed === now.evalSeed && prev.baseModel?.dir === now.baseModelDir
+    && JSON.stringify(prev.settings?.layers ?? []) === JSON.stringify(now.layers ?? []);
+}
+
 /** Same merge for the provenance file (no shape check beyond objects). */
 export function mergeProvenance(existing: unknown, env: string, preset: string, p: PresetProvenance): ProvenanceFile {
   const base = (isObject(existing) ? structuredClone(existing) : {}) as ProvenanceFile;

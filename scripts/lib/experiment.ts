@@ -19,7 +19,7 @@ import { writeExperimentPlots } from './experiment-plots.js';
 import { episodesPerUpdate, evalConfig, presetRows, rowConfig, type PresetName, type RowContext, type RowSpec } from './experiment-presets.js';
 import { writeResultsReport } from './experiment-report.js';
 import {
-  mergeProvenance, mergeResults, readJsonIfExists, writeJsonAtomic, type PresetProvenance, type ProvenanceFile, type RowResult, type SeedResult,
+  continuesPreset, mergeProvenance, mergeResults, readJsonIfExists, writeJsonAtomic, type PresetProvenance, type ProvenanceFile, type RowResult, type SeedResult,
 } from './experiment-results.js';
 import { aggregateCurves, mean } from './experiment-stats.js';
 import { evaluateModel, runPretrain } from './pretrain-job.js';
@@ -274,7 +274,9 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const prevProv = readJsonIfExists(runsPath) as ProvenanceFile | undefined;
   const prev = prevProv?.[env]?.[key];
   // A resumed preset keeps the commands and time of earlier invocations that produced rows still in use.
-  const sameSetup = prev && prev.trajectories === o.trajectories && prev.evalTasks === o.evalTasks && prev.attempts === o.attempts && prev.evalSeed === o.evalSeed;
+  const sameSetup = prev !== undefined && continuesPreset(prev, {
+    trajectories: o.trajectories, evalTasks: o.evalTasks, attempts: o.attempts, evalSeed: o.evalSeed, baseModelDir: report.dir, layers: o.layers,
+  });
   const wallMinutes = (Date.now() - started.getTime()) / 60_000 + (sameSetup ? prev.wallMinutes : 0);
   const provenance: PresetProvenance = {
     commands: [...new Set([...(sameSetup ? prev.commands : []), o.command])],

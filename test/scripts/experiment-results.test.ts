@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkTargets, renderResultsReport } from '../../scripts/lib/experiment-report.js';
-import { mergeResults, readJsonIfExists, validateResults, writeJsonAtomic, type RowResult } from '../../scripts/lib/experiment-results.js';
+import { continuesPreset, mergeResults, readJsonIfExists, validateResults, writeJsonAtomic, type RowResult } from '../../scripts/lib/experiment-results.js';
 import { canonicalJson, envKey, firstDifference, presetKey, rowResult, sameTraining } from '../../scripts/lib/experiment.js';
 
 const r = (pass: number[], over: Partial<RowResult> = {}): RowResult => ({ pass, ci95: pass.map((p) => [Math.max(0, p - 0.05), Math.min(1, p + 0.05)]), diversity: 1.2, minutes: 3.5, ...over });
@@ -107,5 +107,25 @@ describe('docs/results.md', () => {
     expect(md).toContain('metarl 44.1/66.4/74.4');
     expect(md).toMatch(/Meta-RL pass@3 − RL pass@3 ≥ \+10 points \| \+15\.0 points \| yes/);
     expect(md).toContain('## Reading\n\nOur reading.');
+  });
+});
+
+describe('continuesPreset', () => {
+  const prev = {
+    trajectories: 12000, evalTasks: 128, attempts: 10, evalSeed: 1,
+    baseModel: { dir: 'runs/base/a', pass: [0.1] }, settings: { layers: [{ algo: { lr: 1e-4 } }] },
+  };
+  const now = { trajectories: 12000, evalTasks: 128, attempts: 10, evalSeed: 1, baseModelDir: 'runs/base/a', layers: [{ algo: { lr: 1e-4 } }] };
+
+  it('continues a preset with the same budget, evaluation, base model and layers', () => {
+    expect(continuesPreset(prev, now)).toBe(true);
+  });
+
+  it('starts a fresh record when the base model, a layer, the budget or the evaluation changed', () => {
+    expect(continuesPreset(prev, { ...now, baseModelDir: 'runs/base/b' })).toBe(false);
+    expect(continuesPreset(prev, { ...now, layers: [] })).toBe(false);
+    expect(continuesPreset(prev, { ...now, trajectories: 24000 })).toBe(false);
+    expect(continuesPreset(prev, { ...now, attempts: 3 })).toBe(false);
+    expect(continuesPreset(prev, { ...now, evalSeed: 2 })).toBe(false);
   });
 });
