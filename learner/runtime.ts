@@ -214,6 +214,7 @@ export class LearnerRuntime {
       policyState: () => ({ learnerEpoch: this.state.learnerEpoch, policyVersion: this.state.policyVersion }),
       checkTrial: (t) => (t.envId !== this.cfg.env.id ? `envId ${t.envId} is not this run's ${this.cfg.env.id}` : null),
       onTrialCommitted: (t, info) => this.onCommitted(t, info.offset),
+      onTrialRejected: (t, reason, conn) => this.onRejected(t, reason, conn),
       onReady: (conn) => this.onReady(conn),
       onMessage: (msg, conn) => {
         if (msg.type === 'leaseRequest') this.onLeaseRequest(conn, msg.want);
@@ -302,6 +303,13 @@ export class LearnerRuntime {
     if (released) this.o.logger.info({ actorId: conn.actorId, released }, 'released slots of a previous incarnation');
     this.publisher.sweep();
     if (this.cfg.run.mode === 'sync') this.kick();
+  }
+
+  /** A rejected trial will never fill its slot: hand the slot out again instead of waiting for the actor to leave. */
+  private onRejected(t: Trial, reason: string, conn: ActorConnection): void {
+    if (!this.book.releaseSlot(t.groupId, t.trialIndex, this.lessee(conn))) return;
+    this.o.logger.info({ actorId: conn.actorId, groupId: t.groupId, trialIndex: t.trialIndex, reason }, 're-opened the slot of a rejected trial');
+    this.kick();
   }
 
   private onActorGone(conn: ActorConnection): void {

@@ -151,6 +151,11 @@ export interface LearnerServerOptions {
   policyState: () => { learnerEpoch: number; policyVersion: number };
   /** Extra admission check for a valid, new trial: return a reason to ack it `rejected`, or null. */
   checkTrial?: (trial: Trial, conn: ActorConnection) => string | null;
+  /**
+   * A trial of this run from its authenticated actor was acked `rejected` (invalid content, a failed check, a
+   * ledger refusal): the actor drops it, so whatever it was leased for must be handed out again.
+   */
+  onTrialRejected?: (trial: Trial, reason: string, conn: ActorConnection) => void;
   /** A trial became durable (called before its ack is sent). Not called for duplicates. */
   onTrialCommitted?: (trial: Trial, info: CommitInfo) => void;
   /** Handshake done, welcome sent. */
@@ -460,15 +465,23 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       return closeConn(c, CloseCode.POLICY_VIOLATION, `more than ${o.creditWindow} unacked trials`);
     }
     c.trialsInFlight++;
-    const reject = (reason: string) => {
+    const reject = (reason: string, ours = true) => {
       m.rejected++;
       log?.warn({ actorId: c.actorId, seq: trial.key.seq, reason }, 'trial rejected');
       sendAck(c, trial.key, 'rejected', reason);
+      if (!ours) return;
+      try {
+        o.onTrialRejected?.(trial, reason, c.view!);
+      } catch (e) {
+        m.internalErr++;
+        log?.error({ actorId: c.actorId, seq: trial.key.seq, err: (e as Error).message }, 'onTrialRejected failed');
+      }
     };
     // Content problems are acked 'rejected' (the actor drops the record) rather than closing the connection:
-    // a record the actor keeps resending must not turn into a reconnect loop.
-    if (trial.key.runId !== o.runId) return reject(`key.runId '${trial.key.runId}' is not this run`);
-    if (trial.key.actorId !== c.actorId) return reject('key.actorId does not match the authenticated actor');
+    // a record the actor keeps resending must not turn into a reconnect loop. A record of another run or actor
+    // names no lease of ours, so it is not reported.
+    if (trial.key.runId !== o.runId) return reject(`key.runId '${trial.key.runId}' is not this run`, false);
+    if (trial.key.actorId !== c.actorId) return reject('key.actorId does not match the authenticated actor', false);
     // A key already in the ledger is answered from the ledger (duplicate/conflict) without re-validation:
     // it was valid when committed, even if, say, the learner has since rolled back to an older version.
     if (o.ledger.status(trial.key) === 'absent') {

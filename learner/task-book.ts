@@ -194,6 +194,21 @@ export class TaskBook {
     return n;
   }
 
+  /**
+   * Re-opens one slot if it is still unfilled and leased to `lessee` (its trial was rejected, so no record for it
+   * will come). Returns whether it did.
+   */
+  releaseSlot(groupId: string, trialIndex: number, lessee: string): boolean {
+    const g = this.state.groups.find((x) => x.groupId === groupId);
+    if (!g || g.leases[trialIndex] !== lessee || g.slots[trialIndex] !== null) return false;
+    delete g.leases[trialIndex];
+    if (!g.open.includes(trialIndex)) {
+      g.open.push(trialIndex);
+      g.open.sort((a, b) => a - b);
+    }
+    return true;
+  }
+
   /** After a learner restart nobody holds a lease we know of: every unfilled slot is open again. */
   reopenAll(): void {
     for (const g of this.state.groups) {

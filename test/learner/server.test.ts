@@ -201,7 +201,11 @@ describe('heartbeats', () => {
 describe('trial ingest: ack after commit, exactly once', () => {
   it('commits, answers duplicates and conflicts, and rejects bad records without closing', async () => {
     const committed: string[] = [];
-    h = await startHarness({ onTrialCommitted: (t, info) => committed.push(`${t.key.seq}@${info.offset}`) });
+    const rejected: number[] = [];
+    h = await startHarness({
+      onTrialCommitted: (t, info) => committed.push(`${t.key.seq}@${info.offset}`),
+      onTrialRejected: (t, _reason, conn) => rejected.push(conn.actorId === 'actor-1' ? t.key.seq : -1),
+    });
     const c = await RawClient.ready(h.server.url, 'actor-1');
     const t0 = trialFor('actor-1', 0);
     c.send(t0);
@@ -224,6 +228,8 @@ describe('trial ingest: ack after commit, exactly once', () => {
       expect(await c.next()).toMatchObject({ type: 'ack', status: 'rejected', reason: expect.stringMatching(reason) });
     }
     expect(committed).toEqual(['0@0']);
+    // Content rejections are reported (their slots go back to the pool); another run's or actor's record is not.
+    expect(rejected).toEqual([3, 4, 5, 6]);
     expect(h.ledger.size).toBe(1);
     expect(h.server.metrics()).toMatchObject({ trialsCommitted: 1, dupSuppressed: 1, conflicts: 1, rejected: 6 });
     c.ws.close();
