@@ -180,16 +180,7 @@ export class TaskBook {
   release(lessee: (l: string) => boolean): number {
     let n = 0;
     for (const g of this.state.groups) {
-      for (const [i, l] of Object.entries(g.leases)) {
-        if (!lessee(l)) continue;
-        const idx = Number(i);
-        delete g.leases[idx];
-        if (g.slots[idx] === null && !g.open.includes(idx)) {
-          g.open.push(idx);
-          n++;
-        }
-      }
-      g.open.sort((a, b) => a - b);
+      for (const [i, l] of Object.entries(g.leases)) if (lessee(l) && this.unlease(g, Number(i))) n++;
     }
     return n;
   }
@@ -200,12 +191,15 @@ export class TaskBook {
    */
   releaseSlot(groupId: string, trialIndex: number, lessee: string): boolean {
     const g = this.state.groups.find((x) => x.groupId === groupId);
-    if (!g || g.leases[trialIndex] !== lessee || g.slots[trialIndex] !== null) return false;
-    delete g.leases[trialIndex];
-    if (!g.open.includes(trialIndex)) {
-      g.open.push(trialIndex);
-      g.open.sort((a, b) => a - b);
-    }
+    return g !== undefined && g.leases[trialIndex] === lessee && this.unlease(g, trialIndex);
+  }
+
+  /** Drops a slot's lease; an unfilled slot goes back to `open` (kept sorted). Returns whether it re-opened. */
+  private unlease(g: GroupState, idx: number): boolean {
+    delete g.leases[idx];
+    if (g.slots[idx] !== null || g.open.includes(idx)) return false;
+    g.open.push(idx);
+    g.open.sort((a, b) => a - b);
     return true;
   }
 

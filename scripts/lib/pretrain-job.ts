@@ -38,7 +38,7 @@ export function trialSettings(cfg: Config, nCtx: number): TrialSettings {
   };
 }
 
-/** Everything that changes the base model, hashed into its cache key. */
+/** Everything that changes the base model, hashed into its cache key (`v` = prompt layout version: 2 = board first). */
 function cacheKey(cfg: Config): string {
   const material = { env: cfg.env, model: { ...cfg.model, init: undefined }, pretrain: { ...cfg.pretrain, cacheDir: undefined }, seed: cfg.run.seed, sampling: cfg.sampling, v: 2 };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 12);

@@ -34,3 +34,14 @@ describe('TaskBook.releaseSlot (a rejected trial hands its slot out again)', () 
     expect(b.fill(g.groupId, 3, { offset: 11, actorId: 'actor-1' })).toBe('surplus');
   });
 });
+
+describe('TaskBook.release (a dead actor\'s unfilled slots)', () => {
+  it('re-opens only the unfilled slots of matching lessees, sorted', () => {
+    const b = book();
+    const [g] = b.grant('actor-1/0', 1, 0, always);
+    b.fill(g.groupId, 0, { offset: 0, actorId: 'actor-1' });
+    expect(b.release((l) => l === 'actor-2/0')).toBe(0);
+    expect(b.release((l) => l === 'actor-1/0')).toBe(3);
+    expect(b.grant('actor-2/0', 1, 0, () => 0)[0].trialIndices).toEqual([1, 2, 3]);
+  });
+});
