@@ -16,7 +16,7 @@ import type { ModelConfig } from '../shared/model/config.js';
 import { buildManifest, initParams } from '../shared/model/manifest.js';
 import { WordTokenizer } from '../shared/model/tokenizer.js';
 import { groupsThatMayStart } from '../shared/rl/admission.js';
-import { passAtKCurve, trajectoryDiversity } from '../shared/rl/metrics.js';
+import { invalidFractions, passAtKCurve, trajectoryDiversity } from '../shared/rl/metrics.js';
 import type { Group } from '../shared/rl/types.js';
 import { MetricsCsv, type RunDir } from '../shared/run-dir.js';
 import type { Authenticator } from './auth.js';
@@ -668,13 +668,4 @@ export class LearnerRuntime {
     await this.trainer?.close();
     await this.ledger?.close();
   }
-}
-
-/** Share of unparsable responses, overall and per phase (a reflection grammar breaking down shows apart from play). */
-export function invalidFractions(rows: ReadonlyArray<{ phase: 'play' | 'reflect'; valid: boolean }>): Record<string, number> {
-  const frac = (rs: ReadonlyArray<{ valid: boolean }>) => (rs.length === 0 ? 0 : rs.filter((r) => !r.valid).length / rs.length);
-  const reflect = rows.filter((r) => r.phase === 'reflect');
-  const out: Record<string, number> = { 'rollout/invalid_frac': frac(rows), 'rollout/invalid_play_frac': frac(rows.filter((r) => r.phase === 'play')) };
-  if (reflect.length > 0) out['rollout/invalid_reflect_frac'] = frac(reflect);
-  return out;
 }

@@ -84,3 +84,12 @@ export function successByTaskType(records: ReadonlyArray<{ taskType: string; suc
   for (const k of [...acc.keys()].sort()) { const a = acc.get(k)!; out[k] = { ...a, rate: a.successes / a.n }; }
   return out;
 }
+
+/** Share of unparsable responses, overall and per phase (a reflection grammar breaking down shows apart from play). */
+export function invalidFractions(rows: ReadonlyArray<{ phase: 'play' | 'reflect'; valid: boolean }>): Record<string, number> {
+  const frac = (rs: ReadonlyArray<{ valid: boolean }>) => (rs.length === 0 ? 0 : rs.filter((r) => !r.valid).length / rs.length);
+  const reflect = rows.filter((r) => r.phase === 'reflect');
+  const out: Record<string, number> = { 'rollout/invalid_frac': frac(rows), 'rollout/invalid_play_frac': frac(rows.filter((r) => r.phase === 'play')) };
+  if (reflect.length > 0) out['rollout/invalid_reflect_frac'] = frac(reflect);
+  return out;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { invalidFractions } from '../../learner/runtime.js';
+import { invalidFractions } from '../../../shared/rl/metrics.js';
 
 describe('invalidFractions', () => {
   it('reports the unparsable share overall and per phase', () => {
