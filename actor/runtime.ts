@@ -2,7 +2,7 @@
  * The actor process: a learner client, the policy worker pool, and the trial scheduler that keeps many task
  * groups in flight and feeds every trial's generation requests into shared batched decode calls. Async mode:
  * one batcher for everything, leases requested as capacity frees up. Sync mode: leases arrive as cohorts that
- * start together and advance in lockstep (design.md §4).
+ * start together and advance in lockstep (docs/design.md §4).
  */
 import { fromTensor, toTensor, type Lease, type Policy, type TrialBody } from '../proto/messages.js';
 import type { Logger } from '../shared/logger.js';

@@ -1,6 +1,6 @@
 /**
  * One LaMer trial as a small async state machine: play episode 0, then (if not won) reflect and play again,
- * up to N episodes, restoring the task's initial state between episodes (lamer-spec §2). Every policy call
+ * up to N episodes, restoring the task's initial state between episodes (docs/method.md §2). Every policy call
  * goes through `deps.generate`, so trials from many groups share batched decode calls while each trial's
  * own order stays sequential. A text-level policy (`deps.generateText`, an OpenAI-compatible server) drives the same
  * state machine; its rows say whether they carry behaviour log-probs.
@@ -220,7 +220,7 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     }
     past.push(current);
     episodesWon.push(current.won);
-    if (current.won) break; // a won trial stops (lamer-spec §2.3)
+    if (current.won) break; // a won trial stops (docs/method.md §2.3)
   }
   return { rows, episodesWon, envSteps, genTokens };
 }

@@ -2,7 +2,7 @@
  * Per-actor bearer tokens: `token = hex(HMAC-SHA256(masterKey, actorId))`. The actor sends
  * `Authorization: Bearer <actorId>.<token>`; the learner recomputes the token for the claimed actorId and compares
  * in constant time. A leaked token therefore binds one actorId: it cannot impersonate other actors or write into
- * their exactly-once key space (reliability.md §4.1). Only the learner holds the master key.
+ * their exactly-once key space (docs/design.md §8.4). Only the learner holds the master key.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';

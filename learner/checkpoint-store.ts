@@ -1,5 +1,5 @@
 /**
- * Crash-safe checkpoints (reliability.md §5): one directory per checkpoint, `ckpt-<step:012d>/`, holding the
+ * Crash-safe checkpoints (docs/design.md §8.3): one directory per checkpoint, `ckpt-<step:012d>/`, holding the
  * files the learner hands over (model engine's serialized tensors, optimizer state, state.json, ...) and a
  * `MANIFEST.json` with the sha256 and size of each file. A checkpoint without a valid manifest does not exist.
  *

@@ -1,5 +1,5 @@
 /**
- * Latest-wins weight fan-out (reliability.md §2.6). A policy message is encoded once and handed to every peer
+ * Latest-wins weight fan-out (docs/design.md §8.5). A policy message is encoded once and handed to every peer
  * whose send buffer has room (`bufferedAmount + size <= cap`); a peer without room is only marked as behind and
  * gets the then-latest version once it drains (checked on a timer and when a send completes). Old versions are
  * never queued, so a stalled peer holds at most ~cap bytes of weights however many versions are published.

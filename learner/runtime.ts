@@ -1,7 +1,7 @@
 /**
  * The learner process: serves actors over WebSockets, commits trial records exactly once, assembles task groups,
  * bounds staleness by admission control, trains in a worker thread, publishes versioned weights, evaluates on a
- * fixed validation list, and checkpoints (resume by default). Data flow: design.md §2.
+ * fixed validation list, and checkpoints (resume by default). Data flow: docs/design.md §2.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

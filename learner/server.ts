@@ -3,7 +3,7 @@
  * ack-after-commit. Everything above transport (leases, group assembly, training, weights) plugs in through
  * the callbacks in {@link LearnerServerOptions}.
  *
- * Hardening (reliability.md §2): `ws` + bufferutil, `noServer` with the token checked in the HTTP `upgrade`
+ * Hardening (docs/design.md §8.1): `ws` + bufferutil, `noServer` with the token checked in the HTTP `upgrade`
  * handler before `handleUpgrade` (401 and no WebSocket on failure, 503 over the connection limit), no
  * permessage-deflate, explicit `maxPayload`, an `error` listener on every socket, binary frames only, strict
  * schema validation, and heartbeats that count any inbound byte as liveness and terminate after 3 silent

@@ -2,7 +2,7 @@
  * The learner's task stream and group bookkeeping: which task groups exist, which trial slots are leased to
  * which actor incarnation, which are filled by a committed trial, and which groups are ready to train.
  * A group is trained only when every slot is filled: a slot whose actor died is re-leased (same task seed,
- * fresh env), never dropped, so a group is never trained on silently shrunk (design.md §2.6).
+ * fresh env), never dropped, so a group is never trained on silently shrunk (docs/design.md §2.6).
  */
 import { deriveSeed } from '../shared/rng.js';
 
@@ -46,7 +46,7 @@ export interface TaskBookOptions {
   seed: number;
   groupSize: number;
   attempts: number;
-  /** Seeds are drawn from [0, 2^16) for training and [2^16, 2^31) for validation (lamer-spec §6.1). */
+  /** Seeds are drawn from [0, 2^16) for training and [2^16, 2^31) for validation (docs/method.md §6.1). */
   evalTasks: number;
   evalAttempts: number;
   /** Seed of the validation task list (default `seed`). */
@@ -68,7 +68,7 @@ export function trainTaskSeed(runSeed: number, index: number): number {
   return deriveSeed(runSeed, 'train-task', index) % TRAIN_SEED_SPACE;
 }
 
-/** The fixed validation list: the same seeds at every evaluation of a run (design.md §6). */
+/** The fixed validation list: the same seeds at every evaluation of a run (docs/method.md §9). */
 export function evalTaskSeed(runSeed: number, index: number): number {
   return TRAIN_SEED_SPACE + (deriveSeed(runSeed, 'eval-task', index) % (2 ** 31 - TRAIN_SEED_SPACE));
 }

@@ -1,9 +1,9 @@
 /**
  * The learner's update, top to bottom (CleanRL style): task groups in, one policy version out.
  *
- *   1. cross-episode returns and GiGPO advantages per task group           (shared/rl, lamer-spec §3–§4)
+ *   1. cross-episode returns and GiGPO advantages per task group           (shared/rl, docs/method.md §3–§4)
  *   2. rows -> [B, T] token minibatches                                     (shared/rl/batch)
- *   3. π_prox log-probs: the learner's weights at the start of the update   (design.md §3, three-policy form)
+ *   3. π_prox log-probs: the learner's weights at the start of the update   (docs/design.md §3, three-policy form)
  *   4. behaviour importance weights w = π_prox/μ (truncated / masked / bypass)
  *   5. PPO dual-clip surrogate + entropy bonus, token-mean, AdamW            (inside the training graph)
  *

@@ -1,11 +1,11 @@
 /**
- * The project's only msgpackr user, configured per reliability.md §3.2:
+ * The project's only msgpackr user, configured per docs/design.md §8.2:
  * - every extension type except 0 (`undefined`) decodes to an error (Error/RegExp/Set/typed-array/bigint/
  *   structured-clone/timestamp extensions would otherwise materialise exotic objects from network bytes;
  *   `addExtension` is module-global, which is why no other module may import msgpackr);
  * - `useRecords:false`, `structuredClone:false`, `int64AsType:'number'`: plain maps, no cycles, no bigint;
  * - typed data travels only as `bin` inside a Tensor (see messages.ts), never as msgpackr typed-array extensions,
- *   which corrupt typed arrays with default options (engine.md "Transport facts").
+ *   which corrupt typed arrays with default options (docs/design.md §8.2).
  * Decoding validates with the strict zod schemas before any other code touches the value.
  */
 import { createHash } from 'node:crypto';

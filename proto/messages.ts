@@ -2,7 +2,7 @@
  * The wire contract between actors and the learner: every message is a `z.strictObject` with a `type`
  * literal (unknown keys, including msgpackr's renamed `__proto_`, fail), gathered in discriminated unions per
  * direction. Bulk numbers travel as {@link Tensor}s (raw little-endian bytes + dtype + shape), never as arrays
- * of JS numbers: 2x smaller, ~700x faster to decode, and a much smaller amplification surface (reliability.md §3).
+ * of JS numbers: 2x smaller, ~700x faster to decode, and a much smaller amplification surface (docs/design.md §8.2).
  *
  * Semantic checks that need more than one field (rows in order, lengths agree) live in {@link validateTrial},
  * separate from the schema, so a schema failure (a broken peer: close 1008) and a bad record (ack `rejected`)

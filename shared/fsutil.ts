@@ -1,6 +1,6 @@
 /**
  * Durable file primitives. A rename is atomic on POSIX but only durable once the parent directory is fsynced,
- * so every helper here that renames also fsyncs the directory (reliability.md §5.1).
+ * so every helper here that renames also fsyncs the directory (docs/design.md §8.3).
  */
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * The paper's prompting baselines (lamer-spec §7) as evaluation presets over any backend, no training:
+ * The paper's prompting baselines (docs/method.md §7) as evaluation presets over any backend, no training:
  *  - `zeroshot`: N independent attempts, no memory, answer with the action directly (no reasoning asked for);
  *  - `react`: N independent attempts, no memory, reason step by step then act (the full template's instruction);
  *  - `reflexion`: after a failed attempt the model writes a reflection; later attempts see every reflection;

@@ -1,5 +1,5 @@
 /**
- * The one prompt builder for both templates (lamer-spec §2.4–§2.6), plus reflection parsing and the compact
+ * The one prompt builder for both templates (docs/method.md §2.4–§2.6), plus reflection parsing and the compact
  * vocabulary. Env-specific text lives in per-env `PromptContent` objects registered here, so new envs add
  * content without touching the skeleton.
  *
@@ -32,7 +32,7 @@ import { buildWebShopPrompt, webshopPromptContent } from './webshop/prompt.js';
 
 export type { EpisodeLog, PromptContext } from './types.js';
 
-/** History windows in turns (lamer-spec §2.6 table). */
+/** History windows in turns (docs/method.md §2.6 table). */
 export interface PromptWindows {
   /** Current episode during play: turns shown, and how many of the latest show their observation. */
   play: number;

@@ -1,6 +1,6 @@
 /**
  * Tag extraction shared by the env parsers. The reference differs per env in whether the first or the last
- * occurrence of a tag counts (lamer-spec §2.5, §6), so callers choose explicitly.
+ * occurrence of a tag counts (docs/method.md §2.5, §6), so callers choose explicitly.
  */
 
 export type Occurrence = 'first' | 'last';
@@ -18,7 +18,7 @@ export function between(text: string, open: string, close: string, openAt: Occur
 }
 
 /**
- * The text-env projection of WebShop and ALFWorld (lamer-spec §6.3, §6.4): lower-case the response and take the
+ * The text-env projection of WebShop and ALFWorld (docs/method.md §6.3, §6.4): lower-case the response and take the
  * text between the first `<action>` and the first `</action>`; when a tag is missing the reference sends the last
  * `tailChars` characters instead (a no-op) and marks the turn invalid.
  */
@@ -39,5 +39,5 @@ export function compactWords(response: string, close: string): string[] | null {
   return body.length === 0 ? [] : body.split(/\s+/);
 }
 
-/** Maximum reflection length kept (lamer-spec §2.5). */
+/** Maximum reflection length kept (docs/method.md §2.5). */
 export const REFLECTION_CAP = 2000;

@@ -2,7 +2,7 @@
  * The text-environment contract (Gymnasium-shaped, synchronous) and the prompt-builder context.
  *
  * Prompts: `buildPrompt(env | envId, ctx)` in prompt.ts is the one builder for both templates:
- *  - `full`: the LaMer English prompt structure (lamer-spec §2.6) for real LLMs; the model answers freely and
+ *  - `full`: the LaMer English prompt structure (docs/method.md §2.6) for real LLMs; the model answers freely and
  *    ends with `<action>…</action>` / `<remark>…</remark>`.
  *  - `compact`: space-separated words only (every word in `compactVocabulary(envId)`), ending with the opening
  *    tag word `<action>` or `<remark>`; the model generates only the content and the closing tag word, which is
@@ -14,7 +14,7 @@ export type MemoryMode = 'trajectory' | 'reflection' | 'both';
 
 export interface EnvInfo {
   won: boolean;
-  /** Did the response parse (lamer-spec §4.4 invalid-action penalty)? */
+  /** Did the response parse (docs/method.md §4.4 invalid-action penalty)? */
   valid: boolean;
   /** action text as shown in history ('(2, 3)', 'no operation', 'up, left, still') */
   actionText: string;

@@ -1,6 +1,6 @@
 /**
  * Two network namespaces joined by a veth pair — actors in one, the learner in the other — and the network faults
- * of reliability.md §6.2 between them: partition (iptables DROP both ways), TCP resets (REJECT tcp-reset) and
+ * of docs/reliability.md §7 between them: partition (iptables DROP both ways), TCP resets (REJECT tcp-reset) and
  * random packet loss (nft numgen; this kernel has no netem). Needs root, `ip`, `iptables` and `nft`.
  *
  * Names carry a per-run tag so concurrent runs do not collide; {@link NetnsPair.teardown} is idempotent and is

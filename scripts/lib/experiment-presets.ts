@@ -1,5 +1,5 @@
 /**
- * The experiment tables of issue 7 (lamer-spec §7): which rows each preset runs and the config layer that makes
+ * The experiment tables of issue 7 (docs/method.md §7): which rows each preset runs and the config layer that makes
  * each row, plus the trajectory budget → iterations rule that gives every trained row the same number of episodes.
  */
 import { resolveConfig, type Config } from '../../shared/config.js';
@@ -19,7 +19,7 @@ export interface RowSpec {
   layer: Record<string, unknown>;
 }
 
-// LaMer's trial shape (lamer-spec §8): N = 3 episodes, 8 trials per task, reflection-only memory (released default).
+// LaMer's trial shape (docs/method.md §8): N = 3 episodes, 8 trials per task, reflection-only memory (released default).
 const META = { attempts: 3, groupSize: 8, reflect: true, memory: 'reflection' };
 
 export const PRESETS: Record<PresetName, RowSpec[]> = {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonIfExists, validateResults, type ProvenanceFile, type ResultsFile, type RowResult } from './experiment-results.js';
 
-/** The paper's pass@1/2/3 (lamer-spec §7, secondary sources), for the table beside ours. */
+/** The paper's pass@1/2/3 (docs/method.md §7, secondary sources), for the table beside ours. */
 const PAPER: Record<string, Record<string, Record<string, number[]>>> = {
   minesweeper: {
     main: { zeroshot: [4.5, 6.6, 8.6], reflexion: [5.5, 7.2, 9.8], rl: [52.0, 54.9, 55.1], metarl: [44.1, 66.4, 74.4] },
@@ -77,7 +77,7 @@ function presetSection(env: string, preset: string, rows: Record<string, RowResu
   }
   const paper = PAPER[env]?.[preset];
   if (paper) {
-    L.push('', `Paper (Qwen3-4B, lamer-spec §7, secondary source), pass@1/2/3 %: ${Object.entries(paper).map(([n, v]) => `${n} ${v.map((x) => (Number.isNaN(x) ? '–' : x.toFixed(1))).join('/')}`).join('; ')}.`);
+    L.push('', `Paper (Qwen3-4B, docs/method.md §7, secondary source), pass@1/2/3 %: ${Object.entries(paper).map(([n, v]) => `${n} ${v.map((x) => (Number.isNaN(x) ? '–' : x.toFixed(1))).join('/')}`).join('; ')}.`);
   }
   const targets = checkTargets(preset, rows);
   if (targets.length) {

@@ -1,5 +1,5 @@
 /**
- * Staleness admission control (design.md §3, after AReaL): a new task group may start only while
+ * Staleness admission control (docs/design.md §3, after AReaL): a new task group may start only while
  *   accepted + running ≤ (η + v + 1)·B
  * still holds after starting it; v = current policy version (updates done), B = groups per update,
  * accepted = groups accepted for training since the run started (cumulative, including those already trained on),

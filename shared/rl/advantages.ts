@@ -1,5 +1,5 @@
 /**
- * Advantage estimators, computed per task group (lamer-spec §4, §5). All statistics are over the rows of one
+ * Advantage estimators, computed per task group (docs/method.md §4, §5). All statistics are over the rows of one
  * group only. Notation: s = episode score of a row (scores.ts), G = the row's return, norm(x; m, sd) = x − m
  * (`mean`) or (x − m)/(sd + 1e-6) (`mean_std`), sd = unbiased sample std. A group statistic over a single value
  * uses m = 0, sd = 1 (the reference's rule), so a one-row group keeps its raw score.

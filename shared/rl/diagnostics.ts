@@ -1,5 +1,5 @@
 /**
- * Off-policy diagnostics logged every update (design.md §3): staleness, importance weights, clipping, masking,
+ * Off-policy diagnostics logged every update (docs/design.md §3): staleness, importance weights, clipping, masking,
  * KL(μ‖π_prox) and the effective sample size. Definitions are on the fields of `OffPolicyDiagnostics`.
  */
 import { badInput } from '../errors.js';
@@ -92,7 +92,7 @@ export function offPolicyDiagnostics(input: OffPolicyInput, options: Partial<Imp
   };
 }
 
-/** The diagnostics under their metric names (design.md §7, `group/name`). */
+/** The diagnostics under their metric names (docs/design.md §7, `group/name`). */
 export function offPolicyMetrics(d: OffPolicyDiagnostics): Record<string, number> {
   return {
     'train/staleness_min': d.stalenessMin,

@@ -1,5 +1,5 @@
 /**
- * Behaviour-policy importance correction (design.md §3, the decoupled three-policy form). Per response token:
+ * Behaviour-policy importance correction (docs/design.md §3, the decoupled three-policy form). Per response token:
  * μ = the behaviour policy that sampled it (`behavLogp`), π_prox = the learner's weights at the start of the
  * update (`proxLogp`), π_θ = the weights being optimised.
  *

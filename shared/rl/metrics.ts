@@ -1,5 +1,5 @@
 /**
- * Evaluation metrics (lamer-spec §7): cumulative pass@k over a trial's episodes, trajectory-diversity entropy,
+ * Evaluation metrics (docs/method.md §7): cumulative pass@k over a trial's episodes, trajectory-diversity entropy,
  * and success per task type.
  */
 import { badInput } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Cross-episode discounted returns over one trial (lamer-spec §3). Rows must be in chronological order
+ * Cross-episode discounted returns over one trial (docs/method.md §3). Rows must be in chronological order
  * (see order.ts); the functions here do not re-check it.
  *
  * code (default, the reference `credit_assignment`): walk the rows backwards with `running = 0`;

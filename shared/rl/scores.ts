@@ -1,5 +1,5 @@
 /**
- * Episode-level scores (lamer-spec §4.1): every play row carries the undiscounted sum of the play rewards of its
+ * Episode-level scores (docs/method.md §4.1): every play row carries the undiscounted sum of the play rewards of its
  * own episode; reflect rows carry 0; a row whose output did not parse loses `invalidPenalty` (its own row only).
  */
 import type { Row } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * Data shapes of the learner's mathematics (lamer-spec §1, §3–§4): one row per LLM turn, trials of rows, task
+ * Data shapes of the learner's mathematics (docs/method.md §1, §3–§4): one row per LLM turn, trials of rows, task
  * groups of trials, and the options of the advantage estimators. Only the fields the estimators read are named
  * here, so richer records (the actor's trial rows with tokens and log-probs) can be passed as they are.
  */
@@ -55,7 +55,7 @@ export interface AdvantageOptions {
   returns: ReturnsMode;
 }
 
-/** The defaults of LaMer's released scripts (lamer-spec §0, §3.4 collector defaults). */
+/** The defaults of LaMer's released scripts (docs/method.md §0, §3.4 collector defaults). */
 export const DEFAULT_ADVANTAGE_OPTIONS: Readonly<AdvantageOptions> = Object.freeze({
   estimator: 'gigpo',
   gammaStep: 0.95,

@@ -1,5 +1,5 @@
 /**
- * Stale and future policy versions (reliability.md §6.5 row 25), as properties with a fixed seed
+ * Stale and future policy versions (docs/reliability.md §1), as properties with a fixed seed
  * (LAMER_FUZZ_RUNS scales the run count, as in test/proto/codec.test.ts):
  * - ingest: a trial with any row sampled by a version newer than the learner's is rejected, naming that row;
  *   any trial whose rows are all at or below the learner's version passes that check;

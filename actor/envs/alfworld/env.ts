@@ -1,5 +1,5 @@
 /**
- * ALFWorld (TextWorld mode) as a text environment (lamer-spec §6.4). A task seed fixes the task type (training
+ * ALFWorld (TextWorld mode) as a text environment (docs/method.md §6.4). A task seed fixes the task type (training
  * seeds < 2^16: Pick/Look/Clean/Heat; larger seeds: all six types) and the household; `restart()` restores the
  * same household and task. Reward as LaMer trains: 10 on the step that satisfies the goal (won, terminated),
  * 0 otherwise; "Nothing happens." for commands the game cannot carry out. `maxSteps` (TextWorld's

@@ -1,5 +1,5 @@
 /**
- * ALFWorld prompts (lamer-spec §2.6, reference `alfworld/prompt.py`, in this project's wording).
+ * ALFWorld prompts (docs/method.md §2.6, reference `alfworld/prompt.py`, in this project's wording).
  *
  * Full play: role line → the full first observation (room overview + "Your task is to: …") → memory of earlier
  * trials → current trial (last 15 turns, full observations) → admissible commands (without `help`), one

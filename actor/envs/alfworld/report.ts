@@ -1,5 +1,5 @@
 /**
- * ALFWorld evaluation grouping (lamer-spec §7, paper Table 2): success per task type (Pick, Look, Clean, Heat,
+ * ALFWorld evaluation grouping (docs/method.md §7, paper Table 2): success per task type (Pick, Look, Clean, Heat,
  * Cool, Pick2) and per split (in-distribution types vs out-of-distribution Cool/Pick2), each as pass@1..N over
  * the episodes of a trial. The task type and split of a validation task follow from its seed alone.
  */

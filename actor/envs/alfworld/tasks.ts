@@ -1,6 +1,6 @@
 /**
  * ALFWorld's six task types, their goal texts (ALFWorld's two templates per type), their goal checks, and the
- * LaMer splits (lamer-spec §6.4): train on types 1-4 (Pick, Look, Clean, Heat), evaluate in-distribution on
+ * LaMer splits (docs/method.md §6.4): train on types 1-4 (Pick, Look, Clean, Heat), evaluate in-distribution on
  * held-out instances of those and out-of-distribution on Cool and Pick2.
  *
  * Seeds carry the split: a task seed below 2^16 is a training task and draws one of the four training types

@@ -1,5 +1,5 @@
 /**
- * MineSweeper board model (lamer-spec §6.2, §6.5): hidden mines, neighbour counts incl. diagonals, flood-fill
+ * MineSweeper board model (docs/method.md §6.2, §6.5): hidden mines, neighbour counts incl. diagonals, flood-fill
  * reveal, the automatic first click, and the `Row r: ...` rendering (rows from 1).
  */
 import { LamerError } from '../../../shared/errors.js';
@@ -104,7 +104,7 @@ export function renderMines(board: MineBoard, state: MineState): string {
 }
 
 /**
- * The task for a seed: first click and mines both derived from it (design.md §6). Mines are the `nMines`
+ * The task for a seed: first click and mines both derived from it (docs/method.md §9). Mines are the `nMines`
  * smallest of a uniform draw per cell, skipping the first click (the reference's numpy procedure). If the first
  * click already wins, other safe cells are tried in random order, mines unchanged.
  */

@@ -1,5 +1,5 @@
 /**
- * MineSweeper as a text environment (lamer-spec §6.2, §6.5). The first click is automatic at reset and derived
+ * MineSweeper as a text environment (docs/method.md §6.2, §6.5). The first click is automatic at reset and derived
  * from the task seed. Rewards: invalid/out-of-range/no-change click -1 (episode goes on), a reveal changing one
  * cell +0.5, more than one +2, the reveal that clears the board +10 (won), a mine -0.1 (terminated, lost).
  * No step limit: the number of turns is the trial runner's concern.

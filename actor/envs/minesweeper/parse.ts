@@ -30,7 +30,7 @@ export function parseMineAction(response: string, template: Template): ParsedCli
   return { row: Number(m[1].trim()), col: Number(m[2]), valid: true };
 }
 
-/** History text of a click: `(r, c)`, or `no operation` for an unparsable reply (lamer-spec §6.2). */
+/** History text of a click: `(r, c)`, or `no operation` for an unparsable reply (docs/method.md §6.2). */
 export function clickText(p: ParsedClick): string {
   return p.valid ? `(${p.row}, ${p.col})` : 'no operation';
 }

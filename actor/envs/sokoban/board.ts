@@ -1,6 +1,6 @@
 /**
  * Sokoban board model: a static level (walls, targets) plus a dynamic state (player, boxes), the reference's
- * text rendering (rows numbered from 0, lamer-spec §6.5) and its inverse (explicit-state construction).
+ * text rendering (rows numbered from 0, docs/method.md §6.5) and its inverse (explicit-state construction).
  */
 import { LamerError } from '../../../shared/errors.js';
 
@@ -8,7 +8,7 @@ import { LamerError } from '../../../shared/errors.js';
 export const MOVES = ['up', 'down', 'left', 'right'] as const;
 export type Move = (typeof MOVES)[number];
 
-/** Rendering symbols (lamer-spec §6.1). */
+/** Rendering symbols (docs/method.md §6.1). */
 export const SYMBOLS = {
   wall: '#',
   floor: '_',

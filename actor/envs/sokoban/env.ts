@@ -1,5 +1,5 @@
 /**
- * Sokoban as a text environment (lamer-spec §6.1, §6.5; design.md §6). Rewards per primitive move: -0.1, +1 box
+ * Sokoban as a text environment (docs/method.md §6.1, §6.5, §9). Rewards per primitive move: -0.1, +1 box
  * onto a target, -1 box off a target, +10 when all boxes are placed. A turn may hold several moves: their rewards
  * are summed and the turn stops at the first terminal move (the reference returns only the last move's reward and
  * keeps moving after a win). Terminated: won, or a dead end (no solution reachable). Truncated: the move limit.

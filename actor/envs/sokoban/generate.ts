@@ -1,6 +1,6 @@
 /**
  * Seeded Sokoban level generation following the reference procedure (gym_sokoban as patched by LaMer,
- * lamer-spec §6.1): random-walk room topology, player and boxes on targets, reverse play (the player pulls
+ * docs/method.md §6.1): random-walk room topology, player and boxes on targets, reverse play (the player pulls
  * boxes away; the state maximising box swaps x displacement wins), up to 3 random extra player moves, and
  * acceptance only when the BFS shortest solution has between `minSolution` and `maxSolution` moves.
  * Python's `random` + numpy streams are replaced by one seeded stream per attempt, so levels differ from the

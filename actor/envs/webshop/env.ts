@@ -1,5 +1,5 @@
 /**
- * WebShop as a text environment (lamer-spec §6.3; design.md §6). A task seed picks one goal of the catalogue
+ * WebShop as a text environment (docs/method.md §6.3, §9). A task seed picks one goal of the catalogue
  * (train seeds < 2^16 → training goals, larger seeds → the 500 validation goals); the goal is stored, so
  * `restart()` always replays the same goal (the reference silently switches goals after a failed purchase).
  * Reward as LaMer trains: 10 when the purchase scores 1.0 (won), else 0; the raw WebShop score is

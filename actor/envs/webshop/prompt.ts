@@ -1,5 +1,5 @@
 /**
- * WebShop prompts (lamer-spec §2.6, reference `webshop/prompt.py`, in this project's wording).
+ * WebShop prompts (docs/method.md §2.6, reference `webshop/prompt.py`, in this project's wording).
  *
  * Full play: role line → `Your task is to: <instruction>.` → memory of earlier trials (reflection / last 3
  * turns with lists cut to 6 items / both) → current trial (last 5 turns; non-final observations cut to 15

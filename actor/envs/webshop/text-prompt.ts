@@ -1,6 +1,6 @@
 /**
  * Prompt pieces shared by the two text-world envs (WebShop and ALFWorld; ALFWorld imports them from here):
- * the full template's history, memory and current-trial blocks (lamer-spec §2.4–§2.6) and the compact
+ * the full template's history, memory and current-trial blocks (docs/method.md §2.4–§2.6) and the compact
  * template's trial/memory/history words. The board-game skeleton in ../prompt.ts cannot be reused for them:
  * their prompts end with the admissible actions of the current state, which only the env instance knows.
  */

@@ -78,7 +78,7 @@ export interface PpoRefInputs {
   entropyCoef: number;
 }
 
-/** The PPO loss of design.md §3 / shared/rl/policy-loss.ts, written independently in jax. */
+/** The PPO loss of docs/method.md §4 / shared/rl/policy-loss.ts, written independently in jax. */
 export function ppoLossRef(cfg: ModelConfig, P: JParams, ids: number[], B: number, T: number, o: PpoRefInputs): JArray {
   const { logp, H } = tokenLogprobsAndEntropy(cfg, P, ids, B, T);
   const sh = [B, T];

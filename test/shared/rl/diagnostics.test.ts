@@ -59,7 +59,7 @@ describe('off-policy diagnostics', () => {
     expect(exact).toBeGreaterThan(0.1);
   });
 
-  it('exports the metric names of design.md §7', () => {
+  it('exports the metric names of docs/design.md §7', () => {
     const d = offPolicyDiagnostics({ proxLogp: prox, behavLogp: behav, mask, staleness: [0, 2, 1] });
     const m = offPolicyMetrics(d);
     expect(m['train/is_weight_max']).toBe(d.isWeightMax);

@@ -1,5 +1,5 @@
 /**
- * lamer-spec §4.6, one task group with two trials (γ_step .95, γ_traj .6, mean norm, ω 1):
+ * docs/method.md §4.6, one task group with two trials (γ_step .95, γ_traj .6, mean norm, ω 1):
  * X: ep0 [−0.1, −0.1] (dead end), reflection, ep1 [−0.1, 10.9] (win); Y: ep0 [−0.1, 10.9] (win).
  * The expected values below are worked out by hand as exact decimals/fractions, independently of the library.
  */
@@ -42,7 +42,7 @@ const printed = {
 
 const flat = (opts = {}) => groupAdvantages(group, opts).trials.flatMap((t) => t.rows);
 
-describe('lamer-spec §4.6 worked example', () => {
+describe('docs/method.md §4.6 worked example', () => {
   it('the hand-computed exact values agree with the spec printout to 1e-3', () => {
     G.forEach((g, i) => expect(Math.abs(g - printed.G[i]), order[i]).toBeLessThanOrEqual(1e-3));
     expect(Math.abs(mean - printed.mean)).toBeLessThanOrEqual(1e-3);

@@ -146,7 +146,7 @@ describe('WebShop pages and actions', () => {
     expect(last?.info).toMatchObject({ won: true, taskScore: 1, actionText: 'click[buy now]' });
   });
 
-  it('restart restores the initial page and the same goal after a failed purchase (design.md §6)', () => {
+  it('restart restores the initial page and the same goal after a failed purchase (docs/method.md §9)', () => {
     const env = new WebShopEnv();
     const first = env.reset({ seed: 2024 });
     env.step(act('search[shampoo]'));
