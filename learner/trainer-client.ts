@@ -1,19 +1,21 @@
 /** Main-thread handle of the trainer worker: the `TrainerApi` the update uses, plus weights/optimizer access. */
 import type { AdamWOptions, AdamWState } from '../shared/model/adamw.js';
 import type { ModelConfig } from '../shared/model/config.js';
+import type { PpoMinibatch, PpoStepSummary } from '../shared/model/trainer.js';
 import { RpcClient, spawnTsWorker } from '../shared/worker-rpc.js';
+import type { BcMinibatch, TrainerWorkerApi } from './trainer-api.js';
 import type { TrainerApi } from './update.js';
 
 export class TrainerClient implements TrainerApi {
-  private constructor(private readonly rpc: RpcClient, readonly batchSize: number, readonly seqLen: number) {}
+  private constructor(private readonly rpc: RpcClient<TrainerWorkerApi>, readonly batchSize: number, readonly seqLen: number) {}
 
   static async start(o: {
     config: ModelConfig; params: Float32Array; optimizer: AdamWOptions; optimizerState?: AdamWState;
     batchSize: number; seqLen: number; padId: number; threads?: number;
   }): Promise<TrainerClient> {
-    const rpc = new RpcClient(spawnTsWorker(new URL('./trainer.worker.ts', import.meta.url)));
+    const rpc = new RpcClient<TrainerWorkerApi>(spawnTsWorker(new URL('./trainer.worker.ts', import.meta.url)));
     try {
-      const shape = await rpc.call<{ batchSize: number; seqLen: number }>('init', o);
+      const shape = await rpc.call('init', o);
       return new TrainerClient(rpc, shape.batchSize, shape.seqLen);
     } catch (e) {
       await rpc.close();
@@ -25,12 +27,12 @@ export class TrainerClient implements TrainerApi {
     return this.rpc.call('score', { tokens, B, T });
   }
 
-  ppoStep(b: Parameters<TrainerApi['ppoStep']>[0]) {
-    return this.rpc.call<{ loss: number; gradNorm: number; entropy: number; clipFrac: number }>('ppoStep', b);
+  ppoStep(b: PpoMinibatch): Promise<PpoStepSummary> {
+    return this.rpc.call('ppoStep', b);
   }
 
-  bcStep(b: { tokens: Int32Array; B: number; T: number; weights: Float32Array }) {
-    return this.rpc.call<{ loss: number; gradNorm: number; clipped: boolean }>('bcStep', b);
+  bcStep(b: BcMinibatch) {
+    return this.rpc.call('bcStep', b);
   }
 
   params(): Promise<Float32Array> {

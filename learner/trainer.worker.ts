@@ -3,11 +3,12 @@
  * main thread must keep serving sockets (heartbeats, acks) meanwhile. Holds the weights and AdamW state.
  * Minibatches arrive as [B, T] with B <= batchSize, T <= seqLen.
  */
-import { PolicyTrainer, type PolicyTrainerOptions } from '../shared/model/trainer.js';
+import { PolicyTrainer, type PpoMinibatch } from '../shared/model/trainer.js';
 import { serveRpc } from '../shared/worker-rpc.js';
+import type { BcMinibatch, TrainerInit, TrainerWorkerApi } from './trainer-api.js';
 
 let trainer: PolicyTrainer | null = null;
-let opts: (PolicyTrainerOptions & { padId: number }) | null = null;
+let opts: TrainerInit | null = null;
 /**
  * Training graphs have static shapes, so minibatches run on a graph of a bucketed shape (B to a quarter or all
  * of the batch size, T to a multiple of 64): compute scales with the real lengths instead of always [batchSize, nCtx]. Bucket
@@ -54,16 +55,13 @@ function pad<A extends Int32Array | Float32Array>(a: A, B: number, T: number, Bb
 const f32 = (n: number) => new Float32Array(n);
 const i32 = (n: number) => new Int32Array(n);
 
-serveRpc({
-  async init(o: PolicyTrainerOptions & { padId: number }) {
+serveRpc<TrainerWorkerApi>({
+  async init(o: TrainerInit) {
     opts = o;
     trainer = await PolicyTrainer.create(o);
     return { batchSize: trainer.batchSize, seqLen: trainer.seqLen };
   },
-  async ppoStep(b: {
-    tokens: Int32Array; B: number; T: number; respMask: Float32Array; advantages: Float32Array; proxLogp: Float32Array;
-    isWeight: Float32Array; clipEps: number; dualClipC: number; entropyCoef: number;
-  }) {
+  async ppoStep(b: PpoMinibatch) {
     const [Bb, Tb] = bucketShape(b.B, b.T);
     const P = <A extends Int32Array | Float32Array>(a: A, fill: number, make: (n: number) => A) => pad(a, b.B, b.T, Bb, Tb, fill, make);
     const { grads, ...r } = await (await bucketTrainer(Bb, Tb)).ppoGradients({
@@ -74,20 +72,17 @@ serveRpc({
     const step = r.tokens > 0 ? need().applyGradients(grads) : { gradNorm: 0 };
     return { loss: r.loss, gradNorm: step.gradNorm, entropy: r.entropy, clipFrac: r.clipFrac, dualClipFrac: r.dualClipFrac, tokens: r.tokens };
   },
-  async bcStep(b: { tokens: Int32Array; B: number; T: number; weights: Float32Array }) {
+  async bcStep(b: BcMinibatch) {
     const [Bb, Tb] = bucketShape(b.B, b.T);
     const { loss, grads } = await (await bucketTrainer(Bb, Tb)).bcGradients({
       tokens: pad(b.tokens, b.B, b.T, Bb, Tb, opts!.padId, i32), weights: pad(b.weights, b.B, b.T, Bb, Tb, 0, f32),
     });
     return { loss, ...need().applyGradients(grads) };
   },
-  score: (b: { tokens: Int32Array; B: number; T: number }) => need().score(b.tokens, b.B, b.T),
+  score: (b) => need().score(b.tokens, b.B, b.T),
   params: () => need().params(),
   setParams: (p: Float32Array) => need().setParams(p),
   optimizerState: () => need().optimizerState(),
-  setLearningRate: (lr: number) => {
-    need().optimizer.lr = lr;
-  },
   close: async () => {
     for (const p of buckets.values()) await (await p).close();
     buckets.clear();

@@ -15,6 +15,7 @@ import { offPolicyDiagnostics, offPolicyMetrics } from '../shared/rl/diagnostics
 import { importanceWeights } from '../shared/rl/importance.js';
 import type { Group, Row } from '../shared/rl/types.js';
 import type { Config } from '../shared/config.js';
+import type { PpoMinibatch, PpoStepSummary } from '../shared/model/trainer.js';
 
 export const SUCCESS_REWARD = 10;
 
@@ -42,10 +43,7 @@ export function lacksLogp(row: Pick<RecordedRow, 'response' | 'behavLogp'>): boo
 /** What the update needs from the training engine (a worker thread in production, anything in tests). */
 export interface TrainerApi {
   score(tokens: Int32Array, B: number, T: number): Promise<Float32Array>;
-  ppoStep(b: {
-    tokens: Int32Array; B: number; T: number; respMask: Float32Array; advantages: Float32Array; proxLogp: Float32Array;
-    isWeight: Float32Array; clipEps: number; dualClipC: number; entropyCoef: number;
-  }): Promise<{ loss: number; gradNorm: number; entropy: number; clipFrac: number }>;
+  ppoStep(b: PpoMinibatch): Promise<Pick<PpoStepSummary, 'loss' | 'gradNorm' | 'entropy' | 'clipFrac'>>;
 }
 
 export interface UpdateResult {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LamerError } from './errors.js';
+import { AdvantageOptionsSchema } from './rl/options.js';
 
 const int = (min: number) => z.number().int().min(min);
 const prob = z.number().min(0).max(1);
@@ -53,13 +54,7 @@ export const PretrainSchema = z.strictObject({
 });
 
 export const AlgoSchema = z.strictObject({
-  estimator: z.enum(['gigpo', 'gigpo-upstream', 'grpo', 'rloo']).default('gigpo').describe('advantage estimator'),
-  gammaStep: prob.default(0.95).describe('discount between turns of an episode'),
-  gammaTraj: prob.default(0.9).describe('discount across episode boundaries (paper best for MineSweeper: 0.9)'),
-  omega: z.number().min(0).default(1).describe('weight of the GiGPO step advantage'),
-  norm: z.enum(['mean', 'mean_std']).default('mean').describe('advantage normalisation'),
-  returns: z.enum(['code', 'paper']).default('code').describe('cross-episode return: reference code recursion or paper form'),
-  invalidPenalty: z.number().min(0).default(0.5).describe('episode-score penalty for an unparsable turn'),
+  ...AdvantageOptionsSchema.shape,
   reward: z.enum(['env', 'success']).default('env').describe("training reward: the env's shaped rewards, or success only (10 on the winning turn, else 0)"),
   groupsPerUpdate: int(1).default(4).describe('task groups per policy update (B)'),
   eta: int(0).default(2).describe('max staleness in policy versions for async admission (0 = synchronous)'),

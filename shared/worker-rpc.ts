@@ -20,7 +20,19 @@ export function spawnTsWorker(moduleUrl: URL, workerData?: unknown): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
-export class RpcClient {
+/**
+ * A worker's methods: each takes one argument (or none) and may be async. `any` here only widens the constraint;
+ * the concrete API interface fixes every argument type.
+ */
+export type RpcApi = Record<string, (args: any) => unknown>;
+/** Any interface whose members are all such methods (interfaces have no implicit index signature). */
+export type MethodsOf<Api> = { [K in keyof Api]: (args: any) => unknown };
+
+/**
+ * Main-thread side. With an API interface (`new RpcClient<TrainerWorkerApi>(…)`) method names, argument and
+ * result types are checked at compile time, so the two sides cannot drift apart by a string.
+ */
+export class RpcClient<Api extends MethodsOf<Api> = RpcApi> {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   private dead: Error | null = null;
@@ -42,10 +54,12 @@ export class RpcClient {
     worker.on('exit', (code) => fail(new LamerError('RL_ERR_INTERNAL', `worker exited with code ${code}`)));
   }
 
-  call<T>(method: string, args?: unknown, transfer: TransferListItem[] = []): Promise<T> {
+  call<K extends keyof Api & string>(
+    method: K, args?: Parameters<Api[K]>[0], transfer: TransferListItem[] = [],
+  ): Promise<Awaited<ReturnType<Api[K]>>> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.worker.postMessage({ id, method, args } satisfies RpcRequest, transfer);
     });
@@ -56,16 +70,14 @@ export class RpcClient {
   }
 }
 
-export type Handlers = Record<string, (args: any) => unknown>;
-
 /** Worker side: answers requests in arrival order (one at a time, so the engine never runs concurrently). */
-export function serveRpc(handlers: Handlers, transferOf?: (value: unknown) => TransferListItem[]): void {
+export function serveRpc<Api extends MethodsOf<Api>>(handlers: Api, transferOf?: (value: unknown) => TransferListItem[]): void {
   if (!parentPort) throw new Error('serveRpc must run inside a worker thread');
   const port = parentPort;
   let chain: Promise<void> = Promise.resolve();
   port.on('message', (m: RpcRequest) => {
     chain = chain.then(async () => {
-      const h = handlers[m.method];
+      const h = (handlers as RpcApi)[m.method];
       try {
         if (!h) throw new LamerError('RL_ERR_INTERNAL', `unknown worker method '${m.method}'`);
         const value = await h(m.args);

@@ -53,6 +53,12 @@ export interface PpoBatch {
   entropyCoef: number;
 }
 
+/** A PPO minibatch with its shape, as it crosses from the learner's update to the trainer worker. */
+export interface PpoMinibatch extends PpoBatch {
+  B: number;
+  T: number;
+}
+
 export interface PpoResult {
   loss: number;
   pgLoss: number;
@@ -74,6 +80,9 @@ export interface StepInfo {
   /** True when the batch had no response tokens (no optimizer step was taken). */
   skipped: boolean;
 }
+
+/** What one PPO optimizer step reports back to the learner's update. */
+export type PpoStepSummary = Pick<PpoResult, 'loss' | 'entropy' | 'clipFrac' | 'dualClipFrac' | 'tokens'> & { gradNorm: number };
 
 export interface BcBatch {
   tokens: Int32Array;

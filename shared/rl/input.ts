@@ -5,20 +5,10 @@
 import { z } from 'zod';
 import { badInput } from '../errors.js';
 import { assertGroupsWellFormed } from './order.js';
-import { DEFAULT_ADVANTAGE_OPTIONS as D, type AdvantageOptions, type Group } from './types.js';
+import { AdvantageOptionsSchema, type AdvantageOptions } from './options.js';
+import type { Group } from './types.js';
 
 const unit = z.number().min(0).max(1);
-const nonNegative = z.number().min(0).refine(Number.isFinite, 'must be finite');
-
-export const AdvantageOptionsSchema = z.strictObject({
-  estimator: z.enum(['gigpo', 'gigpo-upstream', 'grpo', 'rloo']).default(D.estimator),
-  gammaStep: unit.default(D.gammaStep),
-  gammaTraj: unit.default(D.gammaTraj),
-  omega: nonNegative.default(D.omega),
-  norm: z.enum(['mean', 'mean_std']).default(D.norm),
-  invalidPenalty: nonNegative.default(D.invalidPenalty),
-  returns: z.enum(['code', 'paper']).default(D.returns),
-});
 
 export const RowSchema = z.strictObject({
   phase: z.enum(['play', 'reflect']),

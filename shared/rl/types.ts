@@ -34,37 +34,9 @@ export interface Group<R extends Row = Row> {
   trials: Trial<R>[];
 }
 
-/** Advantage estimator (see advantages.ts for the exact definitions). */
-export type Estimator = 'gigpo' | 'gigpo-upstream' | 'grpo' | 'rloo';
-/** `mean`: subtract the group mean; `mean_std`: also divide by (unbiased std + 1e-6). GiGPO variants only. */
-export type Norm = 'mean' | 'mean_std';
-/** `code`: the reference implementation's recursion (default); `paper`: the paper's closed form. */
-export type ReturnsMode = 'code' | 'paper';
-
-export interface AdvantageOptions {
-  estimator: Estimator;
-  /** Discount between turns of one episode. */
-  gammaStep: number;
-  /** Discount across an episode boundary (overridden per group by `Group.gammaTraj`). */
-  gammaTraj: number;
-  /** Weight ω of the GiGPO step advantage. */
-  omega: number;
-  norm: Norm;
-  /** Subtracted from the episode score of a row whose output did not parse. */
-  invalidPenalty: number;
-  returns: ReturnsMode;
-}
-
-/** The defaults of LaMer's released scripts (docs/method.md §0, §3.4 collector defaults). */
-export const DEFAULT_ADVANTAGE_OPTIONS: Readonly<AdvantageOptions> = Object.freeze({
-  estimator: 'gigpo',
-  gammaStep: 0.95,
-  gammaTraj: 0.6,
-  omega: 1,
-  norm: 'mean',
-  invalidPenalty: 0.5,
-  returns: 'code',
-});
+export type { Estimator } from './estimators/index.js';
+export type { AdvantageOptions, Norm, ReturnsMode } from './options.js';
+export { DEFAULT_ADVANTAGE_OPTIONS } from './options.js';
 
 /** What the estimators produce for each row. */
 export interface RowAdvantage {

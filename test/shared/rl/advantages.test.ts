@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computeAdvantages, groupAdvantages, resolveAdvantageOptions, STD_EPSILON } from '../../../shared/rl/advantages.js';
+import { computeAdvantages, groupAdvantages, STD_EPSILON } from '../../../shared/rl/advantages.js';
+import { resolveAdvantageOptions } from '../../../shared/rl/options.js';
 import type { AdvantageOptions, Estimator, Group, Row } from '../../../shared/rl/types.js';
 import { FC, arbGamma, arbGroup } from './arbitraries.js';
 
@@ -160,8 +161,8 @@ describe('estimators on hand-worked examples', () => {
 });
 
 describe('option and input checks', () => {
-  it('fills the issue defaults', () => {
-    expect(resolveAdvantageOptions()).toEqual({ estimator: 'gigpo', gammaStep: 0.95, gammaTraj: 0.6, omega: 1, norm: 'mean', invalidPenalty: 0.5, returns: 'code' });
+  it('fills the defaults (one γ_traj default, 0.9, shared with the run config)', () => {
+    expect(resolveAdvantageOptions()).toEqual({ estimator: 'gigpo', gammaStep: 0.95, gammaTraj: 0.9, omega: 1, norm: 'mean', invalidPenalty: 0.5, returns: 'code' });
   });
   it('takes the run config\'s algo group as is (other keys ignored)', async () => {
     const { resolveConfig } = await import('../../../shared/config.js');

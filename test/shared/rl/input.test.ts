@@ -31,7 +31,7 @@ describe('chronological order of a trial', () => {
 describe('advantages input file', () => {
   it('fills default options and keeps the rows', () => {
     const r = parseAdvantagesInput(doc([P(0, 0)]));
-    expect(r.options).toEqual({ estimator: 'gigpo', gammaStep: 0.95, gammaTraj: 0.6, omega: 1, norm: 'mean', invalidPenalty: 0.5, returns: 'code' });
+    expect(r.options).toEqual({ estimator: 'gigpo', gammaStep: 0.95, gammaTraj: 0.9, omega: 1, norm: 'mean', invalidPenalty: 0.5, returns: 'code' });
     expect(r.groups[0].trials[0].rows).toEqual([P(0, 0)]);
     expect(parseAdvantagesInput(doc([P(0, 0)], { options: { estimator: 'rloo' } })).options.gammaStep).toBe(0.95);
   });
@@ -40,7 +40,7 @@ describe('advantages input file', () => {
     expect(() => parseAdvantagesInput(doc([P(0, 0), noValid]))).toThrow(/groups\[0\]\.trials\[0\]\.rows\[1\]\.valid: .*expected boolean/i);
   });
   it('rejects an unknown estimator naming the option', () => {
-    expect(() => parseAdvantagesInput(doc([P(0, 0)], { options: { estimator: 'ppo' } }))).toThrow(/options\.estimator: .*"gigpo"/);
+    expect(() => parseAdvantagesInput(doc([P(0, 0)], { options: { estimator: 'ppo' } }))).toThrow(/options\.estimator: must be one of gigpo, gigpo-upstream, grpo, rloo/);
   });
   it('rejects unknown keys (strict) and out-of-range numbers', () => {
     expect(() => parseAdvantagesInput(doc([{ ...P(0, 0), extra: 1 }]))).toThrow(/rows\[0\]: unknown key\(s\) 'extra'/);

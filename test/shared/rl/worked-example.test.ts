@@ -40,7 +40,7 @@ const printed = {
   AS: [-3.070, 1.535, 1.535], // X.e0t0, X.e1t0, Y.e0t0
 };
 
-const flat = (opts = {}) => groupAdvantages(group, opts).trials.flatMap((t) => t.rows);
+const flat = (opts = {}) => groupAdvantages(group, { gammaTraj: 0.6, ...opts }).trials.flatMap((t) => t.rows);
 
 describe('docs/method.md §4.6 worked example', () => {
   it('the hand-computed exact values agree with the spec printout to 1e-3', () => {
