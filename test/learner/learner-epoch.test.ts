@@ -39,7 +39,7 @@ describe('learner epoch', () => {
     await a.close(); // no checkpoint: the next start is fresh again, yet a new epoch
     const b = await start(dir);
     expect(b.summary().learnerEpoch).toBe(1);
-    await (b as unknown as { checkpoint(): Promise<void> }).checkpoint(); // checkpoint written in epoch 1
+    await b.checkpoint(); // checkpoint written in epoch 1
     await b.close();
     const c = await start(dir);
     expect(c.summary().learnerEpoch).toBe(2);

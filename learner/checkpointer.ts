@@ -1,0 +1,34 @@
+/**
+ * Writes the learner's checkpoint: model weights, optimizer state and tokenizer (shared/model's files) plus the
+ * durable learner state (`learner.json`: task book, ledger offset, counters, evaluations), through the atomic
+ * checkpoint store.
+ */
+import type { Logger } from '../shared/logger.js';
+import type { AdamWState } from '../shared/model/adamw.js';
+import { serializeModel } from '../shared/model/checkpoint-files.js';
+import type { ModelConfig } from '../shared/model/config.js';
+import type { WordTokenizer } from '../shared/model/tokenizer.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+import { type LearnerState, STATE_FILE } from './run-state.js';
+
+export interface CheckpointModel {
+  config: ModelConfig;
+  params: Float32Array;
+  optimizer: AdamWState;
+  tokenizer: WordTokenizer;
+}
+
+export class Checkpointer {
+  constructor(private readonly store: CheckpointStore, private readonly logger: Logger) {}
+
+  /** Saves `state` (already updated with the task book snapshot and ledger offset) with the model. */
+  async save(state: LearnerState, model: CheckpointModel): Promise<string> {
+    const files = serializeModel(model);
+    files.set(STATE_FILE, Buffer.from(JSON.stringify(state)));
+    const dir = await this.store.save(state.policyVersion, files, {
+      policyVersion: state.policyVersion, learnerEpoch: state.learnerEpoch, ledgerOffset: state.ledgerOffset, runId: state.runId,
+    });
+    this.logger.info({ dir, policyVersion: state.policyVersion }, 'checkpoint saved');
+    return dir;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Evaluation on the fixed validation list: opens one group per validation task for the current version, waits
+ * until actors have filled them (sync mode pushes them as cohorts; in async mode eval slots are granted before
+ * any train slot), and reports pass@k and trajectory diversity. Training pauses meanwhile, so the evaluated
+ * version is exact.
+ */
+import type { Trial } from '../proto/messages.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/logger.js';
+import { passAtKCurve, trajectoryDiversity } from '../shared/rl/metrics.js';
+import type { MetricsCsv } from '../shared/run-dir.js';
+import type { Ingest } from './ingest.js';
+import type { EvalResult } from './run-state.js';
+import type { TaskBook } from './task-book.js';
+import type { Waker } from './waker.js';
+
+/** Each episode's action sequence (the trajectory key of the diversity metric). */
+export function episodeActions(t: Trial): string[][] {
+  const eps: string[][] = [];
+  for (const r of t.rows) if (r.phase === 'play') (eps[r.episode] ??= []).push(r.actionText ?? '');
+  return eps.filter((e) => e !== undefined);
+}
+
+export interface EvaluatorOptions {
+  config: Config;
+  book: TaskBook;
+  ingest: Ingest;
+  metrics: MetricsCsv;
+  logger: Logger;
+  waker: Waker;
+  /** Run start (ms): evaluation wall times are reported from it. */
+  t0: number;
+  actors(): number;
+  /** Sync mode: hand the open eval slots to the actors. */
+  pushEvalCohorts(): void;
+  /** True once a stop signal arrived: an evaluation in progress is abandoned. */
+  stopSignalled(): boolean;
+  emit(line: string): void;
+}
+
+export class Evaluator {
+  constructor(private readonly o: EvaluatorOptions) {}
+
+  /**
+   * Evaluates `version`. The final evaluation gives actors up to 5 minutes to (re)connect; a stop signal
+   * abandons it. Returns null when abandoned.
+   */
+  async evaluate(version: number, final = false): Promise<EvalResult | null> {
+    const { book, waker } = this.o;
+    const t0 = Date.now();
+    book.openEvalRound(version);
+    const deadline = final ? Date.now() + 5 * 60_000 : Infinity;
+    while (this.o.actors() === 0 && Date.now() < deadline && !this.o.stopSignalled()) await waker.sleep(200);
+    for (;;) {
+      const open = book.groups.filter((g) => g.kind === 'eval' && g.evalVersion === version);
+      const pending = open.filter((g) => g.slots.some((s) => s === null));
+      if (pending.length === 0) break;
+      if (this.o.stopSignalled() || Date.now() > deadline) return null;
+      if (this.o.config.run.mode === 'sync') this.o.pushEvalCohorts();
+      await waker.sleep(200);
+    }
+    const groups = book.ready('eval').filter((g) => g.evalVersion === version);
+    const trials = groups.map((g) => this.o.ingest.trials(g)[0]);
+    const pass = passAtKCurve(trials.map((t) => t.episodesWon), this.o.config.run.evalAttempts);
+    const diversity = trajectoryDiversity(trials.map((t) => episodeActions(t)));
+    const ids = groups.map((g) => g.groupId);
+    this.o.ingest.forget(ids);
+    book.consume(ids);
+    const result: EvalResult = { version, pass, diversity: diversity.mean, tasks: trials.length, wall: (Date.now() - this.o.t0) / 1000 };
+    this.o.metrics.log(version, { ...Object.fromEntries(pass.map((p, k) => [`eval/pass@${k + 1}`, p])), 'eval/diversity': diversity.mean, 'eval/seconds': (Date.now() - t0) / 1000 });
+    this.o.logger.info({ version, pass: pass.map((p) => +p.toFixed(3)), tasks: trials.length }, 'evaluation');
+    this.o.emit(`eval v${version}: ${pass.map((p, k) => `pass@${k + 1} ${(100 * p).toFixed(1)}%`).join('  ')}  (${trials.length} tasks, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return result;
+  }
+}

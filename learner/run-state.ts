@@ -1,0 +1,105 @@
+/**
+ * Where a learner process starts from: the newest valid checkpoint (weights, optimizer, durable state), or a
+ * fresh model. Also owns the two small run files: `run-id` (stable across restarts) and `learner-epoch` (a
+ * durable counter that grows on every start, see below).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Config } from '../shared/config.js';
+import { LamerError } from '../shared/errors.js';
+import { atomicWrite } from '../shared/fsutil.js';
+import type { Logger } from '../shared/logger.js';
+import type { AdamWState } from '../shared/model/adamw.js';
+import { parseModel } from '../shared/model/checkpoint-files.js';
+import type { ModelConfig } from '../shared/model/config.js';
+import { buildManifest, initParams } from '../shared/model/manifest.js';
+import { WordTokenizer } from '../shared/model/tokenizer.js';
+import type { RunDir } from '../shared/run-dir.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+import type { TaskBookState } from './task-book.js';
+
+export interface EvalResult {
+  version: number;
+  pass: number[];
+  diversity: number;
+  tasks: number;
+  wall: number;
+}
+
+/** The learner's durable state, saved in every checkpoint as `learner.json`. */
+export interface LearnerState {
+  runId: string;
+  policyVersion: number;
+  learnerEpoch: number;
+  taskBook: TaskBookState;
+  ledgerOffset: number;
+  counters: {
+    trialsCommitted: number; trialsTrained: number; surplus: number; rowsDroppedStale: number;
+    /** Trained episodes (trajectories), env steps and generated tokens; absent in checkpoints of older versions. */
+    episodesTrained?: number; envStepsTrained?: number; tokensTrained?: number;
+  };
+  evals: EvalResult[];
+}
+
+export const STATE_FILE = 'learner.json';
+
+export interface StartingPoint {
+  state: LearnerState;
+  modelConfig: ModelConfig;
+  params: Float32Array;
+  tokenizer: WordTokenizer;
+  optimizerState?: AdamWState;
+}
+
+export interface StartOptions {
+  config: Config;
+  runDir: RunDir;
+  logger: Logger;
+  store: CheckpointStore;
+  vocabulary: readonly string[];
+  initModel?: { params: Float32Array; config: ModelConfig; tokenizer?: WordTokenizer };
+}
+
+/** Loads the newest valid checkpoint (corrupt ones are skipped with a warning) or builds a fresh start. */
+export async function resumeOrStart(o: StartOptions): Promise<StartingPoint> {
+  const { config: cfg, runDir, logger, store } = o;
+  if (cfg.run.fresh) await store.clear();
+  const loaded = await store.loadLatest();
+  // learnerEpoch must grow on EVERY start, also when two starts resume from the same checkpoint: the process in
+  // between may have published newer versions before it died, and actors keep a same-epoch policy whose version
+  // is higher (a dead timeline's weights). So the last started epoch is kept in its own durable file.
+  const epochFile = runDir.file('learner-epoch');
+  const lastEpoch = existsSync(epochFile) ? Number.parseInt(readFileSync(epochFile, 'utf8'), 10) : -1;
+  if (!Number.isInteger(lastEpoch) || lastEpoch < -1) throw new LamerError('RL_ERR_CHECKPOINT', `${epochFile} does not hold an epoch number`);
+  for (const s of loaded?.skipped ?? []) logger.warn({ checkpoint: s.dir, reason: s.reason }, 'skipped a corrupt checkpoint, falling back to the previous one');
+  let start: StartingPoint;
+  if (loaded) {
+    const model = parseModel(loaded.files);
+    const saved = JSON.parse(Buffer.from(loaded.files.get(STATE_FILE)!).toString('utf8')) as LearnerState;
+    start = {
+      modelConfig: model.config, params: model.params, tokenizer: model.tokenizer!, optimizerState: model.optimizer,
+      state: { ...saved, learnerEpoch: Math.max(saved.learnerEpoch, lastEpoch) + 1 },
+    };
+    logger.info({
+      checkpoint: loaded.dir, policyVersion: saved.policyVersion, learnerEpoch: start.state.learnerEpoch, optimizerStep: model.optimizer?.step ?? null,
+    }, 'resumed from checkpoint');
+  } else {
+    const tokenizer = o.initModel?.tokenizer ?? new WordTokenizer([...o.vocabulary]);
+    const modelConfig = o.initModel?.config ?? {
+      vocabSize: tokenizer.vocabSize, nCtx: cfg.model.nCtx, dModel: cfg.model.dModel, nLayer: cfg.model.nLayer, nHead: cfg.model.nHead,
+    };
+    const params = o.initModel?.params ?? initParams(buildManifest(modelConfig), cfg.run.seed);
+    const runIdFile = runDir.file('run-id');
+    const runId = existsSync(runIdFile) ? readFileSync(runIdFile, 'utf8').trim() : `run-${randomBytes(6).toString('hex')}`;
+    writeFileSync(runIdFile, runId + '\n');
+    start = {
+      modelConfig, params, tokenizer,
+      state: {
+        runId, policyVersion: 0, learnerEpoch: lastEpoch + 1, taskBook: { nextIndex: 0, nextLease: 0, groups: [], trainedGroups: 0 }, ledgerOffset: 0,
+        counters: { trialsCommitted: 0, trialsTrained: 0, surplus: 0, rowsDroppedStale: 0 }, evals: [],
+      },
+    };
+  }
+  await atomicWrite(epochFile, `${start.state.learnerEpoch}\n`);
+  return start;
+}

@@ -1,0 +1,168 @@
+/**
+ * The learner's main loop: until the budget (iterations or minutes) is spent or a stop is requested, collect B
+ * complete train groups, run one update (update.ts) in the trainer worker, publish the new weights, evaluate and
+ * checkpoint on schedule; then a final evaluation and checkpoint. In sync mode the loop pushes lockstep cohorts
+ * while it waits; in async mode actors pull leases and the admission rule bounds how far they run ahead.
+ */
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/logger.js';
+import { invalidFractions, passAtKCurve, trajectoryDiversity } from '../shared/rl/metrics.js';
+import type { MetricsCsv } from '../shared/run-dir.js';
+import { episodeActions, type Evaluator } from './evaluator.js';
+import type { Ingest } from './ingest.js';
+import type { LearnerState } from './run-state.js';
+import type { GroupState, TaskBook } from './task-book.js';
+import { runUpdate, type TrainerApi } from './update.js';
+import type { Waker } from './waker.js';
+
+export type StopReason = 'iterations' | 'minutes' | 'signal';
+
+export interface TrainerLoopOptions {
+  config: Config;
+  state: LearnerState;
+  book: TaskBook;
+  ingest: Ingest;
+  evaluator: Evaluator;
+  trainer: TrainerApi & { params(): Promise<Float32Array> };
+  metrics: MetricsCsv;
+  logger: Logger;
+  waker: Waker;
+  /** Run start (ms) of this process: the minute budget and rates count from it. */
+  t0: number;
+  model: { nCtx: number; padId: number };
+  /** Sync mode: hand out this version's train groups (and re-lease orphaned slots). */
+  pushTrainCohorts(): void;
+  /** New weights exist: broadcast them. */
+  publish(params: Float32Array): void;
+  checkpoint(params: Float32Array): Promise<void>;
+}
+
+export class TrainerLoop {
+  private stopReason: StopReason | null = null;
+  private lastLag = { mean: 0, max: 0 };
+  /** ms the loop waited for complete groups before the current update (learner idle time). */
+  private waitMs = 0;
+
+  constructor(private readonly o: TrainerLoopOptions, private params: Float32Array) {}
+
+  private get cfg(): Config {
+    return this.o.config;
+  }
+
+  get lag(): { mean: number; max: number } {
+    return this.lastLag;
+  }
+
+  get stopped(): StopReason | null {
+    return this.stopReason;
+  }
+
+  /** Stops the run at the next opportunity (SIGINT/SIGTERM). */
+  requestStop(): void {
+    this.stopReason = 'signal';
+    this.o.waker.kick();
+  }
+
+  budgetLeft(): boolean {
+    const c = this.cfg.run;
+    if (this.stopReason) return false;
+    if (c.iterations > 0 && this.o.state.policyVersion >= c.iterations) {
+      this.stopReason = 'iterations';
+      return false;
+    }
+    if (c.minutes > 0 && Date.now() - this.o.t0 >= c.minutes * 60_000) {
+      this.stopReason = 'minutes';
+      return false;
+    }
+    return true;
+  }
+
+  async run(): Promise<StopReason> {
+    const { state } = this.o;
+    if (!state.evals.some((e) => e.version === state.policyVersion)) await this.evaluate(false);
+    while (this.budgetLeft()) {
+      const w0 = performance.now();
+      const groups = await this.collect();
+      this.waitMs = performance.now() - w0;
+      if (!groups) break;
+      await this.train(groups);
+      const v = state.policyVersion;
+      const evalDue = this.cfg.run.evalEvery > 0 && v % this.cfg.run.evalEvery === 0;
+      if (evalDue && this.budgetLeft()) await this.evaluate(false);
+      if (v % this.cfg.learner.checkpointEvery === 0) await this.o.checkpoint(this.params);
+    }
+    // Final evaluation (it runs even when the time budget is spent: a run always reports where it ended).
+    if (this.stopReason !== 'signal' && !state.evals.some((e) => e.version === state.policyVersion)) await this.evaluate(true);
+    await this.o.checkpoint(this.params);
+    return this.stopReason ?? 'signal';
+  }
+
+  private async evaluate(final: boolean): Promise<void> {
+    const r = await this.o.evaluator.evaluate(this.o.state.policyVersion, final);
+    if (r) this.o.state.evals.push(r);
+  }
+
+  /** Waits until B train groups are complete (oldest first); null when the budget ran out meanwhile. */
+  private async collect(): Promise<GroupState[] | null> {
+    const B = this.cfg.algo.groupsPerUpdate;
+    const sync = this.cfg.run.mode === 'sync';
+    for (;;) {
+      if (!this.budgetLeft()) return null;
+      if (sync) this.o.pushTrainCohorts(); // the admission rule (η = 0) decides how many new groups may start
+      const ready = this.o.book.ready('train').sort((a, b) => a.index - b.index);
+      if (ready.length >= B) return ready.slice(0, B);
+      await this.o.waker.sleep(sync ? 200 : 500);
+    }
+  }
+
+  private async train(groups: GroupState[]): Promise<void> {
+    const { state, ingest, book, logger, metrics } = this.o;
+    const t0 = performance.now();
+    const v = state.policyVersion;
+    const data = groups.map((g) => ingest.groupRows(g));
+    const res = await runUpdate(this.o.trainer, data, v, this.cfg.algo, {
+      nCtx: this.o.model.nCtx, padId: this.o.model.padId, seed: this.cfg.run.seed * 1_000_003 + v, sampling: this.cfg.sampling,
+    });
+    if (res.rowsDroppedNoLogp > 0) {
+      logger.warn({ version: v, rows: res.rowsDroppedNoLogp }, 'not training on rows without behaviour log-probs (the inference server gave none)');
+    }
+    this.params = await this.o.trainer.params();
+    // Rollout statistics of the consumed groups (training trials, sampled at T=1).
+    const perGroup = groups.map((g) => ingest.trials(g));
+    const trials = perGroup.flat();
+    const curve = passAtKCurve(trials.map((t) => t.episodesWon), this.cfg.env.attempts);
+    const diversity = trajectoryDiversity(trials.length ? perGroup.map((ts) => ts.map((t) => episodeActions(t)[0])) : [[[]]]);
+    const lags = data.flatMap((g) => g.trials.flatMap((t) => t.rows.map((r) => v - r.policyVersion)));
+    this.lastLag = { mean: lags.reduce((a, b) => a + b, 0) / Math.max(1, lags.length), max: Math.max(0, ...lags) };
+    const ids = groups.map((g) => g.groupId);
+    ingest.forget(ids);
+    book.consume(ids);
+    const cnt = state.counters;
+    cnt.trialsTrained += trials.length;
+    cnt.episodesTrained = (cnt.episodesTrained ?? 0) + trials.reduce((a, t) => a + t.episodesWon.length, 0);
+    cnt.envStepsTrained = (cnt.envStepsTrained ?? 0) + trials.reduce((a, t) => a + t.stats.envSteps, 0);
+    cnt.tokensTrained = (cnt.tokensTrained ?? 0) + trials.reduce((a, t) => a + t.stats.genTokens, 0);
+    cnt.rowsDroppedStale += res.rowsDroppedStale;
+    state.policyVersion = v + 1;
+    // The ledger offsets this version consumed: lets a checker (lamer chaos) prove no record is trained twice.
+    logger.info({ policyVersion: v + 1, learnerEpoch: state.learnerEpoch, offsets: groups.flatMap((g) => g.slots.map((s) => s!.offset)) }, 'trained');
+    this.o.publish(this.params);
+    const elapsed = (Date.now() - this.o.t0) / 1000;
+    metrics.log(state.policyVersion, {
+      ...res.metrics,
+      'perf/update_ms': performance.now() - t0,
+      'perf/learner_wait_ms': this.waitMs,
+      'perf/policy_lag_mean': this.lastLag.mean,
+      'perf/policy_lag_max': this.lastLag.max,
+      'rollout/trials_trained_total': cnt.trialsTrained,
+      'rollout/episodes_trained_total': cnt.episodesTrained,
+      'rollout/env_steps_trained_total': cnt.envStepsTrained,
+      'rollout/tokens_trained_total': cnt.tokensTrained,
+      'rollout/trials_per_s_total': cnt.trialsTrained / Math.max(1e-9, elapsed),
+      ...Object.fromEntries(curve.map((p, k) => [`rollout/pass@${k + 1}`, p])),
+      'rollout/diversity': diversity.mean,
+      ...invalidFractions(data.flatMap((g) => g.trials.flatMap((t) => t.rows))),
+    });
+    this.o.waker.kick();
+  }
+}
