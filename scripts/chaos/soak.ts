@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveActorToken } from '../../learner/auth.js';
 import { badInput } from '../../shared/errors.js';
-import { actorArgs, learnerArgs } from './driver.js';
+import { actorArgs, learnerArgs } from './fleet.js';
 import { freePort, readMem, signal, sleep, spawnCli, waitExit, type Proc } from './procs.js';
 
 export interface SoakOptions {
