@@ -96,7 +96,7 @@ describe('FaultInjector', () => {
     expect(tally.restarts).toEqual([
       expect.objectContaining({ kind: 'plain', pid: started[3].pid, versionBeforeKill: 6, expectedVersion: null }),
     ]);
-    fleet.learner.crash(0); // lets the optimizer watch finish
+    started[3].crash(0); // lets the optimizer watch finish
     await faults.settled();
     expect(tally.restarts[0].optimizerAdvanced).toBeNull();
     fleet.checkLearnerAfterFaults();

@@ -66,10 +66,10 @@ describe('ChaosFleet', () => {
   it('restarts a crashed learner during faults; after them, a learner down without a kill is a crash', async () => {
     const crashes: string[] = [];
     const { f, started } = fleet({ crashed: (w) => crashes.push(w) });
-    const l0 = f.startLearner();
+    f.startLearner();
     f.restartCrashedLearner();
     expect(started).toHaveLength(1);
-    l0.crash(1);
+    started[0].crash(1);
     f.restartCrashedLearner();
     expect(crashes).toEqual(['learner: 1']);
     expect(f.learner).toBe(started[1]);
