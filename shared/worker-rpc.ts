@@ -56,6 +56,7 @@ export class RpcClient {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each handler declares its own argument type; `unknown` would reject them.
 export type Handlers = Record<string, (args: any) => unknown>;
 
 /** Worker side: answers requests in arrival order (one at a time, so the engine never runs concurrently). */
