@@ -70,7 +70,8 @@ export function validateChaosOptions(o: ChaosOptions): void {
   // Warm-up (start-up and the first checkpoint) takes 10-25 s here; fail before spending it.
   if (o.minutes * 60 - (o.quietSec ?? 30) < 30) {
     throw badInput(
-      `chaos: --minutes ${o.minutes} minus the ${o.quietSec ?? 30} s quiet tail leaves under 30 s for warm-up and faults`,
+      `chaos: --minutes ${o.minutes} minus the ${o.quietSec ?? 30} s quiet tail leaves under 30 s ` +
+        'for warm-up and faults',
     );
   }
 }
@@ -86,7 +87,7 @@ function progressLines(say: (line: string) => void, t0: number): ChaosObserver {
   };
 }
 
-const secondsSince = (t0: number) => ((Date.now() - t0) / 1000).toFixed(0);
+const secondsSince = (t0: number, t = Date.now()) => ((t - t0) / 1000).toFixed(0);
 
 /** Runs the whole experiment and the checker. Never leaves processes or namespaces behind. */
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
@@ -136,26 +137,30 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const runId = readFileSync(join(runDir, 'run-id'), 'utf8').trim();
     fleet.startActors(runId, readFileSync(join(runDir, 'secrets', 'master.key'), 'utf8').trim());
     say(
-      `chaos: run ${runId} in ${root}; ${o.actors} actors -> ${fleet.url}${net ? ` (netns ${net.actorNs} -> ${net.learnerNs})` : ''}`,
+      `chaos: run ${runId} in ${root}; ${o.actors} actors -> ${fleet.url}` +
+        (net ? ` (netns ${net.actorNs} -> ${net.learnerNs})` : ''),
     );
     await fleet.until('first checkpoint', () => newestStep(ckptDir) >= 1, 180_000);
     const faultStart = Date.now();
     const faultEnd = endAt - quietMs;
     if (faultEnd - faultStart < 10_000) {
       throw badInput(
-        `chaos: --minutes ${o.minutes} leaves no time for faults (warm-up took ${((faultStart - t0) / 1000).toFixed(0)} s, quiet tail ${quietMs / 1000} s)`,
+        `chaos: --minutes ${o.minutes} leaves no time for faults ` +
+          `(warm-up took ${secondsSince(t0, faultStart)} s, quiet tail ${quietMs / 1000} s)`,
       );
     }
     const events = schedule(rng, o, faultStart, faultEnd);
     say(
-      `chaos: warm-up done in ${((faultStart - t0) / 1000).toFixed(0)} s; ${events.length} faults until +${((faultEnd - t0) / 1000).toFixed(0)} s`,
+      `chaos: warm-up done in ${secondsSince(t0, faultStart)} s; ` +
+        `${events.length} faults until +${secondsSince(t0, faultEnd)} s`,
     );
 
     await faults.run(events, faultEnd + quietMs / 2);
     fleet.ensureActorsUp();
     fleet.checkLearnerAfterFaults();
     say(
-      `chaos: faults done at +${secondsSince(t0)} s (${tally.actorKills} actor kills, ${tally.restarts.length} learner kills); letting the run finish`,
+      `chaos: faults done at +${secondsSince(t0)} s ` +
+        `(${tally.actorKills} actor kills, ${tally.restarts.length} learner kills); letting the run finish`,
     );
 
     learnerExit = await fleet.finish(Math.max(60_000, endAt - Date.now() + 240_000));

@@ -67,7 +67,8 @@ export class FaultInjector {
     const { fleet, rng } = this.o;
     switch (ev.type) {
       case 'actorKill': {
-        // Triggered kills go to the longest-running actor: a freshly restarted one needs seconds before its first trial.
+        // Triggered kills go to the longest-running actor: a freshly restarted one needs seconds before its
+        // first trial.
         const oldest = [...fleet.actors].sort((x, y) => startedAt(x) - startedAt(y))[0];
         await this.killActor(ev.mode === 'random' ? fleet.actors[rng.int(fleet.actors.length)] : oldest, ev.mode);
         break;
@@ -95,7 +96,9 @@ export class FaultInjector {
     const p = a.proc;
     let how: string = mode;
     if (mode !== 'random') {
-      const hit = await (mode === 'after-done' ? waitForDoneLine(a.trialLog, 4000) : waitForOutboxFile(a.outboxDir, 4000));
+      const hit = await (mode === 'after-done'
+        ? waitForDoneLine(a.trialLog, 4000)
+        : waitForOutboxFile(a.outboxDir, 4000));
       if (!hit) how = `${mode}-timeout`;
     }
     if (!p || p.exited) {

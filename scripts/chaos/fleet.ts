@@ -219,7 +219,8 @@ export class ChaosFleet {
 
   /** At the end of the fault window: a learner that is down and was not killed crashed. */
   checkLearnerAfterFaults(): void {
-    if (this.learner.exited && !this.killed.has(this.learner)) this.o.observer.crashed?.(`learner: ${exitOf(this.learner)}`);
+    if (this.learner.exited && !this.killed.has(this.learner))
+      this.o.observer.crashed?.(`learner: ${exitOf(this.learner)}`);
   }
 
   /** Polls `f` every 100 ms; fails when the learner exits first or after `ms`. */
@@ -230,7 +231,8 @@ export class ChaosFleet {
       if (learner.exited) {
         const r = await learner.exit;
         throw badInput(
-          `chaos: the learner exited (${r.signal ?? `code ${r.code}`}) while waiting for ${what}; its last output: ${learner.stdout().slice(-300).trim()}`,
+          `chaos: the learner exited (${r.signal ?? `code ${r.code}`}) while waiting for ${what}; ` +
+            `its last output: ${learner.stdout().slice(-300).trim()}`,
         );
       }
       if (Date.now() - t0 > ms) throw badInput(`chaos: timed out after ${ms / 1000} s waiting for ${what}`);

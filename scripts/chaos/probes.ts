@@ -3,7 +3,16 @@
  * checkpoint being written, flipping a byte of the newest one, the optimizer step of the first checkpoint after a
  * restart), the learner's log and the actors' trial logs and outboxes.
  */
-import { existsSync, type FSWatcher, mkdirSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  type FSWatcher,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointStore } from '../../learner/checkpoint-store.js';
 import { parseModel } from '../../shared/model/checkpoint-files.js';

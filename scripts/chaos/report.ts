@@ -135,8 +135,9 @@ export function buildChaosReport(i: ReportInputs): ChaosReport {
     optimizerFailures: resumed.filter(
       (r) => r.resumedOptimizerStep !== r.expectedOptimizerStep || r.optimizerAdvanced === false,
     ).length,
-    corruptFallbacks: restarts.filter((r) => r.corrupted && r.fallbackReported && r.resumedVersion === r.expectedVersion)
-      .length,
+    corruptFallbacks: restarts.filter(
+      (r) => r.corrupted && r.fallbackReported && r.resumedVersion === r.expectedVersion,
+    ).length,
     checkpointWriteKills: restarts.filter((r) => r.partialLeft).length,
     stops: tally.stops,
     unexpectedExits: tally.unexpectedExits,

@@ -86,13 +86,17 @@ describe('deriveSeed', () => {
 describe('Xoshiro128Rng (model init and sampling)', () => {
   it('pins the stream so a change of algorithm is noticed (sampled tokens and initial weights depend on it)', () => {
     const r = new Xoshiro128Rng(1);
-    expect([r.nextU32(), r.nextU32(), r.nextU32(), r.nextU32()]).toEqual([2442144158, 3238099751, 3819917871, 2104621829]);
+    expect([r.nextU32(), r.nextU32(), r.nextU32(), r.nextU32()]).toEqual([
+      2442144158, 3238099751, 3819917871, 2104621829,
+    ]);
     expect(r.uniform()).toBe(0.4705824180198359);
     // Both 32-bit halves of a large seed select the stream.
     const big = new Xoshiro128Rng(2 ** 40 + 5);
     expect([big.nextU32(), big.nextU32()]).toEqual([1121981940, 3042771919]);
     const n = new Xoshiro128Rng(9);
-    expect([n.normal(), n.normal(), n.normal()]).toEqual([0.4368930549957668, -1.4847751924096237, -0.3243202379923977]);
+    expect([n.normal(), n.normal(), n.normal()]).toEqual([
+      0.4368930549957668, -1.4847751924096237, -0.3243202379923977,
+    ]);
   });
 
   it('rejects a seed that is not a finite number', () => {

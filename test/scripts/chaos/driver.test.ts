@@ -2,7 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { type ChaosOptions, validateChaosOptions } from '../../../scripts/chaos/driver.js';
 
-const ok: ChaosOptions = { minutes: 2, actorKills: 1, learnerKills: 1, stops: 1, netFaults: 0, actors: 2, seed: 1, netns: false };
+const ok: ChaosOptions = {
+  minutes: 2,
+  actorKills: 1,
+  learnerKills: 1,
+  stops: 1,
+  netFaults: 0,
+  actors: 2,
+  seed: 1,
+  netns: false,
+};
 
 describe('chaos options', () => {
   it('accepts a run with room for warm-up and faults', () => {

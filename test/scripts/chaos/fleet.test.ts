@@ -84,7 +84,9 @@ describe('ChaosFleet', () => {
     const { f, started } = fleet();
     f.startLearner();
     setTimeout(() => started[0].crash(2), 50);
-    await expect(f.until('something', () => false, 5000)).rejects.toThrow(/learner exited \(code 2\) while waiting for something/);
+    await expect(f.until('something', () => false, 5000)).rejects.toThrow(
+      /learner exited \(code 2\) while waiting for something/,
+    );
     await expect(f.until('a true thing', () => true, 10)).resolves.toBeUndefined();
     await f.stopAll();
   });

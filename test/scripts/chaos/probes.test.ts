@@ -100,7 +100,7 @@ describe('chaos probes', () => {
     expect(q.signals).toEqual(['SIGKILL']);
   });
 
-  it('corruptNewest breaks the newest checkpoint; newestValidCheckpoint then falls back to the previous one', async () => {
+  it('corruptNewest breaks the newest checkpoint; newestValidCheckpoint falls back to the previous one', async () => {
     const dir = join(root, 'ckpt');
     const store = new CheckpointStore(dir);
     await store.save(3, modelFiles(30), { policyVersion: 3 });

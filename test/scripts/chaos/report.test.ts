@@ -119,6 +119,8 @@ describe('chaos report', () => {
       '{"msg":"trained"}',
     ].join('\n');
     expect(countSlotReleases(text)).toBe(2);
-    expect(report(new FaultTally(), { resumes: [], skippedCorrupt: [], trained: [] }, clean, text).slotReleases).toBe(2);
+    expect(report(new FaultTally(), { resumes: [], skippedCorrupt: [], trained: [] }, clean, text).slotReleases).toBe(
+      2,
+    );
   });
 });
