@@ -41,14 +41,9 @@ export class Batcher {
   readonly stats: BatcherStats = { batches: 0, requests: 0, tokens: 0, fillSum: 0, busyMs: 0 };
 
   constructor(
-    private generator: Generator,
+    private readonly generator: Generator,
     private readonly opts: { maxBatch: number; concurrency: number; lockstep: boolean },
   ) {}
-
-  /** Swap the generator (e.g. after a backend restart); in-flight batches finish on the old one. */
-  setGenerator(g: Generator): void {
-    this.generator = g;
-  }
 
   /** Lockstep mode needs to know how many trials are alive to decide when "everyone is waiting". */
   trialStarted(): void {

@@ -582,7 +582,7 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     },
     send(actorId, msg) {
       const c = byActor.get(actorId);
-      if (!c || c.phase !== 'ready') return false;
+      if (c?.phase !== 'ready') return false;
       sendRaw(c, encode(msg));
       return true;
     },

@@ -24,8 +24,10 @@ export function spawnTsWorker(moduleUrl: URL, workerData?: unknown): Worker {
  * A worker's methods: each takes one argument (or none) and may be async. `any` here only widens the constraint;
  * the concrete API interface fixes every argument type.
  */
+// biome-ignore lint/suspicious/noExplicitAny: each handler declares its own argument type; `unknown` would reject them.
 export type RpcApi = Record<string, (args: any) => unknown>;
 /** Any interface whose members are all such methods (interfaces have no implicit index signature). */
+// biome-ignore lint/suspicious/noExplicitAny: as above.
 export type MethodsOf<Api> = { [K in keyof Api]: (args: any) => unknown };
 
 /**

@@ -79,7 +79,7 @@ const PRESETS: Record<PresetName, EvalPreset> = {
 
 /** A preset by name; unknown names list the known ones. */
 export function getPreset(name: string): EvalPreset {
-  if (!Object.prototype.hasOwnProperty.call(PRESETS, name)) {
+  if (!Object.hasOwn(PRESETS, name)) {
     throw badInput(`unknown preset '${name}' (known: ${PRESET_NAMES.join(', ')})`);
   }
   return PRESETS[name as PresetName];

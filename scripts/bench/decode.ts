@@ -49,7 +49,7 @@ export interface DecodeBenchResult {
 
 export async function benchDecode(o: { workload?: string; seconds?: number; reps?: number; set?: string[] } = {}): Promise<DecodeBenchResult> {
   const workload = o.workload ?? 'generation';
-  if (!Object.prototype.hasOwnProperty.call(WORKLOADS, workload)) throw new Error(`unknown workload '${workload}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
+  if (!Object.hasOwn(WORKLOADS, workload)) throw new Error(`unknown workload '${workload}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
   const seconds = o.seconds ?? 24;
   const { config: cfg } = resolveRun({ runDir: 'runs/bench-decode-unused', set: [...WORKLOADS[workload], ...(o.set ?? [])] }, resolveEnvId);
   const tok = new WordTokenizer([...compactVocabulary(cfg.env.id)]);

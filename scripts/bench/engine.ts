@@ -15,7 +15,7 @@ import { createSession, OrtTensor, type Session } from '../../shared/model/sessi
 import { scoreBatch } from '../../shared/model/scorer.js';
 import { PolicyTrainer, TRAINING_DISABLED_OPTIMIZERS } from '../../shared/model/trainer.js';
 import { PolicyPool } from '../../shared/model/policy-pool.js';
-import { Rng } from '../../shared/model/rng.js';
+import { Xoshiro128Rng } from '../../shared/rng.js';
 import type { GenRequest } from '../../shared/model/generate.js';
 
 export interface EngineBenchOptions {
@@ -77,7 +77,7 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
   const load0 = loadavg()[0]!;
   const m = buildManifest(config);
   const params = initParams(m, 1);
-  const rng = new Rng(7);
+  const rng = new Xoshiro128Rng(7);
   const tokens = Int32Array.from({ length: B * T }, () => Math.floor(rng.uniform() * config.vocabSize));
 
   // ---- forward (scoring graph) vs PPO train step (forward + in-graph loss + backward + AdamW), same batch and
@@ -172,7 +172,7 @@ export async function profileEngine(o: { threads?: number; reps?: number; top?: 
   const reps = o.reps ?? 30;
   if (!Number.isInteger(reps) || reps < 1) throw new RangeError(`profileEngine: reps must be a positive integer, got ${reps}`);
   const params = initParams(buildManifest(config), 1);
-  const rng = new Rng(7);
+  const rng = new Xoshiro128Rng(7);
   const n = B * T;
   const tokens = Int32Array.from({ length: n }, () => Math.floor(rng.uniform() * config.vocabSize));
   const mask = new Float32Array(n).map((_, i) => (i % T >= T / 2 ? 1 : 0));

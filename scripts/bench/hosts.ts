@@ -58,7 +58,7 @@ export async function benchHosts(o: HostsOptions = {}): Promise<HostsResult> {
   const iterations = o.iterations ?? 10;
   const rounds = o.rounds ?? 1;
   const workload = o.workload ?? 'generation';
-  if (!Object.prototype.hasOwnProperty.call(WORKLOADS, workload)) throw new Error(`unknown workload '${workload}'`);
+  if (!Object.hasOwn(WORKLOADS, workload)) throw new Error(`unknown workload '${workload}'`);
   const outDir = o.outDir ?? defaultRunDir().replace(/^runs[\\/]/, 'runs/bench-hosts-');
   mkdirSync(outDir, { recursive: true });
   const hosts = new NetnsPair(`h${process.pid.toString(36).slice(-6)}`);

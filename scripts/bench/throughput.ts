@@ -168,7 +168,7 @@ export async function benchThroughput(o: ThroughputOptions = {}): Promise<Throug
   const rounds = o.rounds ?? 2;
   const actorCounts = o.actors?.length ? o.actors : [1];
   const workload = o.workload ?? 'generation';
-  if (!Object.prototype.hasOwnProperty.call(WORKLOADS, workload)) throw new Error(`unknown workload '${workload}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
+  if (!Object.hasOwn(WORKLOADS, workload)) throw new Error(`unknown workload '${workload}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
   const outDir = o.outDir ?? defaultRunDir().replace(/^runs[\\/]/, 'runs/bench-throughput-');
   mkdirSync(outDir, { recursive: true });
   const base = [

@@ -61,7 +61,14 @@ export async function readLedger(dir: string): Promise<LedgerView> {
 
 /** Learner log lines the checker needs (pino JSON lines in `<run>/logs/learner.log`). */
 export interface LearnerLogFacts {
-  resumes: Array<{ pid: number; learnerEpoch: number; policyVersion: number; optimizerStep: number | null; checkpoint: string; at: number }>;
+  resumes: Array<{
+    pid: number;
+    learnerEpoch: number;
+    policyVersion: number;
+    optimizerStep: number | null;
+    checkpoint: string;
+    at: number;
+  }>;
   skippedCorrupt: Array<{ checkpoint: string; reason: string; at: number }>;
   trained: Array<{ learnerEpoch: number; policyVersion: number; offsets: number[]; at: number }>;
 }
@@ -81,15 +88,24 @@ export function readLearnerLog(file: string): LearnerLogFacts {
     switch (o.msg) {
       case 'resumed from checkpoint':
         f.resumes.push({
-          pid: Number(o.pid), learnerEpoch: Number(o.learnerEpoch), policyVersion: Number(o.policyVersion),
-          optimizerStep: typeof o.optimizerStep === 'number' ? o.optimizerStep : null, checkpoint: String(o.checkpoint), at,
+          pid: Number(o.pid),
+          learnerEpoch: Number(o.learnerEpoch),
+          policyVersion: Number(o.policyVersion),
+          optimizerStep: typeof o.optimizerStep === 'number' ? o.optimizerStep : null,
+          checkpoint: String(o.checkpoint),
+          at,
         });
         break;
       case 'skipped a corrupt checkpoint, falling back to the previous one':
         f.skippedCorrupt.push({ checkpoint: String(o.checkpoint), reason: String(o.reason), at });
         break;
       case 'trained':
-        f.trained.push({ learnerEpoch: Number(o.learnerEpoch), policyVersion: Number(o.policyVersion), offsets: (o.offsets as number[]) ?? [], at });
+        f.trained.push({
+          learnerEpoch: Number(o.learnerEpoch),
+          policyVersion: Number(o.policyVersion),
+          offsets: (o.offsets as number[]) ?? [],
+          at,
+        });
         break;
     }
   }
@@ -101,7 +117,9 @@ export function readLearnerLog(file: string): LearnerLogFacts {
  * version it resumed at, then adds its own updates. Returns version -> ledger offsets consumed by that update.
  */
 export function finalLineage(log: LearnerLogFacts): Map<number, number[]> {
-  const epochs = [...new Set([0, ...log.resumes.map((r) => r.learnerEpoch), ...log.trained.map((t) => t.learnerEpoch)])].sort((a, b) => a - b);
+  const epochs = [
+    ...new Set([0, ...log.resumes.map((r) => r.learnerEpoch), ...log.trained.map((t) => t.learnerEpoch)]),
+  ].sort((a, b) => a - b);
   let lineage = new Map<number, number[]>();
   for (const e of epochs) {
     const resume = log.resumes.find((r) => r.learnerEpoch === e);
@@ -163,7 +181,10 @@ export async function checkRun(o: { runDir: string; actors: ActorFiles[] }): Pro
     }
   }
 
-  let committed = 0, rejected = 0, pending = 0, contentMismatch = 0;
+  let committed = 0,
+    rejected = 0,
+    pending = 0,
+    contentMismatch = 0;
   const lostKeys: string[] = [];
   const rejectReasons: Record<string, number> = {};
   for (const [key, d] of done) {
@@ -183,7 +204,8 @@ export async function checkRun(o: { runDir: string; actors: ActorFiles[] }): Pro
     else lostKeys.push(key);
   }
   let ackedNotInLedger = 0;
-  for (const [key, list] of acks) if (list.some((x) => x.status !== 'rejected') && !ledger.keyCount.has(key)) ackedNotInLedger++;
+  for (const [key, list] of acks)
+    if (list.some((x) => x.status !== 'rejected') && !ledger.keyCount.has(key)) ackedNotInLedger++;
   const actorIds = new Set(o.actors.map((a) => a.id));
   let indeterminate = 0;
   for (const key of ledger.keyCount.keys()) {
@@ -197,7 +219,9 @@ export async function checkRun(o: { runDir: string; actors: ActorFiles[] }): Pro
   const lineage = finalLineage(log);
   const seenOffsets = new Set<number>();
   const seenSlots = new Set<string>();
-  let trainedTwice = 0, slotsTrainedTwice = 0, trainedUnknown = 0;
+  let trainedTwice = 0,
+    slotsTrainedTwice = 0,
+    trainedUnknown = 0;
   for (const offsets of lineage.values()) {
     for (const off of offsets) {
       if (seenOffsets.has(off)) trainedTwice++;
@@ -216,14 +240,30 @@ export async function checkRun(o: { runDir: string; actors: ActorFiles[] }): Pro
   const lineageGaps = versions.filter((v, i) => v !== i + 1).length;
   // Records whose slot another record filled: kept in the ledger, never trained (task-book "surplus").
   const slotCount = new Map<string, number>();
-  for (const r of ledger.byOffset.values()) slotCount.set(`${r.groupId}/${r.trialIndex}`, (slotCount.get(`${r.groupId}/${r.trialIndex}`) ?? 0) + 1);
+  for (const r of ledger.byOffset.values())
+    slotCount.set(`${r.groupId}/${r.trialIndex}`, (slotCount.get(`${r.groupId}/${r.trialIndex}`) ?? 0) + 1);
   const surplusRecords = [...slotCount.values()].reduce((a, n) => a + n - 1, 0);
 
   return {
-    completed: done.size, committed, lost: lostKeys.length, duplicated: ledgerDuplicateKeys + trainedTwice + slotsTrainedTwice,
-    indeterminate, rejected, pending, rejectReasons, ackedNotInLedger, contentMismatch,
-    ledgerRecords: [...ledger.keyCount.values()].reduce((a, b) => a + b, 0), ledgerDuplicateKeys, surplusRecords,
-    trainedVersions: versions.length, trainedTwice, slotsTrainedTwice, trainedUnknownOffsets: trainedUnknown, lineageGaps,
-    tornLogLines: torn, lostKeys: lostKeys.slice(0, 10),
+    completed: done.size,
+    committed,
+    lost: lostKeys.length,
+    duplicated: ledgerDuplicateKeys + trainedTwice + slotsTrainedTwice,
+    indeterminate,
+    rejected,
+    pending,
+    rejectReasons,
+    ackedNotInLedger,
+    contentMismatch,
+    ledgerRecords: [...ledger.keyCount.values()].reduce((a, b) => a + b, 0),
+    ledgerDuplicateKeys,
+    surplusRecords,
+    trainedVersions: versions.length,
+    trainedTwice,
+    slotsTrainedTwice,
+    trainedUnknownOffsets: trainedUnknown,
+    lineageGaps,
+    tornLogLines: torn,
+    lostKeys: lostKeys.slice(0, 10),
   };
 }

@@ -88,7 +88,21 @@ export class NetnsPair {
 
   /** Caps the actor namespace's egress with a token-bucket filter (tc tbf), e.g. rate '100mbit'. */
   limitActorEgress(rate: string): void {
-    this.exec(this.actorNs, ['tc', 'qdisc', 'add', 'dev', this.vethA, 'root', 'tbf', 'rate', rate, 'burst', '256kb', 'latency', '500ms']);
+    this.exec(this.actorNs, [
+      'tc',
+      'qdisc',
+      'add',
+      'dev',
+      this.vethA,
+      'root',
+      'tbf',
+      'rate',
+      rate,
+      'burst',
+      '256kb',
+      'latency',
+      '500ms',
+    ]);
   }
 
   /** Starts one fault; returns the function that heals it. */
@@ -99,16 +113,55 @@ export class NetnsPair {
         this.exec(this.learnerNs, ['iptables', '-A', 'OUTPUT', '-d', this.actorIp, '-j', 'DROP']);
         return () => this.flushIptables();
       case 'reset':
-        this.exec(this.actorNs, ['iptables', '-A', 'OUTPUT', '-p', 'tcp', '-d', this.learnerIp, '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+        this.exec(this.actorNs, [
+          'iptables',
+          '-A',
+          'OUTPUT',
+          '-p',
+          'tcp',
+          '-d',
+          this.learnerIp,
+          '-j',
+          'REJECT',
+          '--reject-with',
+          'tcp-reset',
+        ]);
         return () => this.flushIptables();
       case 'loss':
         this.exec(this.learnerNs, ['nft', 'add', 'table', 'inet', 'chaos']);
-        this.exec(this.learnerNs, ['nft', 'add', 'chain', 'inet', 'chaos', 'in', '{ type filter hook input priority 0; policy accept; }']);
-        this.exec(this.learnerNs, ['nft', 'add', 'rule', 'inet', 'chaos', 'in', 'ip', 'saddr', this.actorIp, 'numgen', 'random', 'mod', '100', '<', String(lossPct), 'drop']);
+        this.exec(this.learnerNs, [
+          'nft',
+          'add',
+          'chain',
+          'inet',
+          'chaos',
+          'in',
+          '{ type filter hook input priority 0; policy accept; }',
+        ]);
+        this.exec(this.learnerNs, [
+          'nft',
+          'add',
+          'rule',
+          'inet',
+          'chaos',
+          'in',
+          'ip',
+          'saddr',
+          this.actorIp,
+          'numgen',
+          'random',
+          'mod',
+          '100',
+          '<',
+          String(lossPct),
+          'drop',
+        ]);
         return () => {
           try {
             this.exec(this.learnerNs, ['nft', 'delete', 'table', 'inet', 'chaos']);
-          } catch { /* already gone */ }
+          } catch {
+            /* already gone */
+          }
         };
     }
   }
@@ -117,14 +170,21 @@ export class NetnsPair {
     for (const ns of [this.actorNs, this.learnerNs]) {
       try {
         this.exec(ns, ['iptables', '-F']);
-      } catch { /* namespace gone */ }
+      } catch {
+        /* namespace gone */
+      }
     }
   }
 
   /** Applies `fault` for `ms`, then heals it (also if the wait is interrupted by an error). */
   async apply(fault: NetFault, ms: number, lossPct = 20): Promise<void> {
     const heal = this.inject(fault, lossPct);
-    this.log.push({ fault, at: Date.now(), ms, ...(fault === 'loss' ? { detail: `${lossPct}% of actor->learner packets` } : {}) });
+    this.log.push({
+      fault,
+      at: Date.now(),
+      ms,
+      ...(fault === 'loss' ? { detail: `${lossPct}% of actor->learner packets` } : {}),
+    });
     try {
       await new Promise((r) => setTimeout(r, ms));
     } finally {
@@ -140,7 +200,9 @@ export class NetnsPair {
     for (const ns of [this.actorNs, this.learnerNs]) {
       try {
         run(['ip', 'netns', 'del', ns]);
-      } catch { /* not created */ }
+      } catch {
+        /* not created */
+      }
     }
   }
 

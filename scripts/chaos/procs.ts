@@ -46,11 +46,18 @@ export function spawnCli(o: SpawnCliOptions): Proc {
     if (out.length > 1 << 20) out = out.slice(-(1 << 19)); // keep the tail only: progress lines are unbounded
   });
   const p: Proc = {
-    role: o.role, child, pid: child.pid ?? -1, startedAt: Date.now(), exited: false, stdout: () => out,
-    exit: new Promise((resolve) => child.once('exit', (code, signal) => {
-      p.exited = true;
-      resolve({ code, signal });
-    })),
+    role: o.role,
+    child,
+    pid: child.pid ?? -1,
+    startedAt: Date.now(),
+    exited: false,
+    stdout: () => out,
+    exit: new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        p.exited = true;
+        resolve({ code, signal });
+      }),
+    ),
   };
   // A spawn failure (missing `ip`) surfaces as an exit, not an unhandled error.
   child.once('error', () => undefined);
@@ -92,9 +99,14 @@ export function signal(p: Proc, sig: NodeJS.Signals): boolean {
 }
 
 /** Waits for exit up to `ms`; SIGKILLs after that. */
-export async function waitExit(p: Proc, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }> {
+export async function waitExit(
+  p: Proc,
+  ms: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), ms); });
+  const timeout = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), ms);
+  });
   const r = await Promise.race([p.exit, timeout]);
   clearTimeout(timer);
   if (r !== 'timeout') return { ...r, forced: false };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveActorToken } from '../../learner/auth.js';
 import { badInput } from '../../shared/errors.js';
-import { actorArgs, learnerArgs } from './driver.js';
+import { actorArgs, learnerArgs } from './fleet.js';
 import { freePort, readMem, signal, sleep, spawnCli, waitExit, type Proc } from './procs.js';
 
 export interface SoakOptions {
@@ -54,7 +54,8 @@ export function lsSlope(xs: readonly number[], ys: readonly number[]): { slope: 
   if (n < 3) return { slope: 0, stderr: 0 };
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0, sxx = 0;
+  let sxy = 0,
+    sxx = 0;
   for (let i = 0; i < n; i++) {
     sxy += (xs[i] - mx) * (ys[i] - my);
     sxx += (xs[i] - mx) ** 2;
@@ -69,7 +70,8 @@ export function lsSlope(xs: readonly number[], ys: readonly number[]): { slope: 
 /** Runs the soak; every child is stopped before it returns. */
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   if (!(o.minutes > 0)) throw badInput(`soak: --minutes must be > 0, got ${o.minutes}`);
-  if (!Number.isInteger(o.sampleSec) || o.sampleSec < 1) throw badInput(`soak: --sample must be an integer >= 1, got ${o.sampleSec}`);
+  if (!Number.isInteger(o.sampleSec) || o.sampleSec < 1)
+    throw badInput(`soak: --sample must be an integer >= 1, got ${o.sampleSec}`);
   const say = o.say ?? (() => undefined);
   const root = o.dir ?? mkdtempSync(join(tmpdir(), 'lamer-soak-'));
   mkdirSync(join(root, 'logs'), { recursive: true });
@@ -77,14 +79,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const port = await freePort();
   const url = `ws://127.0.0.1:${port}`;
   const procs: Proc[] = [];
-  const killAll = () => { for (const p of procs) signal(p, 'SIGKILL'); };
+  const killAll = () => {
+    for (const p of procs) signal(p, 'SIGKILL');
+  };
   process.once('exit', killAll);
   const series = new Map<string, Array<{ t: number; mb: number }>>();
   const t0 = Date.now();
   let sampler: NodeJS.Timeout | null = null;
   try {
     const learner = spawnCli({
-      role: 'learner', stderrFile: join(root, 'logs', 'learner.stderr'),
+      role: 'learner',
+      stderrFile: join(root, 'logs', 'learner.stderr'),
       args: learnerArgs({ listen: `127.0.0.1:${port}`, runDir, minutes: o.minutes, seed: o.seed, set: o.set }),
     });
     procs.push(learner);
@@ -98,10 +103,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const key = readFileSync(join(runDir, 'secrets', 'master.key'), 'utf8').trim();
     for (let i = 0; i < o.actors; i++) {
       const id = `a${i}`;
-      procs.push(spawnCli({
-        role: id, stderrFile: join(root, 'logs', `${id}.log`), env: { LAMER_TOKEN: deriveActorToken(key, id) },
-        args: actorArgs({ url, actorId: id, runId, outboxDir: join(root, 'outbox', id), trialLog: join(root, 'trials', `${id}.jsonl`) }),
-      }));
+      procs.push(
+        spawnCli({
+          role: id,
+          stderrFile: join(root, 'logs', `${id}.log`),
+          env: { LAMER_TOKEN: deriveActorToken(key, id) },
+          args: actorArgs({
+            url,
+            actorId: id,
+            runId,
+            outboxDir: join(root, 'outbox', id),
+            trialLog: join(root, 'trials', `${id}.jsonl`),
+          }),
+        }),
+      );
     }
     say(`soak: ${o.minutes} min, ${o.actors} actors, RSS every ${o.sampleSec} s; run in ${root}`);
     const sampleAll = () => {
@@ -120,7 +135,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       await sleep(1000);
       if (Date.now() - lastSay > 60_000) {
         lastSay = Date.now();
-        say(`soak: +${((Date.now() - t0) / 60_000).toFixed(0)} min  ${[...series].map(([r, s]) => `${r} ${s[s.length - 1].mb.toFixed(0)} MB`).join('  ')}`);
+        say(
+          `soak: +${((Date.now() - t0) / 60_000).toFixed(0)} min  ` +
+            [...series].map(([r, s]) => `${r} ${s[s.length - 1].mb.toFixed(0)} MB`).join('  '),
+        );
       }
       // The learner stops at its time budget, plus its final evaluation and checkpoint.
       if (Date.now() - t0 > o.minutes * 60_000 + 300_000) {
@@ -130,34 +148,57 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
   } finally {
     if (sampler) clearInterval(sampler);
-    await Promise.all(procs.map(async (p) => {
-      if (p.exited) return;
-      await Promise.race([p.exit, sleep(15_000)]);
-      signal(p, 'SIGTERM');
-      await waitExit(p, 10_000);
-    }));
+    await Promise.all(
+      procs.map(async (p) => {
+        if (p.exited) return;
+        await Promise.race([p.exit, sleep(15_000)]);
+        signal(p, 'SIGTERM');
+        await waitExit(p, 10_000);
+      }),
+    );
     process.off('exit', killAll);
   }
   const processes: SoakProcess[] = [...series].map(([role, s]) => {
     const half = s.slice(Math.floor(s.length / 2));
     const p = procs.find((x) => x.role === role)!;
     return {
-      role, samples: s.length, firstMB: round1(s[0].mb), lastMB: round1(s[s.length - 1].mb), maxMB: round1(Math.max(...s.map((x) => x.mb))),
+      role,
+      samples: s.length,
+      firstMB: round1(s[0].mb),
+      lastMB: round1(s[s.length - 1].mb),
+      maxMB: round1(Math.max(...s.map((x) => x.mb))),
       ...(() => {
-        const h = lsSlope(half.map((x) => x.t), half.map((x) => x.mb));
+        const h = lsSlope(
+          half.map((x) => x.t),
+          half.map((x) => x.mb),
+        );
         return { slopeMBPerHour: round1(h.slope), slopeStderrMBPerHour: round1(h.stderr) };
       })(),
-      slopeAllMBPerHour: round1(lsSlope(s.map((x) => x.t), s.map((x) => x.mb)).slope),
-      exitedEarly: p.exited && (s[s.length - 1].t * 60 < o.minutes * 0.9),
+      slopeAllMBPerHour: round1(
+        lsSlope(
+          s.map((x) => x.t),
+          s.map((x) => x.mb),
+        ).slope,
+      ),
+      exitedEarly: p.exited && s[s.length - 1].t * 60 < o.minutes * 0.9,
     };
   });
   const summaryFile = join(runDir, 'summary.json');
-  const summary = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) as { policyVersion: number; trialsCommitted: number } : null;
+  const summary = existsSync(summaryFile)
+    ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as { policyVersion: number; trialsCommitted: number })
+    : null;
   const report: SoakReport = {
-    minutes: o.minutes, sampleSec: o.sampleSec, processes, finalPolicyVersion: summary?.policyVersion ?? null,
-    trialsCommitted: summary?.trialsCommitted ?? null, dir: root,
+    minutes: o.minutes,
+    sampleSec: o.sampleSec,
+    processes,
+    finalPolicyVersion: summary?.policyVersion ?? null,
+    trialsCommitted: summary?.trialsCommitted ?? null,
+    dir: root,
   };
-  writeFileSync(join(root, 'soak.json'), JSON.stringify({ ...report, series: Object.fromEntries(series) }, null, 2) + '\n');
+  writeFileSync(
+    join(root, 'soak.json'),
+    JSON.stringify({ ...report, series: Object.fromEntries(series) }, null, 2) + '\n',
+  );
   return report;
 }
 

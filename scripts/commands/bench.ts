@@ -122,7 +122,7 @@ export function register(program: Command): void {
         if (!(n > 0)) throw badInput(`--${flag} must be a positive number, got '${v}'`);
         return n;
       };
-      const entry = Object.prototype.hasOwnProperty.call(BENCHES, name) ? BENCHES[name] : undefined;
+      const entry = Object.hasOwn(BENCHES, name) ? BENCHES[name] : undefined;
       if (!entry) throw badInput(`unknown benchmark '${name}' (known: ${Object.keys(BENCHES).join(', ')})`);
       const result = await entry.run({
         reps: opts.reps === undefined ? undefined : parseIntOption('reps', 1)(opts.reps),

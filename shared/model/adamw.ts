@@ -74,8 +74,8 @@ export class AdamW {
     const clipped = clipNorm > 0 && Number.isFinite(clipNorm) && gradNorm > clipNorm;
     const scale = clipped ? clipNorm / (gradNorm + 1e-6) : 1;
     this.t += 1;
-    const bc1 = 1 - Math.pow(b1, this.t);
-    const bc2 = 1 - Math.pow(b2, this.t);
+    const bc1 = 1 - b1 ** this.t;
+    const bc2 = 1 - b2 ** this.t;
     adamwKernel(params, grads, this.m, this.v, decayMask, scale, b1, b2, eps, lr * wd, lr / bc1, Math.sqrt(bc2));
     return { gradNorm, clipped };
   }

@@ -9,7 +9,7 @@ import { headDim, parseModelConfig, type ModelConfig } from './config.js';
 import { buildDecodeGraph, cacheNames } from './gpt-graphs.js';
 import { buildManifest, checkParams, type Manifest } from './manifest.js';
 import { encodeModel, toModelProto, type ModelProto } from './onnx/encode.js';
-import { Rng } from './rng.js';
+import { Xoshiro128Rng } from '../rng.js';
 import { sampleToken } from './sampling.js';
 import { createSession, OrtTensor, type Session, type SessionOptions } from './session.js';
 
@@ -66,7 +66,7 @@ export function checkGenRequests(cfg: ModelConfig, reqs: unknown): asserts reqs 
 
 interface Row {
   req: GenRequest;
-  rng: Rng;
+  rng: Xoshiro128Rng;
   stop: Set<number>;
   budget: number;
   out: GenResult;
@@ -169,7 +169,7 @@ export class DecodeEngine {
     const rows: Row[] = reqs.map((req) => {
       const budget = Math.min(req.maxTokens, cfg.nCtx - req.prompt.length);
       return {
-        req, rng: new Rng(req.seed), stop: new Set(req.stop), budget,
+        req, rng: new Xoshiro128Rng(req.seed), stop: new Set(req.stop), budget,
         out: { tokens: [], logprobs: [], rawLogprobs: [], finish: 'length', policyVersion: version },
         done: budget <= 0,
       };

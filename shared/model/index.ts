@@ -43,4 +43,4 @@ export { DecodeEngine, checkGenRequests, type GenRequest, type GenResult } from 
 export { PolicyPool, type PolicyPoolOptions } from './policy-pool.js';
 export { sampleToken, type SampleSettings, type Sampled } from './sampling.js';
 export { exportOnnx } from './export.js';
-export { Rng } from './rng.js';
+export { Xoshiro128Rng } from '../rng.js';

@@ -4,7 +4,7 @@
  */
 import type { ModelConfig } from './config.js';
 import { LamerError } from '../errors.js';
-import { Rng } from './rng.js';
+import { Xoshiro128Rng } from '../rng.js';
 
 /** One tensor of the flat parameter buffer (offset and size in elements, not bytes). */
 export interface ManifestEntry {
@@ -75,7 +75,7 @@ export function paramView(m: Manifest, params: Float32Array, name: string): Floa
  */
 export function initParams(m: Manifest, seed: number, std = 0.02): Float32Array {
   const nLayer = m.entries.filter((e) => /\.ln_1\.weight$/.test(e.name)).length;
-  const rng = new Rng(seed);
+  const rng = new Xoshiro128Rng(seed);
   const out = new Float32Array(m.totalSize);
   for (const e of m.entries) {
     const v = out.subarray(e.offset, e.offset + e.size);

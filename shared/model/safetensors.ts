@@ -44,7 +44,7 @@ export function writeSafetensors(tensors: Iterable<[string, SafeTensor]>, metada
   const parts: Array<Uint8Array> = [];
   let offset = 0;
   for (const [name, t] of tensors) {
-    if (name === '__metadata__' || Object.prototype.hasOwnProperty.call(header, name)) fail(`duplicate or reserved tensor name '${name}'`);
+    if (name === '__metadata__' || Object.hasOwn(header, name)) fail(`duplicate or reserved tensor name '${name}'`);
     const dtype = dtypeOf(t.data);
     if (dtype !== t.dtype) fail(`tensor '${name}': dtype ${t.dtype} does not match its ${t.data.constructor.name}`);
     const n = t.shape.reduce((a, b) => a * b, 1);

@@ -3,7 +3,7 @@
  * sampled token under BOTH the distribution actually sampled from (the behaviour policy μ the learner's
  * importance weights need) and the plain model distribution (temperature 1, no top-p).
  */
-import type { Rng } from './rng.js';
+import type { Xoshiro128Rng } from '../rng.js';
 
 export interface SampleSettings {
   /** 0 = greedy (argmax, lowest id on ties). */
@@ -24,7 +24,7 @@ export interface Sampled {
  * Samples one token from `logits[offset .. offset+V)`. Uses exactly one uniform draw per call when
  * temperature > 0 (none when greedy), so streams stay aligned across batch compositions.
  */
-export function sampleToken(logits: Float32Array, offset: number, V: number, s: SampleSettings, rng: Rng, scratch?: Float64Array): Sampled {
+export function sampleToken(logits: Float32Array, offset: number, V: number, s: SampleSettings, rng: Xoshiro128Rng, scratch?: Float64Array): Sampled {
   let max = -Infinity;
   let arg = 0;
   for (let i = 0; i < V; i++) {

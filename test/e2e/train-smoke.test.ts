@@ -38,7 +38,10 @@ describe('lamer train (e2e)', () => {
     for (const p of switches) expect(p.value).toBeGreaterThanOrEqual(0);
     const idle = (metrics.get('perf/actor_idle_frac') ?? []).filter((p) => Number.isFinite(p.value));
     expect(idle.length).toBeGreaterThan(0);
-    for (const p of idle) expect(p.value).toBeGreaterThanOrEqual(0), expect(p.value).toBeLessThanOrEqual(1);
+    for (const p of idle) {
+      expect(p.value).toBeGreaterThanOrEqual(0);
+      expect(p.value).toBeLessThanOrEqual(1);
+    }
     expect(readdirSync(join(runDir, 'checkpoints')).some((d) => d.startsWith('ckpt-000000000002'))).toBe(true);
 
     // Resume: same directory, larger budget. Starts at v2 in a new learner epoch and trains one more version.

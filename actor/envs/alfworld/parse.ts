@@ -25,7 +25,7 @@ export function parseAlfworldFull(response: string): ParsedCommand {
 export function parseAlfworldCompact(response: string, choices: readonly string[]): ParsedCommand {
   const invalid = { command: '', valid: false };
   const words = compactWords(String(response), '</action>');
-  if (!words || words.length !== 1) return invalid;
+  if (words?.length !== 1) return invalid;
   const m = /^<c([1-9]\d*)>$/.exec(words[0]);
   if (!m) return invalid;
   const n = Number(m[1]);

@@ -20,7 +20,7 @@ export function parseMineAction(response: string, template: Template): ParsedCli
   const invalid: ParsedClick = { row: -1, col: -1, valid: false };
   if (template === 'compact') {
     const words = compactWords(response, '</action>');
-    if (!words || words.length !== 2 || !isNumberWord(words[0]) || !isNumberWord(words[1])) return invalid;
+    if (words?.length !== 2 || !isNumberWord(words[0]) || !isNumberWord(words[1])) return invalid;
     return { row: Number(words[0]), col: Number(words[1]), valid: true };
   }
   const body = between(response, '<action>', '</action>', 'first', 'first');

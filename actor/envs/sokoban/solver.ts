@@ -9,7 +9,7 @@ type Key = number | string;
 
 /** Builds a state key: numeric while cells^(boxes+1) fits in a double's integer range, else a string. */
 function keyer(cells: number, nBoxes: number): (player: number, boxes: readonly number[]) => Key {
-  if (Math.pow(cells, nBoxes + 1) < Number.MAX_SAFE_INTEGER) {
+  if (cells ** (nBoxes + 1) < Number.MAX_SAFE_INTEGER) {
     return (player, boxes) => {
       let k = player;
       for (const b of boxes) k = k * cells + b;

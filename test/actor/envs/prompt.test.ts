@@ -5,21 +5,6 @@ import { scriptedAction, templateReflection } from '../../../actor/envs/scripted
 import type { EpisodeLog, MemoryMode, PromptContext, Template, TextEnv } from '../../../actor/envs/types.js';
 import { createRng } from '../../../shared/rng.js';
 
-/** Plays `turns` noisy scripted turns from the env's current state and returns the log. */
-function playLog(env: TextEnv, turns: number, seed: number, noise = 0.5): EpisodeLog {
-  const rng = createRng(seed);
-  const log: EpisodeLog = { steps: [], won: false };
-  for (let t = 0; t < turns; t++) {
-    const r = env.step(scriptedAction(env, env.template, rng, { noise }));
-    log.steps.push({ action: r.info.actionText, obs: r.obs });
-    if (r.terminated || r.truncated) {
-      log.won = r.info.won;
-      break;
-    }
-  }
-  return log;
-}
-
 function ctxOf(env: TextEnv, initialObs: string, over: Partial<PromptContext>): PromptContext {
   return { template: env.template, phase: 'play', memory: 'reflection', initialObs, episode: 0, turn: 0, current: { steps: [], won: false }, past: [], ...over };
 }

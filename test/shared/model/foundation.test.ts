@@ -9,7 +9,7 @@ import { WordTokenizer } from '../../../shared/model/tokenizer.js';
 import { readSafetensors, writeSafetensors } from '../../../shared/model/safetensors.js';
 import { AdamW, decayMaskFor } from '../../../shared/model/adamw.js';
 import { loadModelDir, parseModel, saveModelDir, serializeModel } from '../../../shared/model/checkpoint-files.js';
-import { Rng } from '../../../shared/model/rng.js';
+import { Xoshiro128Rng } from '../../../shared/rng.js';
 
 describe('model config', () => {
   it('accepts a valid config and names the problem in a bad one', () => {
@@ -55,7 +55,7 @@ describe('manifest and init', () => {
   });
 
   it('rng: uniform in [0,1), normal has mean 0 and variance 1', () => {
-    const r = new Rng(123);
+    const r = new Xoshiro128Rng(123);
     let s = 0;
     let s2 = 0;
     const n = 20000;

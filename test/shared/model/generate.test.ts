@@ -4,7 +4,7 @@ import { buildManifest, initParams } from '../../../shared/model/manifest.js';
 import { DecodeEngine, type GenRequest } from '../../../shared/model/generate.js';
 import { createScorer, type Scorer } from '../../../shared/model/scorer.js';
 import { sampleToken } from '../../../shared/model/sampling.js';
-import { Rng } from '../../../shared/model/rng.js';
+import { Xoshiro128Rng } from '../../../shared/rng.js';
 
 const cfg: ModelConfig = { vocabSize: 17, nCtx: 24, dModel: 16, nLayer: 2, nHead: 2 };
 const m = buildManifest(cfg);
@@ -113,7 +113,7 @@ describe('sampleToken', () => {
   const p = Array.from(logits, (z) => Math.exp(z));
   const Z = p.reduce((a, b) => a + b, 0);
   it('samples the tempered distribution and reports both log-probs exactly', () => {
-    const rng = new Rng(3);
+    const rng = new Xoshiro128Rng(3);
     const counts = new Array(5).fill(0);
     const tau = 0.7;
     const q = Array.from(logits, (z) => Math.exp(z / tau));
@@ -128,7 +128,7 @@ describe('sampleToken', () => {
     counts.forEach((c, i) => expect(Math.abs(c / n - q[i]! / Zq)).toBeLessThan(0.015));
   });
   it('top-p keeps the smallest nucleus and renormalises', () => {
-    const rng = new Rng(4);
+    const rng = new Xoshiro128Rng(4);
     // probs ≈ [.47 .17 .10 .02 .16]: nucleus for 0.7 = {0, 1, 4} (mass .80)
     const kept = [0, 1, 4];
     const mass = kept.reduce((a, i) => a + p[i]!, 0);
@@ -141,7 +141,7 @@ describe('sampleToken', () => {
     expect([...seen].sort()).toEqual(kept);
   });
   it('greedy takes the argmax with log μ = 0', () => {
-    expect(sampleToken(logits, 0, 5, { temperature: 0, topP: 1 }, new Rng(1))).toMatchObject({ token: 0, logprob: 0 });
+    expect(sampleToken(logits, 0, 5, { temperature: 0, topP: 1 }, new Xoshiro128Rng(1))).toMatchObject({ token: 0, logprob: 0 });
   });
 });
 

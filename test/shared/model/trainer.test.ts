@@ -10,7 +10,7 @@ import { PolicyTrainer, type PpoBatch } from '../../../shared/model/trainer.js';
 import { createScorer } from '../../../shared/model/scorer.js';
 import { LOG_RATIO_CLAMP } from '../../../shared/model/gpt-graphs.js';
 import * as policyLoss from '../../../shared/rl/policy-loss.js';
-import { Rng } from '../../../shared/model/rng.js';
+import { Xoshiro128Rng } from '../../../shared/rng.js';
 import { grad, jarr, values, type JArray } from './jax-helpers.js';
 import { bcLossRef, jaxParams, ppoLossRef, tokenLogprobsAndEntropy } from './gpt-ref.js';
 
@@ -18,7 +18,7 @@ const cfg: ModelConfig = { vocabSize: 13, nCtx: 10, dModel: 8, nLayer: 2, nHead:
 const B = 3;
 const T = 7;
 const m: Manifest = buildManifest(cfg);
-const rng = new Rng(2024);
+const rng = new Xoshiro128Rng(2024);
 // Larger-than-GPT-2 init so the function is far from uniform and every parameter matters.
 const params = initParams(m, 11, 0.3);
 for (const e of m.entries) if (!e.name.endsWith('.weight') || e.shape.length === 1) {
@@ -214,7 +214,7 @@ describe('behaviour-cloning graph', () => {
   it('learns a small supervised task (reverse 4 symbols) to near-zero loss', async () => {
     // Sequences "<bos> a b c d | d c b a": the second half is fully determined by the first.
     const c2: ModelConfig = { vocabSize: 10, nCtx: 10, dModel: 32, nLayer: 2, nHead: 2 };
-    const r = new Rng(5);
+    const r = new Xoshiro128Rng(5);
     const BB = 16;
     const TT = 10;
     const t = await PolicyTrainer.create({ config: c2, params: initParams(buildManifest(c2), 1), optimizer: { lr: 1e-2, weightDecay: 0 }, batchSize: BB, seqLen: TT });

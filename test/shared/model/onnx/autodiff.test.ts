@@ -9,7 +9,7 @@ import { DIFFERENTIABLE_OPS, gradients } from '../../../../shared/model/onnx/aut
 import { attention, gelu, scaledGelu, CUSTOM_GRADIENT_LAYERS } from '../../../../shared/model/onnx/layers.js';
 import { toOnnxBytes } from '../../../../shared/model/onnx/encode.js';
 import { createSession, OrtTensor } from '../../../../shared/model/session.js';
-import { Rng } from '../../../../shared/model/rng.js';
+import { Xoshiro128Rng } from '../../../../shared/rng.js';
 import { grad, jarr, jint, nn, np, scipySpecial, values, type JArray } from '../jax-helpers.js';
 
 type Kind = 'any' | 'positive' | 'nonzero';
@@ -27,7 +27,7 @@ interface Case {
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
-function sample(rng: Rng, shape: number[], kind: Kind = 'any'): Float64Array {
+function sample(rng: Xoshiro128Rng, shape: number[], kind: Kind = 'any'): Float64Array {
   return Float64Array.from({ length: prod(shape) }, () => {
     const u = rng.uniform() * 2 - 1;
     if (kind === 'positive') return 0.3 + 1.5 * rng.uniform();
@@ -36,20 +36,20 @@ function sample(rng: Rng, shape: number[], kind: Kind = 'any'): Float64Array {
   });
 }
 
-function randShape(rng: Rng, minRank: number, maxRank: number, maxDim = 4): number[] {
+function randShape(rng: Xoshiro128Rng, minRank: number, maxRank: number, maxDim = 4): number[] {
   const r = minRank + Math.floor(rng.uniform() * (maxRank - minRank + 1));
   return Array.from({ length: r }, () => 1 + Math.floor(rng.uniform() * maxDim));
 }
 
 /** A shape that broadcasts against `s`: a random suffix with random dims set to 1. */
-function broadcastPartner(rng: Rng, s: number[]): number[] {
+function broadcastPartner(rng: Xoshiro128Rng, s: number[]): number[] {
   const keep = Math.floor(rng.uniform() * (s.length + 1));
   return s.slice(s.length - keep).map((d) => (rng.uniform() < 0.35 ? 1 : d));
 }
 
-const int = (rng: Rng, n: number) => Math.floor(rng.uniform() * n);
+const int = (rng: Xoshiro128Rng, n: number) => Math.floor(rng.uniform() * n);
 
-async function runCase(c: Case, rng: Rng): Promise<void> {
+async function runCase(c: Case, rng: Xoshiro128Rng): Promise<void> {
   const f: DType = c.f32 ? 'float32' : 'float64';
   let xs: Float64Array[];
   let tries = 0;
@@ -106,7 +106,7 @@ async function runCase(c: Case, rng: Rng): Promise<void> {
   });
 }
 
-type Gen = (rng: Rng) => Case;
+type Gen = (rng: Xoshiro128Rng) => Case;
 
 const binaryGen = (op: 'Add' | 'Sub' | 'Mul' | 'Div' | 'Max' | 'Min'): Gen => (rng) => {
   const a = randShape(rng, 1, 4);
@@ -140,7 +140,7 @@ const unaryGen = (op: 'Neg' | 'Exp' | 'Log' | 'Sqrt' | 'Erf' | 'Identity'): Gen 
   };
 };
 
-function permutation(rng: Rng, n: number): number[] {
+function permutation(rng: Xoshiro128Rng, n: number): number[] {
   const p = [...Array(n).keys()];
   for (let i = n - 1; i > 0; i--) {
     const j = int(rng, i + 1);
@@ -398,7 +398,7 @@ describe('gradient rules', () => {
   const CASES_PER_GEN = 3;
   for (const [op, gens] of Object.entries(GENS)) {
     it(`${op}: matches finite differences and jax-js on random shapes`, async () => {
-      const rng = new Rng(op.split('').reduce((a, ch) => a * 31 + ch.charCodeAt(0), 7));
+      const rng = new Xoshiro128Rng(op.split('').reduce((a, ch) => a * 31 + ch.charCodeAt(0), 7));
       for (const gen of gens) for (let i = 0; i < CASES_PER_GEN; i++) await runCase(gen(rng), rng);
     });
   }
