@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { Packr } from 'msgpackr';
 import { LearnerClient } from '../../actor/learner-client.js';
 import { Outbox } from '../../actor/outbox.js';
-import { CloseCode } from '../../learner/server.js';
+import { CloseCode } from '../../proto/wire.js';
 import { encode } from '../../proto/codec.js';
 import { toTensor, type Trial } from '../../proto/messages.js';
 import { sampleKey, sampleTrial, sampleTrialBody } from '../proto/samples.js';
@@ -47,9 +47,9 @@ describe('upgrade: authentication and admission happen before any WebSocket exis
     const a = await RawClient.ready(h.server.url, 'actor-a');
     const b = await RawClient.ready(h.server.url, 'actor-b');
     await expect(RawClient.open(h.server.url, 'actor-c')).rejects.toMatchObject({ status: 503 });
-    expect(h.server.metrics().overLimit).toBe(1);
-    const res = await fetch(h.server.url.replace('ws://', 'http://'));
-    expect(res.status).toBe(426);
+    // Every TCP connection counts, not only upgraded ones: a plain HTTP request is over the limit too.
+    expect((await fetch(h.server.url.replace('ws://', 'http://'))).status).toBe(503);
+    expect(h.server.metrics().overLimit).toBe(2);
     a.ws.close();
     await a.closed;
     await until(() => h!.server.metrics().connectionsLive === 1);
@@ -57,6 +57,8 @@ describe('upgrade: authentication and admission happen before any WebSocket exis
     expect(h.server.connections().map((x) => x.actorId).sort()).toEqual(['actor-b', 'actor-c']);
     b.ws.close();
     c.ws.close();
+    await until(() => h!.server.metrics().connectionsLive === 0);
+    expect((await fetch(h.server.url.replace('ws://', 'http://'))).status).toBe(426);
   });
 });
 
