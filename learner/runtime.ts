@@ -4,9 +4,9 @@
  * fixed validation list, and checkpoints (resume by default). Data flow: design.md §2.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { decodeTrial } from '../proto/codec.js';
-import { fromTensor, toTensor, type Lease, type Trial, type TrialOptions } from '../proto/messages.js';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { decodeTrial, encode } from '../proto/codec.js';
+import { fromTensor, toTensor, validateTrial, type Lease, type Trial, type TrialOptions } from '../proto/messages.js';
 import type { Config } from '../shared/config.js';
 import { LamerError } from '../shared/errors.js';
 import { atomicWrite } from '../shared/fsutil.js';
@@ -23,6 +23,7 @@ import type { Authenticator } from './auth.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { Ledger } from './ledger.js';
 import { PolicyPublisher } from './publisher.js';
+import { Quarantine } from './quarantine.js';
 import { createLearnerServer, type ActorConnection, type LearnerServer } from './server.js';
 import { TaskBook, type GroupState, type TaskBookState } from './task-book.js';
 import { TrainerClient } from './trainer-client.js';
@@ -101,6 +102,10 @@ function rowsOf(t: Trial): RecordedRow[] {
 export class LearnerRuntime {
   private server!: LearnerServer;
   private ledger!: Ledger;
+  private quarantine!: Quarantine;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  /** Leases taken back by expiry in this process. */
+  private leasesExpired = 0;
   private trainer!: TrainerClient;
   private publisher!: PolicyPublisher;
   private store!: CheckpointStore;
@@ -154,7 +159,10 @@ export class LearnerRuntime {
   private async init(): Promise<void> {
     const { config: cfg, runDir, logger } = this.o;
     this.store = new CheckpointStore(runDir.file('checkpoints'), { keep: cfg.learner.keepCheckpoints });
-    if (cfg.run.fresh) await this.store.clear();
+    if (cfg.run.fresh) {
+      await this.store.clear();
+      this.setAsideForFresh();
+    }
     const loaded = await this.store.loadLatest();
     // learnerEpoch must grow on EVERY start, also when two starts resume from the same checkpoint: the process in
     // between may have published newer versions before it died, and actors keep a same-epoch policy whose version
@@ -200,6 +208,7 @@ export class LearnerRuntime {
     this.ledger = await Ledger.open(runDir.file('ledger'), {
       onRecovery: (r) => logger.warn(r, 'ledger: truncated a torn tail left by a crash'),
     });
+    this.quarantine = Quarantine.open(runDir.file('quarantine'));
     await this.replayLedger();
 
     this.trainer = await TrainerClient.start({
@@ -212,7 +221,10 @@ export class LearnerRuntime {
       host: cfg.learner.host, port: cfg.learner.port, runId: this.state.runId, auth: this.o.auth, tls: this.o.tls,
       maxPayload: cfg.learner.maxPayload, heartbeatMs: cfg.learner.heartbeatMs, ledger: this.ledger, logger,
       policyState: () => ({ learnerEpoch: this.state.learnerEpoch, policyVersion: this.state.policyVersion }),
-      checkTrial: (t) => (t.envId !== this.cfg.env.id ? `envId ${t.envId} is not this run's ${this.cfg.env.id}` : null),
+      modelShape: () => this.modelShape(),
+      // Slot integrity: the record must be for a slot leased to the incarnation that numbered it, with its task.
+      checkTrial: (t) => (t.envId !== this.cfg.env.id ? `envId ${t.envId} is not this run's ${this.cfg.env.id}`
+        : this.book.checkDelivery(t, `${t.key.actorId}/${t.key.incarnation}`)),
       onTrialCommitted: (t, info) => this.onCommitted(t, info.offset),
       onTrialRejected: (t, reason, conn) => this.onRejected(t, reason, conn),
       onReady: (conn) => this.onReady(conn),
@@ -226,24 +238,96 @@ export class LearnerRuntime {
     logger.info({ url: this.server.url, runId: this.state.runId, policyVersion: this.state.policyVersion }, 'learner listening');
   }
 
-  /** Reloads the rows of live groups and re-applies records committed after the checkpoint (acked, not yet trained). */
+  /**
+   * `--fresh` starts a new history: checkpoints are deleted (by the caller), the ledger and the quarantine are moved
+   * aside to `<name>.pre-fresh-<epoch>` (kept for inspection, never read again). Kept: the run id (actors keep
+   * their configuration), the learner-epoch counter (it must only grow: actors may hold weights of the old
+   * history) and metrics.csv (appended to).
+   */
+  private setAsideForFresh(): void {
+    const { runDir, logger } = this.o;
+    const epochFile = runDir.file('learner-epoch');
+    const tag = existsSync(epochFile) ? readFileSync(epochFile, 'utf8').trim() : 'none';
+    for (const name of ['ledger', 'quarantine']) {
+      const from = runDir.file(name);
+      if (!existsSync(from)) continue;
+      const to = runDir.file(`${name}.pre-fresh-${tag}-${Date.now()}`);
+      renameSync(from, to);
+      logger.info({ from, to }, '--fresh: moved aside');
+    }
+  }
+
+  private modelShape(): { vocabSize: number; contextLength: number } {
+    return { vocabSize: this.modelConfig.vocabSize, contextLength: this.modelConfig.nCtx };
+  }
+
+  /** Groups an earlier learner process may have opened past the checkpoint's task-stream position. */
+  private adoptWindow(): number {
+    const { algo, learner } = this.cfg;
+    return (learner.checkpointEvery + algo.eta + 2) * algo.groupsPerUpdate;
+  }
+
+  /**
+   * Reloads the rows of live groups and re-applies records committed after the checkpoint (acked, not yet trained).
+   * A record that does not decode, fails the ingest rules with this model's shape, or names a group no learner of
+   * this run could have opened is quarantined (its slot, if it held one, is leased again); quarantined offsets are
+   * skipped without a look.
+   */
   private async replayLedger(): Promise<void> {
     const live = new Map<number, { groupId: string; slot: number }>();
     for (const g of this.book.groups) g.slots.forEach((s, i) => s && live.set(s.offset, { groupId: g.groupId, slot: i }));
     const from = Math.min(this.book.minLiveOffset() ?? this.state.ledgerOffset, this.state.ledgerOffset);
     let replayed = 0;
     for await (const rec of this.ledger.iterate(from)) {
-      const d = decodeTrial(rec.bytes);
-      if (!d.ok) throw new LamerError('RL_ERR_CHECKPOINT', `ledger record at offset ${rec.offset} does not decode: ${d.reason}`);
       const ref = live.get(rec.offset);
+      if (!ref && rec.offset < this.state.ledgerOffset) continue; // trained or surplus before the checkpoint
+      if (this.quarantine.has(rec.offset)) {
+        if (ref) this.book.unfill(ref.groupId, ref.slot);
+        continue;
+      }
+      const d = decodeTrial(rec.bytes);
+      let problem = d.ok ? validateTrial(d.trial, this.modelShape()) : `does not decode: ${d.reason}`;
+      if (!problem && d.ok && !ref && this.book.adopt(d.trial.groupId, this.adoptWindow()) === 'refused') {
+        problem = `group ${d.trial.groupId} is beyond what this run can have opened`;
+      }
+      if (problem || !d.ok) {
+        await this.setAside(rec.offset, d.ok ? d.trial : null, problem ?? 'unusable', rec.bytes, rec.key);
+        if (ref) this.book.unfill(ref.groupId, ref.slot);
+        continue;
+      }
       if (ref) this.keepTrial(ref.groupId, ref.slot, d.trial);
-      else if (rec.offset >= this.state.ledgerOffset) {
+      else {
         this.onCommitted(d.trial, rec.offset, true);
         replayed++;
       }
     }
     if (replayed) this.o.logger.info({ replayed }, 'replayed ledger records committed after the checkpoint');
     this.state.ledgerOffset = this.ledger.offset;
+  }
+
+  /** Quarantines one ledgered record (see learner/quarantine.ts) and logs why. */
+  private async setAside(offset: number, t: Trial | null, reason: string, bytes: Uint8Array | null, key = t?.key ?? null): Promise<void> {
+    await this.quarantine.add({ offset, key, groupId: t?.groupId ?? null, trialIndex: t?.trialIndex ?? null, reason }, bytes);
+    this.o.logger.warn({ offset, key, groupId: t?.groupId, trialIndex: t?.trialIndex, reason }, 'quarantined an unusable ledger record');
+  }
+
+  /**
+   * Quarantines the record in slot `i` of `g` and empties the slot (it is leased again). The record's bytes are
+   * re-encoded from the decoded trial; the ledger keeps the original at `offset`.
+   */
+  private async quarantineSlot(g: GroupState, i: number, reason: string): Promise<void> {
+    const fill = g.slots[i];
+    const trial = this.trials.get(g.groupId)?.get(i)?.trial ?? null;
+    if (!fill) return;
+    let bytes: Uint8Array | null = null;
+    try {
+      bytes = trial ? encode(trial) : null;
+    } catch {
+      /* the index line still names the offset */
+    }
+    await this.setAside(fill.offset, trial, reason, bytes);
+    this.trials.get(g.groupId)?.delete(i);
+    this.book.unfill(g.groupId, i);
   }
 
   private keepTrial(groupId: string, slot: number, trial: Trial): void {
@@ -264,7 +348,6 @@ export class LearnerRuntime {
       }
       this.noteActorStats(t);
     }
-    this.book.adopt(t.groupId);
     const r = this.book.fill(t.groupId, t.trialIndex, { offset, actorId: t.key.actorId });
     if (r === 'surplus') {
       this.state.counters.surplus++;
@@ -397,16 +480,34 @@ export class LearnerRuntime {
     this.kick();
   }
 
+  /** Takes back leases not delivered within `learner.leaseTimeoutSec`; their slots are leased again. */
+  private expireLeases(): void {
+    const revoked = this.book.expire(this.cfg.learner.leaseTimeoutSec * 1000);
+    if (revoked.length === 0) return;
+    this.leasesExpired += revoked.length;
+    const now = Date.now();
+    for (const l of revoked) {
+      this.o.logger.warn({ lessee: l.lessee, leaseId: l.leaseId, groupId: l.groupId, trialIndex: l.trialIndex, ageSec: Math.round((now - l.at) / 1000) },
+        'lease expired: the slot is leased again');
+    }
+    this.kick();
+  }
+
   async run(): Promise<LearnerSummary> {
     this.progressTimer = setInterval(() => this.progress(), this.cfg.run.progressSec * 1000);
     this.progressTimer.unref();
+    const leaseSec = this.cfg.learner.leaseTimeoutSec;
+    if (leaseSec > 0) {
+      this.leaseTimer = setInterval(() => this.expireLeases(), Math.min(5000, leaseSec * 250));
+      this.leaseTimer.unref();
+    }
     if (!this.state.evals.some((e) => e.version === this.state.policyVersion)) await this.evaluate();
     while (this.budgetLeft()) {
       const w0 = performance.now();
       const groups = this.cfg.run.mode === 'sync' ? await this.syncCollect() : await this.asyncCollect();
       this.waitMs = performance.now() - w0;
       if (!groups) break;
-      await this.train(groups);
+      if (!(await this.train(groups))) continue; // unusable records were quarantined: their slots fill again
       const v = this.state.policyVersion;
       const evalDue = this.cfg.run.evalEvery > 0 && v % this.cfg.run.evalEvery === 0;
       if (evalDue && this.budgetLeft()) await this.evaluate();
@@ -437,7 +538,8 @@ export class LearnerRuntime {
       if (!this.budgetLeft()) return null;
       await this.sleep(200);
     }
-    this.pushCohorts('train', B);
+    // Only what is missing: after a quarantine, groups of this version are still open.
+    this.pushCohorts('train', Math.max(0, B - this.book.groups.filter((g) => g.kind === 'train').length));
     for (;;) {
       if (!this.budgetLeft()) return null;
       const ready = this.book.ready('train');
@@ -485,13 +587,34 @@ export class LearnerRuntime {
     };
   }
 
-  private async train(groups: GroupState[]): Promise<void> {
+  /**
+   * One policy update from complete groups. Defence in depth: every record is checked again against the model
+   * (records ledgered by an older learner, or a rule ingest missed), and the update refuses non-finite advantages;
+   * unusable records are quarantined, their slots leased again, and false is returned (nothing trained).
+   */
+  private async train(groups: GroupState[]): Promise<boolean> {
     const t0 = performance.now();
     const v = this.state.policyVersion;
+    const unusable: Array<[GroupState, number, string]> = [];
+    for (const g of groups) {
+      for (const [i, x] of this.trials.get(g.groupId) ?? []) {
+        const problem = validateTrial(x.trial, this.modelShape());
+        if (problem) unusable.push([g, i, problem]);
+      }
+    }
+    for (const [g, i, reason] of unusable) await this.quarantineSlot(g, i, reason);
+    if (unusable.length > 0) return false;
     const data = groups.map((g) => this.groupRows(g));
     const res = await runUpdate(this.trainer, data, v, this.cfg.algo, {
       nCtx: this.modelConfig.nCtx, padId: this.tokenizer.pad, seed: this.cfg.run.seed * 1_000_003 + v, sampling: this.cfg.sampling,
     });
+    if (res.unusable.length > 0) {
+      for (const u of res.unusable) {
+        const g = groups[u.group];
+        for (let i = 0; i < g.slots.length; i++) await this.quarantineSlot(g, i, `group ${g.groupId}: ${u.reason}`);
+      }
+      return false;
+    }
     if (res.rowsDroppedNoLogp > 0) {
       this.o.logger.warn({ version: v, rows: res.rowsDroppedNoLogp }, 'not training on rows without behaviour log-probs (the inference server gave none)');
     }
@@ -532,6 +655,7 @@ export class LearnerRuntime {
       ...invalidFractions(data.flatMap((g) => g.trials.flatMap((t) => t.rows))),
     });
     this.kick();
+    return true;
   }
 
   private publish(): void {
@@ -644,7 +768,8 @@ export class LearnerRuntime {
       'net/credit_violations': n.creditViolations, 'net/decode_budget_exceeded': n.decodeBudgetExceeded, 'net/over_limit': n.overLimit,
       'mem/weights_peers_behind': p.behind, 'mem/weights_max_buffered_bytes': p.maxBufferedAfterSend, 'mem/weights_superseded': p.superseded,
       'mem/rss_mb': mem.rss / 2 ** 20, 'mem/heap_used_mb': mem.heapUsed / 2 ** 20,
-      'ledger/entries': l.entries, 'ledger/fsyncs': l.fsyncs,
+      'ledger/entries': l.entries, 'ledger/fsyncs': l.fsyncs, 'ledger/quarantined': this.quarantine.size,
+      'net/slow_readers': n.slowReaders, 'net/upgrade_timeouts': n.upgradeTimeouts, 'sched/leases_expired': this.leasesExpired,
     };
   }
 
@@ -661,6 +786,7 @@ export class LearnerRuntime {
   /** Tells actors to stop, closes everything. */
   async close(): Promise<void> {
     if (this.progressTimer) clearInterval(this.progressTimer);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
     for (const t of this.goneTimers.values()) clearTimeout(t);
     for (const c of this.server?.connections() ?? []) c.send({ type: 'bye', reason: 'training finished' });
     await this.server?.close();

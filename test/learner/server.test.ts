@@ -167,7 +167,9 @@ describe('protocol violations get their documented close code; other connections
 describe('decode budget', () => {
   it('closes a connection that spends more decode time than its budget; others are unaffected', async () => {
     // 25 ms/s: far above what the bystander needs even on a loaded machine, far below what the hog uses.
-    h = await startHarness({ decodeBudgetMs: 25 });
+    // Heartbeats slow: the 200,000 sends block this process's event loop (client and server share it) for seconds,
+    // and a bystander that cannot answer pings meanwhile would be cut off for silence, which is not under test here.
+    h = await startHarness({ decodeBudgetMs: 25, heartbeatMs: 60_000 });
     const bystander = await RawClient.ready(h.server.url, 'bystander');
     const hog = await RawClient.ready(h.server.url, 'hog');
     const frame = encode({ type: 'heartbeat', t: 1 }); // microseconds each; 200,000 of them exceed 25 ms
