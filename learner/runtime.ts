@@ -235,6 +235,11 @@ export class LearnerRuntime {
     });
     this.publisher = new PolicyPublisher({ peers: () => this.server.connections() });
     this.publish();
+    const leaseSec = cfg.learner.leaseTimeoutSec;
+    if (leaseSec > 0) {
+      this.leaseTimer = setInterval(() => this.expireLeases(), Math.min(5000, leaseSec * 250));
+      this.leaseTimer.unref();
+    }
     logger.info({ url: this.server.url, runId: this.state.runId, policyVersion: this.state.policyVersion }, 'learner listening');
   }
 
@@ -390,7 +395,7 @@ export class LearnerRuntime {
 
   /** A rejected trial will never fill its slot: hand the slot out again instead of waiting for the actor to leave. */
   private onRejected(t: Trial, reason: string, conn: ActorConnection): void {
-    if (!this.book.releaseSlot(t.groupId, t.trialIndex, this.lessee(conn))) return;
+    if (!this.book.releaseSlot(t.groupId, t.trialIndex, `${t.key.actorId}/${t.key.incarnation}`, t.leaseId)) return;
     this.o.logger.info({ actorId: conn.actorId, groupId: t.groupId, trialIndex: t.trialIndex, reason }, 're-opened the slot of a rejected trial');
     this.kick();
   }
@@ -496,11 +501,6 @@ export class LearnerRuntime {
   async run(): Promise<LearnerSummary> {
     this.progressTimer = setInterval(() => this.progress(), this.cfg.run.progressSec * 1000);
     this.progressTimer.unref();
-    const leaseSec = this.cfg.learner.leaseTimeoutSec;
-    if (leaseSec > 0) {
-      this.leaseTimer = setInterval(() => this.expireLeases(), Math.min(5000, leaseSec * 250));
-      this.leaseTimer.unref();
-    }
     if (!this.state.evals.some((e) => e.version === this.state.policyVersion)) await this.evaluate();
     while (this.budgetLeft()) {
       const w0 = performance.now();

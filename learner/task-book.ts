@@ -269,12 +269,14 @@ export class TaskBook {
   }
 
   /**
-   * Re-opens one slot if it is still unfilled and leased to `lessee` (its trial was rejected, so no record for it
-   * will come). Returns whether it did.
+   * Re-opens one slot if it is still unfilled and leased to `lessee` under `leaseId` (its lessee's record for it was
+   * rejected, so no record for it will come). A rejected record that names another lease (a forgery, a stale
+   * retry) releases nothing: the real lessee may still deliver. Returns whether it re-opened the slot.
    */
-  releaseSlot(groupId: string, trialIndex: number, lessee: string): boolean {
+  releaseSlot(groupId: string, trialIndex: number, lessee: string, leaseId: string): boolean {
     const g = this.state.groups.find((x) => x.groupId === groupId);
-    return g !== undefined && g.leases[trialIndex]?.lessee === lessee && this.unlease(g, trialIndex);
+    const l = g?.leases[trialIndex];
+    return g !== undefined && l?.lessee === lessee && l.leaseId === leaseId && this.unlease(g, trialIndex);
   }
 
   /** Drops a slot's lease; an unfilled slot goes back to `open` (kept sorted). Returns whether it re-opened. */
