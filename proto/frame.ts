@@ -5,7 +5,8 @@
  *
  * Why: unpacking and schema validation cost far more than the frame's bytes suggest (1 MiB of empty arrays is
  * ~200 ms of msgpackr plus zod), and a value nested thousands deep overflows the stack of recursive validators.
- * With this pass a receiver knows a frame's type and shape for ~1 ns per byte before it decides to decode it.
+ * With this pass a receiver knows a frame's type and shape, at the cost of one pass over its headers, before it
+ * decides to decode it.
  */
 
 export interface FrameLimits {

@@ -24,8 +24,10 @@ export const LIMITS = {
   jsonKeys: 256,
   /** Containers nested in one message (a trial needs 5; room for nested env options and model config). */
   nesting: 32,
-  /** msgpack values in one frame: ~40 per trial row, so a frame of `rows` rows fits, and a frame of empty arrays
-   *  (the cheapest amplification: ~200 ns of unpacking and validation per byte) cannot cost much more than it. */
+  /**
+   * msgpack values in one frame: a trial row takes ~40, so a trial of `rows` rows fits; it caps the unpacking work
+   * of one frame of tiny values (1 MiB of empty arrays costs ~200 ms to decode and validate, server.ts).
+   */
   frameValues: 1 << 20,
   /** Bytes of any frame an actor sends except a trial (hello with capabilities is < 4 KiB). */
   smallFrameBytes: 64 << 10,
