@@ -447,7 +447,7 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       m.decodeBudgetExceeded++;
       return refuse(c, CloseCode.POLICY_VIOLATION, 'decode budget exceeded');
     }
-    const r = decode(bytes, { admit: (type, size) => admit(c, type, size) });
+    const r = decode(bytes, { admit: (type, size) => admit(c, type, size), maxValues: LIMITS.frameValues });
     c.decodeCredit -= performance.now() - t0;
     if (!r.ok) {
       if (r.kind === 'undecodable') {

@@ -55,7 +55,10 @@ export interface DecodeOptions {
    * before anything is unpacked; a returned reason refuses the frame.
    */
   admit?: (type: string | undefined, byteLength: number) => string | null;
-  /** Values one frame may hold (default {@link LIMITS}.frameValues). */
+  /**
+   * Values one frame may hold (default: unbounded). The learner passes {@link LIMITS}.frameValues for actor frames;
+   * an actor leaves it open, since a welcome's committed marks may legitimately list millions of seqs.
+   */
   maxValues?: number;
 }
 
@@ -95,7 +98,7 @@ export function encode(msg: Message): Uint8Array {
  * raw value.
  */
 export function decode(bytes: Uint8Array, opts: DecodeOptions = {}): DecodeResult {
-  const scan = scanFrame(bytes, { maxDepth: LIMITS.nesting, maxValues: opts.maxValues ?? LIMITS.frameValues });
+  const scan = scanFrame(bytes, { maxDepth: LIMITS.nesting, maxValues: opts.maxValues ?? Number.MAX_SAFE_INTEGER });
   if (!scan.ok) return { ok: false, kind: 'undecodable', reason: scan.reason };
   const refused = opts.admit?.(scan.type, bytes.byteLength);
   if (refused) return { ok: false, kind: 'refused', reason: refused, ...(scan.type === undefined ? {} : { type: scan.type }) };

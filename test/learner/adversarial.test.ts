@@ -120,7 +120,7 @@ function nestedFrame(type: string, field: string, depth: number): Buffer {
 
 describe('defect 1: a deeply nested value cannot take the learner down', () => {
   it.each([1000, 2500, 4500])('closes 1007 on a free-form field nested %i deep, as the first frame and after hello', async (depth) => {
-    h = await startHarness();
+    h = await startHarness({ heartbeatMs: 60_000 }); // liveness is not under test; a loaded machine stalls pongs
     const bystander = await RawClient.ready(h.server.url, 'bystander');
     const first = await RawClient.open(h.server.url, 'victim');
     first.ws.send(nestedFrame('policy', 'config', depth));
@@ -295,7 +295,7 @@ describe('defect 4: a peer that never reads cannot grow the learner\'s memory', 
     const reply = { type: 'bye', reason: 'x'.repeat(4000) } as const; // a lease-sized answer per request
     let maxBuffered = 0;
     h = await startHarness({
-      maxBufferedBytes: cap, decodeBudgetMs: 1_000_000,
+      maxBufferedBytes: cap, decodeBudgetMs: 1_000_000, heartbeatMs: 60_000,
       onMessage: (m, conn) => {
         if (m.type !== 'leaseRequest') return;
         maxBuffered = Math.max(maxBuffered, conn.bufferedAmount);
@@ -320,14 +320,15 @@ describe('defect 5: frames are refused by type and size before they are decoded'
   const junk = (type: string, n: number) => plain.pack({ type, junk: Array.from({ length: n }, () => []) });
 
   it('refuses a large learner-only frame, a non-hello before hello, and oversized small types, unread', async () => {
-    h = await startHarness();
-    const bystander = await RawClient.ready(h.server.url, 'bystander');
+    // Built before any connection: packing them blocks this process (client and server) for a while.
     const cases: Array<[string, boolean, Uint8Array, RegExp]> = [
-      ['learner-only type', true, junk('policy', 500_000), /actors may not send 'policy'/],
-      ['a trial before hello', false, junk('trial', 500_000), /expected hello, got 'trial'/],
+      ['learner-only type', true, junk('policy', 200_000), /actors may not send 'policy'/],
+      ['a trial before hello', false, junk('trial', 200_000), /expected hello, got 'trial'/],
       ['a 256 KiB hello', false, encode(hello('victim', { capabilities: Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, 'v'.repeat(4000)])) })), /'hello' frame of \d+ bytes/],
-      ['a 500 KiB heartbeat', true, junk('heartbeat', 500_000), /'heartbeat' frame of \d+ bytes/],
+      ['a 200 KiB heartbeat', true, junk('heartbeat', 200_000), /'heartbeat' frame of \d+ bytes/],
     ];
+    h = await startHarness({ heartbeatMs: 60_000 });
+    const bystander = await RawClient.ready(h.server.url, 'bystander');
     for (const [name, handshake, bytes, reason] of cases) {
       const c = handshake ? await RawClient.ready(h.server.url, 'victim') : await RawClient.open(h.server.url, 'victim');
       c.ws.send(bytes);
@@ -347,7 +348,7 @@ describe('defect 5: frames are refused by type and size before they are decoded'
 
 describe('defect 8: connections that never upgrade are counted and timed out', () => {
   it('counts raw TCP sockets against maxConnections and drops them after upgradeTimeoutMs', async () => {
-    h = await startHarness({ maxConnections: 2, upgradeTimeoutMs: 300 });
+    h = await startHarness({ maxConnections: 2, upgradeTimeoutMs: 300, heartbeatMs: 60_000 });
     const raw: Socket[] = [];
     const closedAt: number[] = [];
     const t0 = Date.now();
