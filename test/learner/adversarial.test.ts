@@ -239,6 +239,35 @@ describe('defect 3: records ledgered before these checks are quarantined, not re
     expect(r3.runId).toBe(runId); // kept, as documented
   }, 90_000);
 
+  it('a complete group holding an unusable record is not trained: the record is quarantined and its slot re-leased', async () => {
+    const dir = tempDir();
+    const r = await startRuntime(dir, { learner: { leaseTimeoutSec: 0 } });
+    const a = await RawClient.ready(r.url, 'actor-a', { runId: r.runId, incarnation: 'inc-a' });
+    a.send({ type: 'leaseRequest', want: 1 });
+    const lease = await nextOf(a, 'lease');
+    for (const i of [0, 1]) {
+      a.send(trialFor(lease, { runId: r.runId, actorId: 'actor-a', incarnation: 'inc-a', seq: i }, i));
+      expect(await nextOf(a, 'ack')).toMatchObject({ status: 'committed' });
+    }
+    const inside = r as unknown as {
+      book: TaskBook; trials: Map<string, Map<number, { trial: Trial }>>; train(groups: unknown[]): Promise<boolean>;
+    };
+    const [group] = inside.book.ready('train');
+    expect(group.groupId).toBe('g0');
+    // A record an older learner let in: a token id past this model's vocabulary.
+    const t = inside.trials.get('g0')!.get(1)!.trial;
+    t.rows[0] = { ...t.rows[0], response: toTensor(Int32Array.from([VOCAB + 7, 5])) };
+    const offset = group.slots[1]!.offset;
+    expect(await inside.train([group])).toBe(false);
+    expect(r.policyVersion).toBe(0); // nothing trained
+    const q = readFileSync(join(dir, 'quarantine', 'index.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(q).toEqual([expect.objectContaining({ groupId: 'g0', trialIndex: 1, offset, reason: expect.stringMatching(/outside the vocabulary/) })]);
+    expect(inside.book.groups[0].slots.map((s) => s !== null)).toEqual([true, false]);
+    expect(inside.book.groups[0].open).toEqual([1]);
+    expect(inside.book.ready('train')).toEqual([]);
+    a.ws.close();
+  }, 60_000);
+
   it('the update refuses groups whose advantages are not finite and trains nothing', async () => {
     let calls = 0;
     const trainer: TrainerApi = {
