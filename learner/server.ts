@@ -381,9 +381,9 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
   }
 
   /**
-   * Queues one frame. Control frames (acks, heartbeat echoes, leases, credit) may fill at most `maxBufferedBytes`
-   * beyond two weights messages: a peer that stops reading but keeps writing would otherwise grow our memory
-   * with every echo. `bulk` frames (weights) are bounded by the publisher, which checks `bufferedAmount` itself.
+   * Queues one frame. Control frames (acks, heartbeat echoes, leases, credit) are queued only while less than
+   * `maxBufferedBytes` beyond two weights messages waits: a peer that stops reading but keeps writing would
+   * otherwise grow our memory with every echo. `bulk` frames (weights) are bounded by the publisher, which checks `bufferedAmount` itself.
    */
   function sendRaw(c: ConnState, bytes: Uint8Array, cb?: (err?: Error) => void, bulk = false): void {
     if (c.ws.readyState !== c.ws.OPEN || c.phase === 'closing' || c.phase === 'closed') {
@@ -391,7 +391,8 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       return;
     }
     if (bulk) c.bulkBytes = Math.max(c.bulkBytes, bytes.byteLength);
-    else if (c.ws.bufferedAmount + bytes.byteLength > o.maxBufferedBytes + 2 * c.bulkBytes) {
+    else if (c.ws.bufferedAmount > o.maxBufferedBytes + 2 * c.bulkBytes) {
+      // What is already queued decides: one frame always fits (a welcome listing many committed seqs is large).
       m.slowReaders++;
       log?.warn({ actorId: c.actorId, buffered: c.ws.bufferedAmount }, 'peer is not reading: closing');
       cb?.(new Error('peer is not reading'));
