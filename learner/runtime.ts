@@ -21,7 +21,7 @@ import type { Group } from '../shared/rl/types.js';
 import { MetricsCsv, type RunDir } from '../shared/run-dir.js';
 import type { Authenticator } from './auth.js';
 import { CheckpointStore } from './checkpoint-store.js';
-import { Ledger } from './ledger.js';
+import { Ledger, ledgerLockHolder } from './ledger.js';
 import { PolicyPublisher } from './publisher.js';
 import { Quarantine } from './quarantine.js';
 import { createLearnerServer, type ActorConnection, type LearnerServer } from './server.js';
@@ -160,8 +160,8 @@ export class LearnerRuntime {
     const { config: cfg, runDir, logger } = this.o;
     this.store = new CheckpointStore(runDir.file('checkpoints'), { keep: cfg.learner.keepCheckpoints });
     if (cfg.run.fresh) {
+      this.setAsideForFresh(); // first: it refuses while another learner uses this run directory
       await this.store.clear();
-      this.setAsideForFresh();
     }
     const loaded = await this.store.loadLatest();
     // learnerEpoch must grow on EVERY start, also when two starts resume from the same checkpoint: the process in
@@ -244,13 +244,15 @@ export class LearnerRuntime {
   }
 
   /**
-   * `--fresh` starts a new history: checkpoints are deleted (by the caller), the ledger and the quarantine are moved
-   * aside to `<name>.pre-fresh-<epoch>` (kept for inspection, never read again). Kept: the run id (actors keep
+   * `--fresh` starts a new history: the ledger and the quarantine are moved aside to `<name>.pre-fresh-<epoch>-<ms>`
+   * (kept for inspection, never read again), then the caller deletes the checkpoints. Kept: the run id (actors keep
    * their configuration), the learner-epoch counter (it must only grow: actors may hold weights of the old
    * history) and metrics.csv (appended to).
    */
   private setAsideForFresh(): void {
     const { runDir, logger } = this.o;
+    const holder = ledgerLockHolder(runDir.file('ledger'));
+    if (holder !== null) throw new LamerError('RL_ERR_INTERNAL', `--fresh: the ledger of ${runDir.path} is in use by process ${holder}`);
     const epochFile = runDir.file('learner-epoch');
     const tag = existsSync(epochFile) ? readFileSync(epochFile, 'utf8').trim() : 'none';
     for (const name of ['ledger', 'quarantine']) {

@@ -229,6 +229,9 @@ describe('defect 3: records ledgered before these checks are quarantined, not re
     const r2 = await startRuntime(dir, { learner: { leaseTimeoutSec: 0 } });
     expect(lines()).toHaveLength(2); // skipped, not quarantined again
     expect((r2 as unknown as { book: TaskBook }).book.groups[0].slots.map((s) => s !== null)).toEqual([false, true]);
+    // --fresh never pulls the ledger from under a learner that is using it (checkpoints stay too).
+    await expect(startRuntime(dir, { run: { fresh: true } })).rejects.toThrow(/ledger of .* is in use by process/);
+    expect(existsSync(join(dir, 'ledger'))).toBe(true);
     await r2.close();
     runtimes = [];
 
