@@ -305,12 +305,17 @@ describe('TLS (wss) with a pinned CA made by openssl at test time', () => {
       writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
       run(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '1', '-extfile', 'ext.cnf']);
       const ca = readFileSync(join(dir, 'ca.pem'));
-      h = await startHarness({ tls: { key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')) } });
+      // A short upgrade deadline: an upgraded TLS connection must be released from it (it outlives the deadline below).
+      h = await startHarness({ tls: { key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')) }, upgradeTimeoutMs: 300 });
       expect(h.server.url).toMatch(/^wss:\/\//);
       const c = await RawClient.open(h.server.url, 'actor-1', { ca });
       c.send(hello('actor-1'));
       expect((await c.next()).type).toBe('welcome');
       expect((c.ws as unknown as { _socket: { getProtocol(): string } })._socket.getProtocol()).toBe('TLSv1.3');
+      await new Promise((r) => setTimeout(r, 600));
+      c.send({ type: 'heartbeat', t: 7 });
+      expect(await c.next()).toEqual({ type: 'heartbeat', t: 7 });
+      expect(h.server.metrics().upgradeTimeouts).toBe(0);
       c.ws.close();
       await expect(RawClient.open(h.server.url, 'actor-1')).rejects.toThrow(/self[- ]signed|unable to verify|UNABLE_TO_GET_ISSUER/i);
       // Plain ws:// against the TLS port never gets a WebSocket either.
