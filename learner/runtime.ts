@@ -374,7 +374,11 @@ export class LearnerRuntime {
       c.up = Math.max(c.up, actorUpMs);
       this.actorClocks.set(id, c);
     }
-    if (weightSwitch) this.metrics.log(weightSwitch.policyVersion, { 'perf/weight_switch_ms': weightSwitch.ms, 'perf/weight_swap_ms': weightSwitch.swapMs });
+    // A switch to a version this learner has not published (a dead process's weights, or a false report) would put
+    // a metric row at a version that does not exist: it is left out; the trial itself is judged by its rows.
+    if (weightSwitch && weightSwitch.policyVersion <= this.state.policyVersion) {
+      this.metrics.log(weightSwitch.policyVersion, { 'perf/weight_switch_ms': weightSwitch.ms, 'perf/weight_swap_ms': weightSwitch.swapMs });
+    }
   }
 
   // ---- leases ---------------------------------------------------------------------------------------------------

@@ -407,10 +407,6 @@ const LOGP_SLACK = 1e-3;
 export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | null {
   if (t.rows.length === 0) return 'trial has no rows';
   if (t.stats.finishedAt < t.stats.startedAt) return 'stats.finishedAt is before stats.startedAt';
-  const switched = t.stats.weightSwitch?.policyVersion;
-  if (switched !== undefined && ctx.learnerPolicyVersion !== undefined && switched > ctx.learnerPolicyVersion) {
-    return `stats.weightSwitch.policyVersion ${switched} is newer than the learner's ${ctx.learnerPolicyVersion}`;
-  }
   if (t.episodesWon.length === 0) return 'episodesWon is empty';
   if (t.episodesWon.length > t.attempts) return `episodesWon has ${t.episodesWon.length} entries for ${t.attempts} attempts`;
   const wonAt = t.episodesWon.indexOf(true);
