@@ -9,8 +9,8 @@
  *   byte-identically, never more than the credit window at a time.
  * - Reconnects use exponential backoff with full jitter; liveness is client-side too (terminate after
  *   3 heartbeat intervals without any inbound byte).
- * - Close codes 4001 (wrong run), 4002 (protocol mismatch), 4003 (superseded/fenced) and HTTP 401 are fatal:
- *   the client stops and reports through `onFatal`; everything else is retried.
+ * - The close codes in `FATAL_CLOSE_CODES` (proto/wire.ts: 4001 wrong run, 4002 protocol mismatch, 4003 fenced)
+ *   and HTTP 401 are fatal: the client stops and reports through `onFatal`; everything else is retried.
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -22,16 +22,10 @@ import {
   type Welcome,
 } from '../proto/messages.js';
 import { PROTOCOL_VERSION } from '../proto/version.js';
+import { CloseCode, FATAL_CLOSE_CODES } from '../proto/wire.js';
 import { LamerError, badInput } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Outbox } from './outbox.js';
-
-/** Close codes after which reconnecting cannot help (mirrors learner/server.ts FATAL_CLOSE_CODES). */
-const FATAL_CODES: Record<number, string> = {
-  4001: 'the learner serves another run',
-  4002: 'the learner speaks another protocol version',
-  4003: 'a newer process with this actorId took over (this incarnation is fenced)',
-};
 
 export interface LearnerClientOptions {
   /** ws:// or wss:// URL of the learner. */
@@ -196,7 +190,7 @@ export class LearnerClient {
       try {
         ws.send(encode({ type: 'bye', reason }));
       } catch { /* closing anyway */ }
-      ws.close(1000, 'bye');
+      ws.close(CloseCode.NORMAL, 'bye');
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
       ws.terminate();
     } else {
@@ -314,7 +308,7 @@ export class LearnerClient {
 
   private protocolFailure(reason: string): void {
     this.opts.logger?.error({ reason }, 'protocol failure: reconnecting');
-    this.ws?.close(1008, reason.slice(0, 120));
+    this.ws?.close(CloseCode.POLICY_VIOLATION, reason.slice(0, 120));
   }
 
   private onWelcome(w: Welcome): void {
@@ -410,8 +404,9 @@ export class LearnerClient {
     if (this.liveness) clearInterval(this.liveness);
     this.liveness = null;
     if (this.state === 'closed' || this.state === 'fatal') return;
-    if (code in FATAL_CODES) {
-      return this.fatal(new LamerError('RL_ERR_PROTOCOL', `learner closed the connection with ${code}: ${FATAL_CODES[code]}${reason ? ` (${reason})` : ''}`));
+    const fatal = FATAL_CLOSE_CODES.get(code);
+    if (fatal) {
+      return this.fatal(new LamerError('RL_ERR_PROTOCOL', `learner closed the connection with ${code}: ${fatal}${reason ? ` (${reason})` : ''}`));
     }
     this.opts.logger?.info({ code, reason }, 'learner connection closed: reconnecting');
     const initial = this.opts.backoff?.initialMs ?? 200;

@@ -638,6 +638,16 @@ function acquireLock(dir: string): void {
   throw new LamerError('RL_ERR_INTERNAL', `cannot lock ledger ${dir}`);
 }
 
+/** The pid of a live process (this one included) holding the ledger in `dir`, or null. */
+export function ledgerLockHolder(dir: string): number | null {
+  try {
+    const owner = Number(readFileSync(join(dir, LOCK), 'utf8').trim());
+    return Number.isInteger(owner) && owner > 0 && pidAlive(owner) ? owner : null;
+  } catch {
+    return null;
+  }
+}
+
 function releaseLock(dir: string): void {
   const path = join(dir, LOCK);
   try {

@@ -13,7 +13,9 @@ import type { EvalResult } from './run-state.js';
 import type { LearnerServer } from './server.js';
 
 /** Delivery and memory-bound counters (docs/reliability.md §6), cumulative for this process except the gauges. */
-export function reliabilityMetrics(server: LearnerServer, publisher: PolicyPublisher, ledger: Ledger): Record<string, number> {
+export function reliabilityMetrics(
+  server: LearnerServer, publisher: PolicyPublisher, ledger: Ledger, extra: { quarantined: number; leasesExpired: number },
+): Record<string, number> {
   const n = server.metrics();
   const p = publisher.stats();
   const l = ledger.stats();
@@ -24,7 +26,8 @@ export function reliabilityMetrics(server: LearnerServer, publisher: PolicyPubli
     'net/credit_violations': n.creditViolations, 'net/decode_budget_exceeded': n.decodeBudgetExceeded, 'net/over_limit': n.overLimit,
     'mem/weights_peers_behind': p.behind, 'mem/weights_max_buffered_bytes': p.maxBufferedAfterSend, 'mem/weights_superseded': p.superseded,
     'mem/rss_mb': mem.rss / 2 ** 20, 'mem/heap_used_mb': mem.heapUsed / 2 ** 20,
-    'ledger/entries': l.entries, 'ledger/fsyncs': l.fsyncs,
+    'ledger/entries': l.entries, 'ledger/fsyncs': l.fsyncs, 'ledger/quarantined': extra.quarantined,
+    'net/slow_readers': n.slowReaders, 'net/upgrade_timeouts': n.upgradeTimeouts, 'sched/leases_expired': extra.leasesExpired,
   };
 }
 
@@ -66,7 +69,11 @@ export class ProgressReporter {
       c.up = Math.max(c.up, actorUpMs);
       this.actorClocks.set(id, c);
     }
-    if (weightSwitch) this.metrics.log(weightSwitch.policyVersion, { 'perf/weight_switch_ms': weightSwitch.ms, 'perf/weight_swap_ms': weightSwitch.swapMs });
+    // A switch to a version this learner has not published (a dead process's weights, or a false report) would put
+    // a metric row at a version that does not exist: it is left out; the trial itself is judged by its rows.
+    if (weightSwitch && weightSwitch.policyVersion <= this.sources.version()) {
+      this.metrics.log(weightSwitch.policyVersion, { 'perf/weight_switch_ms': weightSwitch.ms, 'perf/weight_swap_ms': weightSwitch.swapMs });
+    }
   }
 
   /** Writes the window's metrics and the progress line, then starts a new window. */

@@ -4,7 +4,7 @@
  * durable counter that grows on every start, see below).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Config } from '../shared/config.js';
 import { LamerError } from '../shared/errors.js';
 import { atomicWrite } from '../shared/fsutil.js';
@@ -16,6 +16,7 @@ import { buildManifest, initParams } from '../shared/model/manifest.js';
 import { WordTokenizer } from '../shared/model/tokenizer.js';
 import type { RunDir } from '../shared/run-dir.js';
 import type { CheckpointStore } from './checkpoint-store.js';
+import { ledgerLockHolder } from './ledger.js';
 import type { TaskBookState } from './task-book.js';
 
 export interface EvalResult {
@@ -63,7 +64,10 @@ export interface StartOptions {
 /** Loads the newest valid checkpoint (corrupt ones are skipped with a warning) or builds a fresh start. */
 export async function resumeOrStart(o: StartOptions): Promise<StartingPoint> {
   const { config: cfg, runDir, logger, store } = o;
-  if (cfg.run.fresh) await store.clear();
+  if (cfg.run.fresh) {
+    setAsideForFresh(runDir, logger); // first: it refuses while another learner uses this run directory
+    await store.clear();
+  }
   const loaded = await store.loadLatest();
   // learnerEpoch must grow on EVERY start, also when two starts resume from the same checkpoint: the process in
   // between may have published newer versions before it died, and actors keep a same-epoch policy whose version
@@ -102,4 +106,24 @@ export async function resumeOrStart(o: StartOptions): Promise<StartingPoint> {
   }
   await atomicWrite(epochFile, `${start.state.learnerEpoch}\n`);
   return start;
+}
+
+/**
+ * `--fresh` starts a new history: the ledger and the quarantine are moved aside to `<name>.pre-fresh-<epoch>-<ms>`
+ * (kept for inspection, never read again), then the caller deletes the checkpoints. Kept: the run id (actors keep
+ * their configuration), the learner-epoch counter (it must only grow: actors may hold weights of the old
+ * history) and metrics.csv (appended to).
+ */
+function setAsideForFresh(runDir: RunDir, logger: Logger): void {
+  const holder = ledgerLockHolder(runDir.file('ledger'));
+  if (holder !== null) throw new LamerError('RL_ERR_INTERNAL', `--fresh: the ledger of ${runDir.path} is in use by process ${holder}`);
+  const epochFile = runDir.file('learner-epoch');
+  const tag = existsSync(epochFile) ? readFileSync(epochFile, 'utf8').trim() : 'none';
+  for (const name of ['ledger', 'quarantine']) {
+    const from = runDir.file(name);
+    if (!existsSync(from)) continue;
+    const to = runDir.file(`${name}.pre-fresh-${tag}-${Date.now()}`);
+    renameSync(from, to);
+    logger.info({ from, to }, '--fresh: moved aside');
+  }
 }

@@ -1,9 +1,10 @@
 /**
  * The learner process, wired from its components (docs/design.md §2):
- *   run-state     where it starts (checkpoint or fresh; run id, learner epoch)
- *   server        actors' WebSockets: auth, validation, exactly-once commit into the ledger, acks
- *   ingest        committed records -> task-book slots, decoded rows of live groups; ledger replay on restart
- *   scheduler     leases, lockstep cohorts, the admission rule, lessee lifecycle
+ *   run-state     where it starts (checkpoint or fresh; run id, learner epoch; --fresh sets the ledger aside)
+ *   server        actors' WebSockets: auth, validation, slot integrity, exactly-once commit into the ledger, acks
+ *   ingest        committed records -> task-book slots, decoded rows of live groups; ledger replay on restart;
+ *                 unusable ledgered records to the quarantine
+ *   scheduler     leases, lockstep cohorts, the admission rule, lessee lifecycle, lease expiry
  *   trainer-loop  collect B groups -> update (trainer worker) -> publish; evaluation and checkpoint schedule
  *   evaluator     the fixed validation list
  *   checkpointer  atomic checkpoints of model, optimizer and learner state
@@ -24,6 +25,7 @@ import { Ingest } from './ingest.js';
 import { Ledger } from './ledger.js';
 import { ProgressReporter, reliabilityMetrics } from './progress.js';
 import { PolicyPublisher } from './publisher.js';
+import { Quarantine } from './quarantine.js';
 import { type LearnerState, resumeOrStart } from './run-state.js';
 import { Scheduler } from './scheduler.js';
 import { createLearnerServer, type LearnerServer } from './server.js';
@@ -66,7 +68,10 @@ export class LearnerRuntime {
   private trainer!: TrainerClient;
   private publisher!: PolicyPublisher;
   private scheduler!: Scheduler;
-  private loop!: TrainerLoop;
+  /** The components a status view or a test may read (wiring stays here). */
+  book!: TaskBook;
+  ingest!: Ingest;
+  loop!: TrainerLoop;
   private progress!: ProgressReporter;
   private state!: LearnerState;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -100,10 +105,10 @@ export class LearnerRuntime {
     const start = await resumeOrStart({ config: cfg, runDir, logger, store, vocabulary: this.o.vocabulary, initModel: this.o.initModel });
     const { modelConfig, tokenizer } = start;
     const state = (this.state = start.state);
-    const book = new TaskBook({
+    const book = (this.book = new TaskBook({
       seed: cfg.run.seed, groupSize: cfg.env.groupSize, attempts: cfg.env.attempts, evalTasks: cfg.run.evalTasks, evalAttempts: cfg.run.evalAttempts,
       evalSeed: cfg.run.evalSeed || cfg.run.seed,
-    }, state.taskBook);
+    }, state.taskBook));
     book.reopenAll(); // leases of a previous learner process are unknown: re-lease every unfilled slot
     const metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0);
     const emit = (line: string) => (this.o.onProgress ? this.o.onProgress(line) : logger.info(line));
@@ -113,11 +118,18 @@ export class LearnerRuntime {
       lastEval: () => state.evals[state.evals.length - 1],
       lag: () => this.loop.lag,
       actors: () => this.server.connections().length,
-      reliability: () => reliabilityMetrics(this.server, this.publisher, this.ledger),
+      reliability: () => reliabilityMetrics(this.server, this.publisher, this.ledger, {
+        quarantined: quarantine.size, leasesExpired: this.scheduler.leasesExpired,
+      }),
     }, emit);
-    const ingest = new Ingest({
-      book, counters: state.counters, logger, onLiveTrial: (t) => this.progress.noteTrial(t), onSlotFilled: () => this.waker.kick(),
-    });
+    const quarantine = Quarantine.open(runDir.file('quarantine'));
+    const modelShape = { vocabSize: modelConfig.vocabSize, contextLength: modelConfig.nCtx };
+    const ingest = (this.ingest = new Ingest({
+      book, quarantine, modelShape, counters: state.counters, logger,
+      // Groups an earlier learner process may have opened past the checkpoint's task-stream position.
+      adoptWindow: (cfg.learner.checkpointEvery + cfg.algo.eta + 2) * cfg.algo.groupsPerUpdate,
+      onLiveTrial: (t) => this.progress.noteTrial(t), onSlotFilled: () => this.waker.kick(),
+    }));
     this.ledger = await Ledger.open(runDir.file('ledger'), {
       onRecovery: (r) => logger.warn(r, 'ledger: truncated a torn tail left by a crash'),
     });
@@ -136,9 +148,12 @@ export class LearnerRuntime {
       host: cfg.learner.host, port: cfg.learner.port, runId: state.runId, auth: this.o.auth, tls: this.o.tls,
       maxPayload: cfg.learner.maxPayload, heartbeatMs: cfg.learner.heartbeatMs, ledger: this.ledger, logger,
       policyState: () => ({ learnerEpoch: state.learnerEpoch, policyVersion: state.policyVersion }),
-      checkTrial: (t) => (t.envId !== cfg.env.id ? `envId ${t.envId} is not this run's ${cfg.env.id}` : null),
+      modelShape: () => modelShape,
+      // Slot integrity: the record must be for a slot leased to the incarnation that numbered it, with its task.
+      checkTrial: (t) => (t.envId !== cfg.env.id ? `envId ${t.envId} is not this run's ${cfg.env.id}`
+        : book.checkDelivery(t, `${t.key.actorId}/${t.key.incarnation}`)),
       onTrialCommitted: (t, info) => ingest.commit(t, info.offset),
-      onTrialRejected: (t, reason, conn) => this.scheduler.onRejected(t.groupId, t.trialIndex, reason, conn),
+      onTrialRejected: (t, reason, conn) => this.scheduler.onRejected(t, reason, conn),
       onReady: (conn) => {
         this.scheduler.onReady(conn);
         this.publisher.sweep();

@@ -4,9 +4,11 @@
  * train groups only through the same admission rule (docs/design.md §3), so the synchronous baseline is simply
  * η = 0: at version v exactly B groups may exist beyond the v·B already trained.
  * Also owns the lessee lifecycle: a new incarnation releases its predecessor's slots, a disconnected actor gets a
- * grace period before its slots are re-leased, a rejected trial's slot re-opens at once.
+ * grace period before its slots are re-leased, a rejected trial's slot re-opens at once, and a lease not delivered
+ * within `learner.leaseTimeoutSec` is taken back (an actor that stays connected but never delivers cannot stall
+ * training).
  */
-import type { Lease, TrialOptions } from '../proto/messages.js';
+import type { Lease, Trial, TrialOptions } from '../proto/messages.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { groupsThatMayStart } from '../shared/rl/admission.js';
@@ -33,8 +35,34 @@ export class Scheduler {
   /** Lessees that disconnected: release their leases unless they come back with the same incarnation. */
   private readonly goneTimers = new Map<string, NodeJS.Timeout>();
   private syncCohort = 0;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  /** Leases taken back by expiry in this process. */
+  private expired = 0;
 
-  constructor(private readonly o: SchedulerOptions) {}
+  constructor(private readonly o: SchedulerOptions) {
+    const leaseSec = o.config.learner.leaseTimeoutSec;
+    if (leaseSec > 0) {
+      this.leaseTimer = setInterval(() => this.expireLeases(), Math.min(5000, leaseSec * 250));
+      this.leaseTimer.unref();
+    }
+  }
+
+  get leasesExpired(): number {
+    return this.expired;
+  }
+
+  /** Takes back leases not delivered within `learner.leaseTimeoutSec`; their slots are leased again. */
+  expireLeases(): void {
+    const revoked = this.o.book.expire(this.cfg.learner.leaseTimeoutSec * 1000);
+    if (revoked.length === 0) return;
+    this.expired += revoked.length;
+    const now = Date.now();
+    for (const l of revoked) {
+      this.o.logger.warn({ lessee: l.lessee, leaseId: l.leaseId, groupId: l.groupId, trialIndex: l.trialIndex, ageSec: Math.round((now - l.at) / 1000) },
+        'lease expired: the slot is leased again');
+    }
+    this.o.onChange();
+  }
 
   private get cfg(): Config {
     return this.o.config;
@@ -58,10 +86,13 @@ export class Scheduler {
     if (this.cfg.run.mode === 'sync') this.o.onChange();
   }
 
-  /** A rejected trial will never fill its slot: hand the slot out again instead of waiting for the actor to leave. */
-  onRejected(groupId: string, trialIndex: number, reason: string, conn: ActorConnection): void {
-    if (!this.o.book.releaseSlot(groupId, trialIndex, lesseeOf(conn))) return;
-    this.o.logger.info({ actorId: conn.actorId, groupId, trialIndex, reason }, 're-opened the slot of a rejected trial');
+  /**
+   * A rejected trial will never fill its slot: hand the slot out again instead of waiting for the actor to leave.
+   * Only the slot of the lease the record names, held by the incarnation that numbered it, is released.
+   */
+  onRejected(t: Pick<Trial, 'groupId' | 'trialIndex' | 'leaseId' | 'key'>, reason: string, conn: ActorConnection): void {
+    if (!this.o.book.releaseSlot(t.groupId, t.trialIndex, `${t.key.actorId}/${t.key.incarnation}`, t.leaseId)) return;
+    this.o.logger.info({ actorId: conn.actorId, groupId: t.groupId, trialIndex: t.trialIndex, reason }, 're-opened the slot of a rejected trial');
     this.o.onChange();
   }
 
@@ -109,6 +140,7 @@ export class Scheduler {
   }
 
   close(): void {
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
     for (const t of this.goneTimers.values()) clearTimeout(t);
     this.goneTimers.clear();
   }

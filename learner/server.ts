@@ -3,11 +3,15 @@
  * ack-after-commit. Everything above transport (leases, group assembly, training, weights) plugs in through
  * the callbacks in {@link LearnerServerOptions}.
  *
- * Hardening (docs/design.md §8.1): `ws` + bufferutil, `noServer` with the token checked in the HTTP `upgrade`
- * handler before `handleUpgrade` (401 and no WebSocket on failure, 503 over the connection limit), no
- * permessage-deflate, explicit `maxPayload`, an `error` listener on every socket, binary frames only, strict
- * schema validation, and heartbeats that count any inbound byte as liveness and terminate after 3 silent
- * intervals. Every rejection closes with a documented code ({@link CloseCode}) and bumps a counter.
+ * Hardening (docs/reliability.md §5–§6): `ws` + bufferutil, `noServer` with the token checked in the HTTP `upgrade`
+ * handler before `handleUpgrade` (401 and no WebSocket on failure); every TCP connection counts against
+ * `maxConnections` from its first byte and is destroyed if it has not upgraded within `upgradeTimeoutMs`; no
+ * permessage-deflate, explicit `maxPayload`, an `error` listener on every socket, binary frames only; each frame's
+ * type and shape are known before it is decoded (types an actor may not send, or not yet, are refused unread),
+ * strict schema validation, and trial content checked against the run's model shape before it is ledgered;
+ * outgoing buffers capped per connection; heartbeats that count any inbound byte as liveness and terminate after
+ * 3 silent intervals. Every rejection closes with a documented code ({@link CloseCode}, proto/wire.ts) and bumps a
+ * counter; no exception from peer input escapes a handler.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -17,47 +21,15 @@ import { performance } from 'node:perf_hooks';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { decode, encode, verifyTrialDigest } from '../proto/codec.js';
 import {
-  ACTOR_MESSAGE_TYPES, validateTrial, type Ack, type ActorMessage, type Hello, type LearnerMessage, type Trial, type TrialKey,
+  ACTOR_MESSAGE_TYPES, LIMITS, validateTrial, type Ack, type ActorMessage, type Hello, type LearnerMessage, type MessageType,
+  type Trial, type TrialKey,
 } from '../proto/messages.js';
 import { PROTOCOL_VERSION } from '../proto/version.js';
+import { CloseCode, ErrorCode } from '../proto/wire.js';
 import { badInput } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Authenticator } from './auth.js';
 import type { Ledger } from './ledger.js';
-
-/**
- * Close codes the learner uses (RFC 6455 §7.4.1 and the 4000-4999 private range). HTTP statuses before the
- * upgrade: 401 bad or missing token, 403 browser Origin present, 503 over the connection limit or shutting down,
- * 426 plain HTTP request.
- */
-export const CloseCode = {
-  /** Orderly close (the actor said bye, or a test closed it). */
-  NORMAL: 1000,
-  /** Learner shutting down: reconnect later. */
-  GOING_AWAY: 1001,
-  /** Malformed WebSocket frame (sent by ws itself). */
-  PROTOCOL_ERROR: 1002,
-  /** Text frame: only binary msgpack frames are accepted. */
-  UNSUPPORTED_DATA: 1003,
-  /** Frame is not decodable msgpack for us (truncated, trailing bytes, extension types, nesting). */
-  INVALID_PAYLOAD: 1007,
-  /** Schema violation, no hello in time, message out of order, wrong direction, actorId != token, credit or decode budget exceeded. */
-  POLICY_VIOLATION: 1008,
-  /** Frame larger than maxPayload (sent by ws itself). */
-  MESSAGE_TOO_BIG: 1009,
-  /** Learner failure while handling a valid message (e.g. the ledger could not commit): retry later. */
-  INTERNAL_ERROR: 1011,
-  /** hello.runId is not this learner's run. Fatal for the actor. */
-  WRONG_RUN: 4001,
-  /** hello.protocol differs from PROTOCOL_VERSION. Fatal for the actor. */
-  PROTOCOL_MISMATCH: 4002,
-  /** A newer connection of this actorId took over (sent to the OLD socket), or this incarnation was fenced. Fatal. */
-  SUPERSEDED: 4003,
-} as const;
-export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
-
-/** Close codes after which an actor must not reconnect (a restart with a new configuration is needed). */
-export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.WRONG_RUN, CloseCode.PROTOCOL_MISMATCH, CloseCode.SUPERSEDED]);
 
 /** Counters, monotonically increasing except `connectionsLive`. */
 export interface ServerMetrics {
@@ -67,6 +39,10 @@ export interface ServerMetrics {
   authFailures: number;
   originRejected: number;
   overLimit: number;
+  /** TCP connections destroyed for not completing the WebSocket upgrade within `upgradeTimeoutMs`. */
+  upgradeTimeouts: number;
+  /** Connections closed with 4004 because their outgoing buffer passed `maxBufferedBytes` (the peer stopped reading). */
+  slowReaders: number;
   helloTimeouts: number;
   wrongRun: number;
   protocolMismatch: number;
@@ -135,8 +111,23 @@ export interface LearnerServerOptions {
   heartbeatMs?: number;
   /** Time allowed between upgrade and hello (default 5000). */
   helloTimeoutMs?: number;
-  /** Open connections (including upgrades in progress) beyond which upgrades get 503 (default 4096). */
+  /**
+   * TCP connections (upgraded or not: counted from accept) beyond which new ones get 503 and are closed
+   * (default 4096).
+   */
   maxConnections?: number;
+  /** A TCP connection that has not completed its WebSocket upgrade within this is destroyed (default 10,000). */
+  upgradeTimeoutMs?: number;
+  /**
+   * Bytes the learner may have queued for one peer, not counting up to two weights messages (the publisher bounds
+   * those itself): beyond it the peer is not reading and is closed with 4004 (default 4 MiB).
+   */
+  maxBufferedBytes?: number;
+  /**
+   * The trainer's model shape: trial rows are checked against it at the door (token ids below `vocabSize`,
+   * trained rows within `contextLength`), so a record the trainer cannot use is rejected, never ledgered.
+   */
+  modelShape?: () => { vocabSize: number; contextLength: number };
   /** Unacked trials allowed per connection (default 32). */
   creditWindow?: number;
   /**
@@ -202,11 +193,13 @@ interface ConnState {
   /** Remaining decode budget (ms) and when it was last refilled. */
   decodeCredit: number;
   decodeRefillAt: number;
+  /** Largest weights message sent through `sendBytes` (allowed on top of `maxBufferedBytes`, twice). */
+  bulkBytes: number;
 }
 
 const DEFAULTS = {
   host: '127.0.0.1', port: 0, maxPayload: 8 << 20, heartbeatMs: 2000, helloTimeoutMs: 5000, maxConnections: 4096, creditWindow: 32,
-  decodeBudgetMs: 250,
+  decodeBudgetMs: 250, upgradeTimeoutMs: 10_000, maxBufferedBytes: 4 << 20,
 };
 const MISSED_INTERVALS = 3;
 /** Fenced incarnations remembered per actor (a zombie that keeps reconnecting stays out). */
@@ -218,23 +211,31 @@ function rejectUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
+/** A TCP connection's identity while it lives (the raw socket and, with TLS, the TLS socket over it share it). */
+function peerKey(s: { remoteAddress?: string; remotePort?: number }): string {
+  return `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`;
+}
+
 /** Starts the learner endpoint. Resolves once it listens. */
 export async function createLearnerServer(options: LearnerServerOptions): Promise<LearnerServer> {
   const o = { ...DEFAULTS, ...stripUndefined(options) };
-  for (const k of ['maxPayload', 'heartbeatMs', 'helloTimeoutMs', 'maxConnections', 'creditWindow', 'decodeBudgetMs'] as const) {
+  for (const k of ['maxPayload', 'heartbeatMs', 'helloTimeoutMs', 'maxConnections', 'creditWindow', 'decodeBudgetMs', 'upgradeTimeoutMs', 'maxBufferedBytes'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw badInput(`learner server option ${k} must be a positive integer, got ${o[k]}`);
   }
   const log = o.logger;
   const m: ServerMetrics = {
     connectionsOpened: 0, connectionsClosed: 0, connectionsLive: 0, authFailures: 0, originRejected: 0, overLimit: 0,
-    helloTimeouts: 0, wrongRun: 0, protocolMismatch: 0, superseded: 0, fencedHellos: 0, textFrames: 0, decodeErr: 0, decodeBudgetExceeded: 0,
+    upgradeTimeouts: 0, slowReaders: 0, helloTimeouts: 0, wrongRun: 0, protocolMismatch: 0, superseded: 0, fencedHellos: 0, textFrames: 0, decodeErr: 0, decodeBudgetExceeded: 0,
     schemaErr: 0, protocolErr: 0, wsErrors: 0, creditViolations: 0, heartbeatTimeouts: 0, pingsSent: 0, internalErr: 0,
     trialsReceived: 0, trialsCommitted: 0, dupSuppressed: 0, conflicts: 0, rejected: 0, bytesIn: 0, bytesOut: 0,
   };
   const all = new Set<ConnState>();
   const byActor = new Map<string, ConnState>();
   const fenced = new Map<string, string[]>();
-  let upgrading = 0;
+  /** TCP connections accepted and not yet upgraded (or refused), with their upgrade deadline. */
+  const unupgraded = new Map<string, { socket: Socket; timer: NodeJS.Timeout }>();
+  /** Sockets answered 503 at accept: whatever request they still send is ignored. */
+  const refused = new WeakSet<object>();
   let closing = false;
   let nextId = 1;
 
@@ -244,10 +245,44 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
   // Slowloris: half-sent headers are dropped.
   http.headersTimeout = 10_000;
   http.requestTimeout = 15_000;
-  http.on('request', (_req, res) => {
+  http.on('request', (req, res) => {
+    if (refused.has(req.socket)) return void req.socket.destroy();
     res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('lamer learner: WebSocket upgrade required\n');
   });
   http.on('clientError', (_err, socket) => socket.destroy());
+  // Every TCP connection counts against maxConnections from accept on, and must upgrade in time: raw sockets that
+  // never send a request (or a TLS handshake) would otherwise hold memory outside every limit.
+  http.on('connection', (socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    if (closing || all.size + unupgraded.size >= o.maxConnections) {
+      m.overLimit++;
+      refused.add(socket);
+      // A plain-HTTP peer reads the 503; a TLS peer cannot (no handshake yet) and just sees the close.
+      if (o.tls) socket.destroy();
+      else socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const key = peerKey(socket);
+    const timer = setTimeout(() => {
+      m.upgradeTimeouts++;
+      unupgraded.delete(key);
+      socket.destroy();
+    }, o.upgradeTimeoutMs);
+    timer.unref();
+    unupgraded.set(key, { socket, timer });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      if (unupgraded.get(key)?.socket === socket) unupgraded.delete(key);
+    });
+  });
+  const upgraded = (socket: Duplex) => {
+    const key = peerKey(socket as Socket);
+    const u = unupgraded.get(key);
+    if (u) {
+      clearTimeout(u.timer);
+      unupgraded.delete(key);
+    }
+  };
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -259,6 +294,7 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (refused.has(socket)) return void socket.destroy();
     if (closing) return rejectUpgrade(socket, 503, 'Service Unavailable');
     const actorId = o.auth.verify(req.headers.authorization);
     if (!actorId) {
@@ -270,16 +306,8 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       m.originRejected++;
       return rejectUpgrade(socket, 403, 'Forbidden');
     }
-    if (all.size + upgrading >= o.maxConnections) {
-      m.overLimit++;
-      return rejectUpgrade(socket, 503, 'Service Unavailable');
-    }
-    upgrading++;
-    let settled = false;
-    const settle = () => { if (!settled) { settled = true; upgrading--; } };
-    socket.once('close', settle);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      settle();
+      upgraded(socket);
       accept(ws, actorId, (socket as Socket).remoteAddress ?? '');
     });
   });
@@ -290,7 +318,7 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       ws, id: nextId++, actorId, remoteAddress, phase: 'hello', hello: null, lastSeen: now,
       // Stagger pings across the interval so thousands of sockets do not ping in one tick.
       nextPingAt: now + Math.random() * o.heartbeatMs, helloTimer: null, trialsInFlight: 0, view: null,
-      decodeCredit: o.decodeBudgetMs, decodeRefillAt: now,
+      decodeCredit: o.decodeBudgetMs, decodeRefillAt: now, bulkBytes: 0,
     };
     all.add(c);
     m.connectionsOpened++;
@@ -304,7 +332,16 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     raw?.on('data', () => { c.lastSeen = performance.now(); });
     ws.on('pong', () => { c.lastSeen = performance.now(); });
     ws.on('ping', () => { c.lastSeen = performance.now(); });
-    ws.on('message', (data, isBinary) => onFrame(c, data, isBinary));
+    ws.on('message', (data, isBinary) => {
+      try {
+        onFrame(c, data, isBinary);
+      } catch (e) {
+        // No input may take the learner down: whatever escaped is a learner bug, answered like one.
+        m.internalErr++;
+        log?.error({ actorId, err: (e as Error)?.message }, 'learner failed handling a frame');
+        closeConn(c, CloseCode.INTERNAL_ERROR, 'internal error');
+      }
+    });
     ws.on('close', (code, reason) => onClosed(c, code, reason.toString()));
     c.helloTimer = setTimeout(() => {
       if (c.phase !== 'hello') return;
@@ -343,13 +380,55 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     }
   }
 
-  function sendRaw(c: ConnState, bytes: Uint8Array, cb?: (err?: Error) => void): void {
-    if (c.ws.readyState !== c.ws.OPEN) {
+  /**
+   * Queues one frame. Control frames (acks, heartbeat echoes, leases, credit) are queued only while less than
+   * `maxBufferedBytes` beyond two weights messages waits: a peer that stops reading but keeps writing would
+   * otherwise grow our memory with every echo. `bulk` frames (weights) are bounded by the publisher, which checks `bufferedAmount` itself.
+   */
+  function sendRaw(c: ConnState, bytes: Uint8Array, cb?: (err?: Error) => void, bulk = false): void {
+    if (c.ws.readyState !== c.ws.OPEN || c.phase === 'closing' || c.phase === 'closed') {
       cb?.(new Error('connection is not open'));
+      return;
+    }
+    if (bulk) c.bulkBytes = Math.max(c.bulkBytes, bytes.byteLength);
+    else if (c.ws.bufferedAmount > o.maxBufferedBytes + 2 * c.bulkBytes) {
+      // What is already queued decides: one frame always fits (a welcome listing many committed seqs is large).
+      m.slowReaders++;
+      log?.warn({ actorId: c.actorId, buffered: c.ws.bufferedAmount }, 'peer is not reading: closing');
+      cb?.(new Error('peer is not reading'));
+      closeConn(c, CloseCode.SLOW_READER, 'outgoing buffer full: the peer is not reading');
       return;
     }
     m.bytesOut += bytes.byteLength;
     c.ws.send(bytes, { binary: true }, cb);
+  }
+
+  /**
+   * Closes a handshaken connection for a protocol problem, with an `error` message first: the close reason is cut
+   * at 123 bytes, the message carries the whole reason.
+   */
+  function refuse(c: ConnState, code: number, reason: string): void {
+    if (c.phase === 'ready') {
+      try {
+        sendRaw(c, encode({ type: 'error', code: ErrorCode.PROTOCOL, message: reason.slice(0, LIMITS.textChars) }));
+      } catch {
+        /* the close below says enough */
+      }
+    }
+    closeConn(c, code, reason);
+  }
+
+  /**
+   * Refuses, by type and size alone, frames an actor may not send now: learner-only types, anything but hello before
+   * the handshake, and large frames of any type but trial (none of them needs more than a few KiB).
+   */
+  function admit(c: ConnState, type: string | undefined, size: number): string | null {
+    if (type === undefined) return null; // the schema names the problem
+    if (!ACTOR_MESSAGE_TYPES.has(type as MessageType)) return `actors may not send '${type.slice(0, 64)}'`;
+    if (c.phase === 'hello' && type !== 'hello') return `expected hello, got '${type}'`;
+    if (c.phase !== 'hello' && type === 'hello') return 'duplicate hello';
+    if (type !== 'trial' && size > LIMITS.smallFrameBytes) return `a '${type}' frame of ${size} bytes (at most ${LIMITS.smallFrameBytes})`;
+    return null;
   }
 
   function onFrame(c: ConnState, data: RawData, isBinary: boolean): void {
@@ -361,51 +440,49 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
     m.bytesIn += bytes.byteLength;
+    // Every frame is charged, the hello included: per-frame work is bounded by the scan limits and `admit`.
     const t0 = performance.now();
     c.decodeCredit = Math.min(o.decodeBudgetMs, c.decodeCredit + ((t0 - c.decodeRefillAt) / 1000) * o.decodeBudgetMs);
     c.decodeRefillAt = t0;
     if (c.decodeCredit <= 0) {
       m.decodeBudgetExceeded++;
-      return closeConn(c, CloseCode.POLICY_VIOLATION, 'decode budget exceeded');
+      return refuse(c, CloseCode.POLICY_VIOLATION, 'decode budget exceeded');
     }
-    const r = decode(bytes);
+    const r = decode(bytes, { admit: (type, size) => admit(c, type, size), maxValues: LIMITS.frameValues });
     c.decodeCredit -= performance.now() - t0;
     if (!r.ok) {
       if (r.kind === 'undecodable') {
         m.decodeErr++;
-        return closeConn(c, CloseCode.INVALID_PAYLOAD, 'undecodable frame');
+        return refuse(c, CloseCode.INVALID_PAYLOAD, `undecodable frame: ${r.reason}`);
+      }
+      if (r.kind === 'refused') {
+        m.protocolErr++;
+        return refuse(c, CloseCode.POLICY_VIOLATION, r.reason);
       }
       m.schemaErr++;
-      return closeConn(c, CloseCode.POLICY_VIOLATION, `schema: ${r.reason}`);
+      return refuse(c, CloseCode.POLICY_VIOLATION, `schema: ${r.reason}`);
     }
     const msg = r.msg;
-    if (!ACTOR_MESSAGE_TYPES.has(msg.type)) {
-      m.protocolErr++;
-      return closeConn(c, CloseCode.POLICY_VIOLATION, `actors may not send '${msg.type}'`);
-    }
     try {
-      if (c.phase === 'hello') {
-        if (msg.type !== 'hello') {
-          m.protocolErr++;
-          return closeConn(c, CloseCode.POLICY_VIOLATION, `expected hello, got '${msg.type}'`);
-        }
-        return onHello(c, msg);
-      }
       switch (msg.type) {
         case 'hello':
-          m.protocolErr++;
-          return closeConn(c, CloseCode.POLICY_VIOLATION, 'duplicate hello');
+          return onHello(c, msg);
         case 'trial':
           return onTrial(c, msg, bytes);
         case 'heartbeat':
           return sendRaw(c, encode(msg));
-        default:
-          o.onMessage?.(msg as Parameters<NonNullable<LearnerServerOptions['onMessage']>>[0], c.view!);
+        case 'leaseRequest': case 'error': case 'bye':
+          o.onMessage?.(msg, c.view!);
           if (msg.type === 'bye') closeConn(c, CloseCode.NORMAL, 'bye');
+          return;
+        default:
+          // `admit` let through only actor types; a schema-valid learner type here would be a bug in it.
+          m.protocolErr++;
+          return refuse(c, CloseCode.POLICY_VIOLATION, `actors may not send '${msg.type}'`);
       }
     } catch (e) {
       m.internalErr++;
-      log?.error({ actorId: c.actorId, err: (e as Error).message }, 'learner failed handling a message');
+      log?.error({ actorId: c.actorId, err: (e as Error)?.message }, 'learner failed handling a message');
       closeConn(c, CloseCode.INTERNAL_ERROR, 'internal error');
     }
   }
@@ -485,9 +562,17 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     // A key already in the ledger is answered from the ledger (duplicate/conflict) without re-validation:
     // it was valid when committed, even if, say, the learner has since rolled back to an older version.
     if (o.ledger.status(trial.key) === 'absent') {
-      const problem = validateTrial(trial, { learnerPolicyVersion: o.policyState().policyVersion })
-        ?? (verifyTrialDigest(trial) ? null : 'sha256 does not match the record')
-        ?? o.checkTrial?.(trial, c.view!) ?? null;
+      let problem: string | null;
+      try {
+        problem = validateTrial(trial, { learnerPolicyVersion: o.policyState().policyVersion, ...o.modelShape?.() })
+          ?? (verifyTrialDigest(trial) ? null : 'sha256 does not match the record')
+          ?? o.checkTrial?.(trial, c.view!) ?? null;
+      } catch (e) {
+        // A check that throws on a record must not take the connection (or the learner) with it: the record is refused.
+        m.internalErr++;
+        log?.error({ actorId: c.actorId, seq: trial.key.seq, err: (e as Error)?.message }, 'trial check failed');
+        problem = 'the learner could not check this record';
+      }
       if (problem) return reject(problem);
     }
     o.ledger.append(trial.key, bytes).then((res) => {
@@ -537,7 +622,7 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
         sendRaw(c, encode(msg));
         return true;
       },
-      sendBytes: (bytes, cb) => sendRaw(c, bytes, cb),
+      sendBytes: (bytes, cb) => sendRaw(c, bytes, cb, true),
       close: (code, reason) => closeConn(c, code, reason),
     };
   }
@@ -554,8 +639,14 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       }
       if (now >= c.nextPingAt && c.ws.readyState === c.ws.OPEN) {
         c.nextPingAt = now + o.heartbeatMs;
-        c.ws.ping();
-        m.pingsSent++;
+        // A peer that does not read gets no more pings queued: the buffer cap closes it at the next frame anyway.
+        if (c.ws.bufferedAmount > o.maxBufferedBytes + 2 * c.bulkBytes) continue;
+        try {
+          c.ws.ping();
+          m.pingsSent++;
+        } catch {
+          c.ws.terminate();
+        }
       }
     }
   }, tickMs);
@@ -606,6 +697,11 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       if (closing) return;
       closing = true;
       clearInterval(heartbeat);
+      for (const { socket, timer } of unupgraded.values()) {
+        clearTimeout(timer);
+        socket.destroy();
+      }
+      unupgraded.clear();
       const closed = [...all].map((c) => new Promise<void>((resolve) => {
         if (c.phase === 'closed') return resolve();
         c.ws.once('close', () => resolve());

@@ -1,8 +1,10 @@
 /**
  * The learner's task stream and group bookkeeping: which task groups exist, which trial slots are leased to
  * which actor incarnation, which are filled by a committed trial, and which groups are ready to train.
- * A group is trained only when every slot is filled: a slot whose actor died is re-leased (same task seed,
- * fresh env), never dropped, so a group is never trained on silently shrunk (docs/design.md §2.6).
+ * A group is trained only when every slot is filled: a slot whose actor died, or whose lease expired, is re-leased
+ * (same task seed, fresh env), never dropped, so a group is never trained on silently shrunk (docs/design.md §2.6).
+ * A delivered trial fills a slot only if that slot is leased to the delivering actor incarnation under the lease
+ * it names, with the lease's task seed, attempts and mode ({@link TaskBook.checkDelivery}).
  */
 import { deriveSeed } from '../shared/rng.js';
 
@@ -24,11 +26,35 @@ export interface GroupState {
   /** Eval groups: the policy version being evaluated. */
   evalVersion?: number;
   slots: Array<SlotFill | null>;
-  /** trialIndex → "actorId/incarnation" holding the lease. */
-  leases: Record<number, string>;
+  /** trialIndex → the lease on it. */
+  leases: Record<number, SlotLease>;
   /** Slots waiting for a new lessee (never leased, or their lessee died). */
   open: number[];
   leasedAtVersion: number;
+}
+
+export interface SlotLease {
+  /** "actorId/incarnation" holding the lease. */
+  lessee: string;
+  leaseId: string;
+  /** Wall-clock ms of the grant (lease expiry counts from it). */
+  at: number;
+}
+
+/** A lease taken back from its lessee (expired). */
+export interface RevokedLease extends SlotLease {
+  groupId: string;
+  trialIndex: number;
+}
+
+/** What a delivered trial claims about its slot (the fields of a trial record that name it). */
+export interface Delivery {
+  groupId: string;
+  trialIndex: number;
+  leaseId: string;
+  taskSeed: number;
+  attempts: number;
+  mode: GroupKind;
 }
 
 export interface LeaseGrant {
@@ -51,6 +77,8 @@ export interface TaskBookOptions {
   evalAttempts: number;
   /** Seed of the validation task list (default `seed`). */
   evalSeed?: number;
+  /** Wall clock for lease times (tests). */
+  now?: () => number;
 }
 
 export interface TaskBookState {
@@ -76,8 +104,11 @@ export function evalTaskSeed(runSeed: number, index: number): number {
 export class TaskBook {
   private state: TaskBookState;
 
+  private readonly now: () => number;
+
   constructor(private readonly opts: TaskBookOptions, state?: TaskBookState) {
     this.state = state ? structuredClone(state) : { nextIndex: 0, nextLease: 0, groups: [], trainedGroups: 0 };
+    this.now = opts.now ?? Date.now;
   }
 
   snapshot(): TaskBookState {
@@ -92,11 +123,6 @@ export class TaskBook {
     return this.state.trainedGroups;
   }
 
-  /** Groups started or finished but not yet consumed by the trainer ("running + accepted" of the admission rule). */
-  inFlightTrainGroups(): number {
-    return this.state.groups.filter((g) => g.kind === 'train').length;
-  }
-
   /** Opens the fixed validation groups for `version` (group size 1, evalAttempts episodes). */
   openEvalRound(version: number): void {
     for (let i = 0; i < this.opts.evalTasks; i++) {
@@ -108,11 +134,6 @@ export class TaskBook {
     }
   }
 
-  /** True while an eval round for `version` has unfinished groups. */
-  evalPending(version?: number): boolean {
-    return this.state.groups.some((g) => g.kind === 'eval' && (version === undefined || g.evalVersion === version));
-  }
-
   /**
    * Grants up to `want` leases to one actor: first open slots of existing groups (eval first, then re-leases
    * of orphaned train slots), then new train groups as far as admission allows.
@@ -121,9 +142,11 @@ export class TaskBook {
     const grants: LeaseGrant[] = [];
     const give = (g: GroupState) => {
       const idx = g.open.splice(0, g.open.length);
-      for (const i of idx) g.leases[i] = lessee;
+      const leaseId = `L${this.state.nextLease++}`;
+      const at = this.now();
+      for (const i of idx) g.leases[i] = { lessee, leaseId, at };
       grants.push({
-        leaseId: `L${this.state.nextLease++}`, groupId: g.groupId, kind: g.kind, taskSeed: g.taskSeed,
+        leaseId, groupId: g.groupId, kind: g.kind, taskSeed: g.taskSeed,
         groupSize: g.groupSize, attempts: g.attempts, trialIndices: idx, policyVersion: version,
       });
     };
@@ -143,15 +166,65 @@ export class TaskBook {
   }
 
   /**
-   * Re-creates train group `g<index>` if a record for it arrives that this book does not know: after a learner
-   * restart from a checkpoint, groups leased after that checkpoint are reconstructed from the deterministic task
-   * stream (the index fixes the seed), so their committed trials are trained instead of discarded.
+   * Re-creates train group `g<index>` if a ledgered record for it is replayed that this book does not know: after a
+   * learner restart from a checkpoint, groups leased after that checkpoint are reconstructed from the deterministic
+   * task stream (the index fixes the seed), so their committed trials are trained instead of discarded. Only up to
+   * `maxAhead` groups past the task-stream position: no earlier learner could have leased further, and a record
+   * naming a group beyond (a forged index) must not make the book allocate every group up to it. Returns 'known'
+   * (open now), 'gone' (consumed, an eval group of an earlier round, or no train group id: its record is surplus)
+   * or 'refused' (beyond the window).
    */
-  adopt(groupId: string): void {
+  adopt(groupId: string, maxAhead: number): 'known' | 'gone' | 'refused' {
+    if (this.state.groups.some((g) => g.groupId === groupId)) return 'known';
     const m = /^g(\d+)$/.exec(groupId);
-    if (!m || this.state.groups.some((g) => g.groupId === groupId)) return;
+    if (!m) return 'gone';
     const index = Number(m[1]);
+    if (index < this.state.nextIndex) return 'gone';
+    if (!(index < this.state.nextIndex + maxAhead)) return 'refused';
     while (this.state.nextIndex <= index) this.state.groups.push(this.newTrainGroup(this.state.nextIndex++, -1));
+    return 'known';
+  }
+
+  /**
+   * Why a delivered trial may not fill the slot it names, or null if it may: the group must be open in this book,
+   * the slot unfilled and leased to `lessee` ("actorId/incarnation" of the record's key) under the record's lease
+   * id, and the record must be for the lease's task (seed, attempts, train or eval). A late delivery for a revoked
+   * or re-leased slot, a forged slot, or a group that was never opened is refused here, before the ledger.
+   */
+  checkDelivery(d: Delivery, lessee: string): string | null {
+    const g = this.state.groups.find((x) => x.groupId === d.groupId);
+    if (!g) return `group ${d.groupId} is not open on this learner (consumed, never leased, or leased before a restart)`;
+    if (d.trialIndex >= g.groupSize) return `trialIndex ${d.trialIndex} is outside group ${d.groupId} of ${g.groupSize}`;
+    if (g.slots[d.trialIndex] !== null) return `slot ${d.groupId}/${d.trialIndex} is already filled`;
+    const lease = g.leases[d.trialIndex];
+    if (!lease || lease.lessee !== lessee || lease.leaseId !== d.leaseId) {
+      return `slot ${d.groupId}/${d.trialIndex} is not leased to ${lessee} under ${d.leaseId} (expired, revoked or never granted)`;
+    }
+    if (d.taskSeed !== g.taskSeed) return `taskSeed ${d.taskSeed} is not the seed ${g.taskSeed} of group ${d.groupId}`;
+    if (d.attempts !== g.attempts) return `attempts ${d.attempts} is not the ${g.attempts} of group ${d.groupId}`;
+    if (d.mode !== g.kind) return `mode ${d.mode} is not the ${g.kind} of group ${d.groupId}`;
+    return null;
+  }
+
+  /** Takes back every lease granted `maxAgeMs` or longer ago whose slot is still unfilled, and re-opens the slot. */
+  expire(maxAgeMs: number): RevokedLease[] {
+    const cutoff = this.now() - maxAgeMs;
+    const out: RevokedLease[] = [];
+    for (const g of this.state.groups) {
+      for (const [i, l] of Object.entries(g.leases)) {
+        if (l.at > cutoff) continue;
+        if (this.unlease(g, Number(i))) out.push({ ...l, groupId: g.groupId, trialIndex: Number(i) });
+      }
+    }
+    return out;
+  }
+
+  /** Empties a filled slot whose record turned out unusable (quarantined): it is leased again. */
+  unfill(groupId: string, trialIndex: number): boolean {
+    const g = this.state.groups.find((x) => x.groupId === groupId);
+    if (!g || g.slots[trialIndex] == null) return false;
+    g.slots[trialIndex] = null;
+    return this.unlease(g, trialIndex);
   }
 
   private newTrainGroup(index: number, version: number): GroupState {
@@ -180,18 +253,20 @@ export class TaskBook {
   release(lessee: (l: string) => boolean): number {
     let n = 0;
     for (const g of this.state.groups) {
-      for (const [i, l] of Object.entries(g.leases)) if (lessee(l) && this.unlease(g, Number(i))) n++;
+      for (const [i, l] of Object.entries(g.leases)) if (lessee(l.lessee) && this.unlease(g, Number(i))) n++;
     }
     return n;
   }
 
   /**
-   * Re-opens one slot if it is still unfilled and leased to `lessee` (its trial was rejected, so no record for it
-   * will come). Returns whether it did.
+   * Re-opens one slot if it is still unfilled and leased to `lessee` under `leaseId` (its lessee's record for it was
+   * rejected, so no record for it will come). A rejected record that names another lease (a forgery, a stale
+   * retry) releases nothing: the real lessee may still deliver. Returns whether it re-opened the slot.
    */
-  releaseSlot(groupId: string, trialIndex: number, lessee: string): boolean {
+  releaseSlot(groupId: string, trialIndex: number, lessee: string, leaseId: string): boolean {
     const g = this.state.groups.find((x) => x.groupId === groupId);
-    return g !== undefined && g.leases[trialIndex] === lessee && this.unlease(g, trialIndex);
+    const l = g?.leases[trialIndex];
+    return g !== undefined && l?.lessee === lessee && l.leaseId === leaseId && this.unlease(g, trialIndex);
   }
 
   /** Drops a slot's lease; an unfilled slot goes back to `open` (kept sorted). Returns whether it re-opened. */

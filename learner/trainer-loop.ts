@@ -85,7 +85,7 @@ export class TrainerLoop {
       const groups = await this.collect();
       this.waitMs = performance.now() - w0;
       if (!groups) break;
-      await this.train(groups);
+      if (!(await this.train(groups))) continue; // unusable records were quarantined: their slots fill again
       const v = state.policyVersion;
       const evalDue = this.cfg.run.evalEvery > 0 && v % this.cfg.run.evalEvery === 0;
       if (evalDue && this.budgetLeft()) await this.evaluate(false);
@@ -115,14 +115,24 @@ export class TrainerLoop {
     }
   }
 
-  private async train(groups: GroupState[]): Promise<void> {
+  /**
+   * One policy update from complete groups. Defence in depth: every record is checked again against the model, and
+   * the update refuses non-finite advantages; unusable records are quarantined, their slots leased again, and false
+   * is returned (nothing trained).
+   */
+  async train(groups: GroupState[]): Promise<boolean> {
     const { state, ingest, book, logger, metrics } = this.o;
     const t0 = performance.now();
     const v = state.policyVersion;
+    if (await ingest.setAsideUnusable(groups)) return false;
     const data = groups.map((g) => ingest.groupRows(g));
     const res = await runUpdate(this.o.trainer, data, v, this.cfg.algo, {
       nCtx: this.o.model.nCtx, padId: this.o.model.padId, seed: this.cfg.run.seed * 1_000_003 + v, sampling: this.cfg.sampling,
     });
+    if (res.unusable.length > 0) {
+      for (const u of res.unusable) await ingest.setAsideGroup(groups[u.group], u.reason);
+      return false;
+    }
     if (res.rowsDroppedNoLogp > 0) {
       logger.warn({ version: v, rows: res.rowsDroppedNoLogp }, 'not training on rows without behaviour log-probs (the inference server gave none)');
     }
@@ -164,5 +174,6 @@ export class TrainerLoop {
       ...invalidFractions(data.flatMap((g) => g.trials.flatMap((t) => t.rows))),
     });
     this.o.waker.kick();
+    return true;
   }
 }

@@ -47,6 +47,11 @@ export interface TrainerApi {
 }
 
 export interface UpdateResult {
+  /**
+   * Groups the update refused, by index into its input, with the reason (non-finite advantages): when non-empty
+   * nothing was trained and the weights are unchanged; the caller sets those groups' records aside and retries.
+   */
+  unusable: Array<{ group: number; reason: string }>;
   rows: number;
   rowsDroppedStale: number;
   /** Rows not trained on because they carry no behaviour log-probs (see {@link lacksLogp}). */
@@ -76,6 +81,13 @@ export async function runUpdate(
     ? groups.map((g) => ({ ...g, trials: g.trials.map((t) => ({ ...t, rows: t.rows.map((r) => ({ ...r, reward: r.won ? SUCCESS_REWARD : 0 })) })) }))
     : groups;
   const advantages = computeAdvantages(scored, algo);
+  // Last line of defence: ingest bounds rewards so advantages stay finite, but one NaN would poison every weight.
+  const unusable: UpdateResult['unusable'] = [];
+  advantages.forEach((g, gi) => {
+    const bad = g.trials.findIndex((t) => t.rows.some((r) => !Number.isFinite(r.advantage)));
+    if (bad !== -1) unusable.push({ group: gi, reason: `trial ${bad} has a non-finite advantage` });
+  });
+  if (unusable.length > 0) return { unusable, rows: 0, rowsDroppedStale: 0, rowsDroppedNoLogp: 0, tokens: 0, metrics: {} };
   const trainRows: TrainRow[] = [];
   const staleness: number[] = [];
   const used: RecordedRow[] = [];
@@ -102,7 +114,7 @@ export async function runUpdate(
   })));
   const metrics: Record<string, number> = {};
   if (noLogp > 0) metrics['train/rows_dropped_no_logp'] = noLogp;
-  if (trainRows.length === 0) return { rows: 0, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens: 0, metrics };
+  if (trainRows.length === 0) return { unusable, rows: 0, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens: 0, metrics };
 
   // ---- 2. minibatches ----------------------------------------------------------------------------------------
   const tPack = performance.now();
@@ -158,7 +170,7 @@ export async function runUpdate(
     'train/padded_tokens': batches.reduce((a, b) => a + b.B * b.T, 0),
     'train/adv_mean': trainRows.reduce((a, r) => a + r.advantage, 0) / trainRows.length,
   });
-  return { rows: trainRows.length, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens, metrics };
+  return { unusable, rows: trainRows.length, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens, metrics };
 }
 
 type Diagnostics = ReturnType<typeof offPolicyDiagnostics>;

@@ -22,6 +22,19 @@ export const LIMITS = {
   committedSeqs: 65_536,
   jsonArray: 1024,
   jsonKeys: 256,
+  /** Containers nested in one message (a trial needs 5; room for nested env options and model config). */
+  nesting: 32,
+  /**
+   * msgpack values in one frame: a trial row takes ~40, so a trial of `rows` rows fits; it caps the unpacking work
+   * of one frame of tiny values (1 MiB of empty arrays costs ~200 ms to decode and validate, server.ts).
+   */
+  frameValues: 1 << 20,
+  /** Bytes of any frame an actor sends except a trial (hello with capabilities is < 4 KiB). */
+  smallFrameBytes: 64 << 10,
+  /** |reward| of one row: keeps every return and advantage sum finite in float32 (a trial has <= 16,384 rows). */
+  rewardAbs: 1e6,
+  /** Lowest behaviour log-prob: a sampled token with probability below e^-1000 does not exist in float32. */
+  logpMin: -1000,
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -367,6 +380,16 @@ export interface TrialCheckContext {
   learnerPolicyVersion?: number;
   /** Token ids must be < vocabSize. */
   vocabSize?: number;
+  /** The trainer's context length: a row it trains on must fit (prompt + response <= contextLength). */
+  contextLength?: number;
+}
+
+/**
+ * Whether the trainer learns from this row: it carries behaviour log-probs and a response. Other rows (text
+ * backends without log-probs, an empty reply) still count in the group statistics through their rewards.
+ */
+export function isTrainableRow(r: Pick<Row, 'hasLogp' | 'response'>): boolean {
+  return r.hasLogp !== false && r.response.shape[0] > 0;
 }
 
 /** Log-probs are <= 0; allow float32 rounding noise above 0. */
@@ -374,8 +397,11 @@ const LOGP_SLACK = 1e-3;
 
 /**
  * Checks what the schema cannot: rows in chronological order, response/log-prob lengths agree, log-probs finite
- * and <= 0, episodes contiguous and consistent with `episodesWon` (a won episode ends the trial), one reflection
- * before every later episode or none at all, times ordered.
+ * and in [logpMin, 0], rewards within ±rewardAbs, episodes contiguous and consistent with `episodesWon` (a won
+ * episode ends the trial), one reflection before every later episode or none at all, times ordered; with a
+ * context, the model's shape: token ids in the vocabulary, and every trainable row ({@link isTrainableRow}) with
+ * a non-empty prompt that fits the context with its response. Every rule the trainer relies on is here, so that
+ * a record that passes cannot fail an update.
  * Returns the first problem as a reason string, or null when the record is sound.
  */
 export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | null {
@@ -414,10 +440,20 @@ export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | n
       return `${where}: rows are not in chronological order`;
     }
     prev = pos;
+    if (Math.abs(r.reward) > LIMITS.rewardAbs) return `${where}: reward ${r.reward} is outside ±${LIMITS.rewardAbs}`;
     const logp = new DataView(r.behavLogp.data.buffer, r.behavLogp.data.byteOffset, r.behavLogp.data.byteLength);
     for (let j = 0; j < r.behavLogp.shape[0]; j++) {
       const v = logp.getFloat32(j * 4, true);
-      if (!Number.isFinite(v) || v > LOGP_SLACK) return `${where}: behavLogp[${j}] = ${v} is not a finite log-probability`;
+      if (!Number.isFinite(v) || v > LOGP_SLACK || v < LIMITS.logpMin) {
+        return `${where}: behavLogp[${j}] = ${v} is not a log-probability in [${LIMITS.logpMin}, 0]`;
+      }
+    }
+    if (isTrainableRow(r)) {
+      if (r.prompt.shape[0] === 0) return `${where}: empty prompt (a trained response needs a prompt)`;
+      const len = r.prompt.shape[0] + r.response.shape[0];
+      if (ctx.contextLength !== undefined && len > ctx.contextLength) {
+        return `${where}: prompt + response is ${len} tokens, more than the context of ${ctx.contextLength}`;
+      }
     }
     if (ctx.vocabSize !== undefined) {
       for (const tensor of [r.prompt, r.response]) {

@@ -23,7 +23,7 @@ export const RunSchema = z.strictObject({
   evalAttempts: int(1).default(3).describe('episodes per validation trial (pass@1..k)'),
   evalSeed: int(0).default(0).describe('seed of the fixed validation task list (0 = run.seed); experiments pin it so every seed evaluates on the same tasks'),
   progressSec: z.number().positive().default(10).describe('seconds between progress lines'),
-  fresh: z.boolean().default(false).describe('start over even if the run directory has checkpoints'),
+  fresh: z.boolean().default(false).describe('start over even if the run directory has checkpoints: checkpoints deleted, ledger and quarantine moved aside (run id and learner epoch kept)'),
 });
 
 export const EnvSchema = z.strictObject({
@@ -97,6 +97,8 @@ export const LearnerSchema = z.strictObject({
   heartbeatMs: int(50).default(2000).describe('heartbeat interval'),
   checkpointEvery: int(1).default(10).describe('checkpoint every N policy versions'),
   keepCheckpoints: int(1).default(3).describe('checkpoints kept'),
+  leaseTimeoutSec: z.number({ error: 'expected a number of seconds' }).min(0, 'must be >= 0 seconds (0 = leases never expire)')
+    .default(900).describe('a trial slot leased this long without a delivery is taken back and leased again (0 = never; late deliveries are rejected)'),
 });
 
 export const PolicyBackendSchema = z.strictObject({

@@ -14,19 +14,27 @@ export function register(program: Command): void {
     .option('--max-queue <n>', 'queued requests beyond this get 503 + Retry-After', parseIntOption('max-queue', 1), 1024)
     .addOption(new Option('--logprobs <mode>', 'log-probs of the sampling distribution actually used, or of the plain model').choices(['sampled', 'raw']).default('sampled'))
     .option('--seed <n>', 'seeds requests that carry no seed', parseIntOption('seed', 0), 0)
+    .option('--api-key-env <name>', 'require Authorization: Bearer <key> on every route but /health, the key read from this environment variable (default: no authentication)')
     .option('--json', 'print {"url", "model"} as one JSON line once listening')
     .option('--log-level <level>', 'log level', 'info')
     .action(async (o: {
       checkpoint: string; listen: string; modelName: string; threads: number; maxBatch: number; maxQueue: number;
-      logprobs: 'sampled' | 'raw'; seed: number; json?: boolean; logLevel: string;
+      logprobs: 'sampled' | 'raw'; seed: number; json?: boolean; logLevel: string; apiKeyEnv?: string;
     }) => {
       const { startServe, parseListen } = await import('../lib/serve.js');
       const { createLogger } = await import('../../shared/logger.js');
       const logger = createLogger({ level: o.logLevel, component: 'serve' });
       const { host, port } = parseListen(o.listen);
+      const { badInput } = await import('../../shared/errors.js');
+      let apiKey: string | undefined;
+      if (o.apiKeyEnv !== undefined) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.apiKeyEnv)) throw badInput(`--api-key-env must be an environment variable name, got '${o.apiKeyEnv}'`);
+        apiKey = process.env[o.apiKeyEnv];
+        if (!apiKey) throw badInput(`--api-key-env ${o.apiKeyEnv}: that environment variable is not set or empty`);
+      }
       const s = await startServe({
         checkpoint: o.checkpoint, host, port, modelName: o.modelName, threads: o.threads, maxBatch: o.maxBatch, maxQueue: o.maxQueue,
-        logprobsMode: o.logprobs, seed: o.seed, logger,
+        logprobsMode: o.logprobs, seed: o.seed, logger, apiKey,
       });
       if (o.json) printJson({ url: s.url, model: s.modelName, nCtx: s.nCtx });
       else process.stdout.write(`lamer serve: ${s.url} (model '${s.modelName}', context ${s.nCtx} tokens); Ctrl-C stops\n`);

@@ -11,7 +11,11 @@
  * Log-probs are those of the sampled tokens under the sampling distribution actually used (temperature, top-p:
  * the behaviour policy a learner needs) or, with `logprobsMode: 'raw'`, under the plain model distribution.
  * No top alternatives, no streaming.
+ *
+ * Access: with `apiKey` every route but `/health` needs `Authorization: Bearer <apiKey>` (401 otherwise); without it
+ * the server is open to whoever can reach its address, which is why it listens on 127.0.0.1 by default.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
@@ -45,6 +49,8 @@ export interface ServeOptions {
   /** Seeds requests that carry no `seed` (in arrival order). */
   seed?: number;
   maxBodyBytes?: number;
+  /** Bearer token every request but /health must carry (`lamer serve --api-key-env NAME` reads it from NAME). */
+  apiKey?: string;
   logger?: Logger;
 }
 
@@ -75,6 +81,14 @@ class HttpError extends Error {
 
 const invalid = (message: string, param: string | null = null, code: string | null = null) =>
   new HttpError(400, apiError(message, 'invalid_request_error', param, code));
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Whether the request carries `Authorization: Bearer <key>` (compared in constant time). */
+function authorized(req: IncomingMessage, key: Buffer): boolean {
+  const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+  return m !== null && timingSafeEqual(digest(m[1]), key);
+}
 
 /** Parses `HOST:PORT` (IPv6 as `[::1]:8000`). */
 export function parseListen(spec: string): { host: string; port: number } {
@@ -268,10 +282,22 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     '/stats': { method: 'GET', run: () => ({ ...stats, cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000) }) },
   };
 
+  if (o.apiKey !== undefined && o.apiKey.length === 0) throw badInput('lamer serve: the API key is empty');
+  const apiKey = o.apiKey === undefined ? null : digest(o.apiKey);
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     stats.requests++;
     try {
-      const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/\/+$/, '');
+      let path: string;
+      try {
+        path = new URL(req.url ?? '/', 'http://x').pathname.replace(/\/+$/, '');
+      } catch {
+        throw invalid('malformed request target', null, 'invalid_request_target');
+      }
+      if (apiKey && path !== '/health' && !authorized(req, apiKey)) {
+        throw new HttpError(401, apiError('Incorrect or missing API key (send Authorization: Bearer <key>).', 'invalid_request_error', null, 'invalid_api_key'),
+          { 'www-authenticate': 'Bearer' });
+      }
       const route = routes[path];
       if (!route) throw new HttpError(404, apiError(`unknown route ${req.method} ${path}`, 'invalid_request_error', null, 'not_found'));
       if (req.method !== route.method) {

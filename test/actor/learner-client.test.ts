@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { LearnerClient, type LearnerClientOptions } from '../../actor/learner-client.js';
 import { Outbox } from '../../actor/outbox.js';
-import { CloseCode } from '../../learner/server.js';
+import { CloseCode } from '../../proto/wire.js';
 import { encode, sha256Hex } from '../../proto/codec.js';
 import { toTensor, type Ack, type Lease, type Policy } from '../../proto/messages.js';
 import { sampleTrialBody } from '../proto/samples.js';

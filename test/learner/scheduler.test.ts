@@ -96,8 +96,11 @@ describe('lessee lifecycle', () => {
     const old = t.conns[0];
     t.s.onLeaseRequest(old, 1);
     const g = t.book.groups[0];
-    expect(Object.values(g.leases)).toEqual(['a0/inc-a', 'a0/inc-a']);
-    t.s.onRejected('g0', 1, 'bad record', old);
+    expect(Object.values(g.leases).map((l) => l.lessee)).toEqual(['a0/inc-a', 'a0/inc-a']);
+    const leaseId = old.sent[0].leaseId;
+    t.s.onRejected({ groupId: 'g0', trialIndex: 1, leaseId: 'forged', key: { runId: 'r', actorId: 'a0', incarnation: 'inc-a', seq: 0 } }, 'bad', old);
+    expect(g.open).toEqual([]); // a record naming another lease releases nothing
+    t.s.onRejected({ groupId: 'g0', trialIndex: 1, leaseId, key: { runId: 'r', actorId: 'a0', incarnation: 'inc-a', seq: 0 } }, 'bad record', old);
     expect(g.open).toEqual([1]);
     t.s.onReady(fakeConn('a0', 'inc-b'));
     expect(g.open).toEqual([0, 1]);

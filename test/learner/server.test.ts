@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { Packr } from 'msgpackr';
 import { LearnerClient } from '../../actor/learner-client.js';
 import { Outbox } from '../../actor/outbox.js';
-import { CloseCode } from '../../learner/server.js';
+import { CloseCode } from '../../proto/wire.js';
 import { encode } from '../../proto/codec.js';
 import { toTensor, type Trial } from '../../proto/messages.js';
 import { sampleKey, sampleTrial, sampleTrialBody } from '../proto/samples.js';
@@ -47,9 +47,9 @@ describe('upgrade: authentication and admission happen before any WebSocket exis
     const a = await RawClient.ready(h.server.url, 'actor-a');
     const b = await RawClient.ready(h.server.url, 'actor-b');
     await expect(RawClient.open(h.server.url, 'actor-c')).rejects.toMatchObject({ status: 503 });
-    expect(h.server.metrics().overLimit).toBe(1);
-    const res = await fetch(h.server.url.replace('ws://', 'http://'));
-    expect(res.status).toBe(426);
+    // Every TCP connection counts, not only upgraded ones: a plain HTTP request is over the limit too.
+    expect((await fetch(h.server.url.replace('ws://', 'http://'))).status).toBe(503);
+    expect(h.server.metrics().overLimit).toBe(2);
     a.ws.close();
     await a.closed;
     await until(() => h!.server.metrics().connectionsLive === 1);
@@ -57,6 +57,8 @@ describe('upgrade: authentication and admission happen before any WebSocket exis
     expect(h.server.connections().map((x) => x.actorId).sort()).toEqual(['actor-b', 'actor-c']);
     b.ws.close();
     c.ws.close();
+    await until(() => h!.server.metrics().connectionsLive === 0);
+    expect((await fetch(h.server.url.replace('ws://', 'http://'))).status).toBe(426);
   });
 });
 
@@ -165,7 +167,9 @@ describe('protocol violations get their documented close code; other connections
 describe('decode budget', () => {
   it('closes a connection that spends more decode time than its budget; others are unaffected', async () => {
     // 25 ms/s: far above what the bystander needs even on a loaded machine, far below what the hog uses.
-    h = await startHarness({ decodeBudgetMs: 25 });
+    // Heartbeats slow: the 200,000 sends block this process's event loop (client and server share it) for seconds,
+    // and a bystander that cannot answer pings meanwhile would be cut off for silence, which is not under test here.
+    h = await startHarness({ decodeBudgetMs: 25, heartbeatMs: 60_000 });
     const bystander = await RawClient.ready(h.server.url, 'bystander');
     const hog = await RawClient.ready(h.server.url, 'hog');
     const frame = encode({ type: 'heartbeat', t: 1 }); // microseconds each; 200,000 of them exceed 25 ms
@@ -301,12 +305,17 @@ describe('TLS (wss) with a pinned CA made by openssl at test time', () => {
       writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
       run(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '1', '-extfile', 'ext.cnf']);
       const ca = readFileSync(join(dir, 'ca.pem'));
-      h = await startHarness({ tls: { key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')) } });
+      // A short upgrade deadline: an upgraded TLS connection must be released from it (it outlives the deadline below).
+      h = await startHarness({ tls: { key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')) }, upgradeTimeoutMs: 300 });
       expect(h.server.url).toMatch(/^wss:\/\//);
       const c = await RawClient.open(h.server.url, 'actor-1', { ca });
       c.send(hello('actor-1'));
       expect((await c.next()).type).toBe('welcome');
       expect((c.ws as unknown as { _socket: { getProtocol(): string } })._socket.getProtocol()).toBe('TLSv1.3');
+      await new Promise((r) => setTimeout(r, 600));
+      c.send({ type: 'heartbeat', t: 7 });
+      expect(await c.next()).toEqual({ type: 'heartbeat', t: 7 });
+      expect(h.server.metrics().upgradeTimeouts).toBe(0);
       c.ws.close();
       await expect(RawClient.open(h.server.url, 'actor-1')).rejects.toThrow(/self[- ]signed|unable to verify|UNABLE_TO_GET_ISSUER/i);
       // Plain ws:// against the TLS port never gets a WebSocket either.

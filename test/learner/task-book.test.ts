@@ -9,7 +9,7 @@ describe('TaskBook.releaseSlot (a rejected trial hands its slot out again)', () 
     const b = book();
     const [g] = b.grant('actor-1/0', 1, 0, always);
     expect(g.trialIndices).toEqual([0, 1, 2, 3]);
-    expect(b.releaseSlot(g.groupId, 2, 'actor-1/0')).toBe(true);
+    expect(b.releaseSlot(g.groupId, 2, 'actor-1/0', g.leaseId)).toBe(true);
     const again = b.grant('actor-2/0', 1, 0, () => 0);
     expect(again).toHaveLength(1);
     expect(again[0]).toMatchObject({ groupId: g.groupId, trialIndices: [2], taskSeed: g.taskSeed });
@@ -19,16 +19,16 @@ describe('TaskBook.releaseSlot (a rejected trial hands its slot out again)', () 
     const b = book();
     const [g] = b.grant('actor-1/0', 1, 0, always);
     expect(b.fill(g.groupId, 1, { offset: 0, actorId: 'actor-1' })).toBe('filled');
-    expect(b.releaseSlot(g.groupId, 1, 'actor-1/0')).toBe(false); // already filled: the record counts
-    expect(b.releaseSlot(g.groupId, 0, 'actor-1/1')).toBe(false); // another incarnation holds no lease here
-    expect(b.releaseSlot('no-such-group', 0, 'actor-1/0')).toBe(false);
+    expect(b.releaseSlot(g.groupId, 1, 'actor-1/0', g.leaseId)).toBe(false); // already filled: the record counts
+    expect(b.releaseSlot(g.groupId, 0, 'actor-1/1', g.leaseId)).toBe(false); // another incarnation holds no lease here
+    expect(b.releaseSlot('no-such-group', 0, 'actor-1/0', g.leaseId)).toBe(false);
     expect(b.grant('actor-2/0', 1, 0, () => 0)).toEqual([]);
   });
 
   it('a released slot that the first lessee fills after all makes the second delivery surplus, not a double count', () => {
     const b = book();
     const [g] = b.grant('actor-1/0', 1, 0, always);
-    b.releaseSlot(g.groupId, 3, 'actor-1/0');
+    b.releaseSlot(g.groupId, 3, 'actor-1/0', g.leaseId);
     b.grant('actor-2/0', 1, 0, () => 0);
     expect(b.fill(g.groupId, 3, { offset: 10, actorId: 'actor-2' })).toBe('filled');
     expect(b.fill(g.groupId, 3, { offset: 11, actorId: 'actor-1' })).toBe('surplus');

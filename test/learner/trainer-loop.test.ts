@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Evaluator } from '../../learner/evaluator.js';
 import { Ingest } from '../../learner/ingest.js';
+import { Quarantine } from '../../learner/quarantine.js';
 import type { LearnerState } from '../../learner/run-state.js';
 import { TaskBook } from '../../learner/task-book.js';
 import { TrainerLoop } from '../../learner/trainer-loop.js';
@@ -41,7 +42,10 @@ function setup(cfg: Config) {
   const state = freshState();
   const book = new TaskBook({ seed: 1, groupSize: cfg.env.groupSize, attempts: cfg.env.attempts, evalTasks: cfg.run.evalTasks, evalAttempts: 3 });
   const waker = new Waker();
-  const ingest = new Ingest({ book, counters: state.counters, logger: silent, onSlotFilled: () => waker.kick() });
+  const ingest = new Ingest({
+    book, counters: state.counters, logger: silent, onSlotFilled: () => waker.kick(),
+    quarantine: Quarantine.open(join(dir, 'quarantine')), modelShape: { vocabSize: 64, contextLength: 256 }, adoptWindow: 16,
+  });
   const metrics = new MetricsCsv(join(dir, 'metrics.csv'));
   let offset = 0;
   /** Fills every open slot, as actors would (train groups: the sync admission rule, η = 0, decides how many exist). */

@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -204,6 +205,43 @@ describe('lamer serve', () => {
     }
   });
 
+  it('answers a malformed request target with 400, not 500', async () => {
+    const { port } = new URL(serve.url);
+    for (const target of ['//[', 'http://%', '//x:99999']) {
+      const head = await new Promise<string>((resolve, reject) => {
+        const sock = connect(Number(port), '127.0.0.1');
+        let out = '';
+        sock.on('data', (d) => { out += d.toString(); });
+        sock.on('end', () => resolve(out));
+        sock.on('error', reject);
+        sock.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      });
+      expect(head.split('\r\n')[0], target).toBe('HTTP/1.1 400 Bad Request');
+      expect(JSON.parse(head.slice(head.indexOf('\r\n\r\n') + 4)).error.code, target).toBe('invalid_request_target');
+    }
+  });
+
+  it('with an API key, requires it as a bearer token on every route but /health', async () => {
+    const locked = await startServe({ checkpoint: join(dir, 'model'), host: '127.0.0.1', port: 0, apiKey: 'sekret-1' });
+    try {
+      const get = (path: string, auth?: string) => fetch(`${locked.url}${path}`, auth ? { headers: { authorization: auth } } : {});
+      for (const auth of [undefined, 'Bearer wrong', 'sekret-1', 'Basic sekret-1', 'Bearer sekret-1x']) {
+        const r = await get('/models', auth);
+        expect(r.status, String(auth)).toBe(401);
+        expect(((await r.json()) as any).error.code).toBe('invalid_api_key');
+      }
+      expect((await get('/models', 'Bearer sekret-1')).status).toBe(200);
+      expect((await fetch(locked.url.replace(/\/v1$/, '/health'))).status).toBe(200);
+      const r = await fetch(`${locked.url}/completions`, {
+        method: 'POST', headers: { authorization: 'Bearer sekret-1' }, body: JSON.stringify({ model: 'lamer', prompt: PROMPT, max_tokens: 2 }),
+      });
+      expect(r.status).toBe(200);
+    } finally {
+      await locked.close();
+    }
+    await expect(startServe({ checkpoint: join(dir, 'model'), host: '127.0.0.1', port: 0, apiKey: '' })).rejects.toThrow(/API key is empty/);
+  });
+
   it('parses --listen', () => {
     expect(parseListen('127.0.0.1:8000')).toEqual({ host: '127.0.0.1', port: 8000 });
     expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
@@ -213,7 +251,8 @@ describe('lamer serve', () => {
 
   it('the CLI serves a checkpoint and prints its URL', async () => {
     const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
-    const child = execFile(process.execPath, ['--import', 'tsx', CLI, 'serve', '--checkpoint', join(dir, 'model'), '--listen', '127.0.0.1:0', '--json', '--log-level', 'warn']);
+    const child = execFile(process.execPath, ['--import', 'tsx', CLI, 'serve', '--checkpoint', join(dir, 'model'), '--listen', '127.0.0.1:0', '--json', '--log-level', 'warn',
+      '--api-key-env', 'LAMER_TEST_SERVE_KEY'], { env: { ...process.env, LAMER_TEST_SERVE_KEY: 'k-123' } });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -226,7 +265,9 @@ describe('lamer serve', () => {
       const { url, model: name, nCtx } = JSON.parse(line);
       expect(name).toBe('lamer');
       expect(nCtx).toBe(64);
-      const r = await fetch(`${url}/completions`, { method: 'POST', body: JSON.stringify({ model: 'lamer', prompt: PROMPT, max_tokens: 3, seed: 1 }) });
+      const body = JSON.stringify({ model: 'lamer', prompt: PROMPT, max_tokens: 3, seed: 1 });
+      expect((await fetch(`${url}/completions`, { method: 'POST', body })).status).toBe(401);
+      const r = await fetch(`${url}/completions`, { method: 'POST', body, headers: { authorization: 'Bearer k-123' } });
       expect(r.status).toBe(200);
       expect(((await r.json()) as any).choices[0].text).toBe((await complete({ seed: 1, max_tokens: 3 })).json.choices[0].text);
     } finally {
@@ -236,5 +277,11 @@ describe('lamer serve', () => {
     const bad = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'serve', '--checkpoint', join(dir, 'nope')]).catch((e: { stderr: string; code: number }) => e);
     expect((bad as { code: number }).code).toBe(1);
     expect((bad as { stderr: string }).stderr).toMatch(/RL_ERR_CHECKPOINT.*does not exist/);
+    const env = { ...process.env };
+    delete env.LAMER_TEST_SERVE_UNSET;
+    const noKey = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'serve', '--checkpoint', join(dir, 'model'), '--api-key-env', 'LAMER_TEST_SERVE_UNSET'], { env })
+      .catch((e: { stderr: string; code: number }) => e);
+    expect((noKey as { code: number }).code).toBe(1);
+    expect((noKey as { stderr: string }).stderr).toMatch(/LAMER_TEST_SERVE_UNSET: that environment variable is not set or empty/);
   }, 60_000);
 });
