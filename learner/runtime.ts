@@ -5,10 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { decodeTrial } from '../proto/codec.js';
 import { fromTensor, toTensor, type Lease, type Trial, type TrialOptions } from '../proto/messages.js';
 import type { Config } from '../shared/config.js';
 import { LamerError } from '../shared/errors.js';
+import { evalDefinition } from '../shared/eval-definition.js';
 import { atomicWrite } from '../shared/fsutil.js';
 import type { Logger } from '../shared/logger.js';
 import { parseModel, serializeModel } from '../shared/model/checkpoint-files.js';
@@ -57,9 +59,23 @@ export interface LearnerSummary {
   trialsCommitted: number;
   trialsTrained: number;
   evals: EvalResult[];
+  /** This invocation's wall time and rate (trials trained by this process per second). */
   wallSeconds: number;
   trialsPerSec: number;
+  /** All invocations of the run directory (the budget `run.minutes` counts this total). */
+  totalWallSeconds: number;
+  trialsPerSecAllTime: number;
+  /** Policy version this invocation started at (0 for a new run). */
+  startVersion: number;
   stoppedBy: 'iterations' | 'minutes' | 'signal';
+}
+
+/** Where a resumed learner continues from (for the "resuming run X from vN" line). */
+export interface ResumeInfo {
+  version: number;
+  checkpoint: string;
+  /** Training minutes the run directory had used before this invocation (run.minutes is a total). */
+  minutesUsed: number;
 }
 
 interface LearnerState {
@@ -74,6 +90,8 @@ interface LearnerState {
     episodesTrained?: number; envStepsTrained?: number; tokensTrained?: number;
   };
   evals: EvalResult[];
+  /** Training wall seconds of all earlier invocations up to this checkpoint; absent in older checkpoints. */
+  trainSeconds?: number;
 }
 
 const STATE_FILE = 'learner.json';
@@ -115,6 +133,10 @@ export class LearnerRuntime {
   /** Lessees that disconnected: release their leases unless they come back with the same incarnation. */
   private readonly goneTimers = new Map<string, NodeJS.Timeout>();
   private readonly t0 = Date.now();
+  /** Seconds, version and trials the run had before this invocation; the first update's time and version (ETA rate). */
+  private prior = { seconds: 0, version: 0, trials: 0 };
+  private firstUpdate: { t: number; v: number } | null = null;
+  private resumeInfo: ResumeInfo | null = null;
   private stopReason: LearnerSummary['stoppedBy'] | null = null;
   private wake: (() => void) | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -138,6 +160,16 @@ export class LearnerRuntime {
 
   get policyVersion(): number {
     return this.state.policyVersion;
+  }
+
+  /** Non-null when this learner continued from a checkpoint. */
+  get resumedFrom(): ResumeInfo | null {
+    return this.resumeInfo;
+  }
+
+  /** Training seconds of the run directory: earlier invocations plus this one. */
+  private totalSeconds(now = Date.now()): number {
+    return this.prior.seconds + (now - this.t0) / 1000;
   }
 
   static async start(o: LearnerRuntimeOptions): Promise<LearnerRuntime> {
@@ -172,6 +204,8 @@ export class LearnerRuntime {
       this.tokenizer = model.tokenizer!;
       optimizerState = model.optimizer;
       this.state = { ...saved, learnerEpoch: Math.max(saved.learnerEpoch, lastEpoch) + 1 };
+      this.prior = { seconds: saved.trainSeconds ?? 0, version: saved.policyVersion, trials: saved.counters.trialsTrained };
+      this.resumeInfo = { version: saved.policyVersion, checkpoint: basename(loaded.dir), minutesUsed: this.prior.seconds / 60 };
       logger.info({
         checkpoint: loaded.dir, policyVersion: saved.policyVersion, learnerEpoch: this.state.learnerEpoch, optimizerStep: model.optimizer?.step ?? null,
       }, 'resumed from checkpoint');
@@ -195,7 +229,8 @@ export class LearnerRuntime {
       evalSeed: cfg.run.evalSeed || cfg.run.seed,
     }, this.state.taskBook);
     this.book.reopenAll(); // leases of a previous learner process are unknown: re-lease every unfilled slot
-    this.metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0);
+    // wall_s continues across resumes (the earlier invocations' training time comes first).
+    this.metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0 - this.prior.seconds * 1000);
 
     this.ledger = await Ledger.open(runDir.file('ledger'), {
       onRecovery: (r) => logger.warn(r, 'ledger: truncated a torn tail left by a crash'),
@@ -384,7 +419,7 @@ export class LearnerRuntime {
       this.stopReason = 'iterations';
       return false;
     }
-    if (c.minutes > 0 && Date.now() - this.t0 >= c.minutes * 60_000) {
+    if (c.minutes > 0 && this.totalSeconds() >= c.minutes * 60) {
       this.stopReason = 'minutes';
       return false;
     }
@@ -408,12 +443,14 @@ export class LearnerRuntime {
       if (!groups) break;
       await this.train(groups);
       const v = this.state.policyVersion;
+      this.firstUpdate ??= { t: Date.now(), v };
       const evalDue = this.cfg.run.evalEvery > 0 && v % this.cfg.run.evalEvery === 0;
       if (evalDue && this.budgetLeft()) await this.evaluate();
       if (v % this.cfg.learner.checkpointEvery === 0) await this.checkpoint();
     }
-    // Final evaluation (it runs even when the time budget is spent: a run always reports where it ended).
-    if (this.stopReason !== 'signal' && !this.state.evals.some((e) => e.version === this.state.policyVersion)) await this.evaluate(true);
+    // Final evaluation (it runs even when the time budget is spent: a run always reports where it ended); after a
+    // signal only if the connected actors finish it within a few seconds.
+    if (!this.state.evals.some((e) => e.version === this.state.policyVersion)) await this.evaluate(true, this.stopReason === 'signal' ? 10_000 : 5 * 60_000);
     await this.checkpoint();
     this.progress();
     return this.summary();
@@ -545,17 +582,19 @@ export class LearnerRuntime {
 
   // ---- evaluation ------------------------------------------------------------------------------------------------
   /** Runs the fixed validation list with the current weights (training pauses meanwhile, so the version is exact). */
-  private async evaluate(final = false): Promise<void> {
+  private async evaluate(final = false, finalWithinMs = 5 * 60_000): Promise<void> {
     const v = this.state.policyVersion;
     const t0 = Date.now();
     this.book.openEvalRound(v);
-    const deadline = final ? Date.now() + 5 * 60_000 : Infinity;
-    while (this.server.connections().length === 0 && Date.now() < deadline && this.stopReason !== 'signal') await this.sleep(200);
+    const deadline = final ? Date.now() + finalWithinMs : Infinity;
+    // A signal aborts a periodic evaluation; the final one runs until its deadline.
+    const aborted = () => (this.stopReason === 'signal' && !final) || Date.now() > deadline;
+    while (this.server.connections().length === 0 && !aborted()) await this.sleep(200);
     for (;;) {
       const open = this.book.groups.filter((g) => g.kind === 'eval' && g.evalVersion === v);
       const pending = open.filter((g) => g.slots.some((s) => s === null));
       if (pending.length === 0) break;
-      if (this.stopReason === 'signal' || Date.now() > deadline) return;
+      if (aborted()) return;
       // Sync: push eval cohorts. Async: actors poll for work and eval slots are granted before any train slot.
       if (this.cfg.run.mode === 'sync') this.pushCohorts('eval', 0);
       await this.sleep(200);
@@ -570,13 +609,14 @@ export class LearnerRuntime {
     this.state.evals.push(result);
     this.metrics.log(v, { ...Object.fromEntries(pass.map((p, k) => [`eval/pass@${k + 1}`, p])), 'eval/diversity': diversity.mean, 'eval/seconds': (Date.now() - t0) / 1000 });
     this.o.logger.info({ version: v, pass: pass.map((p) => +p.toFixed(3)), tasks: trials.length }, 'evaluation');
-    this.emit(`eval v${v}: ${pass.map((p, k) => `pass@${k + 1} ${(100 * p).toFixed(1)}%`).join('  ')}  (${trials.length} tasks, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    this.emit(`eval v${v}: ${pass.map((p, k) => `pass@${k + 1} ${(100 * p).toFixed(1)}%`).join('  ')}  (${evalDefinition(this.cfg).name}, ${trials.length} tasks, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
 
   // ---- checkpoints ------------------------------------------------------------------------------------------------
   private async checkpoint(): Promise<void> {
     this.state.taskBook = this.book.snapshot();
     this.state.ledgerOffset = this.ledger.offset;
+    this.state.trainSeconds = this.totalSeconds();
     const files = serializeModel({
       config: this.modelConfig, params: this.params, optimizer: await this.trainer.optimizerState(), tokenizer: this.tokenizer,
     });
@@ -598,11 +638,10 @@ export class LearnerRuntime {
     const dt = Math.max(1e-3, (now - this.window.t) / 1000);
     const c = this.cfg.run;
     const v = this.state.policyVersion;
-    const elapsed = (now - this.t0) / 1000;
     const last = this.state.evals[this.state.evals.length - 1];
-    const etaIter = c.iterations > 0 && v > 0 ? (elapsed / v) * (c.iterations - v) : Infinity;
-    const etaMin = c.minutes > 0 ? c.minutes * 60 - elapsed : Infinity;
-    const eta = Math.max(0, Math.min(etaIter, etaMin));
+    const eta = etaSeconds({
+      now, totalSeconds: this.totalSeconds(now), version: v, iterations: c.iterations, minutes: c.minutes, firstUpdate: this.firstUpdate,
+    });
     const fmt = (s: number) => (Number.isFinite(s) ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : '?');
     const tps = this.window.trials / dt;
     const fill = this.window.fillN ? this.window.fill / this.window.fillN : NaN;
@@ -627,7 +666,7 @@ export class LearnerRuntime {
       `iter ${v}${c.iterations ? `/${c.iterations}` : ''} | ${tps.toFixed(1)} trials/s | ${(this.window.tokens / dt).toFixed(0)} tok/s | ` +
       `fill ${Number.isFinite(fill) ? fill.toFixed(2) : '-'} | lag ${this.lastLag.mean.toFixed(2)}/${this.lastLag.max} | ` +
       `eval@v${last?.version ?? '-'} p@1 ${last ? (100 * last.pass[0]).toFixed(1) : '-'}% p@${last?.pass.length ?? 3} ${last ? (100 * last.pass[last.pass.length - 1]).toFixed(1) : '-'}% | ` +
-      `actors ${this.server.connections().length} | ETA ${fmt(eta)}`,
+      `actors ${this.server.connections().length} | ${fmt(this.totalSeconds(now))} elapsed, ETA ${fmt(eta)}`,
     );
     this.window = { trials: 0, tokens: 0, envSteps: 0, fill: 0, fillN: 0, t: now };
   }
@@ -650,10 +689,13 @@ export class LearnerRuntime {
 
   summary(): LearnerSummary {
     const wall = (Date.now() - this.t0) / 1000;
+    const total = this.totalSeconds();
+    const trained = this.state.counters.trialsTrained;
     return {
       runId: this.state.runId, policyVersion: this.state.policyVersion, learnerEpoch: this.state.learnerEpoch,
-      trialsCommitted: this.state.counters.trialsCommitted, trialsTrained: this.state.counters.trialsTrained,
-      evals: this.state.evals, wallSeconds: wall, trialsPerSec: this.state.counters.trialsTrained / wall,
+      trialsCommitted: this.state.counters.trialsCommitted, trialsTrained: trained,
+      evals: this.state.evals, wallSeconds: wall, trialsPerSec: (trained - this.prior.trials) / wall,
+      totalWallSeconds: total, trialsPerSecAllTime: trained / total, startVersion: this.prior.version,
       stoppedBy: this.stopReason ?? 'signal',
     };
   }
@@ -668,4 +710,18 @@ export class LearnerRuntime {
     await this.trainer?.close();
     await this.ledger?.close();
   }
+}
+
+/**
+ * Seconds left: the measured update rate of this invocation (from its first update on, so start-up and the initial
+ * evaluation do not count) towards `iterations`, or the minutes left, whichever ends first. Infinity = unknown.
+ */
+export function etaSeconds(a: {
+  now: number; totalSeconds: number; version: number; iterations: number; minutes: number; firstUpdate: { t: number; v: number } | null;
+}): number {
+  const f = a.firstUpdate;
+  const rate = f && a.version > f.v && a.now > f.t ? (a.version - f.v) / ((a.now - f.t) / 1000) : NaN;
+  const byIter = a.iterations > 0 ? (a.version >= a.iterations ? 0 : Number.isFinite(rate) ? (a.iterations - a.version) / rate : Infinity) : Infinity;
+  const byMin = a.minutes > 0 ? a.minutes * 60 - a.totalSeconds : Infinity;
+  return Math.max(0, Math.min(byIter, byMin));
 }
