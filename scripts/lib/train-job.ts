@@ -42,6 +42,13 @@ interface Supervised {
   restarts: number;
 }
 
+export interface TrainOptions {
+  quiet?: boolean;
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Where the progress lines go (default stdout). */
+  out?: (line: string) => void;
+}
+
 /** The command that continues a run directory (budgets are totals: raise them to train longer). */
 export function resumeCommand(r: ResolvedRun, command = process.argv[2]): string {
   const dir = /\s/.test(r.runDir) ? JSON.stringify(r.runDir) : r.runDir;
@@ -56,7 +63,7 @@ export function resumeLine(runId: string, from: { version: number; checkpoint: s
   return `resuming run ${runId} from v${from.version} (${from.checkpoint}), ${minutes}, ${iters}`;
 }
 
-export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?: { key: string | Buffer; cert: string | Buffer } } = {}): Promise<LearnerSummary & { runDir: string }> {
+export async function runTraining(r: ResolvedRun, opts: TrainOptions = {}): Promise<LearnerSummary & { runDir: string }> {
   const run = new RunDir(r.runDir);
   try {
     return await train(r, run, opts);
@@ -66,12 +73,13 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?:
   }
 }
 
-async function train(r: ResolvedRun, run: RunDir, opts: { quiet?: boolean; tls?: { key: string | Buffer; cert: string | Buffer } }): Promise<LearnerSummary & { runDir: string }> {
+async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<LearnerSummary & { runDir: string }> {
   const { config } = r;
   run.writeJson('config.json', config);
   const logger = createLogger({ level: config.log.level, destination: run.file('logs', 'learner.log') });
   const say = (line: string) => {
-    if (!opts.quiet) process.stdout.write(line + '\n');
+    if (opts.out) opts.out(line);
+    else if (!opts.quiet) process.stdout.write(line + '\n');
   };
   const key = masterKeyFor(r.runDir);
   let initModel;
