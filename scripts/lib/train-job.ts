@@ -47,6 +47,8 @@ export interface TrainOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Where the progress lines go (default stdout). */
   out?: (line: string) => void;
+  /** Aborting it stops the run as SIGINT/SIGTERM do (tests, embedding). */
+  stop?: AbortSignal;
 }
 
 /** The command that continues a run directory (budgets are totals: raise them to train longer). */
@@ -145,13 +147,15 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
     say('stopping: finishing the current update, a final evaluation if it takes seconds, then checkpointing (Ctrl-C again forces)');
     say(`to resume later: ${resumeCommand(r)}`);
     learner.requestStop();
-    process.once('SIGINT', () => {
-      for (const a of actors) a.child?.kill('SIGTERM');
-      process.exit(130);
-    });
+    process.once('SIGINT', force);
+  };
+  const force = () => {
+    for (const a of actors) a.child?.kill('SIGTERM');
+    process.exit(130);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  opts.stop?.addEventListener('abort', onSignal, { once: true });
 
   let summary: LearnerSummary;
   try {
@@ -160,6 +164,8 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
     stopping = true;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    opts.stop?.removeEventListener('abort', onSignal);
+    process.off('SIGINT', force);
     await learner.close();
     await Promise.all(actors.map((a) => stopChild(a.child)));
   }
