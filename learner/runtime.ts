@@ -585,7 +585,8 @@ export class LearnerRuntime {
   private async evaluate(final = false, finalWithinMs = 5 * 60_000): Promise<void> {
     const v = this.state.policyVersion;
     const t0 = Date.now();
-    this.book.openEvalRound(v);
+    // A round of this version left open by an interrupted evaluation is finished, not opened twice (same group ids).
+    if (!this.book.evalPending(v)) this.book.openEvalRound(v);
     const deadline = final ? Date.now() + finalWithinMs : Infinity;
     // A signal aborts a periodic evaluation; the final one runs until its deadline.
     const aborted = () => (this.stopReason === 'signal' && !final) || Date.now() > deadline;
