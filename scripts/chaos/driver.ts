@@ -180,7 +180,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   let learner = null as Proc | null; // `as`: assigned in closures, keep TS from narrowing it to null
   const startLearner = () => {
-    const minutes = Math.max(0.2, (endAt - Date.now()) / 60_000);
+    // --minutes is a total over the run directory's invocations (time between a kill and the restart does not count,
+    // so the learner ends a little after endAt; the final wait allows for that).
+    const minutes = o.minutes;
     const p = track(spawnCli({
       role: 'learner', stderrFile: join(root, 'logs', 'learner.stderr'), netns: net?.learnerNs,
       // Each checkpoint file write is followed by a short pause, so a kill can land inside the write.
