@@ -10,6 +10,7 @@ import { parseModelConfig, type ModelConfig } from '../shared/model/config.js';
 import { PolicyPool } from '../shared/model/policy-pool.js';
 import { WordTokenizer } from '../shared/model/tokenizer.js';
 import { deriveSeed } from '../shared/rng.js';
+import { evalSampleSeed } from '../shared/eval-definition.js';
 import { Batcher, type Generator } from './batcher.js';
 import { buildPrompt, parseReflection } from './envs/prompt.js';
 import { stopTokens } from './local-trials.js';
@@ -258,6 +259,8 @@ export class ActorRuntime {
     const tok = this.policy.tokenizer!;
     const env = makeEnv(l.envId, { ...l.envOptions, template: l.trial.template });
     let call = 0;
+    // Evaluation trials use the shared evaluation definition's seeds (shared/eval-definition.ts): one model, one score.
+    const seedOf = () => (l.mode === 'eval' ? evalSampleSeed(l.taskSeed, call++) : deriveSeed(l.taskSeed, l.groupId, trialIndex, l.mode, call++));
     const startedAt = Date.now();
     const fill0 = { b: batcher.stats.batches, f: batcher.stats.fillSum };
     batcher.trialStarted();
@@ -268,7 +271,7 @@ export class ActorRuntime {
       beforePhase: () => batcher.phaseBarrier(),
       generate: (req) => batcher.generate({
         prompt: req.prompt, maxTokens: req.maxTokens, stop: req.stop, temperature: l.trial.temperature, topP: l.trial.topP,
-        seed: deriveSeed(l.taskSeed, l.groupId, trialIndex, l.mode, call++),
+        seed: seedOf(),
       }),
     };
     const backend = this.o.backend;
@@ -279,7 +282,7 @@ export class ActorRuntime {
         const version = this.policy.version;
         const out = await backend.complete({
           prompt: req.prompt, maxTokens: req.maxTokens, stop: req.stop, temperature: l.trial.temperature, topP: l.trial.topP,
-          seed: deriveSeed(l.taskSeed, l.groupId, trialIndex, l.mode, call++),
+          seed: seedOf(),
         });
         return { text: out.text, tokens: out.tokens, policyVersion: version };
       };

@@ -6,6 +6,7 @@
  */
 import type { Trial } from '../proto/messages.js';
 import type { Config } from '../shared/config.js';
+import { evalDefinition } from '../shared/eval-definition.js';
 import type { Logger } from '../shared/logger.js';
 import { passAtKCurve, trajectoryDiversity } from '../shared/rl/metrics.js';
 import type { MetricsCsv } from '../shared/run-dir.js';
@@ -42,20 +43,22 @@ export class Evaluator {
   constructor(private readonly o: EvaluatorOptions) {}
 
   /**
-   * Evaluates `version`. The final evaluation gives actors up to 5 minutes to (re)connect; a stop signal
-   * abandons it. Returns null when abandoned.
+   * Evaluates `version`. A stop signal abandons a periodic evaluation; the final one runs until its deadline
+   * (`finalWithinMs`, default 5 minutes for actors to (re)connect and finish). Returns null when abandoned.
    */
-  async evaluate(version: number, final = false): Promise<EvalResult | null> {
+  async evaluate(version: number, final = false, finalWithinMs = 5 * 60_000): Promise<EvalResult | null> {
     const { book, waker } = this.o;
     const t0 = Date.now();
-    book.openEvalRound(version);
-    const deadline = final ? Date.now() + 5 * 60_000 : Infinity;
-    while (this.o.actors() === 0 && Date.now() < deadline && !this.o.stopSignalled()) await waker.sleep(200);
+    // A round of this version left open by an interrupted evaluation is finished, not opened twice (same group ids).
+    if (!book.groups.some((g) => g.kind === 'eval' && g.evalVersion === version)) book.openEvalRound(version);
+    const deadline = final ? Date.now() + finalWithinMs : Infinity;
+    const aborted = () => (this.o.stopSignalled() && !final) || Date.now() > deadline;
+    while (this.o.actors() === 0 && !aborted()) await waker.sleep(200);
     for (;;) {
       const open = book.groups.filter((g) => g.kind === 'eval' && g.evalVersion === version);
       const pending = open.filter((g) => g.slots.some((s) => s === null));
       if (pending.length === 0) break;
-      if (this.o.stopSignalled() || Date.now() > deadline) return null;
+      if (aborted()) return null;
       if (this.o.config.run.mode === 'sync') this.o.pushEvalCohorts();
       await waker.sleep(200);
     }
@@ -69,7 +72,8 @@ export class Evaluator {
     const result: EvalResult = { version, pass, diversity: diversity.mean, tasks: trials.length, wall: (Date.now() - this.o.t0) / 1000 };
     this.o.metrics.log(version, { ...Object.fromEntries(pass.map((p, k) => [`eval/pass@${k + 1}`, p])), 'eval/diversity': diversity.mean, 'eval/seconds': (Date.now() - t0) / 1000 });
     this.o.logger.info({ version, pass: pass.map((p) => +p.toFixed(3)), tasks: trials.length }, 'evaluation');
-    this.o.emit(`eval v${version}: ${pass.map((p, k) => `pass@${k + 1} ${(100 * p).toFixed(1)}%`).join('  ')}  (${trials.length} tasks, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    const name = evalDefinition(this.o.config).name;
+    this.o.emit(`eval v${version}: ${pass.map((p, k) => `pass@${k + 1} ${(100 * p).toFixed(1)}%`).join('  ')}  (${name}, ${trials.length} tasks, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     return result;
   }
 }

@@ -31,8 +31,26 @@ export function reliabilityMetrics(
   };
 }
 
+/**
+ * Seconds left: the measured update rate of this invocation (from its first update on, so start-up and the initial
+ * evaluation do not count) towards `iterations`, or the minutes left, whichever ends first. Infinity = unknown.
+ */
+export function etaSeconds(a: {
+  now: number; totalSeconds: number; version: number; iterations: number; minutes: number; firstUpdate: { t: number; v: number } | null;
+}): number {
+  const f = a.firstUpdate;
+  const rate = f && a.version > f.v && a.now > f.t ? (a.version - f.v) / ((a.now - f.t) / 1000) : NaN;
+  const byIter = a.iterations > 0 ? (a.version >= a.iterations ? 0 : Number.isFinite(rate) ? (a.iterations - a.version) / rate : Infinity) : Infinity;
+  const byMin = a.minutes > 0 ? a.minutes * 60 - a.totalSeconds : Infinity;
+  return Math.max(0, Math.min(byIter, byMin));
+}
+
 export interface ProgressSources {
   version(): number;
+  /** Training seconds of the run directory so far (earlier invocations included). */
+  totalSeconds(now: number): number;
+  /** This invocation's first update, for the rate behind the ETA. */
+  firstUpdate(): { t: number; v: number } | null;
   lastEval(): EvalResult | undefined;
   lag(): { mean: number; max: number };
   actors(): number;
@@ -47,7 +65,6 @@ export class ProgressReporter {
   constructor(
     private readonly run: Config['run'],
     private readonly metrics: MetricsCsv,
-    private readonly t0: number,
     private readonly sources: ProgressSources,
     private readonly emit: (line: string) => void,
   ) {}
@@ -82,13 +99,11 @@ export class ProgressReporter {
     const dt = Math.max(1e-3, (now - this.window.t) / 1000);
     const c = this.run;
     const v = this.sources.version();
-    const elapsed = (now - this.t0) / 1000;
+    const total = this.sources.totalSeconds(now);
     const last = this.sources.lastEval();
     const lag = this.sources.lag();
     const actors = this.sources.actors();
-    const etaIter = c.iterations > 0 && v > 0 ? (elapsed / v) * (c.iterations - v) : Infinity;
-    const etaMin = c.minutes > 0 ? c.minutes * 60 - elapsed : Infinity;
-    const eta = Math.max(0, Math.min(etaIter, etaMin));
+    const eta = etaSeconds({ now, totalSeconds: total, version: v, iterations: c.iterations, minutes: c.minutes, firstUpdate: this.sources.firstUpdate() });
     const fmt = (s: number) => (Number.isFinite(s) ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : '?');
     const tps = this.window.trials / dt;
     const fill = this.window.fillN ? this.window.fill / this.window.fillN : NaN;
@@ -113,7 +128,7 @@ export class ProgressReporter {
       `iter ${v}${c.iterations ? `/${c.iterations}` : ''} | ${tps.toFixed(1)} trials/s | ${(this.window.tokens / dt).toFixed(0)} tok/s | ` +
       `fill ${Number.isFinite(fill) ? fill.toFixed(2) : '-'} | lag ${lag.mean.toFixed(2)}/${lag.max} | ` +
       `eval@v${last?.version ?? '-'} p@1 ${last ? (100 * last.pass[0]).toFixed(1) : '-'}% p@${last?.pass.length ?? 3} ${last ? (100 * last.pass[last.pass.length - 1]).toFixed(1) : '-'}% | ` +
-      `actors ${actors} | ETA ${fmt(eta)}`,
+      `actors ${actors} | ${fmt(total)} elapsed, ETA ${fmt(eta)}`,
     );
     this.window = { trials: 0, tokens: 0, envSteps: 0, fill: 0, fillN: 0, t: now };
   }

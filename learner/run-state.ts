@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Config } from '../shared/config.js';
 import { LamerError } from '../shared/errors.js';
 import { atomicWrite } from '../shared/fsutil.js';
@@ -40,6 +41,16 @@ export interface LearnerState {
     episodesTrained?: number; envStepsTrained?: number; tokensTrained?: number;
   };
   evals: EvalResult[];
+  /** Training wall seconds of all earlier invocations up to this checkpoint; absent in older checkpoints. */
+  trainSeconds?: number;
+}
+
+/** Where a resumed learner continues from (for the "resuming run X from vN" line). */
+export interface ResumeInfo {
+  version: number;
+  checkpoint: string;
+  /** Training minutes the run directory had used before this invocation (run.minutes is a total). */
+  minutesUsed: number;
 }
 
 export const STATE_FILE = 'learner.json';
@@ -50,6 +61,10 @@ export interface StartingPoint {
   params: Float32Array;
   tokenizer: WordTokenizer;
   optimizerState?: AdamWState;
+  /** Seconds, version and trials the run had before this invocation (budgets and rates are totals). */
+  prior: { seconds: number; version: number; trials: number };
+  /** Non-null when this start continues from a checkpoint. */
+  resumedFrom: ResumeInfo | null;
 }
 
 export interface StartOptions {
@@ -80,9 +95,11 @@ export async function resumeOrStart(o: StartOptions): Promise<StartingPoint> {
   if (loaded) {
     const model = parseModel(loaded.files);
     const saved = JSON.parse(Buffer.from(loaded.files.get(STATE_FILE)!).toString('utf8')) as LearnerState;
+    const prior = { seconds: saved.trainSeconds ?? 0, version: saved.policyVersion, trials: saved.counters.trialsTrained };
     start = {
       modelConfig: model.config, params: model.params, tokenizer: model.tokenizer!, optimizerState: model.optimizer,
       state: { ...saved, learnerEpoch: Math.max(saved.learnerEpoch, lastEpoch) + 1 },
+      prior, resumedFrom: { version: saved.policyVersion, checkpoint: basename(loaded.dir), minutesUsed: prior.seconds / 60 },
     };
     logger.info({
       checkpoint: loaded.dir, policyVersion: saved.policyVersion, learnerEpoch: start.state.learnerEpoch, optimizerStep: model.optimizer?.step ?? null,
@@ -97,7 +114,7 @@ export async function resumeOrStart(o: StartOptions): Promise<StartingPoint> {
     const runId = existsSync(runIdFile) ? readFileSync(runIdFile, 'utf8').trim() : `run-${randomBytes(6).toString('hex')}`;
     writeFileSync(runIdFile, runId + '\n');
     start = {
-      modelConfig, params, tokenizer,
+      modelConfig, params, tokenizer, prior: { seconds: 0, version: 0, trials: 0 }, resumedFrom: null,
       state: {
         runId, policyVersion: 0, learnerEpoch: lastEpoch + 1, taskBook: { nextIndex: 0, nextLease: 0, groups: [], trainedGroups: 0 }, ledgerOffset: 0,
         counters: { trialsCommitted: 0, trialsTrained: 0, surplus: 0, rowsDroppedStale: 0 }, evals: [],

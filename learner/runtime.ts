@@ -26,7 +26,7 @@ import { Ledger } from './ledger.js';
 import { ProgressReporter, reliabilityMetrics } from './progress.js';
 import { PolicyPublisher } from './publisher.js';
 import { Quarantine } from './quarantine.js';
-import { type LearnerState, resumeOrStart } from './run-state.js';
+import { type LearnerState, type ResumeInfo, resumeOrStart } from './run-state.js';
 import { Scheduler } from './scheduler.js';
 import { createLearnerServer, type LearnerServer } from './server.js';
 import { TaskBook } from './task-book.js';
@@ -34,7 +34,7 @@ import { TrainerClient } from './trainer-client.js';
 import { type StopReason, TrainerLoop } from './trainer-loop.js';
 import { Waker } from './waker.js';
 
-export type { EvalResult } from './run-state.js';
+export type { EvalResult, ResumeInfo } from './run-state.js';
 
 export interface LearnerRuntimeOptions {
   config: Config;
@@ -57,8 +57,14 @@ export interface LearnerSummary {
   trialsCommitted: number;
   trialsTrained: number;
   evals: LearnerState['evals'];
+  /** This invocation's wall time and rate (trials trained by this process per second). */
   wallSeconds: number;
   trialsPerSec: number;
+  /** All invocations of the run directory (the budget `run.minutes` counts this total). */
+  totalWallSeconds: number;
+  trialsPerSecAllTime: number;
+  /** Policy version this invocation started at (0 for a new run). */
+  startVersion: number;
   stoppedBy: StopReason;
 }
 
@@ -77,6 +83,8 @@ export class LearnerRuntime {
   private progressTimer: NodeJS.Timeout | null = null;
   private readonly t0 = Date.now();
   private readonly waker = new Waker();
+  private prior = { seconds: 0, version: 0, trials: 0 };
+  private resumeInfo: ResumeInfo | null = null;
   private saveCheckpoint: (params: Float32Array) => Promise<void> = async () => {};
 
   private constructor(private readonly o: LearnerRuntimeOptions) {}
@@ -93,6 +101,11 @@ export class LearnerRuntime {
     return this.state.policyVersion;
   }
 
+  /** Non-null when this learner continued from a checkpoint. */
+  get resumedFrom(): ResumeInfo | null {
+    return this.resumeInfo;
+  }
+
   static async start(o: LearnerRuntimeOptions): Promise<LearnerRuntime> {
     const r = new LearnerRuntime(o);
     await r.init();
@@ -105,16 +118,21 @@ export class LearnerRuntime {
     const start = await resumeOrStart({ config: cfg, runDir, logger, store, vocabulary: this.o.vocabulary, initModel: this.o.initModel });
     const { modelConfig, tokenizer } = start;
     const state = (this.state = start.state);
+    this.prior = start.prior;
+    this.resumeInfo = start.resumedFrom;
     const book = (this.book = new TaskBook({
       seed: cfg.run.seed, groupSize: cfg.env.groupSize, attempts: cfg.env.attempts, evalTasks: cfg.run.evalTasks, evalAttempts: cfg.run.evalAttempts,
       evalSeed: cfg.run.evalSeed || cfg.run.seed,
     }, state.taskBook));
     book.reopenAll(); // leases of a previous learner process are unknown: re-lease every unfilled slot
-    const metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0);
+    // wall_s continues across resumes (the earlier invocations' training time comes first).
+    const metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0 - this.prior.seconds * 1000);
     const emit = (line: string) => (this.o.onProgress ? this.o.onProgress(line) : logger.info(line));
 
-    this.progress = new ProgressReporter(cfg.run, metrics, this.t0, {
+    this.progress = new ProgressReporter(cfg.run, metrics, {
       version: () => state.policyVersion,
+      totalSeconds: (now) => this.loop.totalSeconds(now),
+      firstUpdate: () => this.loop.firstUpdate,
       lastEval: () => state.evals[state.evals.length - 1],
       lag: () => this.loop.lag,
       actors: () => this.server.connections().length,
@@ -179,6 +197,7 @@ export class LearnerRuntime {
     });
     this.loop = new TrainerLoop({
       config: cfg, state, book, ingest, evaluator, trainer: this.trainer, metrics, logger, waker: this.waker, t0: this.t0,
+      priorSeconds: this.prior.seconds,
       model: { nCtx: modelConfig.nCtx, padId: tokenizer.pad },
       pushTrainCohorts: () => this.scheduler.pushCohorts('train'),
       publish,
@@ -187,6 +206,7 @@ export class LearnerRuntime {
     this.saveCheckpoint = async (params) => {
       state.taskBook = book.snapshot();
       state.ledgerOffset = this.ledger.offset;
+      state.trainSeconds = this.loop.totalSeconds();
       await checkpointer.save(state, { config: modelConfig, params, optimizer: await this.trainer.optimizerState(), tokenizer });
     };
     publish(start.params);
@@ -213,10 +233,13 @@ export class LearnerRuntime {
 
   summary(): LearnerSummary {
     const wall = (Date.now() - this.t0) / 1000;
+    const total = this.prior.seconds + wall;
+    const trained = this.state.counters.trialsTrained;
     return {
       runId: this.state.runId, policyVersion: this.state.policyVersion, learnerEpoch: this.state.learnerEpoch,
-      trialsCommitted: this.state.counters.trialsCommitted, trialsTrained: this.state.counters.trialsTrained,
-      evals: this.state.evals, wallSeconds: wall, trialsPerSec: this.state.counters.trialsTrained / wall,
+      trialsCommitted: this.state.counters.trialsCommitted, trialsTrained: trained,
+      evals: this.state.evals, wallSeconds: wall, trialsPerSec: (trained - this.prior.trials) / wall,
+      totalWallSeconds: total, trialsPerSecAllTime: trained / total, startVersion: this.prior.version,
       stoppedBy: this.loop?.stopped ?? 'signal',
     };
   }

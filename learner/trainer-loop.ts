@@ -27,8 +27,10 @@ export interface TrainerLoopOptions {
   metrics: MetricsCsv;
   logger: Logger;
   waker: Waker;
-  /** Run start (ms) of this process: the minute budget and rates count from it. */
+  /** Run start (ms) of this process. */
   t0: number;
+  /** Training seconds of earlier invocations: `run.minutes` is a total for the run directory. */
+  priorSeconds: number;
   model: { nCtx: number; padId: number };
   /** Sync mode: hand out this version's train groups (and re-lease orphaned slots). */
   pushTrainCohorts(): void;
@@ -42,6 +44,8 @@ export class TrainerLoop {
   private lastLag = { mean: 0, max: 0 };
   /** ms the loop waited for complete groups before the current update (learner idle time). */
   private waitMs = 0;
+  /** This invocation's first update (time, version): the ETA's rate counts from it. */
+  private first: { t: number; v: number } | null = null;
 
   constructor(private readonly o: TrainerLoopOptions, private params: Float32Array) {}
 
@@ -57,6 +61,15 @@ export class TrainerLoop {
     return this.stopReason;
   }
 
+  get firstUpdate(): { t: number; v: number } | null {
+    return this.first;
+  }
+
+  /** Training seconds of the run directory: earlier invocations plus this one. */
+  totalSeconds(now = Date.now()): number {
+    return this.o.priorSeconds + (now - this.o.t0) / 1000;
+  }
+
   /** Stops the run at the next opportunity (SIGINT/SIGTERM). */
   requestStop(): void {
     this.stopReason = 'signal';
@@ -70,7 +83,7 @@ export class TrainerLoop {
       this.stopReason = 'iterations';
       return false;
     }
-    if (c.minutes > 0 && Date.now() - this.o.t0 >= c.minutes * 60_000) {
+    if (c.minutes > 0 && this.totalSeconds() >= c.minutes * 60) {
       this.stopReason = 'minutes';
       return false;
     }
@@ -87,18 +100,20 @@ export class TrainerLoop {
       if (!groups) break;
       if (!(await this.train(groups))) continue; // unusable records were quarantined: their slots fill again
       const v = state.policyVersion;
+      this.first ??= { t: Date.now(), v };
       const evalDue = this.cfg.run.evalEvery > 0 && v % this.cfg.run.evalEvery === 0;
       if (evalDue && this.budgetLeft()) await this.evaluate(false);
       if (v % this.cfg.learner.checkpointEvery === 0) await this.o.checkpoint(this.params);
     }
-    // Final evaluation (it runs even when the time budget is spent: a run always reports where it ended).
-    if (this.stopReason !== 'signal' && !state.evals.some((e) => e.version === state.policyVersion)) await this.evaluate(true);
+    // Final evaluation (it runs even when the time budget is spent: a run always reports where it ended); after a
+    // signal only if the connected actors finish it within a few seconds.
+    if (!state.evals.some((e) => e.version === state.policyVersion)) await this.evaluate(true, this.stopReason === 'signal' ? 10_000 : 5 * 60_000);
     await this.o.checkpoint(this.params);
     return this.stopReason ?? 'signal';
   }
 
-  private async evaluate(final: boolean): Promise<void> {
-    const r = await this.o.evaluator.evaluate(this.o.state.policyVersion, final);
+  private async evaluate(final: boolean, finalWithinMs?: number): Promise<void> {
+    const r = await this.o.evaluator.evaluate(this.o.state.policyVersion, final, finalWithinMs);
     if (r) this.o.state.evals.push(r);
   }
 

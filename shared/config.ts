@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { closest } from './did-you-mean.js';
 import { LamerError } from './errors.js';
 import { AdvantageOptionsSchema } from './rl/options.js';
 
@@ -201,7 +202,7 @@ export function resolveConfig(...layers: Array<Record<string, unknown>>): Config
     const lines = r.error.issues.map((i) => {
       const where = i.path.length ? i.path.join('.') : '(top level)';
       const keys = (i as { keys?: string[] }).keys;
-      return keys ? `  ${where}: unknown key(s) ${keys.map((k) => `'${k}'`).join(', ')}` : `  ${where}: ${i.message}`;
+      return keys ? `  ${where}: unknown key(s) ${keys.map((k) => `'${k}'`).join(', ')}${unknownKeyHint(i.path.map(String), keys)}` : `  ${where}: ${i.message}`;
     });
     throw new LamerError('RL_ERR_CONFIG', `invalid configuration:\n${lines.join('\n')}`);
   }
@@ -209,6 +210,32 @@ export function resolveConfig(...layers: Array<Record<string, unknown>>): Config
   const problems = crossFieldProblems(cfg);
   if (problems.length) throw new LamerError('RL_ERR_CONFIG', `invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return cfg;
+}
+
+/** Every leaf key path of the schema (`algo.lr`, ...) and the keys of each group. */
+function schemaKeys(): { leaves: string[]; groups: Map<string, string[]> } {
+  const leaves = describeConfig().map((l) => l.slice(0, l.indexOf('=')));
+  const groups = new Map<string, string[]>([['', [...new Set(leaves.map((l) => l.split('.')[0]))]]]);
+  for (const l of leaves) {
+    const [g, k] = l.split('.');
+    groups.set(g, [...(groups.get(g) ?? []), k]);
+  }
+  return { leaves, groups };
+}
+
+/** ` (did you mean 'lr'?)` for a mistyped key: a near key of the same group, or the same key name in another group. */
+function unknownKeyHint(path: string[], keys: string[]): string {
+  const { leaves, groups } = schemaKeys();
+  const here = groups.get(path.join('.'));
+  if (!here) return '';
+  const hints = keys.map((k) => {
+    const near = closest(k, here).map((c) => (path.length ? `${path.join('.')}.${c}` : c));
+    const elsewhere = leaves.filter((l) => l.split('.').pop()!.toLowerCase() === k.toLowerCase());
+    const all = [...new Set([...near, ...elsewhere])];
+    return all.length ? `did you mean ${all.map((c) => `'${c}'`).join(' or ')}?` : '';
+  }).filter(Boolean);
+  const valid = path.length === 0 ? `; groups are ${here.join(', ')} (all keys: lamer config --help)` : '; all keys: lamer config --help';
+  return hints.length ? ` (${hints.join('; ')})` : valid;
 }
 
 function crossFieldProblems(cfg: Config): string[] {

@@ -6,15 +6,41 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** How one invocation of a run directory ended. `died`: it never recorded an end (killed, power loss). */
+export type InvocationStatus = 'running' | 'finished' | 'interrupted' | 'failed' | 'died';
+
+/** One `lamer train` / `lamer learner` process that used the run directory. */
+export interface Invocation {
+  argv: string[];
+  gitSha: string | null;
+  gitDirty: boolean | null;
+  node: string;
+  startedAt: string;
+  endedAt: string | null;
+  status: InvocationStatus;
+  /** What ended it: the iterations or minutes budget, a signal (Ctrl-C, SIGTERM), or an error. */
+  stoppedBy?: 'iterations' | 'minutes' | 'signal' | 'error';
+  fromVersion?: number;
+  toVersion?: number;
+  error?: string;
+}
+
+/**
+ * meta.json: the latest invocation's fields at the top (as before) plus `invocations`, the history of every process
+ * that used the directory; a resume appends to it instead of overwriting it.
+ */
 export interface RunMeta {
   gitSha: string | null;
   gitDirty: boolean | null;
   argv: string[];
   node: string;
+  /** When the run directory was first used. */
   startedAt: string;
   endedAt: string | null;
+  /** True only when the latest invocation reached its budget; false after a signal or an error. */
   successful: boolean | null;
-  resumedFrom?: string | null;
+  status: InvocationStatus;
+  invocations: Invocation[];
 }
 
 function git(args: string[]): string | null {
@@ -30,6 +56,23 @@ export function defaultRunDir(now = new Date()): string {
   return join('runs', now.toISOString().replace(/[:]/g, '-').replace(/\..+$/, ''));
 }
 
+/** Earlier invocations from an existing meta.json (older files without a history count as one invocation). */
+function earlierInvocations(path: string): { startedAt: string | null; invocations: Invocation[] } {
+  if (!existsSync(path)) return { startedAt: null, invocations: [] };
+  let m: Partial<RunMeta>;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as Partial<RunMeta>;
+  } catch {
+    return { startedAt: null, invocations: [] }; // unreadable: start a new history rather than refuse to train
+  }
+  const list: Invocation[] = Array.isArray(m.invocations) ? m.invocations : m.startedAt ? [{
+    argv: m.argv ?? [], gitSha: m.gitSha ?? null, gitDirty: m.gitDirty ?? null, node: m.node ?? '', startedAt: m.startedAt,
+    endedAt: m.endedAt ?? null, status: m.successful === true ? 'finished' : m.successful === false ? 'failed' : 'died',
+  }] : [];
+  for (const inv of list) if (inv.status === 'running') inv.status = 'died';
+  return { startedAt: list[0]?.startedAt ?? m.startedAt ?? null, invocations: list };
+}
+
 export class RunDir {
   readonly path: string;
   private readonly metaPath: string;
@@ -42,16 +85,23 @@ export class RunDir {
     this.metaPath = join(path, 'meta.json');
     const sha = git(['rev-parse', 'HEAD']);
     const status = git(['status', '--porcelain', '--untracked-files=no']);
+    const now = new Date().toISOString();
+    const current: Invocation = {
+      argv: process.argv.slice(1), gitSha: sha, gitDirty: status === null ? null : status.length > 0, node: process.version,
+      startedAt: now, endedAt: null, status: 'running',
+    };
+    const earlier = earlierInvocations(this.metaPath);
     this.meta = {
-      gitSha: sha,
-      gitDirty: status === null ? null : status.length > 0,
-      argv: process.argv.slice(1),
-      node: process.version,
-      startedAt: new Date().toISOString(),
-      endedAt: null,
-      successful: null,
+      gitSha: current.gitSha, gitDirty: current.gitDirty, argv: current.argv, node: current.node,
+      startedAt: earlier.startedAt ?? now, endedAt: null, successful: null, status: 'running',
+      invocations: [...earlier.invocations, current],
     };
     this.writeMeta();
+  }
+
+  /** Invocations before this one (read from meta.json when the directory was opened). */
+  get history(): readonly Invocation[] {
+    return this.meta.invocations.slice(0, -1);
   }
 
   file(...parts: string[]): string {
@@ -62,9 +112,15 @@ export class RunDir {
     writeFileSync(this.file(name), JSON.stringify(value, null, 2) + '\n');
   }
 
-  finish(successful: boolean): void {
-    this.meta.endedAt = new Date().toISOString();
-    this.meta.successful = successful;
+  /** Records how this invocation ended: `true` = reached its budget; or the details (a signal is `interrupted`). */
+  finish(outcome: boolean | { stoppedBy: NonNullable<Invocation['stoppedBy']>; fromVersion?: number; toVersion?: number; error?: string }): void {
+    const o = typeof outcome === 'boolean' ? { stoppedBy: outcome ? undefined : ('error' as const) } : outcome;
+    const inv = this.meta.invocations[this.meta.invocations.length - 1];
+    const status: InvocationStatus = o.stoppedBy === 'signal' ? 'interrupted' : o.stoppedBy === 'error' ? 'failed' : 'finished';
+    Object.assign(inv, { ...o, endedAt: new Date().toISOString(), status });
+    this.meta.endedAt = inv.endedAt;
+    this.meta.status = status;
+    this.meta.successful = status === 'finished';
     this.writeMeta();
   }
 

@@ -119,6 +119,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     seed: o.seed,
     set: o.set,
     endAt,
+    minutes: o.minutes,
     learnerNs: net?.learnerNs,
     actorNs: net?.actorNs,
     observer,

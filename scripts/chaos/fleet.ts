@@ -102,8 +102,13 @@ export interface FleetOptions {
   seed: number;
   /** Extra learner `--set` overrides. */
   set?: string[];
-  /** Wall-clock end of the run (ms): a (re)started learner runs for what is left. */
+  /** Wall-clock end of the run (ms). */
   endAt: number;
+  /**
+   * The learner's `--minutes`: a total over the run directory's invocations, so every (re)start gets the same value
+   * (time between a kill and the restart does not count: the learner ends a little after `endAt`).
+   */
+  minutes: number;
   /** Network namespaces of the learner and the actors (`--netns` runs). */
   learnerNs?: string;
   actorNs?: string;
@@ -150,7 +155,7 @@ export class ChaosFleet {
 
   /** Starts (or restarts) the learner for the rest of the run. */
   startLearner(): Proc {
-    const minutes = Math.max(0.2, (this.o.endAt - Date.now()) / 60_000);
+    const minutes = this.o.minutes;
     const p = this.track(
       this.spawn({
         role: 'learner',

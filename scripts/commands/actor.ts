@@ -57,7 +57,9 @@ export function register(program: Command): void {
       });
       const stop = () => void actor.shutdown('signal');
       process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      // Started by `lamer train`: the terminal's Ctrl-C is the learner's to handle (it still wants a final
+      // evaluation from us); a second Ctrl-C ends this process by default.
+      process.once('SIGINT', process.env.LAMER_SUPERVISED === '1' ? () => logger.info('SIGINT: waiting for the learner to finish') : stop);
       await actor.done();
       await actor.shutdown('done');
       logger.info(actor.stats, 'actor finished');

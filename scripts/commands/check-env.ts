@@ -28,7 +28,8 @@ export function register(program: Command): void {
         throw badInput(`option --options is not valid JSON: ${(e as Error).message}`);
       }
       if (typeof options !== 'object' || options === null || Array.isArray(options)) throw badInput('option --options must be a JSON object');
-      const report = checkEnv(opts.env, { episodes, seedStart, maxTurns, options: options as Record<string, unknown> });
+      // Rates and means to 3 decimals: more digits are noise at these sample sizes.
+      const report = roundFloats(checkEnv(opts.env, { episodes, seedStart, maxTurns, options: options as Record<string, unknown> }));
       if (opts.json) printJson(report);
       else {
         const lines = Object.entries(report).map(([k, v]) => `${k.padEnd(26)} ${Array.isArray(v) ? (v.length ? v.join('\n' + ' '.repeat(27)) : '-') : String(v)}`);
@@ -36,4 +37,12 @@ export function register(program: Command): void {
       }
       if (!report.ok) process.exitCode = 1;
     });
+}
+
+/** Non-integer numbers rounded to 3 decimals, recursively (integers and strings untouched). */
+export function roundFloats<T>(v: T): T {
+  if (typeof v === 'number') return (Number.isInteger(v) || !Number.isFinite(v) ? v : Number(v.toFixed(3))) as T;
+  if (Array.isArray(v)) return v.map(roundFloats) as T;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, roundFloats(x)])) as T;
+  return v;
 }

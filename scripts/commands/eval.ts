@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { addRunOptions, resolveRun, type RunFlags } from '../lib/run-config.js';
+import { addConfigOptions, resolveRun, type RunFlags } from '../lib/run-config.js';
 import { parseIntOption, printJson } from '../lib/io.js';
 
 interface EvalFlags extends RunFlags {
@@ -49,8 +49,9 @@ export function passTable(reports: PresetReport[], attempts: number): string {
 }
 
 export function register(program: Command): void {
-  addRunOptions(program.command('eval').description('evaluate a checkpoint or an OpenAI-compatible server: pass@1..k table (presets: the prompting baselines)'))
-    .option('--checkpoint <dir>', 'model directory (lamer.json + model.safetensors); required with --backend onnx')
+  addConfigOptions(program.command('eval').description('evaluate a checkpoint or an OpenAI-compatible server: pass@1..k table (presets: the prompting baselines)'))
+    .option('--run-dir <dir>', 'a training run: evaluate its newest valid checkpoint under its own configuration')
+    .option('--checkpoint <dir>', 'a model directory (lamer.json + model.safetensors), e.g. runs/<run>/checkpoints/ckpt-<version> or runs/base/<model>')
     .option('--tasks <n>', 'validation tasks', parseIntOption('tasks', 1))
     .option('--attempts <k>', 'episodes per trial (pass@1..k)', parseIntOption('attempts', 1))
     .addOption(new Option('--backend <name>', 'policy backend (policy.backend)').choices(['onnx', 'openai']))
@@ -69,8 +70,13 @@ export function register(program: Command): void {
       const { badInput } = await import('../../shared/errors.js');
       const { trajectoryDiversity, passAtKCurve } = await import('../../shared/rl/metrics.js');
       const { evalTaskSeed } = await import('../../learner/task-book.js');
-      const { deriveSeed } = await import('../../shared/rng.js');
-      const { config } = resolveRun({ ...flags, runDir: flags.runDir ?? 'runs/eval-unused' }, resolveEnvId);
+      const { describeEval, evalDefinition, EVAL_SAMPLING_SEED } = await import('../../shared/eval-definition.js');
+      const { existsSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      // A run directory (given as --run-dir, or as --checkpoint) is the base configuration layer, as for a resume.
+      const cp = flags.checkpoint;
+      const runDir = flags.runDir ?? (cp && existsSync(join(cp, 'checkpoints')) && existsSync(join(cp, 'config.json')) ? cp : undefined);
+      const { config } = resolveRun({ ...flags, runDir: runDir ?? 'runs/eval-unused' }, resolveEnvId);
       if (flags.tasks) config.run.evalTasks = flags.tasks;
       if (flags.attempts) config.run.evalAttempts = flags.attempts;
       const oa = config.policy;
@@ -84,11 +90,18 @@ export function register(program: Command): void {
       if (flags.thinking === false) oa.disableThinking = true;
       const backend = config.policy.backend;
       if (backend === 'openai' && !oa.model) throw badInput('--backend openai needs --model (the model name the server serves; policy.model)');
-      if (backend === 'onnx' && !flags.checkpoint) throw badInput('--backend onnx needs --checkpoint <dir>');
+      let modelDir = '';
+      if (backend === 'onnx') {
+        const { resolveModelSource } = await import('../lib/model-source.js');
+        const src = await resolveModelSource({ checkpoint: flags.checkpoint, runDir: flags.runDir });
+        for (const k of src.skipped) process.stderr.write(`lamer eval: skipped corrupt checkpoint ${k.dir}: ${k.reason}\n`);
+        modelDir = src.dir;
+      }
       // A server gets the full English prompts unless the template was chosen explicitly (lamer serve needs compact).
       const templateSet = (flags.set ?? []).some((x) => x.trim().startsWith('env.template='));
       config.env.template = flags.template ?? (backend === 'openai' && !templateSet ? 'full' : config.env.template);
-      const seedList = (n: number) => Array.from({ length: n }, (_, i) => evalTaskSeed(config.run.evalSeed || config.run.seed, i));
+      const definition = evalDefinition(config);
+      const seedList = (n: number) => Array.from({ length: n }, (_, i) => evalTaskSeed(definition.listSeed, i));
       const alfworld = config.env.id === 'lamer/ALFWorld-v0';
       const alfReport = async (results: Array<{ episodesWon: boolean[] }>) => {
         if (!alfworld) return undefined;
@@ -110,15 +123,18 @@ export function register(program: Command): void {
       if (backend === 'onnx' && !flags.preset) {
         const { evaluateModel } = await import('../lib/pretrain-job.js');
         const { loadModelDir } = await import('../../shared/model/checkpoint-files.js');
-        const m = loadModelDir(flags.checkpoint!);
+        const m = loadModelDir(modelDir);
         const t0 = Date.now();
         const { pass, results } = await evaluateModel(config, { config: m.config, params: m.params, tokenizer: m.tokenizer! });
         const byTaskType = await alfReport(results);
         const { diversity } = summarize(results);
-        const out = { env: config.env.id, tasks: config.run.evalTasks, attempts: config.run.evalAttempts, pass, diversity, seconds: (Date.now() - t0) / 1000, ...(byTaskType ? { byTaskType } : {}) };
+        const out = {
+          env: config.env.id, checkpoint: modelDir, evaluation: definition, tasks: config.run.evalTasks, attempts: config.run.evalAttempts,
+          pass, diversity, seconds: (Date.now() - t0) / 1000, ...(byTaskType ? { byTaskType } : {}),
+        };
         if (flags.json) return printJson(out);
         if (byTaskType) process.stdout.write(`${JSON.stringify(byTaskType, null, 2)}\n`);
-        process.stdout.write(`${out.env}: ${out.tasks} tasks, ${out.attempts} attempts (${out.seconds.toFixed(1)} s)\n`);
+        process.stdout.write(`${modelDir}\n${describeEval(definition)} (${out.seconds.toFixed(1)} s)\n`);
         process.stdout.write(pass.map((p, k) => `  pass@${k + 1}  ${(100 * p).toFixed(1)}%`).join('\n') + `\n  diversity ${diversity.toFixed(3)}\n`);
         return;
       }
@@ -128,7 +144,7 @@ export function register(program: Command): void {
       const { runPresetTrials } = await import('../../actor/backends/eval-trials.js');
       const { trialSettings } = await import('../lib/pretrain-job.js');
       const presets = parsePresetList(flags.preset ?? 'lamer');
-      const sampling = { temperature: config.sampling.evalTemperature, topP: config.sampling.evalTopP, seed: deriveSeed(config.run.seed, 'eval') };
+      const sampling = { temperature: definition.temperature, topP: definition.topP, seed: EVAL_SAMPLING_SEED };
       const seeds = seedList(config.run.evalTasks);
       const reports: PresetReport[] = [];
       let describeBackend: Record<string, unknown>;
@@ -137,13 +153,13 @@ export function register(program: Command): void {
       if (backend === 'onnx') {
         const { loadModelDir } = await import('../../shared/model/checkpoint-files.js');
         const { PolicyPool } = await import('../../shared/model/policy-pool.js');
-        const m = loadModelDir(flags.checkpoint!);
-        if (!m.tokenizer) throw badInput(`checkpoint '${flags.checkpoint}' has no tokenizer.json`);
+        const m = loadModelDir(modelDir);
+        if (!m.tokenizer) throw badInput(`checkpoint '${modelDir}' has no tokenizer.json`);
         const pool = await PolicyPool.create({ config: m.config, params: m.params, version: 0, threads: 1 });
         close = () => pool.close();
         const settings = trialSettings(config, m.config.nCtx);
         run = (p) => runPresetTrials(settings, seeds, { kind: 'onnx', generator: pool, tokenizer: m.tokenizer!, maxBatch: 64, concurrency: 1 }, p, sampling);
-        describeBackend = { backend, checkpoint: flags.checkpoint };
+        describeBackend = { backend, checkpoint: modelDir };
       } else {
         const { OpenAIBackend } = await import('../../actor/backends/openai.js');
         const { createLogger } = await import('../../shared/logger.js');
@@ -165,10 +181,10 @@ export function register(program: Command): void {
       } finally {
         await close();
       }
-      const out = { env: config.env.id, template: config.env.template, tasks: config.run.evalTasks, attempts: config.run.evalAttempts, ...describeBackend, presets: reports };
+      const out = { env: config.env.id, template: config.env.template, evaluation: definition, tasks: config.run.evalTasks, attempts: config.run.evalAttempts, ...describeBackend, presets: reports };
       if (flags.json) return printJson(out);
-      const who = backend === 'onnx' ? `checkpoint ${flags.checkpoint}` : `${oa.model} at ${oa.baseUrl} (${oa.endpoint})`;
-      process.stdout.write(`${config.env.id}: ${who}, ${config.env.template} template, ${config.run.evalTasks} tasks, ${config.run.evalAttempts} attempts\n`);
+      const who = backend === 'onnx' ? `checkpoint ${modelDir}` : `${oa.model} at ${oa.baseUrl} (${oa.endpoint})`;
+      process.stdout.write(`${who}, ${config.env.template} template\n${describeEval(definition)}\n`);
       process.stdout.write(`${passTable(reports, config.run.evalAttempts)}\n`);
       for (const r of reports) if (r.byTaskType) process.stdout.write(`${r.preset}: ${JSON.stringify(r.byTaskType)}\n`);
     });

@@ -1,10 +1,10 @@
 /** `lamer pretrain` — build the base model by behaviour cloning on scripted demonstrations. */
 import type { Command } from 'commander';
-import { addRunOptions, resolveRun, type RunFlags } from '../lib/run-config.js';
+import { addConfigOptions, resolveRun, type RunFlags } from '../lib/run-config.js';
 import { printJson } from '../lib/io.js';
 
 export function register(program: Command): void {
-  addRunOptions(program.command('pretrain').description('build the base model: behaviour cloning on noisy scripted demonstrations with template reflections'))
+  addConfigOptions(program.command('pretrain').description('build the base model: behaviour cloning on noisy scripted demonstrations with template reflections'))
     .option('--out <dir>', 'model directory to write (default: the cache directory lamer train uses)')
     .option('--force', 'rebuild even if the cached base model exists')
     .option('--json', 'print the report as one JSON line')
@@ -14,6 +14,6 @@ export function register(program: Command): void {
       const { config } = resolveRun({ ...flags, runDir: flags.runDir ?? 'runs/pretrain-unused' }, resolveEnvId);
       const report = await runPretrain(config, { out: flags.out, force: flags.force, log: flags.json ? undefined : (l) => process.stdout.write(l + '\n') });
       if (flags.json) printJson(report);
-      else process.stdout.write(`base model ${report.cached ? '(cached) ' : ''}in ${report.dir}: pass@k ${report.basePass.map((p) => (100 * p).toFixed(1)).join('/')}%\n`);
+      else process.stdout.write(`base model ${report.cached ? '(cached) ' : ''}in ${report.dir}: pass@k ${report.basePass.map((p) => (100 * p).toFixed(1)).join('/')}% (${report.evalName})\n`);
     });
 }

@@ -19,6 +19,7 @@ import { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { packMinibatches, type TrainRow } from '../../shared/rl/batch.js';
 import { passAtKCurve } from '../../shared/rl/metrics.js';
 import { deriveSeed } from '../../shared/rng.js';
+import { describeEval, EVAL_SAMPLING_SEED, evalDefinition } from '../../shared/eval-definition.js';
 
 export interface PretrainReport {
   dir: string;
@@ -28,6 +29,8 @@ export interface PretrainReport {
   demoPass: number[];
   finalLoss: number;
   basePass: number[];
+  /** The evaluation definition `basePass` was measured under (shared/eval-definition.ts). */
+  evalName: string;
   minutes: number;
 }
 
@@ -48,13 +51,17 @@ export function baseModelDir(cfg: Config): string {
   return join(cfg.pretrain.cacheDir, `${cfg.env.id.replace(/[^A-Za-z0-9]+/g, '_')}-${cacheKey(cfg)}`);
 }
 
-/** Pass@k of a model on the fixed validation seeds of `cfg` (eval sampling), run in this process. */
+/**
+ * Pass@k of a model under the run's evaluation definition (shared/eval-definition.ts), run in this process: the same
+ * tasks and per-call sampling seeds as the learner's evaluations through the actors, so the numbers are identical.
+ */
 export async function evaluateModel(cfg: Config, model: { config: ModelConfig; params: Float32Array; tokenizer: WordTokenizer }, tasks = cfg.run.evalTasks) {
   const pool = await PolicyPool.create({ config: model.config, params: model.params, version: 0, threads: 1 });
   try {
-    const seeds = Array.from({ length: tasks }, (_, i) => evalTaskSeed(cfg.run.evalSeed || cfg.run.seed, i));
+    const def = evalDefinition(cfg);
+    const seeds = Array.from({ length: tasks }, (_, i) => evalTaskSeed(def.listSeed, i));
     const res = await runModelTrials(trialSettings(cfg, model.config.nCtx), seeds, model.tokenizer, pool, {
-      temperature: cfg.sampling.evalTemperature, topP: cfg.sampling.evalTopP, seed: deriveSeed(cfg.run.seed, 'eval'), maxBatch: 64, concurrency: 1,
+      temperature: def.temperature, topP: def.topP, seed: EVAL_SAMPLING_SEED, maxBatch: 64, concurrency: 1,
     });
     return { pass: passAtKCurve(res.map((r) => r.episodesWon), cfg.run.evalAttempts), results: res };
   } finally {
@@ -66,10 +73,13 @@ export async function runPretrain(cfg: Config, opts: { out?: string; log?: (line
   const t0 = Date.now();
   const dir = opts.out ?? baseModelDir(cfg);
   const log = opts.log ?? (() => {});
+  const evalName = describeEval(evalDefinition(cfg));
   if (!opts.force && existsSync(join(dir, 'lamer.json'))) {
     const m = loadModelDir(dir);
     const r = (m.extra?.pretrain ?? {}) as Partial<PretrainReport>;
-    return { dir, cached: true, demoTrials: r.demoTrials ?? 0, demoRows: r.demoRows ?? 0, demoPass: r.demoPass ?? [], finalLoss: r.finalLoss ?? NaN, basePass: r.basePass ?? [], minutes: 0 };
+    // A base model cached under another evaluation definition is re-scored (seconds), never reported under the wrong one.
+    const basePass = r.evalName === evalName && r.basePass ? r.basePass : (await evaluateModel(cfg, { config: m.config, params: m.params, tokenizer: m.tokenizer! })).pass;
+    return { dir, cached: true, demoTrials: r.demoTrials ?? 0, demoRows: r.demoRows ?? 0, demoPass: r.demoPass ?? [], finalLoss: r.finalLoss ?? NaN, basePass, evalName, minutes: 0 };
   }
   if (cfg.env.template !== 'compact') throw new Error('pretraining builds the embedded model, which reads the compact template (env.template=compact)');
   const tokenizer = new WordTokenizer([...compactVocabulary(cfg.env.id)]);
@@ -105,9 +115,9 @@ export async function runPretrain(cfg: Config, opts: { out?: string; log?: (line
     }
     const params = await trainer.params();
     const { pass: basePass } = await evaluateModel(cfg, { config, params, tokenizer });
-    log(`pretrain: base model pass@k ${basePass.map((p) => (100 * p).toFixed(1)).join('/')}% on ${cfg.run.evalTasks} validation tasks`);
+    log(`pretrain: base model pass@k ${basePass.map((p) => (100 * p).toFixed(1)).join('/')}% (${evalName})`);
     const report: PretrainReport = {
-      dir, cached: false, demoTrials: cfg.pretrain.trials, demoRows: rows.length, demoPass, finalLoss, basePass, minutes: (Date.now() - t0) / 60_000,
+      dir, cached: false, demoTrials: cfg.pretrain.trials, demoRows: rows.length, demoPass, finalLoss, basePass, evalName, minutes: (Date.now() - t0) / 60_000,
     };
     saveModelDir(dir, { config, params, tokenizer, extra: { pretrain: { ...report, settings: cfg.pretrain } } });
     return report;

@@ -12,6 +12,7 @@ import { createAuthenticator, deriveActorToken, generateMasterKey } from '../../
 import { LearnerRuntime, type LearnerSummary } from '../../learner/runtime.js';
 import { createLogger } from '../../shared/logger.js';
 import { loadModelDir } from '../../shared/model/checkpoint-files.js';
+import { describeEval, evalDefinition } from '../../shared/eval-definition.js';
 import { RunDir } from '../../shared/run-dir.js';
 import { writeRunPlots } from './plots.js';
 import { runPretrain } from './pretrain-job.js';
@@ -41,13 +42,46 @@ interface Supervised {
   restarts: number;
 }
 
-export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?: { key: string | Buffer; cert: string | Buffer } } = {}): Promise<LearnerSummary & { runDir: string }> {
-  const { config } = r;
+export interface TrainOptions {
+  quiet?: boolean;
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Where the progress lines go (default stdout). */
+  out?: (line: string) => void;
+  /** Aborting it stops the run as SIGINT/SIGTERM do (tests, embedding). */
+  stop?: AbortSignal;
+}
+
+/** The command that continues a run directory (budgets are totals: raise them to train longer). */
+export function resumeCommand(r: ResolvedRun, command = process.argv[2]): string {
+  const dir = /\s/.test(r.runDir) ? JSON.stringify(r.runDir) : r.runDir;
+  if (command === 'learner') return `npm run -s lamer -- learner --listen ${r.config.learner.host}:${r.config.learner.port} --run-dir ${dir}`;
+  return `npm start -- --run-dir ${dir}`;
+}
+
+/** `resuming run X from v24 (ckpt-…), 1.1 of 10 minutes used, 24 of 150 iterations` — what a resume continues from. */
+export function resumeLine(runId: string, from: { version: number; checkpoint: string; minutesUsed: number }, run: { minutes: number; iterations: number }): string {
+  const minutes = run.minutes > 0 ? `${from.minutesUsed.toFixed(1)} of ${run.minutes} minutes used` : `${from.minutesUsed.toFixed(1)} minutes used (no minute limit)`;
+  const iters = run.iterations > 0 ? `${from.version} of ${run.iterations} iterations done` : `${from.version} iterations done (no iteration limit)`;
+  return `resuming run ${runId} from v${from.version} (${from.checkpoint}), ${minutes}, ${iters}`;
+}
+
+export async function runTraining(r: ResolvedRun, opts: TrainOptions = {}): Promise<LearnerSummary & { runDir: string }> {
   const run = new RunDir(r.runDir);
+  try {
+    return await train(r, run, opts);
+  } catch (e) {
+    run.finish({ stoppedBy: 'error', error: e instanceof Error ? e.message : String(e) });
+    throw e;
+  }
+}
+
+async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<LearnerSummary & { runDir: string }> {
+  const { config } = r;
   run.writeJson('config.json', config);
   const logger = createLogger({ level: config.log.level, destination: run.file('logs', 'learner.log') });
   const say = (line: string) => {
-    if (!opts.quiet) process.stdout.write(line + '\n');
+    if (opts.out) opts.out(line);
+    else if (!opts.quiet) process.stdout.write(line + '\n');
   };
   const key = masterKeyFor(r.runDir);
   let initModel;
@@ -55,7 +89,7 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?:
     let dir = config.model.init;
     if (dir === 'base') {
       const report = await runPretrain(config, { log: say });
-      say(`base model ${report.cached ? '(cached) ' : ''}${report.dir}${report.basePass.length ? `: pass@k ${report.basePass.map((p) => (100 * p).toFixed(1)).join('/')}%` : ''}`);
+      say(`base model ${report.cached ? '(cached) ' : ''}${report.dir}${report.basePass.length ? `: pass@k ${report.basePass.map((p) => (100 * p).toFixed(1)).join('/')}% (${report.evalName})` : ''}`);
       dir = report.dir;
     }
     const m = loadModelDir(dir);
@@ -65,7 +99,9 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?:
     config, runDir: run, logger, auth: createAuthenticator(key), vocabulary: compactVocabulary(config.env.id),
     initModel, onProgress: say, tls: opts.tls,
   });
-  say(`lamer train: run ${learner.runId} in ${r.runDir} (${r.resumed ? 'resumed' : 'new'}), learner at ${learner.url}, mode ${config.run.mode}`);
+  const from = learner.resumedFrom;
+  say(from ? resumeLine(learner.runId, from, config.run) : `new run ${learner.runId}`);
+  say(`lamer train: run directory ${r.runDir}, learner at ${learner.url}, mode ${config.run.mode}; evaluation ${describeEval(evalDefinition(config))}`);
 
   // ---- actors: separate processes, restarted if they crash ---------------------------------------------------
   const count = config.actor.count || 0;
@@ -82,7 +118,9 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?:
       // policy.backend=openai: the actors generate with the configured server (the API key stays in the environment).
       ...(config.policy.backend === 'openai' ? Object.entries(config.policy).flatMap(([k, v]) => ['--set', `policy.${k}=${JSON.stringify(v)}`]) : []),
     ], {
-      env: { ...process.env, LAMER_TOKEN: deriveActorToken(key, a.id) },
+      // LAMER_SUPERVISED: the terminal's Ctrl-C reaches the actors too; they keep serving the final evaluation and
+      // stop on the learner's goodbye (or our SIGTERM) instead.
+      env: { ...process.env, LAMER_TOKEN: deriveActorToken(key, a.id), LAMER_SUPERVISED: '1' },
       stdio: ['ignore', 'ignore', logFd],
     });
     child.on('exit', (code, signal) => {
@@ -106,12 +144,18 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?:
   actors.forEach(startActor);
 
   const onSignal = () => {
-    say('stopping: finishing the current update, then checkpointing (press Ctrl-C again to force)');
+    say('stopping: finishing the current update, a final evaluation if it takes seconds, then checkpointing (Ctrl-C again forces)');
+    say(`to resume later: ${resumeCommand(r)}`);
     learner.requestStop();
-    process.once('SIGINT', () => process.exit(130));
+    process.once('SIGINT', force);
+  };
+  const force = () => {
+    for (const a of actors) a.child?.kill('SIGTERM');
+    process.exit(130);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  opts.stop?.addEventListener('abort', onSignal, { once: true });
 
   let summary: LearnerSummary;
   try {
@@ -120,13 +164,19 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?:
     stopping = true;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    opts.stop?.removeEventListener('abort', onSignal);
+    process.off('SIGINT', force);
     await learner.close();
     await Promise.all(actors.map((a) => stopChild(a.child)));
   }
   run.writeJson('summary.json', summary);
   writeRunPlots(run);
-  run.finish(true);
-  say(finalTable(summary, r.runDir));
+  run.finish({ stoppedBy: summary.stoppedBy, fromVersion: summary.startVersion, toVersion: summary.policyVersion });
+  say(finalTable(summary, r.runDir, config.run));
+  say(describeEval(evalDefinition(config)));
+  say(summary.stoppedBy === 'signal'
+    ? `stopped by a signal at v${summary.policyVersion}; to resume: ${resumeCommand(r)}`
+    : `budgets are totals for the run directory; to train longer: ${resumeCommand(r)} --${summary.stoppedBy === 'minutes' ? `minutes ${2 * config.run.minutes}` : `iterations ${2 * config.run.iterations}`}`);
   return { ...summary, runDir: r.runDir };
 }
 
@@ -143,12 +193,16 @@ function stopChild(child: ChildProcess | null, graceMs = 10_000): Promise<void> 
   });
 }
 
-function finalTable(s: LearnerSummary, runDir: string): string {
+export function finalTable(s: LearnerSummary, runDir: string, budget: { minutes: number; iterations: number }): string {
   const rows = s.evals.map((e) => `  v${String(e.version).padEnd(5)} ${e.pass.map((p) => (100 * p).toFixed(1).padStart(6)).join(' ')}   ${e.diversity.toFixed(3)}   ${e.tasks}`);
   const k = s.evals[0]?.pass.length ?? 3;
+  const resumed = s.startVersion > 0 || s.totalWallSeconds - s.wallSeconds > 1;
+  const thisRun = `this invocation v${s.startVersion}→v${s.policyVersion}: ${(s.trialsPerSec * s.wallSeconds).toFixed(0)} trials trained in ${(s.wallSeconds / 60).toFixed(1)} min (${s.trialsPerSec.toFixed(2)} trials/s)`;
+  const allTime = `all invocations: ${s.trialsTrained} trials in ${(s.totalWallSeconds / 60).toFixed(1)}${budget.minutes > 0 ? ` of ${budget.minutes}` : ''} min (${s.trialsPerSecAllTime.toFixed(2)} trials/s)`;
   return [
     '',
-    `finished (${s.stoppedBy}): policy v${s.policyVersion}, ${s.trialsTrained} trials trained (${s.trialsPerSec.toFixed(2)}/s), ${(s.wallSeconds / 60).toFixed(1)} min`,
+    `finished (${s.stoppedBy === 'signal' ? 'stopped by a signal' : `${s.stoppedBy} budget reached`}): policy v${s.policyVersion}${budget.iterations > 0 ? ` of ${budget.iterations}` : ''}`,
+    resumed ? `  ${thisRun}\n  ${allTime}` : `  ${s.trialsTrained} trials trained in ${(s.wallSeconds / 60).toFixed(1)} min (${s.trialsPerSec.toFixed(2)} trials/s)`,
     `  version ${Array.from({ length: k }, (_, i) => `p@${i + 1}`.padStart(6)).join(' ')}   diversity   tasks`,
     ...rows,
     `run directory: ${runDir} (config.json, meta.json, metrics.csv, learning-curve.png, checkpoints/, logs/)`,

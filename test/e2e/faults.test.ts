@@ -52,8 +52,8 @@ describe('faults (e2e, real processes)', () => {
     const root = mkdtempSync(join(tmpdir(), 'lamer-faults-'));
     const runDir = join(root, 'run');
     const port = await freePort();
-    const learnerArgs = ['learner', '--listen', `127.0.0.1:${port}`, '--run-dir', runDir, '--iterations', '0', '--minutes', '0.4', ...TINY];
-    let learner = cli(learnerArgs);
+    const learnerArgs = (minutes: string) => ['learner', '--listen', `127.0.0.1:${port}`, '--run-dir', runDir, '--iterations', '0', '--minutes', minutes, ...TINY];
+    let learner = cli(learnerArgs('0.4'));
     const runId = await until('run id', () => existsSync(join(runDir, 'run-id')) && readFileSync(join(runDir, 'run-id'), 'utf8').trim());
     const key = readFileSync(join(runDir, 'secrets', 'master.key'), 'utf8').trim();
     const startActor = (id: string) => cli(
@@ -74,10 +74,11 @@ describe('faults (e2e, real processes)', () => {
     learner.kill('SIGKILL');
     await exited(learner);
     const saved = Math.max(...checkpoints(runDir));
-    learner = cli(learnerArgs);
+    // --minutes is a total over the run directory's invocations: the restart gets a larger one to train on.
+    learner = cli(learnerArgs('0.8'));
     const code = await exited(learner);
     expect(code).toBe(0);
-    expect(learner.out()).toContain('(resumed)');
+    expect(learner.out()).toMatch(new RegExp(`resuming run ${runId} from v${saved} \\(ckpt-0*${saved}\\), \\d+\\.\\d of 0\\.8 minutes used`));
     const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'));
     expect(summary.stoppedBy).toBe('minutes');
     expect(summary.policyVersion).toBeGreaterThan(saved);

@@ -76,7 +76,8 @@ describe('lamer eval --backend openai', () => {
       expect(embedded.presets[3].pass).toEqual(plain.pass);
       const table = await runAsync(['--backend', 'openai', '--base-url', serve.url, '--model', 'lamer', '--endpoint', 'chat',
         '--set', 'env.template=compact', '--tasks', '4', '--preset', 'reflexion']);
-      expect(table).toMatch(/^lamer\/MineSweeper-v0: lamer at http:\/\/127\.0\.0\.1:\d+\/v1 \(chat\), compact template, 4 tasks, 3 attempts$/m);
+      expect(table).toMatch(/^lamer at http:\/\/127\.0\.0\.1:\d+\/v1 \(chat\), compact template$/m);
+      expect(table).toMatch(/^minesweeper-val-s1: 4 tasks x 3 attempts, T 0\.7, top-p 0\.8$/m);
       expect(table).toMatch(/^preset\s+pass@1\s+pass@2\s+pass@3\s+invalid\s+diversity\s+seconds$/m);
       expect(table).toMatch(/^reflexion\s+\d+\.\d%\s+\d+\.\d%\s+\d+\.\d%/m);
     } finally {
@@ -90,7 +91,7 @@ describe('lamer eval --backend openai', () => {
     expect(noModel?.code).toBe(1);
     expect(noModel?.stderr).toMatch(/--backend openai needs --model/);
     const noCkpt = await err([]);
-    expect(noCkpt?.stderr).toMatch(/--backend onnx needs --checkpoint/);
+    expect(noCkpt?.stderr).toMatch(/which model\? pass --run-dir DIR .* or --checkpoint DIR/);
     const badPreset = await err(['--backend', 'openai', '--model', 'm', '--preset', 'cot']);
     expect(badPreset?.stderr).toMatch(/unknown preset 'cot'/);
     const down = await err(['--backend', 'openai', '--model', 'm', '--base-url', 'http://127.0.0.1:9/v1', '--tasks', '1', '--preset', 'zeroshot',

@@ -276,7 +276,7 @@ describe('lamer serve', () => {
     }
     const bad = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'serve', '--checkpoint', join(dir, 'nope')]).catch((e: { stderr: string; code: number }) => e);
     expect((bad as { code: number }).code).toBe(1);
-    expect((bad as { stderr: string }).stderr).toMatch(/RL_ERR_CHECKPOINT.*does not exist/);
+    expect((bad as { stderr: string }).stderr).toMatch(/RL_ERR_BAD_INPUT.*--checkpoint .*nope: no such directory/);
     const env = { ...process.env };
     delete env.LAMER_TEST_SERVE_UNSET;
     const noKey = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'serve', '--checkpoint', join(dir, 'model'), '--api-key-env', 'LAMER_TEST_SERVE_UNSET'], { env })

@@ -34,6 +34,7 @@ function setup() {
     actors: 2,
     seed: 1,
     endAt: Date.now() + 60_000,
+    minutes: 1,
     observer,
     spawn: s.spawn,
   });
