@@ -21,12 +21,15 @@ export interface CheckpointModel {
 export class Checkpointer {
   constructor(private readonly store: CheckpointStore, private readonly logger: Logger) {}
 
-  /** Saves `state` (already updated with the task book snapshot and ledger offset) with the model. */
-  async save(state: LearnerState, model: CheckpointModel): Promise<string> {
+  /**
+   * Saves `state` (already updated with the task book snapshot and ledger offset) with the model. `replayFrom`
+   * is the lowest ledger offset a resume from this checkpoint reads (ledger retention keeps everything after it).
+   */
+  async save(state: LearnerState, model: CheckpointModel, replayFrom: number): Promise<string> {
     const files = serializeModel(model);
     files.set(STATE_FILE, Buffer.from(JSON.stringify(state)));
     const dir = await this.store.save(state.policyVersion, files, {
-      policyVersion: state.policyVersion, learnerEpoch: state.learnerEpoch, ledgerOffset: state.ledgerOffset, runId: state.runId,
+      policyVersion: state.policyVersion, learnerEpoch: state.learnerEpoch, ledgerOffset: state.ledgerOffset, runId: state.runId, replayFrom,
     });
     this.logger.info({ dir, policyVersion: state.policyVersion }, 'checkpoint saved');
     return dir;

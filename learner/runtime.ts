@@ -24,6 +24,7 @@ import { Ingest } from './ingest.js';
 import { Ledger } from './ledger.js';
 import { ProgressReporter, reliabilityMetrics } from './progress.js';
 import { PolicyPublisher } from './publisher.js';
+import { applyRetention } from './retention.js';
 import { type LearnerState, resumeOrStart } from './run-state.js';
 import { Scheduler } from './scheduler.js';
 import { createLearnerServer, type LearnerServer } from './server.js';
@@ -119,6 +120,8 @@ export class LearnerRuntime {
       book, counters: state.counters, logger, onLiveTrial: (t) => this.progress.noteTrial(t), onSlotFilled: () => this.waker.kick(),
     });
     this.ledger = await Ledger.open(runDir.file('ledger'), {
+      segmentBytes: cfg.ledger.segmentMB * (1 << 20),
+      archiveDir: cfg.ledger.archiveDir || undefined,
       onRecovery: (r) => logger.warn(r, 'ledger: truncated a torn tail left by a crash'),
     });
     state.ledgerOffset = await ingest.replay(this.ledger, state.ledgerOffset);
@@ -172,7 +175,9 @@ export class LearnerRuntime {
     this.saveCheckpoint = async (params) => {
       state.taskBook = book.snapshot();
       state.ledgerOffset = this.ledger.offset;
-      await checkpointer.save(state, { config: modelConfig, params, optimizer: await this.trainer.optimizerState(), tokenizer });
+      const replayFrom = Math.min(book.minLiveOffset() ?? state.ledgerOffset, state.ledgerOffset);
+      await checkpointer.save(state, { config: modelConfig, params, optimizer: await this.trainer.optimizerState(), tokenizer }, replayFrom);
+      await applyRetention(this.ledger, store, cfg.ledger.retention, logger);
     };
     publish(start.params);
     logger.info({ url: this.server.url, runId: state.runId, policyVersion: state.policyVersion }, 'learner listening');

@@ -99,6 +99,12 @@ export const LearnerSchema = z.strictObject({
   keepCheckpoints: int(1).default(3).describe('checkpoints kept'),
 });
 
+export const LedgerSchema = z.strictObject({
+  retention: z.union([z.literal('all'), int(0)]).default('all').describe("ledger segments kept once every kept checkpoint has trained past them: 'all' (replay and audit) or N (older ones are deleted; their keys stay deduplicated)"),
+  segmentMB: int(1).default(64).describe('ledger segment file size in MiB (the unit of retention)'),
+  archiveDir: z.string().default('').describe("with retention N: move older segments here instead of deleting them ('' = delete)"),
+});
+
 export const PolicyBackendSchema = z.strictObject({
   backend: z.enum(['onnx', 'openai']).default('onnx').describe('who generates: the embedded ONNX model, or an OpenAI-compatible server (the rest of this group)'),
   baseUrl: z.string().url().default('http://127.0.0.1:8000/v1').describe('OpenAI-compatible endpoint base URL (vLLM, llama.cpp server, lamer serve, ...)'),
@@ -128,6 +134,7 @@ export const ConfigSchema = z.strictObject({
   sampling: SamplingSchema.default(SamplingSchema.parse({})),
   actor: ActorSchema.default(ActorSchema.parse({})),
   learner: LearnerSchema.default(LearnerSchema.parse({})),
+  ledger: LedgerSchema.default(LedgerSchema.parse({})),
   policy: PolicyBackendSchema.default(PolicyBackendSchema.parse({})),
   log: LogSchema.default(LogSchema.parse({})),
 });
