@@ -106,7 +106,7 @@ export class LearnerRuntime {
       evalSeed: cfg.run.evalSeed || cfg.run.seed,
     }, state.taskBook);
     book.reopenAll(); // leases of a previous learner process are unknown: re-lease every unfilled slot
-    const metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0);
+    const metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0, { maxBytes: Math.round(cfg.log.metricsMaxMB * (1 << 20)), keep: cfg.log.keep });
     const emit = (line: string) => (this.o.onProgress ? this.o.onProgress(line) : logger.info(line));
 
     this.progress = new ProgressReporter(cfg.run, metrics, this.t0, {

@@ -123,6 +123,9 @@ export const PolicyBackendSchema = z.strictObject({
 
 export const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
+  maxMB: z.number().min(0).default(50).describe('rotate a log file (learner, local actors) when it reaches this size (0 = never)'),
+  keep: int(0).default(5).describe('rotated log files kept per process besides the current one (<name>.log.1 is the newest)'),
+  metricsMaxMB: z.number().min(0).default(0).describe('rotate metrics.csv at this size, keeping log.keep pieces (0 = one unbounded file)'),
 });
 
 export const ConfigSchema = z.strictObject({

@@ -3,8 +3,9 @@
  * metrics never break the header), logs/, checkpoints/ and plots.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rotatedPieces, rotateNow, type RotationOptions } from './rotating-file.js';
 
 export interface RunMeta {
   gitSha: string | null;
@@ -74,14 +75,19 @@ export class RunDir {
 }
 
 /** Appends metric values as `wall_s,version,name,value` lines. */
+const METRICS_HEADER = 'wall_s,version,name,value\n';
+
 export class MetricsCsv {
   readonly path: string;
   private readonly t0: number;
+  private size: number;
 
-  constructor(path: string, t0 = Date.now()) {
+  /** `rotate`: split into `<path>.1` … pieces, each with the header (readMetricsCsv reads them all). */
+  constructor(path: string, t0 = Date.now(), private readonly rotate: RotationOptions = { maxBytes: 0, keep: 0 }) {
     this.path = path;
     this.t0 = t0;
-    if (!existsSync(path)) writeFileSync(path, 'wall_s,version,name,value\n');
+    if (!existsSync(path)) writeFileSync(path, METRICS_HEADER);
+    this.size = statSync(path).size;
   }
 
   log(version: number, values: Record<string, number | null | undefined>): void {
@@ -91,14 +97,22 @@ export class MetricsCsv {
       if (v === null || v === undefined || !Number.isFinite(v)) continue;
       out += `${wall},${version},${name},${v}\n`;
     }
-    if (out) appendFileSync(this.path, out);
+    if (!out) return;
+    appendFileSync(this.path, out);
+    this.size += Buffer.byteLength(out);
+    if (this.rotate.maxBytes > 0 && this.size >= this.rotate.maxBytes) {
+      rotateNow(this.path, this.rotate.keep);
+      writeFileSync(this.path, METRICS_HEADER);
+      this.size = METRICS_HEADER.length;
+    }
   }
 }
 
-/** Reads a metrics.csv back as name → [{wall, version, value}]. */
+/** Reads a metrics.csv back (with its rotated pieces, oldest first) as name → [{wall, version, value}]. */
 export function readMetricsCsv(path: string): Map<string, Array<{ wall: number; version: number; value: number }>> {
   const out = new Map<string, Array<{ wall: number; version: number; value: number }>>();
-  const lines = readFileSync(path, 'utf8').split('\n').slice(1);
+  const pieces = rotatedPieces(path);
+  const lines = (pieces.length ? pieces : [path]).flatMap((p) => readFileSync(p, 'utf8').split('\n').slice(1));
   for (const line of lines) {
     if (!line) continue;
     const [wall, version, name, value] = line.split(',');

@@ -19,6 +19,7 @@ import { parseTrialLog } from '../../actor/trial-log.js';
 import { Ledger } from '../../learner/ledger.js';
 import { decodeTrial } from '../../proto/codec.js';
 import { trialKeyString } from '../../proto/messages.js';
+import { rotatedPieces } from '../../shared/rotating-file.js';
 
 export interface ActorFiles {
   id: string;
@@ -68,8 +69,8 @@ export interface LearnerLogFacts {
 
 export function readLearnerLog(file: string): LearnerLogFacts {
   const f: LearnerLogFacts = { resumes: [], skippedCorrupt: [], trained: [] };
-  if (!existsSync(file)) return f;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  // The log is size-rotated (shared/rotating-file.ts): read every piece, oldest first.
+  for (const line of rotatedPieces(file).flatMap((p) => readFileSync(p, 'utf8').split('\n'))) {
     if (!line.startsWith('{')) continue;
     let o: Record<string, unknown>;
     try {
