@@ -28,6 +28,7 @@ import { crc32 } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { basename, join } from 'node:path';
 import { LIMITS, TrialKeySchema, type CommittedMark, type TrialKey } from '../proto/messages.js';
+import { withDeadline } from '../shared/deadline.js';
 import { LamerError, badInput } from '../shared/errors.js';
 import { atomicWrite, fsyncDir, fsyncDirSync, isTempName } from '../shared/fsutil.js';
 import { type CoveredStream, INDEX_FILE, type LedgerIndexState, coverKey, covers, readIndex, serializeIndex, streamId } from './ledger-index.js';
@@ -45,6 +46,11 @@ export interface LedgerOptions {
   maxSeqAhead?: number;
   /** Extra wait before writing a batch, to gather more appends per fdatasync (default 0: natural batching). */
   groupCommitMs?: number;
+  /**
+   * Deadline of one fdatasync in ms (default 0: none). Past it the ledger fails (every pending and later append
+   * rejects with the reason): a stuck disk must not hold acks forever.
+   */
+  syncTimeoutMs?: number;
   /** Skip fdatasync (tests of non-durability concerns only; the contract assumes it is on). */
   fsync?: boolean;
   /** Called once when a torn tail was truncated on open. */
@@ -329,6 +335,7 @@ export class Ledger {
   private compacting: Promise<CompactionResult> | null = null;
   private readonly onCompactionStep: LedgerOptions['onCompactionStep'];
   private readonly archiveDir: string | undefined;
+  private readonly syncTimeoutMs: number;
 
   private constructor(readonly dir: string, private readonly segments: Segment[], private readonly index: LedgerIndexState, opts: LedgerOptions) {
     this.segmentBytes = opts.segmentBytes ?? 256 << 20;
@@ -337,6 +344,7 @@ export class Ledger {
     this.durable = opts.fsync ?? true;
     this.onCompactionStep = opts.onCompactionStep;
     this.archiveDir = opts.archiveDir;
+    this.syncTimeoutMs = opts.syncTimeoutMs ?? 0;
     this.entries = index.entries;
     const last = segments[segments.length - 1];
     this.durableEnd = this.tail = last.start + last.size;
@@ -599,7 +607,7 @@ export class Ledger {
   private async sync(): Promise<void> {
     if (!this.durable) return;
     const t0 = performance.now();
-    await this.writeHandle!.datasync();
+    await withDeadline(this.writeHandle!.datasync(), this.syncTimeoutMs, 'ledger fdatasync');
     this.counters.fsyncs++;
     this.counters.syncMs += performance.now() - t0;
   }

@@ -122,6 +122,7 @@ export class LearnerRuntime {
     this.ledger = await Ledger.open(runDir.file('ledger'), {
       segmentBytes: cfg.ledger.segmentMB * (1 << 20),
       archiveDir: cfg.ledger.archiveDir || undefined,
+      syncTimeoutMs: cfg.learner.ioTimeoutSec * 1000,
       onRecovery: (r) => logger.warn(r, 'ledger: truncated a torn tail left by a crash'),
     });
     state.ledgerOffset = await ingest.replay(this.ledger, state.ledgerOffset);
@@ -130,6 +131,7 @@ export class LearnerRuntime {
       config: modelConfig, params: start.params, optimizerState: start.optimizerState,
       optimizer: { lr: cfg.algo.lr, weightDecay: cfg.algo.weightDecay, clipNorm: cfg.algo.clipNorm },
       batchSize: cfg.algo.miniBatchRows, seqLen: modelConfig.nCtx, padId: tokenizer.pad,
+      callTimeoutMs: cfg.learner.workerTimeoutSec * 1000, logger,
     });
     this.scheduler = new Scheduler({
       config: cfg, book, logger, version: () => state.policyVersion, acceptingNewGroups: () => !this.loop.stopped,
@@ -158,7 +160,7 @@ export class LearnerRuntime {
       config: { ...modelConfig, vocabulary: tokenizer.words.slice(4) },
       weights: toTensor(params),
     });
-    const checkpointer = new Checkpointer(store, logger);
+    const checkpointer = new Checkpointer(store, logger, cfg.learner.ioTimeoutSec * 1000);
     const evaluator = new Evaluator({
       config: cfg, book, ingest, metrics, logger, waker: this.waker, t0: this.t0, emit,
       actors: () => this.server.connections().length,

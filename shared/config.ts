@@ -97,6 +97,8 @@ export const LearnerSchema = z.strictObject({
   heartbeatMs: int(50).default(2000).describe('heartbeat interval'),
   checkpointEvery: int(1).default(10).describe('checkpoint every N policy versions'),
   keepCheckpoints: int(1).default(3).describe('checkpoints kept'),
+  workerTimeoutSec: z.number().min(0).default(600).describe('deadline of each trainer worker call; past it the worker is replaced and the update rerun (0 = none)'),
+  ioTimeoutSec: z.number().min(0).default(300).describe('deadline of a checkpoint save and of a ledger fdatasync; past it the run stops with the reason (0 = none)'),
 });
 
 export const LedgerSchema = z.strictObject({

@@ -11,6 +11,7 @@ export const ErrorCodes = {
   RL_ERR_MODEL: 'model input out of range',
   RL_ERR_PROTOCOL: 'protocol violation',
   RL_ERR_BACKEND: 'policy backend (inference server) failed or answered malformed',
+  RL_ERR_TIMEOUT: 'an operation across a process or thread boundary missed its deadline',
   RL_ERR_INTERNAL: 'internal error',
 } as const;
 
