@@ -13,6 +13,7 @@
 import { toTensor } from '../proto/messages.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
+import { ProcessProbe } from '../shared/process-probe.js';
 import type { ModelConfig } from '../shared/model/config.js';
 import type { WordTokenizer } from '../shared/model/tokenizer.js';
 import { MetricsCsv, type RunDir } from '../shared/run-dir.js';
@@ -34,6 +35,9 @@ import { type StopReason, TrainerLoop } from './trainer-loop.js';
 import { Waker } from './waker.js';
 
 export type { EvalResult } from './run-state.js';
+
+/** Interval of the `process stats` log line (memory, fds, event-loop lag; read back by lamer soak). */
+const PROCESS_STATS_MS = 15_000;
 
 export interface LearnerRuntimeOptions {
   config: Config;
@@ -71,6 +75,7 @@ export class LearnerRuntime {
   private progress!: ProgressReporter;
   private state!: LearnerState;
   private progressTimer: NodeJS.Timeout | null = null;
+  private probe: ProcessProbe | null = null;
   private readonly t0 = Date.now();
   private readonly waker = new Waker();
   private saveCheckpoint: (params: Float32Array) => Promise<void> = async () => {};
@@ -198,6 +203,7 @@ export class LearnerRuntime {
   async run(): Promise<LearnerSummary> {
     this.progressTimer = setInterval(() => this.progress.tick(), this.o.config.run.progressSec * 1000);
     this.progressTimer.unref();
+    this.probe = new ProcessProbe().logEvery(this.o.logger, PROCESS_STATS_MS);
     const stoppedBy = await this.loop.run();
     this.progress.tick();
     return { ...this.summary(), stoppedBy };
@@ -216,6 +222,7 @@ export class LearnerRuntime {
   /** Tells actors to stop, closes everything. */
   async close(): Promise<void> {
     if (this.progressTimer) clearInterval(this.progressTimer);
+    this.probe?.stop();
     this.scheduler?.close();
     for (const c of this.server?.connections() ?? []) c.send({ type: 'bye', reason: 'training finished' });
     await this.server?.close();

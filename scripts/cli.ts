@@ -23,6 +23,7 @@ const COMMANDS: Array<() => Promise<Registrar>> = [
   () => import('./commands/eval.js'),
   () => import('./commands/token.js'),
   () => import('./commands/chaos.js'),
+  () => import('./commands/soak.js'),
   () => import('./commands/serve.js'),
   () => import('./commands/experiment.js'),
 ];
