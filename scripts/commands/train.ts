@@ -15,10 +15,6 @@ export function register(program: Command): void {
       const resolved = resolveRun(flags, resolveEnvId);
       const summary = await runTraining(resolved, { quiet: !!flags.json });
       if (flags.json) printJson(summary);
-      // Never exit 0 having trained nothing (docs/long-runs.md: exit codes).
-      if (summary.stoppedBy === 'budget-spent') {
-        process.stderr.write(`lamer: nothing to train: the run is already at policy v${summary.policyVersion} = run.iterations; raise --iterations to continue\n`);
-        process.exitCode = 3;
-      }
+      (await import('../lib/stop-reason.js')).exitForStop(summary);
     });
 }
