@@ -58,7 +58,7 @@ export interface LongSoakReport {
   lost: number;
   duplicated: number;
   checker: Omit<CheckReport, 'lostKeys' | 'rejectReasons'>;
-  /** Slopes over the second half, per process role (within-incarnation fit): MB/hour, fds/hour. */
+  /** Slopes over the second half, per process role (within-incarnation fit after each one's warm-up): MB/hour, fds/hour. */
   rss: Record<string, number>;
   fd: Record<string, number>;
   heap: Record<string, number>;
@@ -134,6 +134,24 @@ export function trialsPerSecWindows(trained: ReadonlyArray<{ at: number; trials:
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const secondHalf = <T extends { t: number }>(xs: T[], t0: number, t1: number) => xs.filter((x) => x.t >= t0 + (t1 - t0) / 2);
+
+/** Each process incarnation's own warm-up (JIT, worker pools, first model load), left out of its slope. */
+export const INCARNATION_WARMUP_MS = 120_000;
+
+/**
+ * Per role, the within-incarnation slope (units/hour) of `y` over the second half of [t0, t1], leaving out the
+ * first `warmMs` of every incarnation (pid): a restarted process's warm-up is growth, not a leak.
+ */
+export function roleSlopes<T extends { t: number; role: string; pid: number }>(
+  xs: T[], y: (x: T) => number | null, roles: string[], t0: number, t1: number, warmMs = INCARNATION_WARMUP_MS,
+): Record<string, number> {
+  const born = new Map<number, number>();
+  for (const x of xs) born.set(x.pid, Math.min(born.get(x.pid) ?? Infinity, x.t));
+  const steady = secondHalf(xs, t0, t1).filter((x) => x.t >= born.get(x.pid)! + warmMs && y(x) !== null);
+  return Object.fromEntries(roles.map((r) => [r, r2(pooledSlope(
+    steady.filter((x) => x.role === r).map((x) => ({ x: (x.t - t0) / 3_600_000, y: y(x)!, g: x.pid })),
+  ))]));
+}
 
 export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
   if (!(o.minutes > 0)) throw badInput(`soak: --minutes must be > 0, got ${o.minutes}`);
@@ -276,9 +294,7 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
 
   const hours = (t: number) => (t - t0) / 3_600_000;
   const roles = ['learner', ...slots.map((s) => s.id)];
-  const perRole = <T extends { t: number; role: string; pid: number }>(xs: T[], y: (x: T) => number | null) => Object.fromEntries(roles.map((r) => [r, r2(pooledSlope(
-    secondHalf(xs.filter((x) => x.role === r), t0, t1).filter((x) => y(x) !== null).map((x) => ({ x: hours(x.t), y: y(x)!, g: x.pid })),
-  ))]));
+  const perRole = <T extends { t: number; role: string; pid: number }>(xs: T[], y: (x: T) => number | null) => roleSlopes(xs, y, roles, t0, t1);
   const diskHalf = secondHalf(disk, t0, t1);
   const diskSlope = (f: (d: DiskSample) => number) => r2(lsSlope(diskHalf.map((d) => hours(d.t)), diskHalf.map(f)).slope);
   const warm = Math.min(10 * 60_000, (t1 - t0) / 5);
@@ -315,7 +331,7 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
     heap: perRole(stats, (x) => x.heap),
     lagP99: Object.fromEntries(roles.map((r) => {
       const h = secondHalf(stats.filter((x) => x.role === r), t0, t1);
-      return [r, { slope: r2(pooledSlope(h.map((x) => ({ x: hours(x.t), y: x.lag, g: x.pid })))), mean: r2(h.reduce((a, x) => a + x.lag, 0) / Math.max(1, h.length)) }];
+      return [r, { slope: roleSlopes(stats, (x) => x.lag, [r], t0, t1)[r], mean: r2(h.reduce((a, x) => a + x.lag, 0) / Math.max(1, h.length)) }];
     })),
     disk: {
       run: diskSlope((d) => d.runMB), ledger: diskSlope((d) => d.ledgerMB), logs: diskSlope((d) => d.logsMB), checkpoints: diskSlope((d) => d.checkpointsMB),

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { duBytes, logLines, pooledSlope, trialsPerSecWindows } from '../../scripts/chaos/soak-run.js';
+import { duBytes, logLines, pooledSlope, roleSlopes, trialsPerSecWindows } from '../../scripts/chaos/soak-run.js';
 
 let dir: string;
 beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'lamer-soakrun-')); });
@@ -18,6 +18,20 @@ describe('soak measurements', () => {
     expect(pooledSlope(pts)).toBeCloseTo(10, 6);
     expect(pooledSlope(pts.map((p) => ({ ...p, y: 50 })))).toBe(0);
     expect(pooledSlope([{ x: 1, y: 1, g: 'a' }])).toBe(0);
+  });
+
+  it("role slopes leave out each incarnation's warm-up and the first half of the run", () => {
+    const H = 3_600_000;
+    // learner: restarted at 0.5 h; each incarnation climbs steeply for its first 0.05 h, then grows 2 MB/h.
+    const xs: Array<{ t: number; role: string; pid: number; mb: number }> = [];
+    for (let i = 0; i <= 100; i++) {
+      const h = i / 100, pid = h < 0.5 ? 1 : 2, age = h - (pid === 1 ? 0 : 0.5);
+      xs.push({ t: h * H, role: 'learner', pid, mb: age < 0.05 ? 20 + 8000 * age : 420 + 2 * age });
+    }
+    const s = roleSlopes(xs, (x) => x.mb, ['learner', 'a0'], 0, H, 0.06 * H);
+    expect(s.learner).toBeCloseTo(2, 6);
+    expect(s.a0).toBe(0);
+    expect(roleSlopes(xs, (x) => x.mb, ['learner'], 0, H, 0).learner).toBeGreaterThan(100); // warm-up counted: a fake leak
   });
 
   it('trials per second per window from trained lines', () => {
