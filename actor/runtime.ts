@@ -6,6 +6,7 @@
  */
 import { fromTensor, toTensor, type Lease, type Policy, type TrialBody } from '../proto/messages.js';
 import type { Logger } from '../shared/logger.js';
+import { ProcessProbe } from '../shared/process-probe.js';
 import { parseModelConfig, type ModelConfig } from '../shared/model/config.js';
 import { PolicyPool } from '../shared/model/policy-pool.js';
 import { WordTokenizer } from '../shared/model/tokenizer.js';
@@ -142,6 +143,7 @@ export class ActorRuntime {
   readonly stats: ActorStats = { trialsDone: 0, trialsFailed: 0, leases: 0, policyVersion: -1, batches: 0, meanBatchFill: 0, busyMs: 0 };
   private asyncMode = true;
   private trialLog: TrialLog | null = null;
+  private probe: ProcessProbe | null = null;
   private readonly startedAt = performance.now();
   /** The latest weight switch, reported with the next trial (publish-to-switch latency). */
   private pendingSwitch: { policyVersion: number; ms: number; swapMs: number } | null = null;
@@ -176,6 +178,8 @@ export class ActorRuntime {
       onAck: (ack) => void a.trialLog?.acked(ack).catch((e: Error) => o.logger.error({ err: e.message }, 'trial log append failed')),
     });
     a.client.start();
+    // Memory, fds and event-loop lag in the log every 15 s (lamer soak reads them back).
+    a.probe = new ProcessProbe().logEvery(o.logger, 15_000);
     a.poll = setInterval(() => {
       a.requestWork();
       a.checkLearnerReachable();
@@ -326,6 +330,7 @@ export class ActorRuntime {
     if (this.stopping) return;
     this.stopping = true;
     if (this.poll) clearInterval(this.poll);
+    this.probe?.stop();
     this.o.logger.info({ reason }, 'actor stopping');
     const s = this.asyncBatcher.stats;
     Object.assign(this.stats, { batches: s.batches, meanBatchFill: s.batches ? s.fillSum / s.batches : 0, busyMs: s.busyMs });

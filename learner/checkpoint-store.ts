@@ -167,6 +167,23 @@ export class CheckpointStore {
     }
   }
 
+  /**
+   * The `meta` of every checkpoint's manifest (unverified: a cheap read of small files, for the ledger's
+   * retention horizon); a checkpoint whose manifest is unreadable yields `null` meta.
+   */
+  async metas(): Promise<Array<{ step: number; meta: Record<string, unknown> | null }>> {
+    const out: Array<{ step: number; meta: Record<string, unknown> | null }> = [];
+    for (const step of await this.steps()) {
+      try {
+        const m = JSON.parse(await readFile(join(this.dir, ckptName(step), MANIFEST), 'utf8')) as CheckpointManifest;
+        out.push({ step, meta: typeof m?.meta === 'object' && m.meta !== null ? m.meta : null });
+      } catch {
+        out.push({ step, meta: null });
+      }
+    }
+    return out;
+  }
+
   /** Verifies one checkpoint directory; returns its contents or the reason it is invalid. */
   async verify(step: number): Promise<{ ok: true; files: Map<string, Uint8Array>; manifest: CheckpointManifest } | { ok: false; reason: string }> {
     const dir = join(this.dir, ckptName(step));

@@ -6,9 +6,13 @@
  * - **Exactly-once.** Records are keyed by (runId, actorId, incarnation, seq). Re-appending a committed key with
  *   the same bytes returns `duplicate` (not stored twice); with different bytes, `conflict` (first copy kept).
  *   A duplicate of a record still in flight waits for that record's commit, so `duplicate` also means durable.
- * - **Restart.** Dedup state is rebuilt by scanning the ledger on open. Every entry carries its length and a
- *   CRC-32 trailer; a torn tail (crash mid-append) in the last segment is detected and truncated, and damage in
- *   an older segment is an error (never silently accepted or dropped).
+ * - **Restart.** Dedup state is rebuilt on open from the compaction index (ledger-index.ts) plus a scan of the
+ *   segments it does not cover. Every entry carries its length and a CRC-32 trailer; a torn tail (crash
+ *   mid-append) in the last segment is detected and truncated, and damage in an older segment is an error (never
+ *   silently accepted or dropped).
+ * - **Retention.** `compact(horizon)` covers the full segments before `horizon` (records every kept checkpoint
+ *   has trained or holds) with the index, so start-up no longer reads them, and deletes covered segments beyond
+ *   the newest `keepCovered` (`ledger.retention`: 'all' keeps every segment for replay and audit).
  *
  * Entry layout (little-endian): magic u32 | entryLen u32 | keyLen u16 | 0 u16 | sha256(payload) [32] |
  * key (JSON [runId, actorId, incarnation, seq]) | payload | crc32(all preceding bytes of the entry) u32.
@@ -16,16 +20,18 @@
  */
 import {
   closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync,
-  unlinkSync, writeSync,
+  statSync, unlinkSync, writeSync,
 } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { LIMITS, TrialKeySchema, type CommittedMark, type TrialKey } from '../proto/messages.js';
+import { withDeadline } from '../shared/deadline.js';
 import { LamerError, badInput } from '../shared/errors.js';
-import { fsyncDir, fsyncDirSync } from '../shared/fsutil.js';
+import { atomicWrite, fsyncDir, fsyncDirSync, isTempName } from '../shared/fsutil.js';
+import { type CoveredStream, INDEX_FILE, type LedgerIndexState, coverKey, covers, readIndex, serializeIndex, streamId } from './ledger-index.js';
 
 const MAGIC = 0x314c4d4c; // 'LML1'
 const HEADER = 44;
@@ -40,10 +46,31 @@ export interface LedgerOptions {
   maxSeqAhead?: number;
   /** Extra wait before writing a batch, to gather more appends per fdatasync (default 0: natural batching). */
   groupCommitMs?: number;
+  /**
+   * Deadline of one fdatasync in ms (default 0: none). Past it the ledger fails (every pending and later append
+   * rejects with the reason): a stuck disk must not hold acks forever.
+   */
+  syncTimeoutMs?: number;
   /** Skip fdatasync (tests of non-durability concerns only; the contract assumes it is on). */
   fsync?: boolean;
   /** Called once when a torn tail was truncated on open. */
   onRecovery?: (info: RecoveryReport) => void;
+  /**
+   * Move covered segments beyond retention here instead of deleting them (an archive outside the run directory:
+   * the run's disk stays bounded and every record stays readable, e.g. by `lamer soak`'s checker).
+   */
+  archiveDir?: string;
+  /** Test hook: called after each durable step of a compaction (a crash test exits the process here). */
+  onCompactionStep?: (step: 'index-written' | 'segment-deleted') => void;
+}
+
+export interface CompactionResult {
+  /** Segments newly covered by the index. */
+  covered: number;
+  /** Covered segment files deleted. */
+  deleted: number;
+  /** Logical offset up to which the index now covers. */
+  coveredTo: number;
 }
 
 export interface RecoveryReport {
@@ -83,11 +110,26 @@ export interface LedgerStats {
   /** Total wall time spent in batch writes and in fdatasync (ms). */
   writeMs: number;
   syncMs: number;
+  /** Records before this offset are covered by the compaction index (not read at start-up). */
+  coveredTo: number;
+  /** Segment files that the index covers and that are still on disk. */
+  coveredSegments: number;
+  /** Bytes of all segment files on disk. */
+  bytes: number;
 }
 
-/** Committed seqs of one (runId, actorId, incarnation): 8-byte hash prefixes indexed by seq (0 = absent). */
+/** A committed key whose hash is no longer kept (covered by the index): a re-send is a `duplicate`. */
+const KNOWN: [number, number] = [0, 1];
+
+/**
+ * Committed seqs of one (runId, actorId, incarnation): 8-byte hash prefixes indexed by seq - base (0 = absent).
+ * Seqs the index covers (below `base`, or in `covered`) are committed without a hash.
+ */
 class Stream {
   hashes = new Uint32Array(32);
+  /** hashes[0] is seq `base`; every seq below it is covered. */
+  base = 0;
+  covered: CoveredStream | undefined;
   /** Every seq < contiguous is committed. */
   contiguous = 0;
   maxSeq = -1;
@@ -95,22 +137,49 @@ class Stream {
   constructor(readonly runId: string, readonly actorId: string, readonly incarnation: string) {}
 
   get(seq: number): [number, number] | null {
+    if (seq < this.base || (this.covered && covers(this.covered, seq))) return KNOWN;
     if (seq > this.maxSeq) return null;
-    const hi = this.hashes[2 * seq], lo = this.hashes[2 * seq + 1];
+    const i = 2 * (seq - this.base);
+    const hi = this.hashes[i], lo = this.hashes[i + 1];
     return hi === 0 && lo === 0 ? null : [hi, lo];
   }
 
   set(seq: number, h: [number, number]): void {
-    if (2 * seq + 1 >= this.hashes.length) {
+    if (seq < this.base) return;
+    const i = 2 * (seq - this.base);
+    if (i + 1 >= this.hashes.length) {
       let n = this.hashes.length;
-      while (2 * seq + 1 >= n) n *= 2;
+      while (i + 1 >= n) n *= 2;
       const grown = new Uint32Array(n);
       grown.set(this.hashes);
       this.hashes = grown;
     }
-    this.hashes[2 * seq] = h[0];
-    this.hashes[2 * seq + 1] = h[1];
+    this.hashes[i] = h[0];
+    this.hashes[i + 1] = h[1];
     if (seq > this.maxSeq) this.maxSeq = seq;
+    this.advance();
+  }
+
+  /** Attaches the index's view of this stream and drops the hashes it makes unnecessary (bounded memory). */
+  cover(c: CoveredStream): void {
+    this.covered = c;
+    for (const s of c.extra) if (s > this.maxSeq) this.maxSeq = s;
+    if (c.below - 1 > this.maxSeq) this.maxSeq = c.below - 1;
+    if (c.below > this.base) {
+      const drop = Math.min(2 * (c.below - this.base), this.hashes.length);
+      this.hashes = this.hashes.slice(drop);
+      if (this.hashes.length < 32) {
+        const grown = new Uint32Array(32);
+        grown.set(this.hashes);
+        this.hashes = grown;
+      }
+      this.base = c.below;
+    }
+    this.advance();
+  }
+
+  private advance(): void {
+    if (this.contiguous < this.base) this.contiguous = this.base;
     while (this.get(this.contiguous) !== null) this.contiguous++;
   }
 
@@ -234,6 +303,8 @@ interface Segment {
   start: number;
   name: string;
   size: number;
+  /** Keys stored in this segment (until the index covers it): what compaction folds into the index. */
+  keys: Array<[Stream, number]>;
 }
 
 /** See the module comment. Create with {@link Ledger.open}. */
@@ -259,12 +330,22 @@ export class Ledger {
   private readonly durable: boolean;
   private idle: Promise<void> = Promise.resolve();
   private idleResolve: (() => void) | null = null;
+  /** segments[firstLive..] are not covered by the index (scanned on open); earlier ones are covered. */
+  private firstLive = 0;
+  private compacting: Promise<CompactionResult> | null = null;
+  private readonly onCompactionStep: LedgerOptions['onCompactionStep'];
+  private readonly archiveDir: string | undefined;
+  private readonly syncTimeoutMs: number;
 
-  private constructor(readonly dir: string, private readonly segments: Segment[], opts: LedgerOptions) {
+  private constructor(readonly dir: string, private readonly segments: Segment[], private readonly index: LedgerIndexState, opts: LedgerOptions) {
     this.segmentBytes = opts.segmentBytes ?? 256 << 20;
     this.maxSeqAhead = opts.maxSeqAhead ?? 65_536;
     this.groupCommitMs = opts.groupCommitMs ?? 0;
     this.durable = opts.fsync ?? true;
+    this.onCompactionStep = opts.onCompactionStep;
+    this.archiveDir = opts.archiveDir;
+    this.syncTimeoutMs = opts.syncTimeoutMs ?? 0;
+    this.entries = index.entries;
     const last = segments[segments.length - 1];
     this.durableEnd = this.tail = last.start + last.size;
   }
@@ -277,14 +358,20 @@ export class Ledger {
     mkdirSync(dir, { recursive: true });
     acquireLock(dir);
     try {
-      const names = readdirSync(dir).filter((n) => SEGMENT_RE.test(n)).sort();
-      const segments: Segment[] = names.map((name) => ({ start: Number(SEGMENT_RE.exec(name)![1]), name, size: 0 }));
+      const all = readdirSync(dir);
+      // A crash while the index was being replaced leaves its temp file: the old index is still the valid one.
+      for (const n of all) if (isTempName(n) && n.startsWith(`.${INDEX_FILE}.`)) unlinkSync(join(dir, n));
+      const names = all.filter((n) => SEGMENT_RE.test(n)).sort();
+      const segments: Segment[] = names.map((name) => ({ start: Number(SEGMENT_RE.exec(name)![1]), name, size: 0, keys: [] }));
+      const index = readIndex(dir);
       if (segments.length === 0) {
+        if (index.coveredTo > 0) throw new LamerError('RL_ERR_INTERNAL', `ledger ${dir}: ${INDEX_FILE} covers up to ${index.coveredTo} but no segment is left`);
         closeSync(openSync(join(dir, segmentName(0)), 'wx'));
         fsyncDirSync(dir);
-        segments.push({ start: 0, name: segmentName(0), size: 0 });
+        segments.push({ start: 0, name: segmentName(0), size: 0, keys: [] });
       }
-      const ledger = new Ledger(dir, segments, opts);
+      const ledger = new Ledger(dir, segments, index, opts);
+      ledger.attachIndex();
       ledger.scanAll(opts.onRecovery);
       const last = segments[segments.length - 1];
       ledger.writeHandle = await open(join(dir, last.name), 'r+');
@@ -296,11 +383,24 @@ export class Ledger {
     }
   }
 
+  /** Streams of covered keys, and which segments the index covers (those are not read at start-up). */
+  private attachIndex(): void {
+    for (const c of this.index.streams.values()) this.streamFor({ runId: c.runId, actorId: c.actorId, incarnation: c.incarnation, seq: 0 }).cover(c);
+    if (this.index.coveredTo === 0) {
+      if (this.segments[0].start !== 0) throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: the first segment ${this.segments[0].name} does not start at 0 and no index covers the records before it`);
+      return;
+    }
+    const i = this.segments.findIndex((s) => s.start === this.index.coveredTo);
+    if (i < 0) throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: ${INDEX_FILE} covers up to ${this.index.coveredTo} but segment ${segmentName(this.index.coveredTo)} is missing`);
+    this.firstLive = i;
+    for (const seg of this.segments.slice(0, i)) seg.size = statSync(join(this.dir, seg.name)).size;
+  }
+
   private scanAll(onRecovery?: (r: RecoveryReport) => void): void {
-    for (let i = 0; i < this.segments.length; i++) {
+    for (let i = this.firstLive; i < this.segments.length; i++) {
       const seg = this.segments[i];
       const isLast = i === this.segments.length - 1;
-      if (i > 0) {
+      if (i > this.firstLive) {
         const prev = this.segments[i - 1];
         if (prev.start + prev.size !== seg.start) {
           throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: segment ${seg.name} does not start where ${prev.name} ends (${prev.start + prev.size})`);
@@ -314,7 +414,9 @@ export class Ledger {
         let bad: string | null = null;
         for (const { pos, entry } of scanSegment(fd, size)) {
           if (!entry.ok) { bad = entry.reason; valid = pos; break; }
-          this.remember(entry.key, prefix(entry.hash));
+          const stream = this.streamFor(entry.key);
+          stream.set(entry.key.seq, prefix(entry.hash));
+          seg.keys.push([stream, entry.key.seq]);
           this.entries++;
           valid = pos + entry.len;
         }
@@ -335,7 +437,7 @@ export class Ledger {
   }
 
   private streamFor(key: TrialKey): Stream {
-    const id = `${key.runId}/${key.actorId}/${key.incarnation}`;
+    const id = streamId(key.runId, key.actorId, key.incarnation);
     let s = this.streams.get(id);
     if (!s) {
       s = new Stream(key.runId, key.actorId, key.incarnation);
@@ -349,8 +451,9 @@ export class Ledger {
     return s;
   }
 
-  private remember(key: TrialKey, hash: [number, number]): void {
-    this.streamFor(key).set(key.seq, hash);
+  /** Logical offset of the oldest record still on disk (0 unless retention removed segments). */
+  get firstOffset(): number {
+    return this.segments[0].start;
   }
 
   /** Logical offset just past the last durable entry (what a checkpoint records as `ledgerOffset`). */
@@ -419,7 +522,7 @@ export class Ledger {
   }
 
   private judgeRepeat(stored: [number, number], incoming: [number, number]): AppendResult {
-    if (stored[0] === incoming[0] && stored[1] === incoming[1]) {
+    if (stored === KNOWN || (stored[0] === incoming[0] && stored[1] === incoming[1])) {
       this.counters.duplicates++;
       return { status: 'duplicate' };
     }
@@ -504,7 +607,7 @@ export class Ledger {
   private async sync(): Promise<void> {
     if (!this.durable) return;
     const t0 = performance.now();
-    await this.writeHandle!.datasync();
+    await withDeadline(this.writeHandle!.datasync(), this.syncTimeoutMs, 'ledger fdatasync');
     this.counters.fsyncs++;
     this.counters.syncMs += performance.now() - t0;
   }
@@ -513,9 +616,12 @@ export class Ledger {
   private async complete(x: { batch: Pending[]; end: number; sync: Promise<void> }): Promise<void> {
     await x.sync;
     this.durableEnd = x.end;
+    // A batch is completed before the next roll, so it lies in the last segment.
+    const seg = this.segments[this.segments.length - 1];
     for (const p of x.batch) {
       this.pending.delete(`${p.key.runId}/${p.key.actorId}/${p.key.incarnation}/${p.key.seq}`);
       p.stream.set(p.key.seq, p.hash);
+      seg.keys.push([p.stream, p.key.seq]);
       this.entries++;
       p.resolve();
     }
@@ -525,7 +631,7 @@ export class Ledger {
   private async roll(): Promise<Segment> {
     const prev = this.segments[this.segments.length - 1];
     const start = prev.start + prev.size;
-    const seg: Segment = { start, name: segmentName(start), size: 0 };
+    const seg: Segment = { start, name: segmentName(start), size: 0, keys: [] };
     const fh = await open(join(this.dir, seg.name), 'wx+');
     if (this.durable) await fsyncDir(this.dir);
     await this.writeHandle?.close();
@@ -551,6 +657,10 @@ export class Ledger {
   async *iterate(fromOffset = 0): AsyncGenerator<LedgerRecord> {
     if (!Number.isSafeInteger(fromOffset) || fromOffset < 0 || fromOffset > this.durableEnd) {
       throw badInput(`ledger offset ${fromOffset} is outside 0..${this.durableEnd}`);
+    }
+    const oldest = this.segments[0].start;
+    if (fromOffset < oldest) {
+      throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: records before offset ${oldest} were removed by ledger.retention; cannot read from ${fromOffset}`);
     }
     let first = true;
     for (const seg of [...this.segments]) {
@@ -580,7 +690,62 @@ export class Ledger {
   }
 
   stats(): LedgerStats {
-    return { entries: this.entries, offset: this.durableEnd, segments: this.segments.length, ...this.counters };
+    return {
+      entries: this.entries, offset: this.durableEnd, segments: this.segments.length, ...this.counters,
+      coveredTo: this.index.coveredTo, coveredSegments: this.firstLive, bytes: this.segments.reduce((n, s) => n + s.size, 0),
+    };
+  }
+
+  /**
+   * Covers every full segment that ends at or before `horizon` with the index (start-up stops reading them),
+   * then deletes covered segments beyond the newest `keepCovered` ('all': delete none). `horizon` must be an
+   * offset no kept checkpoint will replay from below. Concurrent calls share one compaction.
+   */
+  compact(horizon: number, keepCovered: number | 'all'): Promise<CompactionResult> {
+    if (this.failed) return Promise.reject(new LamerError('RL_ERR_INTERNAL', `ledger failed earlier: ${this.failed.message}`));
+    if (this.closed) return Promise.reject(new LamerError('RL_ERR_INTERNAL', 'ledger is closed'));
+    if (keepCovered !== 'all' && (!Number.isInteger(keepCovered) || keepCovered < 0)) return Promise.reject(badInput(`keepCovered must be 'all' or an integer >= 0, got ${keepCovered}`));
+    this.compacting ??= this.doCompact(horizon, keepCovered).finally(() => { this.compacting = null; });
+    return this.compacting;
+  }
+
+  private async doCompact(horizon: number, keepCovered: number | 'all'): Promise<CompactionResult> {
+    // Only full (rolled) segments: the last one is still being appended to.
+    let upTo = this.firstLive;
+    while (upTo < this.segments.length - 1 && this.segments[upTo].start + this.segments[upTo].size <= horizon) upTo++;
+    let covered = 0;
+    if (upTo > this.firstLive) {
+      const touched = new Set<Stream>();
+      let entries = 0;
+      for (const seg of this.segments.slice(this.firstLive, upTo)) {
+        for (const [stream, seq] of seg.keys) {
+          stream.covered = coverKey(this.index, stream.runId, stream.actorId, stream.incarnation, seq);
+          touched.add(stream);
+        }
+        entries += seg.keys.length;
+      }
+      const next = { ...this.index, coveredTo: this.segments[upTo].start, entries: this.index.entries + entries };
+      await atomicWrite(join(this.dir, INDEX_FILE), serializeIndex(next), { fsync: this.durable });
+      this.onCompactionStep?.('index-written');
+      this.index.coveredTo = next.coveredTo;
+      this.index.entries = next.entries;
+      for (const seg of this.segments.slice(this.firstLive, upTo)) seg.keys = [];
+      for (const s of touched) s.cover(s.covered!);
+      covered = upTo - this.firstLive;
+      this.firstLive = upTo;
+    }
+    let deleted = 0;
+    const keep = keepCovered === 'all' ? Infinity : keepCovered;
+    while (this.firstLive > keep) {
+      const seg = this.segments.shift()!;
+      this.firstLive--;
+      if (this.archiveDir) await archiveFile(join(this.dir, seg.name), this.archiveDir);
+      else await unlink(join(this.dir, seg.name));
+      deleted++;
+      this.onCompactionStep?.('segment-deleted');
+    }
+    if (deleted > 0 && this.durable) await fsyncDir(this.dir);
+    return { covered, deleted, coveredTo: this.index.coveredTo };
   }
 
   /** Waits for in-flight appends to become durable, then closes files and releases the lock. */
@@ -588,14 +753,52 @@ export class Ledger {
     if (this.closed) return;
     this.closed = true;
     while (this.flushing) await this.idle;
+    await this.compacting?.catch(() => undefined);
     await this.writeHandle?.close();
     this.writeHandle = null;
     releaseLock(this.dir);
   }
 }
 
+/** Records of one segment file (a closed ledger's, or an archived one), CRC-verified; stops at a torn tail. */
+export function* readSegmentFile(path: string): Generator<LedgerRecord> {
+  const m = SEGMENT_RE.exec(basename(path));
+  if (!m) throw badInput(`${path} is not a ledger segment file`);
+  const start = Number(m[1]);
+  const fd = openSync(path, 'r');
+  try {
+    for (const { pos, entry } of scanSegment(fd, fstatSync(fd).size)) {
+      if (!entry.ok) return;
+      yield { offset: start + pos, nextOffset: start + pos + entry.len, key: entry.key, sha256: entry.hash.toString('hex'), bytes: Uint8Array.from(entry.payload) };
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Segment file names in a directory, oldest first. */
+export function segmentFiles(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((n) => SEGMENT_RE.test(n)).sort() : [];
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
+
+/** Moves a file into `dir` durably: rename on one filesystem, else copy + fsync + unlink. */
+async function archiveFile(path: string, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const dest = join(dir, basename(path));
+  try {
+    await rename(path, dest);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await copyFile(path, dest);
+    const fh = await open(dest, 'r');
+    try { await fh.sync(); } finally { await fh.close(); }
+    await unlink(path);
+  }
+  await fsyncDir(dir);
+}
 
 /** Positional gather-write of all of `bufs`, in slices below IOV_MAX, finishing any short write. */
 async function writeAllAt(fh: FileHandle, bufs: Uint8Array[], position: number): Promise<void> {

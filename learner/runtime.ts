@@ -14,6 +14,7 @@
 import { toTensor } from '../proto/messages.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
+import { ProcessProbe } from '../shared/process-probe.js';
 import type { ModelConfig } from '../shared/model/config.js';
 import type { WordTokenizer } from '../shared/model/tokenizer.js';
 import { MetricsCsv, type RunDir } from '../shared/run-dir.js';
@@ -26,6 +27,7 @@ import { Ledger } from './ledger.js';
 import { ProgressReporter, reliabilityMetrics } from './progress.js';
 import { PolicyPublisher } from './publisher.js';
 import { Quarantine } from './quarantine.js';
+import { applyRetention } from './retention.js';
 import { type LearnerState, type ResumeInfo, resumeOrStart } from './run-state.js';
 import { Scheduler } from './scheduler.js';
 import { createLearnerServer, type LearnerServer } from './server.js';
@@ -35,6 +37,9 @@ import { type StopReason, TrainerLoop } from './trainer-loop.js';
 import { Waker } from './waker.js';
 
 export type { EvalResult, ResumeInfo } from './run-state.js';
+
+/** Interval of the `process stats` log line (memory, fds, event-loop lag; read back by lamer soak). */
+const PROCESS_STATS_MS = 15_000;
 
 export interface LearnerRuntimeOptions {
   config: Config;
@@ -81,6 +86,7 @@ export class LearnerRuntime {
   private progress!: ProgressReporter;
   private state!: LearnerState;
   private progressTimer: NodeJS.Timeout | null = null;
+  private probe: ProcessProbe | null = null;
   private readonly t0 = Date.now();
   private readonly waker = new Waker();
   private prior = { seconds: 0, version: 0, trials: 0 };
@@ -126,7 +132,9 @@ export class LearnerRuntime {
     }, state.taskBook));
     book.reopenAll(); // leases of a previous learner process are unknown: re-lease every unfilled slot
     // wall_s continues across resumes (the earlier invocations' training time comes first).
-    const metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0 - this.prior.seconds * 1000);
+    const metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0 - this.prior.seconds * 1000, {
+      maxBytes: Math.round(cfg.log.metricsMaxMB * (1 << 20)), keep: cfg.log.keep,
+    });
     const emit = (line: string) => (this.o.onProgress ? this.o.onProgress(line) : logger.info(line));
 
     this.progress = new ProgressReporter(cfg.run, metrics, {
@@ -149,6 +157,9 @@ export class LearnerRuntime {
       onLiveTrial: (t) => this.progress.noteTrial(t), onSlotFilled: () => this.waker.kick(),
     }));
     this.ledger = await Ledger.open(runDir.file('ledger'), {
+      segmentBytes: cfg.ledger.segmentMB * (1 << 20),
+      archiveDir: cfg.ledger.archiveDir || undefined,
+      syncTimeoutMs: cfg.learner.ioTimeoutSec * 1000,
       onRecovery: (r) => logger.warn(r, 'ledger: truncated a torn tail left by a crash'),
     });
     state.ledgerOffset = await ingest.replay(this.ledger, state.ledgerOffset);
@@ -157,6 +168,7 @@ export class LearnerRuntime {
       config: modelConfig, params: start.params, optimizerState: start.optimizerState,
       optimizer: { lr: cfg.algo.lr, weightDecay: cfg.algo.weightDecay, clipNorm: cfg.algo.clipNorm },
       batchSize: cfg.algo.miniBatchRows, seqLen: modelConfig.nCtx, padId: tokenizer.pad,
+      callTimeoutMs: cfg.learner.workerTimeoutSec * 1000, logger,
     });
     this.scheduler = new Scheduler({
       config: cfg, book, logger, version: () => state.policyVersion, acceptingNewGroups: () => !this.loop.stopped,
@@ -188,7 +200,7 @@ export class LearnerRuntime {
       config: { ...modelConfig, vocabulary: tokenizer.words.slice(4) },
       weights: toTensor(params),
     });
-    const checkpointer = new Checkpointer(store, logger);
+    const checkpointer = new Checkpointer(store, logger, cfg.learner.ioTimeoutSec * 1000);
     const evaluator = new Evaluator({
       config: cfg, book, ingest, metrics, logger, waker: this.waker, t0: this.t0, emit,
       actors: () => this.server.connections().length,
@@ -207,7 +219,9 @@ export class LearnerRuntime {
       state.taskBook = book.snapshot();
       state.ledgerOffset = this.ledger.offset;
       state.trainSeconds = this.loop.totalSeconds();
-      await checkpointer.save(state, { config: modelConfig, params, optimizer: await this.trainer.optimizerState(), tokenizer });
+      const replayFrom = Math.min(book.minLiveOffset() ?? state.ledgerOffset, state.ledgerOffset);
+      await checkpointer.save(state, { config: modelConfig, params, optimizer: await this.trainer.optimizerState(), tokenizer }, replayFrom);
+      await applyRetention(this.ledger, store, cfg.ledger.retention, logger);
     };
     publish(start.params);
     logger.info({ url: this.server.url, runId: state.runId, policyVersion: state.policyVersion }, 'learner listening');
@@ -226,6 +240,7 @@ export class LearnerRuntime {
   async run(): Promise<LearnerSummary> {
     this.progressTimer = setInterval(() => this.progress.tick(), this.o.config.run.progressSec * 1000);
     this.progressTimer.unref();
+    this.probe = new ProcessProbe().logEvery(this.o.logger, PROCESS_STATS_MS);
     const stoppedBy = await this.loop.run();
     this.progress.tick();
     return { ...this.summary(), stoppedBy };
@@ -247,6 +262,7 @@ export class LearnerRuntime {
   /** Tells actors to stop, closes everything. */
   async close(): Promise<void> {
     if (this.progressTimer) clearInterval(this.progressTimer);
+    this.probe?.stop();
     this.scheduler?.close();
     for (const c of this.server?.connections() ?? []) c.send({ type: 'bye', reason: 'training finished' });
     await this.server?.close();

@@ -15,7 +15,11 @@ import type { GroupState, TaskBook } from './task-book.js';
 import { runUpdate, type TrainerApi } from './update.js';
 import type { Waker } from './waker.js';
 
-export type StopReason = 'iterations' | 'minutes' | 'signal';
+/**
+ * Why a run stopped. 'budget-spent': it was resumed with its iteration budget already reached, so it trained
+ * nothing (the CLI exits 3 then, never 0: docs/long-runs.md).
+ */
+export type StopReason = 'iterations' | 'minutes' | 'signal' | 'budget-spent';
 
 export interface TrainerLoopOptions {
   config: Config;
@@ -23,7 +27,8 @@ export interface TrainerLoopOptions {
   book: TaskBook;
   ingest: Ingest;
   evaluator: Evaluator;
-  trainer: TrainerApi & { params(): Promise<Float32Array> };
+  /** `restarts` (watchdog restarts of the worker, trainer-client.ts) tells an interrupted update from a failed one. */
+  trainer: TrainerApi & { params(): Promise<Float32Array>; readonly restarts?: number };
   metrics: MetricsCsv;
   logger: Logger;
   waker: Waker;
@@ -92,6 +97,13 @@ export class TrainerLoop {
 
   async run(): Promise<StopReason> {
     const { state } = this.o;
+    const its = this.cfg.run.iterations;
+    if (its > 0 && state.policyVersion >= its) {
+      this.stopReason = 'budget-spent';
+      this.o.logger.warn({ policyVersion: state.policyVersion, iterations: its },
+        `nothing to train: the checkpoint is at policy v${state.policyVersion}, run.iterations is ${its}; raise run.iterations to continue or pass --fresh to start over`);
+      return this.stopReason;
+    }
     if (!state.evals.some((e) => e.version === state.policyVersion)) await this.evaluate(false);
     while (this.budgetLeft()) {
       const w0 = performance.now();
@@ -141,9 +153,20 @@ export class TrainerLoop {
     const v = state.policyVersion;
     if (await ingest.setAsideUnusable(groups)) return false;
     const data = groups.map((g) => ingest.groupRows(g));
-    const res = await runUpdate(this.o.trainer, data, v, this.cfg.algo, {
+    const update = () => runUpdate(this.o.trainer, data, v, this.cfg.algo, {
       nCtx: this.o.model.nCtx, padId: this.o.model.padId, seed: this.cfg.run.seed * 1_000_003 + v, sampling: this.cfg.sampling,
     });
+    const restarts = this.o.trainer.restarts ?? 0;
+    let res: Awaited<ReturnType<typeof runUpdate>>;
+    try {
+      res = await update();
+    } catch (e) {
+      // The watchdog replaced a stuck or dead worker with one holding the weights before this update: rerun it
+      // once on the same groups (nothing was consumed yet). A second failure ends the run with its reason.
+      if ((this.o.trainer.restarts ?? 0) === restarts) throw e;
+      logger.warn({ version: v, cause: (e as Error).message }, 'update interrupted by a trainer worker restart; rerunning it on the same groups');
+      res = await update();
+    }
     if (res.unusable.length > 0) {
       for (const u of res.unusable) await ingest.setAsideGroup(groups[u.group], u.reason);
       return false;

@@ -28,6 +28,7 @@ const GROUPS: Array<[heading: string, commands: Array<() => Promise<Registrar>>]
   ['Benchmarks and fault injection:', [
     () => import('./commands/bench.js'),
     () => import('./commands/chaos.js'),
+    () => import('./commands/soak.js'),
   ]],
   ['Tools:', [
     () => import('./commands/config.js'),

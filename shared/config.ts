@@ -100,6 +100,14 @@ export const LearnerSchema = z.strictObject({
   keepCheckpoints: int(1).default(3).describe('checkpoints kept'),
   leaseTimeoutSec: z.number({ error: 'expected a number of seconds' }).min(0, 'must be >= 0 seconds (0 = leases never expire)')
     .default(900).describe('a trial slot leased this long without a delivery is taken back and leased again (0 = never; late deliveries are rejected)'),
+  workerTimeoutSec: z.number().min(0).default(600).describe('deadline of each trainer worker call; past it the worker is replaced and the update rerun (0 = none)'),
+  ioTimeoutSec: z.number().min(0).default(300).describe('deadline of a checkpoint save and of a ledger fdatasync; past it the run stops with the reason (0 = none)'),
+});
+
+export const LedgerSchema = z.strictObject({
+  retention: z.union([z.literal('all'), int(0)]).default('all').describe("ledger segments kept once every kept checkpoint has trained past them: 'all' (replay and audit) or N (older ones are deleted; their keys stay deduplicated)"),
+  segmentMB: int(1).default(64).describe('ledger segment file size in MiB (the unit of retention)'),
+  archiveDir: z.string().default('').describe("with retention N: move older segments here instead of deleting them ('' = delete)"),
 });
 
 export const PolicyBackendSchema = z.strictObject({
@@ -120,6 +128,9 @@ export const PolicyBackendSchema = z.strictObject({
 
 export const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
+  maxMB: z.number().min(0).default(50).describe('rotate a log file (learner, local actors) when it reaches this size (0 = never)'),
+  keep: int(0).default(5).describe('rotated log files kept per process besides the current one (<name>.log.1 is the newest)'),
+  metricsMaxMB: z.number().min(0).default(0).describe('rotate metrics.csv at this size, keeping log.keep pieces (0 = one unbounded file)'),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -131,6 +142,7 @@ export const ConfigSchema = z.strictObject({
   sampling: SamplingSchema.default(SamplingSchema.parse({})),
   actor: ActorSchema.default(ActorSchema.parse({})),
   learner: LearnerSchema.default(LearnerSchema.parse({})),
+  ledger: LedgerSchema.default(LedgerSchema.parse({})),
   policy: PolicyBackendSchema.default(PolicyBackendSchema.parse({})),
   log: LogSchema.default(LogSchema.parse({})),
 });

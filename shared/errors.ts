@@ -13,6 +13,7 @@ export const ErrorCodes = {
   RL_ERR_BACKEND: 'policy backend (inference server) failed or answered malformed',
   RL_ERR_FS: 'file system error (a path that is missing, not a directory, not writable, or a full disk)',
   RL_ERR_NET: 'network error (address in use, connection refused, host not found)',
+  RL_ERR_TIMEOUT: 'an operation across a process or thread boundary missed its deadline',
   RL_ERR_INTERNAL: 'internal error',
 } as const;
 

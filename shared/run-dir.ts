@@ -3,8 +3,9 @@
  * metrics never break the header), logs/, checkpoints/ and plots.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rotatedPieces, rotateNow, type RotationOptions } from './rotating-file.js';
 
 /** How one invocation of a run directory ended. `died`: it never recorded an end (killed, power loss). */
 export type InvocationStatus = 'running' | 'finished' | 'interrupted' | 'failed' | 'died';
@@ -19,7 +20,7 @@ export interface Invocation {
   endedAt: string | null;
   status: InvocationStatus;
   /** What ended it: the iterations or minutes budget, a signal (Ctrl-C, SIGTERM), or an error. */
-  stoppedBy?: 'iterations' | 'minutes' | 'signal' | 'error';
+  stoppedBy?: 'iterations' | 'minutes' | 'signal' | 'budget-spent' | 'error';
   fromVersion?: number;
   toVersion?: number;
   error?: string;
@@ -130,14 +131,19 @@ export class RunDir {
 }
 
 /** Appends metric values as `wall_s,version,name,value` lines. */
+const METRICS_HEADER = 'wall_s,version,name,value\n';
+
 export class MetricsCsv {
   readonly path: string;
   private readonly t0: number;
+  private size: number;
 
-  constructor(path: string, t0 = Date.now()) {
+  /** `rotate`: split into `<path>.1` … pieces, each with the header (readMetricsCsv reads them all). */
+  constructor(path: string, t0 = Date.now(), private readonly rotate: RotationOptions = { maxBytes: 0, keep: 0 }) {
     this.path = path;
     this.t0 = t0;
-    if (!existsSync(path)) writeFileSync(path, 'wall_s,version,name,value\n');
+    if (!existsSync(path)) writeFileSync(path, METRICS_HEADER);
+    this.size = statSync(path).size;
   }
 
   log(version: number, values: Record<string, number | null | undefined>): void {
@@ -147,14 +153,22 @@ export class MetricsCsv {
       if (v === null || v === undefined || !Number.isFinite(v)) continue;
       out += `${wall},${version},${name},${v}\n`;
     }
-    if (out) appendFileSync(this.path, out);
+    if (!out) return;
+    appendFileSync(this.path, out);
+    this.size += Buffer.byteLength(out);
+    if (this.rotate.maxBytes > 0 && this.size >= this.rotate.maxBytes) {
+      rotateNow(this.path, this.rotate.keep);
+      writeFileSync(this.path, METRICS_HEADER);
+      this.size = METRICS_HEADER.length;
+    }
   }
 }
 
-/** Reads a metrics.csv back as name → [{wall, version, value}]. */
+/** Reads a metrics.csv back (with its rotated pieces, oldest first) as name → [{wall, version, value}]. */
 export function readMetricsCsv(path: string): Map<string, Array<{ wall: number; version: number; value: number }>> {
   const out = new Map<string, Array<{ wall: number; version: number; value: number }>>();
-  const lines = readFileSync(path, 'utf8').split('\n').slice(1);
+  const pieces = rotatedPieces(path);
+  const lines = (pieces.length ? pieces : [path]).flatMap((p) => readFileSync(p, 'utf8').split('\n').slice(1));
   for (const line of lines) {
     if (!line) continue;
     const [wall, version, name, value] = line.split(',');

@@ -5,6 +5,7 @@
  */
 import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import { DeadlineError } from './deadline.js';
 import { LamerError, isLamerError } from './errors.js';
 
 interface RpcRequest { id: number; method: string; args: unknown }
@@ -30,6 +31,17 @@ export type RpcApi = Record<string, (args: any) => unknown>;
 // biome-ignore lint/suspicious/noExplicitAny: as above.
 export type MethodsOf<Api> = { [K in keyof Api]: (args: any) => unknown };
 
+export interface RpcClientOptions {
+  /**
+   * Deadline of each call in ms (default 0: none), or per method. A call past its deadline rejects with a
+   * DeadlineError and the worker is terminated: its queue is serial, so every later call would wait behind the
+   * stuck one. The owner replaces it (see learner/trainer-client.ts).
+   */
+  timeoutMs?: number | ((method: string) => number);
+  /** Told once per expired call, before it rejects (log the reason here). */
+  onTimeout?: (e: DeadlineError) => void;
+}
+
 /**
  * Main-thread side. With an API interface (`new RpcClient<TrainerWorkerApi>(…)`) method names, argument and
  * result types are checked at compile time, so the two sides cannot drift apart by a string.
@@ -39,7 +51,7 @@ export class RpcClient<Api extends MethodsOf<Api> = RpcApi> {
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   private dead: Error | null = null;
 
-  constructor(private readonly worker: Worker) {
+  constructor(private readonly worker: Worker, private readonly opts: RpcClientOptions = {}) {
     worker.on('message', (m: RpcResponse) => {
       const w = this.waiting.get(m.id);
       if (!w) return;
@@ -48,7 +60,7 @@ export class RpcClient<Api extends MethodsOf<Api> = RpcApi> {
       else w.reject(new LamerError((isLamerError(m.error) ? m.error.code : 'RL_ERR_INTERNAL'), m.error?.message ?? 'worker error'));
     });
     const fail = (e: Error) => {
-      this.dead = e;
+      this.dead ??= e;
       for (const w of this.waiting.values()) w.reject(e);
       this.waiting.clear();
     };
@@ -61,10 +73,33 @@ export class RpcClient<Api extends MethodsOf<Api> = RpcApi> {
   ): Promise<Awaited<ReturnType<Api[K]>>> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
+    const t = this.opts.timeoutMs;
+    const ms = typeof t === 'function' ? t(method) : t ?? 0;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = ms > 0 && Number.isFinite(ms) ? setTimeout(() => this.expire(id, method, ms), ms) : null;
+      const settle = <V>(f: (v: V) => void) => (v: V) => { if (timer) clearTimeout(timer); f(v); };
+      this.waiting.set(id, { resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) });
       this.worker.postMessage({ id, method, args } satisfies RpcRequest, transfer);
     });
+  }
+
+  /** True once the worker died or was terminated after a missed deadline: every call rejects at once. */
+  get failed(): boolean {
+    return this.dead !== null;
+  }
+
+  private expire(id: number, method: string, ms: number): void {
+    const w = this.waiting.get(id);
+    if (!w) return;
+    const e = new DeadlineError(`worker call '${method}'`, ms);
+    this.opts.onTimeout?.(e);
+    this.waiting.delete(id);
+    w.reject(e);
+    // Everything else queued behind the stuck call fails too; terminating frees the thread.
+    this.dead = e;
+    for (const other of this.waiting.values()) other.reject(e);
+    this.waiting.clear();
+    void this.worker.terminate();
   }
 
   async close(): Promise<void> {

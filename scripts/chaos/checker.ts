@@ -16,9 +16,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTrialLog } from '../../actor/trial-log.js';
-import { Ledger } from '../../learner/ledger.js';
+import { Ledger, readSegmentFile, segmentFiles } from '../../learner/ledger.js';
 import { decodeTrial } from '../../proto/codec.js';
 import { trialKeyString } from '../../proto/messages.js';
+import { rotatedPieces } from '../../shared/rotating-file.js';
 
 export interface ActorFiles {
   id: string;
@@ -35,13 +36,22 @@ export interface LedgerView {
   undecodable: number;
 }
 
-/** Reads every ledger record (the learner must have stopped: the ledger is locked while open). */
-export async function readLedger(dir: string): Promise<LedgerView> {
+/**
+ * Reads every ledger record (the learner must have stopped: the ledger is locked while open), including the
+ * segments ledger retention moved to `archiveDir` (`ledger.archiveDir`).
+ */
+export async function readLedger(dir: string, archiveDir?: string): Promise<LedgerView> {
   const view: LedgerView = { keyCount: new Map(), byOffset: new Map(), byKey: new Map(), undecodable: 0 };
   if (!existsSync(dir)) return view;
   const ledger = await Ledger.open(dir);
   try {
-    for await (const rec of ledger.iterate(0)) {
+    const first = ledger.firstOffset;
+    const archived = archiveDir ? segmentFiles(archiveDir).map((n) => join(archiveDir, n)) : [];
+    const records = async function* () {
+      for (const f of archived) for (const rec of readSegmentFile(f)) if (rec.offset < first) yield rec;
+      yield* ledger.iterate(first);
+    };
+    for await (const rec of records()) {
       const key = trialKeyString(rec.key);
       view.keyCount.set(key, (view.keyCount.get(key) ?? 0) + 1);
       const d = decodeTrial(rec.bytes);
@@ -75,8 +85,8 @@ export interface LearnerLogFacts {
 
 export function readLearnerLog(file: string): LearnerLogFacts {
   const f: LearnerLogFacts = { resumes: [], skippedCorrupt: [], trained: [] };
-  if (!existsSync(file)) return f;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  // The log is size-rotated (shared/rotating-file.ts): read every piece, oldest first.
+  for (const line of rotatedPieces(file).flatMap((p) => readFileSync(p, 'utf8').split('\n'))) {
     if (!line.startsWith('{')) continue;
     let o: Record<string, unknown>;
     try {
@@ -155,8 +165,8 @@ export interface CheckReport {
 }
 
 /** Checks one finished run. */
-export async function checkRun(o: { runDir: string; actors: ActorFiles[] }): Promise<CheckReport> {
-  const ledger = await readLedger(join(o.runDir, 'ledger'));
+export async function checkRun(o: { runDir: string; actors: ActorFiles[]; ledgerArchive?: string }): Promise<CheckReport> {
+  const ledger = await readLedger(join(o.runDir, 'ledger'), o.ledgerArchive);
   const done = new Map<string, { groupId: string; trialIndex: number }>();
   const acks = new Map<string, { status: string; reason?: string }[]>();
   const pendingFiles = new Set<string>();

@@ -23,5 +23,6 @@ export function register(program: Command): void {
       const tls = flags.tlsKey ? { key: readFileSync(flags.tlsKey), cert: readFileSync(flags.tlsCert!) } : undefined;
       const summary = await runTraining(resolved, { quiet: !!flags.json, tls });
       if (flags.json) printJson(summary);
+      (await import('../lib/stop-reason.js')).exitForStop(summary);
     });
 }

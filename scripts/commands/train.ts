@@ -15,5 +15,6 @@ export function register(program: Command): void {
       const resolved = resolveRun(flags, resolveEnvId);
       const summary = await runTraining(resolved, { quiet: !!flags.json });
       if (flags.json) printJson(summary);
+      (await import('../lib/stop-reason.js')).exitForStop(summary);
     });
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { compactVocabulary } from '../../actor/envs/prompt.js';
 import { createAuthenticator, deriveActorToken, generateMasterKey } from '../../learner/auth.js';
 import { LearnerRuntime, type LearnerSummary } from '../../learner/runtime.js';
-import { createLogger } from '../../shared/logger.js';
+import { createLogger, logFileEnv } from '../../shared/logger.js';
 import { loadModelDir } from '../../shared/model/checkpoint-files.js';
 import { describeEval, evalDefinition } from '../../shared/eval-definition.js';
 import { RunDir } from '../../shared/run-dir.js';
@@ -78,7 +78,8 @@ export async function runTraining(r: ResolvedRun, opts: TrainOptions = {}): Prom
 async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<LearnerSummary & { runDir: string }> {
   const { config } = r;
   run.writeJson('config.json', config);
-  const logger = createLogger({ level: config.log.level, destination: run.file('logs', 'learner.log') });
+  const logRotation = { maxBytes: Math.round(config.log.maxMB * (1 << 20)), keep: config.log.keep };
+  const logger = createLogger({ level: config.log.level, destination: run.file('logs', 'learner.log'), rotate: logRotation });
   const say = (line: string) => {
     if (opts.out) opts.out(line);
     else if (!opts.quiet) process.stdout.write(line + '\n');
@@ -108,8 +109,9 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
   const actors: Supervised[] = Array.from({ length: count }, (_, i) => ({ id: `a${i}`, child: null, restarts: 0 }));
   let stopping = false;
   const startActor = (a: Supervised) => {
-    // The actor's pino log (stderr) goes straight to its file, appended across restarts.
-    const logFd = openSync(run.file('logs', `${a.id}.log`), 'a');
+    // The actor's pino log goes to its size-rotated file (LAMER_LOG_FILE); stderr keeps what is not pino output
+    // (a crash's stack trace) in a file of its own, appended across restarts.
+    const logFd = openSync(run.file('logs', `${a.id}.stderr.log`), 'a');
     const outbox = config.actor.outboxDir ? join(config.actor.outboxDir, a.id) : run.file('outbox', a.id);
     const child = spawn(process.execPath, [
       '--import', 'tsx', CLI, 'actor', '--learner', learner.url, '--actor-id', a.id, '--run-id', learner.runId,
@@ -120,7 +122,7 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
     ], {
       // LAMER_SUPERVISED: the terminal's Ctrl-C reaches the actors too; they keep serving the final evaluation and
       // stop on the learner's goodbye (or our SIGTERM) instead.
-      env: { ...process.env, LAMER_TOKEN: deriveActorToken(key, a.id), LAMER_SUPERVISED: '1' },
+      env: { ...process.env, LAMER_TOKEN: deriveActorToken(key, a.id), LAMER_SUPERVISED: '1', ...logFileEnv(run.file('logs', `${a.id}.log`), logRotation) },
       stdio: ['ignore', 'ignore', logFd],
     });
     child.on('exit', (code, signal) => {

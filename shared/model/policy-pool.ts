@@ -24,6 +24,11 @@ export interface PolicyPoolOptions {
   threads?: number;
   /** Milliseconds to wait for workers to start or acknowledge new weights (default 60 000). */
   timeoutMs?: number;
+  /**
+   * Deadline of one batched decode call in ms (default 300 000; 0 = none). Past it the call rejects with
+   * RL_ERR_TIMEOUT and piscina terminates that worker and starts a fresh one (a watchdog for a stuck decode).
+   */
+  decodeTimeoutMs?: number;
 }
 
 function shared(params: Float32Array): SharedArrayBuffer {
@@ -42,6 +47,7 @@ export class PolicyPool {
   private readonly acked = new Map<number, number>();
   private readonly waiters = new Set<() => void>();
   private readonly timeoutMs: number;
+  private readonly decodeTimeoutMs: number;
   private closed = false;
 
   private constructor(o: PolicyPoolOptions, config: ModelConfig) {
@@ -49,6 +55,7 @@ export class PolicyPool {
     this.threads = o.threads ?? Math.max(1, Math.min(2, availableParallelism()));
     if (!Number.isInteger(this.threads) || this.threads < 1) throw new RangeError(`threads must be a positive integer, got ${o.threads}`);
     this.timeoutMs = o.timeoutMs ?? 60_000;
+    this.decodeTimeoutMs = o.decodeTimeoutMs ?? 300_000;
     this.current = o.version;
     this.latest = { seq: 0, version: o.version, buffer: shared(o.params) };
     const channel = `lamer-policy-${randomUUID()}`;
@@ -76,6 +83,8 @@ export class PolicyPool {
   }
 
   private failure: LamerError | null = null;
+  /** Decode calls that missed their deadline (each replaced its worker). */
+  timeouts = 0;
   private appliedSeq = 0;
 
   /** Starts the workers and resolves once every one has its session ready. */
@@ -105,7 +114,7 @@ export class PolicyPool {
         const ids = this.pool.threads.map((t) => t.threadId);
         if (ids.length >= this.threads && ids.every((id) => (this.acked.get(id) ?? -1) >= seq)) finish();
       };
-      const timer = setTimeout(() => finish(new LamerError('RL_ERR_INTERNAL', `policy workers did not ${what} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(() => finish(new LamerError('RL_ERR_TIMEOUT', `policy workers did not ${what} within ${this.timeoutMs} ms`)), this.timeoutMs);
       const finish = (err?: Error) => {
         clearTimeout(timer);
         this.waiters.delete(check);
@@ -122,13 +131,19 @@ export class PolicyPool {
    * `logprobs` are log μ under the sampling distribution actually used (temperature/top-p); `rawLogprobs` under
    * the plain model distribution.
    */
-  async generate(reqs: GenRequest[]): Promise<GenResult[]> {
+  async generate(reqs: GenRequest[], opts: { timeoutMs?: number } = {}): Promise<GenResult[]> {
     if (this.closed) throw new LamerError('RL_ERR_INTERNAL', 'PolicyPool is closed');
     checkGenRequests(this.config, reqs);
     if (reqs.length === 0) return [];
+    const ms = opts.timeoutMs ?? this.decodeTimeoutMs;
+    const signal = ms > 0 ? AbortSignal.timeout(ms) : undefined;
     try {
-      return (await this.pool.run({ reqs, weights: this.latest } satisfies GenerateTask)) as GenResult[];
+      return (await this.pool.run({ reqs, weights: this.latest } satisfies GenerateTask, { signal })) as GenResult[];
     } catch (e) {
+      if (signal?.aborted) {
+        this.timeouts++;
+        throw new LamerError('RL_ERR_TIMEOUT', `decode of ${reqs.length} requests did not finish within ${ms} ms; its worker was replaced`);
+      }
       if (isLamerError(e)) throw new LamerError(e.code, e.message);
       throw new LamerError('RL_ERR_INTERNAL', `policy worker failed: ${(e as Error)?.message ?? String(e)}`);
     }

@@ -53,5 +53,11 @@ describe('lamer train (e2e)', () => {
     const saved = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
     expect(saved.model.dModel).toBe(16); // the saved config is the base layer on resume
     expect(saved.run.iterations).toBe(3);
+
+    // Resume with the budget already spent: nothing trained, and the summary says why (the CLI exits 3).
+    const third = await runTraining(resolveRun({ runDir, iterations: '3', actors: '0' }), { quiet: true });
+    expect(third.stoppedBy).toBe('budget-spent');
+    expect(third.policyVersion).toBe(3);
+    expect(third.trialsTrained).toBe(second.trialsTrained);
   }, 240_000);
 });

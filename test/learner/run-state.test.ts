@@ -27,7 +27,7 @@ describe('resumeOrStart + Checkpointer', () => {
     a.state.policyVersion = 7;
     a.state.counters.trialsTrained = 42;
     const optimizer = { step: 3, m: new Float32Array(a.params.length).fill(0.1), v: new Float32Array(a.params.length).fill(0.2) };
-    await new Checkpointer(store(), silent).save(a.state, { config: a.modelConfig, params: a.params, optimizer, tokenizer: a.tokenizer });
+    await new Checkpointer(store(), silent).save(a.state, { config: a.modelConfig, params: a.params, optimizer, tokenizer: a.tokenizer }, 0);
     const b = await resumeOrStart({ config: cfg, runDir, logger: silent, store: store(), vocabulary: ['ignored'] });
     expect(b.state.runId).toBe(a.state.runId);
     expect(b.state.policyVersion).toBe(7);

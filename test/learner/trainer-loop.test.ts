@@ -63,9 +63,17 @@ function setup(cfg: Config) {
   const steps: number[] = [];
   const checkpoints: number[] = [];
   const published: number[] = [];
-  const trainer: TrainerApi & { params(): Promise<Float32Array> } = {
+  /** `interrupt`: the next ppoStep fails as a stuck worker would after the watchdog replaced it (or not). */
+  const trainer: TrainerApi & { params(): Promise<Float32Array>; restarts: number; interrupt: null | 'restarted' | 'not-restarted' } = {
+    restarts: 0,
+    interrupt: null,
     score: async (_t, B, T) => new Float32Array(B * T),
     ppoStep: async (b) => {
+      if (trainer.interrupt) {
+        if (trainer.interrupt === 'restarted') trainer.restarts++;
+        trainer.interrupt = null;
+        throw new Error("worker call 'ppoStep' did not finish within 10 ms");
+      }
       steps.push(b.B);
       return { loss: 0, gradNorm: 0, entropy: 0, clipFrac: 0 };
     },
@@ -82,7 +90,7 @@ function setup(cfg: Config) {
     publish: () => published.push(state.policyVersion),
     checkpoint: async () => void checkpoints.push(state.policyVersion),
   }, new Float32Array(4));
-  return { loop, state, book, steps, checkpoints, published, lines, metrics };
+  return { loop, state, book, steps, checkpoints, published, lines, metrics, trainer };
 }
 
 describe('TrainerLoop (sync mode: the loop itself drives the fake actors)', () => {
@@ -114,6 +122,35 @@ describe('TrainerLoop (sync mode: the loop itself drives the fake actors)', () =
     expect(t.state.evals.map((e) => e.version)).toEqual([0]);
     expect(t.state.policyVersion).toBe(0);
     expect(t.checkpoints).toEqual([0]);
+  });
+
+  it('reruns an update interrupted by a trainer worker restart on the same groups, once', async () => {
+    const cfg = config({ run: { mode: 'sync', iterations: 2, evalEvery: 0, evalTasks: 2, minutes: 0 } });
+    const t = setup(cfg);
+    t.trainer.interrupt = 'restarted';
+    expect(await t.loop.run()).toBe('iterations');
+    expect(t.state.policyVersion).toBe(2);
+    expect(t.state.counters.trialsTrained).toBe(2 * 2 * 2); // nothing trained twice, nothing skipped
+    expect(t.published).toEqual([1, 2]);
+  });
+
+  it('a failed update without a worker restart ends the run with its reason', async () => {
+    const cfg = config({ run: { mode: 'sync', iterations: 2, evalEvery: 0, evalTasks: 2, minutes: 0 } });
+    const t = setup(cfg);
+    t.trainer.interrupt = 'not-restarted';
+    await expect(t.loop.run()).rejects.toThrow(/ppoStep' did not finish/);
+    expect(t.state.policyVersion).toBe(0);
+  });
+
+  it('a resumed run whose iteration budget is already spent trains nothing and says so', async () => {
+    const cfg = config({ run: { mode: 'sync', iterations: 3, evalEvery: 0, evalTasks: 2, minutes: 0 } });
+    const t = setup(cfg);
+    t.state.policyVersion = 3;
+    expect(await t.loop.run()).toBe('budget-spent');
+    expect(t.loop.stopped).toBe('budget-spent');
+    expect(t.published).toEqual([]);
+    expect(t.checkpoints).toEqual([]);
+    expect(t.state.evals).toEqual([]);
   });
 
   it('does not evaluate a version twice after a resume (v0 already evaluated)', async () => {
