@@ -309,6 +309,7 @@ export class ActorRuntime {
         ...(nb > 0 ? { batchFill: Math.min(1, (batcher.stats.fillSum - fill0.f) / nb) } : {}),
         actorBusyMs: this.policy.busyNow(), actorUpMs: performance.now() - this.startedAt,
         ...(this.pendingSwitch ? { weightSwitch: this.pendingSwitch } : {}),
+        outboxDepth: this.client.stats().outbox,
       },
     };
     this.pendingSwitch = null;
