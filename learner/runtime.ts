@@ -8,6 +8,8 @@
  *   evaluator     the fixed validation list
  *   checkpointer  atomic checkpoints of model, optimizer and learner state
  *   progress      progress line and metrics
+ *   observatory   metric sinks, Prometheus, actor table, stall diagnosis, readiness; http serves it, endpoints
+ *                 names the listeners in the run directory (docs/observability.md)
  * This file only connects them; each component's job is in its own header.
  */
 import { toTensor } from '../proto/messages.js';
@@ -15,9 +17,12 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { ModelConfig } from '../shared/model/config.js';
 import type { WordTokenizer } from '../shared/model/tokenizer.js';
-import { MetricsCsv, type RunDir } from '../shared/run-dir.js';
+import type { RunDir } from '../shared/run-dir.js';
 import type { Authenticator } from './auth.js';
 import { Checkpointer } from './checkpointer.js';
+import { EndpointsFile } from './endpoints.js';
+import { type HttpSide, startHttpSide } from './http.js';
+import { Observatory } from './observatory.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { Evaluator } from './evaluator.js';
 import { Ingest } from './ingest.js';
@@ -70,6 +75,9 @@ export class LearnerRuntime {
   private progress!: ProgressReporter;
   private state!: LearnerState;
   private progressTimer: NodeJS.Timeout | null = null;
+  private obs!: Observatory;
+  private http: HttpSide | null = null;
+  private endpoints!: EndpointsFile;
   private readonly t0 = Date.now();
   private readonly waker = new Waker();
   private saveCheckpoint: (params: Float32Array) => Promise<void> = async () => {};
@@ -78,6 +86,11 @@ export class LearnerRuntime {
 
   get url(): string {
     return this.server.url;
+  }
+
+  /** The HTTP side's URL (dashboard, /metrics), or null when `observe.listen` is 'off'. */
+  get httpUrl(): string | null {
+    return this.http?.url ?? null;
   }
 
   get runId(): string {
@@ -96,6 +109,16 @@ export class LearnerRuntime {
 
   private async init(): Promise<void> {
     const { config: cfg, runDir, logger } = this.o;
+    // The HTTP side listens before the resume: health and readiness are visible while a large checkpoint loads.
+    const obs = (this.obs = new Observatory({ config: cfg, runDir, logger, t0: this.t0 }));
+    this.endpoints = new EndpointsFile(runDir.path);
+    if (cfg.observe.listen !== 'off') {
+      const i = cfg.observe.listen.lastIndexOf(':');
+      this.http = await startHttpSide({
+        host: cfg.observe.listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(cfg.observe.listen.slice(i + 1)), auth: this.o.auth, observatory: obs, logger,
+      });
+      this.endpoints.update({ http: this.http.url });
+    }
     const store = new CheckpointStore(runDir.file('checkpoints'), { keep: cfg.learner.keepCheckpoints });
     const start = await resumeOrStart({ config: cfg, runDir, logger, store, vocabulary: this.o.vocabulary, initModel: this.o.initModel });
     const { modelConfig, tokenizer } = start;
@@ -105,7 +128,7 @@ export class LearnerRuntime {
       evalSeed: cfg.run.evalSeed || cfg.run.seed,
     }, state.taskBook);
     book.reopenAll(); // leases of a previous learner process are unknown: re-lease every unfilled slot
-    const metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0);
+    const metrics = obs.fanout;
     const emit = (line: string) => (this.o.onProgress ? this.o.onProgress(line) : logger.info(line));
 
     this.progress = new ProgressReporter(cfg.run, metrics, this.t0, {
@@ -114,20 +137,26 @@ export class LearnerRuntime {
       lag: () => this.loop.lag,
       actors: () => this.server.connections().length,
       reliability: () => reliabilityMetrics(this.server, this.publisher, this.ledger),
+      stall: () => obs.stall.check()?.message ?? null,
     }, emit);
     const ingest = new Ingest({
-      book, counters: state.counters, logger, onLiveTrial: (t) => this.progress.noteTrial(t), onSlotFilled: () => this.waker.kick(),
+      book, counters: state.counters, logger, onLiveTrial: (t) => {
+        this.progress.noteTrial(t);
+        obs.noteTrial(t);
+      }, onSlotFilled: () => this.waker.kick(),
     });
     this.ledger = await Ledger.open(runDir.file('ledger'), {
       onRecovery: (r) => logger.warn(r, 'ledger: truncated a torn tail left by a crash'),
     });
     state.ledgerOffset = await ingest.replay(this.ledger, state.ledgerOffset);
+    obs.ready.resumed = true;
 
     this.trainer = await TrainerClient.start({
       config: modelConfig, params: start.params, optimizerState: start.optimizerState,
       optimizer: { lr: cfg.algo.lr, weightDecay: cfg.algo.weightDecay, clipNorm: cfg.algo.clipNorm },
       batchSize: cfg.algo.miniBatchRows, seqLen: modelConfig.nCtx, padId: tokenizer.pad,
     });
+    obs.ready.trainer = true;
     this.scheduler = new Scheduler({
       config: cfg, book, logger, version: () => state.policyVersion, acceptingNewGroups: () => !this.loop.stopped,
       connections: () => this.server.connections(), connection: (id) => this.server.connection(id), onChange: () => this.waker.kick(),
@@ -140,13 +169,17 @@ export class LearnerRuntime {
       onTrialCommitted: (t, info) => ingest.commit(t, info.offset),
       onTrialRejected: (t, reason, conn) => this.scheduler.onRejected(t.groupId, t.trialIndex, reason, conn),
       onReady: (conn) => {
+        obs.fleet.connected(conn);
         this.scheduler.onReady(conn);
         this.publisher.sweep();
       },
       onMessage: (msg, conn) => {
         if (msg.type === 'leaseRequest') this.scheduler.onLeaseRequest(conn, msg.want);
       },
-      onClose: (conn) => this.scheduler.onGone(conn),
+      onClose: (conn) => {
+        obs.fleet.gone(conn);
+        this.scheduler.onGone(conn);
+      },
     });
     this.publisher = new PolicyPublisher({ peers: () => this.server.connections() });
     const publish = (params: Float32Array) => this.publisher.publish({
@@ -161,6 +194,7 @@ export class LearnerRuntime {
       actors: () => this.server.connections().length,
       pushEvalCohorts: () => this.scheduler.pushCohorts('eval'),
       stopSignalled: () => this.loop.stopped === 'signal',
+      reporter: obs.stall,
     });
     this.loop = new TrainerLoop({
       config: cfg, state, book, ingest, evaluator, trainer: this.trainer, metrics, logger, waker: this.waker, t0: this.t0,
@@ -168,6 +202,8 @@ export class LearnerRuntime {
       pushTrainCohorts: () => this.scheduler.pushCohorts('train'),
       publish,
       checkpoint: (params) => this.saveCheckpoint(params),
+      reporter: obs.stall,
+      onUpdate: (u) => obs.prometheus.observeLags(u.lags),
     }, start.params);
     this.saveCheckpoint = async (params) => {
       state.taskBook = book.snapshot();
@@ -175,6 +211,15 @@ export class LearnerRuntime {
       await checkpointer.save(state, { config: modelConfig, params, optimizer: await this.trainer.optimizerState(), tokenizer });
     };
     publish(start.params);
+    obs.attach({
+      runId: () => state.runId, policyVersion: () => state.policyVersion, groups: () => book.groups,
+      trialsCommitted: () => state.counters.trialsCommitted, trialsTrained: () => state.counters.trialsTrained,
+      trialsRejected: () => this.server.metrics().rejected, ledgerBytes: () => this.ledger.offset, connections: () => this.server.connections().length,
+      lastEval: () => state.evals[state.evals.length - 1],
+    });
+    obs.ready.accepting = true;
+    obs.start();
+    this.endpoints.update({ ws: this.server.url, runId: state.runId });
     logger.info({ url: this.server.url, runId: state.runId, policyVersion: state.policyVersion }, 'learner listening');
   }
 
@@ -185,6 +230,7 @@ export class LearnerRuntime {
 
   /** Stops the run at the next opportunity (SIGINT/SIGTERM). */
   requestStop(): void {
+    this.obs.markStopping();
     this.loop.requestStop();
   }
 
@@ -209,11 +255,15 @@ export class LearnerRuntime {
   /** Tells actors to stop, closes everything. */
   async close(): Promise<void> {
     if (this.progressTimer) clearInterval(this.progressTimer);
+    this.obs?.markStopping();
     this.scheduler?.close();
     for (const c of this.server?.connections() ?? []) c.send({ type: 'bye', reason: 'training finished' });
     await this.server?.close();
     this.publisher?.close();
     await this.trainer?.close();
     await this.ledger?.close();
+    await this.http?.close();
+    this.obs?.close();
+    this.endpoints?.update({ stoppedAt: new Date().toISOString() });
   }
 }
