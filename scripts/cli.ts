@@ -25,6 +25,8 @@ const COMMANDS: Array<() => Promise<Registrar>> = [
   () => import('./commands/chaos.js'),
   () => import('./commands/serve.js'),
   () => import('./commands/experiment.js'),
+  () => import('./commands/status.js'),
+  () => import('./commands/plot.js'),
 ];
 
 async function main(argv: string[]): Promise<void> {

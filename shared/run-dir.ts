@@ -98,7 +98,8 @@ export class MetricsCsv {
 /** Reads a metrics.csv back as name → [{wall, version, value}]. */
 export function readMetricsCsv(path: string): Map<string, Array<{ wall: number; version: number; value: number }>> {
   const out = new Map<string, Array<{ wall: number; version: number; value: number }>>();
-  const lines = readFileSync(path, 'utf8').split('\n').slice(1);
+  // The last element is '' after a complete file, or a line still being written (a running run): never read it.
+  const lines = readFileSync(path, 'utf8').split('\n').slice(1, -1);
   for (const line of lines) {
     if (!line) continue;
     const [wall, version, name, value] = line.split(',');

@@ -22,6 +22,7 @@ export interface RunFlags {
   seed?: string;
   env?: string;
   fresh?: boolean;
+  metricsListen?: string;
 }
 
 
@@ -38,6 +39,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--seed <s>', 'master seed (run.seed)')
     .option('--env <id>', 'environment id or alias (env.id)')
     .option('--fresh', 'start over even if the run directory has checkpoints')
+    .option('--metrics-listen <host:port>', "the learner's HTTP side: dashboard, /metrics, /healthz, /readyz (observe.listen; 'off' disables)")
     .addHelpText('after', `\nConfig keys (--set key=value or a YAML file):\n${describeConfig().map((l) => `  ${l}`).join('\n')}\n`);
 }
 
@@ -59,6 +61,7 @@ function flagLayer(f: RunFlags, envAlias: (id: string) => string): Record<string
   if (f.fresh) run.fresh = true;
   if (f.actors !== undefined) layer.actor = { count: num('actors', f.actors) };
   if (f.env !== undefined) layer.env = { id: envAlias(f.env) };
+  if (f.metricsListen !== undefined) layer.observe = { listen: f.metricsListen };
   return layer;
 }
 

@@ -66,6 +66,7 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?:
     initModel, onProgress: say, tls: opts.tls,
   });
   say(`lamer train: run ${learner.runId} in ${r.runDir} (${r.resumed ? 'resumed' : 'new'}), learner at ${learner.url}, mode ${config.run.mode}`);
+  if (learner.httpUrl) say(`dashboard ${learner.httpUrl}/  (metrics ${learner.httpUrl}/metrics; \`lamer status --run-dir ${r.runDir}\`)`);
 
   // ---- actors: separate processes, restarted if they crash ---------------------------------------------------
   const count = config.actor.count || 0;
