@@ -1,0 +1,108 @@
+/**
+ * Observability of a real run: a learner in this process with its HTTP side, one real actor process over a
+ * WebSocket. Once training runs, the actor is frozen with SIGSTOP; the stall reason (the learner waiting for
+ * groups, naming actor a0) must appear in /status, `lamer status`, the progress line and the log within the
+ * deadline (observe.stallSec plus the watch's check period).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import parsePrometheus from 'parse-prometheus-text-format';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compactVocabulary } from '../../actor/envs/prompt.js';
+import { createAuthenticator, deriveActorToken } from '../../learner/auth.js';
+import { readEndpoints } from '../../learner/endpoints.js';
+import type { StatusSnapshot } from '../../learner/observatory.js';
+import { LearnerRuntime } from '../../learner/runtime.js';
+import { fetchStatus, formatStatus } from '../../scripts/lib/status.js';
+import { resolveConfig } from '../../shared/config.js';
+import { createLogger } from '../../shared/logger.js';
+import { RunDir } from '../../shared/run-dir.js';
+
+const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
+const MASTER = 'observe-e2e-master-key-0123456789';
+const STALL_SEC = 3;
+
+let actor: ChildProcess | null = null;
+afterAll(() => {
+  if (actor?.pid && actor.exitCode === null) {
+    actor.kill('SIGCONT');
+    actor.kill('SIGKILL');
+  }
+});
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined> | T | null | undefined, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('observability of a running learner (e2e)', () => {
+  it('serves endpoints, metrics and readiness, and names a SIGSTOPped actor as the stall reason within the deadline', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'lamer-observe-')), 'run');
+    const run = new RunDir(dir);
+    const config = resolveConfig({
+      env: { groupSize: 2 }, algo: { groupsPerUpdate: 2 }, run: { evalTasks: 2, evalEvery: 0, iterations: 0, minutes: 3, progressSec: 1 },
+      model: { dModel: 16, nLayer: 1, nHead: 2, nCtx: 160, init: 'random' }, learner: { heartbeatMs: 500 },
+      observe: { stallSec: STALL_SEC }, log: { level: 'info' },
+    });
+    const logFile = run.file('logs', 'learner.log');
+    const lines: string[] = [];
+    const learner = await LearnerRuntime.start({
+      config, runDir: run, logger: createLogger({ level: 'info', destination: logFile }), auth: createAuthenticator(MASTER),
+      vocabulary: compactVocabulary(config.env.id), onProgress: (l) => lines.push(l),
+    });
+    const ep = readEndpoints(dir);
+    expect(ep.ws).toBe(learner.url);
+    expect(ep.http).toBe(learner.httpUrl);
+    expect(ep.runId).toBe(learner.runId);
+    expect((await fetch(`${ep.http}/readyz`)).status).toBe(200);
+
+    actor = spawn(process.execPath, [
+      '--import', 'tsx', CLI, 'actor', '--learner', learner.url, '--actor-id', 'a0', '--run-id', learner.runId,
+      '--outbox-dir', run.file('outbox', 'a0'), '--log-level', 'warn',
+    ], { env: { ...process.env, LAMER_TOKEN: deriveActorToken(MASTER, 'a0') }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const done = learner.run();
+    try {
+      await until('two policy updates', () => learner.policyVersion >= 2, 120_000);
+      const status = async () => (await (await fetch(`${ep.http}/status`)).json()) as StatusSnapshot;
+      expect((await status()).stall).toBeNull();
+      const families = new Map(parsePrometheus(await (await fetch(`${ep.http}/metrics`)).text()).map((f) => [f.name, f]));
+      expect(Number(families.get('lamer_trials_committed_total')!.metrics[0].value)).toBeGreaterThanOrEqual(8);
+      expect(Number(families.get('lamer_policy_lag')!.metrics[0].count)).toBeGreaterThan(0);
+      const row = (await status()).actors.find((a) => a.actorId === 'a0')!;
+      expect(row).toMatchObject({ connected: true });
+      expect(row.trials).toBeGreaterThanOrEqual(8);
+      expect(row.outbox).toBeGreaterThanOrEqual(0);
+
+      actor.kill('SIGSTOP');
+      const stoppedAt = Date.now();
+      // Deadline: stallSec without progress, the watch's check period (stallSec/4), and one in-flight update.
+      const st = await until('a stall in /status', async () => (await status()).stall, (STALL_SEC + 12) * 1000);
+      expect(st.stage).toBe('learner');
+      expect(st.message).toMatch(/^learner waiting \d+ s for \d train groups? .*; \d actors? connected, \d+ trials? in flight: actor a0 (last seen|disconnected) \d+ s ago/);
+      expect(Date.now() - stoppedAt).toBeLessThan((STALL_SEC + 12) * 1000);
+
+      const out = formatStatus(await fetchStatus({ runDir: dir }));
+      expect(out).toContain(`run ${learner.runId}`);
+      expect(out).toMatch(/STALLED: learner waiting \d+ s for .*actor a0/);
+      expect(out).toMatch(/\n {2}a0 +(connected|gone)/);
+      await until('a STALLED progress line', () => lines.some((l) => /\| STALLED: learner waiting .*actor a0/.test(l)), 5000);
+      await until('a stall warning in the log', () => readFileSync(logFile, 'utf8').split('\n').some((l) => l.includes('"level":40') && /stalled: learner waiting .*actor a0/.test(l)), 5000);
+    } finally {
+      actor.kill('SIGCONT');
+      learner.requestStop();
+      actor.kill('SIGTERM');
+      await done;
+      await learner.close();
+    }
+    expect(readEndpoints(dir).stoppedAt).not.toBeNull();
+    expect(formatStatus(await fetchStatus({ runDir: dir }))).toMatch(/^not running: the learner \(pid \d+\) stopped at/);
+  }, 240_000);
+});
