@@ -35,12 +35,14 @@ interface Entry {
   trials: number;
   recent: number[];
   outbox?: number;
+  /** The actor's busy/uptime counters at the start of the current idle window. */
   clock?: { busy: number; up: number };
   idleFrac?: number;
 }
 
 const RATE_WINDOW_MS = 60_000;
 const FORGET_MS = 3_600_000;
+const IDLE_WINDOW_MS = 5000;
 
 export class Fleet {
   private readonly actors = new Map<string, Entry>();
@@ -77,9 +79,13 @@ export class Fleet {
     if (t.stats.outboxDepth !== undefined) e.outbox = t.stats.outboxDepth;
     const { actorBusyMs: busy, actorUpMs: up } = t.stats;
     if (busy !== undefined && up !== undefined) {
-      // Idle fraction between two reports of this process (its counters are cumulative).
-      if (e.clock && up > e.clock.up) e.idleFrac = Math.max(0, Math.min(1, 1 - (busy - e.clock.busy) / (up - e.clock.up)));
-      e.clock = { busy, up };
+      // Idle fraction over windows of >= 5 s of this process's cumulative counters: trials of one batch finish
+      // together, so two consecutive reports can be milliseconds apart and say nothing about idleness.
+      if (!e.clock || up < e.clock.up) e.clock = { busy, up };
+      else if (up - e.clock.up >= IDLE_WINDOW_MS) {
+        e.idleFrac = Math.max(0, Math.min(1, 1 - (busy - e.clock.busy) / (up - e.clock.up)));
+        e.clock = { busy, up };
+      }
     }
     this.actors.set(t.key.actorId, e);
   }

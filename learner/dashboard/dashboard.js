@@ -51,8 +51,8 @@
   const passNames = (prefix) => [...history.keys()].filter((k) => k.startsWith(prefix)).sort();
 
   const DEFS = [
-    { id: 'chart-eval', x: 'policy version', series: () => passNames('eval/pass@').map((n) => ({ label: n.slice(5), ...pts(n, 1) })) },
-    { id: 'chart-rollout', x: 'policy version', series: () => passNames('rollout/pass@').map((n) => {
+    { id: 'chart-eval', x: 'policy version', range: [0, 1], series: () => passNames('eval/pass@').map((n) => ({ label: n.slice(5), ...pts(n, 1) })) },
+    { id: 'chart-rollout', x: 'policy version', range: [0, 1], series: () => passNames('rollout/pass@').map((n) => {
       const p = pts(n, 1);
       return { label: n.slice(8) + ' (EMA)', xs: p.xs, ys: smooth(p.ys, 0.8) };
     }) },
@@ -67,7 +67,7 @@
     { id: 'chart-lag', x: 'policy version', series: () => [
       { label: 'mean', ...pts('perf/policy_lag_mean', 1) }, { label: 'max', ...pts('perf/policy_lag_max', 1) },
     ] },
-    { id: 'chart-idle', x: 'wall-clock s', series: () => {
+    { id: 'chart-idle', x: 'wall-clock s', range: [0, 1], series: () => {
       const wait = history.get('perf/learner_wait_ms') || [];
       const upd = new Map((history.get('perf/update_ms') || []).map((p) => [p[1], p[2]]));
       const learner = wait.filter((p) => upd.has(p[1])).map((p) => [p[0], p[2] / Math.max(1e-9, p[2] + upd.get(p[1]))]);
@@ -85,7 +85,7 @@
     const width = Math.max(300, el.clientWidth || 460);
     const opts = {
       width, height: 220,
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, ...(def.range ? { y: { range: def.range } } : {}) },
       axes: [{ label: def.x }, {}],
       series: [{ label: def.x }, ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: data[0].length < 60 } }))],
       legend: { live: false },

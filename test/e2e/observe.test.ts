@@ -4,71 +4,31 @@
  * groups, naming actor a0) must appear in /status, `lamer status`, the progress line and the log within the
  * deadline (observe.stallSec plus the watch's check period).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compactVocabulary } from '../../actor/envs/prompt.js';
-import { createAuthenticator, deriveActorToken } from '../../learner/auth.js';
 import { readEndpoints } from '../../learner/endpoints.js';
 import type { StatusSnapshot } from '../../learner/observatory.js';
-import { LearnerRuntime } from '../../learner/runtime.js';
 import { fetchStatus, formatStatus } from '../../scripts/lib/status.js';
-import { resolveConfig } from '../../shared/config.js';
-import { createLogger } from '../../shared/logger.js';
-import { RunDir } from '../../shared/run-dir.js';
+import { type LiveRun, startLiveRun, until } from './live-run.js';
 
-const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
-const MASTER = 'observe-e2e-master-key-0123456789';
 const STALL_SEC = 3;
 
-let actor: ChildProcess | null = null;
+let live: LiveRun | null = null;
 afterAll(() => {
-  if (actor?.pid && actor.exitCode === null) {
-    actor.kill('SIGCONT');
-    actor.kill('SIGKILL');
-  }
+  for (const a of live?.actors ?? []) if (a.exitCode === null) a.kill('SIGKILL');
 });
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined> | T | null | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('observability of a running learner (e2e)', () => {
   it('serves endpoints, metrics and readiness, and names a SIGSTOPped actor as the stall reason within the deadline', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'lamer-observe-')), 'run');
-    const run = new RunDir(dir);
-    const config = resolveConfig({
-      env: { groupSize: 2 }, algo: { groupsPerUpdate: 2 }, run: { evalTasks: 2, evalEvery: 0, iterations: 0, minutes: 3, progressSec: 1 },
-      model: { dModel: 16, nLayer: 1, nHead: 2, nCtx: 160, init: 'random' }, learner: { heartbeatMs: 500 },
-      observe: { stallSec: STALL_SEC }, log: { level: 'info' },
-    });
-    const logFile = run.file('logs', 'learner.log');
-    const lines: string[] = [];
-    const learner = await LearnerRuntime.start({
-      config, runDir: run, logger: createLogger({ level: 'info', destination: logFile }), auth: createAuthenticator(MASTER),
-      vocabulary: compactVocabulary(config.env.id), onProgress: (l) => lines.push(l),
-    });
+    live = await startLiveRun({ actors: 1, config: { learner: { heartbeatMs: 500 }, observe: { stallSec: STALL_SEC } } });
+    const { dir, learner, lines, logFile } = live;
+    const actor = live.actors[0];
     const ep = readEndpoints(dir);
     expect(ep.ws).toBe(learner.url);
     expect(ep.http).toBe(learner.httpUrl);
     expect(ep.runId).toBe(learner.runId);
     expect((await fetch(`${ep.http}/readyz`)).status).toBe(200);
-
-    actor = spawn(process.execPath, [
-      '--import', 'tsx', CLI, 'actor', '--learner', learner.url, '--actor-id', 'a0', '--run-id', learner.runId,
-      '--outbox-dir', run.file('outbox', 'a0'), '--log-level', 'warn',
-    ], { env: { ...process.env, LAMER_TOKEN: deriveActorToken(MASTER, 'a0') }, stdio: ['ignore', 'ignore', 'inherit'] });
-    const done = learner.run();
     try {
       await until('two policy updates', () => learner.policyVersion >= 2, 120_000);
       const status = async () => (await (await fetch(`${ep.http}/status`)).json()) as StatusSnapshot;
@@ -96,11 +56,7 @@ describe('observability of a running learner (e2e)', () => {
       await until('a STALLED progress line', () => lines.some((l) => /\| STALLED: learner waiting .*actor a0/.test(l)), 5000);
       await until('a stall warning in the log', () => readFileSync(logFile, 'utf8').split('\n').some((l) => l.includes('"level":40') && /stalled: learner waiting .*actor a0/.test(l)), 5000);
     } finally {
-      actor.kill('SIGCONT');
-      learner.requestStop();
-      actor.kill('SIGTERM');
-      await done;
-      await learner.close();
+      await live.stop();
     }
     expect(readEndpoints(dir).stoppedAt).not.toBeNull();
     expect(formatStatus(await fetchStatus({ runDir: dir }))).toMatch(/^not running: the learner \(pid \d+\) stopped at/);
