@@ -41,7 +41,14 @@ interface Supervised {
   restarts: number;
 }
 
-export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?: { key: string | Buffer; cert: string | Buffer } } = {}): Promise<LearnerSummary & { runDir: string }> {
+export interface TrainingOptions {
+  quiet?: boolean;
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Called once the learner listens (before actors start): benchmarks attach viewers here. */
+  onStarted?(learner: LearnerRuntime): void | Promise<void>;
+}
+
+export async function runTraining(r: ResolvedRun, opts: TrainingOptions = {}): Promise<LearnerSummary & { runDir: string }> {
   const { config } = r;
   const run = new RunDir(r.runDir);
   run.writeJson('config.json', config);
@@ -66,6 +73,7 @@ export async function runTraining(r: ResolvedRun, opts: { quiet?: boolean; tls?:
     initModel, onProgress: say, tls: opts.tls,
   });
   say(`lamer train: run ${learner.runId} in ${r.runDir} (${r.resumed ? 'resumed' : 'new'}), learner at ${learner.url}, mode ${config.run.mode}`);
+  await opts.onStarted?.(learner);
   if (learner.httpUrl) say(`dashboard ${learner.httpUrl}/  (metrics ${learner.httpUrl}/metrics; \`lamer status --run-dir ${r.runDir}\`)`);
 
   // ---- actors: separate processes, restarted if they crash ---------------------------------------------------
