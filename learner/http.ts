@@ -39,10 +39,14 @@ export interface HttpOptions {
   logger: Logger;
   /** Status push interval for open dashboards (default 2000 ms). */
   statusEveryMs?: number;
+  /** Event streams at once (default 32); more get 503. */
+  maxStreams?: number;
 }
 
 /** An event loop blocked longer than this answers /healthz with 503 (a scrape that got through at all saw it). */
 const HEALTH_MAX_LAG_MS = 5000;
+/** Bytes one event stream may have unsent before it is dropped (a stalled tab must not grow memory). */
+const MAX_STREAM_BACKLOG = 1 << 20;
 
 const require = createRequire(import.meta.url);
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
@@ -127,22 +131,37 @@ export async function startHttpSide(o: HttpOptions): Promise<HttpSide> {
     }
   };
 
-  const send = (res: ServerResponse, event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  const send = (res: ServerResponse, text: string) => {
+    if (res.writableLength > MAX_STREAM_BACKLOG) {
+      streams.delete(res);
+      res.destroy();
+      return;
+    }
+    res.write(text);
+  };
   const openStream = (req: IncomingMessage, res: ServerResponse) => {
+    const max = o.maxStreams ?? 32;
+    if (streams.size >= max) {
+      res.writeHead(503, { 'retry-after': '10', 'content-type': 'text/plain' }).end(`at most ${max} open dashboards\n`);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write('retry: 2000\n\n');
     streams.add(res);
-    send(res, 'status', obs.status());
+    send(res, frame('status', obs.status()));
     req.on('close', () => streams.delete(res));
   };
   // The stream work exists only while a dashboard is open: closed, the cost is one listener call per logged row.
   const unsubscribe = obs.fanout.subscribe((wall, version, values) => {
-    for (const s of streams) send(s, 'metrics', { wall, version, values });
+    if (streams.size === 0) return;
+    const text = frame('metrics', { wall, version, values });
+    for (const s of streams) send(s, text);
   });
   const timer = setInterval(() => {
     if (streams.size === 0) return;
-    const st = obs.status();
-    for (const s of streams) send(s, 'status', st);
+    const text = frame('status', obs.status());
+    for (const s of streams) send(s, text);
   }, o.statusEveryMs ?? 2000);
   timer.unref();
 

@@ -41,6 +41,19 @@ const GAUGES: Array<{ match: RegExp; name: string; help: string; label?: string 
   { match: /^perf\/policy_lag_mean$/, name: 'lamer_policy_lag_mean', help: 'mean policy lag of the rows of the last update' },
 ];
 
+/**
+ * prom-client's process metrics, once per process: each collector set starts a GC observer and an event-loop
+ * monitor that are never released, and `lamer experiment` runs many learners in one process.
+ */
+let processRegistry: client.Registry | null = null;
+function processMetrics(): client.Registry {
+  if (!processRegistry) {
+    processRegistry = new client.Registry();
+    client.collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 20 });
+  }
+  return processRegistry;
+}
+
 export class LearnerPrometheus {
   readonly registry = new client.Registry();
   private readonly histograms = new Map<string, client.Histogram>();
@@ -50,7 +63,6 @@ export class LearnerPrometheus {
 
   constructor(live: LiveSources) {
     const r = this.registry;
-    client.collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 20 });
     const liveGauge = (name: string, help: string, read: () => number) =>
       new client.Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
     // Counters of the durable run state: set at scrape time (they survive restarts, so they are not process counters).
@@ -96,8 +108,9 @@ export class LearnerPrometheus {
     },
   };
 
+  /** This learner's series and the process metrics, in Prometheus text format. */
   metrics(): Promise<string> {
-    return this.registry.metrics();
+    return client.Registry.merge([processMetrics(), this.registry]).metrics();
   }
 
   get contentType(): string {

@@ -26,7 +26,7 @@ afterEach(async () => {
   obs = null;
 });
 
-async function start(over: string[] = []) {
+async function start(over: string[] = [], maxStreams?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'lamer-http-'));
   const config = resolveConfig({ observe: { stallSec: 1 } }, ...over.map((o) => JSON.parse(o)));
   obs = new Observatory({ config, runDir: new RunDir(join(dir, 'run')), logger: silent, t0: Date.now() });
@@ -35,7 +35,7 @@ async function start(over: string[] = []) {
     runId: () => 'run-x', policyVersion: () => 7, groups: () => [], trialsCommitted: () => counters.committed, trialsTrained: () => counters.trained,
     trialsRejected: () => 2, ledgerBytes: () => 4096, connections: () => 3, lastEval: () => ({ version: 6, pass: [0.25, 0.5] }),
   });
-  http = await startHttpSide({ host: '127.0.0.1', port: 0, auth, observatory: obs, logger: silent, statusEveryMs: 100 });
+  http = await startHttpSide({ host: '127.0.0.1', port: 0, auth, observatory: obs, logger: silent, statusEveryMs: 100, maxStreams });
   return { obs, http, counters, dir };
 }
 
@@ -142,5 +142,25 @@ describe('learner HTTP side', () => {
     obs.fanout.log(8, { 'rollout/trials_per_s': 3.5 });
     await until(/event: metrics\ndata: .*"rollout\/trials_per_s":3.5/);
     ctrl.abort();
+  });
+});
+
+describe('event streams', () => {
+  it('are bounded: beyond maxStreams a dashboard gets 503 until one closes', async () => {
+    await start([], 2);
+    const a = new AbortController();
+    const b = new AbortController();
+    expect((await fetch(http!.url + '/events', { signal: a.signal })).status).toBe(200);
+    expect((await fetch(http!.url + '/events', { signal: b.signal })).status).toBe(200);
+    const third = await fetch(http!.url + '/events');
+    expect(third.status).toBe(503);
+    expect(third.headers.get('retry-after')).toBe('10');
+    a.abort();
+    const deadline = Date.now() + 5000;
+    while (http!.clients() > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const c = new AbortController();
+    expect((await fetch(http!.url + '/events', { signal: c.signal })).status).toBe(200);
+    b.abort();
+    c.abort();
   });
 });
