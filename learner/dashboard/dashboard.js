@@ -117,7 +117,8 @@
   let pending = null;
   function scheduleRender() {
     if (pending) return;
-    pending = setTimeout(() => { pending = null; render(); }, 500);
+    // At most one redraw a second, none while the tab is hidden (the next visible redraw catches up).
+    pending = setTimeout(() => { pending = null; if (!document.hidden) render(); }, 1000);
   }
 
   const fmt = (v, d) => (v === undefined || v === null || !Number.isFinite(v) ? '–' : v.toFixed(d));
@@ -178,6 +179,7 @@
       scheduleRender();
     });
     es.addEventListener('status', (e) => showStatus(JSON.parse(e.data)));
+    document.addEventListener('visibilitychange', () => { if (!document.hidden) render(); });
     window.addEventListener('resize', () => { charts.forEach((c) => c.plot.destroy()); charts.length = 0; render(); });
   }
 

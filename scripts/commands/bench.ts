@@ -55,7 +55,7 @@ const BENCHES: Record<string, BenchEntry> = {
       const r = await benchDashboard({
         iterations: o.iterations, rounds: o.reps, actors: o.actors?.[0], workload: o.workload, set: o.set, outDir: o.runDir,
         viewer: o.client === 'sse' ? 'sse' : 'browser',
-        onLeg: (l) => o.log(`leg round ${l.round} dashboard ${l.open ? 'open' : 'closed'}: ${l.trialsPerSec.toFixed(3)} trials/s`),
+        onLeg: (l) => o.log(`leg round ${l.round} dashboard ${l.open ? 'open' : 'closed'}: ${l.trialsPerSec.toFixed(3)} trials/s, learner ${(1000 * l.cpuPerTrial).toFixed(1)} CPU ms/trial`),
       });
       return { ...r };
     },
