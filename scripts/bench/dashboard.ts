@@ -10,12 +10,22 @@
  * On a shared, oversubscribed machine wall-clock throughput moves by more than the effect being measured, so the
  * bench also reports CPU time: the learner process's CPU seconds (main thread, trainer worker, HTTP side) per
  * trained trial, open vs closed, and the viewer's own CPU seconds per wall second (what a browser on the same
- * machine takes from training).
+ * machine takes from training). And, free of training noise, the learner-side cost of streaming alone
+ * (`stream`): an idle observatory with a realistic load (8 actors, 150 versions of 60 metrics, one metrics row per
+ * second) and its HTTP side, process CPU per second with 0, 1 and 4 SSE viewers attached (`lamer bench dashboard-stream`).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultRunDir } from '../../shared/run-dir.js';
+import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { createAuthenticator } from '../../learner/auth.js';
+import { startHttpSide } from '../../learner/http.js';
+import { Observatory } from '../../learner/observatory.js';
+import type { Trial } from '../../proto/messages.js';
+import { resolveConfig } from '../../shared/config.js';
+import { createLogger } from '../../shared/logger.js';
+import { defaultRunDir, RunDir } from '../../shared/run-dir.js';
 import { resolveRun } from '../lib/run-config.js';
 import { runTraining } from '../lib/train-job.js';
 import { legFigures, WORKLOADS } from './throughput.js';
@@ -51,6 +61,7 @@ export interface DashboardBenchResult {
   cpuRatioMedian: number;
   /** The viewer process tree's CPU seconds per wall second while attached (0.1 = a tenth of a core). */
   viewerCpuPerSec: number[];
+  stream: StreamCost;
   outDir: string;
 }
 
@@ -113,6 +124,56 @@ async function attachViewer(kind: Viewer, url: string): Promise<AttachedViewer> 
   return { cpu: () => descendantCpuSeconds(process.pid, ['chromium', 'chrome']), close: () => browser.close() };
 }
 
+export interface StreamCost {
+  seconds: number;
+  /** Learner-process CPU ms per wall second with 0, 1 and 4 event-stream viewers. */
+  cpuMsPerSec: { viewers0: number; viewers1: number; viewers4: number };
+  /** (1 viewer - 0 viewers): the CPU one open dashboard costs the learner, in ms per second (1000 = one core). */
+  oneViewerMsPerSec: number;
+}
+
+/** The HTTP side's streaming cost in an otherwise idle learner process (see the file comment). */
+export async function streamCost(seconds = 10): Promise<StreamCost> {
+  const dir = mkdtempSync(join(tmpdir(), 'lamer-stream-'));
+  const config = resolveConfig({ observe: { sinks: [] } });
+  const logger = createLogger({ level: 'silent' });
+  const obs = new Observatory({ config, runDir: new RunDir(join(dir, 'run')), logger, t0: Date.now() });
+  obs.attach({
+    runId: () => 'run-bench', policyVersion: () => 150, groups: () => [], trialsCommitted: () => 1e4, trialsTrained: () => 1e4,
+    trialsRejected: () => 0, ledgerBytes: () => 1e9, connections: () => 8, lastEval: () => ({ version: 150, pass: [0.3, 0.5, 0.6] }),
+  });
+  for (let a = 0; a < 8; a++) obs.fleet.connected({ actorId: `a${a}`, incarnation: 'i' });
+  const row = (v: number) => Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`bench/metric_${i}`, Math.sin(v + i)]));
+  for (let v = 0; v < 150; v++) obs.fanout.log(v, row(v));
+  const http = await startHttpSide({ host: '127.0.0.1', port: 0, auth: createAuthenticator('stream-bench-master-key-0123'), observatory: obs, logger });
+  let v = 150;
+  const ticker = setInterval(() => {
+    obs.fanout.log(v++, row(v));
+    for (let a = 0; a < 8; a++) obs.noteTrial({ key: { actorId: `a${a}`, incarnation: 'i', seq: v }, rows: [{ policyVersion: v }], stats: { envSteps: 1, genTokens: 1 } } as unknown as Trial);
+  }, 1000);
+  const measure = async (viewers: number) => {
+    const attached = await Promise.all(Array.from({ length: viewers }, () => attachViewer('sse', http.url)));
+    await new Promise((r) => setTimeout(r, 1000)); // connected and past the first status push
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const c = process.cpuUsage(c0);
+    const ms = (c.user + c.system) / 1000 / ((performance.now() - t0) / 1000);
+    await Promise.all(attached.map((a) => a.close()));
+    return ms;
+  };
+  try {
+    const viewers0 = await measure(0);
+    const viewers1 = await measure(1);
+    const viewers4 = await measure(4);
+    return { seconds, cpuMsPerSec: { viewers0, viewers1, viewers4 }, oneViewerMsPerSec: viewers1 - viewers0 };
+  } finally {
+    clearInterval(ticker);
+    await http.close();
+    obs.close();
+  }
+}
+
 export async function benchDashboard(o: DashboardBenchOptions = {}): Promise<DashboardBenchResult> {
   const iterations = o.iterations ?? 12;
   const rounds = o.rounds ?? 3;
@@ -149,10 +210,11 @@ export async function benchDashboard(o: DashboardBenchOptions = {}): Promise<Das
       o.onLeg?.({ round: r, open: isOpen, trialsPerSec: tps, cpuPerTrial: (isOpen ? cpu.open : cpu.closed).at(-1)! });
     }
   }
+  const stream = await streamCost();
   const ratios = open.map((v, i) => v / closed[i]);
   const cpuRatios = cpu.open.map((v, i) => v / cpu.closed[i]);
   return {
     viewer, workload, iterationsPerLeg: iterations, actors, closedTrialsPerSec: closed, openTrialsPerSec: open, ratios, ratioMedian: median(ratios),
-    closedCpuPerTrial: cpu.closed, openCpuPerTrial: cpu.open, cpuRatios, cpuRatioMedian: median(cpuRatios), viewerCpuPerSec, outDir,
+    closedCpuPerTrial: cpu.closed, openCpuPerTrial: cpu.open, cpuRatios, cpuRatioMedian: median(cpuRatios), viewerCpuPerSec, stream, outDir,
   };
 }

@@ -60,6 +60,13 @@ const BENCHES: Record<string, BenchEntry> = {
       return { ...r };
     },
   },
+  'dashboard-stream': {
+    describe: "the learner-side CPU of streaming the dashboard (0, 1, 4 SSE viewers) in an idle learner with a realistic load, free of training noise",
+    run: async (o) => {
+      const { streamCost } = await import('../bench/dashboard.js');
+      return { ...(await streamCost(o.seconds)) };
+    },
+  },
   hosts: {
     describe: 'learner and actors in two network namespaces joined by veth (needs root): Meta-RL sync vs async across a real NIC',
     run: async (o) => {
