@@ -139,6 +139,11 @@ export class ActorRuntime {
   private poll: NodeJS.Timeout | null = null;
   private readonly running = new Set<Promise<void>>();
   readonly stats: ActorStats = { trialsDone: 0, trialsFailed: 0, leases: 0, policyVersion: -1, batches: 0, meanBatchFill: 0, busyMs: 0 };
+
+  /** The actor's and its learner client's counters (the actor's own /metrics endpoint). */
+  figures(): Record<string, unknown> {
+    return { ...this.stats, ...(this.client ? Object.fromEntries(Object.entries(this.client.stats()).map(([k, v]) => [`client_${k}`, v])) : {}) };
+  }
   private asyncMode = true;
   private trialLog: TrialLog | null = null;
   private readonly startedAt = performance.now();
