@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
+import { isLoopback } from '../shared/net.js';
 
 export interface ActorMetricsOptions {
   host: string;
@@ -23,7 +24,7 @@ const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).r
 
 /** Loopback is open; elsewhere the request must carry exactly this actor's bearer header (compared in constant time). */
 export function scrapeAllowed(remoteAddress: string | undefined, authorization: string | undefined, expected: string): boolean {
-  if (remoteAddress === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(remoteAddress ?? '')) return true;
+  if (isLoopback(remoteAddress)) return true;
   const given = Buffer.from(authorization ?? '');
   const want = Buffer.from(expected);
   return given.length === want.length && timingSafeEqual(given, want);

@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../shared/logger.js';
+import { isLoopback } from '../shared/net.js';
 import type { Authenticator } from './auth.js';
 import type { Observatory } from './observatory.js';
 
@@ -58,11 +59,6 @@ const ASSETS: Record<string, { file: () => string; type: string }> = {
   '/assets/uPlot.iife.min.js': { file: () => require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/uPlot.min.css': { file: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
-
-export function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
-}
 
 /** Loopback is open; anything else needs a valid bearer token of this run. */
 export function allowed(remoteAddress: string | undefined, authorization: string | undefined, auth: Authenticator): boolean {
