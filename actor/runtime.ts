@@ -141,6 +141,11 @@ export class ActorRuntime {
   private poll: NodeJS.Timeout | null = null;
   private readonly running = new Set<Promise<void>>();
   readonly stats: ActorStats = { trialsDone: 0, trialsFailed: 0, leases: 0, policyVersion: -1, batches: 0, meanBatchFill: 0, busyMs: 0 };
+
+  /** The actor's and its learner client's counters (the actor's own /metrics endpoint). */
+  figures(): Record<string, unknown> {
+    return { ...this.stats, ...(this.client ? Object.fromEntries(Object.entries(this.client.stats()).map(([k, v]) => [`client_${k}`, v])) : {}) };
+  }
   private asyncMode = true;
   private trialLog: TrialLog | null = null;
   private probe: ProcessProbe | null = null;
@@ -316,6 +321,7 @@ export class ActorRuntime {
         ...(nb > 0 ? { batchFill: Math.min(1, (batcher.stats.fillSum - fill0.f) / nb) } : {}),
         actorBusyMs: this.policy.busyNow(), actorUpMs: performance.now() - this.startedAt,
         ...(this.pendingSwitch ? { weightSwitch: this.pendingSwitch } : {}),
+        outboxDepth: this.client.stats().outbox,
       },
     };
     this.pendingSwitch = null;

@@ -9,9 +9,10 @@ import type { Config } from '../shared/config.js';
 import { evalDefinition } from '../shared/eval-definition.js';
 import type { Logger } from '../shared/logger.js';
 import { passAtKCurve, trajectoryDiversity } from '../shared/rl/metrics.js';
-import type { MetricsCsv } from '../shared/run-dir.js';
+import type { MetricsLog } from '../shared/metrics/sink.js';
 import type { Ingest } from './ingest.js';
 import type { EvalResult } from './run-state.js';
+import type { StageReporter } from './stall.js';
 import type { TaskBook } from './task-book.js';
 import type { Waker } from './waker.js';
 
@@ -26,7 +27,7 @@ export interface EvaluatorOptions {
   config: Config;
   book: TaskBook;
   ingest: Ingest;
-  metrics: MetricsCsv;
+  metrics: MetricsLog;
   logger: Logger;
   waker: Waker;
   /** Run start (ms): evaluation wall times are reported from it. */
@@ -37,6 +38,8 @@ export interface EvaluatorOptions {
   /** True once a stop signal arrived: an evaluation in progress is abandoned. */
   stopSignalled(): boolean;
   emit(line: string): void;
+  /** Stall diagnosis: what the evaluation waits on (optional). */
+  reporter?: StageReporter;
 }
 
 export class Evaluator {
@@ -53,15 +56,26 @@ export class Evaluator {
     if (!book.groups.some((g) => g.kind === 'eval' && g.evalVersion === version)) book.openEvalRound(version);
     const deadline = final ? Date.now() + finalWithinMs : Infinity;
     const aborted = () => (this.o.stopSignalled() && !final) || Date.now() > deadline;
-    while (this.o.actors() === 0 && !aborted()) await waker.sleep(200);
+    while (this.o.actors() === 0 && !aborted()) {
+      this.o.reporter?.waiting({ stage: 'evaluator', what: `an actor to connect (validation of v${version})` });
+      await waker.sleep(200);
+    }
     for (;;) {
       const open = book.groups.filter((g) => g.kind === 'eval' && g.evalVersion === version);
       const pending = open.filter((g) => g.slots.some((s) => s === null));
       if (pending.length === 0) break;
-      if (aborted()) return null;
+      if (aborted()) {
+        this.o.reporter?.done('evaluator');
+        return null;
+      }
+      const slots = pending.flatMap((g) => g.slots);
+      this.o.reporter?.waiting({
+        stage: 'evaluator', what: `${pending.length} validation group${pending.length === 1 ? '' : 's'} of v${version} (${slots.filter((s) => s !== null).length}/${slots.length} trials)`,
+      });
       if (this.o.config.run.mode === 'sync') this.o.pushEvalCohorts();
       await waker.sleep(200);
     }
+    this.o.reporter?.done('evaluator');
     const groups = book.ready('eval').filter((g) => g.evalVersion === version);
     const trials = groups.map((g) => this.o.ingest.trials(g)[0]);
     const pass = passAtKCurve(trials.map((t) => t.episodesWon), this.o.config.run.evalAttempts);

@@ -6,7 +6,7 @@
  */
 import type { Trial } from '../proto/messages.js';
 import type { Config } from '../shared/config.js';
-import type { MetricsCsv } from '../shared/run-dir.js';
+import type { MetricsLog } from '../shared/metrics/sink.js';
 import type { Ledger } from './ledger.js';
 import type { PolicyPublisher } from './publisher.js';
 import type { EvalResult } from './run-state.js';
@@ -55,6 +55,8 @@ export interface ProgressSources {
   lag(): { mean: number; max: number };
   actors(): number;
   reliability(): Record<string, number>;
+  /** The current stall message, if any (appended to the progress line). */
+  stall?(): string | null;
 }
 
 export class ProgressReporter {
@@ -64,7 +66,7 @@ export class ProgressReporter {
 
   constructor(
     private readonly run: Config['run'],
-    private readonly metrics: MetricsCsv,
+    private readonly metrics: MetricsLog,
     private readonly sources: ProgressSources,
     private readonly emit: (line: string) => void,
   ) {}
@@ -128,8 +130,13 @@ export class ProgressReporter {
       `iter ${v}${c.iterations ? `/${c.iterations}` : ''} | ${tps.toFixed(1)} trials/s | ${(this.window.tokens / dt).toFixed(0)} tok/s | ` +
       `fill ${Number.isFinite(fill) ? fill.toFixed(2) : '-'} | lag ${lag.mean.toFixed(2)}/${lag.max} | ` +
       `eval@v${last?.version ?? '-'} p@1 ${last ? (100 * last.pass[0]).toFixed(1) : '-'}% p@${last?.pass.length ?? 3} ${last ? (100 * last.pass[last.pass.length - 1]).toFixed(1) : '-'}% | ` +
-      `actors ${actors} | ${fmt(total)} elapsed, ETA ${fmt(eta)}`,
+      `actors ${actors} | ${fmt(total)} elapsed, ETA ${fmt(eta)}${this.stallSuffix()}`,
     );
     this.window = { trials: 0, tokens: 0, envSteps: 0, fill: 0, fillN: 0, t: now };
+  }
+
+  private stallSuffix(): string {
+    const s = this.sources.stall?.();
+    return s ? ` | STALLED: ${s}` : '';
   }
 }

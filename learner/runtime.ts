@@ -9,6 +9,8 @@
  *   evaluator     the fixed validation list
  *   checkpointer  atomic checkpoints of model, optimizer and learner state
  *   progress      progress line and metrics
+ *   observatory   metric sinks, Prometheus, actor table, stall diagnosis, readiness; http serves it, endpoints
+ *                 names the listeners in the run directory (docs/observability.md)
  * This file only connects them; each component's job is in its own header.
  */
 import { toTensor } from '../proto/messages.js';
@@ -17,9 +19,12 @@ import type { Logger } from '../shared/logger.js';
 import { ProcessProbe } from '../shared/process-probe.js';
 import type { ModelConfig } from '../shared/model/config.js';
 import type { WordTokenizer } from '../shared/model/tokenizer.js';
-import { MetricsCsv, type RunDir } from '../shared/run-dir.js';
+import type { RunDir } from '../shared/run-dir.js';
 import type { Authenticator } from './auth.js';
 import { Checkpointer } from './checkpointer.js';
+import { EndpointsFile } from './endpoints.js';
+import { type HttpSide, startHttpSide } from './http.js';
+import { Observatory } from './observatory.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { Evaluator } from './evaluator.js';
 import { Ingest } from './ingest.js';
@@ -87,6 +92,9 @@ export class LearnerRuntime {
   private state!: LearnerState;
   private progressTimer: NodeJS.Timeout | null = null;
   private probe: ProcessProbe | null = null;
+  private obs!: Observatory;
+  private http: HttpSide | null = null;
+  private endpoints!: EndpointsFile;
   private readonly t0 = Date.now();
   private readonly waker = new Waker();
   private prior = { seconds: 0, version: 0, trials: 0 };
@@ -97,6 +105,11 @@ export class LearnerRuntime {
 
   get url(): string {
     return this.server.url;
+  }
+
+  /** The HTTP side's URL (dashboard, /metrics), or null when `observe.listen` is 'off'. */
+  get httpUrl(): string | null {
+    return this.http?.url ?? null;
   }
 
   get runId(): string {
@@ -120,6 +133,16 @@ export class LearnerRuntime {
 
   private async init(): Promise<void> {
     const { config: cfg, runDir, logger } = this.o;
+    // The HTTP side listens before the resume: health and readiness are visible while a large checkpoint loads.
+    const obs = (this.obs = new Observatory({ config: cfg, runDir, logger, t0: this.t0 }));
+    this.endpoints = new EndpointsFile(runDir.path);
+    if (cfg.observe.listen !== 'off') {
+      const i = cfg.observe.listen.lastIndexOf(':');
+      this.http = await startHttpSide({
+        host: cfg.observe.listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(cfg.observe.listen.slice(i + 1)), auth: this.o.auth, observatory: obs, logger,
+      });
+      this.endpoints.update({ http: this.http.url });
+    }
     const store = new CheckpointStore(runDir.file('checkpoints'), { keep: cfg.learner.keepCheckpoints });
     const start = await resumeOrStart({ config: cfg, runDir, logger, store, vocabulary: this.o.vocabulary, initModel: this.o.initModel });
     const { modelConfig, tokenizer } = start;
@@ -132,9 +155,8 @@ export class LearnerRuntime {
     }, state.taskBook));
     book.reopenAll(); // leases of a previous learner process are unknown: re-lease every unfilled slot
     // wall_s continues across resumes (the earlier invocations' training time comes first).
-    const metrics = new MetricsCsv(runDir.file('metrics.csv'), this.t0 - this.prior.seconds * 1000, {
-      maxBytes: Math.round(cfg.log.metricsMaxMB * (1 << 20)), keep: cfg.log.keep,
-    });
+    obs.setWallOrigin(this.t0 - this.prior.seconds * 1000);
+    const metrics = obs.fanout;
     const emit = (line: string) => (this.o.onProgress ? this.o.onProgress(line) : logger.info(line));
 
     this.progress = new ProgressReporter(cfg.run, metrics, {
@@ -147,6 +169,7 @@ export class LearnerRuntime {
       reliability: () => reliabilityMetrics(this.server, this.publisher, this.ledger, {
         quarantined: quarantine.size, leasesExpired: this.scheduler.leasesExpired,
       }),
+      stall: () => obs.stall.check()?.message ?? null,
     }, emit);
     const quarantine = Quarantine.open(runDir.file('quarantine'));
     const modelShape = { vocabSize: modelConfig.vocabSize, contextLength: modelConfig.nCtx };
@@ -154,7 +177,11 @@ export class LearnerRuntime {
       book, quarantine, modelShape, counters: state.counters, logger,
       // Groups an earlier learner process may have opened past the checkpoint's task-stream position.
       adoptWindow: (cfg.learner.checkpointEvery + cfg.algo.eta + 2) * cfg.algo.groupsPerUpdate,
-      onLiveTrial: (t) => this.progress.noteTrial(t), onSlotFilled: () => this.waker.kick(),
+      onLiveTrial: (t) => {
+        this.progress.noteTrial(t);
+        obs.noteTrial(t);
+      },
+      onSlotFilled: () => this.waker.kick(),
     }));
     this.ledger = await Ledger.open(runDir.file('ledger'), {
       segmentBytes: cfg.ledger.segmentMB * (1 << 20),
@@ -163,6 +190,7 @@ export class LearnerRuntime {
       onRecovery: (r) => logger.warn(r, 'ledger: truncated a torn tail left by a crash'),
     });
     state.ledgerOffset = await ingest.replay(this.ledger, state.ledgerOffset);
+    obs.ready.resumed = true;
 
     this.trainer = await TrainerClient.start({
       config: modelConfig, params: start.params, optimizerState: start.optimizerState,
@@ -170,6 +198,7 @@ export class LearnerRuntime {
       batchSize: cfg.algo.miniBatchRows, seqLen: modelConfig.nCtx, padId: tokenizer.pad,
       callTimeoutMs: cfg.learner.workerTimeoutSec * 1000, logger,
     });
+    obs.ready.trainer = true;
     this.scheduler = new Scheduler({
       config: cfg, book, logger, version: () => state.policyVersion, acceptingNewGroups: () => !this.loop.stopped,
       connections: () => this.server.connections(), connection: (id) => this.server.connection(id), onChange: () => this.waker.kick(),
@@ -185,13 +214,17 @@ export class LearnerRuntime {
       onTrialCommitted: (t, info) => ingest.commit(t, info.offset),
       onTrialRejected: (t, reason, conn) => this.scheduler.onRejected(t, reason, conn),
       onReady: (conn) => {
+        obs.fleet.connected(conn);
         this.scheduler.onReady(conn);
         this.publisher.sweep();
       },
       onMessage: (msg, conn) => {
         if (msg.type === 'leaseRequest') this.scheduler.onLeaseRequest(conn, msg.want);
       },
-      onClose: (conn) => this.scheduler.onGone(conn),
+      onClose: (conn) => {
+        obs.fleet.gone(conn);
+        this.scheduler.onGone(conn);
+      },
     });
     this.publisher = new PolicyPublisher({ peers: () => this.server.connections() });
     const publish = (params: Float32Array) => this.publisher.publish({
@@ -206,6 +239,7 @@ export class LearnerRuntime {
       actors: () => this.server.connections().length,
       pushEvalCohorts: () => this.scheduler.pushCohorts('eval'),
       stopSignalled: () => this.loop.stopped === 'signal',
+      reporter: obs.stall,
     });
     this.loop = new TrainerLoop({
       config: cfg, state, book, ingest, evaluator, trainer: this.trainer, metrics, logger, waker: this.waker, t0: this.t0,
@@ -214,6 +248,8 @@ export class LearnerRuntime {
       pushTrainCohorts: () => this.scheduler.pushCohorts('train'),
       publish,
       checkpoint: (params) => this.saveCheckpoint(params),
+      reporter: obs.stall,
+      onUpdate: (u) => obs.prometheus.observeLags(u.lags),
     }, start.params);
     this.saveCheckpoint = async (params) => {
       state.taskBook = book.snapshot();
@@ -224,6 +260,15 @@ export class LearnerRuntime {
       await applyRetention(this.ledger, store, cfg.ledger.retention, logger);
     };
     publish(start.params);
+    obs.attach({
+      runId: () => state.runId, policyVersion: () => state.policyVersion, groups: () => book.groups,
+      trialsCommitted: () => state.counters.trialsCommitted, trialsTrained: () => state.counters.trialsTrained,
+      trialsRejected: () => this.server.metrics().rejected, ledgerBytes: () => this.ledger.offset, connections: () => this.server.connections().length,
+      lastEval: () => state.evals[state.evals.length - 1],
+    });
+    obs.ready.accepting = true;
+    obs.start();
+    this.endpoints.update({ ws: this.server.url, runId: state.runId });
     logger.info({ url: this.server.url, runId: state.runId, policyVersion: state.policyVersion }, 'learner listening');
   }
 
@@ -234,6 +279,7 @@ export class LearnerRuntime {
 
   /** Stops the run at the next opportunity (SIGINT/SIGTERM). */
   requestStop(): void {
+    this.obs.markStopping();
     this.loop.requestStop();
   }
 
@@ -263,11 +309,15 @@ export class LearnerRuntime {
   async close(): Promise<void> {
     if (this.progressTimer) clearInterval(this.progressTimer);
     this.probe?.stop();
+    this.obs?.markStopping();
     this.scheduler?.close();
     for (const c of this.server?.connections() ?? []) c.send({ type: 'bye', reason: 'training finished' });
     await this.server?.close();
     this.publisher?.close();
     await this.trainer?.close();
     await this.ledger?.close();
+    await this.http?.close();
+    this.obs?.close();
+    this.endpoints?.update({ stoppedAt: new Date().toISOString() });
   }
 }

@@ -7,10 +7,11 @@
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { invalidFractions, passAtKCurve, trajectoryDiversity } from '../shared/rl/metrics.js';
-import type { MetricsCsv } from '../shared/run-dir.js';
+import type { MetricsLog } from '../shared/metrics/sink.js';
 import { episodeActions, type Evaluator } from './evaluator.js';
 import type { Ingest } from './ingest.js';
 import type { LearnerState } from './run-state.js';
+import type { StageReporter } from './stall.js';
 import type { GroupState, TaskBook } from './task-book.js';
 import { runUpdate, type TrainerApi } from './update.js';
 import type { Waker } from './waker.js';
@@ -29,7 +30,7 @@ export interface TrainerLoopOptions {
   evaluator: Evaluator;
   /** `restarts` (watchdog restarts of the worker, trainer-client.ts) tells an interrupted update from a failed one. */
   trainer: TrainerApi & { params(): Promise<Float32Array>; readonly restarts?: number };
-  metrics: MetricsCsv;
+  metrics: MetricsLog;
   logger: Logger;
   waker: Waker;
   /** Run start (ms) of this process. */
@@ -42,6 +43,10 @@ export interface TrainerLoopOptions {
   /** New weights exist: broadcast them. */
   publish(params: Float32Array): void;
   checkpoint(params: Float32Array): Promise<void>;
+  /** Stall diagnosis: what the loop waits on (optional). */
+  reporter?: StageReporter;
+  /** An update finished: the policy lag of every trained row (Prometheus histogram). */
+  onUpdate?(u: { version: number; lags: readonly number[] }): void;
 }
 
 export class TrainerLoop {
@@ -137,9 +142,21 @@ export class TrainerLoop {
       if (!this.budgetLeft()) return null;
       if (sync) this.o.pushTrainCohorts(); // the admission rule (η = 0) decides how many new groups may start
       const ready = this.o.book.ready('train').sort((a, b) => a.index - b.index);
-      if (ready.length >= B) return ready.slice(0, B);
+      if (ready.length >= B) {
+        this.o.reporter?.done('learner');
+        return ready.slice(0, B);
+      }
+      this.o.reporter?.waiting({ stage: 'learner', what: this.missing(B - ready.length) });
       await this.o.waker.sleep(sync ? 200 : 500);
     }
+  }
+
+  /** "2 train groups (3/8 trials)": the oldest unfinished groups the update needs and how full they are. */
+  private missing(n: number): string {
+    const open = this.o.book.groups.filter((g) => g.kind === 'train' && g.slots.some((s) => s === null)).sort((a, b) => a.index - b.index).slice(0, n);
+    const slots = open.flatMap((g) => g.slots);
+    const trials = open.length ? ` (${slots.filter((s) => s !== null).length}/${slots.length} trials)` : ', none started';
+    return `${n} train group${n === 1 ? '' : 's'}${trials}`;
   }
 
   /**
@@ -153,6 +170,7 @@ export class TrainerLoop {
     const v = state.policyVersion;
     if (await ingest.setAsideUnusable(groups)) return false;
     const data = groups.map((g) => ingest.groupRows(g));
+    this.o.reporter?.waiting({ stage: 'trainer', what: `the update to v${v + 1}` });
     const update = () => runUpdate(this.o.trainer, data, v, this.cfg.algo, {
       nCtx: this.o.model.nCtx, padId: this.o.model.padId, seed: this.cfg.run.seed * 1_000_003 + v, sampling: this.cfg.sampling,
     });
@@ -175,12 +193,14 @@ export class TrainerLoop {
       logger.warn({ version: v, rows: res.rowsDroppedNoLogp }, 'not training on rows without behaviour log-probs (the inference server gave none)');
     }
     this.params = await this.o.trainer.params();
+    this.o.reporter?.done('trainer');
     // Rollout statistics of the consumed groups (training trials, sampled at T=1).
     const perGroup = groups.map((g) => ingest.trials(g));
     const trials = perGroup.flat();
     const curve = passAtKCurve(trials.map((t) => t.episodesWon), this.cfg.env.attempts);
     const diversity = trajectoryDiversity(trials.length ? perGroup.map((ts) => ts.map((t) => episodeActions(t)[0])) : [[[]]]);
     const lags = data.flatMap((g) => g.trials.flatMap((t) => t.rows.map((r) => v - r.policyVersion)));
+    this.o.onUpdate?.({ version: v + 1, lags });
     this.lastLag = { mean: lags.reduce((a, b) => a + b, 0) / Math.max(1, lags.length), max: Math.max(0, ...lags) };
     const ids = groups.map((g) => g.groupId);
     ingest.forget(ids);

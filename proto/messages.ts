@@ -202,6 +202,8 @@ export const TrialStatsSchema = z.strictObject({
    * of those the ms from the frame's arrival (checksum verified) to the switch (engine session swap).
    */
   weightSwitch: z.strictObject({ policyVersion: int(0), ms: z.number().min(0), swapMs: z.number().min(0).optional() }).optional(),
+  /** Records in the actor's outbox (completed, not yet acked) when this trial was finished: delivery backlog. */
+  outboxDepth: int(0).optional(),
 });
 
 export const TrialSchema = z.strictObject({

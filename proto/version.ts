@@ -5,4 +5,5 @@
 // 2: trial stats carry actor busy/uptime counters and weight-switch latency, rows `hasLogp`, trials `policy`, and
 // policy messages `publishedAt`. Schemas are strict, so a version-1 peer would reject these frames mid-run (1008);
 // the bump makes a mixed deployment fail at `hello` with 4002 instead.
-export const PROTOCOL_VERSION = 2;
+// 3: trial stats carry the actor's `outboxDepth` (delivery backlog, shown per actor on the learner's dashboard).
+export const PROTOCOL_VERSION = 3;

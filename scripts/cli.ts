@@ -30,6 +30,10 @@ const GROUPS: Array<[heading: string, commands: Array<() => Promise<Registrar>>]
     () => import('./commands/chaos.js'),
     () => import('./commands/soak.js'),
   ]],
+  ['Watch a run:', [
+    () => import('./commands/status.js'),
+    () => import('./commands/plot.js'),
+  ]],
   ['Tools:', [
     () => import('./commands/config.js'),
     () => import('./commands/replay.js'),

@@ -110,6 +110,14 @@ export const LedgerSchema = z.strictObject({
   archiveDir: z.string().default('').describe("with retention N: move older segments here instead of deleting them ('' = delete)"),
 });
 
+export const ObserveSchema = z.strictObject({
+  listen: z.string().regex(/^(off|\S+:\d{1,5})$/, "must be HOST:PORT or 'off'").default('127.0.0.1:0')
+    .describe("the learner's HTTP side (dashboard, /metrics, /healthz, /readyz): HOST:PORT (port 0 = any free port) or 'off'; see docs/observability.md"),
+  stallSec: z.number().positive().default(60).describe('seconds without progress before a waiting stage is reported as stalled (log, progress line, dashboard, lamer status)'),
+  sinks: z.array(z.enum(['csv', 'jsonl', 'tensorboard'])).default(['csv', 'jsonl', 'tensorboard'])
+    .describe('metric files in the run directory: metrics.csv, metrics.jsonl, tensorboard/ (Prometheus is served over HTTP)'),
+});
+
 export const PolicyBackendSchema = z.strictObject({
   backend: z.enum(['onnx', 'openai']).default('onnx').describe('who generates: the embedded ONNX model, or an OpenAI-compatible server (the rest of this group)'),
   baseUrl: z.string().url().default('http://127.0.0.1:8000/v1').describe('OpenAI-compatible endpoint base URL (vLLM, llama.cpp server, lamer serve, ...)'),
@@ -144,6 +152,7 @@ export const ConfigSchema = z.strictObject({
   learner: LearnerSchema.default(LearnerSchema.parse({})),
   ledger: LedgerSchema.default(LedgerSchema.parse({})),
   policy: PolicyBackendSchema.default(PolicyBackendSchema.parse({})),
+  observe: ObserveSchema.default(ObserveSchema.parse({})),
   log: LogSchema.default(LogSchema.parse({})),
 });
 

@@ -146,8 +146,9 @@ export class MetricsCsv {
     this.size = statSync(path).size;
   }
 
-  log(version: number, values: Record<string, number | null | undefined>): void {
-    const wall = ((Date.now() - this.t0) / 1000).toFixed(3);
+  /** `wallSeconds`: the caller's clock (a metrics fan-out shares one across its sinks); default: this file's own. */
+  log(version: number, values: Record<string, number | null | undefined>, wallSeconds?: number): void {
+    const wall = (wallSeconds ?? (Date.now() - this.t0) / 1000).toFixed(3);
     let out = '';
     for (const [name, v] of Object.entries(values)) {
       if (v === null || v === undefined || !Number.isFinite(v)) continue;
@@ -168,7 +169,9 @@ export class MetricsCsv {
 export function readMetricsCsv(path: string): Map<string, Array<{ wall: number; version: number; value: number }>> {
   const out = new Map<string, Array<{ wall: number; version: number; value: number }>>();
   const pieces = rotatedPieces(path);
-  const lines = (pieces.length ? pieces : [path]).flatMap((p) => readFileSync(p, 'utf8').split('\n').slice(1));
+  // The last element of the newest piece is '' after a complete file, or a line still being written (a running
+  // run): never read it.
+  const lines = (pieces.length ? pieces : [path]).flatMap((p) => readFileSync(p, 'utf8').split('\n').slice(1, -1));
   for (const line of lines) {
     if (!line) continue;
     const [wall, version, name, value] = line.split(',');

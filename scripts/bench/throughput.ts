@@ -15,7 +15,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chartSvg, svgToPng, type Panel } from '../../shared/plot.js';
+import { type BarPanel, chartSvg, svgToPng, type Panel } from '../../shared/plot.js';
 import { defaultRunDir, readMetricsCsv } from '../../shared/run-dir.js';
 import { resolveRun } from '../lib/run-config.js';
 import { runTraining } from '../lib/train-job.js';
@@ -224,29 +224,27 @@ export async function benchThroughput(o: ThroughputOptions = {}): Promise<Throug
   return result;
 }
 
-/** Bar-like line panels (x = configuration index) plus the scaling curve when measured. */
-function throughputPanels(r: ThroughputResult): Panel[] {
+const LABELS: Record<string, string> = { 'metarl-sync': 'Meta-RL sync', 'metarl-async': 'Meta-RL async', 'rl-sync': 'RL sync', 'rl-async': 'RL async' };
+
+/** Grouped bars per labelled configuration (a categorical comparison), plus the scaling curve when measured. */
+export function throughputPanels(r: ThroughputResult): Array<Panel | BarPanel> {
   const names = Object.keys(r.configs);
-  const idx = (k: string) => names.indexOf(k) + 1;
-  const pts = (f: (c: ThroughputResult['configs'][string]) => number, keys: string[]) => keys.map((k) => [idx(k), f(r.configs[k])] as [number, number]);
-  const sync = names.filter((k) => k.endsWith('-sync'));
-  const asy = names.filter((k) => k.endsWith('-async'));
-  const panels: Panel[] = [
+  const label = (k: string) => LABELS[k] ?? k;
+  const algos = ['metarl', 'rl'].filter((a) => names.some((n) => n.startsWith(`${a}-`)));
+  const byMode = (f: (c: ThroughputResult['configs'][string]) => number) => (['sync', 'async'] as const).map((mode) => ({
+    name: mode, values: algos.map((a) => (r.configs[`${a}-${mode}`] ? f(r.configs[`${a}-${mode}`]) : NaN)),
+  }));
+  const algoLabels = algos.map((a) => (a === 'metarl' ? 'Meta-RL' : 'RL'));
+  const panels: Array<Panel | BarPanel> = [
+    { kind: 'bars', title: 'Trials trained/s', yLabel: 'trials/s', categories: algoLabels, series: byMode((c) => c.trialsPerSec) },
+    { kind: 'bars', title: 'Trajectories trained/s', yLabel: 'episodes/s', categories: algoLabels, series: byMode((c) => c.trajectoriesPerSec) },
     {
-      title: `Trials trained/s (1,2 = Meta-RL; 3,4 = RL)`, xLabel: names.map((n, i) => `${i + 1}=${n}`).join('  '), yLabel: 'trials/s', yMin: 0,
-      series: [{ name: 'sync', points: pts((c) => c.trialsPerSec, sync) }, { name: 'async', points: pts((c) => c.trialsPerSec, asy) }],
+      kind: 'bars', title: 'Idle fractions', yLabel: 'fraction', yMin: 0, yMax: 1, categories: names.map(label),
+      series: [{ name: 'learner', values: names.map((k) => r.configs[k].learnerIdleFrac) }, { name: 'actors', values: names.map((k) => r.configs[k].actorIdleFrac) }],
     },
     {
-      title: 'Trajectories trained/s', xLabel: 'configuration', yLabel: 'episodes/s', yMin: 0,
-      series: [{ name: 'sync', points: pts((c) => c.trajectoriesPerSec, sync) }, { name: 'async', points: pts((c) => c.trajectoriesPerSec, asy) }],
-    },
-    {
-      title: 'Idle fractions', xLabel: 'configuration', yLabel: 'fraction', yMin: 0, yMax: 1,
-      series: [{ name: 'learner', points: pts((c) => c.learnerIdleFrac, names) }, { name: 'actors', points: pts((c) => c.actorIdleFrac, names) }],
-    },
-    {
-      title: 'Generated tokens/s and env steps/s', xLabel: 'configuration', yLabel: 'per second', yMin: 0,
-      series: [{ name: 'tokens/s', points: pts((c) => c.tokensPerSec, names) }, { name: 'env steps/s', points: pts((c) => c.envStepsPerSec, names) }],
+      kind: 'bars', title: 'Generated tokens/s and env steps/s', yLabel: 'per second', categories: names.map(label),
+      series: [{ name: 'tokens/s', values: names.map((k) => r.configs[k].tokensPerSec) }, { name: 'env steps/s', values: names.map((k) => r.configs[k].envStepsPerSec) }],
     },
   ];
   if (r.scaling) {

@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .option('--give-up-after <seconds>', 'exit when the learner has been unreachable this long (0 = never)', parseIntOption('give-up-after', 0), 600)
     .option('--trial-log <file>', 'append a durable JSON line per completed trial and per ack (read by `lamer chaos`)')
     .option('--log-level <level>', 'log level', 'info')
+    .option('--metrics-listen <host:port>', "serve this actor's Prometheus /metrics (open on loopback, the actor's token elsewhere)")
     .addOption(new Option('--backend <name>', 'who generates: the embedded model, or an OpenAI-compatible server (policy.backend)').choices(['onnx', 'openai']))
     .option('--base-url <url>', 'OpenAI-compatible base URL with --backend openai, e.g. http://gpu-host:8000/v1 (policy.baseUrl)')
     .option('--model <name>', 'served model name with --backend openai (policy.model)')
@@ -26,7 +27,7 @@ export function register(program: Command): void {
     .option('--set <key=value>', 'any policy.* config key, repeatable, e.g. --set policy.timeoutMs=30000 (the API key: env var policy.apiKeyEnv)', collect)
     .action(async (o: {
       learner: string; actorId: string; runId?: string; tokenFile?: string; ca?: string; threads: number; groups: number; maxBatch: number; outboxDir?: string;
-      logLevel: string; giveUpAfter: number; trialLog?: string;
+      logLevel: string; giveUpAfter: number; trialLog?: string; metricsListen?: string;
       backend?: 'onnx' | 'openai'; baseUrl?: string; model?: string; endpoint?: 'chat' | 'completions'; set?: string[];
     }) => {
       const token = o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.LAMER_TOKEN;
@@ -55,6 +56,17 @@ export function register(program: Command): void {
         url: o.learner, actorId: o.actorId, token, runId, logger, outboxDir: o.outboxDir, threads: o.threads,
         groupsInFlight: o.groups, maxBatch: o.maxBatch, giveUpAfterMs: o.giveUpAfter * 1000, trialLog: o.trialLog, backend, tls: o.ca ? { ca: readFileSync(o.ca) } : undefined,
       });
+      let metrics: { url: string; close(): Promise<void> } | null = null;
+      if (o.metricsListen) {
+        const m = /^(.*):(\d{1,5})$/.exec(o.metricsListen);
+        if (!m) throw badInput(`--metrics-listen must be HOST:PORT, got '${o.metricsListen}'`);
+        const { startActorMetrics } = await import('../../actor/metrics-http.js');
+        const { authorizationHeader } = await import('../../learner/auth.js');
+        metrics = await startActorMetrics({
+          host: m[1], port: Number(m[2]), actorId: o.actorId, authorization: authorizationHeader(o.actorId, token), figures: () => actor.figures(),
+        });
+        logger.info({ url: `${metrics.url}/metrics` }, 'actor metrics listening');
+      }
       const stop = () => void actor.shutdown('signal');
       process.once('SIGTERM', stop);
       // Started by `lamer train`: the terminal's Ctrl-C is the learner's to handle (it still wants a final
@@ -62,6 +74,7 @@ export function register(program: Command): void {
       process.once('SIGINT', process.env.LAMER_SUPERVISED === '1' ? () => logger.info('SIGINT: waiting for the learner to finish') : stop);
       await actor.done();
       await actor.shutdown('done');
+      await metrics?.close();
       logger.info(actor.stats, 'actor finished');
       process.exit(0);
     });

@@ -48,6 +48,25 @@ const BENCHES: Record<string, BenchEntry> = {
       return summary;
     },
   },
+  dashboard: {
+    describe: 'trials/s with the live dashboard open (headless Chromium, or --client sse) vs closed, interleaved legs; the open/closed ratio',
+    run: async (o) => {
+      const { benchDashboard } = await import('../bench/dashboard.js');
+      const r = await benchDashboard({
+        iterations: o.iterations, rounds: o.reps, actors: o.actors?.[0], workload: o.workload, set: o.set, outDir: o.runDir,
+        viewer: o.client === 'sse' ? 'sse' : 'browser',
+        onLeg: (l) => o.log(`leg round ${l.round} dashboard ${l.open ? 'open' : 'closed'}: ${l.trialsPerSec.toFixed(3)} trials/s, learner ${(1000 * l.cpuPerTrial).toFixed(1)} CPU ms/trial`),
+      });
+      return { ...r };
+    },
+  },
+  'dashboard-stream': {
+    describe: "the learner-side CPU of streaming the dashboard (0, 1, 4 SSE viewers) in an idle learner with a realistic load, free of training noise",
+    run: async (o) => {
+      const { streamCost } = await import('../bench/dashboard.js');
+      return { ...(await streamCost(o.seconds)) };
+    },
+  },
   hosts: {
     describe: 'learner and actors in two network namespaces joined by veth (needs root): Meta-RL sync vs async across a real NIC',
     run: async (o) => {

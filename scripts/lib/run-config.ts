@@ -23,6 +23,7 @@ export interface RunFlags {
   env?: string;
   fresh?: boolean;
   logLevel?: string;
+  metricsListen?: string;
 }
 
 /** Every config key with its default, one per line (`lamer config --help`, `--help-config`). */
@@ -56,7 +57,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--iterations <n>', 'policy updates, a total over every invocation of the run directory (run.iterations)')
     .addOption(new Option('--mode <mode>', 'async actor-learner or the synchronous baseline (run.mode)').choices(['async', 'sync']))
     .option('--actors <k>', 'local actor processes (actor.count)')
-    .option('--fresh', 'start over even if the run directory has checkpoints');
+    .option('--fresh', 'start over even if the run directory has checkpoints')
+    .option('--metrics-listen <host:port>', "the learner's HTTP side: dashboard, /metrics, /healthz, /readyz (observe.listen; 'off' disables)");
 }
 
 function num(name: string, v: string | undefined): number | undefined {
@@ -78,6 +80,7 @@ function flagLayer(f: RunFlags, envAlias: (id: string) => string): Record<string
   if (f.actors !== undefined) layer.actor = { count: num('actors', f.actors) };
   if (f.env !== undefined) layer.env = { id: envAlias(f.env) };
   if (f.logLevel !== undefined) layer.log = { level: f.logLevel };
+  if (f.metricsListen !== undefined) layer.observe = { listen: f.metricsListen };
   return layer;
 }
 

@@ -49,6 +49,8 @@ export interface TrainOptions {
   out?: (line: string) => void;
   /** Aborting it stops the run as SIGINT/SIGTERM do (tests, embedding). */
   stop?: AbortSignal;
+  /** Called once the learner listens (before actors start): benchmarks attach viewers here. */
+  onStarted?(learner: LearnerRuntime): void | Promise<void>;
 }
 
 /** The command that continues a run directory (budgets are totals: raise them to train longer). */
@@ -103,6 +105,8 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
   const from = learner.resumedFrom;
   say(from ? resumeLine(learner.runId, from, config.run) : `new run ${learner.runId}`);
   say(`lamer train: run directory ${r.runDir}, learner at ${learner.url}, mode ${config.run.mode}; evaluation ${describeEval(evalDefinition(config))}`);
+  await opts.onStarted?.(learner);
+  if (learner.httpUrl) say(`dashboard ${learner.httpUrl}/  (metrics ${learner.httpUrl}/metrics; \`lamer status --run-dir ${r.runDir}\`)`);
 
   // ---- actors: separate processes, restarted if they crash ---------------------------------------------------
   const count = config.actor.count || 0;

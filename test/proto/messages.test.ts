@@ -9,7 +9,7 @@ function trialWith(body: Partial<Trial>, seed = 1): Trial {
 
 describe('validateTrial', () => {
   it('accepts well-formed trials: lost after N attempts, won at the last played episode', () => {
-    expect(PROTOCOL_VERSION).toBe(2);
+    expect(PROTOCOL_VERSION).toBe(3);
     expect(validateTrial(sampleTrial(1))).toBeNull();
     const won = { type: 'trial' as const, key: sampleKey(1), ...sampleTrialBody(2, { episodes: 2, attempts: 3, won: true }) };
     expect(TrialSchema.safeParse(won).success).toBe(true);
