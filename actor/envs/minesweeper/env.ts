@@ -29,6 +29,9 @@ export const MineSweeperOptionsSchema = z.strictObject({
     mines: z.array(Pair).describe('mine cells [row, col], 1-indexed'),
     firstClick: Pair.describe('the automatic first click [row, col], 1-indexed'),
   }).optional().describe('explicit board; reset() then ignores the seed'),
+  // The embedded model does not read `mine r c` inside the memory block (it re-opened the fatal cell as often as
+  // with no memory); the same fact written on the cell it names is read. Only the policy's own reflection is drawn.
+  memoryOnBoard: z.boolean().default(true).describe("compact template: draw the cells the policy's own reflections name as mines onto the current board (the word 'mine' on that unopened cell); the full template keeps text memory only"),
 });
 export type MineSweeperOptions = z.input<typeof MineSweeperOptionsSchema>;
 
@@ -67,7 +70,7 @@ export function explicitBoard(size: number, mines: ReadonlyArray<readonly [numbe
 export class MineSweeperEnv implements TextEnv {
   readonly id = MINESWEEPER_ID;
   readonly template: Template;
-  readonly params: Readonly<{ template: Template; size: number; mines: number; explicit: boolean }>;
+  readonly params: Readonly<{ template: Template; size: number; mines: number; explicit: boolean; memoryOnBoard: boolean }>;
   private readonly explicit?: { board: MineBoard; firstClick: number };
   private board?: MineBoard;
   private initial?: MineState;
@@ -96,7 +99,7 @@ export class MineSweeperEnv implements TextEnv {
       throw badInput(`${MINESWEEPER_ID}: the compact template states the mine count as a number word (max ${COMPACT_MAX_NUMBER}), got ${mines} mines`);
     }
     this.template = o.template;
-    this.params = Object.freeze({ template: o.template, size: o.size, mines, explicit: this.explicit !== undefined });
+    this.params = Object.freeze({ template: o.template, size: o.size, mines, explicit: this.explicit !== undefined, memoryOnBoard: o.memoryOnBoard });
   }
 
   reset(opts: { seed: number }): { obs: string; info: Record<string, unknown> } {
