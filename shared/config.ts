@@ -59,6 +59,7 @@ export const AlgoSchema = z.strictObject({
   omega: z.number().min(0).default(1).describe('weight of the GiGPO step advantage'),
   norm: z.enum(['mean', 'mean_std']).default('mean').describe('advantage normalisation'),
   returns: z.enum(['code', 'paper']).default('code').describe('cross-episode return: reference code recursion or paper form'),
+  reflectAdvantage: z.enum(['lamer', 'step']).default('lamer').describe("reflect rows' advantage: 'lamer' A_E + omega*A_S (spec), or 'step' omega*A_S only (drops the group-mean offset A_E)"),
   invalidPenalty: z.number().min(0).default(0.5).describe('episode-score penalty for an unparsable turn'),
   reward: z.enum(['env', 'success']).default('env').describe("training reward: the env's shaped rewards, or success only (10 on the winning turn, else 0)"),
   groupsPerUpdate: int(1).default(4).describe('task groups per policy update (B)'),

@@ -8,7 +8,7 @@
  *   A_E = norm(s; mean and sd of s over ALL rows of the group)        — every turn and reflection counts once
  *   A_S = norm(G; mean and sd of G over the rows with the same anchor) — G = cross-episode return (returns.ts);
  *         a singleton anchor group gives A_S = 0; reflect rows all share the anchor `reflection`
- *   A   = A_E + ω·A_S
+ *   A   = A_E + ω·A_S   (option reflectAdvantage = 'step': reflect rows get ω·A_S only)
  * gigpo-upstream (verl-agent's GiGPO, meant for single-episode trials):
  *   A_E = norm(s; statistics over ONE score per trial — the score of its first row, as upstream keys them)
  *   A_S as above but with G = within-episode discounted return (γ_step only; γ_traj unused) minus the invalid
@@ -31,6 +31,7 @@ export const STD_EPSILON = 1e-6;
 const ESTIMATORS = ['gigpo', 'gigpo-upstream', 'grpo', 'rloo'] as const;
 const NORMS = ['mean', 'mean_std'] as const;
 const RETURNS = ['code', 'paper'] as const;
+const REFLECT_ADVANTAGES = ['lamer', 'step'] as const;
 
 /**
  * Fills defaults and rejects out-of-range options with a message naming the option. Keys other than the
@@ -44,6 +45,7 @@ export function resolveAdvantageOptions(options: Partial<AdvantageOptions> = {})
   if (!(ESTIMATORS as readonly string[]).includes(o.estimator)) throw badInput(`options.estimator must be one of ${ESTIMATORS.join(', ')}, got ${JSON.stringify(o.estimator)}`);
   if (!(NORMS as readonly string[]).includes(o.norm)) throw badInput(`options.norm must be one of ${NORMS.join(', ')}, got ${JSON.stringify(o.norm)}`);
   if (!(RETURNS as readonly string[]).includes(o.returns)) throw badInput(`options.returns must be one of ${RETURNS.join(', ')}, got ${JSON.stringify(o.returns)}`);
+  if (!(REFLECT_ADVANTAGES as readonly string[]).includes(o.reflectAdvantage)) throw badInput(`options.reflectAdvantage must be one of ${REFLECT_ADVANTAGES.join(', ')}, got ${JSON.stringify(o.reflectAdvantage)}`);
   checkUnit('options.gammaStep', o.gammaStep);
   checkUnit('options.gammaTraj', o.gammaTraj);
   checkNonNegative('options.omega', o.omega);
@@ -134,7 +136,10 @@ function oneGroup(group: Group, o: AdvantageOptions): GroupAdvantages {
     case 'gigpo-upstream': {
       const stats = o.estimator === 'gigpo' ? groupStats(score) : groupStats(firstRowOfTrial.map((i) => score[i]));
       const AS = stepAdvantages(rows.map((r) => r.anchor), G, o.norm);
-      for (let i = 0; i < n; i++) A[i] = normalise(score[i], stats, o.norm) + o.omega * AS[i];
+      for (let i = 0; i < n; i++) {
+        const dropAE = o.reflectAdvantage === 'step' && rows[i].phase === 'reflect';
+        A[i] = (dropAE ? 0 : normalise(score[i], stats, o.norm)) + o.omega * AS[i];
+      }
       break;
     }
     case 'grpo': {

@@ -18,6 +18,7 @@ export const AdvantageOptionsSchema = z.strictObject({
   norm: z.enum(['mean', 'mean_std']).default(D.norm),
   invalidPenalty: nonNegative.default(D.invalidPenalty),
   returns: z.enum(['code', 'paper']).default(D.returns),
+  reflectAdvantage: z.enum(['lamer', 'step']).default(D.reflectAdvantage),
 });
 
 export const RowSchema = z.strictObject({

@@ -53,7 +53,15 @@ export interface AdvantageOptions {
   /** Subtracted from the episode score of a row whose output did not parse. */
   invalidPenalty: number;
   returns: ReturnsMode;
+  /**
+   * What a reflect row's GiGPO advantage is made of. `lamer` (the spec): A_E + ω·A_S, where A_E is the reflection's
+   * score 0 minus the group's mean score — the same offset for every reflection of the group. `step`: ω·A_S only, the
+   * next episode's return against the other reflections of the group (an ablation: the offset adds variance, not credit).
+   */
+  reflectAdvantage: ReflectAdvantage;
 }
+
+export type ReflectAdvantage = 'lamer' | 'step';
 
 /** The defaults of LaMer's released scripts (lamer-spec §0, §3.4 collector defaults). */
 export const DEFAULT_ADVANTAGE_OPTIONS: Readonly<AdvantageOptions> = Object.freeze({
@@ -64,6 +72,7 @@ export const DEFAULT_ADVANTAGE_OPTIONS: Readonly<AdvantageOptions> = Object.free
   norm: 'mean',
   invalidPenalty: 0.5,
   returns: 'code',
+  reflectAdvantage: 'lamer',
 });
 
 /** What the estimators produce for each row. */
