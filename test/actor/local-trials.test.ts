@@ -63,4 +63,19 @@ describe('demonstrations', () => {
     expect(passWithout[2]).toBe(passWithout[0]);
     expect(passWith[2]).toBeGreaterThan(passWith[0]);
   });
+
+  it('Sokoban: without memory a retry repeats the attempt; with memory later attempts win more often', async () => {
+    const noMem = await demos(settings('lamer/Sokoban-v0', { reflect: false }), 30, 0.5);
+    const moves = (r: (typeof noMem)[number]['r'], ep: number) => r.rows.filter((x) => x.phase === 'play' && x.episode === ep).map((x) => x.actionText);
+    let lost = 0;
+    for (const { r } of noMem) {
+      if (r.episodesWon[0]) continue;
+      lost++;
+      expect(moves(r, 1)).toEqual(moves(r, 0));
+    }
+    expect(lost).toBeGreaterThan(5);
+    const withMem = await demos(settings('lamer/Sokoban-v0'), 30, 0.5);
+    const passWith = passAtKCurve(withMem.map(({ r }) => r.episodesWon), 3);
+    expect(passWith[2]).toBeGreaterThan(passWith[0]);
+  });
 });
