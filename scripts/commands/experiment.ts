@@ -13,6 +13,11 @@ export function register(program: Command): void {
     .description('run a preset table of configurations (same base model, same trajectory budget, fixed validation tasks) and publish docs/results.*')
     .addOption(new Option('--preset <name>', 'table to run').choices(['main', 'memory', 'gamma', 'async']))
     .option('--seeds <s>', 'seeds per row: runs seeds 1..S', parseIntOption('seeds', 1), 3)
+    .option('--seed-list <list>', 'run exactly these seeds, comma-separated (e.g. 3: one seed of a table in its own process); overrides --seeds', (v: string) => {
+      const seeds = v.split(',').map((x) => Number(x.trim()));
+      if (seeds.length === 0 || seeds.some((x) => !Number.isInteger(x) || x < 1)) throw badInput(`--seed-list: expected comma-separated integers >= 1, got '${v}'`);
+      return seeds;
+    })
     .option('--env <env>', 'environment id or alias', 'minesweeper')
     .option('--trajectories <t>', 'episodes trained per trained row (iterations = round(T / (groupsPerUpdate x groupSize x attempts)))', parseIntOption('trajectories', 1), 9600)
     .option('--eval-tasks <n>', 'fixed validation tasks of the final evaluation', parseIntOption('eval-tasks', 1), 128)
@@ -32,7 +37,7 @@ export function register(program: Command): void {
     .option('--report', 'only regenerate docs/results.md from docs/results.json and docs/results.runs.json')
     .option('--json', 'print the preset\'s rows as one JSON line')
     .action(async (f: {
-      preset?: string; seeds: number; env: string; trajectories: number; evalTasks: number; attempts: number; curveTasks: number; curvePoints: number; diversityTasks: number; diversitySamples: number;
+      preset?: string; seeds: number; seedList?: number[]; env: string; trajectories: number; evalTasks: number; attempts: number; curveTasks: number; curvePoints: number; diversityTasks: number; diversitySamples: number;
       baseSeed: number; evalSeed: number; rows?: string[]; tag?: string; runsDir: string; docsDir: string; config?: string; set?: string[]; report?: boolean; json?: boolean;
     }) => {
       if (f.report) {
@@ -48,7 +53,7 @@ export function register(program: Command): void {
       const { runExperiment } = await import('../lib/experiment.js');
       const layers = [...(f.config ? [readConfigFile(f.config)] : []), ...(f.set ?? []).map(parseOverride)];
       const out = await runExperiment({
-        preset: f.preset as 'main', rows: f.rows, tag: f.tag, seeds: Array.from({ length: f.seeds }, (_, i) => i + 1), envId: resolveEnvId(f.env),
+        preset: f.preset as 'main', rows: f.rows, tag: f.tag, seeds: f.seedList ?? Array.from({ length: f.seeds }, (_, i) => i + 1), envId: resolveEnvId(f.env),
         trajectories: f.trajectories, evalTasks: f.evalTasks, attempts: f.attempts, baseSeed: f.baseSeed, evalSeed: f.evalSeed,
         curveTasks: f.curveTasks, curvePoints: f.curvePoints, diversityTasks: f.diversityTasks, diversitySamples: f.diversitySamples, runsDir: f.runsDir, docsDir: f.docsDir, layers,
         command: `npm run -s lamer -- ${process.argv.slice(2).join(' ')}`,
