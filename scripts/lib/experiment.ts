@@ -200,26 +200,38 @@ function leaves(v: unknown, prefix = '', out = new Map<string, string>()): Map<s
 // Settings that do not change what a run trains on: where it writes, logging, the learner's socket.
 const IGNORED = [/^run\.(dir|fresh|progressSec)$/, /^actor\.outboxDir$/, /^learner\./, /^log\./];
 
+let defaultLeaves: Map<string, string> | null = null;
+
 /**
- * Whether two configs describe the same training run. Leaves present in only one of them are ignored: the schema
- * grows and is renamed while runs sit on disk (a saved config.json is never re-validated against today's schema),
- * and a key one side lacks was at its default when that run was made.
+ * The leaves where two configs differ, as `[path, a, b]`. A leaf only one side has is compared with today's default
+ * for it: the schema grows while runs sit on disk (a saved config.json is never re-validated), and a key a config
+ * lacks was at its default when that run was made — so a run made with a new setting away from its default (e.g.
+ * algo.reflectAdvantage=step) is not mistaken for one made before the key existed. Keys the schema does not know
+ * (renamed or removed) are ignored.
  */
-export function sameTraining(a: unknown, b: unknown): boolean {
+function differences(a: unknown, b: unknown): Array<[string, string, string]> {
+  defaultLeaves ??= leaves(resolveConfig());
   const la = leaves(a);
   const lb = leaves(b);
-  for (const [k, v] of la) {
-    if (IGNORED.some((re) => re.test(k)) || !lb.has(k)) continue;
-    if (lb.get(k) !== v) return false;
+  const out: Array<[string, string, string]> = [];
+  for (const k of new Set([...la.keys(), ...lb.keys()])) {
+    if (IGNORED.some((re) => re.test(k))) continue;
+    const va = la.get(k) ?? defaultLeaves.get(k);
+    const vb = lb.get(k) ?? defaultLeaves.get(k);
+    if (va !== undefined && vb !== undefined && va !== vb) out.push([k, va, vb]);
   }
-  return true;
+  return out;
+}
+
+/** Whether two configs describe the same training run (see `differences` for keys only one side has). */
+export function sameTraining(a: unknown, b: unknown): boolean {
+  return differences(a, b).length === 0;
 }
 
 /** The first leaf where two configs differ (for error messages), or null. */
 export function firstDifference(a: unknown, b: unknown): string | null {
-  const lb = leaves(b);
-  for (const [k, v] of leaves(a)) if (!IGNORED.some((re) => re.test(k)) && lb.has(k) && lb.get(k) !== v) return `${k}: ${v} vs ${lb.get(k)}`;
-  return null;
+  const d = differences(a, b)[0];
+  return d ? `${d[0]}: ${d[1]} vs ${d[2]}` : null;
 }
 
 const readConfigJson = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));

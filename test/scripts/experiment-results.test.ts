@@ -87,6 +87,11 @@ describe('run identity (resume and reuse)', () => {
     expect(sameTraining(saved, now)).toBe(true);
     expect(firstDifference(saved, now)).toBeNull();
   });
+  it('compares a key only one side has with its default (a new setting away from its default is a different run)', () => {
+    const old = { algo: { lr: 3e-4 } };
+    expect(sameTraining(old, { algo: { lr: 3e-4, reflectAdvantage: 'lamer' } })).toBe(true);
+    expect(firstDifference({ algo: { lr: 3e-4, reflectAdvantage: 'step' } }, old)).toBe('algo.reflectAdvantage: "step" vs "lamer"');
+  });
   it('detects a changed training setting and names it', () => {
     const now = structuredClone(saved);
     now.algo.lr = 1e-3;
