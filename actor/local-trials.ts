@@ -45,17 +45,18 @@ export interface LocalTrialResult extends TrialResult {
   steps: StepRecord[];
 }
 
-/** The env with every step's observation and outcome appended to `steps`. */
-export function recordingEnv(env: TextEnv, steps: StepRecord[]): TextEnv {
-  return {
-    id: env.id, template: env.template, params: env.params,
-    reset: (o) => env.reset(o), restart: () => env.restart(), anchor: () => env.anchor(), render: () => env.render(), close: () => env.close(),
-    step(response) {
-      const r = env.step(response);
-      steps.push({ obs: r.obs, terminated: r.terminated || r.truncated, won: r.info.won });
-      return r;
-    },
+/**
+ * The same env with every step's observation and outcome also appended to `steps`. Patched in place (not wrapped) so
+ * env-specific methods that prompt builders call (ALFWorld's and WebShop's admissible choices) stay available.
+ */
+export function recordingEnv<E extends TextEnv>(env: E, steps: StepRecord[]): E {
+  const step = env.step.bind(env);
+  env.step = (response: string) => {
+    const r = step(response);
+    steps.push({ obs: r.obs, terminated: r.terminated || r.truncated, won: r.info.won });
+    return r;
   };
+  return env;
 }
 
 /** One trial on a shared batcher (the caller owns the batcher, so many trials share its decode calls). */

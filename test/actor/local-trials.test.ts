@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compactVocabulary, parseReflection } from '../../actor/envs/prompt.js';
-import { runDemoTrial, type TrialSettings } from '../../actor/local-trials.js';
+import { recordingEnv, runDemoTrial, type TrialSettings } from '../../actor/local-trials.js';
+import { makeEnv } from '../../actor/envs/registry.js';
+import type { StepRecord } from '../../actor/envs/retry.js';
 import { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { passAtKCurve } from '../../shared/rl/metrics.js';
 
@@ -77,5 +79,16 @@ describe('demonstrations', () => {
     const withMem = await demos(settings('lamer/Sokoban-v0'), 30, 0.5);
     const passWith = passAtKCurve(withMem.map(({ r }) => r.episodesWon), 3);
     expect(passWith[2]).toBeGreaterThan(passWith[0]);
+  });
+
+  it('recordingEnv records every step and keeps the env itself (env-specific methods stay callable)', () => {
+    const steps: StepRecord[] = [];
+    const env = makeEnv('minesweeper', { template: 'compact' });
+    const rec = recordingEnv(env, steps);
+    expect(rec).toBe(env);
+    rec.reset({ seed: 3 });
+    const r = rec.step('1 1 </action>');
+    expect(steps).toEqual([{ obs: r.obs, terminated: r.terminated, won: r.info.won }]);
+    expect((rec as unknown as { snapshot: () => unknown }).snapshot()).toBeDefined();
   });
 });
