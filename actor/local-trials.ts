@@ -7,7 +7,8 @@ import { Batcher, type Generator } from './batcher.js';
 import { buildPrompt, COMPACT_STOP, parseReflection } from './envs/prompt.js';
 import { makeEnv } from './envs/registry.js';
 import { scriptedAction, templateReflection } from './envs/scripted.js';
-import type { EpisodeLog, MemoryMode, PromptContext, Template } from './envs/types.js';
+import type { StepRecord } from './envs/retry.js';
+import type { MemoryMode, PromptContext, Template, TextEnv } from './envs/types.js';
 import { runTrial, type GenerationResult, type TokenizerLike, type TrialResult } from './trial.js';
 import { createRng, deriveSeed } from '../shared/rng.js';
 
@@ -39,13 +40,33 @@ export interface LocalSampling {
   seed: number;
 }
 
+/** A trial with the env steps it took (for the retry metrics, which need the states reached). */
+export interface LocalTrialResult extends TrialResult {
+  steps: StepRecord[];
+}
+
+/**
+ * The same env with every step's observation and outcome also appended to `steps`. Patched in place (not wrapped) so
+ * env-specific methods that prompt builders call (ALFWorld's and WebShop's admissible choices) stay available.
+ */
+export function recordingEnv<E extends TextEnv>(env: E, steps: StepRecord[]): E {
+  const step = env.step.bind(env);
+  env.step = (response: string) => {
+    const r = step(response);
+    steps.push({ obs: r.obs, terminated: r.terminated || r.truncated, won: r.info.won });
+    return r;
+  };
+  return env;
+}
+
 /** One trial on a shared batcher (the caller owns the batcher, so many trials share its decode calls). */
-export async function runModelTrial(s: TrialSettings, taskSeed: number, tok: TokenizerWithIds, batcher: Batcher, sampling: LocalSampling): Promise<TrialResult> {
-  const env = makeEnv(s.envId, { ...s.envOptions, template: s.template });
+export async function runModelTrial(s: TrialSettings, taskSeed: number, tok: TokenizerWithIds, batcher: Batcher, sampling: LocalSampling): Promise<LocalTrialResult> {
+  const steps: StepRecord[] = [];
+  const env = recordingEnv(makeEnv(s.envId, { ...s.envOptions, template: s.template }), steps);
   let call = 0;
   batcher.trialStarted();
   try {
-    return await runTrial({ ...s, taskSeed }, {
+    const res = await runTrial({ ...s, taskSeed }, {
       env, tokenizer: tok, stopTokens: stopTokens(tok),
       buildPrompt: (ctx) => buildPrompt(env, ctx),
       parseReflection: (text) => parseReflection(s.envId, s.template, text),
@@ -54,6 +75,7 @@ export async function runModelTrial(s: TrialSettings, taskSeed: number, tok: Tok
         seed: deriveSeed(sampling.seed, taskSeed, call++),
       }),
     });
+    return { ...res, steps };
   } finally {
     batcher.trialFinished();
     env.close();
@@ -64,36 +86,27 @@ export async function runModelTrial(s: TrialSettings, taskSeed: number, tok: Tok
 export async function runModelTrials(
   s: TrialSettings, seeds: number[], tok: TokenizerWithIds, generator: Generator,
   sampling: LocalSampling & { maxBatch: number; concurrency: number },
-): Promise<TrialResult[]> {
+): Promise<LocalTrialResult[]> {
   const batcher = new Batcher(generator, { maxBatch: sampling.maxBatch, concurrency: sampling.concurrency, lockstep: false });
   return Promise.all(seeds.map((taskSeed) => runModelTrial(s, taskSeed, tok, batcher, sampling)));
 }
 
-/** Words of a compact MineSweeper reflection that name a fatal cell: `mine r c`. */
-function fatalActions(past: EpisodeLog[]): Set<string> {
-  const out = new Set<string>();
-  for (const e of past) {
-    const w = (e.reflection ?? '').split(/\s+/);
-    for (let i = 0; i + 2 < w.length; i++) if (w[i] === 'mine') out.add(`${w[i + 1]} ${w[i + 2]}`);
-  }
-  return out;
-}
-
 /**
- * One scripted demonstration trial: a solver mixed with noise plays, template reflections are written between
- * episodes, and the demonstrator heeds its own memory (it never repeats an action a reflection flagged as fatal),
- * so a model cloned from it learns to read its memory. Responses are returned as token ids.
+ * One scripted demonstration trial: a solver mixed with noise plays, reflections in the template grammar are written
+ * between episodes (cut to fit `maxReflectTokens`, so each parses at inference too), and the demonstrator heeds its
+ * own memory (remembered mines are known mines; a remembered Sokoban trap is not repeated). The noise of a turn is
+ * drawn from a stream keyed by the board and the memory, not by the attempt: without memory a later attempt repeats
+ * the earlier one, fatal click included, so only what the memory says changes the next attempt — which is what a
+ * model cloned from it should learn. Responses are returned as token ids.
  */
 export async function runDemoTrial(s: TrialSettings, taskSeed: number, tok: TokenizerWithIds, opts: { noise: number; seed: number }): Promise<TrialResult> {
   const env = makeEnv(s.envId, { ...s.envOptions, template: s.template });
-  const rng = createRng(deriveSeed(opts.seed, taskSeed));
   let ctx: PromptContext | null = null;
   const respond = (phase: 'play' | 'reflect'): string => {
-    if (phase === 'reflect') return templateReflection(env, s.template, ctx!.initialObs, ctx!.current);
-    const avoid = fatalActions(ctx!.past);
-    let text = scriptedAction(env, s.template, rng, { noise: opts.noise });
-    for (let i = 0; i < 20 && avoid.has(text.replace(/\s*<\/action>\s*$/, '')); i++) text = scriptedAction(env, s.template, rng, { noise: 1 });
-    return text;
+    if (phase === 'reflect') return templateReflection(env, s.template, ctx!.initialObs, ctx!.current, s.maxReflectTokens);
+    const memory = s.reflect && s.memory !== 'trajectory' ? ctx!.past.map((e) => e.reflection ?? '') : [];
+    const rng = createRng(deriveSeed(opts.seed, taskSeed, env.render(), memory.join('|')));
+    return scriptedAction(env, s.template, rng, { noise: opts.noise, memory });
   };
   try {
     return await runTrial({ ...s, taskSeed }, {

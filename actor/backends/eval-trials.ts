@@ -8,8 +8,9 @@
 import { Batcher, type Generator } from '../batcher.js';
 import { buildPrompt, COMPACT_STOP, parseReflection } from '../envs/prompt.js';
 import { makeEnv } from '../envs/registry.js';
-import { stopTokens, type TokenizerWithIds, type TrialSettings } from '../local-trials.js';
-import { runTrial, type TokenizerLike, type TrialDeps, type TrialResult } from '../trial.js';
+import { recordingEnv, stopTokens, type LocalTrialResult, type TokenizerWithIds, type TrialSettings } from '../local-trials.js';
+import type { StepRecord } from '../envs/retry.js';
+import { runTrial, type TokenizerLike, type TrialDeps } from '../trial.js';
 import { deriveSeed } from '../../shared/rng.js';
 import type { TextPolicy } from './openai.js';
 import type { EvalPreset } from './presets.js';
@@ -29,16 +30,20 @@ export function textStops(template: TrialSettings['template']): { play: string[]
   return template === 'compact' ? { play: [COMPACT_STOP.play], reflect: [COMPACT_STOP.reflect] } : { play: [], reflect: [] };
 }
 
-/** Runs one trial per seed under `preset`; all trials run concurrently (the backend bounds the real parallelism). */
+/**
+ * Runs one trial per seed under `preset`; all trials run concurrently (the backend bounds the real parallelism).
+ * Each result carries its env steps, for the retry metrics (actor/envs/retry.ts `retryEpisodes`).
+ */
 export async function runPresetTrials(
   base: TrialSettings, seeds: number[], policy: EvalPolicy, preset: EvalPreset, sampling: EvalSampling,
-): Promise<TrialResult[]> {
+): Promise<LocalTrialResult[]> {
   const s = preset.settings(base);
   const batcher = policy.kind === 'onnx'
     ? new Batcher(policy.generator, { maxBatch: policy.maxBatch, concurrency: policy.concurrency, lockstep: false })
     : null;
   return Promise.all(seeds.map(async (taskSeed) => {
-    const env = makeEnv(s.envId, { ...s.envOptions, template: s.template });
+    const steps: StepRecord[] = [];
+    const env = recordingEnv(makeEnv(s.envId, { ...s.envOptions, template: s.template }), steps);
     let call = 0;
     const seedOf = () => deriveSeed(sampling.seed, taskSeed, call++);
     const deps: TrialDeps = {
@@ -66,7 +71,7 @@ export async function runPresetTrials(
     }
     batcher?.trialStarted();
     try {
-      return await runTrial({ ...s, taskSeed }, deps);
+      return { ...(await runTrial({ ...s, taskSeed }, deps)), steps };
     } finally {
       batcher?.trialFinished();
       env.close();

@@ -67,6 +67,11 @@ export interface PromptContent {
   compactReflectionValid(words: readonly string[]): boolean;
   /** Compact: env words beyond the shared markers and numbers. */
   compactWords: readonly string[];
+  /**
+   * Compact play prompts: redraws the current board's cells (`rows[r][c]`, 0-indexed) from the policy's own earlier
+   * reflections (oldest first), when the env's options ask for it. Never sees hidden env state.
+   */
+  compactBoardMemory?(rows: string[][], reflections: readonly string[], params: Readonly<Record<string, unknown>>): void;
 }
 
 const contents = new Map<string, PromptContent>();
@@ -190,7 +195,10 @@ function compactReflectionWords(refl: string | undefined): string[] {
 function compactPlay(c: PromptContent, params: Readonly<Record<string, unknown>>, ctx: PromptContext): string[] {
   const steps = ctx.current.steps;
   const board = steps.length > 0 ? steps[steps.length - 1].obs : ctx.initialObs;
-  const words = [...c.compactHeader(params, ctx.initialObs), ...boardWords(board, c.compactRow)];
+  const rows = board.split('\n').filter((l) => l.trim().length > 0).map((l) => c.compactRow(l));
+  if (ctx.memory !== 'trajectory') c.compactBoardMemory?.(rows, ctx.past.map((ep) => ep.reflection ?? ''), params);
+  let row = 0;
+  const words = [...c.compactHeader(params, ctx.initialObs), ...boardWords(board, () => rows[row++])];
   ctx.past.forEach((ep, i) => {
     words.push('<trial>', trialWord(i + 1));
     if (ctx.memory !== 'reflection') words.push(...historyWords(ep.steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))));
@@ -262,6 +270,11 @@ export function parseReflection(envId: string, template: Template, response: str
   const body = between(text, '<remark>', '</remark>', c.remarkTags, c.remarkTags);
   if (body === null) return { reflection: '', valid: false };
   return { reflection: body.trim().slice(0, REFLECTION_CAP), valid: true };
+}
+
+/** The compact reflection grammar of an env (e.g. `mine 4 5 safe 2 3`). */
+export function compactReflectionValidator(envId: string): (words: readonly string[]) => boolean {
+  return contentFor(envId).compactReflectionValid;
 }
 
 /** Every word a compact prompt or a valid compact response of this env can contain (sorted, unique). */

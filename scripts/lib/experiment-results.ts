@@ -11,8 +11,16 @@ import type { CiMethod } from './experiment-stats.js';
 export interface RowResult {
   pass: number[];
   ci95: Array<[number, number]>;
-  /** Trajectory-diversity entropy (nats), mean over seeds. */
+  /** Trajectory-diversity entropy (nats) over the episodes of each trial, mean over seeds. */
   diversity: number;
+  /** The paper's trajectory diversity (nats): entropy over K independent first episodes of each task, mean over seeds. */
+  diversityK?: number;
+  /**
+   * Retries, mean over seeds: `winAfterLoss[k − 2]` = P(attempt k won | attempts 1..k−1 lost); `fatalRepeat` = share of
+   * later attempts that repeat what killed an earlier one (MineSweeper: open its mine cell; Sokoban: reach its
+   * dead-locked state). null where no trial qualified.
+   */
+  retry?: { winAfterLoss: Array<number | null>; fatalRepeat: number | null };
   /** Wall-clock minutes of one run of the row (training + final evaluation), mean over seeds. */
   minutes: number;
 }
@@ -26,6 +34,12 @@ export interface SeedResult {
   trained: boolean;
   pass: number[];
   diversity: number;
+  /** The paper's diversity over `diversitySamples` independent first episodes of each of `diversityTasks` tasks. */
+  diversityK?: number;
+  diversitySamples?: number;
+  diversityTasks?: number;
+  /** Retry statistics of the final evaluation (shared/rl/metrics.ts `retryStats`), with their denominators. */
+  retry?: { winAfterLoss: Array<number | null>; fatalRepeat: number | null; reachedAfterLoss: number[]; fatalRepeatOf: number };
   minutes: number;
   trainMinutes: number;
   evalSeconds: number;
@@ -77,6 +91,13 @@ function checkRow(where: string, r: unknown): asserts r is RowResult {
   }
   if (typeof diversity !== 'number' || !Number.isFinite(diversity)) throw badInput(`${where}.diversity: expected a number`);
   if (typeof minutes !== 'number' || !(minutes >= 0)) throw badInput(`${where}.minutes: expected a number >= 0`);
+  const rate = (x: unknown) => x === null || (typeof x === 'number' && x >= 0 && x <= 1);
+  if (r.diversityK !== undefined && (typeof r.diversityK !== 'number' || !Number.isFinite(r.diversityK))) throw badInput(`${where}.diversityK: expected a number`);
+  if (r.retry !== undefined) {
+    const t = r.retry as Record<string, unknown>;
+    if (!isObject(t) || !Array.isArray(t.winAfterLoss) || !t.winAfterLoss.every(rate)) throw badInput(`${where}.retry.winAfterLoss: expected a list of rates in [0, 1] or null`);
+    if (!rate(t.fatalRepeat)) throw badInput(`${where}.retry.fatalRepeat: expected a rate in [0, 1] or null`);
+  }
 }
 
 /** Checks the issue's shape; errors name the first offending path. */

@@ -14,7 +14,13 @@ import { LamerError } from '../../shared/errors.js';
 import { loadModelDir, parseModel } from '../../shared/model/checkpoint-files.js';
 import type { ModelConfig } from '../../shared/model/config.js';
 import type { WordTokenizer } from '../../shared/model/tokenizer.js';
-import { trajectoryDiversity } from '../../shared/rl/metrics.js';
+import { Batcher } from '../../actor/batcher.js';
+import { retryEpisodes } from '../../actor/envs/retry.js';
+import { runModelTrial } from '../../actor/local-trials.js';
+import { evalTaskSeed } from '../../learner/task-book.js';
+import { PolicyPool } from '../../shared/model/policy-pool.js';
+import { retryStats, trajectoryDiversity } from '../../shared/rl/metrics.js';
+import { deriveSeed } from '../../shared/rng.js';
 import { writeExperimentPlots } from './experiment-plots.js';
 import { episodesPerUpdate, evalConfig, presetRows, rowConfig, type PresetName, type RowContext, type RowSpec } from './experiment-presets.js';
 import { writeResultsReport } from './experiment-report.js';
@@ -22,11 +28,13 @@ import {
   continuesPreset, mergeProvenance, mergeResults, readJsonIfExists, writeJsonAtomic, type PresetProvenance, type ProvenanceFile, type RowResult, type SeedResult,
 } from './experiment-results.js';
 import { aggregateCurves, mean } from './experiment-stats.js';
-import { evaluateModel, runPretrain } from './pretrain-job.js';
+import { evaluateModel, runPretrain, trialSettings } from './pretrain-job.js';
 import { runTraining } from './train-job.js';
 
 export interface ExperimentOptions {
   preset: PresetName;
+  /** Only these rows of the preset (default all), e.g. the memory-reading rows of a tagged variant. */
+  rows?: string[];
   /** Optional variant name: results key `<preset>-<tag>`, runs under `<env>-<preset>-<tag>` (e.g. a documented config change). */
   tag?: string;
   seeds: number[];
@@ -43,6 +51,9 @@ export interface ExperimentOptions {
   evalSeed: number;
   curveTasks: number;
   curvePoints: number;
+  /** The paper's trajectory diversity: first episodes of `diversitySamples` independent trials on each of `diversityTasks` validation tasks. */
+  diversityTasks: number;
+  diversitySamples: number;
   runsDir: string;
   docsDir: string;
   /** User config layers (--config, --set). */
@@ -82,16 +93,46 @@ export function envKey(envId: string): string {
 
 type Model = { config: ModelConfig; params: Float32Array; tokenizer: WordTokenizer };
 
-/** Final evaluation: the row's settings, `attempts` episodes per trial, the pinned task list; diversity over each trial's episodes. */
-async function finalEval(cfg: Config, model: Model, tasks: number, attempts: number) {
+/**
+ * The paper's trajectory diversity (docs/method.md §7): for each of `tasks` validation tasks, K independent samples of
+ * one episode (the first attempt of K trials, each with its own sampling stream), keyed by the exact action
+ * sequence; entropy of their empirical distribution, mean over tasks.
+ */
+async function independentDiversity(cfg: Config, model: Model, tasks: number, K: number): Promise<number> {
+  const pool = await PolicyPool.create({ config: model.config, params: model.params, version: 0, threads: 1 });
+  try {
+    const batcher = new Batcher(pool, { maxBatch: 64, concurrency: 1, lockstep: false });
+    const s = { ...trialSettings(cfg, model.config.nCtx), attempts: 1 };
+    const jobs: Array<Promise<string[]>> = [];
+    for (let i = 0; i < tasks; i++) {
+      const taskSeed = evalTaskSeed(cfg.run.evalSeed || cfg.run.seed, i);
+      for (let j = 0; j < K; j++) {
+        const sampling = { temperature: cfg.sampling.evalTemperature, topP: cfg.sampling.evalTopP, seed: deriveSeed(cfg.run.seed, 'diversity', j) };
+        jobs.push(runModelTrial(s, taskSeed, model.tokenizer, batcher, sampling).then((r) => r.rows.filter((x) => x.phase === 'play').map((x) => x.actionText)));
+      }
+    }
+    const eps = await Promise.all(jobs);
+    return trajectoryDiversity(Array.from({ length: tasks }, (_, i) => eps.slice(i * K, (i + 1) * K))).mean;
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * Final evaluation: the row's settings, `attempts` episodes per trial, the pinned task list; diversity over each
+ * trial's episodes, retry statistics over the trials, and the paper's diversity over independent samples.
+ */
+async function finalEval(cfg: Config, model: Model, o: Pick<ExperimentOptions, 'evalTasks' | 'attempts' | 'diversityTasks' | 'diversitySamples'>) {
   const t0 = Date.now();
-  const { pass, results } = await evaluateModel(evalConfig(cfg, tasks, attempts), model, tasks);
+  const { pass, results } = await evaluateModel(evalConfig(cfg, o.evalTasks, o.attempts), model, o.evalTasks);
   const episodes = results.map((r) => {
     const eps: string[][] = [];
     for (const row of r.rows) if (row.phase === 'play') (eps[row.episode] ??= []).push(row.actionText);
     return eps.filter((e) => e !== undefined);
   });
-  return { pass, diversity: trajectoryDiversity(episodes).mean, seconds: (Date.now() - t0) / 1000 };
+  const retry = retryStats(results.map((r) => retryEpisodes(cfg.env.id, r.rows.filter((x) => x.phase === 'play'), r.steps)), o.attempts);
+  const diversityK = o.diversityTasks > 0 && o.diversitySamples > 1 ? await independentDiversity(cfg, model, Math.min(o.diversityTasks, o.evalTasks), o.diversitySamples) : undefined;
+  return { pass, diversity: trajectoryDiversity(episodes).mean, diversityK, retry, seconds: (Date.now() - t0) / 1000 };
 }
 
 async function latestModel(runDir: string, keep: number): Promise<Model> {
@@ -129,10 +170,13 @@ async function runSeed(row: RowSpec, seed: number, o: ExperimentOptions, base: {
     writeJsonAtomic(join(dir, 'config.json'), cfg); // the resume check compares it with the next invocation's config
   }
   const trainMinutes = (Date.now() - t0) / 60_000;
-  const ev = await finalEval(cfg, model, o.evalTasks, o.attempts);
+  const ev = await finalEval(cfg, model, o);
   return {
     evalTasks: o.evalTasks,
-    row: row.name, seed, trained: row.train, pass: ev.pass, diversity: ev.diversity, minutes: (Date.now() - t0) / 60_000, trainMinutes,
+    row: row.name, seed, trained: row.train, pass: ev.pass, diversity: ev.diversity,
+    ...(ev.diversityK !== undefined ? { diversityK: ev.diversityK, diversitySamples: o.diversitySamples, diversityTasks: Math.min(o.diversityTasks, o.evalTasks) } : {}),
+    retry: { winAfterLoss: ev.retry.winAfterLoss, fatalRepeat: ev.retry.fatalRepeat, reachedAfterLoss: ev.retry.reachedAfterLoss, fatalRepeatOf: ev.retry.fatalRepeatOf },
+    minutes: (Date.now() - t0) / 60_000, trainMinutes,
     episodesTrained: row.train ? episodesTrained(dir) ?? undefined : 0,
     evalSeconds: ev.seconds, iterations, trajectories: iterations * episodesPerUpdate(cfg), trialsTrained, curve, finishedAt: new Date().toISOString(),
   };
@@ -156,26 +200,38 @@ function leaves(v: unknown, prefix = '', out = new Map<string, string>()): Map<s
 // Settings that do not change what a run trains on: where it writes, logging, the learner's socket.
 const IGNORED = [/^run\.(dir|fresh|progressSec)$/, /^actor\.outboxDir$/, /^learner\./, /^log\./];
 
+let defaultLeaves: Map<string, string> | null = null;
+
 /**
- * Whether two configs describe the same training run. Leaves present in only one of them are ignored: the schema
- * grows and is renamed while runs sit on disk (a saved config.json is never re-validated against today's schema),
- * and a key one side lacks was at its default when that run was made.
+ * The leaves where two configs differ, as `[path, a, b]`. A leaf only one side has is compared with today's default
+ * for it: the schema grows while runs sit on disk (a saved config.json is never re-validated), and a key a config
+ * lacks was at its default when that run was made — so a run made with a new setting away from its default (e.g.
+ * algo.reflectAdvantage=step) is not mistaken for one made before the key existed. Keys the schema does not know
+ * (renamed or removed) are ignored.
  */
-export function sameTraining(a: unknown, b: unknown): boolean {
+function differences(a: unknown, b: unknown): Array<[string, string, string]> {
+  defaultLeaves ??= leaves(resolveConfig());
   const la = leaves(a);
   const lb = leaves(b);
-  for (const [k, v] of la) {
-    if (IGNORED.some((re) => re.test(k)) || !lb.has(k)) continue;
-    if (lb.get(k) !== v) return false;
+  const out: Array<[string, string, string]> = [];
+  for (const k of new Set([...la.keys(), ...lb.keys()])) {
+    if (IGNORED.some((re) => re.test(k))) continue;
+    const va = la.get(k) ?? defaultLeaves.get(k);
+    const vb = lb.get(k) ?? defaultLeaves.get(k);
+    if (va !== undefined && vb !== undefined && va !== vb) out.push([k, va, vb]);
   }
-  return true;
+  return out;
+}
+
+/** Whether two configs describe the same training run (see `differences` for keys only one side has). */
+export function sameTraining(a: unknown, b: unknown): boolean {
+  return differences(a, b).length === 0;
 }
 
 /** The first leaf where two configs differ (for error messages), or null. */
 export function firstDifference(a: unknown, b: unknown): string | null {
-  const lb = leaves(b);
-  for (const [k, v] of leaves(a)) if (!IGNORED.some((re) => re.test(k)) && lb.has(k) && lb.get(k) !== v) return `${k}: ${v} vs ${lb.get(k)}`;
-  return null;
+  const d = differences(a, b)[0];
+  return d ? `${d[0]}: ${d[1]} vs ${d[2]}` : null;
 }
 
 const readConfigJson = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));
@@ -205,15 +261,33 @@ const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 /** Mean over seeds with CIs, rounded for the docs (4 decimals of a fraction = 0.01 points). */
 export function rowResult(perSeed: SeedResult[], tasks: number): RowResult & { method: ReturnType<typeof aggregateCurves>['method'] } {
   const agg = aggregateCurves(perSeed.map((s) => s.pass), tasks);
+  // Seeds evaluated before these metrics existed have none; a mean over the seeds that have them (null: none).
+  const meanOf = (xs: Array<number | null | undefined>): number | null => {
+    const v = xs.filter((x): x is number => typeof x === 'number');
+    return v.length === 0 ? null : r4(mean(v));
+  };
+  const withRetry = perSeed.filter((s) => s.retry);
+  const kMax = Math.max(0, ...withRetry.map((s) => s.retry!.winAfterLoss.length));
+  const divK = meanOf(perSeed.map((s) => s.diversityK));
   return {
     pass: agg.pass.map(r4), ci95: agg.ci95.map(([a, b]) => [r4(a), r4(b)]), diversity: r4(mean(perSeed.map((s) => s.diversity))),
+    ...(divK !== null ? { diversityK: divK } : {}),
+    ...(withRetry.length > 0 ? {
+      retry: {
+        winAfterLoss: Array.from({ length: kMax }, (_, k) => meanOf(withRetry.map((s) => s.retry!.winAfterLoss[k]))),
+        fatalRepeat: meanOf(withRetry.map((s) => s.retry!.fatalRepeat)),
+      },
+    } : {}),
     minutes: Math.round(mean(perSeed.map((s) => s.minutes)) * 100) / 100, method: agg.method,
   };
 }
 
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
   const started = new Date();
-  const rows = presetRows(o.preset);
+  const all = presetRows(o.preset);
+  const unknown = (o.rows ?? []).filter((n) => !all.some((r) => r.name === n));
+  if (unknown.length > 0) throw new LamerError('RL_ERR_CONFIG', `--rows: preset ${o.preset} has no row(s) ${unknown.join(', ')}; its rows: ${all.map((r) => r.name).join(', ')}`);
+  const rows = o.rows ? all.filter((r) => o.rows!.includes(r.name)) : all;
   const env = envKey(o.envId);
   const key = presetKey(o.preset, o.tag);
   const presetDir = join(o.runsDir, `${env}-${key}`);
@@ -285,7 +359,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
     wallMinutes: Math.round(wallMinutes * 100) / 100,
     seeds: o.seeds, trajectories: o.trajectories, evalTasks: o.evalTasks, attempts: o.attempts, evalSeed: o.evalSeed, ciMethod: method,
     baseModel: { dir: report.dir, pass: report.basePass },
-    settings: { layers: o.layers, curveTasks: o.curveTasks, curvePoints: o.curvePoints, baseSeed: o.baseSeed },
+    settings: { layers: o.layers, curveTasks: o.curveTasks, curvePoints: o.curvePoints, baseSeed: o.baseSeed, diversityTasks: o.diversityTasks, diversitySamples: o.diversitySamples },
     rows: Object.fromEntries(rows.map((r) => [r.name, { description: r.description, trained: r.train, iterations: iterationsOf.get(r.name) ?? 0, perSeed: perRow.get(r.name)! }])),
   };
   writeJsonAtomic(resultsPath, mergeResults(readJsonIfExists(resultsPath), env, key, table));

@@ -41,9 +41,9 @@ export function trialSettings(cfg: Config, nCtx: number): TrialSettings {
   };
 }
 
-/** Everything that changes the base model, hashed into its cache key (`v` = prompt layout version: 2 = board first). */
+/** Everything that changes the base model, hashed into its cache key (`v` = demonstration version: 2 = board first, 3 = memory-keyed demonstrations). */
 function cacheKey(cfg: Config): string {
-  const material = { env: cfg.env, model: { ...cfg.model, init: undefined }, pretrain: { ...cfg.pretrain, cacheDir: undefined }, seed: cfg.run.seed, sampling: cfg.sampling, v: 2 };
+  const material = { env: cfg.env, model: { ...cfg.model, init: undefined }, pretrain: { ...cfg.pretrain, cacheDir: undefined }, seed: cfg.run.seed, sampling: cfg.sampling, v: 3 };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 12);
 }
 

@@ -1,6 +1,6 @@
 /**
  * Evaluation metrics (docs/method.md §7): cumulative pass@k over a trial's episodes, trajectory-diversity entropy,
- * and success per task type.
+ * retry statistics (does a later attempt use what an earlier one showed?) and success per task type.
  */
 import { badInput } from '../errors.js';
 
@@ -63,6 +63,62 @@ export function trajectoryDiversity(tasks: ReadonlyArray<ReadonlyArray<ReadonlyA
     normalized.push(K > 1 ? H / Math.log(K) : 0);
   });
   return { mean: perTask.reduce((a, b) => a + b, 0) / perTask.length, perTask, normalized };
+}
+
+/** One episode of a trial as the retry metrics see it. */
+export interface RetryEpisode {
+  won: boolean;
+  /** Keys of what the episode did: MineSweeper the cells it clicked, Sokoban the states it reached. */
+  visited: ReadonlyArray<string>;
+  /** Key of what ended a lost episode (the mine cell clicked, the dead-locked state); absent for a win or a timeout. */
+  fatal?: string;
+}
+
+export interface RetryStats {
+  /** `winAfterLoss[k − 2]` = P(attempt k won | attempts 1..k−1 lost), k = 2..attempts; null when no trial got there. */
+  winAfterLoss: Array<number | null>;
+  /** Trials that reached attempt k with every earlier attempt lost (the denominators of `winAfterLoss`). */
+  reachedAfterLoss: number[];
+  /** Share of later attempts (with an earlier fatal key in their trial) whose visited keys include one; null if none. */
+  fatalRepeat: number | null;
+  /** How many later attempts had an earlier fatal key (the denominator of `fatalRepeat`). */
+  fatalRepeatOf: number;
+}
+
+/**
+ * Does a retry use what the failed attempts showed? `trials[i]` holds trial i's episodes in order (a won trial
+ * stops, so later episodes are missing). Win-after-loss compares retries with a blind restart; fatal repeat counts
+ * later attempts that walk into what killed an earlier one.
+ */
+export function retryStats(trials: ReadonlyArray<ReadonlyArray<RetryEpisode>>, attempts: number): RetryStats {
+  if (!Number.isInteger(attempts) || attempts < 1) throw badInput(`retry stats: attempts must be an integer >= 1, got ${attempts}`);
+  const reached = new Array<number>(Math.max(0, attempts - 1)).fill(0);
+  const won = new Array<number>(Math.max(0, attempts - 1)).fill(0);
+  let repeats = 0;
+  let exposed = 0;
+  trials.forEach((eps, i) => {
+    if (eps.length > attempts) throw badInput(`retry stats: trial ${i} has ${eps.length} episodes, more than attempts = ${attempts}`);
+    const fatal = new Set<string>();
+    eps.forEach((e, n) => {
+      if (n > 0) {
+        if (eps.slice(0, n).every((p) => !p.won)) {
+          reached[n - 1]++;
+          if (e.won) won[n - 1]++;
+        }
+        if (fatal.size > 0) {
+          exposed++;
+          if (e.visited.some((v) => fatal.has(v))) repeats++;
+        }
+      }
+      if (!e.won && e.fatal !== undefined) fatal.add(e.fatal);
+    });
+  });
+  return {
+    winAfterLoss: reached.map((r, k) => (r === 0 ? null : won[k] / r)),
+    reachedAfterLoss: reached,
+    fatalRepeat: exposed === 0 ? null : repeats / exposed,
+    fatalRepeatOf: exposed,
+  };
 }
 
 export interface TaskTypeSuccess {

@@ -21,6 +21,13 @@ export const AdvantageOptionsSchema = z.strictObject({
   norm: oneOf(['mean', 'mean_std'] as const).default('mean').describe('advantage normalisation'),
   invalidPenalty: nonNegative.default(0.5).describe('episode-score penalty for an unparsable turn'),
   returns: oneOf(['code', 'paper'] as const).default('code').describe('cross-episode return: reference code recursion or paper form'),
+  /**
+   * What a reflect row's GiGPO advantage is made of. `lamer` (the spec): A_E + ω·A_S, where A_E is the reflection's
+   * score 0 minus the group's mean score — the same offset for every reflection of the group. `step`: ω·A_S only,
+   * the next episode's return against the other reflections of the group (an ablation: the offset adds variance).
+   */
+  reflectAdvantage: oneOf(['lamer', 'step'] as const).default('lamer')
+    .describe("reflect rows' advantage: 'lamer' A_E + omega*A_S (spec), or 'step' omega*A_S only (drops the group-mean offset A_E)"),
 });
 
 export type AdvantageOptions = z.infer<typeof AdvantageOptionsSchema>;
@@ -28,6 +35,7 @@ export type AdvantageOptions = z.infer<typeof AdvantageOptionsSchema>;
 export type Norm = AdvantageOptions['norm'];
 /** `code`: the reference implementation's recursion (default); `paper`: the paper's closed form. */
 export type ReturnsMode = AdvantageOptions['returns'];
+export type ReflectAdvantage = AdvantageOptions['reflectAdvantage'];
 
 export const DEFAULT_ADVANTAGE_OPTIONS: Readonly<AdvantageOptions> = Object.freeze(AdvantageOptionsSchema.parse({}));
 

@@ -35,7 +35,7 @@ export interface Group<R extends Row = Row> {
 }
 
 export type { Estimator } from './estimators/index.js';
-export type { AdvantageOptions, Norm, ReturnsMode } from './options.js';
+export type { AdvantageOptions, Norm, ReflectAdvantage, ReturnsMode } from './options.js';
 export { DEFAULT_ADVANTAGE_OPTIONS } from './options.js';
 
 /** What the estimators produce for each row. */

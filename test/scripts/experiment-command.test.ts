@@ -24,8 +24,9 @@ describe('lamer experiment (e2e, tiny)', () => {
     expect(main.ciMethod).toBe('t-interval over seeds');
     const results = JSON.parse(readFileSync(join(root, 'docs', 'results.json'), 'utf8'));
     expect(Object.keys(results.minesweeper.main)).toEqual(['zeroshot', 'reflexion', 'rl', 'metarl']);
-    for (const row of Object.values(results.minesweeper.main) as Array<{ pass: number[]; ci95: number[][]; diversity: number; minutes: number }>) {
-      expect(Object.keys(row).sort()).toEqual(['ci95', 'diversity', 'minutes', 'pass']);
+    for (const row of Object.values(results.minesweeper.main) as Array<{ pass: number[]; ci95: number[][]; diversity: number; minutes: number; retry: { winAfterLoss: unknown[] } }>) {
+      expect(Object.keys(row).sort()).toEqual(['ci95', 'diversity', 'diversityK', 'minutes', 'pass', 'retry']);
+      expect(row.retry.winAfterLoss).toHaveLength(3); // attempts 2..4
       expect(row.pass).toHaveLength(4);
       row.pass.forEach((p, k) => {
         if (k > 0) expect(p).toBeGreaterThanOrEqual(row.pass[k - 1]); // cumulative

@@ -52,6 +52,26 @@ describe('docs/results.json', () => {
     row.ci95.forEach(([lo, hi], k) => expect(lo <= row.pass[k] && row.pass[k] <= hi).toBe(true));
   });
 
+  it('aggregates retry statistics and the K-sample diversity over the seeds that have them (null ignored)', () => {
+    const seed = (s: number, retry?: { winAfterLoss: Array<number | null>; fatalRepeat: number | null }, diversityK?: number) => ({
+      row: 'metarl', seed: s, trained: true, pass: [0.1, 0.2], diversity: 1, minutes: 1, trainMinutes: 1, evalSeconds: 5, iterations: 10, trajectories: 960,
+      trialsTrained: 960, curve: [], evalTasks: 128, finishedAt: '',
+      ...(retry ? { retry: { ...retry, reachedAfterLoss: [], fatalRepeatOf: 0 } } : {}), ...(diversityK !== undefined ? { diversityK } : {}),
+    });
+    const row = rowResult([seed(1, { winAfterLoss: [0.2, null], fatalRepeat: 0.5 }, 1), seed(2, { winAfterLoss: [0.4, 0.3], fatalRepeat: null }, 2), seed(3)], 128);
+    expect(row.retry?.winAfterLoss[0]).toBeCloseTo(0.3, 12);
+    expect(row.retry?.winAfterLoss[1]).toBe(0.3);
+    expect(row.retry?.fatalRepeat).toBe(0.5);
+    expect(row.diversityK).toBe(1.5);
+    const none = rowResult([seed(1)], 128);
+    expect(none.retry).toBeUndefined();
+    expect(none.diversityK).toBeUndefined();
+    // The document accepts the fields and rejects rates outside [0, 1].
+    expect(() => mergeResults({}, 'minesweeper', 'main', { metarl: r([0.1], { retry: { winAfterLoss: [0.3, null], fatalRepeat: 0.1 }, diversityK: 1 }) })).not.toThrow();
+    expect(() => mergeResults({}, 'minesweeper', 'main', { metarl: r([0.1], { retry: { winAfterLoss: [1.3], fatalRepeat: 0.1 } }) })).toThrow(/retry\.winAfterLoss/);
+    expect(() => mergeResults({}, 'minesweeper', 'main', { metarl: r([0.1], { retry: { winAfterLoss: [], fatalRepeat: -1 } }) })).toThrow(/retry\.fatalRepeat/);
+  });
+
   it('names envs by their alias and compares configs independently of key order', () => {
     expect(envKey('lamer/MineSweeper-v0')).toBe('minesweeper');
     expect(envKey('lamer/Sokoban-v0')).toBe('sokoban');
@@ -66,6 +86,11 @@ describe('run identity (resume and reuse)', () => {
     const now = { run: { seed: 1, dir: 'runs/b', iterations: 125 }, env: { memory: 'reflection', options: { size: 6 } }, algo: { lr: 3e-4, newKey: 'x' }, log: { level: 'warn' } };
     expect(sameTraining(saved, now)).toBe(true);
     expect(firstDifference(saved, now)).toBeNull();
+  });
+  it('compares a key only one side has with its default (a new setting away from its default is a different run)', () => {
+    const old = { algo: { lr: 3e-4 } };
+    expect(sameTraining(old, { algo: { lr: 3e-4, reflectAdvantage: 'lamer' } })).toBe(true);
+    expect(firstDifference({ algo: { lr: 3e-4, reflectAdvantage: 'step' } }, old)).toBe('algo.reflectAdvantage: "step" vs "lamer"');
   });
   it('detects a changed training setting and names it', () => {
     const now = structuredClone(saved);
@@ -98,12 +123,23 @@ describe('docs/results.md', () => {
     const b = checkTargets('async', { sync: r([0.2, 0.25, 0.3]), 'async-corrected': r([0.2, 0.25, 0.25]), 'async-uncorrected': r([0.2, 0.25, 0.24]) });
     expect(b.map((t) => t.met)).toEqual([false, false]);
     expect(checkTargets('gamma', { '0.3': r([0.1, 0.1, 0.1]) })).toEqual([]);
+    // Training adds to memory use: Meta-RL against the untrained Reflexion row at pass@3 and at win-after-loss.
+    const retry = (w: number) => ({ winAfterLoss: [w, 0.1], fatalRepeat: 0.2 });
+    const refl = checkTargets('main', {
+      reflexion: r([0.15, 0.3, 0.4], { retry: retry(0.25) }), rl: r([0.2, 0.21, 0.22]), metarl: r([0.2, 0.3, 0.38], { retry: retry(0.3) }),
+    });
+    expect(refl.slice(2).map((t) => [t.target, t.value, t.met])).toEqual([
+      ['Meta-RL pass@3 ≥ untrained Reflexion pass@3', '-2.0 points', false],
+      ['Meta-RL win-after-loss (attempt 2) ≥ untrained Reflexion', '30.0 vs 25.0%', true],
+    ]);
   });
 
   it('renders one table per env/preset with CIs, the paper row and the reading', () => {
     const md = renderResultsReport({ minesweeper: { main: { rl: r([0.2, 0.25, 0.3]), metarl: r([0.2, 0.3, 0.45]) } } }, {}, 'Our reading.');
     expect(md).toContain('### minesweeper / main');
-    expect(md).toContain('| rl | 20.0 [15.0, 25.0] | 25.0 [20.0, 30.0] | 30.0 [25.0, 35.0] | +10.0 |');
+    expect(md).toContain('| rl | 20.0 [15.0, 25.0] | 25.0 [20.0, 30.0] | 30.0 [25.0, 35.0] | +10.0 | – | – | 1.200 / – |');
+    const withRetry = renderResultsReport({ minesweeper: { main: { metarl: r([0.2, 0.3, 0.45], { retry: { winAfterLoss: [0.125, null], fatalRepeat: 0.5 }, diversityK: 0.75 }) } } }, {}, null);
+    expect(withRetry).toContain('| +25.0 | 12.5 / – | 50.0 | 1.200 / 0.750 |');
     expect(md).toContain('metarl 44.1/66.4/74.4');
     expect(md).toMatch(/Meta-RL pass@3 − RL pass@3 ≥ \+10 points \| \+15\.0 points \| yes/);
     expect(md).toContain('## Reading\n\nOur reading.');

@@ -1,6 +1,6 @@
 /**
  * MineSweeper as a text environment (docs/method.md §6.2, §6.5). The first click is automatic at reset and derived
- * from the task seed. Rewards: invalid/out-of-range/no-change click -1 (episode goes on), a reveal changing one
+ * from the task seed. Rewards: invalid/out-of-range/no-change click -1 (option `wastedClickReward`; episode goes on), a reveal changing one
  * cell +0.5, more than one +2, the reveal that clears the board +10 (won), a mine -0.1 (terminated, lost).
  * No step limit: the number of turns is the trial runner's concern.
  */
@@ -29,10 +29,13 @@ export const MineSweeperOptionsSchema = z.strictObject({
     mines: z.array(Pair).describe('mine cells [row, col], 1-indexed'),
     firstClick: Pair.describe('the automatic first click [row, col], 1-indexed'),
   }).optional().describe('explicit board; reset() then ignores the seed'),
+  // The embedded model does not read `mine r c` inside the memory block (it re-opened the fatal cell as often as
+  // with no memory); the same fact written on the cell it names is read. Only the policy's own reflection is drawn.
+  wastedClickReward: z.number().min(-10).max(0).default(-1).describe('reward of a click that changes nothing (an open cell, out of range, unparsable); the reference: -1'),
+  memoryOnBoard: z.boolean().default(true).describe("compact template: draw the cells the policy's own reflections name as mines onto the current board (the word 'mine' on that unopened cell); the full template keeps text memory only"),
 });
 export type MineSweeperOptions = z.input<typeof MineSweeperOptionsSchema>;
 
-const R_INVALID = -1;
 const R_ONE = 0.5;
 const R_CASCADE = 2;
 const R_WIN = 10;
@@ -67,8 +70,9 @@ export function explicitBoard(size: number, mines: ReadonlyArray<readonly [numbe
 export class MineSweeperEnv implements TextEnv {
   readonly id = MINESWEEPER_ID;
   readonly template: Template;
-  readonly params: Readonly<{ template: Template; size: number; mines: number; explicit: boolean }>;
+  readonly params: Readonly<{ template: Template; size: number; mines: number; explicit: boolean; memoryOnBoard: boolean }>;
   private readonly explicit?: { board: MineBoard; firstClick: number };
+  private readonly wastedReward: number;
   private board?: MineBoard;
   private initial?: MineState;
   private state?: MineState;
@@ -96,7 +100,8 @@ export class MineSweeperEnv implements TextEnv {
       throw badInput(`${MINESWEEPER_ID}: the compact template states the mine count as a number word (max ${COMPACT_MAX_NUMBER}), got ${mines} mines`);
     }
     this.template = o.template;
-    this.params = Object.freeze({ template: o.template, size: o.size, mines, explicit: this.explicit !== undefined });
+    this.wastedReward = o.wastedClickReward;
+    this.params = Object.freeze({ template: o.template, size: o.size, mines, explicit: this.explicit !== undefined, memoryOnBoard: o.memoryOnBoard });
   }
 
   reset(opts: { seed: number }): { obs: string; info: Record<string, unknown> } {
@@ -134,7 +139,7 @@ export class MineSweeperEnv implements TextEnv {
     const state = this.state;
     const size = board.size;
     const click = parseMineAction(String(response), this.template);
-    let reward = R_INVALID;
+    let reward = this.wastedReward;
     let won = false;
     let lost = false;
     let changed = 0;

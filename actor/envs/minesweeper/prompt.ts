@@ -1,7 +1,8 @@
 /**
  * MineSweeper prompt content. Full: the reference's sections (board size and mine count, cell states, goal,
  * reveal rules, `(row, col)` format) in this project's wording. Compact: cells as words, clicks as two number
- * words, reflections `mine r c` / `safe r c` clauses.
+ * words, reflections `mine r c` / `safe r c` clauses; with the env option `memoryOnBoard` the cells the policy's
+ * reflections name as mines show the word `mine` on the current board.
  */
 import { isNumberWord } from '../compact.js';
 import type { PromptContent } from '../prompt.js';
@@ -62,5 +63,16 @@ Each turn you open exactly ONE unopened cell (?). What happens depends on the ce
     return m && isNumberWord(m[1]) && isNumberWord(m[2]) ? [m[1], m[2]] : ['none'];
   },
   compactReflectionValid: validReflection,
+  compactBoardMemory(rows, reflections, params) {
+    if (params.memoryOnBoard === false) return;
+    for (const refl of reflections) {
+      const w = refl.trim().split(/\s+/);
+      for (let i = 0; i + 2 < w.length; i += 3) {
+        if (w[i] !== 'mine') continue;
+        const cell = rows[Number(w[i + 1]) - 1]?.[Number(w[i + 2]) - 1];
+        if (cell === '?') rows[Number(w[i + 1]) - 1][Number(w[i + 2]) - 1] = 'mine';
+      }
+    }
+  },
   compactWords: ['minesweeper', 'mines', '?', '.', '*', 'none', 'mine', 'safe'],
 };

@@ -6,7 +6,7 @@
  */
 import { LamerError } from '../../../shared/errors.js';
 
-/** What the player sees: -1 hidden, -2 exploded mine, 0..8 revealed counts. */
+/** What the player sees: -1 hidden, -2 exploded mine, -3 hidden but known to be a mine (remembered), 0..8 revealed counts. */
 export interface MineView {
   size: number;
   cells: Int8Array;
@@ -60,8 +60,11 @@ const NODE_BUDGET = 2_000_000;
  * node budget, in which case that component uses local density estimates.
  */
 export function mineProbabilities(view: MineView): Float64Array {
-  const { size, cells, nMines } = view;
+  const { size, cells } = view;
   const n = size * size;
+  const KNOWN = -3;
+  let nMines = view.nMines;
+  for (let c = 0; c < n; c++) if (cells[c] === KNOWN) nMines--;
   const prob = new Float64Array(n).fill(NaN);
   const hidden: number[] = [];
   for (let c = 0; c < n; c++) if (cells[c] === -1) hidden.push(c);
@@ -69,9 +72,11 @@ export function mineProbabilities(view: MineView): Float64Array {
   const onFrontier = new Uint8Array(n);
   for (let c = 0; c < n; c++) {
     if (cells[c] < 0) continue;
-    const hn = neighboursOf(size, c).filter((x) => cells[x] === -1);
+    const around = neighboursOf(size, c);
+    const hn = around.filter((x) => cells[x] === -1);
     if (hn.length === 0) continue;
-    constraints.push({ cells: hn, need: cells[c] });
+    // A known mine next to a number accounts for one of its count.
+    constraints.push({ cells: hn, need: Math.max(0, cells[c] - around.filter((x) => cells[x] === KNOWN).length) });
     for (const x of hn) onFrontier[x] = 1;
   }
   // Components: frontier cells linked by shared constraints.
@@ -134,7 +139,7 @@ export function mineProbabilities(view: MineView): Float64Array {
     return { members, cnt, cellCnt, exact };
   });
 
-  if (enums.some((e) => !e.exact)) return localEstimates(view, constraints, hidden);
+  if (enums.some((e) => !e.exact)) return localEstimates({ ...view, nMines }, constraints, hidden);
 
   // Combine components: total weight over k-vectors times C(|others|, M - sum k), in log space to stay finite.
   const conv = (a: number[], b: number[]): number[] => {
@@ -147,7 +152,7 @@ export function mineProbabilities(view: MineView): Float64Array {
   // Scale by the largest binomial to avoid overflow: only ratios matter.
   const logs = all.map((_, s) => logChoose(others.length, nMines - s));
   const top = Math.max(...logs.filter((x) => Number.isFinite(x)));
-  if (!Number.isFinite(top)) return localEstimates(view, constraints, hidden);
+  if (!Number.isFinite(top)) return localEstimates({ ...view, nMines }, constraints, hidden);
   const w = (s: number) => {
     const l = logChoose(others.length, nMines - s);
     return Number.isFinite(l) ? Math.exp(l - top) : 0;
@@ -159,7 +164,7 @@ export function mineProbabilities(view: MineView): Float64Array {
     total += cnt * w(s);
     otherMines += cnt * w(s) * (nMines - s);
   });
-  if (!(total > 0)) return localEstimates(view, constraints, hidden);
+  if (!(total > 0)) return localEstimates({ ...view, nMines }, constraints, hidden);
   enums.forEach((e, ei) => {
     let rest = [1];
     enums.forEach((o, oi) => { if (oi !== ei) rest = conv(rest, o.cnt); });

@@ -109,6 +109,14 @@ describe('MineSweeper rewards', () => {
     }
   });
 
+  it('option wastedClickReward sets the reward of a click that changes nothing', () => {
+    const env = new MineSweeperEnv({ size: 6, board: { mines: SIX.mines as Array<[number, number]>, firstClick: SIX.firstClick as [number, number] }, wastedClickReward: -0.2 });
+    env.reset({ seed: 0 });
+    expect(env.step(click(6, 1)).reward).toBe(-0.2);
+    expect(env.step('(2, 3)').reward).toBe(-0.2);
+    expect(() => new MineSweeperEnv({ wastedClickReward: 1 })).toThrow(/option 'wastedClickReward'/);
+  });
+
   it('clicking a mine gives -0.1 and terminates the episode (lost)', () => {
     const { env } = explicit(6, SIX.mines, SIX.firstClick);
     env.step(click(1, 2));
@@ -266,6 +274,21 @@ describe('MineSweeper solver', () => {
       checked++;
     }
     expect(checked).toBe(40);
+  });
+
+  it('a known (remembered) mine counts toward the numbers and the mine total and is never chosen', () => {
+    // 2x2: "1" in the corner, three hidden neighbours, one mine in all. Unknown: 1/3 each.
+    const view: MineView = { size: 2, cells: Int8Array.from([1, -1, -1, -1]), nMines: 1 };
+    const p0 = mineProbabilities(view);
+    [1, 2, 3].forEach((c) => expect(p0[c]).toBeCloseTo(1 / 3, 12));
+    // Cell (1, 2) remembered as a mine: the "1" is accounted for, the other two cells are provably safe.
+    const known: MineView = { size: 2, cells: Int8Array.from([1, -3, -1, -1]), nMines: 1 };
+    const p1 = mineProbabilities(known);
+    expect(p1[2]).toBe(0);
+    expect(p1[3]).toBe(0);
+    const ch = chooseMineCell(known);
+    expect(ch.cell).not.toBe(1);
+    expect(ch.safe).toBe(true);
   });
 
   it('never clicks a provable mine and only reports safe cells that are safe', () => {

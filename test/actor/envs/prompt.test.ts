@@ -196,6 +196,38 @@ describe('compact template', () => {
     expect(noReflect).toContain('<trial> 1 <trial> 2 <hist> </hist>');
   });
 
+  it("MineSweeper draws the cells the policy's own reflections name as mines onto the current board (option memoryOnBoard)", () => {
+    const initialObs = makeEnv('minesweeper', { template: 'compact' }).reset({ seed: 1 }).obs;
+    const rows = initialObs.split('\n').map((l) => l.replace(/^\s*Row \d+:/, '').trim().split(/\s+/));
+    const hidden: Array<[number, number]> = [];
+    const open: Array<[number, number]> = [];
+    rows.forEach((r, i) => r.forEach((c, j) => (c === '?' ? hidden : open).push([i + 1, j + 1])));
+    const [h1, h2] = hidden;
+    const o = open[0];
+    const past: EpisodeLog[] = [
+      { steps: fakeSteps(2), won: false, reflection: `mine ${h1[0]} ${h1[1]} safe ${h2[0]} ${h2[1]}` },
+      { steps: fakeSteps(2), won: false, reflection: `mine ${o[0]} ${o[1]}` }, // names an open cell: nothing to draw
+    ];
+    const ctx = (memory: MemoryMode, phase: 'play' | 'reflect' = 'play') => ({
+      template: 'compact' as const, phase, memory, initialObs, episode: 2, turn: 0, current: { steps: [], won: false }, past,
+    });
+    const cellAt = (p: string, [r, c]: [number, number]) => p.split(' ')[4 + (r - 1) * 7 + (c - 1)]; // header 3 words, <board>, 6 cells + <nl> per row
+    const drawn = buildPrompt(makeEnv('minesweeper', { template: 'compact' }), ctx('reflection'));
+    const text = buildPrompt(makeEnv('minesweeper', { template: 'compact', memoryOnBoard: false }), ctx('reflection'));
+    expect(cellAt(drawn, h1)).toBe('mine');
+    expect(cellAt(text, h1)).toBe('?');
+    expect(cellAt(drawn, h2)).toBe('?'); // "safe" is not drawn
+    expect(cellAt(drawn, o)).toBe(rows[o[0] - 1][o[1] - 1]);
+    expect(drawn.split(' ').filter((w) => w === 'mine')).toHaveLength(3); // the board cell + the two <mem> clauses
+    expect(drawn.split(' ').length).toBe(text.split(' ').length); // the cell is replaced, positions stay fixed
+    // The text memory stays; trajectory-only memory has no reflection to draw; reflect prompts and the full template are untouched.
+    expect(drawn).toContain(`<mem> mine ${h1[0]} ${h1[1]} safe ${h2[0]} ${h2[1]} </mem>`);
+    expect(cellAt(buildPrompt(makeEnv('minesweeper', { template: 'compact' }), ctx('trajectory')), h1)).toBe('?');
+    expect(buildPrompt(makeEnv('minesweeper', { template: 'compact' }), ctx('reflection', 'reflect'))).toBe(buildPrompt(makeEnv('minesweeper', { template: 'compact', memoryOnBoard: false }), ctx('reflection', 'reflect')));
+    const full = (memoryOnBoard: boolean) => buildPrompt(makeEnv('minesweeper', { memoryOnBoard }), { ...ctx('reflection'), template: 'full' as const });
+    expect(full(true)).toBe(full(false));
+  });
+
   it('play prompt puts the current board right after the header, so every cell has a fixed position', () => {
     const env = makeEnv('minesweeper', { template: 'compact' });
     const initialObs = env.reset({ seed: 1 }).obs;

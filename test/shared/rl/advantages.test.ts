@@ -162,13 +162,13 @@ describe('estimators on hand-worked examples', () => {
 
 describe('option and input checks', () => {
   it('fills the defaults (one γ_traj default, 0.9, shared with the run config)', () => {
-    expect(resolveAdvantageOptions()).toEqual({ estimator: 'gigpo', gammaStep: 0.95, gammaTraj: 0.9, omega: 1, norm: 'mean', invalidPenalty: 0.5, returns: 'code' });
+    expect(resolveAdvantageOptions()).toEqual({ estimator: 'gigpo', gammaStep: 0.95, gammaTraj: 0.9, omega: 1, norm: 'mean', invalidPenalty: 0.5, returns: 'code', reflectAdvantage: 'lamer' });
   });
   it('takes the run config\'s algo group as is (other keys ignored)', async () => {
     const { resolveConfig } = await import('../../../shared/config.js');
     const algo = resolveConfig({ algo: { estimator: 'rloo', gammaTraj: 0.9 } }).algo;
     const o = resolveAdvantageOptions(algo);
-    expect(o).toEqual({ estimator: 'rloo', gammaStep: algo.gammaStep, gammaTraj: 0.9, omega: algo.omega, norm: algo.norm, invalidPenalty: algo.invalidPenalty, returns: algo.returns });
+    expect(o).toEqual({ estimator: 'rloo', gammaStep: algo.gammaStep, gammaTraj: 0.9, omega: algo.omega, norm: algo.norm, invalidPenalty: algo.invalidPenalty, returns: algo.returns, reflectAdvantage: algo.reflectAdvantage });
   });
   it('rejects bad options naming them', () => {
     expect(() => resolveAdvantageOptions({ gammaTraj: 1.5 })).toThrow(/options.gammaTraj must be a number in \[0, 1\], got 1.5/);
@@ -180,5 +180,27 @@ describe('option and input checks', () => {
     expect(() => computeAdvantages([bad])).toThrow(/group 'g7' trial 'trial-2' row 2: out of chronological order.*turns must increase/);
     const badGamma = { ...single([[play(0, 0, 1, 'a')]]), gammaTraj: 2 };
     expect(() => computeAdvantages([badGamma])).toThrow(/group 'g' gammaTraj must be a number in \[0, 1\]/);
+  });
+});
+
+describe('reflectAdvantage option', () => {
+  const reflect = (episode: number): Row => ({ phase: 'reflect', episode, turn: 0, reward: 0, valid: true, anchor: 'reflection' });
+  // Two trials: both fail episode 0; the first wins episode 1 (+10), the second fails it again.
+  const g = single([
+    [play(0, 0, -0.1, 'a'), reflect(1), play(1, 0, 10, 'b')],
+    [play(0, 0, -0.1, 'a'), reflect(1), play(1, 0, -0.1, 'b')],
+  ]);
+  it("'step' gives reflect rows ω·A_S only (hand-computed), play rows unchanged", () => {
+    const lamer = flatA(g, { gammaTraj: 0.6 });
+    const step = flatA(g, { gammaTraj: 0.6, reflectAdvantage: 'step' });
+    // Reflect rows' G = the next episode's first return: 10 and −0.1 → A_S = ±5.05. Group mean score = 9.7 / 6.
+    expect(step[1]).toBeCloseTo(5.05, 12);
+    expect(step[4]).toBeCloseTo(-5.05, 12);
+    expect(lamer[1]).toBeCloseTo(-9.7 / 6 + 5.05, 12);
+    expect(lamer[4]).toBeCloseTo(-9.7 / 6 - 5.05, 12);
+    for (const i of [0, 2, 3, 5]) expect(step[i]).toBe(lamer[i]);
+  });
+  it('rejects an unknown value, naming the option', () => {
+    expect(() => resolveAdvantageOptions({ reflectAdvantage: 'none' as never })).toThrow(/options.reflectAdvantage must be one of lamer, step/);
   });
 });

@@ -31,7 +31,7 @@ describe('chronological order of a trial', () => {
 describe('advantages input file', () => {
   it('fills default options and keeps the rows', () => {
     const r = parseAdvantagesInput(doc([P(0, 0)]));
-    expect(r.options).toEqual({ estimator: 'gigpo', gammaStep: 0.95, gammaTraj: 0.9, omega: 1, norm: 'mean', invalidPenalty: 0.5, returns: 'code' });
+    expect(r.options).toEqual({ estimator: 'gigpo', gammaStep: 0.95, gammaTraj: 0.9, omega: 1, norm: 'mean', invalidPenalty: 0.5, returns: 'code', reflectAdvantage: 'lamer' });
     expect(r.groups[0].trials[0].rows).toEqual([P(0, 0)]);
     expect(parseAdvantagesInput(doc([P(0, 0)], { options: { estimator: 'rloo' } })).options.gammaStep).toBe(0.95);
   });

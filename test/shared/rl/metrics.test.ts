@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { passAtK, passAtKCurve, successByTaskType, trajectoryDiversity } from '../../../shared/rl/metrics.js';
+import { passAtK, passAtKCurve, retryStats, successByTaskType, trajectoryDiversity } from '../../../shared/rl/metrics.js';
 import { FC } from './arbitraries.js';
 
 describe('pass@k', () => {
@@ -47,6 +47,34 @@ describe('trajectory diversity', () => {
     expect(r.perTask[0]).toBeCloseTo(Math.log(3), 12);
     expect(r.normalized[0]).toBeCloseTo(1, 12);
     expect(() => trajectoryDiversity([[]])).toThrow(/task 0 has no episodes/);
+  });
+});
+
+describe('retry stats', () => {
+  const L = (visited: string[], fatal?: string) => ({ won: false, visited, fatal });
+  const W = (visited: string[]) => ({ won: true, visited });
+  it('win rate of attempt k given attempts 1..k−1 lost, and fatal repeats (hand-computed)', () => {
+    const trials = [
+      [W(['1 1'])], // won at once: no retry
+      [L(['2 2', '3 3'], '3 3'), W(['2 2', '4 4'])], // avoided its mine and won at attempt 2
+      [L(['1 2'], '1 2'), L(['1 2'], '1 2'), L(['5 5'])], // repeated the mine at attempt 2, not at 3 (timeout)
+      [L(['6 6']), L(['6 6'], '6 1'), W(['6 1'])], // timeout first (no fatal key); attempt 3 won through the cell that killed 2
+    ];
+    const r = retryStats(trials, 3);
+    // attempt 2: trials 2, 3, 4 reached it after a loss; trial 2 won → 1/3. attempt 3: trials 3, 4; trial 4 won → 1/2.
+    expect(r.reachedAfterLoss).toEqual([3, 2]);
+    expect(r.winAfterLoss[0]).toBeCloseTo(1 / 3, 12);
+    expect(r.winAfterLoss[1]).toBe(0.5);
+    // later attempts with an earlier fatal key: t2 a2 (no repeat), t3 a2 (repeat), t3 a3 (no), t4 a3 (repeat) → 2/4.
+    expect(r.fatalRepeatOf).toBe(4);
+    expect(r.fatalRepeat).toBe(0.5);
+  });
+  it('null where nothing qualifies; rejects trials longer than attempts', () => {
+    const r = retryStats([[W(['a'])]], 3);
+    expect(r.winAfterLoss).toEqual([null, null]);
+    expect(r.fatalRepeat).toBeNull();
+    expect(retryStats([[L(['a'])]], 1).winAfterLoss).toEqual([]);
+    expect(() => retryStats([[L([]), L([])]], 1)).toThrow(/trial 0 has 2 episodes, more than attempts = 1/);
   });
 });
 

@@ -1,0 +1,33 @@
+/**
+ * What the retry metrics (shared/rl/metrics.ts `retryStats`) key a trial's episodes by: MineSweeper the cells
+ * clicked (the fatal key is the mine cell), Sokoban the states reached (the fatal key is the dead-locked state),
+ * other envs the actions taken.
+ */
+import type { RetryEpisode } from '../../shared/rl/metrics.js';
+import { resolveEnvId } from './registry.js';
+import { SOKOBAN_ID } from './sokoban/env.js';
+
+/** One env step as the trial saw it: the observation after the action and how the episode stood. */
+export interface StepRecord {
+  obs: string;
+  terminated: boolean;
+  won: boolean;
+}
+
+/**
+ * A trial's episodes for `retryStats`. `plays` are the trial's play turns in order (episode index and action text),
+ * `steps` the env steps in the same order (one per play turn).
+ */
+export function retryEpisodes(envId: string, plays: ReadonlyArray<{ episode: number; actionText: string }>, steps: ReadonlyArray<StepRecord>): RetryEpisode[] {
+  if (plays.length !== steps.length) throw new Error(`retryEpisodes: ${plays.length} play turns but ${steps.length} env steps`);
+  const byState = resolveEnvId(envId) === SOKOBAN_ID;
+  const out: RetryEpisode[] = [];
+  plays.forEach((p, i) => {
+    const e = (out[p.episode] ??= { won: false, visited: [] }) as { won: boolean; visited: string[]; fatal?: string };
+    const key = byState ? steps[i].obs : p.actionText;
+    e.visited.push(key);
+    if (steps[i].won) e.won = true;
+    else if (steps[i].terminated) e.fatal = key;
+  });
+  return out.filter((e) => e !== undefined);
+}
