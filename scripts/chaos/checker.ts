@@ -165,7 +165,11 @@ export interface CheckReport {
 }
 
 /** Checks one finished run. */
-export async function checkRun(o: { runDir: string; actors: ActorFiles[]; ledgerArchive?: string }): Promise<CheckReport> {
+export async function checkRun(o: {
+  runDir: string;
+  actors: ActorFiles[];
+  ledgerArchive?: string;
+}): Promise<CheckReport> {
   const ledger = await readLedger(join(o.runDir, 'ledger'), o.ledgerArchive);
   const done = new Map<string, { groupId: string; trialIndex: number }>();
   const acks = new Map<string, { status: string; reason?: string }[]>();

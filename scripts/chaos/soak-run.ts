@@ -42,15 +42,35 @@ export interface LongSoakOptions {
 
 /** Learner settings of a soak: the default model, retention and rotation on, cheap evaluations. */
 export const SOAK_SET = [
-  'model.init=random', 'run.evalEvery=0', 'run.evalTasks=8', 'run.progressSec=10', 'learner.checkpointEvery=2',
-  'ledger.segmentMB=1', 'ledger.retention=2', 'log.maxMB=1', 'log.keep=100', 'log.metricsMaxMB=1',
+  'model.init=random',
+  'run.evalEvery=0',
+  'run.evalTasks=8',
+  'run.progressSec=10',
+  'learner.checkpointEvery=2',
+  'ledger.segmentMB=1',
+  'ledger.retention=2',
+  'log.maxMB=1',
+  'log.keep=100',
+  'log.metricsMaxMB=1',
 ];
 
 /** Rotation of actor logs in a soak (all pieces kept: the checker reads them). */
 const ACTOR_LOG_ROTATION = { maxBytes: 1 << 20, keep: 100 };
 
-export interface Sample { t: number; role: string; pid: number; rssMB: number; fds: number | null }
-export interface DiskSample { t: number; runMB: number; ledgerMB: number; logsMB: number; checkpointsMB: number }
+export interface Sample {
+  t: number;
+  role: string;
+  pid: number;
+  rssMB: number;
+  fds: number | null;
+}
+export interface DiskSample {
+  t: number;
+  runMB: number;
+  ledgerMB: number;
+  logsMB: number;
+  checkpointsMB: number;
+}
 
 export interface LongSoakReport {
   label: string;
@@ -58,14 +78,25 @@ export interface LongSoakReport {
   lost: number;
   duplicated: number;
   checker: Omit<CheckReport, 'lostKeys' | 'rejectReasons'>;
-  /** Slopes over the second half, per process role (within-incarnation fit after each one's warm-up): MB/hour, fds/hour. */
+  /**
+   * Slopes over the second half, per process role (within-incarnation fit after each one's warm-up): MB/hour,
+   * fds/hour.
+   */
   rss: Record<string, number>;
   fd: Record<string, number>;
   heap: Record<string, number>;
   /** Event-loop delay p99 slope (ms/hour) and the mean over the second half (ms). */
   lagP99: Record<string, { slope: number; mean: number }>;
   /** Run-directory disk use: slope over the second half (MB/hour) and the final size (MB). */
-  disk: { run: number; ledger: number; logs: number; checkpoints: number; finalRunMB: number; finalLedgerMB: number; archivedMB: number };
+  disk: {
+    run: number;
+    ledger: number;
+    logs: number;
+    checkpoints: number;
+    finalRunMB: number;
+    finalLedgerMB: number;
+    archivedMB: number;
+  };
   /** Learner start-up seconds per start, their slope (s/hour) and last/first. */
   startup: { learner: number; seconds: number[]; lastOverFirst: number | null };
   /** Trials trained per second in the first and last windows after warm-up (window = run/5, 1..10 min). */
@@ -81,10 +112,12 @@ export interface LongSoakReport {
 export function pooledSlope(points: ReadonlyArray<{ x: number; y: number; g: string | number }>): number {
   const groups = new Map<string | number, Array<{ x: number; y: number }>>();
   for (const p of points) groups.set(p.g, [...(groups.get(p.g) ?? []), p]);
-  let sxy = 0, sxx = 0;
+  let sxy = 0,
+    sxx = 0;
   for (const ps of groups.values()) {
     if (ps.length < 2) continue;
-    const mx = ps.reduce((a, p) => a + p.x, 0) / ps.length, my = ps.reduce((a, p) => a + p.y, 0) / ps.length;
+    const mx = ps.reduce((a, p) => a + p.x, 0) / ps.length,
+      my = ps.reduce((a, p) => a + p.y, 0) / ps.length;
     for (const p of ps) {
       sxy += (p.x - mx) * (p.y - my);
       sxx += (p.x - mx) ** 2;
@@ -116,14 +149,21 @@ export function logLines(file: string, msg: string): Array<Record<string, unknow
       try {
         const o = JSON.parse(line) as Record<string, unknown>;
         if (o.msg === msg) out.push(o);
-      } catch { /* torn by SIGKILL */ }
+      } catch {
+        /* torn by SIGKILL */
+      }
     }
   }
   return out;
 }
 
 /** Trials trained per second in windows of `windowSec` over [from, to] (ms), from the learner's `trained` lines. */
-export function trialsPerSecWindows(trained: ReadonlyArray<{ at: number; trials: number }>, from: number, to: number, windowSec: number): number[] {
+export function trialsPerSecWindows(
+  trained: ReadonlyArray<{ at: number; trials: number }>,
+  from: number,
+  to: number,
+  windowSec: number,
+): number[] {
   const out: number[] = [];
   for (let w = from; w + windowSec * 1000 <= to + 1; w += windowSec * 1000) {
     const n = trained.filter((t) => t.at >= w && t.at < w + windowSec * 1000).reduce((a, t) => a + t.trials, 0);
@@ -133,7 +173,8 @@ export function trialsPerSecWindows(trained: ReadonlyArray<{ at: number; trials:
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
-const secondHalf = <T extends { t: number }>(xs: T[], t0: number, t1: number) => xs.filter((x) => x.t >= t0 + (t1 - t0) / 2);
+const secondHalf = <T extends { t: number }>(xs: T[], t0: number, t1: number) =>
+  xs.filter((x) => x.t >= t0 + (t1 - t0) / 2);
 
 /** Each process incarnation's own warm-up (JIT, worker pools, first model load), left out of its slope. */
 export const INCARNATION_WARMUP_MS = 120_000;
@@ -143,14 +184,24 @@ export const INCARNATION_WARMUP_MS = 120_000;
  * first `warmMs` of every incarnation (pid): a restarted process's warm-up is growth, not a leak.
  */
 export function roleSlopes<T extends { t: number; role: string; pid: number }>(
-  xs: T[], y: (x: T) => number | null, roles: string[], t0: number, t1: number, warmMs = INCARNATION_WARMUP_MS,
+  xs: T[],
+  y: (x: T) => number | null,
+  roles: string[],
+  t0: number,
+  t1: number,
+  warmMs = INCARNATION_WARMUP_MS,
 ): Record<string, number> {
   const born = new Map<number, number>();
   for (const x of xs) born.set(x.pid, Math.min(born.get(x.pid) ?? Infinity, x.t));
   const steady = secondHalf(xs, t0, t1).filter((x) => x.t >= born.get(x.pid)! + warmMs && y(x) !== null);
-  return Object.fromEntries(roles.map((r) => [r, r2(pooledSlope(
-    steady.filter((x) => x.role === r).map((x) => ({ x: (x.t - t0) / 3_600_000, y: y(x)!, g: x.pid })),
-  ))]));
+  return Object.fromEntries(
+    roles.map((r) => [
+      r,
+      r2(
+        pooledSlope(steady.filter((x) => x.role === r).map((x) => ({ x: (x.t - t0) / 3_600_000, y: y(x)!, g: x.pid }))),
+      ),
+    ]),
+  );
 }
 
 export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
@@ -171,16 +222,31 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
   const t0 = Date.now();
   const end = t0 + o.minutes * 60_000;
   const all: Proc[] = [];
-  const killAll = () => { for (const p of all) signal(p, 'SIGKILL'); };
+  const killAll = () => {
+    for (const p of all) signal(p, 'SIGKILL');
+  };
   process.once('exit', killAll);
 
   const spawns: Array<{ pid: number; at: number }> = [];
   const startLearner = (): Proc => {
     const minutes = Math.max(0.2, (end - Date.now()) / 60_000);
     const p = spawnCli({
-      role: 'learner', stderrFile: join(root, 'logs', 'learner.stderr'),
-      args: ['learner', '--listen', `127.0.0.1:${port}`, '--run-dir', runDir, '--iterations', '0', '--minutes', minutes.toFixed(3),
-        '--seed', String(o.seed ?? 1), ...sets.flatMap((s) => ['--set', s])],
+      role: 'learner',
+      stderrFile: join(root, 'logs', 'learner.stderr'),
+      args: [
+        'learner',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--run-dir',
+        runDir,
+        '--iterations',
+        '0',
+        '--minutes',
+        minutes.toFixed(3),
+        '--seed',
+        String(o.seed ?? 1),
+        ...sets.flatMap((s) => ['--set', s]),
+      ],
     });
     spawns.push({ pid: p.pid, at: p.startedAt });
     all.push(p);
@@ -188,25 +254,34 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
   };
   let learner = startLearner();
   while (!(existsSync(join(runDir, 'run-id')) && existsSync(join(runDir, 'secrets', 'master.key')))) {
-    if (learner.exited) throw badInput(`soak: the learner exited during start-up (see ${root}/logs and ${runDir}/logs)`);
+    if (learner.exited)
+      throw badInput(`soak: the learner exited during start-up (see ${root}/logs and ${runDir}/logs)`);
     if (Date.now() - t0 > 120_000) throw badInput('soak: the learner did not start within 120 s');
     await sleep(200);
   }
   const runId = readFileSync(join(runDir, 'run-id'), 'utf8').trim();
   const key = readFileSync(join(runDir, 'secrets', 'master.key'), 'utf8').trim();
   const slots = Array.from({ length: actors }, (_, i) => ({
-    id: `a${i}`, outboxDir: join(root, 'outbox', `a${i}`), trialLog: join(root, 'trials', `a${i}.jsonl`), log: join(root, 'logs', `a${i}.log`), proc: null as Proc | null,
+    id: `a${i}`,
+    outboxDir: join(root, 'outbox', `a${i}`),
+    trialLog: join(root, 'trials', `a${i}.jsonl`),
+    log: join(root, 'logs', `a${i}.log`),
+    proc: null as Proc | null,
   }));
   const startActor = (s: (typeof slots)[number]) => {
     s.proc = spawnCli({
-      role: s.id, stderrFile: join(root, 'logs', `${s.id}.stderr`),
+      role: s.id,
+      stderrFile: join(root, 'logs', `${s.id}.stderr`),
       env: { LAMER_TOKEN: deriveActorToken(key, s.id), ...logFileEnv(s.log, ACTOR_LOG_ROTATION) },
       args: actorArgs({ url, actorId: s.id, runId, outboxDir: s.outboxDir, trialLog: s.trialLog }),
     });
     all.push(s.proc);
   };
   slots.forEach(startActor);
-  say(`soak: ${o.minutes} min, ${actors} actors, actor kill every ${actorEvery.toFixed(1)} min, learner restart every ${learnerEvery.toFixed(1)} min; in ${root}`);
+  say(
+    `soak: ${o.minutes} min, ${actors} actors, actor kill every ${actorEvery.toFixed(1)} min, ` +
+      `learner restart every ${learnerEvery.toFixed(1)} min; in ${root}`,
+  );
 
   const samples: Sample[] = [];
   const disk: DiskSample[] = [];
@@ -219,9 +294,16 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
       samples.push({ t, role: p.role, pid: p.pid, rssMB: m.rss / 2 ** 20, fds: openFds(p.pid) });
     }
     const mb = (x: number) => x / 2 ** 20;
-    disk.push({ t, runMB: mb(duBytes(runDir)), ledgerMB: mb(duBytes(join(runDir, 'ledger'))), logsMB: mb(duBytes(join(runDir, 'logs'))), checkpointsMB: mb(duBytes(join(runDir, 'checkpoints'))) });
+    disk.push({
+      t,
+      runMB: mb(duBytes(runDir)),
+      ledgerMB: mb(duBytes(join(runDir, 'ledger'))),
+      logsMB: mb(duBytes(join(runDir, 'logs'))),
+      checkpointsMB: mb(duBytes(join(runDir, 'checkpoints'))),
+    });
   };
-  let actorKills = 0, learnerRestarts = 0;
+  let actorKills = 0,
+    learnerRestarts = 0;
   let nextActorKill = t0 + actorEvery * 60_000;
   let nextLearnerRestart = t0 + learnerEvery * 60_000;
   let lastSay = t0;
@@ -258,7 +340,12 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
       if (now - lastSay > 60_000) {
         lastSay = now;
         const last = disk[disk.length - 1];
-        say(`soak: +${((now - t0) / 60_000).toFixed(0)} min  run dir ${last?.runMB.toFixed(1)} MB  ${samples.filter((x) => x.t === lastSample).map((x) => `${x.role} ${x.rssMB.toFixed(0)} MB/${x.fds} fd`).join('  ')}`);
+        say(
+          `soak: +${((now - t0) / 60_000).toFixed(0)} min  run dir ${last?.runMB.toFixed(1)} MB  ${samples
+            .filter((x) => x.t === lastSample)
+            .map((x) => `${x.role} ${x.rssMB.toFixed(0)} MB/${x.fds} fd`)
+            .join('  ')}`,
+        );
       }
       await sleep(500);
     }
@@ -267,36 +354,59 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
       await waitExit(learner, 60_000);
     }
   } finally {
-    await Promise.all(slots.map(async (s) => {
-      if (!s.proc || s.proc.exited) return;
-      await Promise.race([s.proc.exit, sleep(15_000)]);
-      signal(s.proc, 'SIGTERM');
-      await waitExit(s.proc, 10_000);
-    }));
+    await Promise.all(
+      slots.map(async (s) => {
+        if (!s.proc || s.proc.exited) return;
+        await Promise.race([s.proc.exit, sleep(15_000)]);
+        signal(s.proc, 'SIGTERM');
+        await waitExit(s.proc, 10_000);
+      }),
+    );
     process.off('exit', killAll);
   }
   const t1 = Date.now();
   sampleAll();
 
-  const check = await checkRun({ runDir, actors: slots.map((s) => ({ id: s.id, trialLog: s.trialLog, outboxDir: s.outboxDir })), ledgerArchive: archive });
+  const check = await checkRun({
+    runDir,
+    actors: slots.map((s) => ({ id: s.id, trialLog: s.trialLog, outboxDir: s.outboxDir })),
+    ledgerArchive: archive,
+  });
   const learnerLog = join(runDir, 'logs', 'learner.log');
   const listening = logLines(learnerLog, 'learner listening');
-  const startup = spawns.map((s) => {
-    const l = listening.find((x) => x.pid === s.pid);
-    return l ? { t: s.at, sec: (Number(l.time) - s.at) / 1000 } : null;
-  }).filter((x): x is { t: number; sec: number } => x !== null);
+  const startup = spawns
+    .map((s) => {
+      const l = listening.find((x) => x.pid === s.pid);
+      return l ? { t: s.at, sec: (Number(l.time) - s.at) / 1000 } : null;
+    })
+    .filter((x): x is { t: number; sec: number } => x !== null);
   const stats = [
     ...logLines(learnerLog, 'process stats').map((x): Record<string, unknown> => ({ ...x, role: 'learner' })),
-    ...slots.flatMap((s) => logLines(s.log, 'process stats').map((x): Record<string, unknown> => ({ ...x, role: s.id }))),
-  ].map((x) => ({ t: Number(x.time), role: String(x.role), pid: Number(x.pid), heap: Number(x.heapUsedMB), lag: Number(x.loopLagP99Ms) }));
+    ...slots.flatMap((s) =>
+      logLines(s.log, 'process stats').map((x): Record<string, unknown> => ({ ...x, role: s.id })),
+    ),
+  ].map((x) => ({
+    t: Number(x.time),
+    role: String(x.role),
+    pid: Number(x.pid),
+    heap: Number(x.heapUsedMB),
+    lag: Number(x.loopLagP99Ms),
+  }));
   const trained = readLearnerLog(learnerLog).trained.map((t) => ({ at: t.at, trials: t.offsets.length }));
   const compactions = logLines(learnerLog, 'ledger compacted').length;
 
   const hours = (t: number) => (t - t0) / 3_600_000;
   const roles = ['learner', ...slots.map((s) => s.id)];
-  const perRole = <T extends { t: number; role: string; pid: number }>(xs: T[], y: (x: T) => number | null) => roleSlopes(xs, y, roles, t0, t1);
+  const perRole = <T extends { t: number; role: string; pid: number }>(xs: T[], y: (x: T) => number | null) =>
+    roleSlopes(xs, y, roles, t0, t1);
   const diskHalf = secondHalf(disk, t0, t1);
-  const diskSlope = (f: (d: DiskSample) => number) => r2(lsSlope(diskHalf.map((d) => hours(d.t)), diskHalf.map(f)).slope);
+  const diskSlope = (f: (d: DiskSample) => number) =>
+    r2(
+      lsSlope(
+        diskHalf.map((d) => hours(d.t)),
+        diskHalf.map(f),
+      ).slope,
+    );
   const warm = Math.min(10 * 60_000, (t1 - t0) / 5);
   const windowSec = Math.max(60, Math.round(Math.min(600, (t1 - t0) / 5000)));
   // Warm-up: a fifth of the run (at most 10 min), and at least until the first update.
@@ -304,54 +414,108 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
   const lastDisk = disk[disk.length - 1];
 
   const plotPath = join(root, 'soak.png');
-  const byRole = <T extends { t: number; role: string }>(xs: T[], y: (x: T) => number | null) => roles.map((r) => ({
-    name: r, points: xs.filter((x) => x.role === r && y(x) !== null).map((x) => [(x.t - t0) / 60_000, y(x)!] as [number, number]),
-  }));
+  const byRole = <T extends { t: number; role: string }>(xs: T[], y: (x: T) => number | null) =>
+    roles.map((r) => ({
+      name: r,
+      points: xs
+        .filter((x) => x.role === r && y(x) !== null)
+        .map((x) => [(x.t - t0) / 60_000, y(x)!] as [number, number]),
+    }));
   const panels: Panel[] = [
     { title: 'resident set', xLabel: 'minutes', yLabel: 'MB', series: byRole(samples, (x) => x.rssMB) },
     { title: 'open file descriptors', xLabel: 'minutes', yLabel: 'fds', series: byRole(samples, (x) => x.fds) },
     { title: 'V8 heap used', xLabel: 'minutes', yLabel: 'MB', series: byRole(stats, (x) => x.heap) },
     { title: 'event-loop delay p99', xLabel: 'minutes', yLabel: 'ms', series: byRole(stats, (x) => x.lag) },
     {
-      title: 'run directory on disk', xLabel: 'minutes', yLabel: 'MB', series: (['runMB', 'ledgerMB', 'logsMB', 'checkpointsMB'] as const).map((k) => ({
-        name: k.replace('MB', ''), points: disk.map((d) => [(d.t - t0) / 60_000, d[k]] as [number, number]),
+      title: 'run directory on disk',
+      xLabel: 'minutes',
+      yLabel: 'MB',
+      series: (['runMB', 'ledgerMB', 'logsMB', 'checkpointsMB'] as const).map((k) => ({
+        name: k.replace('MB', ''),
+        points: disk.map((d) => [(d.t - t0) / 60_000, d[k]] as [number, number]),
       })),
     },
-    { title: 'trials trained per second (1-min windows)', xLabel: 'minutes', yLabel: 'trials/s', series: [{ name: 'learner', points: trialsPerSecWindows(trained, t0, t1, 60).map((v, i) => [i + 1, v] as [number, number]) }] },
-    { title: 'learner start-up after each (re)start', xLabel: 'minutes', yLabel: 's', series: [{ name: 'start-up', points: startup.map((s) => [(s.t - t0) / 60_000, s.sec] as [number, number]) }] },
+    {
+      title: 'trials trained per second (1-min windows)',
+      xLabel: 'minutes',
+      yLabel: 'trials/s',
+      series: [
+        {
+          name: 'learner',
+          points: trialsPerSecWindows(trained, t0, t1, 60).map((v, i) => [i + 1, v] as [number, number]),
+        },
+      ],
+    },
+    {
+      title: 'learner start-up after each (re)start',
+      xLabel: 'minutes',
+      yLabel: 's',
+      series: [{ name: 'start-up', points: startup.map((s) => [(s.t - t0) / 60_000, s.sec] as [number, number]) }],
+    },
   ];
   writeFileSync(plotPath, svgToPng(chartSvg(panels, { columns: 2 })));
 
   const { lostKeys: _lk, rejectReasons: _rr, ...counts } = check;
   const report: LongSoakReport = {
     label: o.minutes >= 120 ? 'soak' : `short soak (${o.minutes} min; the target is 120 min)`,
-    minutes: o.minutes, lost: check.lost, duplicated: check.duplicated, checker: counts,
+    minutes: o.minutes,
+    lost: check.lost,
+    duplicated: check.duplicated,
+    checker: counts,
     rss: perRole(samples, (x) => x.rssMB),
     fd: perRole(samples, (x) => x.fds),
     heap: perRole(stats, (x) => x.heap),
-    lagP99: Object.fromEntries(roles.map((r) => {
-      const h = secondHalf(stats.filter((x) => x.role === r), t0, t1);
-      return [r, { slope: roleSlopes(stats, (x) => x.lag, [r], t0, t1)[r], mean: r2(h.reduce((a, x) => a + x.lag, 0) / Math.max(1, h.length)) }];
-    })),
+    lagP99: Object.fromEntries(
+      roles.map((r) => {
+        const h = secondHalf(
+          stats.filter((x) => x.role === r),
+          t0,
+          t1,
+        );
+        return [
+          r,
+          {
+            slope: roleSlopes(stats, (x) => x.lag, [r], t0, t1)[r],
+            mean: r2(h.reduce((a, x) => a + x.lag, 0) / Math.max(1, h.length)),
+          },
+        ];
+      }),
+    ),
     disk: {
-      run: diskSlope((d) => d.runMB), ledger: diskSlope((d) => d.ledgerMB), logs: diskSlope((d) => d.logsMB), checkpoints: diskSlope((d) => d.checkpointsMB),
-      finalRunMB: r2(lastDisk.runMB), finalLedgerMB: r2(lastDisk.ledgerMB), archivedMB: r2(duBytes(archive) / 2 ** 20),
+      run: diskSlope((d) => d.runMB),
+      ledger: diskSlope((d) => d.ledgerMB),
+      logs: diskSlope((d) => d.logsMB),
+      checkpoints: diskSlope((d) => d.checkpointsMB),
+      finalRunMB: r2(lastDisk.runMB),
+      finalLedgerMB: r2(lastDisk.ledgerMB),
+      archivedMB: r2(duBytes(archive) / 2 ** 20),
     },
     startup: {
-      learner: r2(lsSlope(startup.map((s) => hours(s.t)), startup.map((s) => s.sec)).slope),
+      learner: r2(
+        lsSlope(
+          startup.map((s) => hours(s.t)),
+          startup.map((s) => s.sec),
+        ).slope,
+      ),
       seconds: startup.map((s) => r2(s.sec)),
       lastOverFirst: startup.length >= 2 ? r2(startup[startup.length - 1].sec / startup[0].sec) : null,
     },
     trialsPerSec: {
-      first: tps.length ? r2(tps[0]) : null, last: tps.length ? r2(tps[tps.length - 1]) : null,
+      first: tps.length ? r2(tps[0]) : null,
+      last: tps.length ? r2(tps[tps.length - 1]) : null,
       lastOverFirst: tps.length >= 2 && tps[0] > 0 ? r2(tps[tps.length - 1] / tps[0]) : null,
     },
     faults: { actorKills, learnerRestarts },
     compactions,
-    finalPolicyVersion: trained.length ? Math.max(...readLearnerLog(learnerLog).trained.map((t) => t.policyVersion)) : null,
+    finalPolicyVersion: trained.length
+      ? Math.max(...readLearnerLog(learnerLog).trained.map((t) => t.policyVersion))
+      : null,
     plot: plotPath,
     dir: root,
   };
-  writeFileSync(join(root, 'soak.json'), JSON.stringify({ ...report, samples, disk, stats, startupDetail: startup }, null, 1) + '\n');
+  writeFileSync(
+    join(root, 'soak.json'),
+    JSON.stringify({ ...report, samples, disk, stats, startupDetail: startup }, null, 1) + '\n',
+  );
   return report;
 }

@@ -26,7 +26,7 @@ function fleet(observer: ChaosObserver = {}) {
 }
 
 describe('ChaosFleet', () => {
-  it('starts the learner and the actors with their files, token and the run\'s total minutes', async () => {
+  it("starts the learner and the actors with their files, token and the run's total minutes", async () => {
     const spawned: string[] = [];
     const { f, started } = fleet({ spawned: (p) => spawned.push(p.role) });
     f.startLearner();
