@@ -4,7 +4,8 @@
  * one batcher for everything, leases requested as capacity frees up. Sync mode: leases arrive as cohorts that
  * start together and advance in lockstep (docs/design.md §4).
  */
-import { fromTensor, toTensor, type Lease, type Policy, type TrialBody } from '../proto/messages.js';
+import { fromTensor, type Lease, type Policy, type TrialBody } from '../proto/messages.js';
+import { toWireRow } from '../proto/rows.js';
 import type { Logger } from '../shared/logger.js';
 import { ProcessProbe } from '../shared/process-probe.js';
 import { parseModelConfig, type ModelConfig } from '../shared/model/config.js';
@@ -311,11 +312,7 @@ export class ActorRuntime {
     const body: TrialBody = {
       leaseId: l.leaseId, groupId: l.groupId, trialIndex, envId: l.envId, taskSeed: l.taskSeed, mode: l.mode,
       attempts: l.attempts, episodesWon: res.episodesWon, ...(backend ? { policy: { backend: 'openai' as const, model: backend.model.slice(0, 128) } } : {}),
-      rows: res.rows.map((r) => ({
-        phase: r.phase, episode: r.episode, turn: r.turn, reward: r.reward, valid: r.valid, anchor: r.anchor.slice(0, 4096),
-        policyVersion: r.policyVersion, prompt: toTensor(r.prompt), response: toTensor(r.response),
-        behavLogp: toTensor(r.behavLogp), actionText: r.actionText.slice(0, 4096), ...(r.hasLogp ? {} : { hasLogp: false }),
-      })),
+      rows: res.rows.map(toWireRow),
       stats: {
         startedAt, finishedAt: Date.now(), envSteps: res.envSteps, genTokens: res.genTokens,
         ...(nb > 0 ? { batchFill: Math.min(1, (batcher.stats.fillSum - fill0.f) / nb) } : {}),

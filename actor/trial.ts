@@ -54,6 +54,8 @@ export interface TextGenerationResult {
 
 /** One recorded turn: the learner's row fields (shared/rl) plus what training needs from the sample. */
 export interface TrialRow extends Row {
+  /** True on the play turn that won its episode (the learner's success-only reward reads it). */
+  won: boolean;
   policyVersion: number;
   prompt: Int32Array;
   response: Int32Array;
@@ -196,7 +198,8 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
         const parsed = deps.parseReflection(c.text);
         finished.reflection = parsed.reflection;
         rows.push({
-          phase: 'reflect', episode, turn: 0, reward: 0, valid: parsed.valid, anchor: 'reflection', ...sample(c), actionText: parsed.reflection,
+          phase: 'reflect', episode, turn: 0, reward: 0, valid: parsed.valid, anchor: 'reflection', won: false, ...sample(c),
+          actionText: parsed.reflection,
         });
       }
       env.restart();
@@ -213,7 +216,8 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
       envSteps++;
       current.steps.push({ action: step.info.actionText, obs: step.obs });
       rows.push({
-        phase: 'play', episode, turn, reward: step.reward, valid: step.info.valid, anchor, ...sample(c), actionText: step.info.actionText,
+        phase: 'play', episode, turn, reward: step.reward, valid: step.info.valid, anchor, won: step.info.won === true,
+        ...sample(c), actionText: step.info.actionText,
       });
       if (step.info.won) current.won = true;
       if (step.terminated || step.truncated || step.info.won) break;

@@ -7,7 +7,8 @@
  * the quarantine (learner/quarantine.ts) and its slot leased again; quarantined offsets are skipped on later starts.
  */
 import { decodeTrial, encode } from '../proto/codec.js';
-import { fromTensor, validateTrial, type Trial } from '../proto/messages.js';
+import { validateTrial, type Trial } from '../proto/messages.js';
+import { fromWireRows } from '../proto/rows.js';
 import type { Logger } from '../shared/logger.js';
 import type { Group } from '../shared/rl/types.js';
 import type { Ledger } from './ledger.js';
@@ -16,17 +17,9 @@ import type { LearnerState } from './run-state.js';
 import type { GroupState, TaskBook } from './task-book.js';
 import type { RecordedRow } from './update.js';
 
-/** Trial rows decoded from the wire into the learner's arrays. */
+/** Trial rows decoded from the wire into the learner's arrays (proto/rows.ts). */
 export function rowsOf(t: Trial): RecordedRow[] {
-  // The winning turn is the last play row of a won episode (a won episode ends on it).
-  const lastPlay = new Map<number, number>();
-  t.rows.forEach((r, i) => r.phase === 'play' && lastPlay.set(r.episode, i));
-  return t.rows.map((r, i) => ({
-    phase: r.phase, episode: r.episode, turn: r.turn, reward: r.reward, valid: r.valid, anchor: r.anchor,
-    won: r.phase === 'play' && t.episodesWon[r.episode] === true && lastPlay.get(r.episode) === i,
-    policyVersion: r.policyVersion, prompt: fromTensor(r.prompt), response: fromTensor(r.response), behavLogp: fromTensor(r.behavLogp),
-    external: t.policy?.backend === 'openai',
-  }));
+  return fromWireRows(t);
 }
 
 export interface IngestOptions {

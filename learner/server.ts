@@ -532,7 +532,7 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
   function sendAck(c: ConnState, key: TrialKey, status: Ack['status'], reason?: string): void {
     c.trialsInFlight--;
     if (c.phase !== 'ready') return; // the actor resends after reconnecting and gets 'duplicate'
-    sendRaw(c, encode(reason === undefined ? { type: 'ack', key, status } : { type: 'ack', key, status, reason: reason.slice(0, 4096) }));
+    sendRaw(c, encode(reason === undefined ? { type: 'ack', key, status } : { type: 'ack', key, status, reason: reason.slice(0, LIMITS.textChars) }));
   }
 
   function onTrial(c: ConnState, trial: Trial, bytes: Uint8Array): void {

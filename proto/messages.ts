@@ -169,6 +169,8 @@ export const RowSchema = z.strictObject({
   valid: z.boolean(),
   /** Raw environment state text (GiGPO step-group anchor). */
   anchor: Text,
+  /** True on the play turn that won its episode. Absent in records of older actors: derived from `episodesWon`. */
+  won: z.boolean().optional(),
   /** Version of the policy that sampled this row's response. */
   policyVersion: int(0),
   prompt: vectorSchema('int32'),
@@ -417,6 +419,7 @@ export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | n
     return `trial ended after ${t.episodesWon.length} of ${t.attempts} episodes without a win`;
   }
   let prev: [number, number, number] | null = null;
+  const winningRows = new Set<number>();
   let lastPlayEpisode = -1;
   let reflections = 0;
   for (let i = 0; i < t.rows.length; i++) {
@@ -443,6 +446,11 @@ export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | n
     }
     prev = pos;
     if (Math.abs(r.reward) > LIMITS.rewardAbs) return `${where}: reward ${r.reward} is outside ±${LIMITS.rewardAbs}`;
+    if (r.won === true) {
+      if (r.phase !== 'play' || t.episodesWon[r.episode] !== true) return `${where}: won is set but episode ${r.episode} was not won`;
+      if (winningRows.has(r.episode)) return `${where}: a second winning row in episode ${r.episode}`;
+      winningRows.add(r.episode);
+    }
     const logp = new DataView(r.behavLogp.data.buffer, r.behavLogp.data.byteOffset, r.behavLogp.data.byteLength);
     for (let j = 0; j < r.behavLogp.shape[0]; j++) {
       const v = logp.getFloat32(j * 4, true);
