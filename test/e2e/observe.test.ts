@@ -46,7 +46,7 @@ describe('observability of a running learner (e2e)', () => {
       // Deadline: stallSec without progress, the watch's check period (stallSec/4), and one in-flight update.
       const st = await until('a stall in /status', async () => (await status()).stall, (STALL_SEC + 12) * 1000);
       expect(st.stage).toBe('learner');
-      expect(st.message).toMatch(/^learner waiting \d+ s for \d train groups? .*; \d actors? connected, \d+ trials? in flight: actor a0 (last seen|disconnected) \d+ s ago/);
+      expect(st.message).toMatch(/^learner waiting \d+ s for \d train groups?[ ,].*; \d actors? connected, \d+ trials? in flight: actor a0 (last seen|disconnected) \d+ s ago/);
       expect(Date.now() - stoppedAt).toBeLessThan((STALL_SEC + 12) * 1000);
 
       const out = formatStatus(await fetchStatus({ runDir: dir }));
