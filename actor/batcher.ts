@@ -90,7 +90,13 @@ export class Batcher {
   }
 
   private pump(): void {
-    if (this.opts.lockstep && this.parked.length > 0 && this.parked.length >= this.live && this.inFlight === 0 && this.queue.length === 0) {
+    if (
+      this.opts.lockstep &&
+      this.parked.length > 0 &&
+      this.parked.length >= this.live &&
+      this.inFlight === 0 &&
+      this.queue.length === 0
+    ) {
       const release = this.parked;
       this.parked = [];
       for (const r of release) r();
@@ -121,12 +127,14 @@ export class Batcher {
         });
       }
     };
-    run().catch((e) => {
-      for (const p of items) p.reject(e);
-    }).finally(() => {
-      this.inFlight--;
-      if (this.inFlight === 0) this.stats.busyMs += performance.now() - this.busySince;
-      this.schedule();
-    });
+    run()
+      .catch((e) => {
+        for (const p of items) p.reject(e);
+      })
+      .finally(() => {
+        this.inFlight--;
+        if (this.inFlight === 0) this.stats.busyMs += performance.now() - this.busySince;
+        this.schedule();
+      });
   }
 }

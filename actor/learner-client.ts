@@ -18,7 +18,14 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { decode, encode, sha256Hex } from '../proto/codec.js';
 import {
-  LEARNER_MESSAGE_TYPES, trialKeyString, type Ack, type ActorMessage, type Lease, type Policy, type TrialBody, type TrialKey,
+  LEARNER_MESSAGE_TYPES,
+  trialKeyString,
+  type Ack,
+  type ActorMessage,
+  type Lease,
+  type Policy,
+  type TrialBody,
+  type TrialKey,
   type Welcome,
 } from '../proto/messages.js';
 import { PROTOCOL_VERSION } from '../proto/version.js';
@@ -113,8 +120,17 @@ export class LearnerClient {
   private retryTimer: NodeJS.Timeout | null = null;
   private policy: { learnerEpoch: number; policyVersion: number };
   private readonly counters = {
-    connects: 0, reconnects: 0, sent: 0, resent: 0, acked: 0, rejected: 0, droppedByWelcome: 0,
-    policiesAccepted: 0, policiesIgnored: 0, badChecksums: 0, livenessTimeouts: 0,
+    connects: 0,
+    reconnects: 0,
+    sent: 0,
+    resent: 0,
+    acked: 0,
+    rejected: 0,
+    droppedByWelcome: 0,
+    policiesAccepted: 0,
+    policiesIgnored: 0,
+    badChecksums: 0,
+    livenessTimeouts: 0,
   };
   private readonly random: () => number;
 
@@ -145,7 +161,8 @@ export class LearnerClient {
   /** Resolves at the next welcome (immediately if connected); rejects if the client stops for good. */
   ready(): Promise<Welcome> {
     if (this.state === 'ready' && this.welcome) return Promise.resolve(this.welcome);
-    if (this.state === 'fatal' || this.state === 'closed') return Promise.reject(new LamerError('RL_ERR_PROTOCOL', `learner client is ${this.state}`));
+    if (this.state === 'fatal' || this.state === 'closed')
+      return Promise.reject(new LamerError('RL_ERR_PROTOCOL', `learner client is ${this.state}`));
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
@@ -154,8 +171,14 @@ export class LearnerClient {
    * Resolves once the record is held (durably, in durable mode); the receipt's `acked` resolves on its ack.
    */
   async enqueueTrial(body: TrialBody): Promise<TrialReceipt> {
-    if (this.state === 'fatal' || this.state === 'closed') throw new LamerError('RL_ERR_PROTOCOL', `learner client is ${this.state}`);
-    const key: TrialKey = { runId: this.opts.runId, actorId: this.opts.actorId, incarnation: this.incarnation, seq: this.nextSeq++ };
+    if (this.state === 'fatal' || this.state === 'closed')
+      throw new LamerError('RL_ERR_PROTOCOL', `learner client is ${this.state}`);
+    const key: TrialKey = {
+      runId: this.opts.runId,
+      actorId: this.opts.actorId,
+      incarnation: this.incarnation,
+      seq: this.nextSeq++,
+    };
     const bytes = encode({ type: 'trial', key, ...body });
     const id = trialKeyString(key);
     const acked = this.waiterFor(id).promise;
@@ -189,7 +212,9 @@ export class LearnerClient {
       const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
       try {
         ws.send(encode({ type: 'bye', reason }));
-      } catch { /* closing anyway */ }
+      } catch {
+        /* closing anyway */
+      }
       ws.close(CloseCode.NORMAL, 'bye');
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
       ws.terminate();
@@ -208,7 +233,10 @@ export class LearnerClient {
     let w = this.waiters.get(id);
     if (!w) {
       let resolve!: (a: Ack) => void, reject!: (e: Error) => void;
-      const promise = new Promise<Ack>((res, rej) => { resolve = res; reject = rej; });
+      const promise = new Promise<Ack>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
       promise.catch(() => undefined); // callers that never await the receipt must not crash the process
       w = { promise, resolve, reject };
       this.waiters.set(id, w);
@@ -235,23 +263,34 @@ export class LearnerClient {
     });
     this.ws = ws;
     this.lastSeen = performance.now();
-    const touch = () => { this.lastSeen = performance.now(); };
+    const touch = () => {
+      this.lastSeen = performance.now();
+    };
     ws.on('error', (err) => this.opts.logger?.debug({ err: err.message }, 'learner connection error'));
     ws.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
       res.resume();
       if (status === 401 || status === 403) {
-        this.fatal(new LamerError('RL_ERR_PROTOCOL', `learner refused the upgrade with HTTP ${status}: check the actor token`));
+        this.fatal(
+          new LamerError('RL_ERR_PROTOCOL', `learner refused the upgrade with HTTP ${status}: check the actor token`),
+        );
       }
       ws.terminate();
     });
     ws.on('open', () => {
       (ws as unknown as { _socket?: Socket })._socket?.on('data', touch);
-      ws.send(encode({
-        type: 'hello', protocol: PROTOCOL_VERSION, runId: this.opts.runId, actorId: this.opts.actorId,
-        incarnation: this.incarnation, lastPolicyVersion: this.policy.policyVersion, lastLearnerEpoch: this.policy.learnerEpoch,
-        ...(this.opts.capabilities ? { capabilities: this.opts.capabilities } : {}),
-      }));
+      ws.send(
+        encode({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          runId: this.opts.runId,
+          actorId: this.opts.actorId,
+          incarnation: this.incarnation,
+          lastPolicyVersion: this.policy.policyVersion,
+          lastLearnerEpoch: this.policy.learnerEpoch,
+          ...(this.opts.capabilities ? { capabilities: this.opts.capabilities } : {}),
+        }),
+      );
     });
     ws.on('ping', touch);
     ws.on('pong', touch);
@@ -270,13 +309,16 @@ export class LearnerClient {
   /** Terminates the socket when nothing arrived for `limitMs` (before welcome: the handshake budget). */
   private armLiveness(limitMs: number): void {
     if (this.liveness) clearInterval(this.liveness);
-    this.liveness = setInterval(() => {
-      if (performance.now() - this.lastSeen > limitMs && this.ws) {
-        this.counters.livenessTimeouts++;
-        this.opts.logger?.warn({ limitMs }, 'learner silent: terminating the connection');
-        this.ws.terminate();
-      }
-    }, Math.max(10, Math.floor(limitMs / 6)));
+    this.liveness = setInterval(
+      () => {
+        if (performance.now() - this.lastSeen > limitMs && this.ws) {
+          this.counters.livenessTimeouts++;
+          this.opts.logger?.warn({ limitMs }, 'learner silent: terminating the connection');
+          this.ws.terminate();
+        }
+      },
+      Math.max(10, Math.floor(limitMs / 6)),
+    );
     this.liveness.unref();
   }
 
@@ -286,16 +328,22 @@ export class LearnerClient {
     if (!r.ok) return this.protocolFailure(`learner sent an invalid frame (${r.kind}: ${r.reason})`);
     const msg = r.msg;
     if (!LEARNER_MESSAGE_TYPES.has(msg.type)) return this.protocolFailure(`learner sent '${msg.type}'`);
-    if (msg.type !== 'welcome' && !this.welcome) return this.protocolFailure(`learner sent '${msg.type}' before welcome`);
+    if (msg.type !== 'welcome' && !this.welcome)
+      return this.protocolFailure(`learner sent '${msg.type}' before welcome`);
     switch (msg.type) {
-      case 'welcome': return this.onWelcome(msg);
-      case 'ack': return this.onAck(msg);
-      case 'lease': return this.opts.onLease?.(msg);
-      case 'policy': return this.onPolicy(msg);
+      case 'welcome':
+        return this.onWelcome(msg);
+      case 'ack':
+        return this.onAck(msg);
+      case 'lease':
+        return this.opts.onLease?.(msg);
+      case 'policy':
+        return this.onPolicy(msg);
       case 'credit':
         this.window = Math.min(msg.n, this.welcome!.creditWindow);
         return this.pump();
-      case 'heartbeat': return;
+      case 'heartbeat':
+        return;
       case 'error':
         this.opts.logger?.warn({ code: msg.code, message: msg.message }, 'learner reported an error');
         return;
@@ -406,7 +454,12 @@ export class LearnerClient {
     if (this.state === 'closed' || this.state === 'fatal') return;
     const fatal = FATAL_CLOSE_CODES.get(code);
     if (fatal) {
-      return this.fatal(new LamerError('RL_ERR_PROTOCOL', `learner closed the connection with ${code}: ${fatal}${reason ? ` (${reason})` : ''}`));
+      return this.fatal(
+        new LamerError(
+          'RL_ERR_PROTOCOL',
+          `learner closed the connection with ${code}: ${fatal}${reason ? ` (${reason})` : ''}`,
+        ),
+      );
     }
     this.opts.logger?.info({ code, reason }, 'learner connection closed: reconnecting');
     const initial = this.opts.backoff?.initialMs ?? 200;

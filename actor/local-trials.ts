@@ -60,21 +60,37 @@ export function recordingEnv<E extends TextEnv>(env: E, steps: StepRecord[]): E 
 }
 
 /** One trial on a shared batcher (the caller owns the batcher, so many trials share its decode calls). */
-export async function runModelTrial(s: TrialSettings, taskSeed: number, tok: TokenizerWithIds, batcher: Batcher, sampling: LocalSampling): Promise<LocalTrialResult> {
+export async function runModelTrial(
+  s: TrialSettings,
+  taskSeed: number,
+  tok: TokenizerWithIds,
+  batcher: Batcher,
+  sampling: LocalSampling,
+): Promise<LocalTrialResult> {
   const steps: StepRecord[] = [];
   const env = recordingEnv(makeEnv(s.envId, { ...s.envOptions, template: s.template }), steps);
   let call = 0;
   batcher.trialStarted();
   try {
-    const res = await runTrial({ ...s, taskSeed }, {
-      env, tokenizer: tok, stopTokens: stopTokens(tok),
-      buildPrompt: (ctx) => buildPrompt(env, ctx),
-      parseReflection: (text) => parseReflection(s.envId, s.template, text),
-      generate: (req) => batcher.generate({
-        prompt: req.prompt, maxTokens: req.maxTokens, stop: req.stop, temperature: sampling.temperature, topP: sampling.topP,
-        seed: deriveSeed(sampling.seed, taskSeed, call++),
-      }),
-    });
+    const res = await runTrial(
+      { ...s, taskSeed },
+      {
+        env,
+        tokenizer: tok,
+        stopTokens: stopTokens(tok),
+        buildPrompt: (ctx) => buildPrompt(env, ctx),
+        parseReflection: (text) => parseReflection(s.envId, s.template, text),
+        generate: (req) =>
+          batcher.generate({
+            prompt: req.prompt,
+            maxTokens: req.maxTokens,
+            stop: req.stop,
+            temperature: sampling.temperature,
+            topP: sampling.topP,
+            seed: deriveSeed(sampling.seed, taskSeed, call++),
+          }),
+      },
+    );
     return { ...res, steps };
   } finally {
     batcher.trialFinished();
@@ -84,10 +100,17 @@ export async function runModelTrial(s: TrialSettings, taskSeed: number, tok: Tok
 
 /** Runs one trial per seed with a model behind `generator`, all trials sharing batched decode calls. */
 export async function runModelTrials(
-  s: TrialSettings, seeds: number[], tok: TokenizerWithIds, generator: Generator,
+  s: TrialSettings,
+  seeds: number[],
+  tok: TokenizerWithIds,
+  generator: Generator,
   sampling: LocalSampling & { maxBatch: number; concurrency: number },
 ): Promise<LocalTrialResult[]> {
-  const batcher = new Batcher(generator, { maxBatch: sampling.maxBatch, concurrency: sampling.concurrency, lockstep: false });
+  const batcher = new Batcher(generator, {
+    maxBatch: sampling.maxBatch,
+    concurrency: sampling.concurrency,
+    lockstep: false,
+  });
   return Promise.all(seeds.map((taskSeed) => runModelTrial(s, taskSeed, tok, batcher, sampling)));
 }
 
@@ -99,28 +122,39 @@ export async function runModelTrials(
  * the earlier one, fatal click included, so only what the memory says changes the next attempt — which is what a
  * model cloned from it should learn. Responses are returned as token ids.
  */
-export async function runDemoTrial(s: TrialSettings, taskSeed: number, tok: TokenizerWithIds, opts: { noise: number; seed: number }): Promise<TrialResult> {
+export async function runDemoTrial(
+  s: TrialSettings,
+  taskSeed: number,
+  tok: TokenizerWithIds,
+  opts: { noise: number; seed: number },
+): Promise<TrialResult> {
   const env = makeEnv(s.envId, { ...s.envOptions, template: s.template });
   let ctx: PromptContext | null = null;
   const respond = (phase: 'play' | 'reflect'): string => {
-    if (phase === 'reflect') return templateReflection(env, s.template, ctx!.initialObs, ctx!.current, s.maxReflectTokens);
+    if (phase === 'reflect')
+      return templateReflection(env, s.template, ctx!.initialObs, ctx!.current, s.maxReflectTokens);
     const memory = s.reflect && s.memory !== 'trajectory' ? ctx!.past.map((e) => e.reflection ?? '') : [];
     const rng = createRng(deriveSeed(opts.seed, taskSeed, env.render(), memory.join('|')));
     return scriptedAction(env, s.template, rng, { noise: opts.noise, memory });
   };
   try {
-    return await runTrial({ ...s, taskSeed }, {
-      env, tokenizer: tok, stopTokens: stopTokens(tok),
-      buildPrompt: (c) => {
-        ctx = c;
-        return buildPrompt(env, c);
+    return await runTrial(
+      { ...s, taskSeed },
+      {
+        env,
+        tokenizer: tok,
+        stopTokens: stopTokens(tok),
+        buildPrompt: (c) => {
+          ctx = c;
+          return buildPrompt(env, c);
+        },
+        parseReflection: (text) => parseReflection(s.envId, s.template, text),
+        generate: async (req): Promise<GenerationResult> => {
+          const tokens = tok.encode(respond(req.phase));
+          return { tokens, logprobs: tokens.map(() => 0), policyVersion: 0 };
+        },
       },
-      parseReflection: (text) => parseReflection(s.envId, s.template, text),
-      generate: async (req): Promise<GenerationResult> => {
-        const tokens = tok.encode(respond(req.phase));
-        return { tokens, logprobs: tokens.map(() => 0), policyVersion: 0 };
-      },
-    });
+    );
   } finally {
     env.close();
   }

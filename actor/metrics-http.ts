@@ -23,7 +23,11 @@ export interface ActorMetricsOptions {
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/[^a-z0-9_]/g, '_');
 
 /** Loopback is open; elsewhere the request must carry exactly this actor's bearer header (compared in constant time). */
-export function scrapeAllowed(remoteAddress: string | undefined, authorization: string | undefined, expected: string): boolean {
+export function scrapeAllowed(
+  remoteAddress: string | undefined,
+  authorization: string | undefined,
+  expected: string,
+): boolean {
   if (isLoopback(remoteAddress)) return true;
   const given = Buffer.from(authorization ?? '');
   const want = Buffer.from(expected);
@@ -66,9 +70,10 @@ export async function startActorMetrics(o: ActorMetricsOptions): Promise<{ url: 
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -54,12 +54,18 @@ export class Outbox {
   readonly maxBytes: number;
   private readonly durableWrites: boolean;
 
-  private constructor(readonly dir: string | undefined, opts: OutboxOptions, readonly recovery: OutboxRecovery) {
+  private constructor(
+    readonly dir: string | undefined,
+    opts: OutboxOptions,
+    readonly recovery: OutboxRecovery,
+  ) {
     this.maxEntries = opts.maxEntries ?? 256;
     this.maxBytes = opts.maxBytes ?? 64 << 20;
     this.durableWrites = opts.fsync ?? true;
-    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw badInput(`outbox maxEntries must be an integer >= 1, got ${this.maxEntries}`);
-    if (!Number.isInteger(this.maxBytes) || this.maxBytes < 1) throw badInput(`outbox maxBytes must be an integer >= 1, got ${this.maxBytes}`);
+    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1)
+      throw badInput(`outbox maxEntries must be an integer >= 1, got ${this.maxEntries}`);
+    if (!Number.isInteger(this.maxBytes) || this.maxBytes < 1)
+      throw badInput(`outbox maxBytes must be an integer >= 1, got ${this.maxBytes}`);
   }
 
   /** Opens an outbox; in durable mode, reloads every record left by a previous process (oldest file name first). */
@@ -78,7 +84,11 @@ export class Outbox {
       if (!FILE_RE.test(name)) continue;
       const bytes = await readFile(path);
       const r = decodeTrial(bytes);
-      const reason = !r.ok ? r.reason : fileName(r.trial.key) !== name ? 'file name does not match the record key' : null;
+      const reason = !r.ok
+        ? r.reason
+        : fileName(r.trial.key) !== name
+          ? 'file name does not match the record key'
+          : null;
       if (reason !== null || !r.ok) {
         recovery.corrupt.push({ file: name, reason: reason ?? 'invalid' });
         await rename(path, `${path}.corrupt`).catch(() => undefined);
@@ -135,7 +145,8 @@ export class Outbox {
    * resolves, so it may be sent.
    */
   async push(key: TrialKey, bytes: Uint8Array): Promise<OutboxEntry> {
-    if (bytes.byteLength > this.maxBytes) throw badInput(`trial record of ${bytes.byteLength} bytes exceeds the outbox limit of ${this.maxBytes}`);
+    if (bytes.byteLength > this.maxBytes)
+      throw badInput(`trial record of ${bytes.byteLength} bytes exceeds the outbox limit of ${this.maxBytes}`);
     const id = trialKeyString(key);
     if (this.items.has(id)) throw badInput(`outbox already holds ${id}`);
     while (!this.hasRoom(bytes.byteLength)) await new Promise<void>((resolve) => this.waiters.push(resolve));

@@ -73,7 +73,10 @@ class PolicyHolder implements Generator {
   private markReady!: () => void;
 
   /** `tokenizerOnly`: a text backend generates; keep the tokenizer and version, start no decode workers. */
-  constructor(private readonly threads: number, private readonly tokenizerOnly = false) {
+  constructor(
+    private readonly threads: number,
+    private readonly tokenizerOnly = false,
+  ) {
     this.ready = new Promise((r) => (this.markReady = r));
   }
 
@@ -141,11 +144,24 @@ export class ActorRuntime {
   private finish!: () => void;
   private poll: NodeJS.Timeout | null = null;
   private readonly running = new Set<Promise<void>>();
-  readonly stats: ActorStats = { trialsDone: 0, trialsFailed: 0, leases: 0, policyVersion: -1, batches: 0, meanBatchFill: 0, busyMs: 0 };
+  readonly stats: ActorStats = {
+    trialsDone: 0,
+    trialsFailed: 0,
+    leases: 0,
+    policyVersion: -1,
+    batches: 0,
+    meanBatchFill: 0,
+    busyMs: 0,
+  };
 
   /** The actor's and its learner client's counters (the actor's own /metrics endpoint). */
   figures(): Record<string, unknown> {
-    return { ...this.stats, ...(this.client ? Object.fromEntries(Object.entries(this.client.stats()).map(([k, v]) => [`client_${k}`, v])) : {}) };
+    return {
+      ...this.stats,
+      ...(this.client
+        ? Object.fromEntries(Object.entries(this.client.stats()).map(([k, v]) => [`client_${k}`, v]))
+        : {}),
+    };
   }
   private asyncMode = true;
   private trialLog: TrialLog | null = null;
@@ -164,16 +180,31 @@ export class ActorRuntime {
     const a = new ActorRuntime(o);
     const outbox = await Outbox.open({ dir: o.outboxDir });
     a.trialLog = o.trialLog ? await TrialLog.open(o.trialLog) : null;
-    if (outbox.recovery.loaded) o.logger.info({ recovered: outbox.recovery.loaded }, 'outbox: resending completed trials from a previous process');
+    if (outbox.recovery.loaded)
+      o.logger.info(
+        { recovered: outbox.recovery.loaded },
+        'outbox: resending completed trials from a previous process',
+      );
     a.client = new LearnerClient({
-      url: o.url, actorId: o.actorId, token: o.token, runId: o.runId, outbox, logger: o.logger, tls: o.tls,
+      url: o.url,
+      actorId: o.actorId,
+      token: o.token,
+      runId: o.runId,
+      outbox,
+      logger: o.logger,
+      tls: o.tls,
       onLease: (l) => a.onLease(l),
       onPolicy: async (p) => {
         const arrived = Date.now();
         await a.policy.update(p);
         a.stats.policyVersion = p.policyVersion;
         const now = Date.now();
-        if (p.publishedAt !== undefined) a.pendingSwitch = { policyVersion: p.policyVersion, ms: Math.max(0, now - p.publishedAt), swapMs: now - arrived };
+        if (p.publishedAt !== undefined)
+          a.pendingSwitch = {
+            policyVersion: p.policyVersion,
+            ms: Math.max(0, now - p.publishedAt),
+            swapMs: now - arrived,
+          };
       },
       onFatal: (e) => {
         o.logger.error({ err: e.message }, 'learner refused this actor for good');
@@ -181,7 +212,8 @@ export class ActorRuntime {
         a.finish();
       },
       onBye: () => void a.shutdown('learner said bye'),
-      onAck: (ack) => void a.trialLog?.acked(ack).catch((e: Error) => o.logger.error({ err: e.message }, 'trial log append failed')),
+      onAck: (ack) =>
+        void a.trialLog?.acked(ack).catch((e: Error) => o.logger.error({ err: e.message }, 'trial log append failed')),
     });
     a.client.start();
     // Memory, fds and event-loop lag in the log every 15 s (lamer soak reads them back).
@@ -209,7 +241,8 @@ export class ActorRuntime {
     }
     const now = Date.now();
     this.unreachableSince ??= now;
-    if (now - this.unreachableSince >= limit) void this.shutdown(`learner unreachable for ${Math.round(limit / 1000)} s`);
+    if (now - this.unreachableSince >= limit)
+      void this.shutdown(`learner unreachable for ${Math.round(limit / 1000)} s`);
   }
 
   private requestWork(): void {
@@ -259,7 +292,10 @@ export class ActorRuntime {
       } catch (e) {
         this.stats.trialsFailed++;
         if (this.stopping) return;
-        this.o.logger.error({ err: (e as Error).message, groupId: l.groupId, trialIndex, attempt }, 'trial failed; retrying on a fresh env');
+        this.o.logger.error(
+          { err: (e as Error).message, groupId: l.groupId, trialIndex, attempt },
+          'trial failed; retrying on a fresh env',
+        );
         if (attempt >= 3) return;
       }
     }
@@ -270,19 +306,29 @@ export class ActorRuntime {
     const env = makeEnv(l.envId, { ...l.envOptions, template: l.trial.template });
     let call = 0;
     // Evaluation trials use the shared evaluation definition's seeds (shared/eval-definition.ts): one model, one score.
-    const seedOf = () => (l.mode === 'eval' ? evalSampleSeed(l.taskSeed, call++) : deriveSeed(l.taskSeed, l.groupId, trialIndex, l.mode, call++));
+    const seedOf = () =>
+      l.mode === 'eval'
+        ? evalSampleSeed(l.taskSeed, call++)
+        : deriveSeed(l.taskSeed, l.groupId, trialIndex, l.mode, call++);
     const startedAt = Date.now();
     const fill0 = { b: batcher.stats.batches, f: batcher.stats.fillSum };
     batcher.trialStarted();
     const deps: TrialDeps = {
-      env, tokenizer: tok, stopTokens: stopTokens(tok),
+      env,
+      tokenizer: tok,
+      stopTokens: stopTokens(tok),
       buildPrompt: (ctx) => buildPrompt(env, ctx),
       parseReflection: (text) => parseReflection(l.envId, l.trial.template, text),
       beforePhase: () => batcher.phaseBarrier(),
-      generate: (req) => batcher.generate({
-        prompt: req.prompt, maxTokens: req.maxTokens, stop: req.stop, temperature: l.trial.temperature, topP: l.trial.topP,
-        seed: seedOf(),
-      }),
+      generate: (req) =>
+        batcher.generate({
+          prompt: req.prompt,
+          maxTokens: req.maxTokens,
+          stop: req.stop,
+          temperature: l.trial.temperature,
+          topP: l.trial.topP,
+          seed: seedOf(),
+        }),
     };
     const backend = this.o.backend;
     if (backend) {
@@ -291,7 +337,11 @@ export class ActorRuntime {
       deps.generateText = async (req) => {
         const version = this.policy.version;
         const out = await backend.complete({
-          prompt: req.prompt, maxTokens: req.maxTokens, stop: req.stop, temperature: l.trial.temperature, topP: l.trial.topP,
+          prompt: req.prompt,
+          maxTokens: req.maxTokens,
+          stop: req.stop,
+          temperature: l.trial.temperature,
+          topP: l.trial.topP,
           seed: seedOf(),
         });
         return { text: out.text, tokens: out.tokens, policyVersion: version };
@@ -299,24 +349,45 @@ export class ActorRuntime {
     }
     let res;
     try {
-      res = await runTrial({
-        envId: l.envId, template: l.trial.template, memory: l.memory, attempts: l.attempts, maxTurns: l.trial.maxTurns,
-        reflect: l.trial.reflect, taskSeed: l.taskSeed, nCtx: this.policy.nCtx,
-        maxActionTokens: l.trial.maxActionTokens, maxReflectTokens: l.trial.maxReflectTokens,
-      }, deps);
+      res = await runTrial(
+        {
+          envId: l.envId,
+          template: l.trial.template,
+          memory: l.memory,
+          attempts: l.attempts,
+          maxTurns: l.trial.maxTurns,
+          reflect: l.trial.reflect,
+          taskSeed: l.taskSeed,
+          nCtx: this.policy.nCtx,
+          maxActionTokens: l.trial.maxActionTokens,
+          maxReflectTokens: l.trial.maxReflectTokens,
+        },
+        deps,
+      );
     } finally {
       batcher.trialFinished();
       env.close();
     }
     const nb = batcher.stats.batches - fill0.b;
     const body: TrialBody = {
-      leaseId: l.leaseId, groupId: l.groupId, trialIndex, envId: l.envId, taskSeed: l.taskSeed, mode: l.mode,
-      attempts: l.attempts, episodesWon: res.episodesWon, ...(backend ? { policy: { backend: 'openai' as const, model: backend.model.slice(0, 128) } } : {}),
+      leaseId: l.leaseId,
+      groupId: l.groupId,
+      trialIndex,
+      envId: l.envId,
+      taskSeed: l.taskSeed,
+      mode: l.mode,
+      attempts: l.attempts,
+      episodesWon: res.episodesWon,
+      ...(backend ? { policy: { backend: 'openai' as const, model: backend.model.slice(0, 128) } } : {}),
       rows: res.rows.map(toWireRow),
       stats: {
-        startedAt, finishedAt: Date.now(), envSteps: res.envSteps, genTokens: res.genTokens,
+        startedAt,
+        finishedAt: Date.now(),
+        envSteps: res.envSteps,
+        genTokens: res.genTokens,
         ...(nb > 0 ? { batchFill: Math.min(1, (batcher.stats.fillSum - fill0.f) / nb) } : {}),
-        actorBusyMs: this.policy.busyNow(), actorUpMs: performance.now() - this.startedAt,
+        actorBusyMs: this.policy.busyNow(),
+        actorUpMs: performance.now() - this.startedAt,
         ...(this.pendingSwitch ? { weightSwitch: this.pendingSwitch } : {}),
         outboxDepth: this.client.stats().outbox,
       },
@@ -336,7 +407,11 @@ export class ActorRuntime {
     this.probe?.stop();
     this.o.logger.info({ reason }, 'actor stopping');
     const s = this.asyncBatcher.stats;
-    Object.assign(this.stats, { batches: s.batches, meanBatchFill: s.batches ? s.fillSum / s.batches : 0, busyMs: s.busyMs });
+    Object.assign(this.stats, {
+      batches: s.batches,
+      meanBatchFill: s.batches ? s.fillSum / s.batches : 0,
+      busyMs: s.busyMs,
+    });
     await this.client.close(reason);
     await this.policy.close();
     await this.trialLog?.close();

@@ -36,7 +36,13 @@ export class TrialLog {
 
   /** The learner acked `key`. */
   acked(a: Ack): Promise<void> {
-    return this.append({ t: 'ack', key: a.key, status: a.status, ...(a.reason ? { reason: a.reason.slice(0, 200) } : {}), at: Date.now() });
+    return this.append({
+      t: 'ack',
+      key: a.key,
+      status: a.status,
+      ...(a.reason ? { reason: a.reason.slice(0, 200) } : {}),
+      at: Date.now(),
+    });
   }
 
   private append(line: TrialLogLine): Promise<void> {
@@ -63,7 +69,8 @@ export function parseTrialLog(text: string): { lines: TrialLogLine[]; skipped: n
     if (!raw) continue;
     try {
       const v = JSON.parse(raw) as TrialLogLine;
-      if ((v.t === 'done' || v.t === 'ack') && typeof v.key?.actorId === 'string' && Number.isInteger(v.key?.seq)) lines.push(v);
+      if ((v.t === 'done' || v.t === 'ack') && typeof v.key?.actorId === 'string' && Number.isInteger(v.key?.seq))
+        lines.push(v);
       else skipped++;
     } catch {
       skipped++;

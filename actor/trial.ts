@@ -93,8 +93,14 @@ export interface TrialDeps {
   /** Stop strings per phase for `generateText` (default none). */
   stopText?: { play: string[]; reflect: string[] };
   buildPrompt(ctx: {
-    template: Template; phase: 'play' | 'reflect'; memory: MemoryMode; initialObs: string;
-    episode: number; turn: number; current: EpisodeLog; past: EpisodeLog[];
+    template: Template;
+    phase: 'play' | 'reflect';
+    memory: MemoryMode;
+    initialObs: string;
+    episode: number;
+    turn: number;
+    current: EpisodeLog;
+    past: EpisodeLog[];
   }): string;
   parseReflection(response: string): { reflection: string; valid: boolean };
   /** Stop words of the template: the closing tags the model ends its answer with (token path). */
@@ -127,14 +133,23 @@ interface PolicyCall {
  * Behaviour log-probs of a text response in the learner's token ids: usable only when the server's tokens, trimmed,
  * are exactly the words the tokenizer makes of the text (true for `lamer serve`; a real LLM's BPE pieces are not).
  */
-function alignLogprobs(tok: TokenizerLike | undefined, responseIds: number[], tokens: TextGenerationResult['tokens']): number[] | null {
+function alignLogprobs(
+  tok: TokenizerLike | undefined,
+  responseIds: number[],
+  tokens: TextGenerationResult['tokens'],
+): number[] | null {
   if (!tok || !tokens || tokens.length !== responseIds.length) return null;
   const encoded = tokens.map((t) => tok.encode(t.token));
   if (!encoded.every((ids, i) => ids.length === 1 && ids[0] === responseIds[i])) return null;
   return tokens.map((t) => t.logprob);
 }
 
-async function callPolicy(spec: TrialSpec, deps: TrialDeps, phase: 'play' | 'reflect', promptText: string): Promise<PolicyCall> {
+async function callPolicy(
+  spec: TrialSpec,
+  deps: TrialDeps,
+  phase: 'play' | 'reflect',
+  promptText: string,
+): Promise<PolicyCall> {
   const maxTokens = phase === 'play' ? spec.maxActionTokens : spec.maxReflectTokens;
   const tok = deps.tokenizer;
   if (deps.generateText) {
@@ -153,16 +168,27 @@ async function callPolicy(spec: TrialSpec, deps: TrialDeps, phase: 'play' | 'ref
     const response = wordLevel ? wordLevel.encode(out.text) : [];
     const logprobs = alignLogprobs(wordLevel, response, out.tokens);
     return {
-      prompt, response, logprobs: logprobs ?? [], hasLogp: logprobs !== null, policyVersion: out.policyVersion, text: out.text,
+      prompt,
+      response,
+      logprobs: logprobs ?? [],
+      hasLogp: logprobs !== null,
+      policyVersion: out.policyVersion,
+      text: out.text,
       genTokens: out.tokens?.length ?? response.length,
     };
   }
-  if (!deps.generate || !tok || !deps.stopTokens) throw new Error('runTrial: token generation needs generate, tokenizer and stopTokens (or pass generateText)');
+  if (!deps.generate || !tok || !deps.stopTokens)
+    throw new Error('runTrial: token generation needs generate, tokenizer and stopTokens (or pass generateText)');
   const prompt = fitPrompt(tok.encode(promptText), spec.nCtx - maxTokens);
   const out = await deps.generate({ prompt, maxTokens, stop: deps.stopTokens[phase], phase });
   return {
-    prompt, response: out.tokens, logprobs: out.logprobs, hasLogp: true, policyVersion: out.policyVersion,
-    text: responseText(tok, out.tokens), genTokens: out.tokens.length,
+    prompt,
+    response: out.tokens,
+    logprobs: out.logprobs,
+    hasLogp: true,
+    policyVersion: out.policyVersion,
+    text: responseText(tok, out.tokens),
+    genTokens: out.tokens.length,
   };
 }
 
@@ -181,8 +207,11 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     return out;
   };
   const sample = (c: PolicyCall) => ({
-    policyVersion: c.policyVersion, prompt: Int32Array.from(c.prompt), response: Int32Array.from(c.response),
-    behavLogp: Float32Array.from(c.logprobs), hasLogp: c.hasLogp,
+    policyVersion: c.policyVersion,
+    prompt: Int32Array.from(c.prompt),
+    response: Int32Array.from(c.response),
+    behavLogp: Float32Array.from(c.logprobs),
+    hasLogp: c.hasLogp,
   });
 
   for (let episode = 0; episode < spec.attempts; episode++) {
@@ -191,14 +220,27 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
       if (spec.reflect) {
         await deps.beforePhase?.(episode, 'reflect');
         const promptText = deps.buildPrompt({
-          template: spec.template, phase: 'reflect', memory: spec.memory, initialObs,
-          episode, turn: 0, current: finished, past: past.slice(0, -1),
+          template: spec.template,
+          phase: 'reflect',
+          memory: spec.memory,
+          initialObs,
+          episode,
+          turn: 0,
+          current: finished,
+          past: past.slice(0, -1),
         });
         const c = await call('reflect', promptText);
         const parsed = deps.parseReflection(c.text);
         finished.reflection = parsed.reflection;
         rows.push({
-          phase: 'reflect', episode, turn: 0, reward: 0, valid: parsed.valid, anchor: 'reflection', won: false, ...sample(c),
+          phase: 'reflect',
+          episode,
+          turn: 0,
+          reward: 0,
+          valid: parsed.valid,
+          anchor: 'reflection',
+          won: false,
+          ...sample(c),
           actionText: parsed.reflection,
         });
       }
@@ -209,15 +251,29 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     for (let turn = 0; turn < spec.maxTurns; turn++) {
       const anchor = env.anchor();
       const promptText = deps.buildPrompt({
-        template: spec.template, phase: 'play', memory: spec.memory, initialObs, episode, turn, current, past,
+        template: spec.template,
+        phase: 'play',
+        memory: spec.memory,
+        initialObs,
+        episode,
+        turn,
+        current,
+        past,
       });
       const c = await call('play', promptText);
       const step = env.step(c.text);
       envSteps++;
       current.steps.push({ action: step.info.actionText, obs: step.obs });
       rows.push({
-        phase: 'play', episode, turn, reward: step.reward, valid: step.info.valid, anchor, won: step.info.won === true,
-        ...sample(c), actionText: step.info.actionText,
+        phase: 'play',
+        episode,
+        turn,
+        reward: step.reward,
+        valid: step.info.valid,
+        anchor,
+        won: step.info.won === true,
+        ...sample(c),
+        actionText: step.info.actionText,
       });
       if (step.info.won) current.won = true;
       if (step.terminated || step.truncated || step.info.won) break;

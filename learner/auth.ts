@@ -21,13 +21,15 @@ export function generateMasterKey(): string {
 
 function keyBytes(masterKey: string | Uint8Array): Buffer {
   const b = typeof masterKey === 'string' ? Buffer.from(masterKey.trim(), 'utf8') : Buffer.from(masterKey);
-  if (b.byteLength < MIN_KEY_BYTES) throw badInput(`master key must be at least ${MIN_KEY_BYTES} bytes, got ${b.byteLength}`);
+  if (b.byteLength < MIN_KEY_BYTES)
+    throw badInput(`master key must be at least ${MIN_KEY_BYTES} bytes, got ${b.byteLength}`);
   return b;
 }
 
 /** The token of one actor (64 lowercase hex characters). */
 export function deriveActorToken(masterKey: string | Uint8Array, actorId: string): string {
-  if (!ActorIdSchema.safeParse(actorId).success) throw badInput(`invalid actor id '${actorId}': use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}`);
+  if (!ActorIdSchema.safeParse(actorId).success)
+    throw badInput(`invalid actor id '${actorId}': use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}`);
   return createHmac('sha256', keyBytes(masterKey)).update(actorId, 'utf8').digest('hex');
 }
 
@@ -48,7 +50,9 @@ export function loadMasterKey(opts: { file?: string; env?: NodeJS.ProcessEnv } =
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw badInput(`cannot read master key file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw badInput(
+        `cannot read master key file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     return keyBytes(text);
   }

@@ -64,7 +64,7 @@ function sha256(bytes: Uint8Array): string {
 async function writeDurable(path: string, data: Uint8Array): Promise<void> {
   const fh = await open(path, 'wx');
   try {
-    for (let off = 0; off < data.byteLength;) {
+    for (let off = 0; off < data.byteLength; ) {
       off += (await fh.write(data, off, Math.min(MAX_WRITE, data.byteLength - off))).bytesWritten;
     }
     await fh.sync();
@@ -77,7 +77,10 @@ async function writeDurable(path: string, data: Uint8Array): Promise<void> {
 export class CheckpointStore {
   readonly keep: number;
 
-  constructor(readonly dir: string, opts: CheckpointStoreOptions = {}) {
+  constructor(
+    readonly dir: string,
+    opts: CheckpointStoreOptions = {},
+  ) {
     const keep = opts.keep ?? 3;
     if (!Number.isInteger(keep) || keep < 1) throw badInput(`checkpoint keep must be an integer >= 1, got ${keep}`);
     this.keep = keep;
@@ -92,7 +95,11 @@ export class CheckpointStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;
     }
-    return names.map((n) => CKPT_RE.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
+    return names
+      .map((n) => CKPT_RE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
   }
 
   /**
@@ -100,7 +107,8 @@ export class CheckpointStore {
    * Re-saving an existing step replaces it atomically. Returns the checkpoint directory.
    */
   async save(step: number, files: Map<string, Uint8Array>, meta: Record<string, unknown> = {}): Promise<string> {
-    if (!Number.isSafeInteger(step) || step < 0 || step >= 1e12) throw badInput(`checkpoint step must be an integer in 0..1e12, got ${step}`);
+    if (!Number.isSafeInteger(step) || step < 0 || step >= 1e12)
+      throw badInput(`checkpoint step must be an integer in 0..1e12, got ${step}`);
     for (const name of files.keys()) {
       if (!FILE_RE.test(name) || name === MANIFEST) throw badInput(`invalid checkpoint file name '${name}'`);
     }
@@ -110,7 +118,13 @@ export class CheckpointStore {
     const partial = `${final}.partial-${process.pid}`;
     await rm(partial, { recursive: true, force: true });
     await mkdir(partial);
-    const manifest: CheckpointManifest = { formatVersion: FORMAT_VERSION, step, createdAt: new Date().toISOString(), files: {}, meta };
+    const manifest: CheckpointManifest = {
+      formatVersion: FORMAT_VERSION,
+      step,
+      createdAt: new Date().toISOString(),
+      files: {},
+      meta,
+    };
     const debugDelayMs = Number(process.env[DEBUG_DELAY_ENV] ?? 0);
     const pause = () => (debugDelayMs > 0 ? new Promise((r) => setTimeout(r, debugDelayMs)) : undefined);
     try {
@@ -132,7 +146,10 @@ export class CheckpointStore {
       if (displaced) await rm(displaced, { recursive: true, force: true });
     } catch (e) {
       await rm(partial, { recursive: true, force: true }).catch(() => undefined);
-      throw new LamerError('RL_ERR_CHECKPOINT', `checkpoint ${step} could not be saved in ${this.dir}: ${(e as Error).message}`);
+      throw new LamerError(
+        'RL_ERR_CHECKPOINT',
+        `checkpoint ${step} could not be saved in ${this.dir}: ${(e as Error).message}`,
+      );
     }
     await this.prune(step);
     return final;
@@ -185,20 +202,28 @@ export class CheckpointStore {
   }
 
   /** Verifies one checkpoint directory; returns its contents or the reason it is invalid. */
-  async verify(step: number): Promise<{ ok: true; files: Map<string, Uint8Array>; manifest: CheckpointManifest } | { ok: false; reason: string }> {
+  async verify(
+    step: number,
+  ): Promise<
+    { ok: true; files: Map<string, Uint8Array>; manifest: CheckpointManifest } | { ok: false; reason: string }
+  > {
     const dir = join(this.dir, ckptName(step));
     let manifest: CheckpointManifest;
     try {
       manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as CheckpointManifest;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return { ok: false, reason: code === 'ENOENT' ? `${MANIFEST} missing` : `${MANIFEST} unreadable: ${code ?? (e as Error).message}` };
+      return {
+        ok: false,
+        reason: code === 'ENOENT' ? `${MANIFEST} missing` : `${MANIFEST} unreadable: ${code ?? (e as Error).message}`,
+      };
     }
     if (typeof manifest !== 'object' || manifest === null || manifest.formatVersion !== FORMAT_VERSION) {
       return { ok: false, reason: `${MANIFEST} has an unsupported format version` };
     }
     if (manifest.step !== step) return { ok: false, reason: `${MANIFEST} is for step ${manifest.step}, not ${step}` };
-    if (typeof manifest.files !== 'object' || manifest.files === null) return { ok: false, reason: `${MANIFEST} lists no files` };
+    if (typeof manifest.files !== 'object' || manifest.files === null)
+      return { ok: false, reason: `${MANIFEST} lists no files` };
     const files = new Map<string, Uint8Array>();
     for (const [name, want] of Object.entries(manifest.files)) {
       if (!FILE_RE.test(name)) return { ok: false, reason: `${MANIFEST} names an invalid file '${name}'` };
@@ -208,7 +233,8 @@ export class CheckpointStore {
       } catch (e) {
         return { ok: false, reason: `file ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
       }
-      if (data.byteLength !== want.bytes) return { ok: false, reason: `file ${name}: ${data.byteLength} bytes, manifest says ${want.bytes}` };
+      if (data.byteLength !== want.bytes)
+        return { ok: false, reason: `file ${name}: ${data.byteLength} bytes, manifest says ${want.bytes}` };
       if (sha256(data) !== want.sha256) return { ok: false, reason: `file ${name}: sha256 mismatch` };
       files.set(name, data);
     }
@@ -229,8 +255,11 @@ export class CheckpointStore {
       if (v.ok) return { step, dir, files: v.files, meta: v.manifest.meta ?? {}, skipped };
       skipped.push({ dir, reason: v.reason });
     }
-    throw new LamerError('RL_ERR_CHECKPOINT',
-      `no valid checkpoint in ${this.dir} (${skipped.map((s) => `${s.dir}: ${s.reason}`).join('; ')}); use --fresh to start over`, { skipped });
+    throw new LamerError(
+      'RL_ERR_CHECKPOINT',
+      `no valid checkpoint in ${this.dir} (${skipped.map((s) => `${s.dir}: ${s.reason}`).join('; ')}); use --fresh to start over`,
+      { skipped },
+    );
   }
 }
 

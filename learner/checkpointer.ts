@@ -21,7 +21,11 @@ export interface CheckpointModel {
 
 export class Checkpointer {
   /** `timeoutMs`: deadline of one save (writes + fsyncs); past it the save rejects with the reason logged. */
-  constructor(private readonly store: CheckpointStore, private readonly logger: Logger, private readonly timeoutMs = 0) {}
+  constructor(
+    private readonly store: CheckpointStore,
+    private readonly logger: Logger,
+    private readonly timeoutMs = 0,
+  ) {}
 
   /**
    * Saves `state` (already updated with the task book snapshot and ledger offset) with the model. `replayFrom`
@@ -30,10 +34,22 @@ export class Checkpointer {
   async save(state: LearnerState, model: CheckpointModel, replayFrom: number): Promise<string> {
     const files = serializeModel(model);
     files.set(STATE_FILE, Buffer.from(JSON.stringify(state)));
-    const dir = await withDeadline(this.store.save(state.policyVersion, files, {
-      policyVersion: state.policyVersion, learnerEpoch: state.learnerEpoch, ledgerOffset: state.ledgerOffset, runId: state.runId, replayFrom,
-    }), this.timeoutMs, `checkpoint save of policy v${state.policyVersion}`,
-    (e) => this.logger.error({ policyVersion: state.policyVersion, ms: e.ms }, 'checkpoint save missed its deadline (stuck disk?); stopping'));
+    const dir = await withDeadline(
+      this.store.save(state.policyVersion, files, {
+        policyVersion: state.policyVersion,
+        learnerEpoch: state.learnerEpoch,
+        ledgerOffset: state.ledgerOffset,
+        runId: state.runId,
+        replayFrom,
+      }),
+      this.timeoutMs,
+      `checkpoint save of policy v${state.policyVersion}`,
+      (e) =>
+        this.logger.error(
+          { policyVersion: state.policyVersion, ms: e.ms },
+          'checkpoint save missed its deadline (stuck disk?); stopping',
+        ),
+    );
     this.logger.info({ dir, policyVersion: state.policyVersion }, 'checkpoint saved');
     return dir;
   }

@@ -25,7 +25,14 @@ export class EndpointsFile {
   private value: Endpoints;
 
   constructor(private readonly runDir: string) {
-    this.value = { ws: null, http: null, pid: process.pid, runId: null, startedAt: new Date().toISOString(), stoppedAt: null };
+    this.value = {
+      ws: null,
+      http: null,
+      pid: process.pid,
+      runId: null,
+      startedAt: new Date().toISOString(),
+      stoppedAt: null,
+    };
   }
 
   update(patch: Partial<Endpoints>): void {
@@ -37,7 +44,10 @@ export class EndpointsFile {
 /** Reads `<runDir>/endpoints.json`, with a clear error when it is missing or malformed. */
 export function readEndpoints(runDir: string): Endpoints {
   const file = join(runDir, ENDPOINTS_FILE);
-  if (!existsSync(file)) throw badInput(`${file} does not exist: no learner has listened in this run directory (is it the right --run-dir?)`);
+  if (!existsSync(file))
+    throw badInput(
+      `${file} does not exist: no learner has listened in this run directory (is it the right --run-dir?)`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -45,6 +55,7 @@ export function readEndpoints(runDir: string): Endpoints {
     throw badInput(`${file} is not JSON: ${(e as Error).message}`);
   }
   const r = EndpointsSchema.safeParse(raw);
-  if (!r.success) throw badInput(`${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw badInput(`${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   return r.data;
 }

@@ -70,7 +70,8 @@ export class Evaluator {
       }
       const slots = pending.flatMap((g) => g.slots);
       this.o.reporter?.waiting({
-        stage: 'evaluator', what: `${pending.length} validation group${pending.length === 1 ? '' : 's'} of v${version} (${slots.filter((s) => s !== null).length}/${slots.length} trials)`,
+        stage: 'evaluator',
+        what: `${pending.length} validation group${pending.length === 1 ? '' : 's'} of v${version} (${slots.filter((s) => s !== null).length}/${slots.length} trials)`,
       });
       if (this.o.config.run.mode === 'sync') this.o.pushEvalCohorts();
       await waker.sleep(200);
@@ -78,16 +79,31 @@ export class Evaluator {
     this.o.reporter?.done('evaluator');
     const groups = book.ready('eval').filter((g) => g.evalVersion === version);
     const trials = groups.map((g) => this.o.ingest.trials(g)[0]);
-    const pass = passAtKCurve(trials.map((t) => t.episodesWon), this.o.config.run.evalAttempts);
+    const pass = passAtKCurve(
+      trials.map((t) => t.episodesWon),
+      this.o.config.run.evalAttempts,
+    );
     const diversity = trajectoryDiversity(trials.map((t) => episodeActions(t)));
     const ids = groups.map((g) => g.groupId);
     this.o.ingest.forget(ids);
     book.consume(ids);
-    const result: EvalResult = { version, pass, diversity: diversity.mean, tasks: trials.length, wall: (Date.now() - this.o.t0) / 1000 };
-    this.o.metrics.log(version, { ...Object.fromEntries(pass.map((p, k) => [`eval/pass@${k + 1}`, p])), 'eval/diversity': diversity.mean, 'eval/seconds': (Date.now() - t0) / 1000 });
+    const result: EvalResult = {
+      version,
+      pass,
+      diversity: diversity.mean,
+      tasks: trials.length,
+      wall: (Date.now() - this.o.t0) / 1000,
+    };
+    this.o.metrics.log(version, {
+      ...Object.fromEntries(pass.map((p, k) => [`eval/pass@${k + 1}`, p])),
+      'eval/diversity': diversity.mean,
+      'eval/seconds': (Date.now() - t0) / 1000,
+    });
     this.o.logger.info({ version, pass: pass.map((p) => +p.toFixed(3)), tasks: trials.length }, 'evaluation');
     const name = evalDefinition(this.o.config).name;
-    this.o.emit(`eval v${version}: ${pass.map((p, k) => `pass@${k + 1} ${(100 * p).toFixed(1)}%`).join('  ')}  (${name}, ${trials.length} tasks, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    this.o.emit(
+      `eval v${version}: ${pass.map((p, k) => `pass@${k + 1} ${(100 * p).toFixed(1)}%`).join('  ')}  (${name}, ${trials.length} tasks, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
     return result;
   }
 }

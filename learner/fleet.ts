@@ -54,7 +54,11 @@ export class Fleet {
     const same = prev?.incarnation === c.incarnation;
     this.actors.set(c.actorId, {
       ...(same && prev ? prev : { version: -1, trials: 0, recent: [] }),
-      actorId: c.actorId, incarnation: c.incarnation, connected: true, lastSeen: this.now(), goneAt: undefined,
+      actorId: c.actorId,
+      incarnation: c.incarnation,
+      connected: true,
+      lastSeen: this.now(),
+      goneAt: undefined,
     });
   }
 
@@ -68,7 +72,13 @@ export class Fleet {
   trial(t: Trial): void {
     const now = this.now();
     const e = this.actors.get(t.key.actorId) ?? {
-      actorId: t.key.actorId, incarnation: t.key.incarnation, connected: true, lastSeen: now, version: -1, trials: 0, recent: [],
+      actorId: t.key.actorId,
+      incarnation: t.key.incarnation,
+      connected: true,
+      lastSeen: now,
+      version: -1,
+      trials: 0,
+      recent: [],
     };
     e.lastSeen = now;
     e.trials++;
@@ -109,10 +119,17 @@ export class Fleet {
       }
       const recent = e.recent.filter((t) => t >= now - RATE_WINDOW_MS).length;
       out.push({
-        actorId: id, incarnation: e.incarnation, connected: e.connected, lastSeenSec: (now - e.lastSeen) / 1000,
+        actorId: id,
+        incarnation: e.incarnation,
+        connected: e.connected,
+        lastSeenSec: (now - e.lastSeen) / 1000,
         ...(e.goneAt !== undefined && !e.connected ? { goneSec: (now - e.goneAt) / 1000 } : {}),
-        version: e.version, trials: e.trials, trialsPerSec: recent / (RATE_WINDOW_MS / 1000), leased: leased.get(id) ?? 0,
-        ...(e.outbox !== undefined ? { outbox: e.outbox } : {}), ...(e.idleFrac !== undefined ? { idleFrac: e.idleFrac } : {}),
+        version: e.version,
+        trials: e.trials,
+        trialsPerSec: recent / (RATE_WINDOW_MS / 1000),
+        leased: leased.get(id) ?? 0,
+        ...(e.outbox !== undefined ? { outbox: e.outbox } : {}),
+        ...(e.idleFrac !== undefined ? { idleFrac: e.idleFrac } : {}),
       });
     }
     return out.sort((a, b) => Number(b.connected) - Number(a.connected) || a.actorId.localeCompare(b.actorId));

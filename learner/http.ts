@@ -56,12 +56,19 @@ const ASSETS: Record<string, { file: () => string; type: string }> = {
   '/': { file: () => here('./dashboard/index.html'), type: 'text/html; charset=utf-8' },
   '/assets/dashboard.js': { file: () => here('./dashboard/dashboard.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/dashboard.css': { file: () => here('./dashboard/dashboard.css'), type: 'text/css; charset=utf-8' },
-  '/assets/uPlot.iife.min.js': { file: () => require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  '/assets/uPlot.iife.min.js': {
+    file: () => require.resolve('uplot/dist/uPlot.iife.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
   '/assets/uPlot.min.css': { file: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
 /** Loopback is open; anything else needs a valid bearer token of this run. */
-export function allowed(remoteAddress: string | undefined, authorization: string | undefined, auth: Authenticator): boolean {
+export function allowed(
+  remoteAddress: string | undefined,
+  authorization: string | undefined,
+  auth: Authenticator,
+): boolean {
   return isLoopback(remoteAddress) || auth.verify(authorization) !== null;
 }
 
@@ -88,7 +95,9 @@ export async function startHttpSide(o: HttpOptions): Promise<HttpSide> {
       return;
     }
     if (!allowed(req.socket.remoteAddress, req.headers.authorization, o.auth)) {
-      res.writeHead(401, { 'www-authenticate': 'Bearer realm="lamer"', 'content-type': 'text/plain' }).end('a bearer token of this run is required from non-loopback addresses\n');
+      res
+        .writeHead(401, { 'www-authenticate': 'Bearer realm="lamer"', 'content-type': 'text/plain' })
+        .end('a bearer token of this run is required from non-loopback addresses\n');
       return;
     }
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -101,7 +110,10 @@ export async function startHttpSide(o: HttpOptions): Promise<HttpSide> {
       case '/healthz': {
         const maxMs = lag.max / 1e6;
         lag.reset();
-        json(res, maxMs > HEALTH_MAX_LAG_MS ? 503 : 200, { status: maxMs > HEALTH_MAX_LAG_MS ? 'event loop blocked' : 'ok', eventLoopMaxLagMs: +maxMs.toFixed(1) });
+        json(res, maxMs > HEALTH_MAX_LAG_MS ? 503 : 200, {
+          status: maxMs > HEALTH_MAX_LAG_MS ? 'event loop blocked' : 'ok',
+          eventLoopMaxLagMs: +maxMs.toFixed(1),
+        });
         return;
       }
       case '/readyz': {

@@ -114,7 +114,10 @@ export class Ingest {
   /** The group's rows in the estimators' shape (trial i = slot i). */
   groupRows(g: GroupState): Group<RecordedRow> {
     const slots = this.live.get(g.groupId)!;
-    return { groupId: g.groupId, trials: g.slots.map((_, i) => ({ trialId: `${g.groupId}/${i}`, rows: slots.get(i)!.rows })) };
+    return {
+      groupId: g.groupId,
+      trials: g.slots.map((_, i) => ({ trialId: `${g.groupId}/${i}`, rows: slots.get(i)!.rows })),
+    };
   }
 
   /** The decoded trials of a ready group, in slot order. */
@@ -148,9 +151,21 @@ export class Ingest {
   }
 
   /** Quarantines one ledgered record and logs why. */
-  private async setAside(offset: number, t: Trial | null, reason: string, bytes: Uint8Array | null, key = t?.key ?? null): Promise<void> {
-    await this.o.quarantine.add({ offset, key, groupId: t?.groupId ?? null, trialIndex: t?.trialIndex ?? null, reason }, bytes);
-    this.o.logger.warn({ offset, key, groupId: t?.groupId, trialIndex: t?.trialIndex, reason }, 'quarantined an unusable ledger record');
+  private async setAside(
+    offset: number,
+    t: Trial | null,
+    reason: string,
+    bytes: Uint8Array | null,
+    key = t?.key ?? null,
+  ): Promise<void> {
+    await this.o.quarantine.add(
+      { offset, key, groupId: t?.groupId ?? null, trialIndex: t?.trialIndex ?? null, reason },
+      bytes,
+    );
+    this.o.logger.warn(
+      { offset, key, groupId: t?.groupId, trialIndex: t?.trialIndex, reason },
+      'quarantined an unusable ledger record',
+    );
   }
 
   private keep(groupId: string, slot: number, trial: Trial): void {

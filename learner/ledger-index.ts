@@ -35,7 +35,9 @@ const IndexSchema = z.strictObject({
   format: z.literal(FORMAT),
   coveredTo: z.number().int().min(0),
   entries: z.number().int().min(0),
-  streams: z.array(z.tuple([z.string(), z.string(), z.string(), z.number().int().min(0), z.array(z.number().int().min(0))])),
+  streams: z.array(
+    z.tuple([z.string(), z.string(), z.string(), z.number().int().min(0), z.array(z.number().int().min(0))]),
+  ),
 });
 
 export interface LedgerIndexState {
@@ -46,7 +48,8 @@ export interface LedgerIndexState {
   streams: Map<string, CoveredStream>;
 }
 
-export const streamId = (runId: string, actorId: string, incarnation: string): string => `${runId}/${actorId}/${incarnation}`;
+export const streamId = (runId: string, actorId: string, incarnation: string): string =>
+  `${runId}/${actorId}/${incarnation}`;
 
 export function emptyIndex(): LedgerIndexState {
   return { coveredTo: 0, entries: 0, streams: new Map() };
@@ -60,7 +63,10 @@ export function readIndex(dir: string): LedgerIndexState {
   try {
     parsed = IndexSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
   } catch (e) {
-    throw new LamerError('RL_ERR_INTERNAL', `ledger ${dir}: ${INDEX_FILE} is unreadable (${(e as Error).message}); refusing to forget committed keys`);
+    throw new LamerError(
+      'RL_ERR_INTERNAL',
+      `ledger ${dir}: ${INDEX_FILE} is unreadable (${(e as Error).message}); refusing to forget committed keys`,
+    );
   }
   const streams = new Map<string, CoveredStream>();
   for (const [runId, actorId, incarnation, below, extra] of parsed.streams) {
@@ -70,12 +76,24 @@ export function readIndex(dir: string): LedgerIndexState {
 }
 
 export function serializeIndex(s: LedgerIndexState): string {
-  const streams = [...s.streams.values()].map((c) => [c.runId, c.actorId, c.incarnation, c.below, [...c.extra].sort((a, b) => a - b)]);
+  const streams = [...s.streams.values()].map((c) => [
+    c.runId,
+    c.actorId,
+    c.incarnation,
+    c.below,
+    [...c.extra].sort((a, b) => a - b),
+  ]);
   return JSON.stringify({ format: FORMAT, coveredTo: s.coveredTo, entries: s.entries, streams }) + '\n';
 }
 
 /** Adds one covered key, keeping `extra` minimal (seqs that close the gap move into `below`). */
-export function coverKey(s: LedgerIndexState, runId: string, actorId: string, incarnation: string, seq: number): CoveredStream {
+export function coverKey(
+  s: LedgerIndexState,
+  runId: string,
+  actorId: string,
+  incarnation: string,
+  seq: number,
+): CoveredStream {
   const id = streamId(runId, actorId, incarnation);
   let c = s.streams.get(id);
   if (!c) s.streams.set(id, (c = { runId, actorId, incarnation, below: 0, extra: new Set() }));

@@ -19,8 +19,19 @@
  * Offsets are logical byte positions across segments; segment files are named by their first offset.
  */
 import {
-  closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync,
-  statSync, unlinkSync, writeSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  unlinkSync,
+  writeSync,
 } from 'node:fs';
 import { copyFile, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -31,7 +42,16 @@ import { LIMITS, TrialKeySchema, type CommittedMark, type TrialKey } from '../pr
 import { withDeadline } from '../shared/deadline.js';
 import { LamerError, badInput } from '../shared/errors.js';
 import { atomicWrite, fsyncDir, fsyncDirSync, isTempName } from '../shared/fsutil.js';
-import { type CoveredStream, INDEX_FILE, type LedgerIndexState, coverKey, covers, readIndex, serializeIndex, streamId } from './ledger-index.js';
+import {
+  type CoveredStream,
+  INDEX_FILE,
+  type LedgerIndexState,
+  coverKey,
+  covers,
+  readIndex,
+  serializeIndex,
+  streamId,
+} from './ledger-index.js';
 
 const MAGIC = 0x314c4d4c; // 'LML1'
 const HEADER = 44;
@@ -134,13 +154,18 @@ class Stream {
   contiguous = 0;
   maxSeq = -1;
   lastUse = 0;
-  constructor(readonly runId: string, readonly actorId: string, readonly incarnation: string) {}
+  constructor(
+    readonly runId: string,
+    readonly actorId: string,
+    readonly incarnation: string,
+  ) {}
 
   get(seq: number): [number, number] | null {
     if (seq < this.base || (this.covered && covers(this.covered, seq))) return KNOWN;
     if (seq > this.maxSeq) return null;
     const i = 2 * (seq - this.base);
-    const hi = this.hashes[i], lo = this.hashes[i + 1];
+    const hi = this.hashes[i],
+      lo = this.hashes[i + 1];
     return hi === 0 && lo === 0 ? null : [hi, lo];
   }
 
@@ -186,7 +211,8 @@ class Stream {
   /** The welcome's view of this stream; seqs beyond the wire cap are left out (the actor resends them: duplicate). */
   mark(): CommittedMark {
     const seqs: number[] = [];
-    for (let s = this.contiguous + 1; s <= this.maxSeq && seqs.length < LIMITS.committedSeqs; s++) if (this.get(s)) seqs.push(s);
+    for (let s = this.contiguous + 1; s <= this.maxSeq && seqs.length < LIMITS.committedSeqs; s++)
+      if (this.get(s)) seqs.push(s);
     return { incarnation: this.incarnation, upTo: this.contiguous - 1, seqs };
   }
 }
@@ -233,7 +259,9 @@ function encodeEntry(key: TrialKey, payload: Uint8Array, hash: Buffer): Uint8Arr
   return [head, payload, trailer];
 }
 
-type Parsed = { ok: true; len: number; key: TrialKey; hash: Buffer; payload: Buffer } | { ok: false; reason: string; needBytes?: number };
+type Parsed =
+  | { ok: true; len: number; key: TrialKey; hash: Buffer; payload: Buffer }
+  | { ok: false; reason: string; needBytes?: number };
 
 /** Parses one entry at `pos` of `buf` (`avail` bytes valid from there on). */
 function parseEntry(buf: Buffer, pos: number, avail: number): Parsed {
@@ -244,7 +272,8 @@ function parseEntry(buf: Buffer, pos: number, avail: number): Parsed {
   if (len < HEADER + keyLen + TRAILER) return { ok: false, reason: 'bad entry length' };
   if (avail < len) return { ok: false, reason: 'truncated entry', needBytes: len };
   const entry = buf.subarray(pos, pos + len);
-  if (crc32(entry.subarray(0, len - TRAILER)) !== entry.readUInt32LE(len - TRAILER)) return { ok: false, reason: 'crc mismatch' };
+  if (crc32(entry.subarray(0, len - TRAILER)) !== entry.readUInt32LE(len - TRAILER))
+    return { ok: false, reason: 'crc mismatch' };
   let key: TrialKey;
   try {
     const [runId, actorId, incarnation, seq] = JSON.parse(entry.toString('utf8', HEADER, HEADER + keyLen)) as unknown[];
@@ -260,7 +289,10 @@ class SegmentReader {
   private buf = Buffer.allocUnsafe(1 << 22);
   private bufStart = 0;
   private bufLen = 0;
-  constructor(private readonly fd: number, private readonly end: number) {}
+  constructor(
+    private readonly fd: number,
+    private readonly end: number,
+  ) {}
 
   /** Ensures bytes [pos, pos+n) are in the window (or as many as exist before `end`); returns the available count. */
   window(pos: number, n: number): { buf: Buffer; at: number; avail: number } {
@@ -323,7 +355,16 @@ export class Ledger {
   private durableEnd: number;
   /** Logical end including appended-but-not-yet-durable entries. */
   private tail: number;
-  private readonly counters = { batches: 0, fsyncs: 0, duplicates: 0, conflicts: 0, rejected: 0, maxBatch: 0, writeMs: 0, syncMs: 0 };
+  private readonly counters = {
+    batches: 0,
+    fsyncs: 0,
+    duplicates: 0,
+    conflicts: 0,
+    rejected: 0,
+    maxBatch: 0,
+    writeMs: 0,
+    syncMs: 0,
+  };
   private readonly segmentBytes: number;
   private readonly maxSeqAhead: number;
   private readonly groupCommitMs: number;
@@ -337,7 +378,12 @@ export class Ledger {
   private readonly archiveDir: string | undefined;
   private readonly syncTimeoutMs: number;
 
-  private constructor(readonly dir: string, private readonly segments: Segment[], private readonly index: LedgerIndexState, opts: LedgerOptions) {
+  private constructor(
+    readonly dir: string,
+    private readonly segments: Segment[],
+    private readonly index: LedgerIndexState,
+    opts: LedgerOptions,
+  ) {
     this.segmentBytes = opts.segmentBytes ?? 256 << 20;
     this.maxSeqAhead = opts.maxSeqAhead ?? 65_536;
     this.groupCommitMs = opts.groupCommitMs ?? 0;
@@ -362,10 +408,19 @@ export class Ledger {
       // A crash while the index was being replaced leaves its temp file: the old index is still the valid one.
       for (const n of all) if (isTempName(n) && n.startsWith(`.${INDEX_FILE}.`)) unlinkSync(join(dir, n));
       const names = all.filter((n) => SEGMENT_RE.test(n)).sort();
-      const segments: Segment[] = names.map((name) => ({ start: Number(SEGMENT_RE.exec(name)![1]), name, size: 0, keys: [] }));
+      const segments: Segment[] = names.map((name) => ({
+        start: Number(SEGMENT_RE.exec(name)![1]),
+        name,
+        size: 0,
+        keys: [],
+      }));
       const index = readIndex(dir);
       if (segments.length === 0) {
-        if (index.coveredTo > 0) throw new LamerError('RL_ERR_INTERNAL', `ledger ${dir}: ${INDEX_FILE} covers up to ${index.coveredTo} but no segment is left`);
+        if (index.coveredTo > 0)
+          throw new LamerError(
+            'RL_ERR_INTERNAL',
+            `ledger ${dir}: ${INDEX_FILE} covers up to ${index.coveredTo} but no segment is left`,
+          );
         closeSync(openSync(join(dir, segmentName(0)), 'wx'));
         fsyncDirSync(dir);
         segments.push({ start: 0, name: segmentName(0), size: 0, keys: [] });
@@ -385,13 +440,22 @@ export class Ledger {
 
   /** Streams of covered keys, and which segments the index covers (those are not read at start-up). */
   private attachIndex(): void {
-    for (const c of this.index.streams.values()) this.streamFor({ runId: c.runId, actorId: c.actorId, incarnation: c.incarnation, seq: 0 }).cover(c);
+    for (const c of this.index.streams.values())
+      this.streamFor({ runId: c.runId, actorId: c.actorId, incarnation: c.incarnation, seq: 0 }).cover(c);
     if (this.index.coveredTo === 0) {
-      if (this.segments[0].start !== 0) throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: the first segment ${this.segments[0].name} does not start at 0 and no index covers the records before it`);
+      if (this.segments[0].start !== 0)
+        throw new LamerError(
+          'RL_ERR_INTERNAL',
+          `ledger ${this.dir}: the first segment ${this.segments[0].name} does not start at 0 and no index covers the records before it`,
+        );
       return;
     }
     const i = this.segments.findIndex((s) => s.start === this.index.coveredTo);
-    if (i < 0) throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: ${INDEX_FILE} covers up to ${this.index.coveredTo} but segment ${segmentName(this.index.coveredTo)} is missing`);
+    if (i < 0)
+      throw new LamerError(
+        'RL_ERR_INTERNAL',
+        `ledger ${this.dir}: ${INDEX_FILE} covers up to ${this.index.coveredTo} but segment ${segmentName(this.index.coveredTo)} is missing`,
+      );
     this.firstLive = i;
     for (const seg of this.segments.slice(0, i)) seg.size = statSync(join(this.dir, seg.name)).size;
   }
@@ -403,7 +467,10 @@ export class Ledger {
       if (i > this.firstLive) {
         const prev = this.segments[i - 1];
         if (prev.start + prev.size !== seg.start) {
-          throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: segment ${seg.name} does not start where ${prev.name} ends (${prev.start + prev.size})`);
+          throw new LamerError(
+            'RL_ERR_INTERNAL',
+            `ledger ${this.dir}: segment ${seg.name} does not start where ${prev.name} ends (${prev.start + prev.size})`,
+          );
         }
       }
       const path = join(this.dir, seg.name);
@@ -413,7 +480,11 @@ export class Ledger {
         let valid = 0;
         let bad: string | null = null;
         for (const { pos, entry } of scanSegment(fd, size)) {
-          if (!entry.ok) { bad = entry.reason; valid = pos; break; }
+          if (!entry.ok) {
+            bad = entry.reason;
+            valid = pos;
+            break;
+          }
           const stream = this.streamFor(entry.key);
           stream.set(entry.key.seq, prefix(entry.hash));
           seg.keys.push([stream, entry.key.seq]);
@@ -422,7 +493,10 @@ export class Ledger {
         }
         if (bad !== null) {
           if (!isLast) {
-            throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: segment ${seg.name} is damaged at byte ${valid} (${bad}); refusing to drop committed records`);
+            throw new LamerError(
+              'RL_ERR_INTERNAL',
+              `ledger ${this.dir}: segment ${seg.name} is damaged at byte ${valid} (${bad}); refusing to drop committed records`,
+            );
           }
           // A crash mid-append leaves a partial final entry: cut it off (it was never acked).
           ftruncateSync(fd, valid);
@@ -481,7 +555,10 @@ export class Ledger {
   committedMarks(runId: string, actorId: string, limit = 64): CommittedMark[] {
     const set = this.actorStreams.get(`${runId}/${actorId}`);
     if (!set) return [];
-    return [...set].sort((a, b) => b.lastUse - a.lastUse).slice(0, limit).map((s) => s.mark());
+    return [...set]
+      .sort((a, b) => b.lastUse - a.lastUse)
+      .slice(0, limit)
+      .map((s) => s.mark());
   }
 
   /**
@@ -491,9 +568,11 @@ export class Ledger {
    * fsync failure every later append rejects too (never ack without durability) until the ledger is reopened.
    */
   append(key: TrialKey, bytes: Uint8Array): Promise<AppendResult> {
-    if (this.failed) return Promise.reject(new LamerError('RL_ERR_INTERNAL', `ledger failed earlier: ${this.failed.message}`));
+    if (this.failed)
+      return Promise.reject(new LamerError('RL_ERR_INTERNAL', `ledger failed earlier: ${this.failed.message}`));
     if (this.closed) return Promise.reject(new LamerError('RL_ERR_INTERNAL', 'ledger is closed'));
-    if (!Number.isSafeInteger(key.seq) || key.seq < 0) return Promise.resolve({ status: 'rejected', reason: `seq ${key.seq} is not a non-negative integer` });
+    if (!Number.isSafeInteger(key.seq) || key.seq < 0)
+      return Promise.resolve({ status: 'rejected', reason: `seq ${key.seq} is not a non-negative integer` });
     const hashBuf = createHash('sha256').update(bytes).digest();
     const hash = prefix(hashBuf);
     const id = `${key.runId}/${key.actorId}/${key.incarnation}/${key.seq}`;
@@ -506,12 +585,18 @@ export class Ledger {
     if (existing) return Promise.resolve(this.judgeRepeat(existing, hash));
     if (key.seq >= stream.contiguous + this.maxSeqAhead) {
       this.counters.rejected++;
-      return Promise.resolve({ status: 'rejected', reason: `seq ${key.seq} is more than ${this.maxSeqAhead} ahead of the committed watermark ${stream.contiguous}` });
+      return Promise.resolve({
+        status: 'rejected',
+        reason: `seq ${key.seq} is more than ${this.maxSeqAhead} ahead of the committed watermark ${stream.contiguous}`,
+      });
     }
     const parts = encodeEntry(key, bytes, hashBuf);
     const size = parts[0].byteLength + parts[1].byteLength + parts[2].byteLength;
     let resolve!: () => void, reject!: (e: Error) => void;
-    const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     done.catch(() => undefined); // observed through the returned promise
     const p: Pending = { key, stream, hash, parts, size, offset: this.tail, done, resolve, reject };
     this.tail += size;
@@ -533,7 +618,9 @@ export class Ledger {
   private scheduleFlush(): void {
     if (this.flushing) return;
     this.flushing = true;
-    this.idle = new Promise((r) => { this.idleResolve = r; });
+    this.idle = new Promise((r) => {
+      this.idleResolve = r;
+    });
     const start = () => void this.flushLoop();
     if (this.groupCommitMs > 0) setTimeout(start, this.groupCommitMs);
     else setImmediate(start);
@@ -660,7 +747,10 @@ export class Ledger {
     }
     const oldest = this.segments[0].start;
     if (fromOffset < oldest) {
-      throw new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: records before offset ${oldest} were removed by ledger.retention; cannot read from ${fromOffset}`);
+      throw new LamerError(
+        'RL_ERR_INTERNAL',
+        `ledger ${this.dir}: records before offset ${oldest} were removed by ledger.retention; cannot read from ${fromOffset}`,
+      );
     }
     let first = true;
     for (const seg of [...this.segments]) {
@@ -674,13 +764,22 @@ export class Ledger {
           if (!entry.ok) {
             throw first && pos === from
               ? badInput(`ledger offset ${fromOffset} is not an entry boundary (${entry.reason})`)
-              : new LamerError('RL_ERR_INTERNAL', `ledger ${this.dir}: ${seg.name} damaged at byte ${pos} (${entry.reason})`);
+              : new LamerError(
+                  'RL_ERR_INTERNAL',
+                  `ledger ${this.dir}: ${seg.name} damaged at byte ${pos} (${entry.reason})`,
+                );
           }
           first = false;
           // Copy out: the reader's window is reused for the next entry.
           const bytes = new Uint8Array(entry.payload.byteLength);
           bytes.set(entry.payload);
-          yield { offset: seg.start + pos, nextOffset: seg.start + pos + entry.len, key: entry.key, sha256: entry.hash.toString('hex'), bytes };
+          yield {
+            offset: seg.start + pos,
+            nextOffset: seg.start + pos + entry.len,
+            key: entry.key,
+            sha256: entry.hash.toString('hex'),
+            bytes,
+          };
         }
       } finally {
         closeSync(fd);
@@ -691,8 +790,13 @@ export class Ledger {
 
   stats(): LedgerStats {
     return {
-      entries: this.entries, offset: this.durableEnd, segments: this.segments.length, ...this.counters,
-      coveredTo: this.index.coveredTo, coveredSegments: this.firstLive, bytes: this.segments.reduce((n, s) => n + s.size, 0),
+      entries: this.entries,
+      offset: this.durableEnd,
+      segments: this.segments.length,
+      ...this.counters,
+      coveredTo: this.index.coveredTo,
+      coveredSegments: this.firstLive,
+      bytes: this.segments.reduce((n, s) => n + s.size, 0),
     };
   }
 
@@ -702,10 +806,14 @@ export class Ledger {
    * offset no kept checkpoint will replay from below. Concurrent calls share one compaction.
    */
   compact(horizon: number, keepCovered: number | 'all'): Promise<CompactionResult> {
-    if (this.failed) return Promise.reject(new LamerError('RL_ERR_INTERNAL', `ledger failed earlier: ${this.failed.message}`));
+    if (this.failed)
+      return Promise.reject(new LamerError('RL_ERR_INTERNAL', `ledger failed earlier: ${this.failed.message}`));
     if (this.closed) return Promise.reject(new LamerError('RL_ERR_INTERNAL', 'ledger is closed'));
-    if (keepCovered !== 'all' && (!Number.isInteger(keepCovered) || keepCovered < 0)) return Promise.reject(badInput(`keepCovered must be 'all' or an integer >= 0, got ${keepCovered}`));
-    this.compacting ??= this.doCompact(horizon, keepCovered).finally(() => { this.compacting = null; });
+    if (keepCovered !== 'all' && (!Number.isInteger(keepCovered) || keepCovered < 0))
+      return Promise.reject(badInput(`keepCovered must be 'all' or an integer >= 0, got ${keepCovered}`));
+    this.compacting ??= this.doCompact(horizon, keepCovered).finally(() => {
+      this.compacting = null;
+    });
     return this.compacting;
   }
 
@@ -769,7 +877,13 @@ export function* readSegmentFile(path: string): Generator<LedgerRecord> {
   try {
     for (const { pos, entry } of scanSegment(fd, fstatSync(fd).size)) {
       if (!entry.ok) return;
-      yield { offset: start + pos, nextOffset: start + pos + entry.len, key: entry.key, sha256: entry.hash.toString('hex'), bytes: Uint8Array.from(entry.payload) };
+      yield {
+        offset: start + pos,
+        nextOffset: start + pos + entry.len,
+        key: entry.key,
+        sha256: entry.hash.toString('hex'),
+        bytes: Uint8Array.from(entry.payload),
+      };
     }
   } finally {
     closeSync(fd);
@@ -778,7 +892,11 @@ export function* readSegmentFile(path: string): Generator<LedgerRecord> {
 
 /** Segment file names in a directory, oldest first. */
 export function segmentFiles(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((n) => SEGMENT_RE.test(n)).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => SEGMENT_RE.test(n))
+        .sort()
+    : [];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -794,7 +912,11 @@ async function archiveFile(path: string, dir: string): Promise<void> {
     if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
     await copyFile(path, dest);
     const fh = await open(dest, 'r');
-    try { await fh.sync(); } finally { await fh.close(); }
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await unlink(path);
   }
   await fsyncDir(dir);
@@ -810,7 +932,7 @@ async function writeAllAt(fh: FileHandle, bufs: Uint8Array[], position: number):
     if (bytesWritten < want) {
       // Short write (rare): write the rest from one contiguous copy.
       const rest = Buffer.concat(slice).subarray(bytesWritten);
-      for (let off = 0; off < rest.byteLength;) {
+      for (let off = 0; off < rest.byteLength; ) {
         off += (await fh.write(rest, off, rest.byteLength - off, position + bytesWritten + off)).bytesWritten;
       }
       bytesWritten = want;
@@ -831,7 +953,8 @@ function acquireLock(dir: string): void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = Number(readFileSync(path, 'utf8').trim());
-      if (owner === process.pid) throw new LamerError('RL_ERR_INTERNAL', `ledger ${dir} is already open in this process`);
+      if (owner === process.pid)
+        throw new LamerError('RL_ERR_INTERNAL', `ledger ${dir} is already open in this process`);
       if (Number.isInteger(owner) && owner > 0 && pidAlive(owner)) {
         throw new LamerError('RL_ERR_INTERNAL', `ledger ${dir} is locked by running process ${owner}`);
       }

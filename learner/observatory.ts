@@ -58,8 +58,14 @@ export interface StatusSnapshot {
 const HISTORY_PER_METRIC = 4000;
 const WARNINGS_KEPT = 50;
 const HEADLINE = [
-  'rollout/trials_per_s', 'rollout/tokens_per_s', 'perf/policy_lag_mean', 'perf/policy_lag_max', 'perf/actor_idle_frac',
-  'perf/learner_wait_ms', 'perf/update_ms', 'train/loss',
+  'rollout/trials_per_s',
+  'rollout/tokens_per_s',
+  'perf/policy_lag_mean',
+  'perf/policy_lag_max',
+  'perf/actor_idle_frac',
+  'perf/learner_wait_ms',
+  'perf/update_ms',
+  'train/loss',
 ];
 
 export class Observatory {
@@ -96,7 +102,11 @@ export class Observatory {
     const sinks: MetricSink[] = [];
     for (const name of cfg.observe.sinks) {
       if (name === 'csv') {
-        sinks.push(csvSink(new MetricsCsv(csvPath, t0, { maxBytes: Math.round(cfg.log.metricsMaxMB * (1 << 20)), keep: cfg.log.keep })));
+        sinks.push(
+          csvSink(
+            new MetricsCsv(csvPath, t0, { maxBytes: Math.round(cfg.log.metricsMaxMB * (1 << 20)), keep: cfg.log.keep }),
+          ),
+        );
       }
       if (name === 'jsonl') sinks.push(jsonlSink(runDir.file('metrics.jsonl')));
       if (name === 'tensorboard') sinks.push(tensorboardSink(runDir.file('tensorboard'), t0));
@@ -156,10 +166,21 @@ export class Observatory {
       if (h?.length) latest[k] = h[h.length - 1][2];
     }
     return {
-      runId: v?.runId() ?? '', pid: process.pid, phase: this.stopping ? 'stopping' : this.isReady() ? 'ready' : 'starting', ready: { ...this.ready },
-      uptimeSec: (Date.now() - this.o.t0) / 1000, policyVersion: v?.policyVersion() ?? 0, iterations: this.o.config.run.iterations,
-      trialsCommitted: v?.trialsCommitted() ?? 0, trialsTrained: v?.trialsTrained() ?? 0, connections: v?.connections() ?? 0,
-      lastEval: v?.lastEval() ?? null, latest, actors: this.actors(), stall: this.stall.check(), warnings: [...this.warnings],
+      runId: v?.runId() ?? '',
+      pid: process.pid,
+      phase: this.stopping ? 'stopping' : this.isReady() ? 'ready' : 'starting',
+      ready: { ...this.ready },
+      uptimeSec: (Date.now() - this.o.t0) / 1000,
+      policyVersion: v?.policyVersion() ?? 0,
+      iterations: this.o.config.run.iterations,
+      trialsCommitted: v?.trialsCommitted() ?? 0,
+      trialsTrained: v?.trialsTrained() ?? 0,
+      connections: v?.connections() ?? 0,
+      lastEval: v?.lastEval() ?? null,
+      latest,
+      actors: this.actors(),
+      stall: this.stall.check(),
+      warnings: [...this.warnings],
       sinkFailures: this.fanout.failed(),
     };
   }
@@ -185,7 +206,8 @@ export class Observatory {
   private seedHistory(csvPath: string): void {
     if (!existsSync(csvPath)) return;
     try {
-      for (const [name, pts] of readMetricsCsv(csvPath)) for (const p of pts) this.remember(name, p.wall, p.version, p.value);
+      for (const [name, pts] of readMetricsCsv(csvPath))
+        for (const p of pts) this.remember(name, p.wall, p.version, p.value);
     } catch (e) {
       this.o.logger.warn({ err: (e as Error).message }, 'could not read metrics.csv for the dashboard history');
     }

@@ -14,20 +14,36 @@ import type { LearnerServer } from './server.js';
 
 /** Delivery and memory-bound counters (docs/reliability.md §6), cumulative for this process except the gauges. */
 export function reliabilityMetrics(
-  server: LearnerServer, publisher: PolicyPublisher, ledger: Ledger, extra: { quarantined: number; leasesExpired: number },
+  server: LearnerServer,
+  publisher: PolicyPublisher,
+  ledger: Ledger,
+  extra: { quarantined: number; leasesExpired: number },
 ): Record<string, number> {
   const n = server.metrics();
   const p = publisher.stats();
   const l = ledger.stats();
   const mem = process.memoryUsage();
   return {
-    'net/connections_live': n.connectionsLive, 'net/dup_suppressed': n.dupSuppressed, 'net/conflicts': n.conflicts,
-    'net/rejected': n.rejected, 'net/heartbeat_timeouts': n.heartbeatTimeouts, 'net/closed_protocol': n.decodeErr + n.schemaErr + n.protocolErr + n.textFrames,
-    'net/credit_violations': n.creditViolations, 'net/decode_budget_exceeded': n.decodeBudgetExceeded, 'net/over_limit': n.overLimit,
-    'mem/weights_peers_behind': p.behind, 'mem/weights_max_buffered_bytes': p.maxBufferedAfterSend, 'mem/weights_superseded': p.superseded,
-    'mem/rss_mb': mem.rss / 2 ** 20, 'mem/heap_used_mb': mem.heapUsed / 2 ** 20,
-    'ledger/entries': l.entries, 'ledger/fsyncs': l.fsyncs, 'ledger/quarantined': extra.quarantined,
-    'net/slow_readers': n.slowReaders, 'net/upgrade_timeouts': n.upgradeTimeouts, 'sched/leases_expired': extra.leasesExpired,
+    'net/connections_live': n.connectionsLive,
+    'net/dup_suppressed': n.dupSuppressed,
+    'net/conflicts': n.conflicts,
+    'net/rejected': n.rejected,
+    'net/heartbeat_timeouts': n.heartbeatTimeouts,
+    'net/closed_protocol': n.decodeErr + n.schemaErr + n.protocolErr + n.textFrames,
+    'net/credit_violations': n.creditViolations,
+    'net/decode_budget_exceeded': n.decodeBudgetExceeded,
+    'net/over_limit': n.overLimit,
+    'mem/weights_peers_behind': p.behind,
+    'mem/weights_max_buffered_bytes': p.maxBufferedAfterSend,
+    'mem/weights_superseded': p.superseded,
+    'mem/rss_mb': mem.rss / 2 ** 20,
+    'mem/heap_used_mb': mem.heapUsed / 2 ** 20,
+    'ledger/entries': l.entries,
+    'ledger/fsyncs': l.fsyncs,
+    'ledger/quarantined': extra.quarantined,
+    'net/slow_readers': n.slowReaders,
+    'net/upgrade_timeouts': n.upgradeTimeouts,
+    'sched/leases_expired': extra.leasesExpired,
   };
 }
 
@@ -36,11 +52,23 @@ export function reliabilityMetrics(
  * evaluation do not count) towards `iterations`, or the minutes left, whichever ends first. Infinity = unknown.
  */
 export function etaSeconds(a: {
-  now: number; totalSeconds: number; version: number; iterations: number; minutes: number; firstUpdate: { t: number; v: number } | null;
+  now: number;
+  totalSeconds: number;
+  version: number;
+  iterations: number;
+  minutes: number;
+  firstUpdate: { t: number; v: number } | null;
 }): number {
   const f = a.firstUpdate;
   const rate = f && a.version > f.v && a.now > f.t ? (a.version - f.v) / ((a.now - f.t) / 1000) : NaN;
-  const byIter = a.iterations > 0 ? (a.version >= a.iterations ? 0 : Number.isFinite(rate) ? (a.iterations - a.version) / rate : Infinity) : Infinity;
+  const byIter =
+    a.iterations > 0
+      ? a.version >= a.iterations
+        ? 0
+        : Number.isFinite(rate)
+          ? (a.iterations - a.version) / rate
+          : Infinity
+      : Infinity;
   const byMin = a.minutes > 0 ? a.minutes * 60 - a.totalSeconds : Infinity;
   return Math.max(0, Math.min(byIter, byMin));
 }
@@ -62,7 +90,10 @@ export interface ProgressSources {
 export class ProgressReporter {
   private window = { trials: 0, tokens: 0, envSteps: 0, fill: 0, fillN: 0, t: Date.now() };
   /** Per actor process: its engine-busy and uptime counters (latest report and at the window's start). */
-  private readonly actorClocks = new Map<string, { busy: number; up: number; busy0: number; up0: number; silent: number }>();
+  private readonly actorClocks = new Map<
+    string,
+    { busy: number; up: number; busy0: number; up0: number; silent: number }
+  >();
 
   constructor(
     private readonly run: Config['run'],
@@ -91,7 +122,10 @@ export class ProgressReporter {
     // A switch to a version this learner has not published (a dead process's weights, or a false report) would put
     // a metric row at a version that does not exist: it is left out; the trial itself is judged by its rows.
     if (weightSwitch && weightSwitch.policyVersion <= this.sources.version()) {
-      this.metrics.log(weightSwitch.policyVersion, { 'perf/weight_switch_ms': weightSwitch.ms, 'perf/weight_swap_ms': weightSwitch.swapMs });
+      this.metrics.log(weightSwitch.policyVersion, {
+        'perf/weight_switch_ms': weightSwitch.ms,
+        'perf/weight_swap_ms': weightSwitch.swapMs,
+      });
     }
   }
 
@@ -105,8 +139,16 @@ export class ProgressReporter {
     const last = this.sources.lastEval();
     const lag = this.sources.lag();
     const actors = this.sources.actors();
-    const eta = etaSeconds({ now, totalSeconds: total, version: v, iterations: c.iterations, minutes: c.minutes, firstUpdate: this.sources.firstUpdate() });
-    const fmt = (s: number) => (Number.isFinite(s) ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : '?');
+    const eta = etaSeconds({
+      now,
+      totalSeconds: total,
+      version: v,
+      iterations: c.iterations,
+      minutes: c.minutes,
+      firstUpdate: this.sources.firstUpdate(),
+    });
+    const fmt = (s: number) =>
+      Number.isFinite(s) ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : '?';
     const tps = this.window.trials / dt;
     const fill = this.window.fillN ? this.window.fill / this.window.fillN : NaN;
     let busy = 0;
@@ -121,16 +163,19 @@ export class ProgressReporter {
       clock.up0 = clock.up;
     }
     this.metrics.log(v, {
-      'rollout/trials_per_s': tps, 'rollout/tokens_per_s': this.window.tokens / dt, 'rollout/env_steps_per_s': this.window.envSteps / dt,
-      'rollout/batch_fill': fill, 'perf/actors': actors,
+      'rollout/trials_per_s': tps,
+      'rollout/tokens_per_s': this.window.tokens / dt,
+      'rollout/env_steps_per_s': this.window.envSteps / dt,
+      'rollout/batch_fill': fill,
+      'perf/actors': actors,
       ...this.sources.reliability(),
       'perf/actor_idle_frac': up > 0 ? Math.max(0, 1 - busy / up) : NaN,
     });
     this.emit(
       `iter ${v}${c.iterations ? `/${c.iterations}` : ''} | ${tps.toFixed(1)} trials/s | ${(this.window.tokens / dt).toFixed(0)} tok/s | ` +
-      `fill ${Number.isFinite(fill) ? fill.toFixed(2) : '-'} | lag ${lag.mean.toFixed(2)}/${lag.max} | ` +
-      `eval@v${last?.version ?? '-'} p@1 ${last ? (100 * last.pass[0]).toFixed(1) : '-'}% p@${last?.pass.length ?? 3} ${last ? (100 * last.pass[last.pass.length - 1]).toFixed(1) : '-'}% | ` +
-      `actors ${actors} | ${fmt(total)} elapsed, ETA ${fmt(eta)}${this.stallSuffix()}`,
+        `fill ${Number.isFinite(fill) ? fill.toFixed(2) : '-'} | lag ${lag.mean.toFixed(2)}/${lag.max} | ` +
+        `eval@v${last?.version ?? '-'} p@1 ${last ? (100 * last.pass[0]).toFixed(1) : '-'}% p@${last?.pass.length ?? 3} ${last ? (100 * last.pass[last.pass.length - 1]).toFixed(1) : '-'}% | ` +
+        `actors ${actors} | ${fmt(total)} elapsed, ETA ${fmt(eta)}${this.stallSuffix()}`,
     );
     this.window = { trials: 0, tokens: 0, envSteps: 0, fill: 0, fillN: 0, t: now };
   }

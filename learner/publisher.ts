@@ -61,7 +61,14 @@ export class PolicyPublisher {
   private readonly state = new WeakMap<PolicyPeer, PeerState>();
   private readonly timer: NodeJS.Timeout;
   private readonly capFactor: number;
-  private readonly counters = { published: 0, sent: 0, deferred: 0, superseded: 0, bytesSent: 0, maxBufferedAfterSend: 0 };
+  private readonly counters = {
+    published: 0,
+    sent: 0,
+    deferred: 0,
+    superseded: 0,
+    bytesSent: 0,
+    maxBufferedAfterSend: 0,
+  };
   private behindCount = 0;
 
   constructor(private readonly opts: PublisherOptions) {
@@ -74,7 +81,9 @@ export class PolicyPublisher {
   /** The latest published (epoch, version), or null. */
   latest(): { learnerEpoch: number; policyVersion: number; sha256: string; bytes: number } | null {
     const l = this.latestMsg;
-    return l && { learnerEpoch: l.learnerEpoch, policyVersion: l.policyVersion, sha256: l.sha256, bytes: l.bytes.byteLength };
+    return (
+      l && { learnerEpoch: l.learnerEpoch, policyVersion: l.policyVersion, sha256: l.sha256, bytes: l.bytes.byteLength }
+    );
   }
 
   /** Bytes a peer may have buffered before it is skipped. */
@@ -86,10 +95,20 @@ export class PolicyPublisher {
   publish(p: PublishInput): { sha256: string; bytes: number } {
     const prev = this.latestMsg;
     if (prev && p.learnerEpoch === prev.learnerEpoch && p.policyVersion <= prev.policyVersion) {
-      throw badInput(`policy version ${p.policyVersion} is not newer than the published ${prev.policyVersion} in epoch ${p.learnerEpoch}`);
+      throw badInput(
+        `policy version ${p.policyVersion} is not newer than the published ${prev.policyVersion} in epoch ${p.learnerEpoch}`,
+      );
     }
     const sha256 = sha256Hex(p.weights.data);
-    const bytes = encode({ type: 'policy', policyVersion: p.policyVersion, learnerEpoch: p.learnerEpoch, config: p.config, weights: p.weights, sha256, publishedAt: Date.now() });
+    const bytes = encode({
+      type: 'policy',
+      policyVersion: p.policyVersion,
+      learnerEpoch: p.learnerEpoch,
+      config: p.config,
+      weights: p.weights,
+      sha256,
+      publishedAt: Date.now(),
+    });
     this.latestMsg = { learnerEpoch: p.learnerEpoch, policyVersion: p.policyVersion, bytes, sha256 };
     this.counters.published++;
     this.sweep();
@@ -123,7 +142,9 @@ export class PolicyPublisher {
       this.counters.sent++;
       this.counters.bytesSent += l.bytes.byteLength;
       // A completed send may free room for a version published meanwhile: re-check without waiting for the timer.
-      peer.sendBytes(l.bytes, (err) => { if (!err && this.latestMsg !== l) this.sweep(); });
+      peer.sendBytes(l.bytes, (err) => {
+        if (!err && this.latestMsg !== l) this.sweep();
+      });
       this.counters.maxBufferedAfterSend = Math.max(this.counters.maxBufferedAfterSend, peer.bufferedAmount);
     }
     this.behindCount = behind;

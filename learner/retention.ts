@@ -21,14 +21,22 @@ export async function retentionHorizon(store: CheckpointStore): Promise<number> 
 }
 
 /** Compacts the ledger up to the checkpoints' horizon; failures are logged, never fatal (nothing is lost). */
-export async function applyRetention(ledger: Ledger, store: CheckpointStore, keep: number | 'all', logger: Logger): Promise<CompactionResult | null> {
+export async function applyRetention(
+  ledger: Ledger,
+  store: CheckpointStore,
+  keep: number | 'all',
+  logger: Logger,
+): Promise<CompactionResult | null> {
   try {
     const horizon = await retentionHorizon(store);
     const r = await ledger.compact(horizon, keep);
     if (r.covered > 0 || r.deleted > 0) logger.info({ ...r, horizon, retention: keep }, 'ledger compacted');
     return r;
   } catch (e) {
-    logger.warn({ err: (e as Error).message }, 'ledger compaction failed; the ledger keeps every segment until the next checkpoint');
+    logger.warn(
+      { err: (e as Error).message },
+      'ledger compaction failed; the ledger keeps every segment until the next checkpoint',
+    );
     return null;
   }
 }

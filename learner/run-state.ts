@@ -36,9 +36,14 @@ export interface LearnerState {
   taskBook: TaskBookState;
   ledgerOffset: number;
   counters: {
-    trialsCommitted: number; trialsTrained: number; surplus: number; rowsDroppedStale: number;
+    trialsCommitted: number;
+    trialsTrained: number;
+    surplus: number;
+    rowsDroppedStale: number;
     /** Trained episodes (trajectories), env steps and generated tokens; absent in checkpoints of older versions. */
-    episodesTrained?: number; envStepsTrained?: number; tokensTrained?: number;
+    episodesTrained?: number;
+    envStepsTrained?: number;
+    tokensTrained?: number;
   };
   evals: EvalResult[];
   /** Training wall seconds of all earlier invocations up to this checkpoint; absent in older checkpoints. */
@@ -89,35 +94,69 @@ export async function resumeOrStart(o: StartOptions): Promise<StartingPoint> {
   // is higher (a dead timeline's weights). So the last started epoch is kept in its own durable file.
   const epochFile = runDir.file('learner-epoch');
   const lastEpoch = existsSync(epochFile) ? Number.parseInt(readFileSync(epochFile, 'utf8'), 10) : -1;
-  if (!Number.isInteger(lastEpoch) || lastEpoch < -1) throw new LamerError('RL_ERR_CHECKPOINT', `${epochFile} does not hold an epoch number`);
-  for (const s of loaded?.skipped ?? []) logger.warn({ checkpoint: s.dir, reason: s.reason }, 'skipped a corrupt checkpoint, falling back to the previous one');
+  if (!Number.isInteger(lastEpoch) || lastEpoch < -1)
+    throw new LamerError('RL_ERR_CHECKPOINT', `${epochFile} does not hold an epoch number`);
+  for (const s of loaded?.skipped ?? [])
+    logger.warn(
+      { checkpoint: s.dir, reason: s.reason },
+      'skipped a corrupt checkpoint, falling back to the previous one',
+    );
   let start: StartingPoint;
   if (loaded) {
     const model = parseModel(loaded.files);
     const saved = JSON.parse(Buffer.from(loaded.files.get(STATE_FILE)!).toString('utf8')) as LearnerState;
-    const prior = { seconds: saved.trainSeconds ?? 0, version: saved.policyVersion, trials: saved.counters.trialsTrained };
-    start = {
-      modelConfig: model.config, params: model.params, tokenizer: model.tokenizer!, optimizerState: model.optimizer,
-      state: { ...saved, learnerEpoch: Math.max(saved.learnerEpoch, lastEpoch) + 1 },
-      prior, resumedFrom: { version: saved.policyVersion, checkpoint: basename(loaded.dir), minutesUsed: prior.seconds / 60 },
+    const prior = {
+      seconds: saved.trainSeconds ?? 0,
+      version: saved.policyVersion,
+      trials: saved.counters.trialsTrained,
     };
-    logger.info({
-      checkpoint: loaded.dir, policyVersion: saved.policyVersion, learnerEpoch: start.state.learnerEpoch, optimizerStep: model.optimizer?.step ?? null,
-    }, 'resumed from checkpoint');
+    start = {
+      modelConfig: model.config,
+      params: model.params,
+      tokenizer: model.tokenizer!,
+      optimizerState: model.optimizer,
+      state: { ...saved, learnerEpoch: Math.max(saved.learnerEpoch, lastEpoch) + 1 },
+      prior,
+      resumedFrom: { version: saved.policyVersion, checkpoint: basename(loaded.dir), minutesUsed: prior.seconds / 60 },
+    };
+    logger.info(
+      {
+        checkpoint: loaded.dir,
+        policyVersion: saved.policyVersion,
+        learnerEpoch: start.state.learnerEpoch,
+        optimizerStep: model.optimizer?.step ?? null,
+      },
+      'resumed from checkpoint',
+    );
   } else {
     const tokenizer = o.initModel?.tokenizer ?? new WordTokenizer([...o.vocabulary]);
     const modelConfig = o.initModel?.config ?? {
-      vocabSize: tokenizer.vocabSize, nCtx: cfg.model.nCtx, dModel: cfg.model.dModel, nLayer: cfg.model.nLayer, nHead: cfg.model.nHead,
+      vocabSize: tokenizer.vocabSize,
+      nCtx: cfg.model.nCtx,
+      dModel: cfg.model.dModel,
+      nLayer: cfg.model.nLayer,
+      nHead: cfg.model.nHead,
     };
     const params = o.initModel?.params ?? initParams(buildManifest(modelConfig), cfg.run.seed);
     const runIdFile = runDir.file('run-id');
-    const runId = existsSync(runIdFile) ? readFileSync(runIdFile, 'utf8').trim() : `run-${randomBytes(6).toString('hex')}`;
+    const runId = existsSync(runIdFile)
+      ? readFileSync(runIdFile, 'utf8').trim()
+      : `run-${randomBytes(6).toString('hex')}`;
     writeFileSync(runIdFile, runId + '\n');
     start = {
-      modelConfig, params, tokenizer, prior: { seconds: 0, version: 0, trials: 0 }, resumedFrom: null,
+      modelConfig,
+      params,
+      tokenizer,
+      prior: { seconds: 0, version: 0, trials: 0 },
+      resumedFrom: null,
       state: {
-        runId, policyVersion: 0, learnerEpoch: lastEpoch + 1, taskBook: { nextIndex: 0, nextLease: 0, groups: [], trainedGroups: 0 }, ledgerOffset: 0,
-        counters: { trialsCommitted: 0, trialsTrained: 0, surplus: 0, rowsDroppedStale: 0 }, evals: [],
+        runId,
+        policyVersion: 0,
+        learnerEpoch: lastEpoch + 1,
+        taskBook: { nextIndex: 0, nextLease: 0, groups: [], trainedGroups: 0 },
+        ledgerOffset: 0,
+        counters: { trialsCommitted: 0, trialsTrained: 0, surplus: 0, rowsDroppedStale: 0 },
+        evals: [],
       },
     };
   }
@@ -133,7 +172,8 @@ export async function resumeOrStart(o: StartOptions): Promise<StartingPoint> {
  */
 function setAsideForFresh(runDir: RunDir, logger: Logger): void {
   const holder = ledgerLockHolder(runDir.file('ledger'));
-  if (holder !== null) throw new LamerError('RL_ERR_INTERNAL', `--fresh: the ledger of ${runDir.path} is in use by process ${holder}`);
+  if (holder !== null)
+    throw new LamerError('RL_ERR_INTERNAL', `--fresh: the ledger of ${runDir.path} is in use by process ${holder}`);
   const epochFile = runDir.file('learner-epoch');
   const tag = existsSync(epochFile) ? readFileSync(epochFile, 'utf8').trim() : 'none';
   for (const name of ['ledger', 'quarantine']) {

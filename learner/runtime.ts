@@ -139,42 +139,71 @@ export class LearnerRuntime {
     if (cfg.observe.listen !== 'off') {
       const i = cfg.observe.listen.lastIndexOf(':');
       this.http = await startHttpSide({
-        host: cfg.observe.listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(cfg.observe.listen.slice(i + 1)), auth: this.o.auth, observatory: obs, logger,
+        host: cfg.observe.listen.slice(0, i).replace(/^\[|\]$/g, ''),
+        port: Number(cfg.observe.listen.slice(i + 1)),
+        auth: this.o.auth,
+        observatory: obs,
+        logger,
       });
       this.endpoints.update({ http: this.http.url });
     }
     const store = new CheckpointStore(runDir.file('checkpoints'), { keep: cfg.learner.keepCheckpoints });
-    const start = await resumeOrStart({ config: cfg, runDir, logger, store, vocabulary: this.o.vocabulary, initModel: this.o.initModel });
+    const start = await resumeOrStart({
+      config: cfg,
+      runDir,
+      logger,
+      store,
+      vocabulary: this.o.vocabulary,
+      initModel: this.o.initModel,
+    });
     const { modelConfig, tokenizer } = start;
     const state = (this.state = start.state);
     this.prior = start.prior;
     this.resumeInfo = start.resumedFrom;
-    const book = (this.book = new TaskBook({
-      seed: cfg.run.seed, groupSize: cfg.env.groupSize, attempts: cfg.env.attempts, evalTasks: cfg.run.evalTasks, evalAttempts: cfg.run.evalAttempts,
-      evalSeed: cfg.run.evalSeed || cfg.run.seed,
-    }, state.taskBook));
+    const book = (this.book = new TaskBook(
+      {
+        seed: cfg.run.seed,
+        groupSize: cfg.env.groupSize,
+        attempts: cfg.env.attempts,
+        evalTasks: cfg.run.evalTasks,
+        evalAttempts: cfg.run.evalAttempts,
+        evalSeed: cfg.run.evalSeed || cfg.run.seed,
+      },
+      state.taskBook,
+    ));
     book.reopenAll(); // leases of a previous learner process are unknown: re-lease every unfilled slot
     // wall_s continues across resumes (the earlier invocations' training time comes first).
     obs.setWallOrigin(this.t0 - this.prior.seconds * 1000);
     const metrics = obs.fanout;
     const emit = (line: string) => (this.o.onProgress ? this.o.onProgress(line) : logger.info(line));
 
-    this.progress = new ProgressReporter(cfg.run, metrics, {
-      version: () => state.policyVersion,
-      totalSeconds: (now) => this.loop.totalSeconds(now),
-      firstUpdate: () => this.loop.firstUpdate,
-      lastEval: () => state.evals[state.evals.length - 1],
-      lag: () => this.loop.lag,
-      actors: () => this.server.connections().length,
-      reliability: () => reliabilityMetrics(this.server, this.publisher, this.ledger, {
-        quarantined: quarantine.size, leasesExpired: this.scheduler.leasesExpired,
-      }),
-      stall: () => obs.stall.check()?.message ?? null,
-    }, emit);
+    this.progress = new ProgressReporter(
+      cfg.run,
+      metrics,
+      {
+        version: () => state.policyVersion,
+        totalSeconds: (now) => this.loop.totalSeconds(now),
+        firstUpdate: () => this.loop.firstUpdate,
+        lastEval: () => state.evals[state.evals.length - 1],
+        lag: () => this.loop.lag,
+        actors: () => this.server.connections().length,
+        reliability: () =>
+          reliabilityMetrics(this.server, this.publisher, this.ledger, {
+            quarantined: quarantine.size,
+            leasesExpired: this.scheduler.leasesExpired,
+          }),
+        stall: () => obs.stall.check()?.message ?? null,
+      },
+      emit,
+    );
     const quarantine = Quarantine.open(runDir.file('quarantine'));
     const modelShape = { vocabSize: modelConfig.vocabSize, contextLength: modelConfig.nCtx };
     const ingest = (this.ingest = new Ingest({
-      book, quarantine, modelShape, counters: state.counters, logger,
+      book,
+      quarantine,
+      modelShape,
+      counters: state.counters,
+      logger,
       // Groups an earlier learner process may have opened past the checkpoint's task-stream position.
       adoptWindow: (cfg.learner.checkpointEvery + cfg.algo.eta + 2) * cfg.algo.groupsPerUpdate,
       onLiveTrial: (t) => {
@@ -193,24 +222,44 @@ export class LearnerRuntime {
     obs.ready.resumed = true;
 
     this.trainer = await TrainerClient.start({
-      config: modelConfig, params: start.params, optimizerState: start.optimizerState,
+      config: modelConfig,
+      params: start.params,
+      optimizerState: start.optimizerState,
       optimizer: { lr: cfg.algo.lr, weightDecay: cfg.algo.weightDecay, clipNorm: cfg.algo.clipNorm },
-      batchSize: cfg.algo.miniBatchRows, seqLen: modelConfig.nCtx, padId: tokenizer.pad,
-      callTimeoutMs: cfg.learner.workerTimeoutSec * 1000, logger,
+      batchSize: cfg.algo.miniBatchRows,
+      seqLen: modelConfig.nCtx,
+      padId: tokenizer.pad,
+      callTimeoutMs: cfg.learner.workerTimeoutSec * 1000,
+      logger,
     });
     obs.ready.trainer = true;
     this.scheduler = new Scheduler({
-      config: cfg, book, logger, version: () => state.policyVersion, acceptingNewGroups: () => !this.loop.stopped,
-      connections: () => this.server.connections(), connection: (id) => this.server.connection(id), onChange: () => this.waker.kick(),
+      config: cfg,
+      book,
+      logger,
+      version: () => state.policyVersion,
+      acceptingNewGroups: () => !this.loop.stopped,
+      connections: () => this.server.connections(),
+      connection: (id) => this.server.connection(id),
+      onChange: () => this.waker.kick(),
     });
     this.server = await createLearnerServer({
-      host: cfg.learner.host, port: cfg.learner.port, runId: state.runId, auth: this.o.auth, tls: this.o.tls,
-      maxPayload: cfg.learner.maxPayload, heartbeatMs: cfg.learner.heartbeatMs, ledger: this.ledger, logger,
+      host: cfg.learner.host,
+      port: cfg.learner.port,
+      runId: state.runId,
+      auth: this.o.auth,
+      tls: this.o.tls,
+      maxPayload: cfg.learner.maxPayload,
+      heartbeatMs: cfg.learner.heartbeatMs,
+      ledger: this.ledger,
+      logger,
       policyState: () => ({ learnerEpoch: state.learnerEpoch, policyVersion: state.policyVersion }),
       modelShape: () => modelShape,
       // Slot integrity: the record must be for a slot leased to the incarnation that numbered it, with its task.
-      checkTrial: (t) => (t.envId !== cfg.env.id ? `envId ${t.envId} is not this run's ${cfg.env.id}`
-        : book.checkDelivery(t, `${t.key.actorId}/${t.key.incarnation}`)),
+      checkTrial: (t) =>
+        t.envId !== cfg.env.id
+          ? `envId ${t.envId} is not this run's ${cfg.env.id}`
+          : book.checkDelivery(t, `${t.key.actorId}/${t.key.incarnation}`),
       onTrialCommitted: (t, info) => ingest.commit(t, info.offset),
       onTrialRejected: (t, reason, conn) => this.scheduler.onRejected(t, reason, conn),
       onReady: (conn) => {
@@ -227,43 +276,73 @@ export class LearnerRuntime {
       },
     });
     this.publisher = new PolicyPublisher({ peers: () => this.server.connections() });
-    const publish = (params: Float32Array) => this.publisher.publish({
-      policyVersion: state.policyVersion, learnerEpoch: state.learnerEpoch,
-      // Actors rebuild the identical tokenizer from the non-special words (WordTokenizer puts the 4 specials first).
-      config: { ...modelConfig, vocabulary: tokenizer.words.slice(4) },
-      weights: toTensor(params),
-    });
+    const publish = (params: Float32Array) =>
+      this.publisher.publish({
+        policyVersion: state.policyVersion,
+        learnerEpoch: state.learnerEpoch,
+        // Actors rebuild the identical tokenizer from the non-special words (WordTokenizer puts the 4 specials first).
+        config: { ...modelConfig, vocabulary: tokenizer.words.slice(4) },
+        weights: toTensor(params),
+      });
     const checkpointer = new Checkpointer(store, logger, cfg.learner.ioTimeoutSec * 1000);
     const evaluator = new Evaluator({
-      config: cfg, book, ingest, metrics, logger, waker: this.waker, t0: this.t0, emit,
+      config: cfg,
+      book,
+      ingest,
+      metrics,
+      logger,
+      waker: this.waker,
+      t0: this.t0,
+      emit,
       actors: () => this.server.connections().length,
       pushEvalCohorts: () => this.scheduler.pushCohorts('eval'),
       stopSignalled: () => this.loop.stopped === 'signal',
       reporter: obs.stall,
     });
-    this.loop = new TrainerLoop({
-      config: cfg, state, book, ingest, evaluator, trainer: this.trainer, metrics, logger, waker: this.waker, t0: this.t0,
-      priorSeconds: this.prior.seconds,
-      model: { nCtx: modelConfig.nCtx, padId: tokenizer.pad },
-      pushTrainCohorts: () => this.scheduler.pushCohorts('train'),
-      publish,
-      checkpoint: (params) => this.saveCheckpoint(params),
-      reporter: obs.stall,
-      onUpdate: (u) => obs.prometheus.observeLags(u.lags),
-    }, start.params);
+    this.loop = new TrainerLoop(
+      {
+        config: cfg,
+        state,
+        book,
+        ingest,
+        evaluator,
+        trainer: this.trainer,
+        metrics,
+        logger,
+        waker: this.waker,
+        t0: this.t0,
+        priorSeconds: this.prior.seconds,
+        model: { nCtx: modelConfig.nCtx, padId: tokenizer.pad },
+        pushTrainCohorts: () => this.scheduler.pushCohorts('train'),
+        publish,
+        checkpoint: (params) => this.saveCheckpoint(params),
+        reporter: obs.stall,
+        onUpdate: (u) => obs.prometheus.observeLags(u.lags),
+      },
+      start.params,
+    );
     this.saveCheckpoint = async (params) => {
       state.taskBook = book.snapshot();
       state.ledgerOffset = this.ledger.offset;
       state.trainSeconds = this.loop.totalSeconds();
       const replayFrom = Math.min(book.minLiveOffset() ?? state.ledgerOffset, state.ledgerOffset);
-      await checkpointer.save(state, { config: modelConfig, params, optimizer: await this.trainer.optimizerState(), tokenizer }, replayFrom);
+      await checkpointer.save(
+        state,
+        { config: modelConfig, params, optimizer: await this.trainer.optimizerState(), tokenizer },
+        replayFrom,
+      );
       await applyRetention(this.ledger, store, cfg.ledger.retention, logger);
     };
     publish(start.params);
     obs.attach({
-      runId: () => state.runId, policyVersion: () => state.policyVersion, groups: () => book.groups,
-      trialsCommitted: () => state.counters.trialsCommitted, trialsTrained: () => state.counters.trialsTrained,
-      trialsRejected: () => this.server.metrics().rejected, ledgerBytes: () => this.ledger.offset, connections: () => this.server.connections().length,
+      runId: () => state.runId,
+      policyVersion: () => state.policyVersion,
+      groups: () => book.groups,
+      trialsCommitted: () => state.counters.trialsCommitted,
+      trialsTrained: () => state.counters.trialsTrained,
+      trialsRejected: () => this.server.metrics().rejected,
+      ledgerBytes: () => this.ledger.offset,
+      connections: () => this.server.connections().length,
       lastEval: () => state.evals[state.evals.length - 1],
     });
     obs.ready.accepting = true;
@@ -297,10 +376,17 @@ export class LearnerRuntime {
     const total = this.prior.seconds + wall;
     const trained = this.state.counters.trialsTrained;
     return {
-      runId: this.state.runId, policyVersion: this.state.policyVersion, learnerEpoch: this.state.learnerEpoch,
-      trialsCommitted: this.state.counters.trialsCommitted, trialsTrained: trained,
-      evals: this.state.evals, wallSeconds: wall, trialsPerSec: (trained - this.prior.trials) / wall,
-      totalWallSeconds: total, trialsPerSecAllTime: trained / total, startVersion: this.prior.version,
+      runId: this.state.runId,
+      policyVersion: this.state.policyVersion,
+      learnerEpoch: this.state.learnerEpoch,
+      trialsCommitted: this.state.counters.trialsCommitted,
+      trialsTrained: trained,
+      evals: this.state.evals,
+      wallSeconds: wall,
+      trialsPerSec: (trained - this.prior.trials) / wall,
+      totalWallSeconds: total,
+      trialsPerSecAllTime: trained / total,
+      startVersion: this.prior.version,
       stoppedBy: this.loop?.stopped ?? 'signal',
     };
   }

@@ -29,7 +29,8 @@ export interface SchedulerOptions {
   onChange(): void;
 }
 
-export const lesseeOf = (conn: Pick<ActorConnection, 'actorId' | 'incarnation'>): string => `${conn.actorId}/${conn.incarnation}`;
+export const lesseeOf = (conn: Pick<ActorConnection, 'actorId' | 'incarnation'>): string =>
+  `${conn.actorId}/${conn.incarnation}`;
 
 export class Scheduler {
   /** Lessees that disconnected: release their leases unless they come back with the same incarnation. */
@@ -58,8 +59,16 @@ export class Scheduler {
     this.expired += revoked.length;
     const now = Date.now();
     for (const l of revoked) {
-      this.o.logger.warn({ lessee: l.lessee, leaseId: l.leaseId, groupId: l.groupId, trialIndex: l.trialIndex, ageSec: Math.round((now - l.at) / 1000) },
-        'lease expired: the slot is leased again');
+      this.o.logger.warn(
+        {
+          lessee: l.lessee,
+          leaseId: l.leaseId,
+          groupId: l.groupId,
+          trialIndex: l.trialIndex,
+          ageSec: Math.round((now - l.at) / 1000),
+        },
+        'lease expired: the slot is leased again',
+      );
     }
     this.o.onChange();
   }
@@ -69,9 +78,12 @@ export class Scheduler {
   }
 
   /** The admission rule of docs/design.md §3 with this run's B, and η (0 in sync mode: that is what lockstep means). */
-  readonly admission: AdmissionFn = (a) => groupsThatMayStart({
-    ...a, eta: this.cfg.run.mode === 'sync' ? 0 : this.cfg.algo.eta, groupsPerUpdate: this.cfg.algo.groupsPerUpdate,
-  });
+  readonly admission: AdmissionFn = (a) =>
+    groupsThatMayStart({
+      ...a,
+      eta: this.cfg.run.mode === 'sync' ? 0 : this.cfg.algo.eta,
+      groupsPerUpdate: this.cfg.algo.groupsPerUpdate,
+    });
 
   onReady(conn: ActorConnection): void {
     const id = lesseeOf(conn);
@@ -90,9 +102,16 @@ export class Scheduler {
    * A rejected trial will never fill its slot: hand the slot out again instead of waiting for the actor to leave.
    * Only the slot of the lease the record names, held by the incarnation that numbered it, is released.
    */
-  onRejected(t: Pick<Trial, 'groupId' | 'trialIndex' | 'leaseId' | 'key'>, reason: string, conn: ActorConnection): void {
+  onRejected(
+    t: Pick<Trial, 'groupId' | 'trialIndex' | 'leaseId' | 'key'>,
+    reason: string,
+    conn: ActorConnection,
+  ): void {
     if (!this.o.book.releaseSlot(t.groupId, t.trialIndex, `${t.key.actorId}/${t.key.incarnation}`, t.leaseId)) return;
-    this.o.logger.info({ actorId: conn.actorId, groupId: t.groupId, trialIndex: t.trialIndex, reason }, 're-opened the slot of a rejected trial');
+    this.o.logger.info(
+      { actorId: conn.actorId, groupId: t.groupId, trialIndex: t.trialIndex, reason },
+      're-opened the slot of a rejected trial',
+    );
     this.o.onChange();
   }
 
@@ -100,13 +119,16 @@ export class Scheduler {
     const id = lesseeOf(conn);
     if (this.goneTimers.has(id)) return;
     // Give a briefly disconnected actor (same process) time to come back before its slots are re-leased.
-    const t = setTimeout(() => {
-      this.goneTimers.delete(id);
-      if (this.o.connection(conn.actorId)?.incarnation === conn.incarnation) return;
-      const n = this.o.book.release((l) => l === id);
-      if (n) this.o.logger.info({ lessee: id, released: n }, 'released slots of a disconnected actor');
-      this.o.onChange();
-    }, Math.max(3 * this.cfg.learner.heartbeatMs, 2000));
+    const t = setTimeout(
+      () => {
+        this.goneTimers.delete(id);
+        if (this.o.connection(conn.actorId)?.incarnation === conn.incarnation) return;
+        const n = this.o.book.release((l) => l === id);
+        if (n) this.o.logger.info({ lessee: id, released: n }, 'released slots of a disconnected actor');
+        this.o.onChange();
+      },
+      Math.max(3 * this.cfg.learner.heartbeatMs, 2000),
+    );
     t.unref();
     this.goneTimers.set(id, t);
   }
@@ -114,7 +136,13 @@ export class Scheduler {
   /** Async mode: an actor asks for up to `want` leases. */
   onLeaseRequest(conn: ActorConnection, want: number): void {
     if (this.cfg.run.mode === 'sync') return; // sync mode pushes cohorts
-    const grants = this.o.book.grant(lesseeOf(conn), want, this.o.version(), this.admission, this.o.acceptingNewGroups());
+    const grants = this.o.book.grant(
+      lesseeOf(conn),
+      want,
+      this.o.version(),
+      this.admission,
+      this.o.acceptingNewGroups(),
+    );
     for (const g of grants) conn.send(this.leaseMessage(g));
   }
 
@@ -129,7 +157,9 @@ export class Scheduler {
     let i = 0;
     for (;;) {
       const c = conns[i++ % conns.length];
-      const g = this.o.book.grant(lesseeOf(c), 1, this.o.version(), this.admission, kind === 'train').filter((x) => x.kind === kind);
+      const g = this.o.book
+        .grant(lesseeOf(c), 1, this.o.version(), this.admission, kind === 'train')
+        .filter((x) => x.kind === kind);
       if (g.length === 0) break;
       perActor.set(c, [...(perActor.get(c) ?? []), ...g]);
     }
@@ -148,19 +178,31 @@ export class Scheduler {
   private trialOptions(kind: GroupKind, cohort?: { id: string; size: number }): TrialOptions {
     const c = this.cfg;
     return {
-      template: c.env.template, maxTurns: c.env.maxTurns, reflect: c.env.reflect,
+      template: c.env.template,
+      maxTurns: c.env.maxTurns,
+      reflect: c.env.reflect,
       temperature: kind === 'eval' ? c.sampling.evalTemperature : c.sampling.temperature,
       topP: kind === 'eval' ? c.sampling.evalTopP : c.sampling.topP,
-      maxActionTokens: c.sampling.maxActionTokens, maxReflectTokens: c.sampling.maxReflectTokens,
+      maxActionTokens: c.sampling.maxActionTokens,
+      maxReflectTokens: c.sampling.maxReflectTokens,
       ...(cohort ? { cohort: cohort.id, cohortSize: cohort.size } : {}),
     };
   }
 
   private leaseMessage(g: LeaseGrant, cohort?: { id: string; size: number }): Lease {
     return {
-      type: 'lease', leaseId: g.leaseId, groupId: g.groupId, envId: this.cfg.env.id, taskSeed: g.taskSeed, groupSize: g.groupSize,
-      attempts: g.attempts, mode: g.kind, memory: this.cfg.env.memory, trialIndices: g.trialIndices,
-      policyVersionAtLease: g.policyVersion, envOptions: this.cfg.env.options as Lease['envOptions'],
+      type: 'lease',
+      leaseId: g.leaseId,
+      groupId: g.groupId,
+      envId: this.cfg.env.id,
+      taskSeed: g.taskSeed,
+      groupSize: g.groupSize,
+      attempts: g.attempts,
+      mode: g.kind,
+      memory: this.cfg.env.memory,
+      trialIndices: g.trialIndices,
+      policyVersionAtLease: g.policyVersion,
+      envOptions: this.cfg.env.options as Lease['envOptions'],
       trial: this.trialOptions(g.kind, cohort),
     };
   }

@@ -21,8 +21,16 @@ import { performance } from 'node:perf_hooks';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { decode, encode, verifyTrialDigest } from '../proto/codec.js';
 import {
-  ACTOR_MESSAGE_TYPES, LIMITS, validateTrial, type Ack, type ActorMessage, type Hello, type LearnerMessage, type MessageType,
-  type Trial, type TrialKey,
+  ACTOR_MESSAGE_TYPES,
+  LIMITS,
+  validateTrial,
+  type Ack,
+  type ActorMessage,
+  type Hello,
+  type LearnerMessage,
+  type MessageType,
+  type Trial,
+  type TrialKey,
 } from '../proto/messages.js';
 import { PROTOCOL_VERSION } from '../proto/version.js';
 import { CloseCode, ErrorCode } from '../proto/wire.js';
@@ -198,8 +206,16 @@ interface ConnState {
 }
 
 const DEFAULTS = {
-  host: '127.0.0.1', port: 0, maxPayload: 8 << 20, heartbeatMs: 2000, helloTimeoutMs: 5000, maxConnections: 4096, creditWindow: 32,
-  decodeBudgetMs: 250, upgradeTimeoutMs: 10_000, maxBufferedBytes: 4 << 20,
+  host: '127.0.0.1',
+  port: 0,
+  maxPayload: 8 << 20,
+  heartbeatMs: 2000,
+  helloTimeoutMs: 5000,
+  maxConnections: 4096,
+  creditWindow: 32,
+  decodeBudgetMs: 250,
+  upgradeTimeoutMs: 10_000,
+  maxBufferedBytes: 4 << 20,
 };
 const MISSED_INTERVALS = 3;
 /** Fenced incarnations remembered per actor (a zombie that keeps reconnecting stays out). */
@@ -219,15 +235,51 @@ function peerKey(s: { remoteAddress?: string; remotePort?: number }): string {
 /** Starts the learner endpoint. Resolves once it listens. */
 export async function createLearnerServer(options: LearnerServerOptions): Promise<LearnerServer> {
   const o = { ...DEFAULTS, ...stripUndefined(options) };
-  for (const k of ['maxPayload', 'heartbeatMs', 'helloTimeoutMs', 'maxConnections', 'creditWindow', 'decodeBudgetMs', 'upgradeTimeoutMs', 'maxBufferedBytes'] as const) {
-    if (!Number.isInteger(o[k]) || o[k] < 1) throw badInput(`learner server option ${k} must be a positive integer, got ${o[k]}`);
+  for (const k of [
+    'maxPayload',
+    'heartbeatMs',
+    'helloTimeoutMs',
+    'maxConnections',
+    'creditWindow',
+    'decodeBudgetMs',
+    'upgradeTimeoutMs',
+    'maxBufferedBytes',
+  ] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 1)
+      throw badInput(`learner server option ${k} must be a positive integer, got ${o[k]}`);
   }
   const log = o.logger;
   const m: ServerMetrics = {
-    connectionsOpened: 0, connectionsClosed: 0, connectionsLive: 0, authFailures: 0, originRejected: 0, overLimit: 0,
-    upgradeTimeouts: 0, slowReaders: 0, helloTimeouts: 0, wrongRun: 0, protocolMismatch: 0, superseded: 0, fencedHellos: 0, textFrames: 0, decodeErr: 0, decodeBudgetExceeded: 0,
-    schemaErr: 0, protocolErr: 0, wsErrors: 0, creditViolations: 0, heartbeatTimeouts: 0, pingsSent: 0, internalErr: 0,
-    trialsReceived: 0, trialsCommitted: 0, dupSuppressed: 0, conflicts: 0, rejected: 0, bytesIn: 0, bytesOut: 0,
+    connectionsOpened: 0,
+    connectionsClosed: 0,
+    connectionsLive: 0,
+    authFailures: 0,
+    originRejected: 0,
+    overLimit: 0,
+    upgradeTimeouts: 0,
+    slowReaders: 0,
+    helloTimeouts: 0,
+    wrongRun: 0,
+    protocolMismatch: 0,
+    superseded: 0,
+    fencedHellos: 0,
+    textFrames: 0,
+    decodeErr: 0,
+    decodeBudgetExceeded: 0,
+    schemaErr: 0,
+    protocolErr: 0,
+    wsErrors: 0,
+    creditViolations: 0,
+    heartbeatTimeouts: 0,
+    pingsSent: 0,
+    internalErr: 0,
+    trialsReceived: 0,
+    trialsCommitted: 0,
+    dupSuppressed: 0,
+    conflicts: 0,
+    rejected: 0,
+    bytesIn: 0,
+    bytesOut: 0,
   };
   const all = new Set<ConnState>();
   const byActor = new Map<string, ConnState>();
@@ -247,7 +299,9 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
   http.requestTimeout = 15_000;
   http.on('request', (req, res) => {
     if (refused.has(req.socket)) return void req.socket.destroy();
-    res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('lamer learner: WebSocket upgrade required\n');
+    res
+      .writeHead(426, { 'content-type': 'text/plain', connection: 'close' })
+      .end('lamer learner: WebSocket upgrade required\n');
   });
   http.on('clientError', (_err, socket) => socket.destroy());
   // Every TCP connection counts against maxConnections from accept on, and must upgrade in time: raw sockets that
@@ -315,10 +369,21 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
   function accept(ws: WebSocket, actorId: string, remoteAddress: string): void {
     const now = performance.now();
     const c: ConnState = {
-      ws, id: nextId++, actorId, remoteAddress, phase: 'hello', hello: null, lastSeen: now,
+      ws,
+      id: nextId++,
+      actorId,
+      remoteAddress,
+      phase: 'hello',
+      hello: null,
+      lastSeen: now,
       // Stagger pings across the interval so thousands of sockets do not ping in one tick.
-      nextPingAt: now + Math.random() * o.heartbeatMs, helloTimer: null, trialsInFlight: 0, view: null,
-      decodeCredit: o.decodeBudgetMs, decodeRefillAt: now, bulkBytes: 0,
+      nextPingAt: now + Math.random() * o.heartbeatMs,
+      helloTimer: null,
+      trialsInFlight: 0,
+      view: null,
+      decodeCredit: o.decodeBudgetMs,
+      decodeRefillAt: now,
+      bulkBytes: 0,
     };
     all.add(c);
     m.connectionsOpened++;
@@ -329,9 +394,15 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     });
     // Any inbound byte is liveness, including a large frame still arriving (pongs queue behind it).
     const raw = (ws as unknown as { _socket?: Socket })._socket;
-    raw?.on('data', () => { c.lastSeen = performance.now(); });
-    ws.on('pong', () => { c.lastSeen = performance.now(); });
-    ws.on('ping', () => { c.lastSeen = performance.now(); });
+    raw?.on('data', () => {
+      c.lastSeen = performance.now();
+    });
+    ws.on('pong', () => {
+      c.lastSeen = performance.now();
+    });
+    ws.on('ping', () => {
+      c.lastSeen = performance.now();
+    });
     ws.on('message', (data, isBinary) => {
       try {
         onFrame(c, data, isBinary);
@@ -359,7 +430,9 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     } catch {
       c.ws.terminate();
     }
-    setTimeout(() => { if (c.phase !== 'closed') c.ws.terminate(); }, CLOSE_GRACE_MS).unref();
+    setTimeout(() => {
+      if (c.phase !== 'closed') c.ws.terminate();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   function onClosed(c: ConnState, code: number, reason: string): void {
@@ -427,7 +500,8 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     if (!ACTOR_MESSAGE_TYPES.has(type as MessageType)) return `actors may not send '${type.slice(0, 64)}'`;
     if (c.phase === 'hello' && type !== 'hello') return `expected hello, got '${type}'`;
     if (c.phase !== 'hello' && type === 'hello') return 'duplicate hello';
-    if (type !== 'trial' && size > LIMITS.smallFrameBytes) return `a '${type}' frame of ${size} bytes (at most ${LIMITS.smallFrameBytes})`;
+    if (type !== 'trial' && size > LIMITS.smallFrameBytes)
+      return `a '${type}' frame of ${size} bytes (at most ${LIMITS.smallFrameBytes})`;
     return null;
   }
 
@@ -471,7 +545,9 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
           return onTrial(c, msg, bytes);
         case 'heartbeat':
           return sendRaw(c, encode(msg));
-        case 'leaseRequest': case 'error': case 'bye':
+        case 'leaseRequest':
+        case 'error':
+        case 'bye':
           o.onMessage?.(msg, c.view!);
           if (msg.type === 'bye') closeConn(c, CloseCode.NORMAL, 'bye');
           return;
@@ -522,17 +598,32 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     c.view = makeView(c);
     byActor.set(c.actorId, c);
     const state = o.policyState();
-    sendRaw(c, encode({
-      type: 'welcome', learnerEpoch: state.learnerEpoch, policyVersion: state.policyVersion, heartbeatMs: o.heartbeatMs,
-      maxPayload: o.maxPayload, creditWindow: o.creditWindow, committed: o.ledger.committedMarks(o.runId, c.actorId),
-    }));
+    sendRaw(
+      c,
+      encode({
+        type: 'welcome',
+        learnerEpoch: state.learnerEpoch,
+        policyVersion: state.policyVersion,
+        heartbeatMs: o.heartbeatMs,
+        maxPayload: o.maxPayload,
+        creditWindow: o.creditWindow,
+        committed: o.ledger.committedMarks(o.runId, c.actorId),
+      }),
+    );
     o.onReady?.(c.view);
   }
 
   function sendAck(c: ConnState, key: TrialKey, status: Ack['status'], reason?: string): void {
     c.trialsInFlight--;
     if (c.phase !== 'ready') return; // the actor resends after reconnecting and gets 'duplicate'
-    sendRaw(c, encode(reason === undefined ? { type: 'ack', key, status } : { type: 'ack', key, status, reason: reason.slice(0, LIMITS.textChars) }));
+    sendRaw(
+      c,
+      encode(
+        reason === undefined
+          ? { type: 'ack', key, status }
+          : { type: 'ack', key, status, reason: reason.slice(0, LIMITS.textChars) },
+      ),
+    );
   }
 
   function onTrial(c: ConnState, trial: Trial, bytes: Uint8Array): void {
@@ -564,9 +655,11 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
     if (o.ledger.status(trial.key) === 'absent') {
       let problem: string | null;
       try {
-        problem = validateTrial(trial, { learnerPolicyVersion: o.policyState().policyVersion, ...o.modelShape?.() })
-          ?? (verifyTrialDigest(trial) ? null : 'sha256 does not match the record')
-          ?? o.checkTrial?.(trial, c.view!) ?? null;
+        problem =
+          validateTrial(trial, { learnerPolicyVersion: o.policyState().policyVersion, ...o.modelShape?.() }) ??
+          (verifyTrialDigest(trial) ? null : 'sha256 does not match the record') ??
+          o.checkTrial?.(trial, c.view!) ??
+          null;
       } catch (e) {
         // A check that throws on a record must not take the connection (or the learner) with it: the record is refused.
         m.internalErr++;
@@ -575,34 +668,45 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       }
       if (problem) return reject(problem);
     }
-    o.ledger.append(trial.key, bytes).then((res) => {
-      switch (res.status) {
-        case 'committed':
-          m.trialsCommitted++;
-          try {
-            o.onTrialCommitted?.(trial, { key: trial.key, offset: res.offset, bytes, conn: c.view! });
-          } catch (e) {
-            m.internalErr++;
-            log?.error({ actorId: c.actorId, seq: trial.key.seq, err: (e as Error).message }, 'onTrialCommitted failed');
-          }
-          return sendAck(c, trial.key, 'committed');
-        case 'duplicate':
-          m.dupSuppressed++;
-          return sendAck(c, trial.key, 'duplicate');
-        case 'conflict':
-          m.conflicts++;
-          log?.error({ actorId: c.actorId, key: trial.key }, 'conflicting duplicate: same key, different content');
-          return sendAck(c, trial.key, 'rejected', 'conflict: a different record is already committed under this key');
-        case 'rejected':
-          return reject(res.reason);
-      }
-    }, (e: Error) => {
-      // Never ack without durability: the actor keeps the record and resends it to a healthy learner.
-      m.internalErr++;
-      c.trialsInFlight--;
-      log?.error({ actorId: c.actorId, err: e.message }, 'ledger append failed');
-      closeConn(c, CloseCode.INTERNAL_ERROR, 'ledger failure');
-    });
+    o.ledger.append(trial.key, bytes).then(
+      (res) => {
+        switch (res.status) {
+          case 'committed':
+            m.trialsCommitted++;
+            try {
+              o.onTrialCommitted?.(trial, { key: trial.key, offset: res.offset, bytes, conn: c.view! });
+            } catch (e) {
+              m.internalErr++;
+              log?.error(
+                { actorId: c.actorId, seq: trial.key.seq, err: (e as Error).message },
+                'onTrialCommitted failed',
+              );
+            }
+            return sendAck(c, trial.key, 'committed');
+          case 'duplicate':
+            m.dupSuppressed++;
+            return sendAck(c, trial.key, 'duplicate');
+          case 'conflict':
+            m.conflicts++;
+            log?.error({ actorId: c.actorId, key: trial.key }, 'conflicting duplicate: same key, different content');
+            return sendAck(
+              c,
+              trial.key,
+              'rejected',
+              'conflict: a different record is already committed under this key',
+            );
+          case 'rejected':
+            return reject(res.reason);
+        }
+      },
+      (e: Error) => {
+        // Never ack without durability: the actor keeps the record and resends it to a healthy learner.
+        m.internalErr++;
+        c.trialsInFlight--;
+        log?.error({ actorId: c.actorId, err: e.message }, 'ledger append failed');
+        closeConn(c, CloseCode.INTERNAL_ERROR, 'ledger failure');
+      },
+    );
   }
 
   function makeView(c: ConnState): ActorConnection {
@@ -613,10 +717,16 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
       incarnation: hello.incarnation,
       hello,
       remoteAddress: c.remoteAddress,
-      get bufferedAmount() { return c.ws.bufferedAmount; },
-      get isOpen() { return c.phase === 'ready'; },
+      get bufferedAmount() {
+        return c.ws.bufferedAmount;
+      },
+      get isOpen() {
+        return c.phase === 'ready';
+      },
       initialPolicy: { learnerEpoch: hello.lastLearnerEpoch, policyVersion: hello.lastPolicyVersion },
-      get trialsInFlight() { return c.trialsInFlight; },
+      get trialsInFlight() {
+        return c.trialsInFlight;
+      },
       send: (msg) => {
         if (c.phase !== 'ready') return false;
         sendRaw(c, encode(msg));
@@ -702,11 +812,14 @@ export async function createLearnerServer(options: LearnerServerOptions): Promis
         socket.destroy();
       }
       unupgraded.clear();
-      const closed = [...all].map((c) => new Promise<void>((resolve) => {
-        if (c.phase === 'closed') return resolve();
-        c.ws.once('close', () => resolve());
-        closeConn(c, CloseCode.GOING_AWAY, 'learner shutting down');
-      }));
+      const closed = [...all].map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.phase === 'closed') return resolve();
+            c.ws.once('close', () => resolve());
+            closeConn(c, CloseCode.GOING_AWAY, 'learner shutting down');
+          }),
+      );
       await Promise.all(closed);
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections(); // idle or half-open HTTP sockets would otherwise hold close() open

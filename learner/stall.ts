@@ -37,9 +37,7 @@ export class StallWatch implements StageReporter {
   private lastProgress: number;
   private reported: number | null = null;
 
-  constructor(
-    private readonly o: { stallSec: number; actors(): ActorRow[]; now?: () => number },
-  ) {
+  constructor(private readonly o: { stallSec: number; actors(): ActorRow[]; now?: () => number }) {
     this.lastProgress = this.now();
   }
 
@@ -71,7 +69,12 @@ export class StallWatch implements StageReporter {
     const quiet = (now - Math.max(this.lastProgress, c.since)) / 1000;
     if (quiet < this.o.stallSec) return null;
     const waitingSec = (now - c.since) / 1000;
-    return { stage: c.stage, waitingSec, quietSec: quiet, message: `${describeWait(c, waitingSec)}; ${describeActors(this.o.actors())}` };
+    return {
+      stage: c.stage,
+      waitingSec,
+      quietSec: quiet,
+      message: `${describeWait(c, waitingSec)}; ${describeActors(this.o.actors())}`,
+    };
   }
 
   /** The stall if it is new since the last call (for a log line once per stall). */
@@ -102,7 +105,9 @@ export function describeActors(rows: readonly ActorRow[]): string {
   const head = `${live.length} actor${live.length === 1 ? '' : 's'} connected, ${inFlight} trial${inFlight === 1 ? '' : 's'} in flight`;
   if (rows.length === 0) return `${head}: no actor has connected yet (start one with \`lamer actor\`)`;
   // The most suspicious first: gone actors still holding leases, then the longest silent.
-  const ranked = [...rows].sort((a, b) => Number(a.connected) - Number(b.connected) || b.lastSeenSec - a.lastSeenSec).slice(0, 4);
+  const ranked = [...rows]
+    .sort((a, b) => Number(a.connected) - Number(b.connected) || b.lastSeenSec - a.lastSeenSec)
+    .slice(0, 4);
   const parts = ranked.map((r) => {
     const held = r.leased > 0 ? ` (${r.leased} leased)` : '';
     return r.connected

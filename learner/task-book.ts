@@ -106,7 +106,10 @@ export class TaskBook {
 
   private readonly now: () => number;
 
-  constructor(private readonly opts: TaskBookOptions, state?: TaskBookState) {
+  constructor(
+    private readonly opts: TaskBookOptions,
+    state?: TaskBookState,
+  ) {
     this.state = state ? structuredClone(state) : { nextIndex: 0, nextLease: 0, groups: [], trainedGroups: 0 };
     this.now = opts.now ?? Date.now;
   }
@@ -127,8 +130,16 @@ export class TaskBook {
   openEvalRound(version: number): void {
     for (let i = 0; i < this.opts.evalTasks; i++) {
       this.state.groups.push({
-        groupId: `eval-v${version}-${i}`, kind: 'eval', index: i, taskSeed: evalTaskSeed(this.opts.evalSeed ?? this.opts.seed, i),
-        groupSize: 1, attempts: this.opts.evalAttempts, evalVersion: version, slots: [null], leases: {}, open: [0],
+        groupId: `eval-v${version}-${i}`,
+        kind: 'eval',
+        index: i,
+        taskSeed: evalTaskSeed(this.opts.evalSeed ?? this.opts.seed, i),
+        groupSize: 1,
+        attempts: this.opts.evalAttempts,
+        evalVersion: version,
+        slots: [null],
+        leases: {},
+        open: [0],
         leasedAtVersion: version,
       });
     }
@@ -146,11 +157,20 @@ export class TaskBook {
       const at = this.now();
       for (const i of idx) g.leases[i] = { lessee, leaseId, at };
       grants.push({
-        leaseId, groupId: g.groupId, kind: g.kind, taskSeed: g.taskSeed,
-        groupSize: g.groupSize, attempts: g.attempts, trialIndices: idx, policyVersion: version,
+        leaseId,
+        groupId: g.groupId,
+        kind: g.kind,
+        taskSeed: g.taskSeed,
+        groupSize: g.groupSize,
+        attempts: g.attempts,
+        trialIndices: idx,
+        policyVersion: version,
       });
     };
-    const ordered = [...this.state.groups.filter((g) => g.kind === 'eval'), ...this.state.groups.filter((g) => g.kind === 'train')];
+    const ordered = [
+      ...this.state.groups.filter((g) => g.kind === 'eval'),
+      ...this.state.groups.filter((g) => g.kind === 'train'),
+    ];
     for (const g of ordered) {
       if (grants.length >= want) break;
       if (g.open.length > 0) give(g);
@@ -193,8 +213,10 @@ export class TaskBook {
    */
   checkDelivery(d: Delivery, lessee: string): string | null {
     const g = this.state.groups.find((x) => x.groupId === d.groupId);
-    if (!g) return `group ${d.groupId} is not open on this learner (consumed, never leased, or leased before a restart)`;
-    if (d.trialIndex >= g.groupSize) return `trialIndex ${d.trialIndex} is outside group ${d.groupId} of ${g.groupSize}`;
+    if (!g)
+      return `group ${d.groupId} is not open on this learner (consumed, never leased, or leased before a restart)`;
+    if (d.trialIndex >= g.groupSize)
+      return `trialIndex ${d.trialIndex} is outside group ${d.groupId} of ${g.groupSize}`;
     if (g.slots[d.trialIndex] !== null) return `slot ${d.groupId}/${d.trialIndex} is already filled`;
     const lease = g.leases[d.trialIndex];
     if (!lease || lease.lessee !== lessee || lease.leaseId !== d.leaseId) {
@@ -229,9 +251,16 @@ export class TaskBook {
 
   private newTrainGroup(index: number, version: number): GroupState {
     return {
-      groupId: `g${index}`, kind: 'train', index, taskSeed: trainTaskSeed(this.opts.seed, index),
-      groupSize: this.opts.groupSize, attempts: this.opts.attempts, slots: new Array(this.opts.groupSize).fill(null),
-      leases: {}, open: Array.from({ length: this.opts.groupSize }, (_, i) => i), leasedAtVersion: version,
+      groupId: `g${index}`,
+      kind: 'train',
+      index,
+      taskSeed: trainTaskSeed(this.opts.seed, index),
+      groupSize: this.opts.groupSize,
+      attempts: this.opts.attempts,
+      slots: new Array(this.opts.groupSize).fill(null),
+      leases: {},
+      open: Array.from({ length: this.opts.groupSize }, (_, i) => i),
+      leasedAtVersion: version,
     };
   }
 
@@ -300,7 +329,8 @@ export class TaskBook {
   /** Smallest ledger offset still needed (records of groups not yet consumed), for replay after a restart. */
   minLiveOffset(): number | null {
     let min: number | null = null;
-    for (const g of this.state.groups) for (const s of g.slots) if (s && (min === null || s.offset < min)) min = s.offset;
+    for (const g of this.state.groups)
+      for (const s of g.slots) if (s && (min === null || s.offset < min)) min = s.offset;
     return min;
   }
 }

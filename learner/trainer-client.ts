@@ -18,8 +18,14 @@ import type { BcMinibatch, TrainerWorkerApi } from './trainer-api.js';
 import type { TrainerApi } from './update.js';
 
 export interface TrainerClientOptions {
-  config: ModelConfig; params: Float32Array; optimizer: AdamWOptions; optimizerState?: AdamWState;
-  batchSize: number; seqLen: number; padId: number; threads?: number;
+  config: ModelConfig;
+  params: Float32Array;
+  optimizer: AdamWOptions;
+  optimizerState?: AdamWState;
+  batchSize: number;
+  seqLen: number;
+  padId: number;
+  threads?: number;
   /** Deadline of every worker call in ms (0 = none). */
   callTimeoutMs?: number;
   logger?: Logger;
@@ -37,18 +43,27 @@ export class TrainerClient implements TrainerApi {
   /** Workers started after the first one (watchdog restarts). */
   restarts = 0;
 
-  private constructor(private rpc: RpcClient<TrainerWorkerApi>, readonly batchSize: number, readonly seqLen: number, private readonly o: TrainerClientOptions) {
+  private constructor(
+    private rpc: RpcClient<TrainerWorkerApi>,
+    readonly batchSize: number,
+    readonly seqLen: number,
+    private readonly o: TrainerClientOptions,
+  ) {
     this.lastParams = o.params;
     this.lastOptimizer = o.optimizerState;
   }
 
   private static async boot(o: TrainerClientOptions, params: Float32Array, optimizerState: AdamWState | undefined) {
     const timeoutMs = o.callTimeoutMs ?? 0;
-    const rpc = new RpcClient<TrainerWorkerApi>(o.spawn ? o.spawn() : spawnTsWorker(new URL('./trainer.worker.ts', import.meta.url)), {
-      // Starting a worker (loader, module graph, session) may take far longer than a call on a busy machine.
-      timeoutMs: (m) => (m === 'init' && timeoutMs > 0 ? Math.max(timeoutMs, INIT_TIMEOUT_MS) : timeoutMs),
-      onTimeout: (e: DeadlineError) => o.logger?.error({ what: e.what, ms: e.ms }, 'trainer worker missed a deadline; replacing it'),
-    });
+    const rpc = new RpcClient<TrainerWorkerApi>(
+      o.spawn ? o.spawn() : spawnTsWorker(new URL('./trainer.worker.ts', import.meta.url)),
+      {
+        // Starting a worker (loader, module graph, session) may take far longer than a call on a busy machine.
+        timeoutMs: (m) => (m === 'init' && timeoutMs > 0 ? Math.max(timeoutMs, INIT_TIMEOUT_MS) : timeoutMs),
+        onTimeout: (e: DeadlineError) =>
+          o.logger?.error({ what: e.what, ms: e.ms }, 'trainer worker missed a deadline; replacing it'),
+      },
+    );
     const { spawn: _s, logger: _l, callTimeoutMs: _c, ...init } = o;
     try {
       const shape = await rpc.call('init', { ...init, params, optimizerState } satisfies InitArgs);
@@ -83,8 +98,13 @@ export class TrainerClient implements TrainerApi {
       const { rpc } = await TrainerClient.boot(this.o, this.lastParams, this.lastOptimizer);
       this.rpc = rpc;
       this.restarts++;
-      this.o.logger?.warn({ cause: cause.message, restarts: this.restarts }, 'trainer worker restarted from the last published weights and the last checkpointed optimizer state');
-    })().finally(() => { this.restarting = null; });
+      this.o.logger?.warn(
+        { cause: cause.message, restarts: this.restarts },
+        'trainer worker restarted from the last published weights and the last checkpointed optimizer state',
+      );
+    })().finally(() => {
+      this.restarting = null;
+    });
     return this.restarting;
   }
 
@@ -115,7 +135,8 @@ export class TrainerClient implements TrainerApi {
   async close(): Promise<void> {
     if (this.restarting) await this.restarting.catch(() => undefined);
     try {
-      if (!this.rpc.failed) await withDeadline(this.rpc.call('close'), this.o.callTimeoutMs ?? 0, 'trainer worker close');
+      if (!this.rpc.failed)
+        await withDeadline(this.rpc.call('close'), this.o.callTimeoutMs ?? 0, 'trainer worker close');
     } finally {
       await this.rpc.close();
     }

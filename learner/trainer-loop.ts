@@ -57,7 +57,10 @@ export class TrainerLoop {
   /** This invocation's first update (time, version): the ETA's rate counts from it. */
   private first: { t: number; v: number } | null = null;
 
-  constructor(private readonly o: TrainerLoopOptions, private params: Float32Array) {}
+  constructor(
+    private readonly o: TrainerLoopOptions,
+    private params: Float32Array,
+  ) {}
 
   private get cfg(): Config {
     return this.o.config;
@@ -105,8 +108,10 @@ export class TrainerLoop {
     const its = this.cfg.run.iterations;
     if (its > 0 && state.policyVersion >= its) {
       this.stopReason = 'budget-spent';
-      this.o.logger.warn({ policyVersion: state.policyVersion, iterations: its },
-        `nothing to train: the checkpoint is at policy v${state.policyVersion}, run.iterations is ${its}; raise run.iterations to continue or pass --fresh to start over`);
+      this.o.logger.warn(
+        { policyVersion: state.policyVersion, iterations: its },
+        `nothing to train: the checkpoint is at policy v${state.policyVersion}, run.iterations is ${its}; raise run.iterations to continue or pass --fresh to start over`,
+      );
       return this.stopReason;
     }
     if (!state.evals.some((e) => e.version === state.policyVersion)) await this.evaluate(false);
@@ -124,7 +129,8 @@ export class TrainerLoop {
     }
     // Final evaluation (it runs even when the time budget is spent: a run always reports where it ended); after a
     // signal only if the connected actors finish it within a few seconds.
-    if (!state.evals.some((e) => e.version === state.policyVersion)) await this.evaluate(true, this.stopReason === 'signal' ? 10_000 : 5 * 60_000);
+    if (!state.evals.some((e) => e.version === state.policyVersion))
+      await this.evaluate(true, this.stopReason === 'signal' ? 10_000 : 5 * 60_000);
     await this.o.checkpoint(this.params);
     return this.stopReason ?? 'signal';
   }
@@ -153,9 +159,14 @@ export class TrainerLoop {
 
   /** "2 train groups (3/8 trials)": the oldest unfinished groups the update needs and how full they are. */
   private missing(n: number): string {
-    const open = this.o.book.groups.filter((g) => g.kind === 'train' && g.slots.some((s) => s === null)).sort((a, b) => a.index - b.index).slice(0, n);
+    const open = this.o.book.groups
+      .filter((g) => g.kind === 'train' && g.slots.some((s) => s === null))
+      .sort((a, b) => a.index - b.index)
+      .slice(0, n);
     const slots = open.flatMap((g) => g.slots);
-    const trials = open.length ? ` (${slots.filter((s) => s !== null).length}/${slots.length} trials)` : ', none started';
+    const trials = open.length
+      ? ` (${slots.filter((s) => s !== null).length}/${slots.length} trials)`
+      : ', none started';
     return `${n} train group${n === 1 ? '' : 's'}${trials}`;
   }
 
@@ -171,9 +182,13 @@ export class TrainerLoop {
     if (await ingest.setAsideUnusable(groups)) return false;
     const data = groups.map((g) => ingest.groupRows(g));
     this.o.reporter?.waiting({ stage: 'trainer', what: `the update to v${v + 1}` });
-    const update = () => runUpdate(this.o.trainer, data, v, this.cfg.algo, {
-      nCtx: this.o.model.nCtx, padId: this.o.model.padId, seed: this.cfg.run.seed * 1_000_003 + v, sampling: this.cfg.sampling,
-    });
+    const update = () =>
+      runUpdate(this.o.trainer, data, v, this.cfg.algo, {
+        nCtx: this.o.model.nCtx,
+        padId: this.o.model.padId,
+        seed: this.cfg.run.seed * 1_000_003 + v,
+        sampling: this.cfg.sampling,
+      });
     const restarts = this.o.trainer.restarts ?? 0;
     let res: Awaited<ReturnType<typeof runUpdate>>;
     try {
@@ -182,7 +197,10 @@ export class TrainerLoop {
       // The watchdog replaced a stuck or dead worker with one holding the weights before this update: rerun it
       // once on the same groups (nothing was consumed yet). A second failure ends the run with its reason.
       if ((this.o.trainer.restarts ?? 0) === restarts) throw e;
-      logger.warn({ version: v, cause: (e as Error).message }, 'update interrupted by a trainer worker restart; rerunning it on the same groups');
+      logger.warn(
+        { version: v, cause: (e as Error).message },
+        'update interrupted by a trainer worker restart; rerunning it on the same groups',
+      );
       res = await update();
     }
     if (res.unusable.length > 0) {
@@ -190,15 +208,23 @@ export class TrainerLoop {
       return false;
     }
     if (res.rowsDroppedNoLogp > 0) {
-      logger.warn({ version: v, rows: res.rowsDroppedNoLogp }, 'not training on rows without behaviour log-probs (the inference server gave none)');
+      logger.warn(
+        { version: v, rows: res.rowsDroppedNoLogp },
+        'not training on rows without behaviour log-probs (the inference server gave none)',
+      );
     }
     this.params = await this.o.trainer.params();
     this.o.reporter?.done('trainer');
     // Rollout statistics of the consumed groups (training trials, sampled at T=1).
     const perGroup = groups.map((g) => ingest.trials(g));
     const trials = perGroup.flat();
-    const curve = passAtKCurve(trials.map((t) => t.episodesWon), this.cfg.env.attempts);
-    const diversity = trajectoryDiversity(trials.length ? perGroup.map((ts) => ts.map((t) => episodeActions(t)[0])) : [[[]]]);
+    const curve = passAtKCurve(
+      trials.map((t) => t.episodesWon),
+      this.cfg.env.attempts,
+    );
+    const diversity = trajectoryDiversity(
+      trials.length ? perGroup.map((ts) => ts.map((t) => episodeActions(t)[0])) : [[[]]],
+    );
     const lags = data.flatMap((g) => g.trials.flatMap((t) => t.rows.map((r) => v - r.policyVersion)));
     this.o.onUpdate?.({ version: v + 1, lags });
     this.lastLag = { mean: lags.reduce((a, b) => a + b, 0) / Math.max(1, lags.length), max: Math.max(0, ...lags) };
@@ -213,7 +239,14 @@ export class TrainerLoop {
     cnt.rowsDroppedStale += res.rowsDroppedStale;
     state.policyVersion = v + 1;
     // The ledger offsets this version consumed: lets a checker (lamer chaos) prove no record is trained twice.
-    logger.info({ policyVersion: v + 1, learnerEpoch: state.learnerEpoch, offsets: groups.flatMap((g) => g.slots.map((s) => s!.offset)) }, 'trained');
+    logger.info(
+      {
+        policyVersion: v + 1,
+        learnerEpoch: state.learnerEpoch,
+        offsets: groups.flatMap((g) => g.slots.map((s) => s!.offset)),
+      },
+      'trained',
+    );
     this.o.publish(this.params);
     const elapsed = (Date.now() - this.o.t0) / 1000;
     metrics.log(state.policyVersion, {

@@ -23,7 +23,8 @@ function need(): PolicyTrainer {
 
 function bucketShape(B: number, T: number): [number, number] {
   const t = need();
-  if (B > t.batchSize || T > t.seqLen) throw new Error(`minibatch [${B}, ${T}] exceeds the training shape [${t.batchSize}, ${t.seqLen}]`);
+  if (B > t.batchSize || T > t.seqLen)
+    throw new Error(`minibatch [${B}, ${T}] exceeds the training shape [${t.batchSize}, ${t.seqLen}]`);
   // Few buckets on purpose: every shape is one more training session (and its memory arena) in this worker.
   const Bb = B <= t.batchSize / 4 ? Math.ceil(t.batchSize / 4) : t.batchSize;
   return [Bb, Math.min(Math.ceil(T / 64) * 64, t.seqLen)];
@@ -44,7 +45,15 @@ async function bucketTrainer(Bb: number, Tb: number): Promise<PolicyTrainer> {
 }
 
 /** Copies a [B, T] row-major array into [Bb, Tb], filling the rest with `fill`. */
-function pad<A extends Int32Array | Float32Array>(a: A, B: number, T: number, Bb: number, Tb: number, fill: number, make: (n: number) => A): A {
+function pad<A extends Int32Array | Float32Array>(
+  a: A,
+  B: number,
+  T: number,
+  Bb: number,
+  Tb: number,
+  fill: number,
+  make: (n: number) => A,
+): A {
   if (B === Bb && T === Tb) return a;
   const out = make(Bb * Tb);
   if (fill !== 0) out.fill(fill);
@@ -63,19 +72,33 @@ serveRpc<TrainerWorkerApi>({
   },
   async ppoStep(b: PpoMinibatch) {
     const [Bb, Tb] = bucketShape(b.B, b.T);
-    const P = <A extends Int32Array | Float32Array>(a: A, fill: number, make: (n: number) => A) => pad(a, b.B, b.T, Bb, Tb, fill, make);
+    const P = <A extends Int32Array | Float32Array>(a: A, fill: number, make: (n: number) => A) =>
+      pad(a, b.B, b.T, Bb, Tb, fill, make);
     const { grads, ...r } = await (await bucketTrainer(Bb, Tb)).ppoGradients({
-      tokens: P(b.tokens, opts!.padId, i32), respMask: P(b.respMask, 0, f32), advantages: P(b.advantages, 0, f32),
-      proxLogp: P(b.proxLogp, 0, f32), isWeight: P(b.isWeight, 0, f32),
-      clipEps: b.clipEps, dualClipC: b.dualClipC, entropyCoef: b.entropyCoef,
+      tokens: P(b.tokens, opts!.padId, i32),
+      respMask: P(b.respMask, 0, f32),
+      advantages: P(b.advantages, 0, f32),
+      proxLogp: P(b.proxLogp, 0, f32),
+      isWeight: P(b.isWeight, 0, f32),
+      clipEps: b.clipEps,
+      dualClipC: b.dualClipC,
+      entropyCoef: b.entropyCoef,
     });
     const step = r.tokens > 0 ? need().applyGradients(grads) : { gradNorm: 0 };
-    return { loss: r.loss, gradNorm: step.gradNorm, entropy: r.entropy, clipFrac: r.clipFrac, dualClipFrac: r.dualClipFrac, tokens: r.tokens };
+    return {
+      loss: r.loss,
+      gradNorm: step.gradNorm,
+      entropy: r.entropy,
+      clipFrac: r.clipFrac,
+      dualClipFrac: r.dualClipFrac,
+      tokens: r.tokens,
+    };
   },
   async bcStep(b: BcMinibatch) {
     const [Bb, Tb] = bucketShape(b.B, b.T);
     const { loss, grads } = await (await bucketTrainer(Bb, Tb)).bcGradients({
-      tokens: pad(b.tokens, b.B, b.T, Bb, Tb, opts!.padId, i32), weights: pad(b.weights, b.B, b.T, Bb, Tb, 0, f32),
+      tokens: pad(b.tokens, b.B, b.T, Bb, Tb, opts!.padId, i32),
+      weights: pad(b.weights, b.B, b.T, Bb, Tb, 0, f32),
     });
     return { loss, ...need().applyGradients(grads) };
   },

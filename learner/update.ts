@@ -63,8 +63,14 @@ export interface UpdateResult {
 type AlgoConfig = Config['algo'];
 
 /** Whether μ = π_prox by construction: every row sampled by the current weights at temperature 1, top-p 1. */
-function samplesAreOnPolicy(rows: RecordedRow[], version: number, sampling: { temperature: number; topP: number }): boolean {
-  return sampling.temperature === 1 && sampling.topP === 1 && rows.every((r) => r.policyVersion === version && !r.external);
+function samplesAreOnPolicy(
+  rows: RecordedRow[],
+  version: number,
+  sampling: { temperature: number; topP: number },
+): boolean {
+  return (
+    sampling.temperature === 1 && sampling.topP === 1 && rows.every((r) => r.policyVersion === version && !r.external)
+  );
 }
 
 export async function runUpdate(
@@ -77,9 +83,16 @@ export async function runUpdate(
   // ---- 1. advantages over whole groups (stale rows still count in the group statistics) -------------------
   // `success`: only winning counts (10 on the winning turn), as LaMer does for WebShop; the invalid-action
   // penalty still applies through the episode score.
-  const scored = algo.reward === 'success'
-    ? groups.map((g) => ({ ...g, trials: g.trials.map((t) => ({ ...t, rows: t.rows.map((r) => ({ ...r, reward: r.won ? SUCCESS_REWARD : 0 })) })) }))
-    : groups;
+  const scored =
+    algo.reward === 'success'
+      ? groups.map((g) => ({
+          ...g,
+          trials: g.trials.map((t) => ({
+            ...t,
+            rows: t.rows.map((r) => ({ ...r, reward: r.won ? SUCCESS_REWARD : 0 })),
+          })),
+        }))
+      : groups;
   const advantages = computeAdvantages(scored, algo);
   // Last line of defence: ingest bounds rewards so advantages stay finite, but one NaN would poison every weight.
   const unusable: UpdateResult['unusable'] = [];
@@ -87,38 +100,52 @@ export async function runUpdate(
     const bad = g.trials.findIndex((t) => t.rows.some((r) => !Number.isFinite(r.advantage)));
     if (bad !== -1) unusable.push({ group: gi, reason: `trial ${bad} has a non-finite advantage` });
   });
-  if (unusable.length > 0) return { unusable, rows: 0, rowsDroppedStale: 0, rowsDroppedNoLogp: 0, tokens: 0, metrics: {} };
+  if (unusable.length > 0)
+    return { unusable, rows: 0, rowsDroppedStale: 0, rowsDroppedNoLogp: 0, tokens: 0, metrics: {} };
   const trainRows: TrainRow[] = [];
   const staleness: number[] = [];
   const used: RecordedRow[] = [];
   let dropped = 0;
   let noLogp = 0;
-  groups.forEach((g, gi) => g.trials.forEach((t, ti) => t.rows.forEach((row, ri) => {
-    if (lacksLogp(row)) {
-      noLogp++;
-      return;
-    }
-    // A text backend's reply can be empty (the server's end-of-text is not part of the text): nothing to train.
-    if (row.response.length === 0) return;
-    const lag = version - row.policyVersion;
-    if (lag > algo.maxPolicyLag || lag < 0) {
-      dropped++;
-      return;
-    }
-    trainRows.push({
-      promptTokens: row.prompt, responseTokens: row.response, behavLogp: row.behavLogp,
-      advantage: advantages[gi].trials[ti].rows[ri].advantage,
-    });
-    staleness.push(lag);
-    used.push(row);
-  })));
+  groups.forEach((g, gi) =>
+    g.trials.forEach((t, ti) =>
+      t.rows.forEach((row, ri) => {
+        if (lacksLogp(row)) {
+          noLogp++;
+          return;
+        }
+        // A text backend's reply can be empty (the server's end-of-text is not part of the text): nothing to train.
+        if (row.response.length === 0) return;
+        const lag = version - row.policyVersion;
+        if (lag > algo.maxPolicyLag || lag < 0) {
+          dropped++;
+          return;
+        }
+        trainRows.push({
+          promptTokens: row.prompt,
+          responseTokens: row.response,
+          behavLogp: row.behavLogp,
+          advantage: advantages[gi].trials[ti].rows[ri].advantage,
+        });
+        staleness.push(lag);
+        used.push(row);
+      }),
+    ),
+  );
   const metrics: Record<string, number> = {};
   if (noLogp > 0) metrics['train/rows_dropped_no_logp'] = noLogp;
-  if (trainRows.length === 0) return { unusable, rows: 0, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens: 0, metrics };
+  if (trainRows.length === 0)
+    return { unusable, rows: 0, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens: 0, metrics };
 
   // ---- 2. minibatches ----------------------------------------------------------------------------------------
   const tPack = performance.now();
-  const batches = packMinibatches(trainRows, { context: opts.nCtx, padId: opts.padId, size: algo.miniBatchRows, seed: opts.seed, groupByLength: algo.groupByLength });
+  const batches = packMinibatches(trainRows, {
+    context: opts.nCtx,
+    padId: opts.padId,
+    size: algo.miniBatchRows,
+    seed: opts.seed,
+    groupByLength: algo.groupByLength,
+  });
 
   // ---- 3. π_prox for every minibatch, before any weight changes ---------------------------------------------
   const onPolicy = algo.isMode === 'bypass' || samplesAreOnPolicy(used, version, opts.sampling);
@@ -137,13 +164,24 @@ export async function runUpdate(
       const { w } = importanceWeights(prox[i], b.behavLogp, { isMode: algo.isMode, isCap: algo.isCap }, b.respMask);
       if (epoch === 0) {
         const rowStale = Float64Array.from(b.rowIndex, (ri) => staleness[ri]);
-        const d = offPolicyDiagnostics({ proxLogp: prox[i], behavLogp: b.behavLogp, mask: b.respMask, staleness: rowStale }, algo);
+        const d = offPolicyDiagnostics(
+          { proxLogp: prox[i], behavLogp: b.behavLogp, mask: b.respMask, staleness: rowStale },
+          algo,
+        );
         diagAcc = mergeDiagnostics(diagAcc, d);
         for (let t = 0; t < b.respMask.length; t++) if (b.respMask[t]) tokens++;
       }
       const out = await trainer.ppoStep({
-        tokens: b.tokens, B: b.B, T: b.T, respMask: b.respMask, advantages: b.advantages, proxLogp: prox[i],
-        isWeight: Float32Array.from(w), clipEps: algo.clipEps, dualClipC: algo.dualClipC, entropyCoef: algo.entropyCoef,
+        tokens: b.tokens,
+        B: b.B,
+        T: b.T,
+        respMask: b.respMask,
+        advantages: b.advantages,
+        proxLogp: prox[i],
+        isWeight: Float32Array.from(w),
+        clipEps: algo.clipEps,
+        dualClipC: algo.dualClipC,
+        entropyCoef: algo.entropyCoef,
       });
       sums.loss += out.loss;
       sums.gradNorm += out.gradNorm;

@@ -101,7 +101,8 @@ export function decode(bytes: Uint8Array, opts: DecodeOptions = {}): DecodeResul
   const scan = scanFrame(bytes, { maxDepth: LIMITS.nesting, maxValues: opts.maxValues ?? Number.MAX_SAFE_INTEGER });
   if (!scan.ok) return { ok: false, kind: 'undecodable', reason: scan.reason };
   const refused = opts.admit?.(scan.type, bytes.byteLength);
-  if (refused) return { ok: false, kind: 'refused', reason: refused, ...(scan.type === undefined ? {} : { type: scan.type }) };
+  if (refused)
+    return { ok: false, kind: 'refused', reason: refused, ...(scan.type === undefined ? {} : { type: scan.type }) };
   let raw: unknown;
   try {
     raw = unpackr.unpack(bytes);

@@ -17,7 +17,12 @@ export interface FrameLimits {
 }
 
 export type FrameScan =
-  | { ok: true; /** The top-level map's `type` string, if any. */ type: string | undefined; depth: number; values: number }
+  | {
+      ok: true /** The top-level map's `type` string, if any. */;
+      type: string | undefined;
+      depth: number;
+      values: number;
+    }
   | { ok: false; reason: string };
 
 const TYPE_KEY = [0x74, 0x79, 0x70, 0x65]; // 'type'
@@ -54,28 +59,110 @@ export function scanFrame(b: Uint8Array, limits: FrameLimits): FrameScan {
     else {
       const need = (k: number) => pos + k <= n;
       switch (h) {
-        case 0xc4: case 0xd9: if (!need(1)) return trunc(); skip = b[pos]; pos += 1; if (h === 0xd9) { strLen = skip; skip = 0; } break;
-        case 0xc5: case 0xda: if (!need(2)) return trunc(); skip = dv.getUint16(pos); pos += 2; if (h === 0xda) { strLen = skip; skip = 0; } break;
-        case 0xc6: case 0xdb: if (!need(4)) return trunc(); skip = dv.getUint32(pos); pos += 4; if (h === 0xdb) { strLen = skip; skip = 0; } break;
-        case 0xc7: if (!need(1)) return trunc(); skip = b[pos] + 1; pos += 1; break; // ext8: len, type, data
-        case 0xc8: if (!need(2)) return trunc(); skip = dv.getUint16(pos) + 1; pos += 2; break;
-        case 0xc9: if (!need(4)) return trunc(); skip = dv.getUint32(pos) + 1; pos += 4; break;
-        case 0xca: skip = 4; break;
-        case 0xcb: skip = 8; break;
-        case 0xcc: case 0xd0: skip = 1; break;
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xce: case 0xd2: skip = 4; break;
-        case 0xcf: case 0xd3: skip = 8; break;
-        case 0xd4: skip = 2; break; // fixext1: type + 1
-        case 0xd5: skip = 3; break;
-        case 0xd6: skip = 5; break;
-        case 0xd7: skip = 9; break;
-        case 0xd8: skip = 17; break;
-        case 0xdc: if (!need(2)) return trunc(); count = dv.getUint16(pos); pos += 2; break;
-        case 0xdd: if (!need(4)) return trunc(); count = dv.getUint32(pos); pos += 4; break;
-        case 0xde: if (!need(2)) return trunc(); count = 2 * dv.getUint16(pos); pos += 2; break;
-        case 0xdf: if (!need(4)) return trunc(); count = 2 * dv.getUint32(pos); pos += 4; break;
-        default: return { ok: false, reason: `invalid msgpack byte 0x${h.toString(16)}` }; // 0xc1
+        case 0xc4:
+        case 0xd9:
+          if (!need(1)) return trunc();
+          skip = b[pos];
+          pos += 1;
+          if (h === 0xd9) {
+            strLen = skip;
+            skip = 0;
+          }
+          break;
+        case 0xc5:
+        case 0xda:
+          if (!need(2)) return trunc();
+          skip = dv.getUint16(pos);
+          pos += 2;
+          if (h === 0xda) {
+            strLen = skip;
+            skip = 0;
+          }
+          break;
+        case 0xc6:
+        case 0xdb:
+          if (!need(4)) return trunc();
+          skip = dv.getUint32(pos);
+          pos += 4;
+          if (h === 0xdb) {
+            strLen = skip;
+            skip = 0;
+          }
+          break;
+        case 0xc7:
+          if (!need(1)) return trunc();
+          skip = b[pos] + 1;
+          pos += 1;
+          break; // ext8: len, type, data
+        case 0xc8:
+          if (!need(2)) return trunc();
+          skip = dv.getUint16(pos) + 1;
+          pos += 2;
+          break;
+        case 0xc9:
+          if (!need(4)) return trunc();
+          skip = dv.getUint32(pos) + 1;
+          pos += 4;
+          break;
+        case 0xca:
+          skip = 4;
+          break;
+        case 0xcb:
+          skip = 8;
+          break;
+        case 0xcc:
+        case 0xd0:
+          skip = 1;
+          break;
+        case 0xcd:
+        case 0xd1:
+          skip = 2;
+          break;
+        case 0xce:
+        case 0xd2:
+          skip = 4;
+          break;
+        case 0xcf:
+        case 0xd3:
+          skip = 8;
+          break;
+        case 0xd4:
+          skip = 2;
+          break; // fixext1: type + 1
+        case 0xd5:
+          skip = 3;
+          break;
+        case 0xd6:
+          skip = 5;
+          break;
+        case 0xd7:
+          skip = 9;
+          break;
+        case 0xd8:
+          skip = 17;
+          break;
+        case 0xdc:
+          if (!need(2)) return trunc();
+          count = dv.getUint16(pos);
+          pos += 2;
+          break;
+        case 0xdd:
+          if (!need(4)) return trunc();
+          count = dv.getUint32(pos);
+          pos += 4;
+          break;
+        case 0xde:
+          if (!need(2)) return trunc();
+          count = 2 * dv.getUint16(pos);
+          pos += 2;
+          break;
+        case 0xdf:
+          if (!need(4)) return trunc();
+          count = 2 * dv.getUint32(pos);
+          pos += 4;
+          break;
+        default:
+          return { ok: false, reason: `invalid msgpack byte 0x${h.toString(16)}` }; // 0xc1
       }
     }
     if (strLen >= 0) {
@@ -89,7 +176,7 @@ export function scanFrame(b: Uint8Array, limits: FrameLimits): FrameScan {
     }
     if (inTopMap && !isKey) typeNext = false;
     if (count >= 0) {
-      if (stack.length === 0) topIsMap = h >= 0x80 && h <= 0x8f || h === 0xde || h === 0xdf;
+      if (stack.length === 0) topIsMap = (h >= 0x80 && h <= 0x8f) || h === 0xde || h === 0xdf;
       if (stack.length + 1 > limits.maxDepth) return { ok: false, reason: `nesting deeper than ${limits.maxDepth}` };
       if (count > n - pos) return trunc(); // every value takes at least one byte
       if (count > 0) {

@@ -42,25 +42,31 @@ export const LIMITS = {
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 /** Run, lease and group ids: printable, no '/' (keys are joined with '/'), bounded. */
-export const IdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'id must match [A-Za-z0-9][A-Za-z0-9_.:-]{0,127}');
+export const IdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'id must match [A-Za-z0-9][A-Za-z0-9_.:-]{0,127}');
 /** Actor ids also name files and appear in `Authorization: Bearer <actorId>.<token>`. */
-export const ActorIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'actorId must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}');
+export const ActorIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'actorId must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}');
 /** Random per actor process start; names outbox files, so filename-safe. */
-export const IncarnationSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'incarnation must match [A-Za-z0-9_-]{1,64}');
+export const IncarnationSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'incarnation must match [A-Za-z0-9_-]{1,64}');
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters');
 const Text = z.string().max(LIMITS.textChars);
 const Mode = z.enum(['train', 'eval']);
 
 /** JSON-like values (config, env options): no Dates, typed arrays or other exotic decodes. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export const JsonValueSchema: z.ZodType<JsonValue> = z.lazy(() => z.union([
-  Text, z.number(), z.boolean(), z.null(),
-  z.array(JsonValueSchema).max(LIMITS.jsonArray),
-  JsonRecordSchema,
-]));
+export const JsonValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([Text, z.number(), z.boolean(), z.null(), z.array(JsonValueSchema).max(LIMITS.jsonArray), JsonRecordSchema]),
+);
 const JsonRecordSchema: z.ZodType<{ [key: string]: JsonValue }> = z.lazy(() =>
-  z.record(z.string().max(LIMITS.idChars), JsonValueSchema)
-    .refine((r) => Object.keys(r).length <= LIMITS.jsonKeys, `at most ${LIMITS.jsonKeys} keys`));
+  z
+    .record(z.string().max(LIMITS.idChars), JsonValueSchema)
+    .refine((r) => Object.keys(r).length <= LIMITS.jsonKeys, `at most ${LIMITS.jsonKeys} keys`),
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Tensors
@@ -87,19 +93,23 @@ const Dim = int(0, 2 ** 31 - 1);
 const Bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected raw bytes (msgpack bin)');
 
 /** Any tensor (rank <= 8). */
-export const TensorSchema = z.strictObject({
-  dtype: DTypeSchema,
-  shape: z.array(Dim).max(LIMITS.tensorRank),
-  data: Bytes,
-}).refine(tensorBytesMatch, tensorMessage);
+export const TensorSchema = z
+  .strictObject({
+    dtype: DTypeSchema,
+    shape: z.array(Dim).max(LIMITS.tensorRank),
+    data: Bytes,
+  })
+  .refine(tensorBytesMatch, tensorMessage);
 
 /** A 1-D tensor of a fixed dtype (token ids, log-probs). */
 function vectorSchema<D extends DType>(dtype: D) {
-  return z.strictObject({
-    dtype: z.literal(dtype),
-    shape: z.array(Dim).length(1),
-    data: Bytes,
-  }).refine(tensorBytesMatch, tensorMessage);
+  return z
+    .strictObject({
+      dtype: z.literal(dtype),
+      shape: z.array(Dim).length(1),
+      data: Bytes,
+    })
+    .refine(tensorBytesMatch, tensorMessage);
 }
 
 type AnyTypedArray = Float32Array | Int32Array | Uint8Array;
@@ -117,10 +127,19 @@ export function toTensor(array: Uint8Array): Tensor<'uint8'>;
 export function toTensor(array: AnyTypedArray, shape?: number[]): Tensor;
 export function toTensor(array: AnyTypedArray, shape: number[] = [array.length]): Tensor {
   if (!LITTLE_ENDIAN) throw new Error('lamer wire tensors are little-endian; big-endian hosts are not supported');
-  const dtype: DType = array instanceof Float32Array ? 'float32' : array instanceof Int32Array ? 'int32'
-    : array instanceof Uint8Array ? 'uint8' : ((): never => { throw new TypeError('toTensor: unsupported array type'); })();
+  const dtype: DType =
+    array instanceof Float32Array
+      ? 'float32'
+      : array instanceof Int32Array
+        ? 'int32'
+        : array instanceof Uint8Array
+          ? 'uint8'
+          : ((): never => {
+              throw new TypeError('toTensor: unsupported array type');
+            })();
   const n = shape.reduce((a, b) => a * b, 1);
-  if (n !== array.length) throw new RangeError(`toTensor: shape [${shape.join(',')}] has ${n} elements, array has ${array.length}`);
+  if (n !== array.length)
+    throw new RangeError(`toTensor: shape [${shape.join(',')}] has ${n} elements, array has ${array.length}`);
   const data = new Uint8Array(array.byteLength);
   data.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
   return { dtype, shape: [...shape], data };
@@ -136,9 +155,12 @@ export function fromTensor(t: Tensor): AnyTypedArray {
   const bytes = new Uint8Array(t.data.byteLength);
   bytes.set(t.data);
   switch (t.dtype) {
-    case 'float32': return new Float32Array(bytes.buffer);
-    case 'int32': return new Int32Array(bytes.buffer);
-    case 'uint8': return bytes;
+    case 'float32':
+      return new Float32Array(bytes.buffer);
+    case 'int32':
+      return new Int32Array(bytes.buffer);
+    case 'uint8':
+      return bytes;
   }
 }
 
@@ -203,7 +225,9 @@ export const TrialStatsSchema = z.strictObject({
    * The actor's latest weight switch not yet reported: version, ms from the learner's publish to the switch, and
    * of those the ms from the frame's arrival (checksum verified) to the switch (engine session swap).
    */
-  weightSwitch: z.strictObject({ policyVersion: int(0), ms: z.number().min(0), swapMs: z.number().min(0).optional() }).optional(),
+  weightSwitch: z
+    .strictObject({ policyVersion: int(0), ms: z.number().min(0), swapMs: z.number().min(0).optional() })
+    .optional(),
   /** Records in the actor's outbox (completed, not yet acked) when this trial was finished: delivery backlog. */
   outboxDepth: int(0).optional(),
 });
@@ -225,7 +249,9 @@ export const TrialSchema = z.strictObject({
    * Who generated the responses. Absent = the embedded ONNX policy (whose weights the learner publishes). `openai`:
    * an OpenAI-compatible server (`model` names it); its samples are off-policy for the learner's weights.
    */
-  policy: z.strictObject({ backend: z.enum(['onnx', 'openai']), model: z.string().max(LIMITS.idChars).optional() }).optional(),
+  policy: z
+    .strictObject({ backend: z.enum(['onnx', 'openai']), model: z.string().max(LIMITS.idChars).optional() })
+    .optional(),
   /** Optional end-to-end digest: sha256 of `encode(record without sha256)` (see codec `verifyTrialDigest`). */
   sha256: Sha256Hex.optional(),
 });
@@ -245,8 +271,10 @@ export const HelloSchema = z.strictObject({
   /** -1 = no policy yet. */
   lastPolicyVersion: int(-1),
   lastLearnerEpoch: int(-1),
-  capabilities: z.record(z.string().max(64), z.union([Text, z.number(), z.boolean()]))
-    .refine((r) => Object.keys(r).length <= 64, 'at most 64 capabilities').optional(),
+  capabilities: z
+    .record(z.string().max(64), z.union([Text, z.number(), z.boolean()]))
+    .refine((r) => Object.keys(r).length <= 64, 'at most 64 capabilities')
+    .optional(),
 });
 export type Hello = z.infer<typeof HelloSchema>;
 
@@ -292,23 +320,28 @@ export const TrialOptionsSchema = z.strictObject({
 });
 export type TrialOptions = z.infer<typeof TrialOptionsSchema>;
 
-export const LeaseSchema = z.strictObject({
-  type: z.literal('lease'),
-  leaseId: IdSchema,
-  groupId: IdSchema,
-  envId: z.string().min(1).max(LIMITS.idChars),
-  taskSeed: int(0),
-  groupSize: int(1, LIMITS.groupSize),
-  attempts: int(1, LIMITS.attempts),
-  mode: Mode,
-  memory: z.enum(['reflection', 'trajectory', 'both']),
-  /** Which trials of the group this lease covers (a retry covers a subset). */
-  trialIndices: z.array(int(0, LIMITS.groupSize - 1)).min(1).max(LIMITS.groupSize),
-  policyVersionAtLease: int(0),
-  envOptions: z.record(z.string().max(LIMITS.idChars), JsonValueSchema),
-  /** How to run each trial; the learner owns the run configuration, actors need none of their own. */
-  trial: TrialOptionsSchema,
-}).refine((l) => l.trialIndices.every((i) => i < l.groupSize), 'trialIndices must be < groupSize');
+export const LeaseSchema = z
+  .strictObject({
+    type: z.literal('lease'),
+    leaseId: IdSchema,
+    groupId: IdSchema,
+    envId: z.string().min(1).max(LIMITS.idChars),
+    taskSeed: int(0),
+    groupSize: int(1, LIMITS.groupSize),
+    attempts: int(1, LIMITS.attempts),
+    mode: Mode,
+    memory: z.enum(['reflection', 'trajectory', 'both']),
+    /** Which trials of the group this lease covers (a retry covers a subset). */
+    trialIndices: z
+      .array(int(0, LIMITS.groupSize - 1))
+      .min(1)
+      .max(LIMITS.groupSize),
+    policyVersionAtLease: int(0),
+    envOptions: z.record(z.string().max(LIMITS.idChars), JsonValueSchema),
+    /** How to run each trial; the learner owns the run configuration, actors need none of their own. */
+    trial: TrialOptionsSchema,
+  })
+  .refine((l) => l.trialIndices.every((i) => i < l.groupSize), 'trialIndices must be < groupSize');
 export type Lease = z.infer<typeof LeaseSchema>;
 
 export const LeaseRequestSchema = z.strictObject({
@@ -363,18 +396,49 @@ export type Bye = z.infer<typeof ByeSchema>;
 
 /** Every message, either direction. */
 export const MessageSchema = z.discriminatedUnion('type', [
-  HelloSchema, WelcomeSchema, LeaseSchema, LeaseRequestSchema, TrialSchema, AckSchema,
-  PolicySchema, CreditSchema, HeartbeatSchema, ErrorMessageSchema, ByeSchema,
+  HelloSchema,
+  WelcomeSchema,
+  LeaseSchema,
+  LeaseRequestSchema,
+  TrialSchema,
+  AckSchema,
+  PolicySchema,
+  CreditSchema,
+  HeartbeatSchema,
+  ErrorMessageSchema,
+  ByeSchema,
 ]);
 export type Message = z.infer<typeof MessageSchema>;
 export type MessageType = Message['type'];
 
 /** Types an actor may send; anything else from an actor is a protocol violation (close 1008). */
-export const ACTOR_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set(['hello', 'leaseRequest', 'trial', 'heartbeat', 'error', 'bye']);
+export const ACTOR_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set([
+  'hello',
+  'leaseRequest',
+  'trial',
+  'heartbeat',
+  'error',
+  'bye',
+]);
 /** Types a learner may send. */
-export const LEARNER_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set(['welcome', 'lease', 'ack', 'policy', 'credit', 'heartbeat', 'error', 'bye']);
-export type ActorMessage = Extract<Message, { type: 'hello' | 'leaseRequest' | 'trial' | 'heartbeat' | 'error' | 'bye' }>;
-export type LearnerMessage = Extract<Message, { type: 'welcome' | 'lease' | 'ack' | 'policy' | 'credit' | 'heartbeat' | 'error' | 'bye' }>;
+export const LEARNER_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set([
+  'welcome',
+  'lease',
+  'ack',
+  'policy',
+  'credit',
+  'heartbeat',
+  'error',
+  'bye',
+]);
+export type ActorMessage = Extract<
+  Message,
+  { type: 'hello' | 'leaseRequest' | 'trial' | 'heartbeat' | 'error' | 'bye' }
+>;
+export type LearnerMessage = Extract<
+  Message,
+  { type: 'welcome' | 'lease' | 'ack' | 'policy' | 'credit' | 'heartbeat' | 'error' | 'bye' }
+>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Semantic validation of trial records
@@ -412,7 +476,8 @@ export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | n
   if (t.rows.length === 0) return 'trial has no rows';
   if (t.stats.finishedAt < t.stats.startedAt) return 'stats.finishedAt is before stats.startedAt';
   if (t.episodesWon.length === 0) return 'episodesWon is empty';
-  if (t.episodesWon.length > t.attempts) return `episodesWon has ${t.episodesWon.length} entries for ${t.attempts} attempts`;
+  if (t.episodesWon.length > t.attempts)
+    return `episodesWon has ${t.episodesWon.length} entries for ${t.attempts} attempts`;
   const wonAt = t.episodesWon.indexOf(true);
   if (wonAt !== -1 && wonAt !== t.episodesWon.length - 1) return `episode ${wonAt} was won but the trial continued`;
   if (wonAt === -1 && t.episodesWon.length !== t.attempts) {
@@ -426,13 +491,16 @@ export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | n
     const r = t.rows[i];
     const where = `row ${i}`;
     if (r.hasLogp === false) {
-      if (r.behavLogp.shape[0] !== 0) return `${where}: hasLogp is false but behavLogp has ${r.behavLogp.shape[0]} values`;
+      if (r.behavLogp.shape[0] !== 0)
+        return `${where}: hasLogp is false but behavLogp has ${r.behavLogp.shape[0]} values`;
     } else if (r.response.shape[0] !== r.behavLogp.shape[0]) {
       return `${where}: response has ${r.response.shape[0]} tokens but behavLogp has ${r.behavLogp.shape[0]}`;
     }
-    if (r.episode >= t.episodesWon.length) return `${where}: episode ${r.episode} beyond the ${t.episodesWon.length} episodes played`;
+    if (r.episode >= t.episodesWon.length)
+      return `${where}: episode ${r.episode} beyond the ${t.episodesWon.length} episodes played`;
     if (r.phase === 'play') {
-      if (r.episode !== lastPlayEpisode && r.episode !== lastPlayEpisode + 1) return `${where}: play episode ${r.episode} skips an episode`;
+      if (r.episode !== lastPlayEpisode && r.episode !== lastPlayEpisode + 1)
+        return `${where}: play episode ${r.episode} skips an episode`;
       lastPlayEpisode = r.episode;
     } else if (r.episode === 0) {
       return `${where}: a reflection precedes episode 0`;
@@ -441,13 +509,17 @@ export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | n
     }
     // Chronological: (episode, reflect before play, turn) strictly increasing.
     const pos: [number, number, number] = [r.episode, r.phase === 'reflect' ? 0 : 1, r.turn];
-    if (prev && !(pos[0] > prev[0] || (pos[0] === prev[0] && (pos[1] > prev[1] || (pos[1] === prev[1] && pos[2] > prev[2]))))) {
+    if (
+      prev &&
+      !(pos[0] > prev[0] || (pos[0] === prev[0] && (pos[1] > prev[1] || (pos[1] === prev[1] && pos[2] > prev[2]))))
+    ) {
       return `${where}: rows are not in chronological order`;
     }
     prev = pos;
     if (Math.abs(r.reward) > LIMITS.rewardAbs) return `${where}: reward ${r.reward} is outside ±${LIMITS.rewardAbs}`;
     if (r.won === true) {
-      if (r.phase !== 'play' || t.episodesWon[r.episode] !== true) return `${where}: won is set but episode ${r.episode} was not won`;
+      if (r.phase !== 'play' || t.episodesWon[r.episode] !== true)
+        return `${where}: won is set but episode ${r.episode} was not won`;
       if (winningRows.has(r.episode)) return `${where}: a second winning row in episode ${r.episode}`;
       winningRows.add(r.episode);
     }
@@ -470,7 +542,8 @@ export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | n
         const ids = new DataView(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
         for (let j = 0; j < tensor.shape[0]; j++) {
           const id = ids.getInt32(j * 4, true);
-          if (id < 0 || id >= ctx.vocabSize) return `${where}: token id ${id} outside the vocabulary of ${ctx.vocabSize}`;
+          if (id < 0 || id >= ctx.vocabSize)
+            return `${where}: token id ${id} outside the vocabulary of ${ctx.vocabSize}`;
         }
       }
     }

@@ -24,10 +24,19 @@ export interface ArrayRow {
 /** An actor's row on the wire. Texts longer than the protocol allows are cut (they are anchors and logs only). */
 export function toWireRow(r: ArrayRow & { actionText: string; hasLogp: boolean }): Row {
   return {
-    phase: r.phase, episode: r.episode, turn: r.turn, reward: r.reward, valid: r.valid,
-    anchor: r.anchor.slice(0, LIMITS.textChars), ...(r.won ? { won: true } : {}), policyVersion: r.policyVersion,
-    prompt: toTensor(r.prompt), response: toTensor(r.response), behavLogp: toTensor(r.behavLogp),
-    actionText: r.actionText.slice(0, LIMITS.textChars), ...(r.hasLogp ? {} : { hasLogp: false }),
+    phase: r.phase,
+    episode: r.episode,
+    turn: r.turn,
+    reward: r.reward,
+    valid: r.valid,
+    anchor: r.anchor.slice(0, LIMITS.textChars),
+    ...(r.won ? { won: true } : {}),
+    policyVersion: r.policyVersion,
+    prompt: toTensor(r.prompt),
+    response: toTensor(r.response),
+    behavLogp: toTensor(r.behavLogp),
+    actionText: r.actionText.slice(0, LIMITS.textChars),
+    ...(r.hasLogp ? {} : { hasLogp: false }),
   };
 }
 
@@ -41,9 +50,19 @@ export function fromWireRows(t: Trial): Array<ArrayRow & { external: boolean }> 
   const lastPlay = new Map<number, number>();
   t.rows.forEach((r, i) => r.phase === 'play' && lastPlay.set(r.episode, i));
   return t.rows.map((r, i) => ({
-    phase: r.phase, episode: r.episode, turn: r.turn, reward: r.reward, valid: r.valid, anchor: r.anchor,
-    won: carriesWon ? r.won === true : r.phase === 'play' && t.episodesWon[r.episode] === true && lastPlay.get(r.episode) === i,
-    policyVersion: r.policyVersion, prompt: fromTensor(r.prompt), response: fromTensor(r.response), behavLogp: fromTensor(r.behavLogp),
+    phase: r.phase,
+    episode: r.episode,
+    turn: r.turn,
+    reward: r.reward,
+    valid: r.valid,
+    anchor: r.anchor,
+    won: carriesWon
+      ? r.won === true
+      : r.phase === 'play' && t.episodesWon[r.episode] === true && lastPlay.get(r.episode) === i,
+    policyVersion: r.policyVersion,
+    prompt: fromTensor(r.prompt),
+    response: fromTensor(r.response),
+    behavLogp: fromTensor(r.behavLogp),
     external: t.policy?.backend === 'openai',
   }));
 }

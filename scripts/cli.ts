@@ -11,37 +11,31 @@ type Registrar = { register(program: Command): void };
 
 /** Commands in the order a user meets them, grouped in `lamer --help`. Add a command by adding its module here. */
 const GROUPS: Array<[heading: string, commands: Array<() => Promise<Registrar>>]> = [
-  ['Train and use a model:', [
-    () => import('./commands/train.js'),
-    () => import('./commands/eval.js'),
-    () => import('./commands/serve.js'),
-  ]],
-  ['Experiments:', [
-    () => import('./commands/experiment.js'),
-    () => import('./commands/pretrain.js'),
-  ]],
-  ['Actors and learner on several machines:', [
-    () => import('./commands/learner.js'),
-    () => import('./commands/actor.js'),
-    () => import('./commands/token.js'),
-  ]],
-  ['Benchmarks and fault injection:', [
-    () => import('./commands/bench.js'),
-    () => import('./commands/chaos.js'),
-    () => import('./commands/soak.js'),
-  ]],
-  ['Watch a run:', [
-    () => import('./commands/status.js'),
-    () => import('./commands/plot.js'),
-  ]],
-  ['Tools:', [
-    () => import('./commands/config.js'),
-    () => import('./commands/replay.js'),
-    () => import('./commands/check-env.js'),
-    () => import('./commands/advantages.js'),
-    () => import('./commands/score.js'),
-    () => import('./commands/init-model.js'),
-  ]],
+  [
+    'Train and use a model:',
+    [() => import('./commands/train.js'), () => import('./commands/eval.js'), () => import('./commands/serve.js')],
+  ],
+  ['Experiments:', [() => import('./commands/experiment.js'), () => import('./commands/pretrain.js')]],
+  [
+    'Actors and learner on several machines:',
+    [() => import('./commands/learner.js'), () => import('./commands/actor.js'), () => import('./commands/token.js')],
+  ],
+  [
+    'Benchmarks and fault injection:',
+    [() => import('./commands/bench.js'), () => import('./commands/chaos.js'), () => import('./commands/soak.js')],
+  ],
+  ['Watch a run:', [() => import('./commands/status.js'), () => import('./commands/plot.js')]],
+  [
+    'Tools:',
+    [
+      () => import('./commands/config.js'),
+      () => import('./commands/replay.js'),
+      () => import('./commands/check-env.js'),
+      () => import('./commands/advantages.js'),
+      () => import('./commands/score.js'),
+      () => import('./commands/init-model.js'),
+    ],
+  ],
 ];
 
 function version(): string {
@@ -56,7 +50,9 @@ async function buildProgram(): Promise<Command> {
     .option('--debug', 'print stack traces of unexpected errors')
     // A mistake gets one line and a pointer, not the whole help scrolled over it.
     .showHelpAfterError('(see --help)')
-    .configureOutput({ outputError: (str, write) => write(`lamer: ${str.replace(/\n\(Did you mean (.*)\)/, ' (did you mean $1)')}`) })
+    .configureOutput({
+      outputError: (str, write) => write(`lamer: ${str.replace(/\n\(Did you mean (.*)\)/, ' (did you mean $1)')}`),
+    })
     .exitOverride();
   for (const [heading, commands] of GROUPS) {
     program.commandsGroup(heading);

@@ -16,22 +16,43 @@ const prob = z.number().min(0).max(1);
 export const RunSchema = z.strictObject({
   seed: int(0).default(1).describe('master seed: task seeds, sampling and init derive from it'),
   dir: z.string().default('').describe('run directory (default runs/<timestamp>)'),
-  mode: z.enum(['async', 'sync']).default('async').describe('async actor-learner, or the synchronous lockstep baseline'),
+  mode: z
+    .enum(['async', 'sync'])
+    .default('async')
+    .describe('async actor-learner, or the synchronous lockstep baseline'),
   iterations: int(0).default(150).describe('policy updates to run (0 = no limit)'),
   minutes: z.number().min(0).default(10).describe('wall-clock budget in minutes (0 = no limit)'),
   evalEvery: int(0).default(10).describe('evaluate every N policy versions (0 = only at start and end)'),
   evalTasks: int(1).default(64).describe('fixed validation tasks per evaluation'),
   evalAttempts: int(1).default(3).describe('episodes per validation trial (pass@1..k)'),
-  evalSeed: int(0).default(0).describe('seed of the fixed validation task list (0 = run.seed); experiments pin it so every seed evaluates on the same tasks'),
+  evalSeed: int(0)
+    .default(0)
+    .describe(
+      'seed of the fixed validation task list (0 = run.seed); experiments pin it so every seed evaluates on the same tasks',
+    ),
   progressSec: z.number().positive().default(10).describe('seconds between progress lines'),
-  fresh: z.boolean().default(false).describe('start over even if the run directory has checkpoints: checkpoints deleted, ledger and quarantine moved aside (run id and learner epoch kept)'),
+  fresh: z
+    .boolean()
+    .default(false)
+    .describe(
+      'start over even if the run directory has checkpoints: checkpoints deleted, ledger and quarantine moved aside (run id and learner epoch kept)',
+    ),
 });
 
 export const EnvSchema = z.strictObject({
-  id: z.string().default('lamer/MineSweeper-v0').describe('environment id (lamer/MineSweeper-v0, lamer/Sokoban-v0, ...)'),
-  options: z.record(z.string(), z.unknown()).default({}).describe('environment options (board size, mines, boxes, ...)'),
+  id: z
+    .string()
+    .default('lamer/MineSweeper-v0')
+    .describe('environment id (lamer/MineSweeper-v0, lamer/Sokoban-v0, ...)'),
+  options: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe('environment options (board size, mines, boxes, ...)'),
   template: z.enum(['compact', 'full']).default('compact').describe('prompt template: compact for the embedded model'),
-  memory: z.enum(['reflection', 'trajectory', 'both']).default('reflection').describe('memory H(n) carried between episodes'),
+  memory: z
+    .enum(['reflection', 'trajectory', 'both'])
+    .default('reflection')
+    .describe('memory H(n) carried between episodes'),
   attempts: int(1).default(3).describe('episodes per trial N (1 = plain RL)'),
   groupSize: int(1).default(8).describe('trials per task group'),
   maxTurns: int(1).default(7).describe('policy turns per episode'),
@@ -43,20 +64,31 @@ export const ModelSchema = z.strictObject({
   dModel: int(8).default(64).describe('width'),
   nLayer: int(1).default(2).describe('transformer blocks'),
   nHead: int(1).default(4).describe('attention heads'),
-  init: z.string().default('base').describe("start weights: 'base' (behaviour-cloned base model, built once and cached), 'random', or a model directory"),
+  init: z
+    .string()
+    .default('base')
+    .describe(
+      "start weights: 'base' (behaviour-cloned base model, built once and cached), 'random', or a model directory",
+    ),
 });
 
 export const PretrainSchema = z.strictObject({
   trials: int(1).default(1500).describe('scripted demonstration trials for the base model'),
-  noise: prob.default(0.5).describe('probability that a demonstrated action is random instead of the solver\'s'),
+  noise: prob.default(0.5).describe("probability that a demonstrated action is random instead of the solver's"),
   epochs: int(1).default(3).describe('behaviour-cloning passes over the demonstrations'),
   lr: z.number().positive().default(2e-3).describe('behaviour-cloning learning rate'),
-  cacheDir: z.string().default('runs/base').describe('where base models are cached (keyed by env, model and pretrain settings)'),
+  cacheDir: z
+    .string()
+    .default('runs/base')
+    .describe('where base models are cached (keyed by env, model and pretrain settings)'),
 });
 
 export const AlgoSchema = z.strictObject({
   ...AdvantageOptionsSchema.shape,
-  reward: z.enum(['env', 'success']).default('env').describe("training reward: the env's shaped rewards, or success only (10 on the winning turn, else 0)"),
+  reward: z
+    .enum(['env', 'success'])
+    .default('env')
+    .describe("training reward: the env's shaped rewards, or success only (10 on the winning turn, else 0)"),
   groupsPerUpdate: int(1).default(4).describe('task groups per policy update (B)'),
   eta: int(0).default(2).describe('max staleness in policy versions for async admission (0 = synchronous)'),
   maxPolicyLag: int(0).default(8).describe('drop rows sampled more than this many versions ago'),
@@ -66,11 +98,19 @@ export const AlgoSchema = z.strictObject({
   clipEps: z.number().positive().default(0.2).describe('PPO clip epsilon'),
   dualClipC: z.number().min(1).default(3).describe('dual-clip constant for negative advantages'),
   entropyCoef: z.number().min(0).default(0.001).describe('entropy bonus'),
-  isMode: z.enum(['truncate', 'mask', 'bypass', 'off']).default('truncate').describe('behaviour-policy importance correction'),
+  isMode: z
+    .enum(['truncate', 'mask', 'bypass', 'off'])
+    .default('truncate')
+    .describe('behaviour-policy importance correction'),
   isCap: z.number().positive().default(2).describe('importance-weight cap C'),
   miniBatchRows: int(1).default(64).describe('rows per optimizer step'),
   ppoEpochs: int(1).default(1).describe('passes over each batch'),
-  groupByLength: z.boolean().default(true).describe('minibatches of similar-length rows (less padding: the trainer pays for B x T); rows and their order stay seeded'),
+  groupByLength: z
+    .boolean()
+    .default(true)
+    .describe(
+      'minibatches of similar-length rows (less padding: the trainer pays for B x T); rows and their order stay seeded',
+    ),
 });
 
 export const SamplingSchema = z.strictObject({
@@ -83,62 +123,152 @@ export const SamplingSchema = z.strictObject({
 });
 
 export const ActorSchema = z.strictObject({
-  count: int(0).default(1).describe('local actor processes started by `lamer train` (2 cores: one for the learner, one for an actor)'),
+  count: int(0)
+    .default(1)
+    .describe('local actor processes started by `lamer train` (2 cores: one for the learner, one for an actor)'),
   threads: int(1).default(1).describe('decode worker threads per actor'),
   groupsInFlight: int(1).default(4).describe('task groups each actor runs concurrently'),
   maxBatch: int(1).default(64).describe('max generation requests per batched decode call'),
-  nice: z.number().int().min(0).max(19).default(0).describe('CPU niceness of local actor processes relative to the learner (async on few cores: the learner is the bottleneck stage)'),
+  nice: z
+    .number()
+    .int()
+    .min(0)
+    .max(19)
+    .default(0)
+    .describe(
+      'CPU niceness of local actor processes relative to the learner (async on few cores: the learner is the bottleneck stage)',
+    ),
   outboxDir: z.string().default('').describe('durable outbox directory (default <run>/outbox/<actorId>)'),
 });
 
 export const LearnerSchema = z.strictObject({
   host: z.string().default('127.0.0.1').describe('listen host'),
   port: int(0).default(0).describe('listen port (0 = any free port)'),
-  maxPayload: int(1024).default(8 * 1024 * 1024).describe('max WebSocket message bytes'),
+  maxPayload: int(1024)
+    .default(8 * 1024 * 1024)
+    .describe('max WebSocket message bytes'),
   heartbeatMs: int(50).default(2000).describe('heartbeat interval'),
   checkpointEvery: int(1).default(10).describe('checkpoint every N policy versions'),
   keepCheckpoints: int(1).default(3).describe('checkpoints kept'),
-  leaseTimeoutSec: z.number({ error: 'expected a number of seconds' }).min(0, 'must be >= 0 seconds (0 = leases never expire)')
-    .default(900).describe('a trial slot leased this long without a delivery is taken back and leased again (0 = never; late deliveries are rejected)'),
-  workerTimeoutSec: z.number().min(0).default(600).describe('deadline of each trainer worker call; past it the worker is replaced and the update rerun (0 = none)'),
-  ioTimeoutSec: z.number().min(0).default(300).describe('deadline of a checkpoint save and of a ledger fdatasync; past it the run stops with the reason (0 = none)'),
+  leaseTimeoutSec: z
+    .number({ error: 'expected a number of seconds' })
+    .min(0, 'must be >= 0 seconds (0 = leases never expire)')
+    .default(900)
+    .describe(
+      'a trial slot leased this long without a delivery is taken back and leased again (0 = never; late deliveries are rejected)',
+    ),
+  workerTimeoutSec: z
+    .number()
+    .min(0)
+    .default(600)
+    .describe('deadline of each trainer worker call; past it the worker is replaced and the update rerun (0 = none)'),
+  ioTimeoutSec: z
+    .number()
+    .min(0)
+    .default(300)
+    .describe(
+      'deadline of a checkpoint save and of a ledger fdatasync; past it the run stops with the reason (0 = none)',
+    ),
 });
 
 export const LedgerSchema = z.strictObject({
-  retention: z.union([z.literal('all'), int(0)]).default('all').describe("ledger segments kept once every kept checkpoint has trained past them: 'all' (replay and audit) or N (older ones are deleted; their keys stay deduplicated)"),
+  retention: z
+    .union([z.literal('all'), int(0)])
+    .default('all')
+    .describe(
+      "ledger segments kept once every kept checkpoint has trained past them: 'all' (replay and audit) or N (older ones are deleted; their keys stay deduplicated)",
+    ),
   segmentMB: int(1).default(64).describe('ledger segment file size in MiB (the unit of retention)'),
-  archiveDir: z.string().default('').describe("with retention N: move older segments here instead of deleting them ('' = delete)"),
+  archiveDir: z
+    .string()
+    .default('')
+    .describe("with retention N: move older segments here instead of deleting them ('' = delete)"),
 });
 
 export const ObserveSchema = z.strictObject({
-  listen: z.string().regex(/^(off|\S+:\d{1,5})$/, "must be HOST:PORT or 'off'").default('127.0.0.1:0')
-    .describe("the learner's HTTP side (dashboard, /metrics, /healthz, /readyz): HOST:PORT (port 0 = any free port) or 'off'; see docs/observability.md"),
-  stallSec: z.number().positive().default(60).describe('seconds without progress before a waiting stage is reported as stalled (log, progress line, dashboard, lamer status)'),
-  sinks: z.array(z.enum(['csv', 'jsonl', 'tensorboard'])).default(['csv', 'jsonl', 'tensorboard'])
-    .describe('metric files in the run directory: metrics.csv, metrics.jsonl, tensorboard/ (Prometheus is served over HTTP)'),
+  listen: z
+    .string()
+    .regex(/^(off|\S+:\d{1,5})$/, "must be HOST:PORT or 'off'")
+    .default('127.0.0.1:0')
+    .describe(
+      "the learner's HTTP side (dashboard, /metrics, /healthz, /readyz): HOST:PORT (port 0 = any free port) or 'off'; see docs/observability.md",
+    ),
+  stallSec: z
+    .number()
+    .positive()
+    .default(60)
+    .describe(
+      'seconds without progress before a waiting stage is reported as stalled (log, progress line, dashboard, lamer status)',
+    ),
+  sinks: z
+    .array(z.enum(['csv', 'jsonl', 'tensorboard']))
+    .default(['csv', 'jsonl', 'tensorboard'])
+    .describe(
+      'metric files in the run directory: metrics.csv, metrics.jsonl, tensorboard/ (Prometheus is served over HTTP)',
+    ),
 });
 
 export const PolicyBackendSchema = z.strictObject({
-  backend: z.enum(['onnx', 'openai']).default('onnx').describe('who generates: the embedded ONNX model, or an OpenAI-compatible server (the rest of this group)'),
-  baseUrl: z.string().url().default('http://127.0.0.1:8000/v1').describe('OpenAI-compatible endpoint base URL (vLLM, llama.cpp server, lamer serve, ...)'),
+  backend: z
+    .enum(['onnx', 'openai'])
+    .default('onnx')
+    .describe('who generates: the embedded ONNX model, or an OpenAI-compatible server (the rest of this group)'),
+  baseUrl: z
+    .string()
+    .url()
+    .default('http://127.0.0.1:8000/v1')
+    .describe('OpenAI-compatible endpoint base URL (vLLM, llama.cpp server, lamer serve, ...)'),
   model: z.string().default('').describe('model name the server serves (required with policy.backend=openai)'),
-  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('OPENAI_API_KEY').describe('environment variable holding the API key (local servers need none)'),
-  endpoint: z.enum(['chat', 'completions']).default('chat').describe("'chat' (/v1/chat/completions, one user message) or 'completions' (/v1/completions, raw prompt)"),
-  maxTokens: int(1).default(1024).describe('response cap for the full template (the compact template uses sampling.max*Tokens)'),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .default('OPENAI_API_KEY')
+    .describe('environment variable holding the API key (local servers need none)'),
+  endpoint: z
+    .enum(['chat', 'completions'])
+    .default('chat')
+    .describe("'chat' (/v1/chat/completions, one user message) or 'completions' (/v1/completions, raw prompt)"),
+  maxTokens: int(1)
+    .default(1024)
+    .describe('response cap for the full template (the compact template uses sampling.max*Tokens)'),
   concurrency: int(1).default(8).describe('max requests in flight to the server'),
   timeoutMs: int(1).default(120_000).describe('per-request timeout'),
   maxRetries: int(0).default(4).describe('retries on timeouts, connection errors, 408/409/429 and 5xx'),
-  backoffMs: int(0).default(500).describe('first retry delay; doubles per retry (a Retry-After header wins, capped at 30 s)'),
-  logprobs: z.boolean().default(true).describe('ask for per-token log-probs (records without them are evaluation-only)'),
-  topK: int(0).default(0).describe('top_k sent to the server (vLLM, SGLang, llama.cpp extension; 0 = not sent; the paper validates with 20)'),
-  disableThinking: z.boolean().default(false).describe('chat: send chat_template_kwargs {enable_thinking: false} (Qwen3 non-thinking mode, as the paper; vLLM, SGLang, llama.cpp)'),
+  backoffMs: int(0)
+    .default(500)
+    .describe('first retry delay; doubles per retry (a Retry-After header wins, capped at 30 s)'),
+  logprobs: z
+    .boolean()
+    .default(true)
+    .describe('ask for per-token log-probs (records without them are evaluation-only)'),
+  topK: int(0)
+    .default(0)
+    .describe(
+      'top_k sent to the server (vLLM, SGLang, llama.cpp extension; 0 = not sent; the paper validates with 20)',
+    ),
+  disableThinking: z
+    .boolean()
+    .default(false)
+    .describe(
+      'chat: send chat_template_kwargs {enable_thinking: false} (Qwen3 non-thinking mode, as the paper; vLLM, SGLang, llama.cpp)',
+    ),
 });
 
 export const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
-  maxMB: z.number().min(0).default(50).describe('rotate a log file (learner, local actors) when it reaches this size (0 = never)'),
-  keep: int(0).default(5).describe('rotated log files kept per process besides the current one (<name>.log.1 is the newest)'),
-  metricsMaxMB: z.number().min(0).default(0).describe('rotate metrics.csv at this size, keeping log.keep pieces (0 = one unbounded file)'),
+  maxMB: z
+    .number()
+    .min(0)
+    .default(50)
+    .describe('rotate a log file (learner, local actors) when it reaches this size (0 = never)'),
+  keep: int(0)
+    .default(5)
+    .describe('rotated log files kept per process besides the current one (<name>.log.1 is the newest)'),
+  metricsMaxMB: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('rotate metrics.csv at this size, keeping log.keep pieces (0 = one unbounded file)'),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -189,9 +319,12 @@ export function mergeLayers(...layers: Array<Record<string, unknown>>): Record<s
   const out: Record<string, unknown> = {};
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) {
-      out[k] = isPlainObject(v) && isPlainObject(out[k]) && k !== 'options'
-        ? mergeLayers(out[k] as Record<string, unknown>, v)
-        : isPlainObject(v) && isPlainObject(out[k]) ? { ...(out[k] as object), ...v } : v;
+      out[k] =
+        isPlainObject(v) && isPlainObject(out[k]) && k !== 'options'
+          ? mergeLayers(out[k] as Record<string, unknown>, v)
+          : isPlainObject(v) && isPlainObject(out[k])
+            ? { ...(out[k] as object), ...v }
+            : v;
     }
   }
   return out;
@@ -203,7 +336,10 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new LamerError('RL_ERR_CONFIG', `cannot read config file '${path}': ${(e as NodeJS.ErrnoException).code ?? e}`);
+    throw new LamerError(
+      'RL_ERR_CONFIG',
+      `cannot read config file '${path}': ${(e as NodeJS.ErrnoException).code ?? e}`,
+    );
   }
   let doc: unknown;
   try {
@@ -212,7 +348,8 @@ export function readConfigFile(path: string): Record<string, unknown> {
     throw new LamerError('RL_ERR_CONFIG', `config file '${path}' is not valid YAML: ${(e as Error).message}`);
   }
   if (doc == null) return {};
-  if (!isPlainObject(doc)) throw new LamerError('RL_ERR_CONFIG', `config file '${path}' must contain a mapping at the top level`);
+  if (!isPlainObject(doc))
+    throw new LamerError('RL_ERR_CONFIG', `config file '${path}' must contain a mapping at the top level`);
   return doc;
 }
 
@@ -223,13 +360,16 @@ export function resolveConfig(...layers: Array<Record<string, unknown>>): Config
     const lines = r.error.issues.map((i) => {
       const where = i.path.length ? i.path.join('.') : '(top level)';
       const keys = (i as { keys?: string[] }).keys;
-      return keys ? `  ${where}: unknown key(s) ${keys.map((k) => `'${k}'`).join(', ')}${unknownKeyHint(i.path.map(String), keys)}` : `  ${where}: ${i.message}`;
+      return keys
+        ? `  ${where}: unknown key(s) ${keys.map((k) => `'${k}'`).join(', ')}${unknownKeyHint(i.path.map(String), keys)}`
+        : `  ${where}: ${i.message}`;
     });
     throw new LamerError('RL_ERR_CONFIG', `invalid configuration:\n${lines.join('\n')}`);
   }
   const cfg = r.data;
   const problems = crossFieldProblems(cfg);
-  if (problems.length) throw new LamerError('RL_ERR_CONFIG', `invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  if (problems.length)
+    throw new LamerError('RL_ERR_CONFIG', `invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return cfg;
 }
 
@@ -249,24 +389,32 @@ function unknownKeyHint(path: string[], keys: string[]): string {
   const { leaves, groups } = schemaKeys();
   const here = groups.get(path.join('.'));
   if (!here) return '';
-  const hints = keys.map((k) => {
-    const near = closest(k, here).map((c) => (path.length ? `${path.join('.')}.${c}` : c));
-    const elsewhere = leaves.filter((l) => l.split('.').pop()!.toLowerCase() === k.toLowerCase());
-    const all = [...new Set([...near, ...elsewhere])];
-    return all.length ? `did you mean ${all.map((c) => `'${c}'`).join(' or ')}?` : '';
-  }).filter(Boolean);
-  const valid = path.length === 0 ? `; groups are ${here.join(', ')} (all keys: lamer config --help)` : '; all keys: lamer config --help';
+  const hints = keys
+    .map((k) => {
+      const near = closest(k, here).map((c) => (path.length ? `${path.join('.')}.${c}` : c));
+      const elsewhere = leaves.filter((l) => l.split('.').pop()!.toLowerCase() === k.toLowerCase());
+      const all = [...new Set([...near, ...elsewhere])];
+      return all.length ? `did you mean ${all.map((c) => `'${c}'`).join(' or ')}?` : '';
+    })
+    .filter(Boolean);
+  const valid =
+    path.length === 0
+      ? `; groups are ${here.join(', ')} (all keys: lamer config --help)`
+      : '; all keys: lamer config --help';
   return hints.length ? ` (${hints.join('; ')})` : valid;
 }
 
 function crossFieldProblems(cfg: Config): string[] {
   const p: string[] = [];
-  if (cfg.model.dModel % cfg.model.nHead !== 0) p.push(`model.dModel (${cfg.model.dModel}) must be divisible by model.nHead (${cfg.model.nHead})`);
+  if (cfg.model.dModel % cfg.model.nHead !== 0)
+    p.push(`model.dModel (${cfg.model.dModel}) must be divisible by model.nHead (${cfg.model.nHead})`);
   if (cfg.run.mode === 'sync' && cfg.algo.eta !== 0) {
     // The synchronous baseline is lockstep by definition; staleness is zero there.
   }
-  if (cfg.policy.backend === 'openai' && cfg.policy.model.trim() === '') p.push('policy.model: required when policy.backend is openai (the model name the server serves)');
-  if (cfg.run.iterations === 0 && cfg.run.minutes === 0) p.push('run.iterations and run.minutes are both 0: the run would never end (set one budget)');
+  if (cfg.policy.backend === 'openai' && cfg.policy.model.trim() === '')
+    p.push('policy.model: required when policy.backend is openai (the model name the server serves)');
+  if (cfg.run.iterations === 0 && cfg.run.minutes === 0)
+    p.push('run.iterations and run.minutes are both 0: the run would never end (set one budget)');
   return p;
 }
 
@@ -274,7 +422,9 @@ function crossFieldProblems(cfg: Config): string[] {
 export function describeConfig(): string[] {
   const lines: string[] = [];
   const walk = (schema: z.ZodType, path: string[]): void => {
-    const def = (schema as unknown as { def: { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> } }).def;
+    const def = (
+      schema as unknown as { def: { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> } }
+    ).def;
     if (def.type === 'default' && def.innerType) {
       const inner = (def.innerType as unknown as { def: { type: string } }).def;
       if (inner.type === 'object') return walk(def.innerType, path);

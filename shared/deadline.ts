@@ -6,7 +6,10 @@
 import { LamerError } from './errors.js';
 
 export class DeadlineError extends LamerError {
-  constructor(readonly what: string, readonly ms: number) {
+  constructor(
+    readonly what: string,
+    readonly ms: number,
+  ) {
     super('RL_ERR_TIMEOUT', `${what} did not finish within ${ms} ms`, { what, ms });
     this.name = 'DeadlineError';
   }
@@ -16,7 +19,12 @@ export class DeadlineError extends LamerError {
  * Resolves or rejects like `p`, or rejects with a {@link DeadlineError} after `ms` (then calls `onExpire` once,
  * e.g. to log the reason). `ms` <= 0 or non-finite: no deadline.
  */
-export function withDeadline<T>(p: Promise<T>, ms: number, what: string, onExpire?: (e: DeadlineError) => void): Promise<T> {
+export function withDeadline<T>(
+  p: Promise<T>,
+  ms: number,
+  what: string,
+  onExpire?: (e: DeadlineError) => void,
+): Promise<T> {
   if (!(ms > 0) || !Number.isFinite(ms)) return p;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -24,7 +32,16 @@ export function withDeadline<T>(p: Promise<T>, ms: number, what: string, onExpir
       onExpire?.(e);
       reject(e);
     }, ms);
-    p.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
   });
 }
 

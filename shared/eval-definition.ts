@@ -28,10 +28,18 @@ export interface EvalDefinition {
 
 export function evalDefinition(cfg: Pick<Config, 'env' | 'run' | 'sampling'>): EvalDefinition {
   const listSeed = cfg.run.evalSeed || cfg.run.seed;
-  const env = cfg.env.id.replace(/^.*\//, '').replace(/-v\d+$/, '').toLowerCase();
+  const env = cfg.env.id
+    .replace(/^.*\//, '')
+    .replace(/-v\d+$/, '')
+    .toLowerCase();
   return {
-    name: `${env}-val-s${listSeed}`, envId: cfg.env.id, listSeed, tasks: cfg.run.evalTasks, attempts: cfg.run.evalAttempts,
-    temperature: cfg.sampling.evalTemperature, topP: cfg.sampling.evalTopP,
+    name: `${env}-val-s${listSeed}`,
+    envId: cfg.env.id,
+    listSeed,
+    tasks: cfg.run.evalTasks,
+    attempts: cfg.run.evalAttempts,
+    temperature: cfg.sampling.evalTemperature,
+    topP: cfg.sampling.evalTopP,
   };
 }
 

@@ -18,8 +18,8 @@ export interface AtomicWriteOptions {
 }
 
 function* chunksOf(data: FileData): Iterable<Uint8Array> {
-  const parts: Iterable<Uint8Array> = typeof data === 'string' ? [Buffer.from(data, 'utf8')]
-    : data instanceof Uint8Array ? [data] : data;
+  const parts: Iterable<Uint8Array> =
+    typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
   for (const part of parts) {
     for (let off = 0; off < part.byteLength; off += MAX_WRITE) {
       yield part.subarray(off, Math.min(part.byteLength, off + MAX_WRITE));
@@ -100,7 +100,11 @@ export function atomicWriteSync(file: string, data: FileData, opts: AtomicWriteO
     }
     renameSync(tmp, file);
   } catch (e) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw e;
   }
   if (durable) fsyncDirSync(dirname(file));

@@ -19,7 +19,11 @@ export function rotationFromEnv(env: NodeJS.ProcessEnv = process.env): RotationO
 
 /** The environment that makes a child's {@link createLogger} write to a rotated `file`. */
 export function logFileEnv(file: string, rotate: RotationOptions): Record<string, string> {
-  return { LAMER_LOG_FILE: file, LAMER_LOG_MAX_MB: String(rotate.maxBytes / (1 << 20)), LAMER_LOG_KEEP: String(rotate.keep) };
+  return {
+    LAMER_LOG_FILE: file,
+    LAMER_LOG_MAX_MB: String(rotate.maxBytes / (1 << 20)),
+    LAMER_LOG_KEEP: String(rotate.keep),
+  };
 }
 
 /**
@@ -27,12 +31,18 @@ export function logFileEnv(file: string, rotate: RotationOptions): Record<string
  * (`destination`, else `LAMER_LOG_FILE`) rotated by size (shared/rotating-file.ts). Writes are synchronous: the
  * last lines before a crash are on disk.
  */
-export function createLogger(opts: { level?: string; component?: string; destination?: number | string; rotate?: RotationOptions } = {}): Logger {
-  const options: LoggerOptions = { level: opts.level ?? process.env.LAMER_LOG_LEVEL ?? 'info', base: { pid: process.pid } };
+export function createLogger(
+  opts: { level?: string; component?: string; destination?: number | string; rotate?: RotationOptions } = {},
+): Logger {
+  const options: LoggerOptions = {
+    level: opts.level ?? process.env.LAMER_LOG_LEVEL ?? 'info',
+    base: { pid: process.pid },
+  };
   const target = opts.destination ?? process.env.LAMER_LOG_FILE ?? 2;
-  const dest: DestinationStream = typeof target === 'string'
-    ? new RotatingLogStream(target, opts.rotate ?? rotationFromEnv())
-    : pino.destination({ dest: target, sync: true });
+  const dest: DestinationStream =
+    typeof target === 'string'
+      ? new RotatingLogStream(target, opts.rotate ?? rotationFromEnv())
+      : pino.destination({ dest: target, sync: true });
   const root = pino(options, dest);
   return opts.component ? root.child({ component: opts.component }) : root;
 }

@@ -65,11 +65,16 @@ function panelSvg(p: Panel, ox: number, oy: number, w: number, h: number): strin
   if (p.yMin !== undefined) y0 = Math.min(y0, p.yMin);
   if (p.yMax !== undefined) y1 = Math.max(y1, p.yMax);
   if (x1 === x0) x1 = x0 + 1;
-  if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
+  if (y1 === y0) {
+    y0 -= 0.5;
+    y1 += 0.5;
+  }
   const sx = (x: number) => ox + m.l + ((x - x0) / (x1 - x0)) * pw;
   const sy = (y: number) => oy + m.t + ph - ((y - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
-  parts.push(`<text x="${ox + w / 2}" y="${oy + 18}" text-anchor="middle" font-size="14" font-weight="bold">${esc(p.title)}</text>`);
+  parts.push(
+    `<text x="${ox + w / 2}" y="${oy + 18}" text-anchor="middle" font-size="14" font-weight="bold">${esc(p.title)}</text>`,
+  );
   parts.push(`<rect x="${ox + m.l}" y="${oy + m.t}" width="${pw}" height="${ph}" fill="none" stroke="#444"/>`);
   for (const t of niceTicks(x0, x1)) {
     parts.push(`<line x1="${sx(t)}" y1="${oy + m.t + ph}" x2="${sx(t)}" y2="${oy + m.t + ph + 4}" stroke="#444"/>`);
@@ -79,13 +84,21 @@ function panelSvg(p: Panel, ox: number, oy: number, w: number, h: number): strin
     parts.push(`<line x1="${ox + m.l}" y1="${sy(t)}" x2="${ox + m.l + pw}" y2="${sy(t)}" stroke="#ddd"/>`);
     parts.push(`<text x="${ox + m.l - 6}" y="${sy(t) + 4}" text-anchor="end" font-size="11">${fmt(t)}</text>`);
   }
-  parts.push(`<text x="${ox + m.l + pw / 2}" y="${oy + h - 8}" text-anchor="middle" font-size="12">${esc(p.xLabel)}</text>`);
-  parts.push(`<text transform="translate(${ox + 14},${oy + m.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`);
+  parts.push(
+    `<text x="${ox + m.l + pw / 2}" y="${oy + h - 8}" text-anchor="middle" font-size="12">${esc(p.xLabel)}</text>`,
+  );
+  parts.push(
+    `<text transform="translate(${ox + 14},${oy + m.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`,
+  );
   p.series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length];
     const good = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-    if (good.length > 1) parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${good.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
-    for (const [x, y] of good.length <= 40 ? good : []) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${c}"/>`);
+    if (good.length > 1)
+      parts.push(
+        `<polyline fill="none" stroke="${c}" stroke-width="2" points="${good.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
+      );
+    for (const [x, y] of good.length <= 40 ? good : [])
+      parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${c}"/>`);
     parts.push(`<rect x="${ox + m.l + 8}" y="${oy + m.t + 8 + i * 16}" width="10" height="10" fill="${c}"/>`);
     parts.push(`<text x="${ox + m.l + 22}" y="${oy + m.t + 17 + i * 16}" font-size="11">${esc(s.name)}</text>`);
   });
@@ -105,13 +118,17 @@ function barPanelSvg(p: BarPanel, ox: number, oy: number, w: number, h: number):
   if (y1 === y0) y1 = y0 + 1;
   const sy = (y: number) => oy + m.t + ph - ((y - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
-  parts.push(`<text x="${ox + w / 2}" y="${oy + 18}" text-anchor="middle" font-size="14" font-weight="bold">${esc(p.title)}</text>`);
+  parts.push(
+    `<text x="${ox + w / 2}" y="${oy + 18}" text-anchor="middle" font-size="14" font-weight="bold">${esc(p.title)}</text>`,
+  );
   parts.push(`<rect x="${ox + m.l}" y="${oy + m.t}" width="${pw}" height="${ph}" fill="none" stroke="#444"/>`);
   for (const t of ticks) {
     parts.push(`<line x1="${ox + m.l}" y1="${sy(t)}" x2="${ox + m.l + pw}" y2="${sy(t)}" stroke="#ddd"/>`);
     parts.push(`<text x="${ox + m.l - 6}" y="${sy(t) + 4}" text-anchor="end" font-size="11">${fmt(t)}</text>`);
   }
-  parts.push(`<text transform="translate(${ox + 14},${oy + m.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`);
+  parts.push(
+    `<text transform="translate(${ox + 14},${oy + m.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`,
+  );
   const groupW = pw / Math.max(1, p.categories.length);
   const barW = (groupW * 0.75) / Math.max(1, p.series.length);
   p.categories.forEach((cat, ci) => {
@@ -121,12 +138,20 @@ function barPanelSvg(p: BarPanel, ox: number, oy: number, w: number, h: number):
       if (!Number.isFinite(v)) return;
       const top = sy(Math.max(v, y0));
       const base = sy(Math.max(y0, Math.min(0, y1)));
-      parts.push(`<rect x="${(gx + si * barW).toFixed(1)}" y="${Math.min(top, base).toFixed(1)}" width="${(barW * 0.92).toFixed(1)}" height="${Math.abs(base - top).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"/>`);
-      parts.push(`<text x="${(gx + si * barW + barW * 0.46).toFixed(1)}" y="${(Math.min(top, base) - 3).toFixed(1)}" text-anchor="middle" font-size="10">${fmt(v)}</text>`);
+      parts.push(
+        `<rect x="${(gx + si * barW).toFixed(1)}" y="${Math.min(top, base).toFixed(1)}" width="${(barW * 0.92).toFixed(1)}" height="${Math.abs(base - top).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"/>`,
+      );
+      parts.push(
+        `<text x="${(gx + si * barW + barW * 0.46).toFixed(1)}" y="${(Math.min(top, base) - 3).toFixed(1)}" text-anchor="middle" font-size="10">${fmt(v)}</text>`,
+      );
     });
-    parts.push(`<text x="${(gx + groupW * 0.375).toFixed(1)}" y="${oy + m.t + ph + 16}" text-anchor="middle" font-size="11">${esc(cat)}</text>`);
+    parts.push(
+      `<text x="${(gx + groupW * 0.375).toFixed(1)}" y="${oy + m.t + ph + 16}" text-anchor="middle" font-size="11">${esc(cat)}</text>`,
+    );
   });
-  parts.push(`<rect x="${ox + m.l + pw - 106}" y="${oy + m.t + 4}" width="100" height="${8 + p.series.length * 16}" fill="white" fill-opacity="0.85"/>`);
+  parts.push(
+    `<rect x="${ox + m.l + pw - 106}" y="${oy + m.t + 4}" width="100" height="${8 + p.series.length * 16}" fill="white" fill-opacity="0.85"/>`,
+  );
   p.series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length];
     parts.push(`<rect x="${ox + m.l + pw - 100}" y="${oy + m.t + 8 + i * 16}" width="10" height="10" fill="${c}"/>`);
@@ -136,12 +161,25 @@ function barPanelSvg(p: BarPanel, ox: number, oy: number, w: number, h: number):
 }
 
 /** Panels laid out in a grid (columns given), as one SVG document. */
-export function chartSvg(panels: Array<Panel | BarPanel>, opts: { columns?: number; panelWidth?: number; panelHeight?: number } = {}): string {
+export function chartSvg(
+  panels: Array<Panel | BarPanel>,
+  opts: { columns?: number; panelWidth?: number; panelHeight?: number } = {},
+): string {
   const cols = Math.max(1, Math.min(opts.columns ?? 2, panels.length));
   const w = opts.panelWidth ?? 480;
   const h = opts.panelHeight ?? 320;
   const rows = Math.ceil(panels.length / cols);
-  const body = panels.map((p, i) => (p.kind === 'bars' ? barPanelSvg : panelSvg)(p as Panel & BarPanel, (i % cols) * w, Math.floor(i / cols) * h, w, h)).join('\n');
+  const body = panels
+    .map((p, i) =>
+      (p.kind === 'bars' ? barPanelSvg : panelSvg)(
+        p as Panel & BarPanel,
+        (i % cols) * w,
+        Math.floor(i / cols) * h,
+        w,
+        h,
+      ),
+    )
+    .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${cols * w}" height="${rows * h}" font-family="DejaVu Sans, sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
 }
 

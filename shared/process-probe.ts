@@ -37,8 +37,11 @@ export class ProcessProbe {
     const m = process.memoryUsage();
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const s: ProcessStats = {
-      rssMB: r2(m.rss / 2 ** 20), heapUsedMB: r2(m.heapUsed / 2 ** 20), fds: openFds(),
-      loopLagP99Ms: r2(this.lag.percentile(99) / 1e6), loopLagMaxMs: r2(this.lag.max / 1e6),
+      rssMB: r2(m.rss / 2 ** 20),
+      heapUsedMB: r2(m.heapUsed / 2 ** 20),
+      fds: openFds(),
+      loopLagP99Ms: r2(this.lag.percentile(99) / 1e6),
+      loopLagMaxMs: r2(this.lag.max / 1e6),
     };
     this.lag.reset();
     return s;

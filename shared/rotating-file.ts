@@ -46,7 +46,10 @@ export class RotatingLogStream {
   private readonly boom: ReturnType<typeof pino.destination>;
   private size: number;
 
-  constructor(readonly file: string, private readonly o: RotationOptions) {
+  constructor(
+    readonly file: string,
+    private readonly o: RotationOptions,
+  ) {
     this.size = sizeOf(file);
     this.boom = pino.destination({ dest: file, sync: true, append: true, mkdir: true });
   }

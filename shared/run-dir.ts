@@ -66,10 +66,21 @@ function earlierInvocations(path: string): { startedAt: string | null; invocatio
   } catch {
     return { startedAt: null, invocations: [] }; // unreadable: start a new history rather than refuse to train
   }
-  const list: Invocation[] = Array.isArray(m.invocations) ? m.invocations : m.startedAt ? [{
-    argv: m.argv ?? [], gitSha: m.gitSha ?? null, gitDirty: m.gitDirty ?? null, node: m.node ?? '', startedAt: m.startedAt,
-    endedAt: m.endedAt ?? null, status: m.successful === true ? 'finished' : m.successful === false ? 'failed' : 'died',
-  }] : [];
+  const list: Invocation[] = Array.isArray(m.invocations)
+    ? m.invocations
+    : m.startedAt
+      ? [
+          {
+            argv: m.argv ?? [],
+            gitSha: m.gitSha ?? null,
+            gitDirty: m.gitDirty ?? null,
+            node: m.node ?? '',
+            startedAt: m.startedAt,
+            endedAt: m.endedAt ?? null,
+            status: m.successful === true ? 'finished' : m.successful === false ? 'failed' : 'died',
+          },
+        ]
+      : [];
   for (const inv of list) if (inv.status === 'running') inv.status = 'died';
   return { startedAt: list[0]?.startedAt ?? m.startedAt ?? null, invocations: list };
 }
@@ -88,13 +99,24 @@ export class RunDir {
     const status = git(['status', '--porcelain', '--untracked-files=no']);
     const now = new Date().toISOString();
     const current: Invocation = {
-      argv: process.argv.slice(1), gitSha: sha, gitDirty: status === null ? null : status.length > 0, node: process.version,
-      startedAt: now, endedAt: null, status: 'running',
+      argv: process.argv.slice(1),
+      gitSha: sha,
+      gitDirty: status === null ? null : status.length > 0,
+      node: process.version,
+      startedAt: now,
+      endedAt: null,
+      status: 'running',
     };
     const earlier = earlierInvocations(this.metaPath);
     this.meta = {
-      gitSha: current.gitSha, gitDirty: current.gitDirty, argv: current.argv, node: current.node,
-      startedAt: earlier.startedAt ?? now, endedAt: null, successful: null, status: 'running',
+      gitSha: current.gitSha,
+      gitDirty: current.gitDirty,
+      argv: current.argv,
+      node: current.node,
+      startedAt: earlier.startedAt ?? now,
+      endedAt: null,
+      successful: null,
+      status: 'running',
       invocations: [...earlier.invocations, current],
     };
     this.writeMeta();
@@ -114,10 +136,15 @@ export class RunDir {
   }
 
   /** Records how this invocation ended: `true` = reached its budget; or the details (a signal is `interrupted`). */
-  finish(outcome: boolean | { stoppedBy: NonNullable<Invocation['stoppedBy']>; fromVersion?: number; toVersion?: number; error?: string }): void {
+  finish(
+    outcome:
+      | boolean
+      | { stoppedBy: NonNullable<Invocation['stoppedBy']>; fromVersion?: number; toVersion?: number; error?: string },
+  ): void {
     const o = typeof outcome === 'boolean' ? { stoppedBy: outcome ? undefined : ('error' as const) } : outcome;
     const inv = this.meta.invocations[this.meta.invocations.length - 1];
-    const status: InvocationStatus = o.stoppedBy === 'signal' ? 'interrupted' : o.stoppedBy === 'error' ? 'failed' : 'finished';
+    const status: InvocationStatus =
+      o.stoppedBy === 'signal' ? 'interrupted' : o.stoppedBy === 'error' ? 'failed' : 'finished';
     Object.assign(inv, { ...o, endedAt: new Date().toISOString(), status });
     this.meta.endedAt = inv.endedAt;
     this.meta.status = status;
@@ -139,7 +166,11 @@ export class MetricsCsv {
   private size: number;
 
   /** `rotate`: split into `<path>.1` … pieces, each with the header (readMetricsCsv reads them all). */
-  constructor(path: string, t0 = Date.now(), private readonly rotate: RotationOptions = { maxBytes: 0, keep: 0 }) {
+  constructor(
+    path: string,
+    t0 = Date.now(),
+    private readonly rotate: RotationOptions = { maxBytes: 0, keep: 0 },
+  ) {
     this.path = path;
     this.t0 = t0;
     if (!existsSync(path)) writeFileSync(path, METRICS_HEADER);

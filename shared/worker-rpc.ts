@@ -8,8 +8,17 @@ import { fileURLToPath } from 'node:url';
 import { DeadlineError } from './deadline.js';
 import { LamerError, isLamerError } from './errors.js';
 
-interface RpcRequest { id: number; method: string; args: unknown }
-interface RpcResponse { id: number; ok: boolean; value?: unknown; error?: { code: string; message: string } }
+interface RpcRequest {
+  id: number;
+  method: string;
+  args: unknown;
+}
+interface RpcResponse {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: { code: string; message: string };
+}
 
 /**
  * Starts a worker running a TypeScript module. The tsx loader is registered inside the worker, so this works
@@ -51,13 +60,19 @@ export class RpcClient<Api extends MethodsOf<Api> = RpcApi> {
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   private dead: Error | null = null;
 
-  constructor(private readonly worker: Worker, private readonly opts: RpcClientOptions = {}) {
+  constructor(
+    private readonly worker: Worker,
+    private readonly opts: RpcClientOptions = {},
+  ) {
     worker.on('message', (m: RpcResponse) => {
       const w = this.waiting.get(m.id);
       if (!w) return;
       this.waiting.delete(m.id);
       if (m.ok) w.resolve(m.value);
-      else w.reject(new LamerError((isLamerError(m.error) ? m.error.code : 'RL_ERR_INTERNAL'), m.error?.message ?? 'worker error'));
+      else
+        w.reject(
+          new LamerError(isLamerError(m.error) ? m.error.code : 'RL_ERR_INTERNAL', m.error?.message ?? 'worker error'),
+        );
     });
     const fail = (e: Error) => {
       this.dead ??= e;
@@ -69,15 +84,22 @@ export class RpcClient<Api extends MethodsOf<Api> = RpcApi> {
   }
 
   call<K extends keyof Api & string>(
-    method: K, args?: Parameters<Api[K]>[0], transfer: TransferListItem[] = [],
+    method: K,
+    args?: Parameters<Api[K]>[0],
+    transfer: TransferListItem[] = [],
   ): Promise<Awaited<ReturnType<Api[K]>>> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     const t = this.opts.timeoutMs;
-    const ms = typeof t === 'function' ? t(method) : t ?? 0;
+    const ms = typeof t === 'function' ? t(method) : (t ?? 0);
     return new Promise((resolve, reject) => {
       const timer = ms > 0 && Number.isFinite(ms) ? setTimeout(() => this.expire(id, method, ms), ms) : null;
-      const settle = <V>(f: (v: V) => void) => (v: V) => { if (timer) clearTimeout(timer); f(v); };
+      const settle =
+        <V>(f: (v: V) => void) =>
+        (v: V) => {
+          if (timer) clearTimeout(timer);
+          f(v);
+        };
       this.waiting.set(id, { resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) });
       this.worker.postMessage({ id, method, args } satisfies RpcRequest, transfer);
     });
@@ -108,7 +130,10 @@ export class RpcClient<Api extends MethodsOf<Api> = RpcApi> {
 }
 
 /** Worker side: answers requests in arrival order (one at a time, so the engine never runs concurrently). */
-export function serveRpc<Api extends MethodsOf<Api>>(handlers: Api, transferOf?: (value: unknown) => TransferListItem[]): void {
+export function serveRpc<Api extends MethodsOf<Api>>(
+  handlers: Api,
+  transferOf?: (value: unknown) => TransferListItem[],
+): void {
   if (!parentPort) throw new Error('serveRpc must run inside a worker thread');
   const port = parentPort;
   let chain: Promise<void> = Promise.resolve();
@@ -120,7 +145,9 @@ export function serveRpc<Api extends MethodsOf<Api>>(handlers: Api, transferOf?:
         const value = await h(m.args);
         port.postMessage({ id: m.id, ok: true, value } satisfies RpcResponse, transferOf ? transferOf(value) : []);
       } catch (e) {
-        const error = isLamerError(e) ? { code: e.code, message: e.message } : { code: 'RL_ERR_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+        const error = isLamerError(e)
+          ? { code: e.code, message: e.message }
+          : { code: 'RL_ERR_INTERNAL', message: e instanceof Error ? e.message : String(e) };
         port.postMessage({ id: m.id, ok: false, error } satisfies RpcResponse);
       }
     });

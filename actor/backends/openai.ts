@@ -78,26 +78,43 @@ const FiniteLogp = z.number().refine(Number.isFinite, 'must be a finite number')
 const StopReason = z.union([z.string(), z.number(), z.null()]).optional();
 
 const CompletionsResponse = z.object({
-  choices: z.array(z.object({
-    text: z.string(),
-    finish_reason: z.string().nullable().optional(),
-    stop_reason: StopReason,
-    logprobs: z.object({
-      tokens: z.array(z.string()).optional(),
-      token_logprobs: z.array(FiniteLogp.nullable()).optional(),
-    }).nullable().optional(),
-  })).min(1, 'the server returned no choices'),
+  choices: z
+    .array(
+      z.object({
+        text: z.string(),
+        finish_reason: z.string().nullable().optional(),
+        stop_reason: StopReason,
+        logprobs: z
+          .object({
+            tokens: z.array(z.string()).optional(),
+            token_logprobs: z.array(FiniteLogp.nullable()).optional(),
+          })
+          .nullable()
+          .optional(),
+      }),
+    )
+    .min(1, 'the server returned no choices'),
 });
 
 const ChatResponse = z.object({
-  choices: z.array(z.object({
-    message: z.object({ content: z.string().nullable().optional() }),
-    finish_reason: z.string().nullable().optional(),
-    stop_reason: StopReason,
-    logprobs: z.object({
-      content: z.array(z.object({ token: z.string(), logprob: FiniteLogp })).nullable().optional(),
-    }).nullable().optional(),
-  })).min(1, 'the server returned no choices'),
+  choices: z
+    .array(
+      z.object({
+        message: z.object({ content: z.string().nullable().optional() }),
+        finish_reason: z.string().nullable().optional(),
+        stop_reason: StopReason,
+        logprobs: z
+          .object({
+            content: z
+              .array(z.object({ token: z.string(), logprob: FiniteLogp }))
+              .nullable()
+              .optional(),
+          })
+          .nullable()
+          .optional(),
+      }),
+    )
+    .min(1, 'the server returned no choices'),
 });
 
 /** Resolves when a slot is free; bounded concurrency without a dependency. */
@@ -143,23 +160,34 @@ function retryAfterMs(headers: Headers | undefined): number | null {
 type Failure = { retry: boolean; kind: keyof OpenAIBackendStats | null; message: string; delayHint: number | null };
 
 function classify(e: unknown): Failure {
-  if (e instanceof APIConnectionTimeoutError) return { retry: true, kind: 'timeouts', message: 'request timed out', delayHint: null };
-  if (e instanceof APIConnectionError) return { retry: true, kind: 'connectionErrors', message: `connection failed: ${e.message}`, delayHint: null };
+  if (e instanceof APIConnectionTimeoutError)
+    return { retry: true, kind: 'timeouts', message: 'request timed out', delayHint: null };
+  if (e instanceof APIConnectionError)
+    return { retry: true, kind: 'connectionErrors', message: `connection failed: ${e.message}`, delayHint: null };
   if (e instanceof APIError && e.status !== undefined) {
     const s = e.status;
     // The client prefixes its messages with the status; we say "HTTP <status>" ourselves.
     const message = e.message.replace(new RegExp(`^${s} `), '');
     const hint = retryAfterMs(e.headers as Headers | undefined);
     if (s === 429) return { retry: true, kind: 'rateLimited', message: `HTTP 429: ${message}`, delayHint: hint };
-    if (s === 408 || s === 409 || s >= 500) return { retry: true, kind: 'serverErrors', message: `HTTP ${s}: ${message}`, delayHint: hint };
+    if (s === 408 || s === 409 || s >= 500)
+      return { retry: true, kind: 'serverErrors', message: `HTTP ${s}: ${message}`, delayHint: hint };
     return { retry: false, kind: null, message: `HTTP ${s}: ${message}`, delayHint: null };
   }
   // A 200 whose body is not JSON (the client's JSON parse throws) or anything unexpected: not retried.
-  return { retry: false, kind: null, message: `malformed response: ${(e as Error)?.message ?? String(e)}`, delayHint: null };
+  return {
+    retry: false,
+    kind: null,
+    message: `malformed response: ${(e as Error)?.message ?? String(e)}`,
+    delayHint: null,
+  };
 }
 
 function describeIssues(err: z.ZodError): string {
-  return err.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`).join('; ');
+  return err.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`)
+    .join('; ');
 }
 
 /**
@@ -168,7 +196,15 @@ function describeIssues(err: z.ZodError): string {
  */
 export class OpenAIBackend implements TextPolicy {
   readonly model: string;
-  readonly stats: OpenAIBackendStats = { requests: 0, retries: 0, timeouts: 0, rateLimited: 0, serverErrors: 0, connectionErrors: 0, failures: 0 };
+  readonly stats: OpenAIBackendStats = {
+    requests: 0,
+    retries: 0,
+    timeouts: 0,
+    rateLimited: 0,
+    serverErrors: 0,
+    connectionErrors: 0,
+    failures: 0,
+  };
   private readonly client: OpenAI;
   private readonly slots: Semaphore;
   private readonly where: string;
@@ -177,13 +213,20 @@ export class OpenAIBackend implements TextPolicy {
     const problems: string[] = [];
     try {
       const u = new URL(o.baseUrl);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`baseUrl must be http(s), got '${o.baseUrl}'`);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        problems.push(`baseUrl must be http(s), got '${o.baseUrl}'`);
     } catch {
       problems.push(`baseUrl '${o.baseUrl}' is not a URL`);
     }
     if (!o.model || o.model.trim() === '') problems.push('model must name the served model');
-    if (o.endpoint !== 'chat' && o.endpoint !== 'completions') problems.push(`endpoint must be 'chat' or 'completions', got '${String(o.endpoint)}'`);
-    for (const [k, min] of [['concurrency', 1], ['timeoutMs', 1], ['maxRetries', 0], ['backoffMs', 0]] as const) {
+    if (o.endpoint !== 'chat' && o.endpoint !== 'completions')
+      problems.push(`endpoint must be 'chat' or 'completions', got '${String(o.endpoint)}'`);
+    for (const [k, min] of [
+      ['concurrency', 1],
+      ['timeoutMs', 1],
+      ['maxRetries', 0],
+      ['backoffMs', 0],
+    ] as const) {
       if (!Number.isInteger(o[k]) || o[k] < min) problems.push(`${k} must be an integer >= ${min}, got ${o[k]}`);
     }
     if (problems.length) throw new LamerError('RL_ERR_CONFIG', `openai backend: ${problems.join('; ')}`);
@@ -194,13 +237,34 @@ export class OpenAIBackend implements TextPolicy {
   }
 
   /** Options from the `policy` config group; the key is read from the environment variable it names. */
-  static optionsFromConfig(c: {
-    baseUrl: string; model: string; apiKeyEnv: string; endpoint: 'chat' | 'completions'; concurrency: number;
-    timeoutMs: number; maxRetries: number; backoffMs: number; logprobs: boolean; disableThinking?: boolean; topK?: number;
-  }, env: NodeJS.ProcessEnv = process.env): OpenAIBackendOptions {
+  static optionsFromConfig(
+    c: {
+      baseUrl: string;
+      model: string;
+      apiKeyEnv: string;
+      endpoint: 'chat' | 'completions';
+      concurrency: number;
+      timeoutMs: number;
+      maxRetries: number;
+      backoffMs: number;
+      logprobs: boolean;
+      disableThinking?: boolean;
+      topK?: number;
+    },
+    env: NodeJS.ProcessEnv = process.env,
+  ): OpenAIBackendOptions {
     return {
-      baseUrl: c.baseUrl, model: c.model, apiKey: env[c.apiKeyEnv], endpoint: c.endpoint, concurrency: c.concurrency,
-      timeoutMs: c.timeoutMs, maxRetries: c.maxRetries, backoffMs: c.backoffMs, logprobs: c.logprobs, disableThinking: c.disableThinking, topK: c.topK,
+      baseUrl: c.baseUrl,
+      model: c.model,
+      apiKey: env[c.apiKeyEnv],
+      endpoint: c.endpoint,
+      concurrency: c.concurrency,
+      timeoutMs: c.timeoutMs,
+      maxRetries: c.maxRetries,
+      backoffMs: c.backoffMs,
+      logprobs: c.logprobs,
+      disableThinking: c.disableThinking,
+      topK: c.topK,
     };
   }
 
@@ -223,7 +287,10 @@ export class OpenAIBackend implements TextPolicy {
         }
         const backoff = this.o.backoffMs * 2 ** attempt * (0.75 + 0.5 * Math.random());
         const delay = Math.min(maxDelay, f.delayHint ?? backoff);
-        this.o.logger?.warn({ where: this.where, attempt: attempt + 1, delayMs: Math.round(delay), err: f.message }, 'inference request failed; retrying');
+        this.o.logger?.warn(
+          { where: this.where, attempt: attempt + 1, delayMs: Math.round(delay), err: f.message },
+          'inference request failed; retrying',
+        );
         this.stats.retries++;
         await sleep(delay);
         continue;
@@ -240,7 +307,11 @@ export class OpenAIBackend implements TextPolicy {
 
   private send(req: TextCompletionRequest): Promise<unknown> {
     const common: Record<string, unknown> = {
-      model: this.o.model, max_tokens: req.maxTokens, temperature: req.temperature, top_p: req.topP, n: 1,
+      model: this.o.model,
+      max_tokens: req.maxTokens,
+      temperature: req.temperature,
+      top_p: req.topP,
+      n: 1,
       ...(req.seed !== undefined ? { seed: req.seed } : {}),
       ...(this.o.topK ? { top_k: this.o.topK } : {}),
       // vLLM's (and lamer serve's) switch to keep the matched stop string: the parsers need the closing tag.
@@ -248,13 +319,19 @@ export class OpenAIBackend implements TextPolicy {
     };
     if (this.o.endpoint === 'completions') {
       const params = { ...common, prompt: req.prompt, ...(this.o.logprobs ? { logprobs: 0 } : {}) };
-      return this.client.completions.create(params as unknown as OpenAI.CompletionCreateParamsNonStreaming) as Promise<unknown>;
+      return this.client.completions.create(
+        params as unknown as OpenAI.CompletionCreateParamsNonStreaming,
+      ) as Promise<unknown>;
     }
     const params = {
-      ...common, messages: [{ role: 'user', content: req.prompt }], ...(this.o.logprobs ? { logprobs: true } : {}),
+      ...common,
+      messages: [{ role: 'user', content: req.prompt }],
+      ...(this.o.logprobs ? { logprobs: true } : {}),
       ...(this.o.disableThinking ? { chat_template_kwargs: { enable_thinking: false } } : {}),
     };
-    return this.client.chat.completions.create(params as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming) as Promise<unknown>;
+    return this.client.chat.completions.create(
+      params as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
+    ) as Promise<unknown>;
   }
 
   private parse(body: unknown, req: TextCompletionRequest): Omit<TextCompletion, 'retries'> {
@@ -270,7 +347,12 @@ export class OpenAIBackend implements TextPolicy {
       finish = c.finish_reason ?? 'unknown';
       stopReason = c.stop_reason;
       const lp = c.logprobs;
-      if (lp?.tokens && lp.token_logprobs && lp.tokens.length === lp.token_logprobs.length && lp.token_logprobs.every((x) => x !== null)) {
+      if (
+        lp?.tokens &&
+        lp.token_logprobs &&
+        lp.tokens.length === lp.token_logprobs.length &&
+        lp.token_logprobs.every((x) => x !== null)
+      ) {
         tokens = lp.tokens.map((token, i) => ({ token, logprob: lp.token_logprobs![i] as number }));
       }
     } else {
@@ -283,7 +365,12 @@ export class OpenAIBackend implements TextPolicy {
       if (c.logprobs?.content) tokens = c.logprobs.content.map((t) => ({ token: t.token, logprob: t.logprob }));
     }
     // Servers that ignore include_stop_str_in_output but report which stop matched (vLLM's stop_reason): restore it.
-    if (req.stop.length && !req.stop.some((s) => text.endsWith(s)) && typeof stopReason === 'string' && req.stop.includes(stopReason)) {
+    if (
+      req.stop.length &&
+      !req.stop.some((s) => text.endsWith(s)) &&
+      typeof stopReason === 'string' &&
+      req.stop.includes(stopReason)
+    ) {
       text += stopReason;
     }
     if (tokens && tokens.length === 0 && text.length > 0) tokens = undefined;

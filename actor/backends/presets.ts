@@ -87,7 +87,10 @@ export function getPreset(name: string): EvalPreset {
 
 /** Parses `--preset a,b,c` (duplicates dropped, order kept). */
 export function parsePresetList(spec: string): EvalPreset[] {
-  const names = spec.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const names = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (names.length === 0) throw badInput(`--preset needs at least one of ${PRESET_NAMES.join(', ')}`);
   return [...new Set(names)].map(getPreset);
 }

@@ -90,16 +90,26 @@ class Checker {
       sum += r.reward;
       const end = r.terminated || r.truncated;
       if (r.terminated && r.truncated) this.fail(`seed ${seed}: step ${t + 1} is both terminated and truncated`);
-      if (typeof r.info.valid !== 'boolean' || typeof r.info.won !== 'boolean' || typeof r.info.actionText !== 'string') {
+      if (
+        typeof r.info.valid !== 'boolean' ||
+        typeof r.info.won !== 'boolean' ||
+        typeof r.info.actionText !== 'string'
+      ) {
         this.fail(`seed ${seed}: step ${t + 1} info lacks won/valid/actionText`);
       }
       if (r.info.won && !r.terminated) this.fail(`seed ${seed}: step ${t + 1} won without terminating`);
-      if (end !== (r.info.episode !== undefined)) this.fail(`seed ${seed}: info.episode must be set exactly on the last step`);
+      if (end !== (r.info.episode !== undefined))
+        this.fail(`seed ${seed}: info.episode must be set exactly on the last step`);
       if (end) {
         const e = r.info.episode as { r: number; l: number };
-        if (Math.abs(e.r - sum) > 1e-6 || e.l !== t + 1) this.fail(`seed ${seed}: info.episode ${JSON.stringify(e)} != (${sum}, ${t + 1})`);
+        if (Math.abs(e.r - sum) > 1e-6 || e.l !== t + 1)
+          this.fail(`seed ${seed}: info.episode ${JSON.stringify(e)} != (${sum}, ${t + 1})`);
         let threw = false;
-        try { env.step(response); } catch { threw = true; }
+        try {
+          env.step(response);
+        } catch {
+          threw = true;
+        }
         if (!threw) this.fail(`seed ${seed}: step() after the end did not throw`);
         ep.won = r.info.won;
         ep.turns = t + 1;
@@ -145,7 +155,8 @@ export function checkEnv(envId: string, opts: CheckEnvOptions): CheckEnvReport {
         deterministic = false;
         ck.fail(`seed ${seed}: two resets with the same seed differ`, false);
       }
-      if (a.anchor() !== ra.obs || a.render() !== ra.obs) ck.fail(`seed ${seed}: anchor()/render() differ from the reset observation`);
+      if (a.anchor() !== ra.obs || a.render() !== ra.obs)
+        ck.fail(`seed ${seed}: anchor()/render() differ from the reset observation`);
 
       // Random valid actions (the scripted policy at noise 1), replayed on a second env and after restart().
       const rng: Rng = createRng(deriveSeed('check-env', seed));
@@ -220,15 +231,24 @@ function replay(ck: Checker, env: TextEnv, responses: string[]): Array<StepResul
 }
 
 /** A finished episode as rule checks see it. */
-export interface CheckedEpisode { responses: string[]; results: StepResult[]; won: boolean; turns: number }
+export interface CheckedEpisode {
+  responses: string[];
+  results: StepResult[];
+  won: boolean;
+  turns: number;
+}
 
 /**
  * Env-specific rules, run after the solver and random episodes of a seed (both from the initial state). Report
  * problems with `ck.fail(msg)`; return the seed's solution length for `meanSolutionLength`, or null.
  */
 export type RuleCheck = (
-  ck: { fail(msg: string): void }, seed: number, reset: { obs: string; info: Record<string, unknown> },
-  solved: CheckedEpisode, random: CheckedEpisode, options: Record<string, unknown>,
+  ck: { fail(msg: string): void },
+  seed: number,
+  reset: { obs: string; info: Record<string, unknown> },
+  solved: CheckedEpisode,
+  random: CheckedEpisode,
+  options: Record<string, unknown>,
 ) => number | null;
 
 /** Adds env-specific rule checks for an env id (the id the env reports). */
@@ -245,7 +265,8 @@ const ruleChecks: Record<string, RuleCheck> = {
     const lo = typeof options.minSolution === 'number' ? options.minSolution : 5;
     const hi = typeof options.maxSolution === 'number' ? options.maxSolution : 21;
     if (typeof len !== 'number') ck.fail(`seed ${seed}: level has no solution`);
-    else if (!explicit && (len < lo || len > hi)) ck.fail(`seed ${seed}: shortest solution ${len} outside ${lo}..${hi}`);
+    else if (!explicit && (len < lo || len > hi))
+      ck.fail(`seed ${seed}: shortest solution ${len} outside ${lo}..${hi}`);
     const { level, state } = parseBoard(reset.obs);
     const onTarget = state.boxes.filter((x) => level.target[x]).length;
     // Per-move rewards: -0.1 each, +1/-1 per box onto/off a target, +10 at the end; 'still' costs -0.1 too.
@@ -262,9 +283,12 @@ const ruleChecks: Record<string, RuleCheck> = {
       const placed = end.state.boxes.filter((x) => end.level.target[x]).length;
       const expected = tidy(-0.1 * (moves + stills) + (placed - onTarget) + (ep.won ? 10 : 0));
       const total = tidy(ep.results.reduce((s, r) => s + r.reward, 0));
-      if (Math.abs(total - expected) > 1e-6) ck.fail(`seed ${seed}: ${what} return ${total} != reward formula ${expected}`);
-      if (last.truncated && moves < 30 && options.maxMoves === undefined) ck.fail(`seed ${seed}: ${what} truncated after ${moves} moves`);
-      if (ep.won !== (placed === level.targetCells.length)) ck.fail(`seed ${seed}: ${what} won flag disagrees with the board`);
+      if (Math.abs(total - expected) > 1e-6)
+        ck.fail(`seed ${seed}: ${what} return ${total} != reward formula ${expected}`);
+      if (last.truncated && moves < 30 && options.maxMoves === undefined)
+        ck.fail(`seed ${seed}: ${what} truncated after ${moves} moves`);
+      if (ep.won !== (placed === level.targetCells.length))
+        ck.fail(`seed ${seed}: ${what} won flag disagrees with the board`);
     };
     check(solved, 'solver');
     check(random, 'random');
@@ -277,7 +301,11 @@ const ruleChecks: Record<string, RuleCheck> = {
   },
   [MINESWEEPER_ID]: (ck, seed, reset, solved, random, options) => {
     const layout = options.board as { mines?: unknown[] } | undefined;
-    const nMines = Array.isArray(layout?.mines) ? layout.mines.length : typeof options.mines === 'number' ? options.mines : 3;
+    const nMines = Array.isArray(layout?.mines)
+      ? layout.mines.length
+      : typeof options.mines === 'number'
+        ? options.mines
+        : 3;
     const hiddenOf = (obs: string) => (obs.match(/\?/g) ?? []).length;
     const mines = (obs: string) => (obs.match(/\*/g) ?? []).length;
     const check = (ep: Episode, what: string) => {
@@ -290,10 +318,14 @@ const ruleChecks: Record<string, RuleCheck> = {
         else if (opened === 0) expected = -1;
         else if (r.info.won) expected = 10;
         else expected = opened === 1 ? 0.5 : 2;
-        if (r.reward !== expected) ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward}, board change implies ${expected}`);
-        if (boom !== (r.terminated && !r.info.won)) ck.fail(`seed ${seed}: ${what} step ${t + 1} mine/termination mismatch`);
-        if (!boom && r.info.won !== (hiddenOf(r.obs) === nMines)) ck.fail(`seed ${seed}: ${what} step ${t + 1} won flag disagrees with the board`);
-        if (r.obs !== prev && !r.info.valid) ck.fail(`seed ${seed}: ${what} step ${t + 1} an invalid action changed the board`);
+        if (r.reward !== expected)
+          ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward}, board change implies ${expected}`);
+        if (boom !== (r.terminated && !r.info.won))
+          ck.fail(`seed ${seed}: ${what} step ${t + 1} mine/termination mismatch`);
+        if (!boom && r.info.won !== (hiddenOf(r.obs) === nMines))
+          ck.fail(`seed ${seed}: ${what} step ${t + 1} won flag disagrees with the board`);
+        if (r.obs !== prev && !r.info.valid)
+          ck.fail(`seed ${seed}: ${what} step ${t + 1} an invalid action changed the board`);
         prev = r.obs;
       });
     };
@@ -304,15 +336,20 @@ const ruleChecks: Record<string, RuleCheck> = {
   // WebShop: only a purchase ends an episode; it reports the WebShop score, and the reward is 10 exactly when
   // that score is 1 (won); every other step pays 0. The scripted shopper must buy a matching product.
   [WEBSHOP_ID]: (ck, seed, _reset, solved, random) => {
-    const check = (ep: Episode, what: string) => ep.results.forEach((r, t) => {
-      const score = r.info.taskScore;
-      const bought = typeof score === 'number';
-      if (bought !== r.terminated) ck.fail(`seed ${seed}: ${what} step ${t + 1} purchase and termination disagree`);
-      if (bought && !(score >= 0 && score <= 1)) ck.fail(`seed ${seed}: ${what} step ${t + 1} score ${String(score)} outside [0, 1]`);
-      if (r.info.won !== (bought && score === 1)) ck.fail(`seed ${seed}: ${what} step ${t + 1} won flag disagrees with score ${String(score)}`);
-      if (r.reward !== (r.info.won ? 10 : 0)) ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward} with won=${r.info.won}`);
-      if (r.terminated && r.info.actionText !== 'click[buy now]') ck.fail(`seed ${seed}: ${what} step ${t + 1} ended without buy now`);
-    });
+    const check = (ep: Episode, what: string) =>
+      ep.results.forEach((r, t) => {
+        const score = r.info.taskScore;
+        const bought = typeof score === 'number';
+        if (bought !== r.terminated) ck.fail(`seed ${seed}: ${what} step ${t + 1} purchase and termination disagree`);
+        if (bought && !(score >= 0 && score <= 1))
+          ck.fail(`seed ${seed}: ${what} step ${t + 1} score ${String(score)} outside [0, 1]`);
+        if (r.info.won !== (bought && score === 1))
+          ck.fail(`seed ${seed}: ${what} step ${t + 1} won flag disagrees with score ${String(score)}`);
+        if (r.reward !== (r.info.won ? 10 : 0))
+          ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward} with won=${r.info.won}`);
+        if (r.terminated && r.info.actionText !== 'click[buy now]')
+          ck.fail(`seed ${seed}: ${what} step ${t + 1} ended without buy now`);
+      });
     check(solved, 'solver');
     check(random, 'random');
     if (!solved.won) ck.fail(`seed ${seed}: the scripted shopper did not buy a matching product`);
@@ -321,14 +358,18 @@ const ruleChecks: Record<string, RuleCheck> = {
   // ALFWorld: reward 10 exactly on the step that satisfies the goal, which terminates; "Nothing happens." never
   // pays or wins. The scripted planner must solve every task.
   [ALFWORLD_ID]: (ck, seed, _reset, solved, random) => {
-    const check = (ep: Episode, what: string) => ep.results.forEach((r, t) => {
-      if (r.reward !== (r.info.won ? 10 : 0)) ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward} with won=${r.info.won}`);
-      if (r.info.won !== r.terminated) ck.fail(`seed ${seed}: ${what} step ${t + 1} won and terminated disagree`);
-      if (r.obs === NOTHING_HAPPENS && r.info.won) ck.fail(`seed ${seed}: ${what} step ${t + 1} won on a command that did nothing`);
-    });
+    const check = (ep: Episode, what: string) =>
+      ep.results.forEach((r, t) => {
+        if (r.reward !== (r.info.won ? 10 : 0))
+          ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward} with won=${r.info.won}`);
+        if (r.info.won !== r.terminated) ck.fail(`seed ${seed}: ${what} step ${t + 1} won and terminated disagree`);
+        if (r.obs === NOTHING_HAPPENS && r.info.won)
+          ck.fail(`seed ${seed}: ${what} step ${t + 1} won on a command that did nothing`);
+      });
     check(solved, 'solver');
     check(random, 'random');
-    if (!solved.won) ck.fail(`seed ${seed}: the scripted planner did not solve the ${String(_reset.info.taskType)} task`);
+    if (!solved.won)
+      ck.fail(`seed ${seed}: the scripted planner did not solve the ${String(_reset.info.taskType)} task`);
     return solved.won ? solved.turns : null;
   },
 };

@@ -5,8 +5,20 @@
 
 /** Markers every compact prompt may use. Boards are flattened row by row with `<nl>` between rows. */
 export const MARKERS = [
-  '<board>', '</board>', '<nl>', '<mem>', '</mem>', '<hist>', '</hist>', '<trial>', '<reflect>',
-  '<action>', '</action>', '<remark>', '</remark>', ',',
+  '<board>',
+  '</board>',
+  '<nl>',
+  '<mem>',
+  '</mem>',
+  '<hist>',
+  '</hist>',
+  '<trial>',
+  '<reflect>',
+  '<action>',
+  '</action>',
+  '<remark>',
+  '</remark>',
+  ',',
 ] as const;
 
 /** Number words 0..COMPACT_MAX_NUMBER exist in the vocabulary (coordinates, counts, trial numbers). */

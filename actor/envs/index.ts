@@ -1,8 +1,30 @@
 /** Public API of the text environments (import from here rather than from individual modules). */
-export type { EnvInfo, EpisodeLog, MemoryMode, ParsedReflection, PromptContext, StepResult, Template, TextEnv } from './types.js';
+export type {
+  EnvInfo,
+  EpisodeLog,
+  MemoryMode,
+  ParsedReflection,
+  PromptContext,
+  StepResult,
+  Template,
+  TextEnv,
+} from './types.js';
 export { listEnvs, makeEnv, registerEnv, resolveEnvId, type EnvFactory, type EnvMeta } from './registry.js';
-export { COMPACT_STOP, buildPrompt, compactVocabulary, parseReflection, registerPromptContent, type PromptContent } from './prompt.js';
-export { registerScriptedPolicy, scriptedAction, templateReflection, type ScriptedOptions, type ScriptedPolicy } from './scripted.js';
+export {
+  COMPACT_STOP,
+  buildPrompt,
+  compactVocabulary,
+  parseReflection,
+  registerPromptContent,
+  type PromptContent,
+} from './prompt.js';
+export {
+  registerScriptedPolicy,
+  scriptedAction,
+  templateReflection,
+  type ScriptedOptions,
+  type ScriptedPolicy,
+} from './scripted.js';
 export { checkEnv, type CheckEnvOptions, type CheckEnvReport } from './check-env.js';
 export { replayActions, type ReplayResult, type ReplayStep } from './replay.js';
 export { SOKOBAN_ID, SokobanEnv, sokobanFromBoard, type SokobanOptions } from './sokoban/env.js';
@@ -15,8 +37,21 @@ export { loadWebShopData, productsFromData, WEBSHOP_FILES } from './webshop/load
 export { oracleAction as webshopOracleAction } from './webshop/scripted.js';
 export { ALFWORLD_ID, AlfWorldEnv, type AlfWorldOptions } from './alfworld/env.js';
 export {
-  ALFWORLD_ID_TYPES, ALFWORLD_OOD_TYPES, ALFWORLD_TRAIN_TYPES, TASK_SHORT_NAMES as ALFWORLD_TASK_NAMES, TASK_TYPES as ALFWORLD_TASK_TYPES,
-  alfworldSplit, alfworldTaskType, alfworldValidationSeeds, type AlfWorldSplit, type TaskType as AlfWorldTaskType,
+  ALFWORLD_ID_TYPES,
+  ALFWORLD_OOD_TYPES,
+  ALFWORLD_TRAIN_TYPES,
+  TASK_SHORT_NAMES as ALFWORLD_TASK_NAMES,
+  TASK_TYPES as ALFWORLD_TASK_TYPES,
+  alfworldSplit,
+  alfworldTaskType,
+  alfworldValidationSeeds,
+  type AlfWorldSplit,
+  type TaskType as AlfWorldTaskType,
 } from './alfworld/tasks.js';
-export { alfworldEvalMetrics, alfworldEvalReport, type AlfworldEvalReport, type AlfworldTrialOutcome } from './alfworld/report.js';
+export {
+  alfworldEvalMetrics,
+  alfworldEvalReport,
+  type AlfworldEvalReport,
+  type AlfworldTrialOutcome,
+} from './alfworld/report.js';
 export { plannerCommand as alfworldPlannerCommand } from './alfworld/planner.js';

@@ -8,7 +8,9 @@ export function parseEnvOptions<S extends z.ZodType>(envId: string, schema: S, o
     throw badInput(`${envId}: options must be an object, got ${Array.isArray(options) ? 'an array' : String(options)}`);
   }
   // Keys set to undefined count as absent (a common way to say "use the default").
-  const given = Object.fromEntries(Object.entries((options ?? {}) as Record<string, unknown>).filter(([, v]) => v !== undefined));
+  const given = Object.fromEntries(
+    Object.entries((options ?? {}) as Record<string, unknown>).filter(([, v]) => v !== undefined),
+  );
   const parsed = schema.safeParse(given);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => {

@@ -71,7 +71,11 @@ export interface PromptContent {
    * Compact play prompts: redraws the current board's cells (`rows[r][c]`, 0-indexed) from the policy's own earlier
    * reflections (oldest first), when the env's options ask for it. Never sees hidden env state.
    */
-  compactBoardMemory?(rows: string[][], reflections: readonly string[], params: Readonly<Record<string, unknown>>): void;
+  compactBoardMemory?(
+    rows: string[][],
+    reflections: readonly string[],
+    params: Readonly<Record<string, unknown>>,
+  ): void;
 }
 
 const contents = new Map<string, PromptContent>();
@@ -121,21 +125,23 @@ function historyText(steps: EpisodeLog['steps'], window: number, withObs: number
 }
 
 function memoryText(c: PromptContent, ctx: PromptContext): string {
-  return ctx.past.map((ep, i) => {
-    const k = i + 1;
-    const hist = historyText(ep.steps, c.windows.past, c.windows.pastObs);
-    // No reflect phase ran (reflection undefined): say only that the trial failed. An empty reflection (the
-    // reply had no <remark>) is still shown as an empty block, as in the reference.
-    const refl = ep.reflection === undefined ? '' : ` Your reflection on that trial:\n${ep.reflection}`;
-    switch (ctx.memory) {
-      case 'reflection':
-        return `\n\nOn trial #${k} the task was NOT completed.${refl}`;
-      case 'trajectory':
-        return `\n\nOn trial #${k} you took these actions:\n${hist}\nThe task was NOT completed.`;
-      case 'both':
-        return `\n\nOn trial #${k} you took these actions:\n${hist}\nThe task was NOT completed.${refl}`;
-    }
-  }).join('');
+  return ctx.past
+    .map((ep, i) => {
+      const k = i + 1;
+      const hist = historyText(ep.steps, c.windows.past, c.windows.pastObs);
+      // No reflect phase ran (reflection undefined): say only that the trial failed. An empty reflection (the
+      // reply had no <remark>) is still shown as an empty block, as in the reference.
+      const refl = ep.reflection === undefined ? '' : ` Your reflection on that trial:\n${ep.reflection}`;
+      switch (ctx.memory) {
+        case 'reflection':
+          return `\n\nOn trial #${k} the task was NOT completed.${refl}`;
+        case 'trajectory':
+          return `\n\nOn trial #${k} you took these actions:\n${hist}\nThe task was NOT completed.`;
+        case 'both':
+          return `\n\nOn trial #${k} you took these actions:\n${hist}\nThe task was NOT completed.${refl}`;
+      }
+    })
+    .join('');
 }
 
 function currentText(c: PromptContent, ctx: PromptContext): string {
@@ -143,7 +149,9 @@ function currentText(c: PromptContent, ctx: PromptContext): string {
   const started = ctx.current.steps.length > 0;
   if (ctx.episode === 0) return started ? `\n\nYou have already taken these actions:\n${hist}` : '';
   const trial = `You are now on trial #${ctx.episode + 1}`;
-  return started ? `\n\n${trial}. You have already taken these actions:\n${hist}` : `\n\n${trial}, starting again from the initial state.`;
+  return started
+    ? `\n\n${trial}. You have already taken these actions:\n${hist}`
+    : `\n\n${trial}, starting again from the initial state.`;
 }
 
 function fullPlay(c: PromptContent, params: Readonly<Record<string, unknown>>, ctx: PromptContext): string {
@@ -163,8 +171,8 @@ function fullReflect(c: PromptContent, params: Readonly<Record<string, unknown>>
     c.fullHeader(params, ctx.initialObs),
     '',
     '# Your Task',
-    'You will see the record of an earlier attempt. Reflect on it: find the mistakes or wasted actions, then work out '
-      + 'a short, better plan that starts again from the original initial state.',
+    'You will see the record of an earlier attempt. Reflect on it: find the mistakes or wasted actions, then work out ' +
+      'a short, better plan that starts again from the original initial state.',
     '',
     '# Past Experience',
     `The initial state of the game is:\n${ctx.initialObs}`,
@@ -183,7 +191,8 @@ function fullReflect(c: PromptContent, params: Readonly<Record<string, unknown>>
 // ------------------------------------------------------------------------------------------- compact template
 
 function trialWord(k: number): string {
-  if (k > COMPACT_MAX_NUMBER) throw badInput(`compact template: trial #${k} exceeds the number vocabulary (max ${COMPACT_MAX_NUMBER})`);
+  if (k > COMPACT_MAX_NUMBER)
+    throw badInput(`compact template: trial #${k} exceeds the number vocabulary (max ${COMPACT_MAX_NUMBER})`);
   return String(k);
 }
 
@@ -195,14 +204,24 @@ function compactReflectionWords(refl: string | undefined): string[] {
 function compactPlay(c: PromptContent, params: Readonly<Record<string, unknown>>, ctx: PromptContext): string[] {
   const steps = ctx.current.steps;
   const board = steps.length > 0 ? steps[steps.length - 1].obs : ctx.initialObs;
-  const rows = board.split('\n').filter((l) => l.trim().length > 0).map((l) => c.compactRow(l));
-  if (ctx.memory !== 'trajectory') c.compactBoardMemory?.(rows, ctx.past.map((ep) => ep.reflection ?? ''), params);
+  const rows = board
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .map((l) => c.compactRow(l));
+  if (ctx.memory !== 'trajectory')
+    c.compactBoardMemory?.(
+      rows,
+      ctx.past.map((ep) => ep.reflection ?? ''),
+      params,
+    );
   let row = 0;
   const words = [...c.compactHeader(params, ctx.initialObs), ...boardWords(board, () => rows[row++])];
   ctx.past.forEach((ep, i) => {
     words.push('<trial>', trialWord(i + 1));
-    if (ctx.memory !== 'reflection') words.push(...historyWords(ep.steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))));
-    if (ctx.memory !== 'trajectory' && ep.reflection !== undefined) words.push('<mem>', ...compactReflectionWords(ep.reflection), '</mem>');
+    if (ctx.memory !== 'reflection')
+      words.push(...historyWords(ep.steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))));
+    if (ctx.memory !== 'trajectory' && ep.reflection !== undefined)
+      words.push('<mem>', ...compactReflectionWords(ep.reflection), '</mem>');
   });
   words.push('<trial>', trialWord(ctx.episode + 1));
   words.push(...historyWords(steps.slice(-c.windows.compactPlay).map((s) => c.compactAction(s.action))), '<action>');
@@ -214,7 +233,9 @@ function compactReflect(c: PromptContent, params: Readonly<Record<string, unknow
   const final = steps.length > 0 ? steps[steps.length - 1].obs : ctx.initialObs;
   return [
     ...c.compactHeader(params, ctx.initialObs),
-    '<reflect>', '<trial>', trialWord(Math.max(1, ctx.episode)),
+    '<reflect>',
+    '<trial>',
+    trialWord(Math.max(1, ctx.episode)),
     ...boardWords(final, c.compactRow),
     ...historyWords(steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))),
     ...boardWords(ctx.initialObs, c.compactRow),
@@ -225,10 +246,13 @@ function compactReflect(c: PromptContent, params: Readonly<Record<string, unknow
 // ------------------------------------------------------------------------------------------------ public API
 
 function checkContext(ctx: PromptContext): void {
-  if (ctx.template !== 'full' && ctx.template !== 'compact') throw badInput(`prompt: unknown template '${String(ctx.template)}'`);
+  if (ctx.template !== 'full' && ctx.template !== 'compact')
+    throw badInput(`prompt: unknown template '${String(ctx.template)}'`);
   if (ctx.phase !== 'play' && ctx.phase !== 'reflect') throw badInput(`prompt: unknown phase '${String(ctx.phase)}'`);
-  if (!['trajectory', 'reflection', 'both'].includes(ctx.memory)) throw badInput(`prompt: unknown memory mode '${String(ctx.memory)}'`);
-  if (!Number.isInteger(ctx.episode) || ctx.episode < 0) throw badInput(`prompt: episode must be a non-negative integer, got ${ctx.episode}`);
+  if (!['trajectory', 'reflection', 'both'].includes(ctx.memory))
+    throw badInput(`prompt: unknown memory mode '${String(ctx.memory)}'`);
+  if (!Number.isInteger(ctx.episode) || ctx.episode < 0)
+    throw badInput(`prompt: episode must be a non-negative integer, got ${ctx.episode}`);
   if (typeof ctx.initialObs !== 'string' || ctx.initialObs.length === 0) throw badInput('prompt: initialObs is empty');
 }
 
@@ -264,7 +288,8 @@ export function parseReflection(envId: string, template: Template, response: str
     if (!words || !c.compactReflectionValid(words)) return { reflection: '', valid: false };
     let kept = words.slice();
     // Respect the cap without cutting a word or leaving a half clause.
-    while (kept.join(' ').length > REFLECTION_CAP || (kept.length > 0 && !c.compactReflectionValid(kept))) kept = kept.slice(0, -1);
+    while (kept.join(' ').length > REFLECTION_CAP || (kept.length > 0 && !c.compactReflectionValid(kept)))
+      kept = kept.slice(0, -1);
     return { reflection: kept.join(' '), valid: true };
   }
   const body = between(text, '<remark>', '</remark>', c.remarkTags, c.remarkTags);

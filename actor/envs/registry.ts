@@ -18,7 +18,11 @@ export interface EnvMeta {
   aliases?: readonly string[];
 }
 
-interface Entry { id: string; factory: EnvFactory; meta: EnvMeta }
+interface Entry {
+  id: string;
+  factory: EnvFactory;
+  meta: EnvMeta;
+}
 
 const entries = new Map<string, Entry>();
 const aliases = new Map<string, string>();
@@ -39,7 +43,9 @@ export function resolveEnvId(idOrAlias: string): string {
   if (entries.has(idOrAlias)) return idOrAlias;
   const viaAlias = aliases.get(String(idOrAlias).toLowerCase());
   if (viaAlias) return viaAlias;
-  const known = [...entries.values()].sort((a, b) => a.id.localeCompare(b.id)).map((e) => (e.meta.aliases?.length ? `${e.id} (${e.meta.aliases.join(', ')})` : e.id));
+  const known = [...entries.values()]
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((e) => (e.meta.aliases?.length ? `${e.id} (${e.meta.aliases.join(', ')})` : e.id));
   throw new LamerError('RL_ERR_UNKNOWN_ENV', `unknown environment '${idOrAlias}'; known: ${known.join(', ')}`);
 }
 
@@ -65,10 +71,12 @@ registerEnv(MINESWEEPER_ID, (o) => new MineSweeperEnv(o as MineSweeperOptions), 
   aliases: ['minesweeper'],
 });
 registerEnv(WEBSHOP_ID, (o) => new WebShopEnv(o as WebShopOptions), {
-  description: 'WebShop (LaMer): search a 1,000-product catalogue, open items, choose options and buy what the instruction asks for',
+  description:
+    'WebShop (LaMer): search a 1,000-product catalogue, open items, choose options and buy what the instruction asks for',
   aliases: ['webshop'],
 });
 registerEnv(ALFWORLD_ID, (o) => new AlfWorldEnv(o as AlfWorldOptions), {
-  description: 'ALFWorld text households (LaMer): six task types; train on Pick/Look/Clean/Heat, Cool/Pick2 out of distribution',
+  description:
+    'ALFWorld text households (LaMer): six task types; train on Pick/Look/Clean/Heat, Cool/Pick2 out of distribution',
   aliases: ['alfworld'],
 });

@@ -30,10 +30,23 @@ const Pair = z.tuple([z.number().int(), z.number().int()]);
 
 const StateFiles: Record<string, z.ZodType<{ actions: string[] } & Record<string, unknown>>> = {
   [SOKOBAN_ID]: z.strictObject({ board: z.string(), actions: Actions }),
-  [MINESWEEPER_ID]: z.strictObject({ size: z.number().int().min(2).max(30), mines: z.array(Pair), firstClick: Pair, actions: Actions }),
+  [MINESWEEPER_ID]: z.strictObject({
+    size: z.number().int().min(2).max(30),
+    mines: z.array(Pair),
+    firstClick: Pair,
+    actions: Actions,
+  }),
   // Generated tasks are replayed from their seed; `options` are env options (the template is always full).
-  [WEBSHOP_ID]: z.strictObject({ seed: z.number().int().min(0), options: z.record(z.string(), z.unknown()).optional(), actions: Actions }),
-  [ALFWORLD_ID]: z.strictObject({ seed: z.number().int().min(0), options: z.record(z.string(), z.unknown()).optional(), actions: Actions }),
+  [WEBSHOP_ID]: z.strictObject({
+    seed: z.number().int().min(0),
+    options: z.record(z.string(), z.unknown()).optional(),
+    actions: Actions,
+  }),
+  [ALFWORLD_ID]: z.strictObject({
+    seed: z.number().int().min(0),
+    options: z.record(z.string(), z.unknown()).optional(),
+    actions: Actions,
+  }),
 };
 
 /**
@@ -46,15 +59,18 @@ export function replayActions(envId: string, file: unknown, what = 'state file')
   if (!schema) throw badInput(`replay supports ${Object.keys(StateFiles).join(', ')}; got ${id}`);
   const parsed = schema.safeParse(file);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.length ? `'${i.path.join('.')}'` : 'file'}: ${i.message}`);
+    const problems = parsed.error.issues.map(
+      (i) => `${i.path.length ? `'${i.path.join('.')}'` : 'file'}: ${i.message}`,
+    );
     throw badInput(`${what} for ${id}: ${problems.join('; ')}`);
   }
   const s = parsed.data;
-  const env = id === SOKOBAN_ID
-    ? makeEnv(id, { board: s.board })
-    : id === MINESWEEPER_ID
-      ? makeEnv(id, { size: s.size, board: { mines: s.mines, firstClick: s.firstClick } })
-      : makeEnv(id, { ...(s.options as Record<string, unknown> | undefined), template: 'full' });
+  const env =
+    id === SOKOBAN_ID
+      ? makeEnv(id, { board: s.board })
+      : id === MINESWEEPER_ID
+        ? makeEnv(id, { size: s.size, board: { mines: s.mines, firstClick: s.firstClick } })
+        : makeEnv(id, { ...(s.options as Record<string, unknown> | undefined), template: 'full' });
   try {
     const initial = env.reset({ seed: typeof s.seed === 'number' ? s.seed : 0 }).obs;
     const steps: ReplayStep[] = [];
@@ -67,7 +83,12 @@ export function replayActions(envId: string, file: unknown, what = 'state file')
       }
       const r = env.step(`<action>${action}</action>`);
       steps.push({
-        action, reward: r.reward, terminated: r.terminated, truncated: r.truncated, won: r.info.won, valid: r.info.valid,
+        action,
+        reward: r.reward,
+        terminated: r.terminated,
+        truncated: r.truncated,
+        won: r.info.won,
+        valid: r.info.valid,
         observation: r.obs,
       });
     });

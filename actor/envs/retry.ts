@@ -18,8 +18,13 @@ export interface StepRecord {
  * A trial's episodes for `retryStats`. `plays` are the trial's play turns in order (episode index and action text),
  * `steps` the env steps in the same order (one per play turn).
  */
-export function retryEpisodes(envId: string, plays: ReadonlyArray<{ episode: number; actionText: string }>, steps: ReadonlyArray<StepRecord>): RetryEpisode[] {
-  if (plays.length !== steps.length) throw new Error(`retryEpisodes: ${plays.length} play turns but ${steps.length} env steps`);
+export function retryEpisodes(
+  envId: string,
+  plays: ReadonlyArray<{ episode: number; actionText: string }>,
+  steps: ReadonlyArray<StepRecord>,
+): RetryEpisode[] {
+  if (plays.length !== steps.length)
+    throw new Error(`retryEpisodes: ${plays.length} play turns but ${steps.length} env steps`);
   const byState = resolveEnvId(envId) === SOKOBAN_ID;
   const out: RetryEpisode[] = [];
   plays.forEach((p, i) => {

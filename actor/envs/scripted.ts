@@ -11,7 +11,15 @@ import { alfworldScripted } from './alfworld/scripted.js';
 import { MINESWEEPER_ID } from './minesweeper/env.js';
 import { chooseMineCell, parseMineObs } from './minesweeper/solver.js';
 import { resolveEnvId } from './registry.js';
-import { MOVES, applyMove, cloneState, parseBoard, type Move, type SokobanLevel, type SokobanState } from './sokoban/board.js';
+import {
+  MOVES,
+  applyMove,
+  cloneState,
+  parseBoard,
+  type Move,
+  type SokobanLevel,
+  type SokobanState,
+} from './sokoban/board.js';
 import { SOKOBAN_ID } from './sokoban/env.js';
 import { isSolvable, solveSokoban } from './sokoban/solver.js';
 import { compactReflectionValidator } from './prompt.js';
@@ -34,7 +42,11 @@ export interface ScriptedPolicy {
   /** The action content (what goes inside `<action>…</action>`) as words for the current state. */
   act(env: TextEnv, rng: Rng, noise: number, memory: readonly string[]): { full: string; compact: string[] };
   /** The scripted reflection content for a finished (failed) episode. */
-  reflect(initialObs: string, log: EpisodeLog, params: Readonly<Record<string, unknown>>): { full: string; compact: string[]; reasoning: string };
+  reflect(
+    initialObs: string,
+    log: EpisodeLog,
+    params: Readonly<Record<string, unknown>>,
+  ): { full: string; compact: string[]; reasoning: string };
 }
 
 const policies = new Map<string, ScriptedPolicy>();
@@ -56,7 +68,12 @@ const fallbackRng = createRng(0x5c1);
  * The scripted response for the env's current state, in `template` (default: the env's own): full
  * `<action>up, left, down</action>` / `<action>(2, 3)</action>`; compact `up </action>` / `2 3 </action>`.
  */
-export function scriptedAction(env: TextEnv, template: Template = env.template, rng: Rng = fallbackRng, opts: ScriptedOptions = {}): string {
+export function scriptedAction(
+  env: TextEnv,
+  template: Template = env.template,
+  rng: Rng = fallbackRng,
+  opts: ScriptedOptions = {},
+): string {
   const noise = opts.noise ?? 0;
   if (!(noise >= 0 && noise <= 1)) throw badInput(`scripted policy: noise must be in [0, 1], got ${String(noise)}`);
   const a = policyFor(env.id).act(env, rng, noise, opts.memory ?? []);
@@ -70,7 +87,13 @@ export function scriptedAction(env: TextEnv, template: Template = env.template, 
  * trailing words until the reply fits the inference cap and still parses: a reflection cut by the cap loses its
  * closing tag, fails to parse and leaves the next attempt an empty memory.
  */
-export function templateReflection(env: TextEnv | string, template: Template, initialObs: string, log: EpisodeLog, maxTokens = Infinity): string {
+export function templateReflection(
+  env: TextEnv | string,
+  template: Template,
+  initialObs: string,
+  log: EpisodeLog,
+  maxTokens = Infinity,
+): string {
   const id = typeof env === 'string' ? env : env.id;
   const params = (typeof env === 'string' ? {} : env.params) ?? {};
   const r = policyFor(id).reflect(initialObs, log, params);
@@ -119,7 +142,8 @@ registerScriptedPolicy(SOKOBAN_ID, {
       }
       if (m === null) {
         const plan = solveSokoban(level, state, 1000);
-        if (plan === null) m = rng.pick(MOVES); // only after noise made it unsolvable; the env ends it anyway
+        if (plan === null)
+          m = rng.pick(MOVES); // only after noise made it unsolvable; the env ends it anyway
         else if (plan.length === 0) break;
         else m = plan[0];
       }
@@ -138,7 +162,10 @@ registerScriptedPolicy(SOKOBAN_ID, {
     if (last) {
       const end = parseBoard(last.obs);
       if (!isSolvable(end.level, end.state)) {
-        const words = last.action.split(',').map((w) => w.trim()).filter((w) => (MOVES as readonly string[]).includes(w));
+        const words = last.action
+          .split(',')
+          .map((w) => w.trim())
+          .filter((w) => (MOVES as readonly string[]).includes(w));
         fatal = words.length > 0 ? words[words.length - 1] : null;
       }
     }
@@ -153,7 +180,10 @@ registerScriptedPolicy(SOKOBAN_ID, {
 
 // ---------------------------------------------------------------------------------------------- MineSweeper
 
-interface Cell { row: number; col: number }
+interface Cell {
+  row: number;
+  col: number;
+}
 
 function minesParam(env: TextEnv): number {
   const m = env.params?.mines;
@@ -161,7 +191,15 @@ function minesParam(env: TextEnv): number {
 }
 
 function cellsOf(obs: string): string[][] {
-  return obs.split('\n').filter((l) => l.trim()).map((l) => l.replace(/^\s*Row \d+:/, '').trim().split(/\s+/));
+  return obs
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) =>
+      l
+        .replace(/^\s*Row \d+:/, '')
+        .trim()
+        .split(/\s+/),
+    );
 }
 
 /** 0-indexed cells the player's own reflections name as mines (`mine r c` clauses). */

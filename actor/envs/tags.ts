@@ -9,7 +9,13 @@ export type Occurrence = 'first' | 'last';
  * Text between an opening and a closing tag, or null when either tag is missing. Tags are case-sensitive.
  * When the closing tag comes before the opening one the content is '' (Python slicing, as the reference).
  */
-export function between(text: string, open: string, close: string, openAt: Occurrence, closeAt: Occurrence): string | null {
+export function between(
+  text: string,
+  open: string,
+  close: string,
+  openAt: Occurrence,
+  closeAt: Occurrence,
+): string | null {
   const s = openAt === 'first' ? text.indexOf(open) : text.lastIndexOf(open);
   const e = closeAt === 'first' ? text.indexOf(close) : text.lastIndexOf(close);
   if (s < 0 || e < 0) return null;

@@ -87,7 +87,8 @@ function descendantCpuSeconds(root: number, names: readonly string[]): number {
     }
   }
   const below = (pid: number): boolean => {
-    for (let p = procs.get(pid)?.ppid, hops = 0; p !== undefined && hops < 64; p = procs.get(p)?.ppid, hops++) if (p === root) return true;
+    for (let p = procs.get(pid)?.ppid, hops = 0; p !== undefined && hops < 64; p = procs.get(p)?.ppid, hops++)
+      if (p === root) return true;
     return false;
   };
   let ticks = 0;
@@ -107,17 +108,27 @@ async function attachViewer(kind: Viewer, url: string): Promise<AttachedViewer> 
     const curl = spawn('curl', ['-sN', '-o', '/dev/null', `${url}/events`], { stdio: 'ignore' });
     return {
       cpu: () => descendantCpuSeconds(process.pid, ['curl']),
-      close: () => new Promise((resolve) => {
-        curl.once('exit', () => resolve());
-        curl.kill('SIGTERM');
-      }),
+      close: () =>
+        new Promise((resolve) => {
+          curl.once('exit', () => resolve());
+          curl.kill('SIGTERM');
+        }),
     };
   }
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or --viewer sse)`);
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
   await page.goto(`${url}/`);
@@ -139,17 +150,36 @@ export async function streamCost(seconds = 10): Promise<StreamCost> {
   const logger = createLogger({ level: 'silent' });
   const obs = new Observatory({ config, runDir: new RunDir(join(dir, 'run')), logger, t0: Date.now() });
   obs.attach({
-    runId: () => 'run-bench', policyVersion: () => 150, groups: () => [], trialsCommitted: () => 1e4, trialsTrained: () => 1e4,
-    trialsRejected: () => 0, ledgerBytes: () => 1e9, connections: () => 8, lastEval: () => ({ version: 150, pass: [0.3, 0.5, 0.6] }),
+    runId: () => 'run-bench',
+    policyVersion: () => 150,
+    groups: () => [],
+    trialsCommitted: () => 1e4,
+    trialsTrained: () => 1e4,
+    trialsRejected: () => 0,
+    ledgerBytes: () => 1e9,
+    connections: () => 8,
+    lastEval: () => ({ version: 150, pass: [0.3, 0.5, 0.6] }),
   });
   for (let a = 0; a < 8; a++) obs.fleet.connected({ actorId: `a${a}`, incarnation: 'i' });
-  const row = (v: number) => Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`bench/metric_${i}`, Math.sin(v + i)]));
+  const row = (v: number) =>
+    Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`bench/metric_${i}`, Math.sin(v + i)]));
   for (let v = 0; v < 150; v++) obs.fanout.log(v, row(v));
-  const http = await startHttpSide({ host: '127.0.0.1', port: 0, auth: createAuthenticator('stream-bench-master-key-0123'), observatory: obs, logger });
+  const http = await startHttpSide({
+    host: '127.0.0.1',
+    port: 0,
+    auth: createAuthenticator('stream-bench-master-key-0123'),
+    observatory: obs,
+    logger,
+  });
   let v = 150;
   const ticker = setInterval(() => {
     obs.fanout.log(v++, row(v));
-    for (let a = 0; a < 8; a++) obs.noteTrial({ key: { actorId: `a${a}`, incarnation: 'i', seq: v }, rows: [{ policyVersion: v }], stats: { envSteps: 1, genTokens: 1 } } as unknown as Trial);
+    for (let a = 0; a < 8; a++)
+      obs.noteTrial({
+        key: { actorId: `a${a}`, incarnation: 'i', seq: v },
+        rows: [{ policyVersion: v }],
+        stats: { envSteps: 1, genTokens: 1 },
+      } as unknown as Trial);
   }, 1000);
   const measure = async (viewers: number) => {
     const attached = await Promise.all(Array.from({ length: viewers }, () => attachViewer('sse', http.url)));
@@ -192,19 +222,27 @@ export async function benchDashboard(o: DashboardBenchOptions = {}): Promise<Das
       const runDir = join(outDir, 'legs', `${isOpen ? 'open' : 'closed'}-r${r}`);
       let attached: { viewer: AttachedViewer; t0: number } | null = null;
       const cpu0 = process.cpuUsage();
-      const summary = await runTraining(resolveRun({ runDir, fresh: true, iterations: String(iterations), minutes: '0', actors: String(actors), set }), {
-        quiet: true,
-        onStarted: async (learner) => {
-          if (isOpen) attached = { viewer: await attachViewer(viewer, learner.httpUrl!), t0: Date.now() };
+      const summary = await runTraining(
+        resolveRun({ runDir, fresh: true, iterations: String(iterations), minutes: '0', actors: String(actors), set }),
+        {
+          quiet: true,
+          onStarted: async (learner) => {
+            if (isOpen) attached = { viewer: await attachViewer(viewer, learner.httpUrl!), t0: Date.now() };
+          },
         },
-      });
+      );
       const used = process.cpuUsage(cpu0);
       const a = attached as { viewer: AttachedViewer; t0: number } | null;
       if (a) {
         viewerCpuPerSec.push(a.viewer.cpu() / ((Date.now() - a.t0) / 1000));
         await a.viewer.close();
       }
-      const tps = legFigures(join(runDir, 'metrics.csv'), { algo: 'metarl', mode: 'async', actors, round: r }).trialsPerSec;
+      const tps = legFigures(join(runDir, 'metrics.csv'), {
+        algo: 'metarl',
+        mode: 'async',
+        actors,
+        round: r,
+      }).trialsPerSec;
       (isOpen ? open : closed).push(tps);
       (isOpen ? cpu.open : cpu.closed).push((used.user + used.system) / 1e6 / summary.trialsTrained);
       o.onLeg?.({ round: r, open: isOpen, trialsPerSec: tps, cpuPerTrial: (isOpen ? cpu.open : cpu.closed).at(-1)! });
@@ -214,7 +252,20 @@ export async function benchDashboard(o: DashboardBenchOptions = {}): Promise<Das
   const ratios = open.map((v, i) => v / closed[i]);
   const cpuRatios = cpu.open.map((v, i) => v / cpu.closed[i]);
   return {
-    viewer, workload, iterationsPerLeg: iterations, actors, closedTrialsPerSec: closed, openTrialsPerSec: open, ratios, ratioMedian: median(ratios),
-    closedCpuPerTrial: cpu.closed, openCpuPerTrial: cpu.open, cpuRatios, cpuRatioMedian: median(cpuRatios), viewerCpuPerSec, stream, outDir,
+    viewer,
+    workload,
+    iterationsPerLeg: iterations,
+    actors,
+    closedTrialsPerSec: closed,
+    openTrialsPerSec: open,
+    ratios,
+    ratioMedian: median(ratios),
+    closedCpuPerTrial: cpu.closed,
+    openCpuPerTrial: cpu.open,
+    cpuRatios,
+    cpuRatioMedian: median(cpuRatios),
+    viewerCpuPerSec,
+    stream,
+    outDir,
   };
 }

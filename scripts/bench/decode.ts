@@ -47,14 +47,31 @@ export interface DecodeBenchResult {
   seconds: number;
 }
 
-export async function benchDecode(o: { workload?: string; seconds?: number; reps?: number; set?: string[] } = {}): Promise<DecodeBenchResult> {
+export async function benchDecode(
+  o: { workload?: string; seconds?: number; reps?: number; set?: string[] } = {},
+): Promise<DecodeBenchResult> {
   const workload = o.workload ?? 'generation';
-  if (!Object.hasOwn(WORKLOADS, workload)) throw new Error(`unknown workload '${workload}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
+  if (!Object.hasOwn(WORKLOADS, workload))
+    throw new Error(`unknown workload '${workload}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
   const seconds = o.seconds ?? 24;
-  const { config: cfg } = resolveRun({ runDir: 'runs/bench-decode-unused', set: [...WORKLOADS[workload], ...(o.set ?? [])] }, resolveEnvId);
+  const { config: cfg } = resolveRun(
+    { runDir: 'runs/bench-decode-unused', set: [...WORKLOADS[workload], ...(o.set ?? [])] },
+    resolveEnvId,
+  );
   const tok = new WordTokenizer([...compactVocabulary(cfg.env.id)]);
-  const model: ModelConfig = { vocabSize: tok.vocabSize, nCtx: cfg.model.nCtx, dModel: cfg.model.dModel, nLayer: cfg.model.nLayer, nHead: cfg.model.nHead };
-  const pool = await PolicyPool.create({ config: model, params: initParams(buildManifest(model), cfg.run.seed), version: 0, threads: cfg.actor.threads });
+  const model: ModelConfig = {
+    vocabSize: tok.vocabSize,
+    nCtx: cfg.model.nCtx,
+    dModel: cfg.model.dModel,
+    nLayer: cfg.model.nLayer,
+    nHead: cfg.model.nHead,
+  };
+  const pool = await PolicyPool.create({
+    config: model,
+    params: initParams(buildManifest(model), cfg.run.seed),
+    version: 0,
+    threads: cfg.actor.threads,
+  });
   try {
     // Rounds alternate a pipeline window and a peak measurement, so machine drift hits both; medians are reported.
     const rounds = o.reps ?? 3;
@@ -68,10 +85,20 @@ export async function benchDecode(o: { workload?: string; seconds?: number; reps
     const med = (f: (p: (typeof pipes)[number]) => number) => quantile(pipes.map(f), 0.5);
     const ratios = pipes.map((p, i) => p.tokensPerSec / peaks[i]);
     return {
-      workload, model, maxBatch: cfg.actor.maxBatch, trialsInFlight: pipes[0].inFlight, promptTokensMedian: med((p) => p.promptTokensMedian),
-      peakTokensPerSec: quantile(peaks, 0.5), pipelineTokensPerSec: med((p) => p.tokensPerSec), pipelineOverPeak: quantile(ratios, 0.5),
-      pipelineOverPeakRounds: ratios, pipelineBatchFill: med((p) => p.fill), pipelineTrials: pipes.reduce((a, p) => a + p.trials, 0),
-      pipelineEngineBusyFrac: med((p) => p.busyFrac), seconds, promptTokensPerGenerated: med((p) => p.promptTokensPerGenerated),
+      workload,
+      model,
+      maxBatch: cfg.actor.maxBatch,
+      trialsInFlight: pipes[0].inFlight,
+      promptTokensMedian: med((p) => p.promptTokensMedian),
+      peakTokensPerSec: quantile(peaks, 0.5),
+      pipelineTokensPerSec: med((p) => p.tokensPerSec),
+      pipelineOverPeak: quantile(ratios, 0.5),
+      pipelineOverPeakRounds: ratios,
+      pipelineBatchFill: med((p) => p.fill),
+      pipelineTrials: pipes.reduce((a, p) => a + p.trials, 0),
+      pipelineEngineBusyFrac: med((p) => p.busyFrac),
+      seconds,
+      promptTokensPerGenerated: med((p) => p.promptTokensPerGenerated),
       prefillPadFrac: med((p) => p.prefillPadFrac),
     };
   } finally {
@@ -80,7 +107,14 @@ export async function benchDecode(o: { workload?: string; seconds?: number; reps
 }
 
 /** Trials kept in flight for `seconds`; every prompt length is recorded for the peak measurement's shape. */
-async function pipeline(cfg: Config, model: ModelConfig, tok: WordTokenizer, pool: PolicyPool, seconds: number, round: number) {
+async function pipeline(
+  cfg: Config,
+  model: ModelConfig,
+  tok: WordTokenizer,
+  pool: PolicyPool,
+  seconds: number,
+  round: number,
+) {
   const promptLens: number[] = [];
   const prefill = { real: 0, padded: 0 };
   let busyMs = 0;
@@ -100,7 +134,11 @@ async function pipeline(cfg: Config, model: ModelConfig, tok: WordTokenizer, poo
       }
     },
   };
-  const batcher = new Batcher(generator, { maxBatch: cfg.actor.maxBatch, concurrency: cfg.actor.threads, lockstep: false });
+  const batcher = new Batcher(generator, {
+    maxBatch: cfg.actor.maxBatch,
+    concurrency: cfg.actor.threads,
+    lockstep: false,
+  });
   const settings = { ...trialSettings(cfg, model.nCtx), attempts: cfg.env.attempts };
   const inFlight = cfg.actor.groupsInFlight * cfg.env.groupSize;
   const t0 = performance.now();
@@ -113,21 +151,39 @@ async function pipeline(cfg: Config, model: ModelConfig, tok: WordTokenizer, poo
   let atDeadline = { tokens: 0, busyMs: 0, batches: 0, fillSum: 0 };
   const snap = setTimeout(() => {
     const busyNow = busyMs + (inFlightCalls > 0 ? performance.now() - busySince : 0);
-    atDeadline = { tokens: batcher.stats.tokens - tokens0, busyMs: busyNow, batches: batcher.stats.batches, fillSum: batcher.stats.fillSum };
+    atDeadline = {
+      tokens: batcher.stats.tokens - tokens0,
+      busyMs: busyNow,
+      batches: batcher.stats.batches,
+      fillSum: batcher.stats.fillSum,
+    };
   }, seconds * 1000);
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (performance.now() < deadline) {
-      const seed = deriveSeed(cfg.run.seed, 'bench-decode', round, next++);
-      const r = await runModelTrial(settings, seed, tok, batcher, { temperature: cfg.sampling.temperature, topP: cfg.sampling.topP, seed });
-      trials++;
-      tokens += r.genTokens;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < deadline) {
+        const seed = deriveSeed(cfg.run.seed, 'bench-decode', round, next++);
+        const r = await runModelTrial(settings, seed, tok, batcher, {
+          temperature: cfg.sampling.temperature,
+          topP: cfg.sampling.topP,
+          seed,
+        });
+        trials++;
+        tokens += r.genTokens;
+      }
+    }),
+  );
   clearTimeout(snap);
   return {
-    inFlight, trials, seconds, tokensPerSec: atDeadline.tokens / seconds, fill: atDeadline.fillSum / Math.max(1, atDeadline.batches),
-    promptTokensMedian: Math.round(quantile(promptLens, 0.5)), busyFrac: atDeadline.busyMs / (seconds * 1000), trialTokens: tokens,
-    promptTokensPerGenerated: prefill.real / Math.max(1, batcher.stats.tokens - tokens0), prefillPadFrac: 1 - prefill.real / Math.max(1, prefill.padded),
+    inFlight,
+    trials,
+    seconds,
+    tokensPerSec: atDeadline.tokens / seconds,
+    fill: atDeadline.fillSum / Math.max(1, atDeadline.batches),
+    promptTokensMedian: Math.round(quantile(promptLens, 0.5)),
+    busyFrac: atDeadline.busyMs / (seconds * 1000),
+    trialTokens: tokens,
+    promptTokensPerGenerated: prefill.real / Math.max(1, batcher.stats.tokens - tokens0),
+    prefillPadFrac: 1 - prefill.real / Math.max(1, prefill.padded),
   };
 }
 
@@ -136,7 +192,11 @@ async function peakDecode(cfg: Config, pool: PolicyPool, promptLen: number, reps
   const maxTokens = Math.min(cfg.sampling.maxActionTokens, cfg.model.nCtx - promptLen);
   const reqs = Array.from({ length: cfg.actor.maxBatch }, (_, i) => ({
     prompt: Array.from({ length: promptLen }, (_, t) => 4 + ((i * 7 + t * 13) % 50)),
-    maxTokens, stop: [] as number[], temperature: 1, topP: 1, seed: i,
+    maxTokens,
+    stop: [] as number[],
+    temperature: 1,
+    topP: 1,
+    seed: i,
   }));
   await pool.generate(reqs);
   const rates: number[] = [];

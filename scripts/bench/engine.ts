@@ -85,16 +85,26 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
   const scoring = await createSession(toOnnxBytes(buildScoringGraph(config)), { threads });
   const logp = await scoreBatch(scoring, params, tokens, B, T);
   let t0 = performance.now();
-  const trainer = await PolicyTrainer.create({ config, params, optimizer: { lr: 1e-4 }, batchSize: B, seqLen: T, threads });
+  const trainer = await PolicyTrainer.create({
+    config,
+    params,
+    optimizer: { lr: 1e-4 },
+    batchSize: B,
+    seqLen: T,
+    threads,
+  });
   const trainSessionCreateMs = performance.now() - t0;
   const n = B * T;
   const respMask = new Float32Array(n).map((_, i) => (i % T >= T / 2 ? 1 : 0));
   const batch = {
-    tokens, respMask,
+    tokens,
+    respMask,
     advantages: Float32Array.from({ length: n }, () => rng.uniform() * 2 - 1),
     proxLogp: Float32Array.from(logp, (x) => x + 0.05 * rng.normal()),
     isWeight: new Float32Array(n).fill(1),
-    clipEps: 0.2, dualClipC: 3, entropyCoef: 0.001,
+    clipEps: 0.2,
+    dualClipC: 3,
+    entropyCoef: 0.001,
   };
   const fwd: number[] = [];
   const train: number[] = [];
@@ -116,13 +126,23 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
 
   // ---- decode through the worker pool (what actors use): 1-token prompts, T-1 new tokens, no stop
   const pool = await PolicyPool.create({ config, params, version: 0, threads: workers });
-  const gen = (count: number, seed: number): GenRequest[] => Array.from({ length: count }, (_, i) => ({
-    prompt: [1], maxTokens: T - 1, stop: [], temperature: 1, topP: 1, seed: seed + i,
-  }));
+  const gen = (count: number, seed: number): GenRequest[] =>
+    Array.from({ length: count }, (_, i) => ({
+      prompt: [1],
+      maxTokens: T - 1,
+      stop: [],
+      temperature: 1,
+      topP: 1,
+      seed: seed + i,
+    }));
   const newTokens = T - 1;
   const batchMs = await timeIt(Math.max(3, Math.ceil(reps / 3)), () => pool.generate(gen(B, 0)), 1);
   const singleMs = await timeIt(Math.max(3, Math.ceil(reps / 3)), () => pool.generate(gen(1, 0)), 1);
-  const poolMs = await timeIt(3, () => Promise.all(Array.from({ length: workers }, (_, w) => pool.generate(gen(B, 1000 * w)))), 1);
+  const poolMs = await timeIt(
+    3,
+    () => Promise.all(Array.from({ length: workers }, (_, w) => pool.generate(gen(B, 1000 * w)))),
+    1,
+  );
   const swaps: number[] = [];
   for (let v = 1; v <= 8; v++) {
     const next = params.map((x) => x * (1 + 1e-3 * v));
@@ -134,7 +154,13 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
 
   const r2 = (x: number) => Math.round(x * 100) / 100;
   return {
-    bench: 'engine', config, params: m.totalSize, batch: B, seq: T, threads, workers,
+    bench: 'engine',
+    config,
+    params: m.totalSize,
+    batch: B,
+    seq: T,
+    threads,
+    workers,
     forwardMs: r2(forwardMs),
     trainStepMs: r2(trainStepMs),
     trainOverForward: r2(trainStepMs / forwardMs),
@@ -164,13 +190,16 @@ export interface OpProfile {
  * session options), same batch as `benchEngine`, runs alternating. Run it with
  * `node --import tsx scripts/bench/engine.ts --profile [threads] [reps]`.
  */
-export async function profileEngine(o: { threads?: number; reps?: number; top?: number } = {}): Promise<{ threads: number; reps: number; forward: OpProfile; train: OpProfile; trainOverForward: number }> {
+export async function profileEngine(
+  o: { threads?: number; reps?: number; top?: number } = {},
+): Promise<{ threads: number; reps: number; forward: OpProfile; train: OpProfile; trainOverForward: number }> {
   const config = TOY_CONFIG;
   const B = 32;
   const T = config.nCtx;
   const threads = o.threads ?? 1;
   const reps = o.reps ?? 30;
-  if (!Number.isInteger(reps) || reps < 1) throw new RangeError(`profileEngine: reps must be a positive integer, got ${reps}`);
+  if (!Number.isInteger(reps) || reps < 1)
+    throw new RangeError(`profileEngine: reps must be a positive integer, got ${reps}`);
   const params = initParams(buildManifest(config), 1);
   const rng = new Xoshiro128Rng(7);
   const n = B * T;
@@ -184,13 +213,31 @@ export async function profileEngine(o: { threads?: number; reps?: number; top?: 
   const dir = mkdtempSync(join(tmpdir(), 'lamer-prof-'));
   try {
     const runs: Array<{ name: 'forward' | 'train'; s: Session; feeds: Record<string, OrtTensor> }> = [
-      { name: 'forward', s: await createSession(toOnnxBytes(buildScoringGraph(config)), { threads, profilePrefix: join(dir, 'forward') }), feeds: { params: p, tokens: tok } },
+      {
+        name: 'forward',
+        s: await createSession(toOnnxBytes(buildScoringGraph(config)), {
+          threads,
+          profilePrefix: join(dir, 'forward'),
+        }),
+        feeds: { params: p, tokens: tok },
+      },
       {
         name: 'train',
-        s: await createSession(toOnnxBytes(buildTrainingGraph(config, B, T, 'ppo')), { threads, disabledOptimizers: TRAINING_DISABLED_OPTIMIZERS, profilePrefix: join(dir, 'train') }),
+        s: await createSession(toOnnxBytes(buildTrainingGraph(config, B, T, 'ppo')), {
+          threads,
+          disabledOptimizers: TRAINING_DISABLED_OPTIMIZERS,
+          profilePrefix: join(dir, 'train'),
+        }),
         feeds: {
-          params: p, tokens: tok, resp_mask: bt(mask), advantages: bt(act(() => rng.uniform() * 2 - 1)), prox_logp: bt(act(() => -4 + 0.05 * rng.normal())),
-          is_weight: bt(act(() => 1)), clip_eps: scalar(0.2), dual_clip_c: scalar(3), entropy_coef: scalar(0.001),
+          params: p,
+          tokens: tok,
+          resp_mask: bt(mask),
+          advantages: bt(act(() => rng.uniform() * 2 - 1)),
+          prox_logp: bt(act(() => -4 + 0.05 * rng.normal())),
+          is_weight: bt(act(() => 1)),
+          clip_eps: scalar(0.2),
+          dual_clip_c: scalar(3),
+          entropy_coef: scalar(0.001),
         },
       },
     ];
@@ -202,7 +249,12 @@ export async function profileEngine(o: { threads?: number; reps?: number; top?: 
       await r.s.release();
       const file = readdirSync(dir).find((f) => f.startsWith(r.name) && f.endsWith('.json'));
       if (!file) throw new Error(`onnxruntime wrote no profile for ${r.name}`);
-      const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Array<{ cat: string; name: string; dur: number; args: { op_name?: string } }>;
+      const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Array<{
+        cat: string;
+        name: string;
+        dur: number;
+        args: { op_name?: string };
+      }>;
       const seen = new Map<string, number>();
       const best = new Map<string, { us: number; op: string }>();
       for (const e of events) {
@@ -220,10 +272,18 @@ export async function profileEngine(o: { threads?: number; reps?: number; top?: 
         sumOfNodeMinMs: r3([...best.values()].reduce((a, v) => a + v.us / 1000, 0)),
         nodes: best.size,
         byOp: Object.fromEntries([...byOp].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, r3(v)])),
-        top: [...best].sort((a, b) => b[1].us - a[1].us).slice(0, o.top ?? 15).map(([k, v]) => [k.replace(/_kernel_time$/, ''), v.op, r3(v.us / 1000)]),
+        top: [...best]
+          .sort((a, b) => b[1].us - a[1].us)
+          .slice(0, o.top ?? 15)
+          .map(([k, v]) => [k.replace(/_kernel_time$/, ''), v.op, r3(v.us / 1000)]),
       };
     }
-    return { threads, reps, ...out, trainOverForward: Math.round((out.train.sumOfNodeMinMs / out.forward.sumOfNodeMinMs) * 100) / 100 };
+    return {
+      threads,
+      reps,
+      ...out,
+      trainOverForward: Math.round((out.train.sumOfNodeMinMs / out.forward.sumOfNodeMinMs) * 100) / 100,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -231,6 +291,9 @@ export async function profileEngine(o: { threads?: number; reps?: number; top?: 
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const [flag, threads, reps] = process.argv.slice(2);
-  const run = flag === '--profile' ? profileEngine({ threads: threads ? Number(threads) : undefined, reps: reps ? Number(reps) : undefined }) : benchEngine();
+  const run =
+    flag === '--profile'
+      ? profileEngine({ threads: threads ? Number(threads) : undefined, reps: reps ? Number(reps) : undefined })
+      : benchEngine();
   run.then((r) => process.stdout.write(JSON.stringify(r) + '\n'));
 }

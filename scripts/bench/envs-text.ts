@@ -17,7 +17,10 @@ import { ProductSearch } from '../../actor/envs/webshop/search.js';
 const argSeconds = process.argv.indexOf('--seconds');
 const SECONDS = argSeconds > 0 ? Number(process.argv[argSeconds + 1]) : 2;
 
-interface Measure { n: number; ms: number }
+interface Measure {
+  n: number;
+  ms: number;
+}
 const rate = (m: Measure) => (m.ms > 0 ? Math.round((m.n / m.ms) * 1000) : 0);
 const micros = (m: Measure) => (m.n > 0 ? Math.round((m.ms / m.n) * 1000 * 10) / 10 : 0);
 
@@ -37,8 +40,12 @@ function catalogueBuild() {
     q.n++;
   }
   return {
-    products: products.length, goals: goals.length,
-    productsMs: Math.round(t1 - t0), goalsMs: Math.round(t2 - t1), indexMs: Math.round(t3 - t2), searchMicros: micros(q),
+    products: products.length,
+    goals: goals.length,
+    productsMs: Math.round(t1 - t0),
+    goalsMs: Math.round(t2 - t1),
+    indexMs: Math.round(t3 - t2),
+    searchMicros: micros(q),
   };
 }
 
@@ -59,13 +66,23 @@ function bench(id: string, template: 'full' | 'compact', policy: 'random' | 'scr
     const { obs } = env.reset({ seed: seed++ });
     resets.ms += performance.now() - t0;
     resets.n++;
-    for (let ep = 0; ep < 3; ep++) { // a trial replays the task (LaMer N = 3)
+    for (let ep = 0; ep < 3; ep++) {
+      // a trial replays the task (LaMer N = 3)
       if (ep > 0) env.restart();
       episodes++;
       const log: EpisodeLog = { steps: [], won: false };
       for (let turn = 0; turn < 15; turn++) {
         const tp = performance.now();
-        buildPrompt(env, { template, phase: 'play', memory: 'reflection', initialObs: obs, episode: ep, turn, current: log, past: [] });
+        buildPrompt(env, {
+          template,
+          phase: 'play',
+          memory: 'reflection',
+          initialObs: obs,
+          episode: ep,
+          turn,
+          current: log,
+          past: [],
+        });
         prompts.ms += performance.now() - tp;
         prompts.n++;
         const response = scriptedAction(env, template, rng, { noise: policy === 'random' ? 1 : 0 });
@@ -75,8 +92,14 @@ function bench(id: string, template: 'full' | 'compact', policy: 'random' | 'scr
         steps.ms += dt;
         steps.n++;
         const a = r.info.actionText;
-        if (a.startsWith('search[')) { searches.ms += dt; searches.n++; }
-        if (a === 'click[buy now]') { buys.ms += dt; buys.n++; }
+        if (a.startsWith('search[')) {
+          searches.ms += dt;
+          searches.n++;
+        }
+        if (a === 'click[buy now]') {
+          buys.ms += dt;
+          buys.n++;
+        }
         log.steps.push({ action: a, obs: r.obs });
         if (r.info.won) wins++;
         if (r.terminated || r.truncated) break;
@@ -84,9 +107,14 @@ function bench(id: string, template: 'full' | 'compact', policy: 'random' | 'scr
     }
   }
   return {
-    stepsPerSec: rate(steps), stepMicros: micros(steps), resetsPerSec: rate(resets), promptMicros: micros(prompts),
+    stepsPerSec: rate(steps),
+    stepMicros: micros(steps),
+    resetsPerSec: rate(resets),
+    promptMicros: micros(prompts),
     ...(id === 'lamer/WebShop-v0' ? { searchStepMicros: micros(searches), buyStepMicros: micros(buys) } : {}),
-    winRate: Math.round((wins / Math.max(1, episodes)) * 1000) / 1000, steps: steps.n, tasks: seed,
+    winRate: Math.round((wins / Math.max(1, episodes)) * 1000) / 1000,
+    steps: steps.n,
+    tasks: seed,
   };
 }
 
@@ -97,12 +125,24 @@ const out = {
   seconds: SECONDS,
   webshopCatalogue: catalogue,
   webshop: {
-    full: { random: bench('lamer/WebShop-v0', 'full', 'random'), scripted: bench('lamer/WebShop-v0', 'full', 'scripted') },
-    compact: { random: bench('lamer/WebShop-v0', 'compact', 'random'), scripted: bench('lamer/WebShop-v0', 'compact', 'scripted') },
+    full: {
+      random: bench('lamer/WebShop-v0', 'full', 'random'),
+      scripted: bench('lamer/WebShop-v0', 'full', 'scripted'),
+    },
+    compact: {
+      random: bench('lamer/WebShop-v0', 'compact', 'random'),
+      scripted: bench('lamer/WebShop-v0', 'compact', 'scripted'),
+    },
   },
   alfworld: {
-    full: { random: bench('lamer/ALFWorld-v0', 'full', 'random'), scripted: bench('lamer/ALFWorld-v0', 'full', 'scripted') },
-    compact: { random: bench('lamer/ALFWorld-v0', 'compact', 'random'), scripted: bench('lamer/ALFWorld-v0', 'compact', 'scripted') },
+    full: {
+      random: bench('lamer/ALFWorld-v0', 'full', 'random'),
+      scripted: bench('lamer/ALFWorld-v0', 'full', 'scripted'),
+    },
+    compact: {
+      random: bench('lamer/ALFWorld-v0', 'compact', 'random'),
+      scripted: bench('lamer/ALFWorld-v0', 'compact', 'scripted'),
+    },
   },
   wallSec: 0,
 };

@@ -12,7 +12,10 @@ const argSeconds = process.argv.indexOf('--seconds');
 const SECONDS = argSeconds > 0 ? Number(process.argv[argSeconds + 1]) : 2;
 const MOVES = ['up', 'down', 'left', 'right'];
 
-interface Measure { steps: number; ms: number }
+interface Measure {
+  steps: number;
+  ms: number;
+}
 const rate = (m: Measure) => (m.ms > 0 ? Math.round((m.steps / m.ms) * 1000) : 0);
 
 function randomResponse(env: TextEnv, rng: ReturnType<typeof createRng>): string {

@@ -47,11 +47,13 @@ export interface HostsResult {
 
 function inNs(ns: string, args: string[], env: Record<string, string>, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
-  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', fd, fd],
+  });
   closeSync(fd);
   return p;
 }
-
 
 export async function benchHosts(o: HostsOptions = {}): Promise<HostsResult> {
   const actors = o.actors ?? 1;
@@ -84,19 +86,64 @@ export async function benchHosts(o: HostsOptions = {}): Promise<HostsResult> {
       for (const mode of (r % 2 === 0 ? ['sync', 'async'] : ['async', 'sync']) as Mode[]) {
         const runDir = join(outDir, `metarl-${mode}-r${r}`);
         const set = [
-          'run.evalEvery=0', 'run.evalTasks=4', 'run.evalAttempts=1', 'run.progressSec=2', 'log.level=warn',
-          ...WORKLOADS[workload], ...ALGO_SETS.metarl, ...(mode === 'sync' ? ['algo.eta=0'] : []), ...(o.set ?? []),
+          'run.evalEvery=0',
+          'run.evalTasks=4',
+          'run.evalAttempts=1',
+          'run.progressSec=2',
+          'log.level=warn',
+          ...WORKLOADS[workload],
+          ...ALGO_SETS.metarl,
+          ...(mode === 'sync' ? ['algo.eta=0'] : []),
+          ...(o.set ?? []),
         ].flatMap((s) => ['--set', s]);
         const port = 7070;
-        const learner = inNs(hosts.learnerNs, ['learner', '--listen', `${hosts.learnerIp}:${port}`, '--run-dir', runDir, '--fresh', '--mode', mode,
-          '--iterations', String(iterations), '--minutes', '0', ...set], {}, join(outDir, `learner-${mode}-r${r}.out`));
+        const learner = inNs(
+          hosts.learnerNs,
+          [
+            'learner',
+            '--listen',
+            `${hosts.learnerIp}:${port}`,
+            '--run-dir',
+            runDir,
+            '--fresh',
+            '--mode',
+            mode,
+            '--iterations',
+            String(iterations),
+            '--minutes',
+            '0',
+            ...set,
+          ],
+          {},
+          join(outDir, `learner-${mode}-r${r}.out`),
+        );
         children.push(learner);
-        const runId = await until('the learner run id', () => existsSync(join(runDir, 'run-id')) && readFileSync(join(runDir, 'run-id'), 'utf8').trim(), 120_000);
+        const runId = await until(
+          'the learner run id',
+          () => existsSync(join(runDir, 'run-id')) && readFileSync(join(runDir, 'run-id'), 'utf8').trim(),
+          120_000,
+        );
         const key = readFileSync(join(runDir, 'secrets', 'master.key'), 'utf8').trim();
         const acts = Array.from({ length: actors }, (_, i) => {
           const id = `h${i}`;
-          const p = inNs(hosts.actorNs, ['actor', '--learner', `ws://${hosts.learnerIp}:${port}`, '--actor-id', id, '--run-id', runId,
-            '--outbox-dir', join(runDir, 'outbox', id), '--log-level', 'warn'], { LAMER_TOKEN: deriveActorToken(key, id) }, join(outDir, `actor-${id}-${mode}-r${r}.log`));
+          const p = inNs(
+            hosts.actorNs,
+            [
+              'actor',
+              '--learner',
+              `ws://${hosts.learnerIp}:${port}`,
+              '--actor-id',
+              id,
+              '--run-id',
+              runId,
+              '--outbox-dir',
+              join(runDir, 'outbox', id),
+              '--log-level',
+              'warn',
+            ],
+            { LAMER_TOKEN: deriveActorToken(key, id) },
+            join(outDir, `actor-${id}-${mode}-r${r}.log`),
+          );
           children.push(p);
           return p;
         });
@@ -118,8 +165,14 @@ export async function benchHosts(o: HostsOptions = {}): Promise<HostsResult> {
   const s = med(legs.filter((l) => l.mode === 'sync').map((l) => l.trialsPerSec));
   const a = med(legs.filter((l) => l.mode === 'async').map((l) => l.trialsPerSec));
   const result: HostsResult = {
-    learnerAddress: hosts.learnerIp, actorAddress: hosts.actorIp, rate: o.rate ?? null, outDir, legs,
-    syncTrialsPerSec: s, asyncTrialsPerSec: a, asyncOverSync: a / s,
+    learnerAddress: hosts.learnerIp,
+    actorAddress: hosts.actorIp,
+    rate: o.rate ?? null,
+    outDir,
+    legs,
+    syncTrialsPerSec: s,
+    asyncTrialsPerSec: a,
+    asyncOverSync: a / s,
     weightSwitchMsP50: med(legs.map((l) => l.weightSwitchMsP50).filter(Number.isFinite)),
   };
   writeFileSync(join(outDir, 'hosts.json'), JSON.stringify(result, null, 2) + '\n');

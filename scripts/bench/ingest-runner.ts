@@ -19,7 +19,9 @@ export async function runIngestBench(o: IngestBenchOptions = {}): Promise<Record
   for (const [k, v] of Object.entries(o)) if (v !== undefined) args.push(`--${k}`, String(v));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const line = out.trim().split('\n').pop() ?? '';
   if (code !== 0 || !line.startsWith('{')) throw new Error(`ingest benchmark failed (exit ${code})`);

@@ -25,7 +25,10 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '3' },
   },
 });
-const records = Number(values.records), scale = Number(values.scale), size = Number(values.size), reps = Number(values.reps);
+const records = Number(values.records),
+  scale = Number(values.scale),
+  size = Number(values.size),
+  reps = Number(values.reps);
 const segmentBytes = Number(values['segment-mb']) * (1 << 20);
 for (const [k, v] of Object.entries({ records, scale, size, reps, segmentBytes })) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
@@ -38,7 +41,9 @@ async function fill(dir: string, n: number): Promise<void> {
   for (let i = 0; i < n; i += WINDOW) {
     const batch = [];
     for (let s = i; s < Math.min(n, i + WINDOW); s++) {
-      batch.push(l.append({ runId: 'run-bench', actorId: `actor-${s % 4}`, incarnation: 'inc-0', seq: Math.floor(s / 4) }, body));
+      batch.push(
+        l.append({ runId: 'run-bench', actorId: `actor-${s % 4}`, incarnation: 'inc-0', seq: Math.floor(s / 4) }, body),
+      );
     }
     await Promise.all(batch);
   }
@@ -59,7 +64,16 @@ async function openMs(dir: string): Promise<{ ms: number; entries: number }> {
   return { ms: times[Math.floor(times.length / 2)], entries };
 }
 
-async function measure(n: number): Promise<{ records: number; segments: number; uncoveredBytes: number; openMsBefore: number; openMsAfter: number; perSegment: number }> {
+async function measure(
+  n: number,
+): Promise<{
+  records: number;
+  segments: number;
+  uncoveredBytes: number;
+  openMsBefore: number;
+  openMsAfter: number;
+  perSegment: number;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'lamer-ledger-startup-'));
   try {
     await fill(dir, n);
@@ -67,12 +81,15 @@ async function measure(n: number): Promise<{ records: number; segments: number; 
     const l = await Ledger.open(dir, { segmentBytes });
     const segments = l.stats().segments;
     let perSegment = 0;
-    for await (const r of l.iterate(0)) if (r.nextOffset <= segmentBytes + r.nextOffset - r.offset) perSegment++; else break;
+    for await (const r of l.iterate(0))
+      if (r.nextOffset <= segmentBytes + r.nextOffset - r.offset) perSegment++;
+      else break;
     await l.compact(l.offset, 'all'); // as after a checkpoint that trained everything: all full segments covered
     const uncoveredBytes = l.offset - l.stats().coveredTo;
     await l.close();
     const after = await openMs(dir);
-    if (after.entries !== before.entries) throw new Error(`entry count changed by compaction: ${before.entries} -> ${after.entries}`);
+    if (after.entries !== before.entries)
+      throw new Error(`entry count changed by compaction: ${before.entries} -> ${after.entries}`);
     return { records: n, segments, uncoveredBytes, openMsBefore: before.ms, openMsAfter: after.ms, perSegment };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -84,11 +101,16 @@ const young = await measure(records);
 // The old ledger gets whole segments more, so both leave the same number of records in the open segment.
 const old = await measure(records + (scale - 1) * Math.ceil(records / young.perSegment) * young.perSegment);
 const r2 = (x: number) => Math.round(x * 100) / 100;
-console.log(JSON.stringify({
-  bench: 'ledger-startup', recordBytes: size, segmentMB: Number(values['segment-mb']), reps,
-  young: { ...young, openMsBefore: r2(young.openMsBefore), openMsAfter: r2(young.openMsAfter) },
-  old: { ...old, openMsBefore: r2(old.openMsBefore), openMsAfter: r2(old.openMsAfter) },
-  oldOverYoungBefore: r2(old.openMsBefore / young.openMsBefore),
-  oldOverYoungAfter: r2(old.openMsAfter / young.openMsAfter),
-  oldBeforeOverAfter: r2(old.openMsBefore / old.openMsAfter),
-}));
+console.log(
+  JSON.stringify({
+    bench: 'ledger-startup',
+    recordBytes: size,
+    segmentMB: Number(values['segment-mb']),
+    reps,
+    young: { ...young, openMsBefore: r2(young.openMsBefore), openMsAfter: r2(young.openMsAfter) },
+    old: { ...old, openMsBefore: r2(old.openMsBefore), openMsAfter: r2(old.openMsAfter) },
+    oldOverYoungBefore: r2(old.openMsBefore / young.openMsBefore),
+    oldOverYoungAfter: r2(old.openMsAfter / young.openMsAfter),
+    oldBeforeOverAfter: r2(old.openMsBefore / old.openMsAfter),
+  }),
+);

@@ -38,7 +38,10 @@ export const ALGO_SETS: Record<Algo, string[]> = {
 export const WORKLOADS: Record<string, string[]> = {
   default: [],
   generation: [
-    'model.init=random', 'env.options={size: 4, mines: 2}', 'sampling.maxActionTokens=48', 'sampling.maxReflectTokens=48',
+    'model.init=random',
+    'env.options={size: 4, mines: 2}',
+    'sampling.maxActionTokens=48',
+    'sampling.maxReflectTokens=48',
   ],
 };
 
@@ -76,7 +79,10 @@ export function quantile(xs: number[], q: number): number {
 }
 
 /** A leg's figures from its metrics.csv (see the file comment for what each one means). */
-export function legFigures(metricsCsv: string, leg: Pick<LegFigures, 'algo' | 'mode' | 'actors' | 'round'>): LegFigures {
+export function legFigures(
+  metricsCsv: string,
+  leg: Pick<LegFigures, 'algo' | 'mode' | 'actors' | 'round'>,
+): LegFigures {
   const m = readMetricsCsv(metricsCsv);
   const series = (name: string) => m.get(name) ?? [];
   const trials = series('rollout/trials_trained_total');
@@ -89,7 +95,8 @@ export function legFigures(metricsCsv: string, leg: Pick<LegFigures, 'algo' | 'm
     return s.length >= 2 ? (s[s.length - 1].value - s[0].value) / dt : NaN;
   };
   // Per-update figures after the first update (its wait includes startup and the initial evaluation).
-  const inWindow = <T extends { wall: number }>(xs: T[]) => xs.filter((p) => p.wall > first.wall + 1e-9 && p.wall <= last.wall + 1e-9);
+  const inWindow = <T extends { wall: number }>(xs: T[]) =>
+    xs.filter((p) => p.wall > first.wall + 1e-9 && p.wall <= last.wall + 1e-9);
   const wait = inWindow(series('perf/learner_wait_ms')).map((p) => p.value);
   const upd = inWindow(series('perf/update_ms')).map((p) => p.value);
   const waitSum = wait.reduce((a, b) => a + b, 0);
@@ -97,7 +104,8 @@ export function legFigures(metricsCsv: string, leg: Pick<LegFigures, 'algo' | 'm
   const finite = (xs: Array<{ value: number }>) => xs.map((p) => p.value).filter(Number.isFinite);
   // Per-version max over actors: the time until *all* actors switched.
   const byVersion = new Map<number, number>();
-  for (const p of series('perf/weight_switch_ms')) byVersion.set(p.version, Math.max(byVersion.get(p.version) ?? 0, p.value));
+  for (const p of series('perf/weight_switch_ms'))
+    byVersion.set(p.version, Math.max(byVersion.get(p.version) ?? 0, p.value));
   // Version 0 is the initial load at connect time, not a publish-to-switch hop.
   const switches = [...byVersion.entries()].filter(([v]) => v > 0).map(([, ms]) => ms);
   return {
@@ -115,7 +123,12 @@ export function legFigures(metricsCsv: string, leg: Pick<LegFigures, 'algo' | 'm
     policyLagMax: Math.max(0, ...inWindow(series('perf/policy_lag_max')).map((p) => p.value)),
     weightSwitchMsP50: quantile(switches, 0.5),
     weightSwitchMsMax: switches.length ? Math.max(...switches) : NaN,
-    weightSwapMsP50: quantile(series('perf/weight_swap_ms').filter((p) => p.version > 0).map((p) => p.value), 0.5),
+    weightSwapMsP50: quantile(
+      series('perf/weight_swap_ms')
+        .filter((p) => p.version > 0)
+        .map((p) => p.value),
+      0.5,
+    ),
   };
 }
 
@@ -157,8 +170,15 @@ const median = (xs: number[]) => quantile(xs, 0.5);
 
 /** Median over legs of every numeric figure of one configuration. */
 function combine(legs: LegFigures[]): Omit<LegFigures, 'round'> & { legs: number } {
-  const keys = Object.keys(legs[0]).filter((k) => typeof (legs[0] as unknown as Record<string, unknown>)[k] === 'number' && k !== 'round') as Array<keyof LegFigures>;
-  const out: Record<string, unknown> = { algo: legs[0].algo, mode: legs[0].mode, actors: legs[0].actors, legs: legs.length };
+  const keys = Object.keys(legs[0]).filter(
+    (k) => typeof (legs[0] as unknown as Record<string, unknown>)[k] === 'number' && k !== 'round',
+  ) as Array<keyof LegFigures>;
+  const out: Record<string, unknown> = {
+    algo: legs[0].algo,
+    mode: legs[0].mode,
+    actors: legs[0].actors,
+    legs: legs.length,
+  };
   for (const k of keys) if (k !== 'actors') out[k] = median(legs.map((l) => l[k] as number).filter(Number.isFinite));
   return out as Omit<LegFigures, 'round'> & { legs: number };
 }
@@ -168,24 +188,42 @@ export async function benchThroughput(o: ThroughputOptions = {}): Promise<Throug
   const rounds = o.rounds ?? 2;
   const actorCounts = o.actors?.length ? o.actors : [1];
   const workload = o.workload ?? 'generation';
-  if (!Object.hasOwn(WORKLOADS, workload)) throw new Error(`unknown workload '${workload}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
+  if (!Object.hasOwn(WORKLOADS, workload))
+    throw new Error(`unknown workload '${workload}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
   const outDir = o.outDir ?? defaultRunDir().replace(/^runs[\\/]/, 'runs/bench-throughput-');
   mkdirSync(outDir, { recursive: true });
   const base = [
-    'run.evalEvery=0', 'run.evalTasks=4', 'run.evalAttempts=1', 'run.progressSec=2', 'log.level=warn',
-    ...WORKLOADS[workload], ...(o.set ?? []),
+    'run.evalEvery=0',
+    'run.evalTasks=4',
+    'run.evalAttempts=1',
+    'run.progressSec=2',
+    'log.level=warn',
+    ...WORKLOADS[workload],
+    ...(o.set ?? []),
   ];
   const main: Array<{ algo: Algo; mode: Mode }> = [
-    { algo: 'metarl', mode: 'sync' }, { algo: 'metarl', mode: 'async' }, { algo: 'rl', mode: 'sync' }, { algo: 'rl', mode: 'async' },
+    { algo: 'metarl', mode: 'sync' },
+    { algo: 'metarl', mode: 'async' },
+    { algo: 'rl', mode: 'sync' },
+    { algo: 'rl', mode: 'async' },
   ];
   const legs: LegFigures[] = [];
   const probes: CpuProbe[] = [await probeParallelism()];
   const runLeg = async (algo: Algo, mode: Mode, actors: number, round: number) => {
     const runDir = join(outDir, 'legs', `${algo}-${mode}-a${actors}-r${round}`);
     const set = [...base, ...ALGO_SETS[algo], ...(mode === 'sync' ? ['algo.eta=0'] : [])];
-    await runTraining(resolveRun({
-      runDir, fresh: true, iterations: String(iterations), minutes: String(o.legMinutes ?? 0), mode, actors: String(actors), set,
-    }), { quiet: true });
+    await runTraining(
+      resolveRun({
+        runDir,
+        fresh: true,
+        iterations: String(iterations),
+        minutes: String(o.legMinutes ?? 0),
+        mode,
+        actors: String(actors),
+        set,
+      }),
+      { quiet: true },
+    );
     const f = legFigures(join(runDir, 'metrics.csv'), { algo, mode, actors, round });
     legs.push(f);
     o.onLeg?.(f);
@@ -195,62 +233,117 @@ export async function benchThroughput(o: ThroughputOptions = {}): Promise<Throug
     for (const c of order) await runLeg(c.algo, c.mode, actorCounts[0], r);
   }
   // Scaling over actor processes (Meta-RL, both modes, one leg each) for the remaining counts.
-  for (const a of actorCounts.slice(1)) for (const mode of ['sync', 'async'] as const) await runLeg('metarl', mode, a, 0);
+  for (const a of actorCounts.slice(1))
+    for (const mode of ['sync', 'async'] as const) await runLeg('metarl', mode, a, 0);
 
   probes.push(await probeParallelism());
   const configs: ThroughputResult['configs'] = {};
-  for (const c of main) configs[`${c.algo}-${c.mode}`] = combine(legs.filter((l) => l.algo === c.algo && l.mode === c.mode && l.actors === actorCounts[0]));
+  for (const c of main)
+    configs[`${c.algo}-${c.mode}`] = combine(
+      legs.filter((l) => l.algo === c.algo && l.mode === c.mode && l.actors === actorCounts[0]),
+    );
   const C = (k: string) => configs[k];
   // Meta-RL over RL: wall-clock per equal trajectory budget = RL trajectories/s over Meta-RL trajectories/s.
   const result: ThroughputResult = {
-    workload, outDir, iterationsPerLeg: iterations, legs, configs,
+    workload,
+    outDir,
+    iterationsPerLeg: iterations,
+    legs,
+    configs,
     asyncOverSync: C('metarl-async').trialsPerSec / C('metarl-sync').trialsPerSec,
     asyncOverSyncRl: C('rl-async').trialsPerSec / C('rl-sync').trialsPerSec,
     metaRlOverRlAsync: C('rl-async').trajectoriesPerSec / C('metarl-async').trajectoriesPerSec,
     metaRlOverRlSync: C('rl-sync').trajectoriesPerSec / C('metarl-sync').trajectoriesPerSec,
     overlapBound: 1 / Math.max(C('metarl-sync').learnerIdleFrac, 1 - C('metarl-sync').learnerIdleFrac),
-    cpuParallelism: median(probes.map((p) => p.parallelism)), cpuProbes: probes,
+    cpuParallelism: median(probes.map((p) => p.parallelism)),
+    cpuProbes: probes,
     weightSwitchMsP50: median(legs.map((l) => l.weightSwitchMsP50).filter(Number.isFinite)),
     chart: join(outDir, 'throughput.png'),
   };
   if (actorCounts.length > 1) {
-    result.scaling = actorCounts.flatMap((a) => (['sync', 'async'] as const).map((mode) => {
-      const ls = legs.filter((l) => l.actors === a && l.mode === mode && l.algo === 'metarl');
-      return { actors: a, mode, trialsPerSec: median(ls.map((l) => l.trialsPerSec)), trajectoriesPerSec: median(ls.map((l) => l.trajectoriesPerSec)) };
-    }));
+    result.scaling = actorCounts.flatMap((a) =>
+      (['sync', 'async'] as const).map((mode) => {
+        const ls = legs.filter((l) => l.actors === a && l.mode === mode && l.algo === 'metarl');
+        return {
+          actors: a,
+          mode,
+          trialsPerSec: median(ls.map((l) => l.trialsPerSec)),
+          trajectoriesPerSec: median(ls.map((l) => l.trajectoriesPerSec)),
+        };
+      }),
+    );
   }
   writeFileSync(result.chart, svgToPng(chartSvg(throughputPanels(result), { columns: 2 })));
   writeFileSync(join(outDir, 'throughput.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }
 
-const LABELS: Record<string, string> = { 'metarl-sync': 'Meta-RL sync', 'metarl-async': 'Meta-RL async', 'rl-sync': 'RL sync', 'rl-async': 'RL async' };
+const LABELS: Record<string, string> = {
+  'metarl-sync': 'Meta-RL sync',
+  'metarl-async': 'Meta-RL async',
+  'rl-sync': 'RL sync',
+  'rl-async': 'RL async',
+};
 
 /** Grouped bars per labelled configuration (a categorical comparison), plus the scaling curve when measured. */
 export function throughputPanels(r: ThroughputResult): Array<Panel | BarPanel> {
   const names = Object.keys(r.configs);
   const label = (k: string) => LABELS[k] ?? k;
   const algos = ['metarl', 'rl'].filter((a) => names.some((n) => n.startsWith(`${a}-`)));
-  const byMode = (f: (c: ThroughputResult['configs'][string]) => number) => (['sync', 'async'] as const).map((mode) => ({
-    name: mode, values: algos.map((a) => (r.configs[`${a}-${mode}`] ? f(r.configs[`${a}-${mode}`]) : NaN)),
-  }));
+  const byMode = (f: (c: ThroughputResult['configs'][string]) => number) =>
+    (['sync', 'async'] as const).map((mode) => ({
+      name: mode,
+      values: algos.map((a) => (r.configs[`${a}-${mode}`] ? f(r.configs[`${a}-${mode}`]) : NaN)),
+    }));
   const algoLabels = algos.map((a) => (a === 'metarl' ? 'Meta-RL' : 'RL'));
   const panels: Array<Panel | BarPanel> = [
-    { kind: 'bars', title: 'Trials trained/s', yLabel: 'trials/s', categories: algoLabels, series: byMode((c) => c.trialsPerSec) },
-    { kind: 'bars', title: 'Trajectories trained/s', yLabel: 'episodes/s', categories: algoLabels, series: byMode((c) => c.trajectoriesPerSec) },
     {
-      kind: 'bars', title: 'Idle fractions', yLabel: 'fraction', yMin: 0, yMax: 1, categories: names.map(label),
-      series: [{ name: 'learner', values: names.map((k) => r.configs[k].learnerIdleFrac) }, { name: 'actors', values: names.map((k) => r.configs[k].actorIdleFrac) }],
+      kind: 'bars',
+      title: 'Trials trained/s',
+      yLabel: 'trials/s',
+      categories: algoLabels,
+      series: byMode((c) => c.trialsPerSec),
     },
     {
-      kind: 'bars', title: 'Generated tokens/s and env steps/s', yLabel: 'per second', categories: names.map(label),
-      series: [{ name: 'tokens/s', values: names.map((k) => r.configs[k].tokensPerSec) }, { name: 'env steps/s', values: names.map((k) => r.configs[k].envStepsPerSec) }],
+      kind: 'bars',
+      title: 'Trajectories trained/s',
+      yLabel: 'episodes/s',
+      categories: algoLabels,
+      series: byMode((c) => c.trajectoriesPerSec),
+    },
+    {
+      kind: 'bars',
+      title: 'Idle fractions',
+      yLabel: 'fraction',
+      yMin: 0,
+      yMax: 1,
+      categories: names.map(label),
+      series: [
+        { name: 'learner', values: names.map((k) => r.configs[k].learnerIdleFrac) },
+        { name: 'actors', values: names.map((k) => r.configs[k].actorIdleFrac) },
+      ],
+    },
+    {
+      kind: 'bars',
+      title: 'Generated tokens/s and env steps/s',
+      yLabel: 'per second',
+      categories: names.map(label),
+      series: [
+        { name: 'tokens/s', values: names.map((k) => r.configs[k].tokensPerSec) },
+        { name: 'env steps/s', values: names.map((k) => r.configs[k].envStepsPerSec) },
+      ],
     },
   ];
   if (r.scaling) {
     panels.push({
-      title: 'Meta-RL scaling over actor processes', xLabel: 'actors', yLabel: 'trials/s', yMin: 0,
-      series: (['sync', 'async'] as const).map((mode) => ({ name: mode, points: r.scaling!.filter((s) => s.mode === mode).map((s) => [s.actors, s.trialsPerSec] as [number, number]) })),
+      title: 'Meta-RL scaling over actor processes',
+      xLabel: 'actors',
+      yLabel: 'trials/s',
+      yMin: 0,
+      series: (['sync', 'async'] as const).map((mode) => ({
+        name: mode,
+        points: r.scaling!.filter((s) => s.mode === mode).map((s) => [s.actors, s.trialsPerSec] as [number, number]),
+      })),
     });
   }
   return panels;

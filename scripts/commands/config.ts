@@ -4,8 +4,14 @@ import { addConfigOptions, configKeysHelp, resolveRun, type RunFlags } from '../
 import { printJson } from '../lib/io.js';
 
 export function register(program: Command): void {
-  addConfigOptions(program.command('config').description('print the resolved configuration (defaults < --config < --set < flags, or a run directory\'s); --help lists every key'))
-    .option('--run-dir <dir>', 'start from this run directory\'s saved config.json (what a resume would use)')
+  addConfigOptions(
+    program
+      .command('config')
+      .description(
+        "print the resolved configuration (defaults < --config < --set < flags, or a run directory's); --help lists every key",
+      ),
+  )
+    .option('--run-dir <dir>', "start from this run directory's saved config.json (what a resume would use)")
     .option('--json', 'print it as one JSON line')
     .addHelpText('after', `\n${configKeysHelp()}`)
     .action(async (flags: RunFlags & { json?: boolean }) => {

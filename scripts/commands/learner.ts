@@ -5,7 +5,11 @@ import { addRunOptions, resolveRun, type RunFlags } from '../lib/run-config.js';
 import { printJson } from '../lib/io.js';
 
 export function register(program: Command): void {
-  addRunOptions(program.command('learner').description('run only the learner; start actors elsewhere with `lamer actor` (tokens: `lamer token`)'))
+  addRunOptions(
+    program
+      .command('learner')
+      .description('run only the learner; start actors elsewhere with `lamer actor` (tokens: `lamer token`)'),
+  )
     .requiredOption('--listen <host:port>', 'address to listen on, e.g. 0.0.0.0:7070')
     .option('--tls-key <file>', 'PEM private key: serve wss://')
     .option('--tls-cert <file>', 'PEM certificate for --tls-key')

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 
 export function register(program: Command): void {
-  program.command('plot')
+  program
+    .command('plot')
     .description("re-draw a run's report (learning-curve.png) from metrics.csv, with smoothed training curves")
     .requiredOption('--run-dir <dir>', 'run directory')
     .option('--out <file>', 'PNG to write (default <run-dir>/learning-curve.png)')

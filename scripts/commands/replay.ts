@@ -10,10 +10,18 @@ import type { Command } from 'commander';
 export function register(program: Command): void {
   program
     .command('replay')
-    .description('replay actions on an explicit Sokoban board or MineSweeper layout, or a WebShop/ALFWorld task seed, and show every step')
+    .description(
+      'replay actions on an explicit Sokoban board or MineSweeper layout, or a WebShop/ALFWorld task seed, and show every step',
+    )
     .requiredOption('--env <id>', 'environment id or alias (sokoban, minesweeper, webshop, alfworld)')
-    .requiredOption('--state <file>', 'JSON state file with the board/layout and "actions" (each what goes inside <action>)')
-    .option('--json', 'print {"initial", "steps": [{"action", "reward", "terminated", "truncated", "won", "valid", "observation"}]}')
+    .requiredOption(
+      '--state <file>',
+      'JSON state file with the board/layout and "actions" (each what goes inside <action>)',
+    )
+    .option(
+      '--json',
+      'print {"initial", "steps": [{"action", "reward", "terminated", "truncated", "won", "valid", "observation"}]}',
+    )
     .action(async (opts: { env: string; state: string; json?: boolean }) => {
       const { readJsonFile, printJson } = await import('../lib/io.js');
       const { replayActions } = await import('../../actor/envs/replay.js');
@@ -24,8 +32,14 @@ export function register(program: Command): void {
       }
       const lines = ['initial:', result.initial];
       result.steps.forEach((s, i) => {
-        const flags = [s.valid ? 'valid' : 'INVALID', s.won ? 'won' : '', s.terminated ? 'terminated' : '', s.truncated ? 'truncated' : '']
-          .filter(Boolean).join(' ');
+        const flags = [
+          s.valid ? 'valid' : 'INVALID',
+          s.won ? 'won' : '',
+          s.terminated ? 'terminated' : '',
+          s.truncated ? 'truncated' : '',
+        ]
+          .filter(Boolean)
+          .join(' ');
         lines.push('', `step ${i + 1}: ${s.action}  reward ${s.reward}  ${flags}`, s.observation);
       });
       process.stdout.write(lines.join('\n') + '\n');

@@ -5,8 +5,11 @@ import type { Command } from 'commander';
 import { badInput } from '../../shared/errors.js';
 
 export function register(program: Command): void {
-  program.command('token')
-    .description("print an actor's token (HMAC of its id under the run's master key); give it to the actor as LAMER_TOKEN")
+  program
+    .command('token')
+    .description(
+      "print an actor's token (HMAC of its id under the run's master key); give it to the actor as LAMER_TOKEN",
+    )
     .requiredOption('--actor-id <id>', 'the actor id the token is for')
     .option('--run-dir <dir>', 'run directory whose secrets/master.key to use')
     .option('--key-file <file>', 'master key file (default <run-dir>/secrets/master.key, or env LAMER_MASTER_KEY)')

@@ -7,7 +7,9 @@ import { addRunOptions, resolveRun, type RunFlags } from '../lib/run-config.js';
 import { printJson } from '../lib/io.js';
 
 export function register(program: Command): void {
-  addRunOptions(program.command('train').description('train a policy: learner + local actors (the main job; `npm start` runs it)'))
+  addRunOptions(
+    program.command('train').description('train a policy: learner + local actors (the main job; `npm start` runs it)'),
+  )
     .option('--json', 'print the final summary as one JSON line')
     .action(async (flags: RunFlags & { json?: boolean }) => {
       const { resolveEnvId } = await import('../../actor/envs/registry.js');

@@ -25,26 +25,63 @@ const META = { attempts: 3, groupSize: 8, reflect: true, memory: 'reflection' };
 export const PRESETS: Record<PresetName, RowSpec[]> = {
   main: [
     // Restarts without reflection: later episodes only see "trial k" markers, as the reference's baselines do.
-    { name: 'zeroshot', train: false, description: 'base model, N restarts, no reflection, no training', layer: { env: { reflect: false, memory: 'reflection' } } },
-    { name: 'reflexion', train: false, description: 'base model with reflection memory between attempts, no training', layer: { env: { ...META } } },
-    { name: 'rl', train: true, description: 'GiGPO, N=1, group 24; evaluated with N restarts (no reflection)', layer: { env: { attempts: 1, groupSize: 24, reflect: false, memory: 'reflection' } } },
+    {
+      name: 'zeroshot',
+      train: false,
+      description: 'base model, N restarts, no reflection, no training',
+      layer: { env: { reflect: false, memory: 'reflection' } },
+    },
+    {
+      name: 'reflexion',
+      train: false,
+      description: 'base model with reflection memory between attempts, no training',
+      layer: { env: { ...META } },
+    },
+    {
+      name: 'rl',
+      train: true,
+      description: 'GiGPO, N=1, group 24; evaluated with N restarts (no reflection)',
+      layer: { env: { attempts: 1, groupSize: 24, reflect: false, memory: 'reflection' } },
+    },
     { name: 'metarl', train: true, description: 'LaMer, N=3, group 8, reflection memory', layer: { env: { ...META } } },
   ],
   memory: (['trajectory', 'reflection', 'both'] as const).map((m) => ({
-    name: m, train: true, description: `LaMer with ${m === 'both' ? 'trajectory + reflection' : `${m}-only`} memory`, layer: { env: { ...META, memory: m } },
+    name: m,
+    train: true,
+    description: `LaMer with ${m === 'both' ? 'trajectory + reflection' : `${m}-only`} memory`,
+    layer: { env: { ...META, memory: m } },
   })),
   gamma: [0.3, 0.6, 0.9].map((g) => ({
-    name: String(g), train: true, description: `LaMer with gamma_traj = ${g}`, layer: { env: { ...META }, algo: { gammaTraj: g } },
+    name: String(g),
+    train: true,
+    description: `LaMer with gamma_traj = ${g}`,
+    layer: { env: { ...META }, algo: { gammaTraj: g } },
   })),
   async: [
-    { name: 'sync', train: true, description: 'LaMer, synchronous lockstep baseline (eta = 0)', layer: { env: { ...META }, run: { mode: 'sync' }, algo: { eta: 0 } } },
-    { name: 'async-corrected', train: true, description: 'LaMer, async eta = 4, truncated importance correction', layer: { env: { ...META }, run: { mode: 'async' }, algo: { eta: 4, isMode: 'truncate' } } },
-    { name: 'async-uncorrected', train: true, description: 'LaMer, async eta = 4, no importance correction', layer: { env: { ...META }, run: { mode: 'async' }, algo: { eta: 4, isMode: 'off' } } },
+    {
+      name: 'sync',
+      train: true,
+      description: 'LaMer, synchronous lockstep baseline (eta = 0)',
+      layer: { env: { ...META }, run: { mode: 'sync' }, algo: { eta: 0 } },
+    },
+    {
+      name: 'async-corrected',
+      train: true,
+      description: 'LaMer, async eta = 4, truncated importance correction',
+      layer: { env: { ...META }, run: { mode: 'async' }, algo: { eta: 4, isMode: 'truncate' } },
+    },
+    {
+      name: 'async-uncorrected',
+      train: true,
+      description: 'LaMer, async eta = 4, no importance correction',
+      layer: { env: { ...META }, run: { mode: 'async' }, algo: { eta: 4, isMode: 'off' } },
+    },
   ],
 };
 
 export function presetRows(name: string): RowSpec[] {
-  if (!(PRESET_NAMES as readonly string[]).includes(name)) throw badInput(`unknown preset '${name}'; known: ${PRESET_NAMES.join(', ')}`);
+  if (!(PRESET_NAMES as readonly string[]).includes(name))
+    throw badInput(`unknown preset '${name}'; known: ${PRESET_NAMES.join(', ')}`);
   return PRESETS[name as PresetName];
 }
 
@@ -55,7 +92,8 @@ export function episodesPerUpdate(cfg: Pick<Config, 'algo' | 'env'>): number {
 
 /** Policy updates that spend `trajectories` episodes (rounded to the nearest update, at least 1). */
 export function iterationsForBudget(trajectories: number, cfg: Pick<Config, 'algo' | 'env'>): number {
-  if (!Number.isInteger(trajectories) || trajectories < 1) throw badInput(`trajectory budget must be a positive integer, got ${trajectories}`);
+  if (!Number.isInteger(trajectories) || trajectories < 1)
+    throw badInput(`trajectory budget must be a positive integer, got ${trajectories}`);
   return Math.max(1, Math.round(trajectories / episodesPerUpdate(cfg)));
 }
 
@@ -84,7 +122,13 @@ export function rowConfig(row: RowSpec, c: RowContext): Config {
   const iterations = iterationsForBudget(c.trajectories, shape);
   return resolveConfig(...c.layers, { env: { id: c.envId } }, row.layer, {
     run: {
-      seed: c.seed, dir: c.runDir, iterations, minutes: 0, evalSeed: c.evalSeed, evalTasks: c.curveTasks, evalAttempts: 3,
+      seed: c.seed,
+      dir: c.runDir,
+      iterations,
+      minutes: 0,
+      evalSeed: c.evalSeed,
+      evalTasks: c.curveTasks,
+      evalAttempts: 3,
       evalEvery: Math.max(1, Math.round(iterations / Math.max(1, c.curvePoints))),
     },
     model: { init: c.baseModelDir },

@@ -5,7 +5,13 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJsonIfExists, validateResults, type ProvenanceFile, type ResultsFile, type RowResult } from './experiment-results.js';
+import {
+  readJsonIfExists,
+  validateResults,
+  type ProvenanceFile,
+  type ResultsFile,
+  type RowResult,
+} from './experiment-results.js';
 
 /** The paper's pass@1/2/3 (docs/method.md §7, secondary sources), for the table beside ours. */
 const PAPER: Record<string, Record<string, Record<string, number[]>>> = {
@@ -14,13 +20,19 @@ const PAPER: Record<string, Record<string, Record<string, number[]>>> = {
     memory: { trajectory: [NaN, NaN, 69.5], reflection: [NaN, NaN, 80.5], both: [NaN, NaN, 74.4] },
   },
   sokoban: {
-    main: { zeroshot: [6.8, 9.8, 12.9], reflexion: [6.4, 9.8, 12.1], rl: [41.6, 43.6, 44.1], metarl: [42.4, 52.0, 55.9] },
+    main: {
+      zeroshot: [6.8, 9.8, 12.9],
+      reflexion: [6.4, 9.8, 12.1],
+      rl: [41.6, 43.6, 44.1],
+      metarl: [42.4, 52.0, 55.9],
+    },
     memory: { trajectory: [NaN, NaN, 34.8], reflection: [NaN, NaN, 56.4], both: [NaN, NaN, 55.9] },
   },
 };
 
 const pct = (x: number) => (100 * x).toFixed(1);
-const cell = (r: RowResult, k: number) => (r.pass[k] === undefined ? '–' : `${pct(r.pass[k])} [${pct(r.ci95[k][0])}, ${pct(r.ci95[k][1])}]`);
+const cell = (r: RowResult, k: number) =>
+  r.pass[k] === undefined ? '–' : `${pct(r.pass[k])} [${pct(r.ci95[k][0])}, ${pct(r.ci95[k][1])}]`;
 
 /** One target of the issue, checked from the numbers. */
 export interface TargetCheck {
@@ -37,74 +49,134 @@ export function checkTargets(preset: string, rows: Record<string, RowResult>): T
   const p = (row: string, k: number) => rows[row]?.pass[k - 1];
   if (preset === 'main' && rows.rl && rows.metarl && rows.rl.pass.length >= 3 && rows.metarl.pass.length >= 3) {
     const d = p('metarl', 3)! - p('rl', 3)!;
-    out.push({ target: 'Meta-RL pass@3 − RL pass@3 ≥ +10 points', value: `${d >= 0 ? '+' : ''}${pct(d)} points`, met: d >= 0.1 - 1e-12 });
+    out.push({
+      target: 'Meta-RL pass@3 − RL pass@3 ≥ +10 points',
+      value: `${d >= 0 ? '+' : ''}${pct(d)} points`,
+      met: d >= 0.1 - 1e-12,
+    });
     const gm = p('metarl', 3)! - p('metarl', 1)!;
     const gr = p('rl', 3)! - p('rl', 1)!;
     const ratio = gr > 0 ? gm / gr : gm > 0 ? Infinity : NaN;
     out.push({
-      target: '(pass@3 − pass@1) of Meta-RL ≥ 2× that of RL', value: `Meta-RL +${pct(gm)} vs RL +${pct(gr)} points (ratio ${Number.isFinite(ratio) ? ratio.toFixed(2) : ratio})`,
+      target: '(pass@3 − pass@1) of Meta-RL ≥ 2× that of RL',
+      value: `Meta-RL +${pct(gm)} vs RL +${pct(gr)} points (ratio ${Number.isFinite(ratio) ? ratio.toFixed(2) : ratio})`,
       met: gr > 0 ? gm >= 2 * gr : gm > 0,
     });
   }
-  if (preset === 'main' && rows.metarl && rows.reflexion && rows.metarl.pass.length >= 3 && rows.reflexion.pass.length >= 3) {
+  if (
+    preset === 'main' &&
+    rows.metarl &&
+    rows.reflexion &&
+    rows.metarl.pass.length >= 3 &&
+    rows.reflexion.pass.length >= 3
+  ) {
     // Training should add to the memory use the untrained model already has, not erode it.
     const d = p('metarl', 3)! - p('reflexion', 3)!;
-    out.push({ target: 'Meta-RL pass@3 ≥ untrained Reflexion pass@3', value: `${d >= 0 ? '+' : ''}${pct(d)} points`, met: d >= -1e-12 });
+    out.push({
+      target: 'Meta-RL pass@3 ≥ untrained Reflexion pass@3',
+      value: `${d >= 0 ? '+' : ''}${pct(d)} points`,
+      met: d >= -1e-12,
+    });
     const wm = rows.metarl.retry?.winAfterLoss[0];
     const wr = rows.reflexion.retry?.winAfterLoss[0];
     if (typeof wm === 'number' && typeof wr === 'number') {
-      out.push({ target: 'Meta-RL win-after-loss (attempt 2) ≥ untrained Reflexion', value: `${pct(wm)} vs ${pct(wr)}%`, met: wm >= wr - 1e-12 });
+      out.push({
+        target: 'Meta-RL win-after-loss (attempt 2) ≥ untrained Reflexion',
+        value: `${pct(wm)} vs ${pct(wr)}%`,
+        met: wm >= wr - 1e-12,
+      });
     }
   }
-  if (preset === 'async' && rows.sync && rows['async-corrected'] && rows['async-uncorrected'] && rows.sync.pass.length >= 3) {
+  if (
+    preset === 'async' &&
+    rows.sync &&
+    rows['async-corrected'] &&
+    rows['async-uncorrected'] &&
+    rows.sync.pass.length >= 3
+  ) {
     const d = p('async-corrected', 3)! - p('sync', 3)!;
     // The point difference alone cannot show equivalence when the seeds' CIs are wider than the 2-point margin.
     const widest = Math.max(...['sync', 'async-corrected'].map((n) => (rows[n].ci95[2][1] - rows[n].ci95[2][0]) / 2));
     out.push({
-      target: 'async η=4 with correction within 2 points of sync (pass@3)', value: `${d >= 0 ? '+' : ''}${pct(d)} points`, met: Math.abs(d) <= 0.02 + 1e-12,
+      target: 'async η=4 with correction within 2 points of sync (pass@3)',
+      value: `${d >= 0 ? '+' : ''}${pct(d)} points`,
+      met: Math.abs(d) <= 0.02 + 1e-12,
       ...(widest > 0.02 ? { caveat: `point estimate only: CI half-widths up to ${pct(widest)} points` } : {}),
     });
     const u = p('async-uncorrected', 3)! - p('async-corrected', 3)!;
     // "Visibly worse": below the corrected row by more than the corrected row's own CI half-width.
     const half = (rows['async-corrected'].ci95[2][1] - rows['async-corrected'].ci95[2][0]) / 2;
-    out.push({ target: 'async η=4 without correction visibly worse (pass@3 below the corrected row by more than its CI half-width)', value: `${u >= 0 ? '+' : ''}${pct(u)} points vs corrected (half-width ${pct(half)})`, met: -u > half });
+    out.push({
+      target:
+        'async η=4 without correction visibly worse (pass@3 below the corrected row by more than its CI half-width)',
+      value: `${u >= 0 ? '+' : ''}${pct(u)} points vs corrected (half-width ${pct(half)})`,
+      met: -u > half,
+    });
   }
   return out;
 }
 
-function presetSection(env: string, preset: string, rows: Record<string, RowResult>, prov: ProvenanceFile[string][string] | undefined): string[] {
+function presetSection(
+  env: string,
+  preset: string,
+  rows: Record<string, RowResult>,
+  prov: ProvenanceFile[string][string] | undefined,
+): string[] {
   const K = Math.max(...Object.values(rows).map((r) => r.pass.length));
   const ks = [1, 2, 3, K].filter((k, i, a) => k <= K && a.indexOf(k) === i);
   const L: string[] = [`### ${env} / ${preset}`, ''];
   if (prov) {
-    L.push(`${prov.seeds.length} seed(s) (${prov.seeds.join(', ')}); ${prov.trajectories.toLocaleString('en-US')} episodes trained per trained row; final evaluation on ${prov.evalTasks} fixed validation tasks (list seed ${prov.evalSeed}) with ${prov.attempts} attempts per trial; 95% CI: ${prov.ciMethod}. Base model pass@1..3 at build time: ${prov.baseModel.pass.map(pct).join('/')}%.`, '');
+    L.push(
+      `${prov.seeds.length} seed(s) (${prov.seeds.join(', ')}); ${prov.trajectories.toLocaleString('en-US')} episodes trained per trained row; final evaluation on ${prov.evalTasks} fixed validation tasks (list seed ${prov.evalSeed}) with ${prov.attempts} attempts per trial; 95% CI: ${prov.ciMethod}. Base model pass@1..3 at build time: ${prov.baseModel.pass.map(pct).join('/')}%.`,
+      '',
+    );
   }
-  L.push(`| row | ${ks.map((k) => `pass@${k} [95% CI]`).join(' | ')} | pass@3 − pass@1 | win after loss @2/@3 | fatal repeat | diversity trial / K (nats) | minutes/run | what |`);
+  L.push(
+    `| row | ${ks.map((k) => `pass@${k} [95% CI]`).join(' | ')} | pass@3 − pass@1 | win after loss @2/@3 | fatal repeat | diversity trial / K (nats) | minutes/run | what |`,
+  );
   L.push(`|---|${ks.map(() => '---').join('|')}|---|---|---|---|---|---|`);
   for (const [name, r] of Object.entries(rows)) {
     const gain = r.pass.length >= 3 ? `+${pct(r.pass[2] - r.pass[0])}` : '–';
     const rate = (x: number | null | undefined) => (typeof x === 'number' ? pct(x) : '–');
-    const retry = r.retry ? `${r.retry.winAfterLoss.slice(0, 2).map(rate).join(' / ')} | ${rate(r.retry.fatalRepeat)}` : '– | –';
+    const retry = r.retry
+      ? `${r.retry.winAfterLoss.slice(0, 2).map(rate).join(' / ')} | ${rate(r.retry.fatalRepeat)}`
+      : '– | –';
     const div = `${r.diversity.toFixed(3)} / ${r.diversityK !== undefined ? r.diversityK.toFixed(3) : '–'}`;
-    L.push(`| ${name} | ${ks.map((k) => cell(r, k - 1)).join(' | ')} | ${gain} | ${retry} | ${div} | ${r.minutes.toFixed(1)} | ${prov?.rows[name]?.description ?? ''} |`);
+    L.push(
+      `| ${name} | ${ks.map((k) => cell(r, k - 1)).join(' | ')} | ${gain} | ${retry} | ${div} | ${r.minutes.toFixed(1)} | ${prov?.rows[name]?.description ?? ''} |`,
+    );
   }
   const paper = PAPER[env]?.[preset];
   if (paper) {
-    L.push('', `Paper (Qwen3-4B, docs/method.md §7, secondary source), pass@1/2/3 %: ${Object.entries(paper).map(([n, v]) => `${n} ${v.map((x) => (Number.isNaN(x) ? '–' : x.toFixed(1))).join('/')}`).join('; ')}.`);
+    L.push(
+      '',
+      `Paper (Qwen3-4B, docs/method.md §7, secondary source), pass@1/2/3 %: ${Object.entries(paper)
+        .map(([n, v]) => `${n} ${v.map((x) => (Number.isNaN(x) ? '–' : x.toFixed(1))).join('/')}`)
+        .join('; ')}.`,
+    );
   }
   const targets = checkTargets(preset, rows);
   if (targets.length) {
     L.push('', '| target | measured | met? |', '|---|---|---|');
-    for (const t of targets) L.push(`| ${t.target} | ${t.value} | ${t.met ? 'yes' : '**no**'}${t.caveat ? ` (${t.caveat})` : ''} |`);
+    for (const t of targets)
+      L.push(`| ${t.target} | ${t.value} | ${t.met ? 'yes' : '**no**'}${t.caveat ? ` (${t.caveat})` : ''} |`);
   }
   if (prov) {
     L.push('', `Per seed (pass@1/pass@3/pass@${prov.attempts} %, minutes):`, '');
     for (const [name, r] of Object.entries(prov.rows)) {
       const eps = r.perSeed.map((s) => s.episodesTrained).filter((e): e is number => typeof e === 'number');
-      const trainedNote = r.trained ? ` (${r.iterations} updates${eps.length ? `, ${eps.map((e) => e.toLocaleString('en-US')).join(' / ')} episodes actually trained` : ''})` : '';
-      L.push(`- ${name}${trainedNote}: ${r.perSeed.map((s) => `s${s.seed} ${pct(s.pass[0])}/${pct(s.pass[2] ?? NaN)}/${pct(s.pass[s.pass.length - 1])} (${s.minutes.toFixed(1)} min${s.reusedFrom ? `, the identical run ${s.reusedFrom}` : ''})`).join('; ')}`);
+      const trainedNote = r.trained
+        ? ` (${r.iterations} updates${eps.length ? `, ${eps.map((e) => e.toLocaleString('en-US')).join(' / ')} episodes actually trained` : ''})`
+        : '';
+      L.push(
+        `- ${name}${trainedNote}: ${r.perSeed.map((s) => `s${s.seed} ${pct(s.pass[0])}/${pct(s.pass[2] ?? NaN)}/${pct(s.pass[s.pass.length - 1])} (${s.minutes.toFixed(1)} min${s.reusedFrom ? `, the identical run ${s.reusedFrom}` : ''})`).join('; ')}`,
+      );
     }
-    L.push('', `Command(s), total wall clock ${prov.wallMinutes.toFixed(1)} min (${prov.startedAt} → ${prov.finishedAt}):`, '');
+    L.push(
+      '',
+      `Command(s), total wall clock ${prov.wallMinutes.toFixed(1)} min (${prov.startedAt} → ${prov.finishedAt}):`,
+      '',
+    );
     for (const c of prov.commands) L.push('```', c, '```');
     const figs = [`${env}-${preset}-learning.png`, `${env}-${preset}-passk.png`];
     L.push('', ...figs.map((f) => `![${f}](${f})`));
@@ -124,14 +196,15 @@ export function renderResultsReport(results: ResultsFile, prov: ProvenanceFile, 
     '10-attempt trials as pass@10). Win after loss @k = share of trials that won attempt k among those whose attempts 1..k−1 all failed (a blind',
     'restart scores about pass@1 here). Fatal repeat = share of later attempts that repeat what killed an earlier attempt of the trial (MineSweeper:',
     'open the cell it died on; Sokoban: reach the state it dead-locked in); both are means over seeds. Diversity trial = mean over tasks of the',
-    'entropy of the distinct action sequences among the trial\'s episodes (a task solved at the first attempt contributes 0); diversity K = the',
-    'paper\'s definition: entropy of the distinct action sequences of K independent first episodes of each task (K = 8 on the first 32 validation',
+    "entropy of the distinct action sequences among the trial's episodes (a task solved at the first attempt contributes 0); diversity K = the",
+    "paper's definition: entropy of the distinct action sequences of K independent first episodes of each task (K = 8 on the first 32 validation",
     'tasks unless the preset says otherwise), mean over tasks. Minutes = wall clock of one run of the row (training + final evaluation), mean over seeds, on a shared 2-core machine under `nice`.',
     '',
   ];
   for (const [env, presets] of Object.entries(results)) {
     L.push(`## ${env}`, '');
-    for (const [preset, rows] of Object.entries(presets)) L.push(...presetSection(env, preset, rows, prov[env]?.[preset]));
+    for (const [preset, rows] of Object.entries(presets))
+      L.push(...presetSection(env, preset, rows, prov[env]?.[preset]));
   }
   if (reading) L.push('## Reading', '', reading.trim(), '');
   return L.join('\n');

@@ -39,7 +39,12 @@ export interface SeedResult {
   diversitySamples?: number;
   diversityTasks?: number;
   /** Retry statistics of the final evaluation (shared/rl/metrics.ts `retryStats`), with their denominators. */
-  retry?: { winAfterLoss: Array<number | null>; fatalRepeat: number | null; reachedAfterLoss: number[]; fatalRepeatOf: number };
+  retry?: {
+    winAfterLoss: Array<number | null>;
+    fatalRepeat: number | null;
+    reachedAfterLoss: number[];
+    fatalRepeatOf: number;
+  };
   minutes: number;
   trainMinutes: number;
   evalSeconds: number;
@@ -85,17 +90,25 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function checkRow(where: string, r: unknown): asserts r is RowResult {
   if (!isObject(r)) throw badInput(`${where}: expected an object`);
   const { pass, ci95, diversity, minutes } = r;
-  if (!Array.isArray(pass) || pass.length === 0 || pass.some((p) => typeof p !== 'number' || !(p >= 0 && p <= 1))) throw badInput(`${where}.pass: expected a non-empty list of rates in [0, 1]`);
-  if (!Array.isArray(ci95) || ci95.length !== pass.length || ci95.some((c) => !Array.isArray(c) || c.length !== 2 || c.some((x) => typeof x !== 'number'))) {
+  if (!Array.isArray(pass) || pass.length === 0 || pass.some((p) => typeof p !== 'number' || !(p >= 0 && p <= 1)))
+    throw badInput(`${where}.pass: expected a non-empty list of rates in [0, 1]`);
+  if (
+    !Array.isArray(ci95) ||
+    ci95.length !== pass.length ||
+    ci95.some((c) => !Array.isArray(c) || c.length !== 2 || c.some((x) => typeof x !== 'number'))
+  ) {
     throw badInput(`${where}.ci95: expected one [lo, hi] pair per pass@k`);
   }
-  if (typeof diversity !== 'number' || !Number.isFinite(diversity)) throw badInput(`${where}.diversity: expected a number`);
+  if (typeof diversity !== 'number' || !Number.isFinite(diversity))
+    throw badInput(`${where}.diversity: expected a number`);
   if (typeof minutes !== 'number' || !(minutes >= 0)) throw badInput(`${where}.minutes: expected a number >= 0`);
   const rate = (x: unknown) => x === null || (typeof x === 'number' && x >= 0 && x <= 1);
-  if (r.diversityK !== undefined && (typeof r.diversityK !== 'number' || !Number.isFinite(r.diversityK))) throw badInput(`${where}.diversityK: expected a number`);
+  if (r.diversityK !== undefined && (typeof r.diversityK !== 'number' || !Number.isFinite(r.diversityK)))
+    throw badInput(`${where}.diversityK: expected a number`);
   if (r.retry !== undefined) {
     const t = r.retry as Record<string, unknown>;
-    if (!isObject(t) || !Array.isArray(t.winAfterLoss) || !t.winAfterLoss.every(rate)) throw badInput(`${where}.retry.winAfterLoss: expected a list of rates in [0, 1] or null`);
+    if (!isObject(t) || !Array.isArray(t.winAfterLoss) || !t.winAfterLoss.every(rate))
+      throw badInput(`${where}.retry.winAfterLoss: expected a list of rates in [0, 1] or null`);
     if (!rate(t.fatalRepeat)) throw badInput(`${where}.retry.fatalRepeat: expected a rate in [0, 1] or null`);
   }
 }
@@ -117,7 +130,12 @@ export function validateResults(doc: unknown, what = 'results.json'): ResultsFil
  * Returns `existing` with `env.preset` replaced by `rows` (other envs and presets untouched). Rows keep the
  * preset's order. Throws if `existing` is not in the issue's shape.
  */
-export function mergeResults(existing: unknown, env: string, preset: string, rows: Record<string, RowResult>): ResultsFile {
+export function mergeResults(
+  existing: unknown,
+  env: string,
+  preset: string,
+  rows: Record<string, RowResult>,
+): ResultsFile {
   const base = existing === undefined ? {} : validateResults(structuredClone(existing));
   for (const [row, r] of Object.entries(rows)) checkRow(`${env}.${preset}.${row}`, r);
   return { ...base, [env]: { ...(base[env] ?? {}), [preset]: rows } };
@@ -130,11 +148,23 @@ export function mergeResults(existing: unknown, env: string, preset: string, row
  */
 export function continuesPreset(
   prev: Pick<PresetProvenance, 'trajectories' | 'evalTasks' | 'attempts' | 'evalSeed' | 'baseModel' | 'settings'>,
-  now: { trajectories: number; evalTasks: number; attempts: number; evalSeed: number; baseModelDir: string; layers: unknown },
+  now: {
+    trajectories: number;
+    evalTasks: number;
+    attempts: number;
+    evalSeed: number;
+    baseModelDir: string;
+    layers: unknown;
+  },
 ): boolean {
-  return prev.trajectories === now.trajectories && prev.evalTasks === now.evalTasks && prev.attempts === now.attempts
-    && prev.evalSeed === now.evalSeed && prev.baseModel?.dir === now.baseModelDir
-    && JSON.stringify(prev.settings?.layers ?? []) === JSON.stringify(now.layers ?? []);
+  return (
+    prev.trajectories === now.trajectories &&
+    prev.evalTasks === now.evalTasks &&
+    prev.attempts === now.attempts &&
+    prev.evalSeed === now.evalSeed &&
+    prev.baseModel?.dir === now.baseModelDir &&
+    JSON.stringify(prev.settings?.layers ?? []) === JSON.stringify(now.layers ?? [])
+  );
 }
 
 /** Same merge for the provenance file (no shape check beyond objects). */

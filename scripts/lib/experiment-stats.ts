@@ -5,11 +5,14 @@
 import { badInput } from '../../shared/errors.js';
 
 // Two-sided 95% Student-t quantiles t_{0.975, df} for df = 1..30; larger df use the normal 1.96 (error < 2%).
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
-  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
 
 export function t975(df: number): number {
-  if (!Number.isInteger(df) || df < 1) throw badInput(`t quantile: degrees of freedom must be an integer >= 1, got ${df}`);
+  if (!Number.isInteger(df) || df < 1)
+    throw badInput(`t quantile: degrees of freedom must be an integer >= 1, got ${df}`);
   return df <= T975.length ? T975[df - 1] : 1.96;
 }
 
@@ -31,7 +34,7 @@ const clip01 = (x: number) => Math.min(1, Math.max(0, x));
 export function tInterval95(xs: readonly number[]): [number, number] {
   if (xs.length < 2) throw badInput(`a t-interval needs at least 2 seeds, got ${xs.length}`);
   const m = mean(xs);
-  const half = t975(xs.length - 1) * sampleSd(xs) / Math.sqrt(xs.length);
+  const half = (t975(xs.length - 1) * sampleSd(xs)) / Math.sqrt(xs.length);
   return [clip01(m - half), clip01(m + half)];
 }
 
@@ -40,9 +43,9 @@ export function wilson95(p: number, n: number): [number, number] {
   if (!(n >= 1)) throw badInput(`Wilson interval needs n >= 1 tasks, got ${n}`);
   if (!(p >= 0 && p <= 1)) throw badInput(`Wilson interval needs a rate in [0, 1], got ${p}`);
   const z = 1.96;
-  const d = 1 + z * z / n;
-  const c = (p + z * z / (2 * n)) / d;
-  const h = (z / d) * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n));
+  const d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d;
+  const h = (z / d) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
   return [clip01(c - h), clip01(c + h)];
 }
 
@@ -52,10 +55,14 @@ export type CiMethod = 't-interval over seeds' | 'Wilson interval over validatio
  * Mean pass@k curve over seeds with a 95% CI per k: t-interval over seeds when there are ≥ 2, else a Wilson
  * interval over the `tasks` validation tasks of the single seed.
  */
-export function aggregateCurves(curves: ReadonlyArray<readonly number[]>, tasks: number): { pass: number[]; ci95: Array<[number, number]>; method: CiMethod } {
+export function aggregateCurves(
+  curves: ReadonlyArray<readonly number[]>,
+  tasks: number,
+): { pass: number[]; ci95: Array<[number, number]>; method: CiMethod } {
   if (curves.length === 0) throw badInput('no seeds to aggregate');
   const K = curves[0].length;
-  if (curves.some((c) => c.length !== K)) throw badInput(`pass@k curves of different lengths: ${curves.map((c) => c.length).join(', ')}`);
+  if (curves.some((c) => c.length !== K))
+    throw badInput(`pass@k curves of different lengths: ${curves.map((c) => c.length).join(', ')}`);
   const pass: number[] = [];
   const ci95: Array<[number, number]> = [];
   for (let k = 0; k < K; k++) {
@@ -64,5 +71,9 @@ export function aggregateCurves(curves: ReadonlyArray<readonly number[]>, tasks:
     pass.push(m);
     ci95.push(curves.length >= 2 ? tInterval95(xs) : wilson95(m, tasks));
   }
-  return { pass, ci95, method: curves.length >= 2 ? 't-interval over seeds' : 'Wilson interval over validation tasks (1 seed)' };
+  return {
+    pass,
+    ci95,
+    method: curves.length >= 2 ? 't-interval over seeds' : 'Wilson interval over validation tasks (1 seed)',
+  };
 }

@@ -22,10 +22,26 @@ import { PolicyPool } from '../../shared/model/policy-pool.js';
 import { retryStats, trajectoryDiversity } from '../../shared/rl/metrics.js';
 import { deriveSeed } from '../../shared/rng.js';
 import { writeExperimentPlots } from './experiment-plots.js';
-import { episodesPerUpdate, evalConfig, presetRows, rowConfig, type PresetName, type RowContext, type RowSpec } from './experiment-presets.js';
+import {
+  episodesPerUpdate,
+  evalConfig,
+  presetRows,
+  rowConfig,
+  type PresetName,
+  type RowContext,
+  type RowSpec,
+} from './experiment-presets.js';
 import { writeResultsReport } from './experiment-report.js';
 import {
-  continuesPreset, mergeProvenance, mergeResults, readJsonIfExists, writeJsonAtomic, type PresetProvenance, type ProvenanceFile, type RowResult, type SeedResult,
+  continuesPreset,
+  mergeProvenance,
+  mergeResults,
+  readJsonIfExists,
+  writeJsonAtomic,
+  type PresetProvenance,
+  type ProvenanceFile,
+  type RowResult,
+  type SeedResult,
 } from './experiment-results.js';
 import { aggregateCurves, mean } from './experiment-stats.js';
 import { evaluateModel, runPretrain, trialSettings } from './pretrain-job.js';
@@ -74,7 +90,8 @@ export interface ExperimentOutcome {
 
 /** The results.json key of a preset run: `main`, or `main-<tag>` for a tagged variant. */
 export function presetKey(preset: string, tag?: string): string {
-  if (tag !== undefined && !/^[a-z0-9][a-z0-9.-]*$/i.test(tag)) throw new LamerError('RL_ERR_CONFIG', `--tag must be letters, digits, '.' or '-', got '${tag}'`);
+  if (tag !== undefined && !/^[a-z0-9][a-z0-9.-]*$/i.test(tag))
+    throw new LamerError('RL_ERR_CONFIG', `--tag must be letters, digits, '.' or '-', got '${tag}'`);
   return tag ? `${preset}-${tag}` : preset;
 }
 
@@ -88,7 +105,10 @@ function episodesTrained(runDir: string): number | null {
 
 /** `lamer/MineSweeper-v0` → `minesweeper` (the results.json key). */
 export function envKey(envId: string): string {
-  return envId.replace(/^lamer\//, '').replace(/-v\d+$/, '').toLowerCase();
+  return envId
+    .replace(/^lamer\//, '')
+    .replace(/-v\d+$/, '')
+    .toLowerCase();
 }
 
 type Model = { config: ModelConfig; params: Float32Array; tokenizer: WordTokenizer };
@@ -107,8 +127,16 @@ async function independentDiversity(cfg: Config, model: Model, tasks: number, K:
     for (let i = 0; i < tasks; i++) {
       const taskSeed = evalTaskSeed(cfg.run.evalSeed || cfg.run.seed, i);
       for (let j = 0; j < K; j++) {
-        const sampling = { temperature: cfg.sampling.evalTemperature, topP: cfg.sampling.evalTopP, seed: deriveSeed(cfg.run.seed, 'diversity', j) };
-        jobs.push(runModelTrial(s, taskSeed, model.tokenizer, batcher, sampling).then((r) => r.rows.filter((x) => x.phase === 'play').map((x) => x.actionText)));
+        const sampling = {
+          temperature: cfg.sampling.evalTemperature,
+          topP: cfg.sampling.evalTopP,
+          seed: deriveSeed(cfg.run.seed, 'diversity', j),
+        };
+        jobs.push(
+          runModelTrial(s, taskSeed, model.tokenizer, batcher, sampling).then((r) =>
+            r.rows.filter((x) => x.phase === 'play').map((x) => x.actionText),
+          ),
+        );
       }
     }
     const eps = await Promise.all(jobs);
@@ -122,7 +150,11 @@ async function independentDiversity(cfg: Config, model: Model, tasks: number, K:
  * Final evaluation: the row's settings, `attempts` episodes per trial, the pinned task list; diversity over each
  * trial's episodes, retry statistics over the trials, and the paper's diversity over independent samples.
  */
-async function finalEval(cfg: Config, model: Model, o: Pick<ExperimentOptions, 'evalTasks' | 'attempts' | 'diversityTasks' | 'diversitySamples'>) {
+async function finalEval(
+  cfg: Config,
+  model: Model,
+  o: Pick<ExperimentOptions, 'evalTasks' | 'attempts' | 'diversityTasks' | 'diversitySamples'>,
+) {
   const t0 = Date.now();
   const { pass, results } = await evaluateModel(evalConfig(cfg, o.evalTasks, o.attempts), model, o.evalTasks);
   const episodes = results.map((r) => {
@@ -130,8 +162,20 @@ async function finalEval(cfg: Config, model: Model, o: Pick<ExperimentOptions, '
     for (const row of r.rows) if (row.phase === 'play') (eps[row.episode] ??= []).push(row.actionText);
     return eps.filter((e) => e !== undefined);
   });
-  const retry = retryStats(results.map((r) => retryEpisodes(cfg.env.id, r.rows.filter((x) => x.phase === 'play'), r.steps)), o.attempts);
-  const diversityK = o.diversityTasks > 0 && o.diversitySamples > 1 ? await independentDiversity(cfg, model, Math.min(o.diversityTasks, o.evalTasks), o.diversitySamples) : undefined;
+  const retry = retryStats(
+    results.map((r) =>
+      retryEpisodes(
+        cfg.env.id,
+        r.rows.filter((x) => x.phase === 'play'),
+        r.steps,
+      ),
+    ),
+    o.attempts,
+  );
+  const diversityK =
+    o.diversityTasks > 0 && o.diversitySamples > 1
+      ? await independentDiversity(cfg, model, Math.min(o.diversityTasks, o.evalTasks), o.diversitySamples)
+      : undefined;
   return { pass, diversity: trajectoryDiversity(episodes).mean, diversityK, retry, seconds: (Date.now() - t0) / 1000 };
 }
 
@@ -144,12 +188,25 @@ async function latestModel(runDir: string, keep: number): Promise<Model> {
 
 function rowContext(o: ExperimentOptions, seed: number, baseModelDir: string, runDir: string): RowContext {
   return {
-    layers: o.layers, envId: o.envId, seed, evalSeed: o.evalSeed, trajectories: o.trajectories, curveTasks: o.curveTasks,
-    curvePoints: o.curvePoints, baseModelDir, runDir,
+    layers: o.layers,
+    envId: o.envId,
+    seed,
+    evalSeed: o.evalSeed,
+    trajectories: o.trajectories,
+    curveTasks: o.curveTasks,
+    curvePoints: o.curvePoints,
+    baseModelDir,
+    runDir,
   };
 }
 
-async function runSeed(row: RowSpec, seed: number, o: ExperimentOptions, base: { dir: string; model: Model }, dir: string): Promise<SeedResult> {
+async function runSeed(
+  row: RowSpec,
+  seed: number,
+  o: ExperimentOptions,
+  base: { dir: string; model: Model },
+  dir: string,
+): Promise<SeedResult> {
   const cfg = rowConfig(row, rowContext(o, seed, base.dir, dir));
   const t0 = Date.now();
   let model = base.model;
@@ -160,7 +217,11 @@ async function runSeed(row: RowSpec, seed: number, o: ExperimentOptions, base: {
     const resumed = existsSync(join(dir, 'config.json'));
     const summary = await runTraining({ config: cfg, runDir: dir, resumed }, { quiet: true });
     // Stopped by Ctrl-C/SIGTERM: the run is unfinished, so no result.json (the next invocation resumes it).
-    if (summary.stoppedBy === 'signal') throw new LamerError('RL_ERR_CONFIG', `training in ${dir} was stopped by a signal at version ${summary.policyVersion}; run the same command again to resume it`);
+    if (summary.stoppedBy === 'signal')
+      throw new LamerError(
+        'RL_ERR_CONFIG',
+        `training in ${dir} was stopped by a signal at version ${summary.policyVersion}; run the same command again to resume it`,
+      );
     model = await latestModel(dir, cfg.learner.keepCheckpoints);
     trialsTrained = summary.trialsTrained;
     iterations = summary.policyVersion;
@@ -173,19 +234,44 @@ async function runSeed(row: RowSpec, seed: number, o: ExperimentOptions, base: {
   const ev = await finalEval(cfg, model, o);
   return {
     evalTasks: o.evalTasks,
-    row: row.name, seed, trained: row.train, pass: ev.pass, diversity: ev.diversity,
-    ...(ev.diversityK !== undefined ? { diversityK: ev.diversityK, diversitySamples: o.diversitySamples, diversityTasks: Math.min(o.diversityTasks, o.evalTasks) } : {}),
-    retry: { winAfterLoss: ev.retry.winAfterLoss, fatalRepeat: ev.retry.fatalRepeat, reachedAfterLoss: ev.retry.reachedAfterLoss, fatalRepeatOf: ev.retry.fatalRepeatOf },
-    minutes: (Date.now() - t0) / 60_000, trainMinutes,
-    episodesTrained: row.train ? episodesTrained(dir) ?? undefined : 0,
-    evalSeconds: ev.seconds, iterations, trajectories: iterations * episodesPerUpdate(cfg), trialsTrained, curve, finishedAt: new Date().toISOString(),
+    row: row.name,
+    seed,
+    trained: row.train,
+    pass: ev.pass,
+    diversity: ev.diversity,
+    ...(ev.diversityK !== undefined
+      ? {
+          diversityK: ev.diversityK,
+          diversitySamples: o.diversitySamples,
+          diversityTasks: Math.min(o.diversityTasks, o.evalTasks),
+        }
+      : {}),
+    retry: {
+      winAfterLoss: ev.retry.winAfterLoss,
+      fatalRepeat: ev.retry.fatalRepeat,
+      reachedAfterLoss: ev.retry.reachedAfterLoss,
+      fatalRepeatOf: ev.retry.fatalRepeatOf,
+    },
+    minutes: (Date.now() - t0) / 60_000,
+    trainMinutes,
+    episodesTrained: row.train ? (episodesTrained(dir) ?? undefined) : 0,
+    evalSeconds: ev.seconds,
+    iterations,
+    trajectories: iterations * episodesPerUpdate(cfg),
+    trialsTrained,
+    curve,
+    finishedAt: new Date().toISOString(),
   };
 }
 
 /** JSON with sorted keys, so two configs compare equal whatever order their keys were built in. */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 
@@ -240,17 +326,30 @@ const readConfigJson = (file: string): unknown => JSON.parse(readFileSync(file, 
  * A finished trained run of another preset with the identical resolved config and the same final evaluation
  * (e.g. main/metarl = memory/reflection = gamma/0.9), found through docs/results.runs.json; null if none.
  */
-export function findReusableRun(o: Pick<ExperimentOptions, 'docsDir' | 'runsDir' | 'preset' | 'tag' | 'evalTasks' | 'attempts' | 'evalSeed'>, env: string, cfg: Config, seed: number, rowName: string): SeedResult | null {
+export function findReusableRun(
+  o: Pick<ExperimentOptions, 'docsDir' | 'runsDir' | 'preset' | 'tag' | 'evalTasks' | 'attempts' | 'evalSeed'>,
+  env: string,
+  cfg: Config,
+  seed: number,
+  rowName: string,
+): SeedResult | null {
   const prov = readJsonIfExists(join(o.docsDir, 'results.runs.json')) as ProvenanceFile | undefined;
   for (const [preset, p] of Object.entries(prov?.[env] ?? {})) {
-    if (preset === presetKey(o.preset, o.tag) || p.evalTasks !== o.evalTasks || p.attempts !== o.attempts || p.evalSeed !== o.evalSeed) continue;
+    if (
+      preset === presetKey(o.preset, o.tag) ||
+      p.evalTasks !== o.evalTasks ||
+      p.attempts !== o.attempts ||
+      p.evalSeed !== o.evalSeed
+    )
+      continue;
     for (const [name, r] of Object.entries(p.rows)) {
       const s = r.perSeed.find((x) => x.seed === seed);
       if (!r.trained || !s || s.reusedFrom) continue;
       const dir = join(o.runsDir, `${env}-${preset}`, `${name}-s${seed}`);
       const file = join(dir, 'config.json');
       if (!existsSync(file)) continue;
-      if (sameTraining(readConfigJson(file), cfg)) return { ...s, row: rowName, evalTasks: o.evalTasks, reusedFrom: dir };
+      if (sameTraining(readConfigJson(file), cfg))
+        return { ...s, row: rowName, evalTasks: o.evalTasks, reusedFrom: dir };
     }
   }
   return null;
@@ -259,8 +358,14 @@ export function findReusableRun(o: Pick<ExperimentOptions, 'docsDir' | 'runsDir'
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
 /** Mean over seeds with CIs, rounded for the docs (4 decimals of a fraction = 0.01 points). */
-export function rowResult(perSeed: SeedResult[], tasks: number): RowResult & { method: ReturnType<typeof aggregateCurves>['method'] } {
-  const agg = aggregateCurves(perSeed.map((s) => s.pass), tasks);
+export function rowResult(
+  perSeed: SeedResult[],
+  tasks: number,
+): RowResult & { method: ReturnType<typeof aggregateCurves>['method'] } {
+  const agg = aggregateCurves(
+    perSeed.map((s) => s.pass),
+    tasks,
+  );
   // Seeds evaluated before these metrics existed have none; a mean over the seeds that have them (null: none).
   const meanOf = (xs: Array<number | null | undefined>): number | null => {
     const v = xs.filter((x): x is number => typeof x === 'number');
@@ -270,15 +375,22 @@ export function rowResult(perSeed: SeedResult[], tasks: number): RowResult & { m
   const kMax = Math.max(0, ...withRetry.map((s) => s.retry!.winAfterLoss.length));
   const divK = meanOf(perSeed.map((s) => s.diversityK));
   return {
-    pass: agg.pass.map(r4), ci95: agg.ci95.map(([a, b]) => [r4(a), r4(b)]), diversity: r4(mean(perSeed.map((s) => s.diversity))),
+    pass: agg.pass.map(r4),
+    ci95: agg.ci95.map(([a, b]) => [r4(a), r4(b)]),
+    diversity: r4(mean(perSeed.map((s) => s.diversity))),
     ...(divK !== null ? { diversityK: divK } : {}),
-    ...(withRetry.length > 0 ? {
-      retry: {
-        winAfterLoss: Array.from({ length: kMax }, (_, k) => meanOf(withRetry.map((s) => s.retry!.winAfterLoss[k]))),
-        fatalRepeat: meanOf(withRetry.map((s) => s.retry!.fatalRepeat)),
-      },
-    } : {}),
-    minutes: Math.round(mean(perSeed.map((s) => s.minutes)) * 100) / 100, method: agg.method,
+    ...(withRetry.length > 0
+      ? {
+          retry: {
+            winAfterLoss: Array.from({ length: kMax }, (_, k) =>
+              meanOf(withRetry.map((s) => s.retry!.winAfterLoss[k])),
+            ),
+            fatalRepeat: meanOf(withRetry.map((s) => s.retry!.fatalRepeat)),
+          },
+        }
+      : {}),
+    minutes: Math.round(mean(perSeed.map((s) => s.minutes)) * 100) / 100,
+    method: agg.method,
   };
 }
 
@@ -286,7 +398,11 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const started = new Date();
   const all = presetRows(o.preset);
   const unknown = (o.rows ?? []).filter((n) => !all.some((r) => r.name === n));
-  if (unknown.length > 0) throw new LamerError('RL_ERR_CONFIG', `--rows: preset ${o.preset} has no row(s) ${unknown.join(', ')}; its rows: ${all.map((r) => r.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new LamerError(
+      'RL_ERR_CONFIG',
+      `--rows: preset ${o.preset} has no row(s) ${unknown.join(', ')}; its rows: ${all.map((r) => r.name).join(', ')}`,
+    );
   const rows = o.rows ? all.filter((r) => o.rows!.includes(r.name)) : all;
   const env = envKey(o.envId);
   const key = presetKey(o.preset, o.tag);
@@ -298,7 +414,9 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const report = await runPretrain(baseCfg, { log: o.log });
   const m = loadModelDir(report.dir);
   const base = { dir: report.dir, model: { config: m.config, params: m.params, tokenizer: m.tokenizer! } };
-  o.log(`experiment ${env}/${key}: base model ${report.dir}${report.cached ? ' (cached)' : ''}; ${rows.length} rows x ${o.seeds.length} seeds, ${o.trajectories} episodes per trained row`);
+  o.log(
+    `experiment ${env}/${key}: base model ${report.dir}${report.cached ? ' (cached)' : ''}; ${rows.length} rows x ${o.seeds.length} seeds, ${o.trajectories} episodes per trained row`,
+  );
 
   // ---- rows × seeds ---------------------------------------------------------------------------------------
   const perRow = new Map<string, SeedResult[]>();
@@ -314,21 +432,32 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
         const saved = join(dir, 'config.json');
         const diff = existsSync(saved) ? firstDifference(readConfigJson(saved), cfg) : null;
         if (diff) {
-          throw new LamerError('RL_ERR_CONFIG', `${dir} was run with a different configuration than this invocation asks for (${diff}); use --tag NAME (or another --runs-dir) for a variant`);
+          throw new LamerError(
+            'RL_ERR_CONFIG',
+            `${dir} was run with a different configuration than this invocation asks for (${diff}); use --tag NAME (or another --runs-dir) for a variant`,
+          );
         }
         res = JSON.parse(readFileSync(file, 'utf8')) as SeedResult;
-        if (res.trained && res.episodesTrained === undefined && !res.reusedFrom) res.episodesTrained = episodesTrained(dir) ?? undefined;
+        if (res.trained && res.episodesTrained === undefined && !res.reusedFrom)
+          res.episodesTrained = episodesTrained(dir) ?? undefined;
         o.log(`  ${row.name} seed ${seed}: done earlier (${file})`);
       } else {
         o.log(`  ${row.name} seed ${seed}: ${row.train ? 'training' : 'evaluating the base model'} in ${dir}`);
         mkdirSync(dir, { recursive: true });
         const reuse = row.train ? findReusableRun(o, env, cfg, seed, row.name) : null;
-        if (reuse) o.log(`  ${row.name} seed ${seed}: identical to the finished run ${reuse.reusedFrom}; reusing its result`);
-        res = reuse ?? await runSeed(row, seed, o, base, dir);
+        if (reuse)
+          o.log(`  ${row.name} seed ${seed}: identical to the finished run ${reuse.reusedFrom}; reusing its result`);
+        res = reuse ?? (await runSeed(row, seed, o, base, dir));
         writeJsonAtomic(file, res);
       }
-      o.log(`  ${row.name} seed ${seed}: pass@1/3/${o.attempts} ${[res.pass[0], res.pass[2], res.pass[res.pass.length - 1]].map((p) => (100 * (p ?? NaN)).toFixed(1)).join('/')}%, diversity ${res.diversity.toFixed(3)}, ${res.minutes.toFixed(1)} min`);
-      if (res.pass.length !== o.attempts) throw new LamerError('RL_ERR_CONFIG', `${file} was evaluated with ${res.pass.length} attempts, this invocation asks for ${o.attempts}; use another --runs-dir or the same --attempts`);
+      o.log(
+        `  ${row.name} seed ${seed}: pass@1/3/${o.attempts} ${[res.pass[0], res.pass[2], res.pass[res.pass.length - 1]].map((p) => (100 * (p ?? NaN)).toFixed(1)).join('/')}%, diversity ${res.diversity.toFixed(3)}, ${res.minutes.toFixed(1)} min`,
+      );
+      if (res.pass.length !== o.attempts)
+        throw new LamerError(
+          'RL_ERR_CONFIG',
+          `${file} was evaluated with ${res.pass.length} attempts, this invocation asks for ${o.attempts}; use another --runs-dir or the same --attempts`,
+        );
       perRow.set(row.name, [...(perRow.get(row.name) ?? []), res]);
       iterationsOf.set(row.name, res.iterations);
     }
@@ -348,19 +477,48 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const prevProv = readJsonIfExists(runsPath) as ProvenanceFile | undefined;
   const prev = prevProv?.[env]?.[key];
   // A resumed preset keeps the commands and time of earlier invocations that produced rows still in use.
-  const sameSetup = prev !== undefined && continuesPreset(prev, {
-    trajectories: o.trajectories, evalTasks: o.evalTasks, attempts: o.attempts, evalSeed: o.evalSeed, baseModelDir: report.dir, layers: o.layers,
-  });
+  const sameSetup =
+    prev !== undefined &&
+    continuesPreset(prev, {
+      trajectories: o.trajectories,
+      evalTasks: o.evalTasks,
+      attempts: o.attempts,
+      evalSeed: o.evalSeed,
+      baseModelDir: report.dir,
+      layers: o.layers,
+    });
   const wallMinutes = (Date.now() - started.getTime()) / 60_000 + (sameSetup ? prev.wallMinutes : 0);
   const provenance: PresetProvenance = {
     commands: [...new Set([...(sameSetup ? prev.commands : []), o.command])],
     startedAt: sameSetup ? prev.startedAt : started.toISOString(),
     finishedAt: new Date().toISOString(),
     wallMinutes: Math.round(wallMinutes * 100) / 100,
-    seeds: o.seeds, trajectories: o.trajectories, evalTasks: o.evalTasks, attempts: o.attempts, evalSeed: o.evalSeed, ciMethod: method,
+    seeds: o.seeds,
+    trajectories: o.trajectories,
+    evalTasks: o.evalTasks,
+    attempts: o.attempts,
+    evalSeed: o.evalSeed,
+    ciMethod: method,
     baseModel: { dir: report.dir, pass: report.basePass },
-    settings: { layers: o.layers, curveTasks: o.curveTasks, curvePoints: o.curvePoints, baseSeed: o.baseSeed, diversityTasks: o.diversityTasks, diversitySamples: o.diversitySamples },
-    rows: Object.fromEntries(rows.map((r) => [r.name, { description: r.description, trained: r.train, iterations: iterationsOf.get(r.name) ?? 0, perSeed: perRow.get(r.name)! }])),
+    settings: {
+      layers: o.layers,
+      curveTasks: o.curveTasks,
+      curvePoints: o.curvePoints,
+      baseSeed: o.baseSeed,
+      diversityTasks: o.diversityTasks,
+      diversitySamples: o.diversitySamples,
+    },
+    rows: Object.fromEntries(
+      rows.map((r) => [
+        r.name,
+        {
+          description: r.description,
+          trained: r.train,
+          iterations: iterationsOf.get(r.name) ?? 0,
+          perSeed: perRow.get(r.name)!,
+        },
+      ]),
+    ),
   };
   writeJsonAtomic(resultsPath, mergeResults(readJsonIfExists(resultsPath), env, key, table));
   writeJsonAtomic(runsPath, mergeProvenance(prevProv, env, key, provenance));

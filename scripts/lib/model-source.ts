@@ -26,9 +26,16 @@ function isDir(path: string, flag: string): void {
 export async function newestCheckpoint(runDir: string): Promise<ModelSource> {
   isDir(runDir, '--run-dir');
   const ckpts = join(runDir, 'checkpoints');
-  if (!existsSync(ckpts)) throw badInput(`--run-dir ${runDir}: no checkpoints/ directory (is this a run directory? runs are created by \`lamer train --run-dir DIR\`)`);
+  if (!existsSync(ckpts))
+    throw badInput(
+      `--run-dir ${runDir}: no checkpoints/ directory (is this a run directory? runs are created by \`lamer train --run-dir DIR\`)`,
+    );
   const loaded = await new CheckpointStore(ckpts).loadLatest();
-  if (!loaded) throw new LamerError('RL_ERR_CHECKPOINT', `--run-dir ${runDir}: no checkpoint yet in ${ckpts} (the first is written after learner.checkpointEvery updates, and at the end of a run)`);
+  if (!loaded)
+    throw new LamerError(
+      'RL_ERR_CHECKPOINT',
+      `--run-dir ${runDir}: no checkpoint yet in ${ckpts} (the first is written after learner.checkpointEvery updates, and at the end of a run)`,
+    );
   return { dir: loaded.dir, runDir, skipped: loaded.skipped };
 }
 
@@ -36,11 +43,16 @@ export async function newestCheckpoint(runDir: string): Promise<ModelSource> {
 export async function resolveModelSource(o: { checkpoint?: string; runDir?: string }): Promise<ModelSource> {
   if (o.checkpoint && o.runDir) throw badInput('give either --checkpoint DIR or --run-dir DIR, not both');
   if (o.runDir) return newestCheckpoint(o.runDir);
-  if (!o.checkpoint) throw badInput('which model? pass --run-dir DIR (a training run: its newest checkpoint) or --checkpoint DIR (a model directory)');
+  if (!o.checkpoint)
+    throw badInput(
+      'which model? pass --run-dir DIR (a training run: its newest checkpoint) or --checkpoint DIR (a model directory)',
+    );
   isDir(o.checkpoint, '--checkpoint');
   if (existsSync(join(o.checkpoint, 'lamer.json'))) return { dir: o.checkpoint, skipped: [] };
   if (existsSync(join(o.checkpoint, 'checkpoints'))) return newestCheckpoint(o.checkpoint);
-  throw new LamerError('RL_ERR_CHECKPOINT',
-    `--checkpoint ${o.checkpoint}: no lamer.json there, so it is not a model directory; pass a run directory with --run-dir, `
-    + `a checkpoint such as ${join('runs', '<run>', 'checkpoints', 'ckpt-<version>')}, or a base model under runs/base/`);
+  throw new LamerError(
+    'RL_ERR_CHECKPOINT',
+    `--checkpoint ${o.checkpoint}: no lamer.json there, so it is not a model directory; pass a run directory with --run-dir, ` +
+      `a checkpoint such as ${join('runs', '<run>', 'checkpoints', 'ckpt-<version>')}, or a base model under runs/base/`,
+  );
 }

@@ -25,10 +25,43 @@ export function plotRunDir(runDir: string, out = join(runDir, 'learning-curve.pn
   const evalNames = [...m.keys()].filter((k) => k.startsWith('eval/pass@')).sort();
   const rollNames = [...m.keys()].filter((k) => k.startsWith('rollout/pass@')).sort();
   const panels: Panel[] = [
-    { title: 'Validation pass@k (fixed seeds)', xLabel: 'policy version', yLabel: 'success rate', yMin: 0, yMax: 1, series: evalNames.map((n) => ({ name: n.slice(5), points: byVersion(n) })) },
-    { title: `Training trials pass@k (T=1, EMA ${SMOOTHING})`, xLabel: 'policy version', yLabel: 'success rate', yMin: 0, yMax: 1, series: rollNames.map((n) => ({ name: n.slice(8), points: smooth(n) })) },
-    { title: `Loss and entropy (EMA ${SMOOTHING})`, xLabel: 'policy version', yLabel: 'value', series: [{ name: 'train/loss', points: smooth('train/loss') }, { name: 'train/entropy', points: smooth('train/entropy') }] },
-    { title: 'Throughput', xLabel: 'wall-clock s', yLabel: 'trials/s', yMin: 0, series: [{ name: 'rollout/trials_per_s', points: (m.get('rollout/trials_per_s') ?? []).map((p) => [p.wall, p.value] as [number, number]) }] },
+    {
+      title: 'Validation pass@k (fixed seeds)',
+      xLabel: 'policy version',
+      yLabel: 'success rate',
+      yMin: 0,
+      yMax: 1,
+      series: evalNames.map((n) => ({ name: n.slice(5), points: byVersion(n) })),
+    },
+    {
+      title: `Training trials pass@k (T=1, EMA ${SMOOTHING})`,
+      xLabel: 'policy version',
+      yLabel: 'success rate',
+      yMin: 0,
+      yMax: 1,
+      series: rollNames.map((n) => ({ name: n.slice(8), points: smooth(n) })),
+    },
+    {
+      title: `Loss and entropy (EMA ${SMOOTHING})`,
+      xLabel: 'policy version',
+      yLabel: 'value',
+      series: [
+        { name: 'train/loss', points: smooth('train/loss') },
+        { name: 'train/entropy', points: smooth('train/entropy') },
+      ],
+    },
+    {
+      title: 'Throughput',
+      xLabel: 'wall-clock s',
+      yLabel: 'trials/s',
+      yMin: 0,
+      series: [
+        {
+          name: 'rollout/trials_per_s',
+          points: (m.get('rollout/trials_per_s') ?? []).map((p) => [p.wall, p.value] as [number, number]),
+        },
+      ],
+    },
   ];
   writeFileSync(out, svgToPng(chartSvg(panels)));
   return out;

@@ -28,7 +28,9 @@ export interface RunFlags {
 
 /** Every config key with its default, one per line (`lamer config --help`, `--help-config`). */
 export function configKeysHelp(): string {
-  return `Config keys (--set key=value, or a YAML file with --config):\n${describeConfig().map((l) => `  ${l}`).join('\n')}\n`;
+  return `Config keys (--set key=value, or a YAML file with --config):\n${describeConfig()
+    .map((l) => `  ${l}`)
+    .join('\n')}\n`;
 }
 
 /**
@@ -38,10 +40,24 @@ export function configKeysHelp(): string {
 export function addConfigOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'YAML/JSON config file (keys: --help-config)')
-    .option('--set <key=value>', 'override one config key, e.g. --set algo.lr=1e-4 (repeatable; keys: --help-config)', collect)
+    .option(
+      '--set <key=value>',
+      'override one config key, e.g. --set algo.lr=1e-4 (repeatable; keys: --help-config)',
+      collect,
+    )
     .option('--seed <s>', 'master seed (run.seed)')
     .option('--env <id>', 'environment id or alias: minesweeper, sokoban, webshop, alfworld (env.id)')
-    .addOption(new Option('--log-level <level>', 'log level of the log files (log.level)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(
+      new Option('--log-level <level>', 'log level of the log files (log.level)').choices([
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'trace',
+        'silent',
+      ]),
+    )
     .option('--help-config', 'list every config key with its default, then exit')
     .on('option:help-config', () => {
       process.stdout.write(configKeysHelp());
@@ -53,12 +69,23 @@ export function addConfigOptions(cmd: Command): Command {
 export function addRunOptions(cmd: Command): Command {
   return addConfigOptions(cmd)
     .option('--run-dir <dir>', 'run directory (default runs/<timestamp>); an existing one is resumed')
-    .option('--minutes <m>', 'wall-clock budget in minutes, a total over every invocation of the run directory (run.minutes)')
+    .option(
+      '--minutes <m>',
+      'wall-clock budget in minutes, a total over every invocation of the run directory (run.minutes)',
+    )
     .option('--iterations <n>', 'policy updates, a total over every invocation of the run directory (run.iterations)')
-    .addOption(new Option('--mode <mode>', 'async actor-learner or the synchronous baseline (run.mode)').choices(['async', 'sync']))
+    .addOption(
+      new Option('--mode <mode>', 'async actor-learner or the synchronous baseline (run.mode)').choices([
+        'async',
+        'sync',
+      ]),
+    )
     .option('--actors <k>', 'local actor processes (actor.count)')
     .option('--fresh', 'start over even if the run directory has checkpoints')
-    .option('--metrics-listen <host:port>', "the learner's HTTP side: dashboard, /metrics, /healthz, /readyz (observe.listen; 'off' disables)");
+    .option(
+      '--metrics-listen <host:port>',
+      "the learner's HTTP side: dashboard, /metrics, /healthz, /readyz (observe.listen; 'off' disables)",
+    );
 }
 
 function num(name: string, v: string | undefined): number | undefined {
@@ -94,7 +121,9 @@ export interface ResolvedRun {
 export function resolveRun(f: RunFlags, envAlias: (id: string) => string = (x) => x): ResolvedRun {
   const runDir = f.runDir ?? defaultRunDir();
   if (existsSync(runDir) && !statSync(runDir).isDirectory()) {
-    throw badInput(`--run-dir ${runDir}: is a file, not a directory; pass a directory (a new one is created, an existing run is resumed)`);
+    throw badInput(
+      `--run-dir ${runDir}: is a file, not a directory; pass a directory (a new one is created, an existing run is resumed)`,
+    );
   }
   const saved = join(runDir, 'config.json');
   const resumed = existsSync(saved) && !f.fresh;
@@ -115,5 +144,8 @@ function readSavedConfig(path: string): Record<string, unknown> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code) throw e; // fs errors are wrapped by the CLI with their path
   }
-  throw new LamerError('RL_ERR_CONFIG', `${path} is not a JSON object: the run directory's saved configuration is damaged (use --fresh, or another --run-dir)`);
+  throw new LamerError(
+    'RL_ERR_CONFIG',
+    `${path} is not a JSON object: the run directory's saved configuration is damaged (use --fresh, or another --run-dir)`,
+  );
 }

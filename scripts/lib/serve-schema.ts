@@ -5,7 +5,10 @@
  */
 import { z } from 'zod';
 
-const StopSchema = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullable().optional();
+const StopSchema = z
+  .union([z.string().min(1), z.array(z.string().min(1)).max(4)])
+  .nullable()
+  .optional();
 
 const Sampling = {
   model: z.string().min(1, 'model is required'),
@@ -15,11 +18,17 @@ const Sampling = {
   n: z.number().int().min(1).max(8).nullable().optional(),
   stop: StopSchema,
   seed: z.number().int().nullable().optional(),
-  stream: z.literal(false, { message: 'streaming is not supported by lamer serve (set stream: false)' }).nullable().optional(),
+  stream: z
+    .literal(false, { message: 'streaming is not supported by lamer serve (set stream: false)' })
+    .nullable()
+    .optional(),
   presence_penalty: z.literal(0, { message: 'presence_penalty is not supported (only 0)' }).nullable().optional(),
   frequency_penalty: z.literal(0, { message: 'frequency_penalty is not supported (only 0)' }).nullable().optional(),
   /** vLLM/llama.cpp extension; the engine samples with temperature and top-p only (0 and -1 mean "off"). */
-  top_k: z.union([z.literal(0), z.literal(-1)], { message: 'top_k is not supported by lamer serve (use top_p)' }).nullable().optional(),
+  top_k: z
+    .union([z.literal(0), z.literal(-1)], { message: 'top_k is not supported by lamer serve (use top_p)' })
+    .nullable()
+    .optional(),
   /** vLLM extension: keep the matched stop string at the end of the text. */
   include_stop_str_in_output: z.boolean().optional(),
   user: z.string().optional(),
@@ -29,7 +38,13 @@ export const CompletionRequestSchema = z.object({
   ...Sampling,
   prompt: z.union([z.string(), z.array(z.string()).length(1, 'prompt: exactly one prompt per request')]),
   /** OpenAI legacy: number of top alternatives; the sampled token's log-prob is always included. */
-  logprobs: z.number().int().min(0).max(0, 'logprobs: only 0 is supported (the sampled token\'s log-prob; no top alternatives)').nullable().optional(),
+  logprobs: z
+    .number()
+    .int()
+    .min(0)
+    .max(0, "logprobs: only 0 is supported (the sampled token's log-prob; no top alternatives)")
+    .nullable()
+    .optional(),
   echo: z.literal(false, { message: 'echo is not supported' }).nullable().optional(),
   best_of: z.literal(1, { message: 'best_of is not supported (only 1)' }).nullable().optional(),
   suffix: z.null({ message: 'suffix is not supported' }).optional(),
@@ -47,7 +62,13 @@ export const ChatRequestSchema = z.object({
   messages: z.array(MessageSchema).min(1, 'messages must not be empty'),
   max_completion_tokens: z.number().int().min(1).nullable().optional(),
   logprobs: z.boolean().nullable().optional(),
-  top_logprobs: z.number().int().min(0).max(0, 'top_logprobs: only 0 is supported (no top alternatives)').nullable().optional(),
+  top_logprobs: z
+    .number()
+    .int()
+    .min(0)
+    .max(0, 'top_logprobs: only 0 is supported (no top alternatives)')
+    .nullable()
+    .optional(),
   tools: z.undefined({ message: 'tools are not supported' }).optional(),
 });
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
@@ -57,7 +78,12 @@ export interface ApiErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
-export function apiError(message: string, type: string, param: string | null = null, code: string | null = null): ApiErrorBody {
+export function apiError(
+  message: string,
+  type: string,
+  param: string | null = null,
+  code: string | null = null,
+): ApiErrorBody {
   return { error: { message, type, param, code } };
 }
 

@@ -28,7 +28,13 @@ import { PolicyPool } from '../../shared/model/policy-pool.js';
 import type { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { deriveSeed } from '../../shared/rng.js';
 import {
-  ChatRequestSchema, CompletionRequestSchema, apiError, zodToApiError, type ApiErrorBody, type ChatRequest, type CompletionRequest,
+  ChatRequestSchema,
+  CompletionRequestSchema,
+  apiError,
+  zodToApiError,
+  type ApiErrorBody,
+  type ChatRequest,
+  type CompletionRequest,
 } from './serve-schema.js';
 
 export interface ServeOptions {
@@ -74,7 +80,11 @@ export interface ServeHandle {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly body: ApiErrorBody, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    readonly body: ApiErrorBody,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(body.error.message);
   }
 }
@@ -94,7 +104,8 @@ function authorized(req: IncomingMessage, key: Buffer): boolean {
 export function parseListen(spec: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(spec.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65_535)) throw badInput(`--listen must be HOST:PORT (e.g. 127.0.0.1:8000), got '${spec}'`);
+  if (!m || !(port >= 0 && port <= 65_535))
+    throw badInput(`--listen must be HOST:PORT (e.g. 127.0.0.1:8000), got '${spec}'`);
   return { host: m[1] ?? m[2], port };
 }
 
@@ -146,7 +157,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       else if (size > 64 * limit) req.destroy(); // a client that keeps sending: stop listening
     });
     req.on('end', () => {
-      if (size > limit) reject(new HttpError(413, apiError(`request body exceeds ${limit} bytes`, 'invalid_request_error', null, 'request_too_large')));
+      if (size > limit)
+        reject(
+          new HttpError(
+            413,
+            apiError(`request body exceeds ${limit} bytes`, 'invalid_request_error', null, 'request_too_large'),
+          ),
+        );
       else resolve(Buffer.concat(chunks).toString('utf8'));
     });
     req.on('error', reject);
@@ -155,14 +172,22 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
   res.end(text);
 }
 
 /** Loads the checkpoint, starts the decode pool and the HTTP server. */
 export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   const model = loadModelDir(o.checkpoint);
-  if (!model.tokenizer) throw new LamerError('RL_ERR_CHECKPOINT', `checkpoint '${o.checkpoint}' has no tokenizer.json: lamer serve needs it to read text`);
+  if (!model.tokenizer)
+    throw new LamerError(
+      'RL_ERR_CHECKPOINT',
+      `checkpoint '${o.checkpoint}' has no tokenizer.json: lamer serve needs it to read text`,
+    );
   const tok = model.tokenizer;
   const nCtx = model.config.nCtx;
   const modelName = o.modelName ?? 'lamer';
@@ -172,7 +197,14 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   const threads = o.threads ?? 1;
   const pool = await PolicyPool.create({ config: model.config, params: model.params, version: 0, threads });
   const batcher = new Batcher(pool, { maxBatch: o.maxBatch ?? 64, concurrency: threads, lockstep: false });
-  const stats: ServeStats = { requests: 0, completions: 0, errors: 0, generatedTokens: 0, decodeBatches: 0, decodeRequests: 0 };
+  const stats: ServeStats = {
+    requests: 0,
+    completions: 0,
+    errors: 0,
+    generatedTokens: 0,
+    decodeBatches: 0,
+    decodeRequests: 0,
+  };
   const created = Math.floor(Date.now() / 1000);
   let counter = 0;
   let seedCounter = 0;
@@ -185,43 +217,78 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     } catch (e) {
       throw invalid(`request body is not valid JSON: ${(e as Error).message}`, null, 'invalid_json');
     }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('request body must be a JSON object');
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      throw invalid('request body must be a JSON object');
     const r = schema.safeParse(json);
     if (!r.success) throw new HttpError(400, zodToApiError(r.error));
     return r.data;
   };
 
   const generate = async (
-    promptText: string, body: CompletionRequest | ChatRequest, maxTokensDefault: number, maxTokensGiven: number | null | undefined,
+    promptText: string,
+    body: CompletionRequest | ChatRequest,
+    maxTokensDefault: number,
+    maxTokensGiven: number | null | undefined,
   ): Promise<{ choices: Choice[]; promptTokens: number }> => {
     if (body.model !== modelName) {
-      throw new HttpError(404, apiError(`The model '${body.model}' does not exist (this server serves '${modelName}').`, 'invalid_request_error', 'model', 'model_not_found'));
+      throw new HttpError(
+        404,
+        apiError(
+          `The model '${body.model}' does not exist (this server serves '${modelName}').`,
+          'invalid_request_error',
+          'model',
+          'model_not_found',
+        ),
+      );
     }
     const ids = tok.encode(promptText);
     if (ids.length === 0) ids.push(tok.bos);
     if (ids.length >= nCtx) {
       throw invalid(
-        `This model's maximum context length is ${nCtx} tokens; the prompt has ${ids.length}. Shorten the prompt `
-          + '(lamer models read the compact template: lamer eval --template compact).',
-        'prompt', 'context_length_exceeded',
+        `This model's maximum context length is ${nCtx} tokens; the prompt has ${ids.length}. Shorten the prompt ` +
+          '(lamer models read the compact template: lamer eval --template compact).',
+        'prompt',
+        'context_length_exceeded',
       );
     }
     if (batcher.pending >= maxQueue) {
-      throw new HttpError(503, apiError(`server overloaded: ${batcher.pending} requests queued`, 'server_error', null, 'overloaded'), { 'retry-after': '1' });
+      throw new HttpError(
+        503,
+        apiError(`server overloaded: ${batcher.pending} requests queued`, 'server_error', null, 'overloaded'),
+        { 'retry-after': '1' },
+      );
     }
     const stopList = body.stop == null ? [] : Array.isArray(body.stop) ? body.stop : [body.stop];
-    const stops = stopList.map((s) => s.trim().split(/\s+/).filter((w) => w.length > 0)).filter((s) => s.length > 0);
+    const stops = stopList
+      .map((s) =>
+        s
+          .trim()
+          .split(/\s+/)
+          .filter((w) => w.length > 0),
+      )
+      .filter((s) => s.length > 0);
     // One-word stops that are vocabulary words end decoding early; longer ones are cut after generation.
     const stopIds = stops.filter((s) => s.length === 1 && tok.id(s[0]) !== tok.unk).map((s) => tok.id(s[0]));
     const maxTokens = Math.min(maxTokensGiven ?? maxTokensDefault, nCtx - ids.length);
     const n = body.n ?? 1;
     const t = body.temperature ?? 1;
     const seed0 = body.seed ?? deriveSeed(baseSeed, seedCounter++);
-    const results = await Promise.all(Array.from({ length: n }, (_, i) => batcher.generate({
-      prompt: ids, maxTokens, stop: [...stopIds, tok.eos], temperature: t, topP: body.top_p ?? 1, seed: n === 1 ? seed0 : deriveSeed(seed0, i),
-    })));
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        batcher.generate({
+          prompt: ids,
+          maxTokens,
+          stop: [...stopIds, tok.eos],
+          temperature: t,
+          topP: body.top_p ?? 1,
+          seed: n === 1 ? seed0 : deriveSeed(seed0, i),
+        }),
+      ),
+    );
     // The pool returns full GenResults (the Batcher's type shows only what trials read).
-    const choices = results.map((r) => finishChoice(r as GenResult, tok, stops, body.include_stop_str_in_output === true, raw));
+    const choices = results.map((r) =>
+      finishChoice(r as GenResult, tok, stops, body.include_stop_str_in_output === true, raw),
+    );
     for (const c of choices) stats.generatedTokens += c.generated;
     stats.decodeBatches = batcher.stats.batches;
     stats.decodeRequests = batcher.stats.requests;
@@ -238,7 +305,10 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     const prompt = Array.isArray(body.prompt) ? body.prompt[0] : body.prompt;
     const { choices, promptTokens } = await generate(prompt, body, 16, body.max_tokens);
     return {
-      id: `cmpl-${(counter++).toString(16)}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: modelName,
+      id: `cmpl-${(counter++).toString(16)}`,
+      object: 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: modelName,
       choices: choices.map((c, index) => {
         // Every token carries its leading space, so prompt + text is the model's word sequence.
         const pieces = c.words.map((w) => ` ${w}`);
@@ -249,8 +319,14 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
           at += p.length;
         }
         return {
-          index, text: pieces.join(''), finish_reason: c.finish, stop_reason: c.stopReason,
-          logprobs: body.logprobs == null ? null : { tokens: pieces, token_logprobs: c.logprobs, top_logprobs: null, text_offset: offsets },
+          index,
+          text: pieces.join(''),
+          finish_reason: c.finish,
+          stop_reason: c.stopReason,
+          logprobs:
+            body.logprobs == null
+              ? null
+              : { tokens: pieces, token_logprobs: c.logprobs, top_logprobs: null, text_offset: offsets },
         };
       }),
       usage: usage(promptTokens, choices),
@@ -259,15 +335,35 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
 
   const chat = async (text: string) => {
     const body = parse(ChatRequestSchema, text);
-    const prompt = body.messages.map((m) => (typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join(' '))).join('\n');
-    const { choices, promptTokens } = await generate(prompt, body, Number.MAX_SAFE_INTEGER, body.max_completion_tokens ?? body.max_tokens);
+    const prompt = body.messages
+      .map((m) => (typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join(' ')))
+      .join('\n');
+    const { choices, promptTokens } = await generate(
+      prompt,
+      body,
+      Number.MAX_SAFE_INTEGER,
+      body.max_completion_tokens ?? body.max_tokens,
+    );
     return {
-      id: `chatcmpl-${(counter++).toString(16)}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: modelName,
+      id: `chatcmpl-${(counter++).toString(16)}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: modelName,
       choices: choices.map((c, index) => ({
-        index, message: { role: 'assistant', content: c.words.join(' ') }, finish_reason: c.finish, stop_reason: c.stopReason,
-        logprobs: body.logprobs ? {
-          content: c.words.map((w, i) => ({ token: i === 0 ? w : ` ${w}`, logprob: c.logprobs[i], bytes: [...Buffer.from(i === 0 ? w : ` ${w}`)], top_logprobs: [] })),
-        } : null,
+        index,
+        message: { role: 'assistant', content: c.words.join(' ') },
+        finish_reason: c.finish,
+        stop_reason: c.stopReason,
+        logprobs: body.logprobs
+          ? {
+              content: c.words.map((w, i) => ({
+                token: i === 0 ? w : ` ${w}`,
+                logprob: c.logprobs[i],
+                bytes: [...Buffer.from(i === 0 ? w : ` ${w}`)],
+                top_logprobs: [],
+              })),
+            }
+          : null,
       })),
       usage: usage(promptTokens, choices),
     };
@@ -276,10 +372,19 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   const routes: Record<string, { method: 'GET' | 'POST'; run(body: string): Promise<unknown> | unknown }> = {
     '/v1/completions': { method: 'POST', run: completions },
     '/v1/chat/completions': { method: 'POST', run: chat },
-    '/v1/models': { method: 'GET', run: () => ({ object: 'list', data: [{ id: modelName, object: 'model', created, owned_by: 'lamer', max_model_len: nCtx }] }) },
+    '/v1/models': {
+      method: 'GET',
+      run: () => ({
+        object: 'list',
+        data: [{ id: modelName, object: 'model', created, owned_by: 'lamer', max_model_len: nCtx }],
+      }),
+    },
     '/health': { method: 'GET', run: () => ({ status: 'ok' }) },
     // Counters for benchmarks and operators: requests, decode batches, and this process's CPU time (main + workers).
-    '/stats': { method: 'GET', run: () => ({ ...stats, cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000) }) },
+    '/stats': {
+      method: 'GET',
+      run: () => ({ ...stats, cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000) }),
+    },
   };
 
   if (o.apiKey !== undefined && o.apiKey.length === 0) throw badInput('lamer serve: the API key is empty');
@@ -295,13 +400,34 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
         throw invalid('malformed request target', null, 'invalid_request_target');
       }
       if (apiKey && path !== '/health' && !authorized(req, apiKey)) {
-        throw new HttpError(401, apiError('Incorrect or missing API key (send Authorization: Bearer <key>).', 'invalid_request_error', null, 'invalid_api_key'),
-          { 'www-authenticate': 'Bearer' });
+        throw new HttpError(
+          401,
+          apiError(
+            'Incorrect or missing API key (send Authorization: Bearer <key>).',
+            'invalid_request_error',
+            null,
+            'invalid_api_key',
+          ),
+          { 'www-authenticate': 'Bearer' },
+        );
       }
       const route = routes[path];
-      if (!route) throw new HttpError(404, apiError(`unknown route ${req.method} ${path}`, 'invalid_request_error', null, 'not_found'));
+      if (!route)
+        throw new HttpError(
+          404,
+          apiError(`unknown route ${req.method} ${path}`, 'invalid_request_error', null, 'not_found'),
+        );
       if (req.method !== route.method) {
-        throw new HttpError(405, apiError(`${path} accepts ${route.method}, not ${req.method}`, 'invalid_request_error', null, 'method_not_allowed'), { allow: route.method });
+        throw new HttpError(
+          405,
+          apiError(
+            `${path} accepts ${route.method}, not ${req.method}`,
+            'invalid_request_error',
+            null,
+            'method_not_allowed',
+          ),
+          { allow: route.method },
+        );
       }
       const body = route.method === 'POST' ? await readBody(req, maxBody) : '';
       const out = await route.run(body);
@@ -311,7 +437,11 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
       stats.errors++;
       if (e instanceof HttpError) return send(res, e.status, e.body, e.headers);
       o.logger?.error({ err: (e as Error)?.message }, 'serve: request failed');
-      send(res, 500, apiError(`internal error: ${(e as Error)?.message ?? String(e)}`, 'server_error', null, 'internal_error'));
+      send(
+        res,
+        500,
+        apiError(`internal error: ${(e as Error)?.message ?? String(e)}`, 'server_error', null, 'internal_error'),
+      );
     }
   };
 
@@ -325,13 +455,18 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     });
   } catch (e) {
     await pool.close();
-    throw badInput(`cannot listen on ${o.host}:${o.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw badInput(
+      `cannot listen on ${o.host}:${o.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let closed = false;
   return {
-    url: `http://${host}:${addr.port}/v1`, modelName, nCtx, stats,
+    url: `http://${host}:${addr.port}/v1`,
+    modelName,
+    nCtx,
+    stats,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -17,7 +17,9 @@ export interface StatusTarget {
   authorization?: string;
 }
 
-export type StatusResult = { running: true; url: string; status: StatusSnapshot } | { running: false; reason: string; summary: unknown };
+export type StatusResult =
+  | { running: true; url: string; status: StatusSnapshot }
+  | { running: false; reason: string; summary: unknown };
 
 /** The header `lamer status` sends: a token derived from the run's master key (actor id `status`) when it is local. */
 export function localAuthorization(runDir: string): string | undefined {
@@ -41,24 +43,39 @@ export async function fetchStatus(t: StatusTarget, timeoutMs = 5000): Promise<St
   if (why || !url) return { running: false, reason: why, summary };
   try {
     const res = await fetch(`${url}/status`, {
-      headers: t.authorization ? { authorization: t.authorization } : {}, signal: AbortSignal.timeout(timeoutMs),
+      headers: t.authorization ? { authorization: t.authorization } : {},
+      signal: AbortSignal.timeout(timeoutMs),
     });
-    if (res.status === 401) throw new LamerError('RL_ERR_BAD_INPUT', `${url} wants a bearer token: set LAMER_TOKEN (and --actor-id) or run on the learner's machine`);
+    if (res.status === 401)
+      throw new LamerError(
+        'RL_ERR_BAD_INPUT',
+        `${url} wants a bearer token: set LAMER_TOKEN (and --actor-id) or run on the learner's machine`,
+      );
     if (!res.ok) throw new LamerError('RL_ERR_BAD_INPUT', `${url}/status answered ${res.status}`);
     return { running: true, url, status: (await res.json()) as StatusSnapshot };
   } catch (e) {
     if (e instanceof LamerError) throw e;
-    return { running: false, reason: `no answer from ${url} (${(e as Error).cause ? String((e as { cause: { code?: string } }).cause.code ?? (e as Error).message) : (e as Error).message}): the learner is not running`, summary };
+    return {
+      running: false,
+      reason: `no answer from ${url} (${(e as Error).cause ? String((e as { cause: { code?: string } }).cause.code ?? (e as Error).message) : (e as Error).message}): the learner is not running`,
+      summary,
+    };
   }
 }
 
 const num = (v: number | undefined, d: number) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
-const ago = (s: number) => (s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+const ago = (s: number) =>
+  s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 
 export function formatStatus(r: StatusResult): string {
   if (!r.running) {
     const s = r.summary as { policyVersion?: number; trialsTrained?: number; stoppedBy?: string } | null;
-    return [`not running: ${r.reason}`, ...(s ? [`last summary: policy v${s.policyVersion}, ${s.trialsTrained} trials trained, stopped by ${s.stoppedBy}`] : [])].join('\n');
+    return [
+      `not running: ${r.reason}`,
+      ...(s
+        ? [`last summary: policy v${s.policyVersion}, ${s.trialsTrained} trials trained, stopped by ${s.stoppedBy}`]
+        : []),
+    ].join('\n');
   }
   const st = r.status;
   const L = st.latest;
@@ -71,14 +88,21 @@ export function formatStatus(r: StatusResult): string {
   ];
   if (st.stall) lines.push(`  STALLED: ${st.stall.message}`);
   if (!st.ready.resumed || !st.ready.trainer || !st.ready.accepting) {
-    lines.push(`  not ready: ${Object.entries(st.ready).filter(([, v]) => !v).map(([k]) => k).join(', ')} pending`);
+    lines.push(
+      `  not ready: ${Object.entries(st.ready)
+        .filter(([, v]) => !v)
+        .map(([k]) => k)
+        .join(', ')} pending`,
+    );
   }
   if (st.actors.length) {
     lines.push('  actor        state       policy  trials/s  last seen  leased  outbox  idle');
     for (const a of st.actors) {
-      lines.push(`  ${a.actorId.padEnd(12)} ${(a.connected ? 'connected' : `gone ${ago(a.goneSec ?? 0)}`).padEnd(11)} ${(a.version < 0 ? '-' : `v${a.version}`).padStart(6)}  ` +
-        `${num(a.trialsPerSec, 2).padStart(8)}  ${`${ago(a.lastSeenSec)} ago`.padStart(9)}  ${String(a.leased).padStart(6)}  ${(a.outbox === undefined ? '-' : String(a.outbox)).padStart(6)}  ` +
-        `${a.idleFrac === undefined ? '-' : `${Math.round(100 * a.idleFrac)}%`}`);
+      lines.push(
+        `  ${a.actorId.padEnd(12)} ${(a.connected ? 'connected' : `gone ${ago(a.goneSec ?? 0)}`).padEnd(11)} ${(a.version < 0 ? '-' : `v${a.version}`).padStart(6)}  ` +
+          `${num(a.trialsPerSec, 2).padStart(8)}  ${`${ago(a.lastSeenSec)} ago`.padStart(9)}  ${String(a.leased).padStart(6)}  ${(a.outbox === undefined ? '-' : String(a.outbox)).padStart(6)}  ` +
+          `${a.idleFrac === undefined ? '-' : `${Math.round(100 * a.idleFrac)}%`}`,
+      );
     }
   }
   for (const f of st.sinkFailures) lines.push(`  metric sink ${f.sink} failed ${f.failures}x: ${f.lastError}`);

@@ -3,7 +3,16 @@
  * signals, the final summary and plots. Actors are separate processes so they behave exactly as on other machines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,18 +65,32 @@ export interface TrainOptions {
 /** The command that continues a run directory (budgets are totals: raise them to train longer). */
 export function resumeCommand(r: ResolvedRun, command = process.argv[2]): string {
   const dir = /\s/.test(r.runDir) ? JSON.stringify(r.runDir) : r.runDir;
-  if (command === 'learner') return `npm run -s lamer -- learner --listen ${r.config.learner.host}:${r.config.learner.port} --run-dir ${dir}`;
+  if (command === 'learner')
+    return `npm run -s lamer -- learner --listen ${r.config.learner.host}:${r.config.learner.port} --run-dir ${dir}`;
   return `npm start -- --run-dir ${dir}`;
 }
 
 /** `resuming run X from v24 (ckpt-…), 1.1 of 10 minutes used, 24 of 150 iterations` — what a resume continues from. */
-export function resumeLine(runId: string, from: { version: number; checkpoint: string; minutesUsed: number }, run: { minutes: number; iterations: number }): string {
-  const minutes = run.minutes > 0 ? `${from.minutesUsed.toFixed(1)} of ${run.minutes} minutes used` : `${from.minutesUsed.toFixed(1)} minutes used (no minute limit)`;
-  const iters = run.iterations > 0 ? `${from.version} of ${run.iterations} iterations done` : `${from.version} iterations done (no iteration limit)`;
+export function resumeLine(
+  runId: string,
+  from: { version: number; checkpoint: string; minutesUsed: number },
+  run: { minutes: number; iterations: number },
+): string {
+  const minutes =
+    run.minutes > 0
+      ? `${from.minutesUsed.toFixed(1)} of ${run.minutes} minutes used`
+      : `${from.minutesUsed.toFixed(1)} minutes used (no minute limit)`;
+  const iters =
+    run.iterations > 0
+      ? `${from.version} of ${run.iterations} iterations done`
+      : `${from.version} iterations done (no iteration limit)`;
   return `resuming run ${runId} from v${from.version} (${from.checkpoint}), ${minutes}, ${iters}`;
 }
 
-export async function runTraining(r: ResolvedRun, opts: TrainOptions = {}): Promise<LearnerSummary & { runDir: string }> {
+export async function runTraining(
+  r: ResolvedRun,
+  opts: TrainOptions = {},
+): Promise<LearnerSummary & { runDir: string }> {
   const run = new RunDir(r.runDir);
   try {
     return await train(r, run, opts);
@@ -81,7 +104,11 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
   const { config } = r;
   run.writeJson('config.json', config);
   const logRotation = { maxBytes: Math.round(config.log.maxMB * (1 << 20)), keep: config.log.keep };
-  const logger = createLogger({ level: config.log.level, destination: run.file('logs', 'learner.log'), rotate: logRotation });
+  const logger = createLogger({
+    level: config.log.level,
+    destination: run.file('logs', 'learner.log'),
+    rotate: logRotation,
+  });
   const say = (line: string) => {
     if (opts.out) opts.out(line);
     else if (!opts.quiet) process.stdout.write(line + '\n');
@@ -92,21 +119,32 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
     let dir = config.model.init;
     if (dir === 'base') {
       const report = await runPretrain(config, { log: say });
-      say(`base model ${report.cached ? '(cached) ' : ''}${report.dir}${report.basePass.length ? `: pass@k ${report.basePass.map((p) => (100 * p).toFixed(1)).join('/')}% (${report.evalName})` : ''}`);
+      say(
+        `base model ${report.cached ? '(cached) ' : ''}${report.dir}${report.basePass.length ? `: pass@k ${report.basePass.map((p) => (100 * p).toFixed(1)).join('/')}% (${report.evalName})` : ''}`,
+      );
       dir = report.dir;
     }
     const m = loadModelDir(dir);
     initModel = { params: m.params, config: m.config, tokenizer: m.tokenizer };
   }
   const learner = await LearnerRuntime.start({
-    config, runDir: run, logger, auth: createAuthenticator(key), vocabulary: compactVocabulary(config.env.id),
-    initModel, onProgress: say, tls: opts.tls,
+    config,
+    runDir: run,
+    logger,
+    auth: createAuthenticator(key),
+    vocabulary: compactVocabulary(config.env.id),
+    initModel,
+    onProgress: say,
+    tls: opts.tls,
   });
   const from = learner.resumedFrom;
   say(from ? resumeLine(learner.runId, from, config.run) : `new run ${learner.runId}`);
-  say(`lamer train: run directory ${r.runDir}, learner at ${learner.url}, mode ${config.run.mode}; evaluation ${describeEval(evalDefinition(config))}`);
+  say(
+    `lamer train: run directory ${r.runDir}, learner at ${learner.url}, mode ${config.run.mode}; evaluation ${describeEval(evalDefinition(config))}`,
+  );
   await opts.onStarted?.(learner);
-  if (learner.httpUrl) say(`dashboard ${learner.httpUrl}/  (metrics ${learner.httpUrl}/metrics; \`lamer status --run-dir ${r.runDir}\`)`);
+  if (learner.httpUrl)
+    say(`dashboard ${learner.httpUrl}/  (metrics ${learner.httpUrl}/metrics; \`lamer status --run-dir ${r.runDir}\`)`);
 
   // ---- actors: separate processes, restarted if they crash ---------------------------------------------------
   const count = config.actor.count || 0;
@@ -117,18 +155,46 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
     // (a crash's stack trace) in a file of its own, appended across restarts.
     const logFd = openSync(run.file('logs', `${a.id}.stderr.log`), 'a');
     const outbox = config.actor.outboxDir ? join(config.actor.outboxDir, a.id) : run.file('outbox', a.id);
-    const child = spawn(process.execPath, [
-      '--import', 'tsx', CLI, 'actor', '--learner', learner.url, '--actor-id', a.id, '--run-id', learner.runId,
-      '--threads', String(config.actor.threads), '--groups', String(config.actor.groupsInFlight), '--max-batch', String(config.actor.maxBatch),
-      '--outbox-dir', outbox, '--log-level', config.log.level,
-      // policy.backend=openai: the actors generate with the configured server (the API key stays in the environment).
-      ...(config.policy.backend === 'openai' ? Object.entries(config.policy).flatMap(([k, v]) => ['--set', `policy.${k}=${JSON.stringify(v)}`]) : []),
-    ], {
-      // LAMER_SUPERVISED: the terminal's Ctrl-C reaches the actors too; they keep serving the final evaluation and
-      // stop on the learner's goodbye (or our SIGTERM) instead.
-      env: { ...process.env, LAMER_TOKEN: deriveActorToken(key, a.id), LAMER_SUPERVISED: '1', ...logFileEnv(run.file('logs', `${a.id}.log`), logRotation) },
-      stdio: ['ignore', 'ignore', logFd],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        CLI,
+        'actor',
+        '--learner',
+        learner.url,
+        '--actor-id',
+        a.id,
+        '--run-id',
+        learner.runId,
+        '--threads',
+        String(config.actor.threads),
+        '--groups',
+        String(config.actor.groupsInFlight),
+        '--max-batch',
+        String(config.actor.maxBatch),
+        '--outbox-dir',
+        outbox,
+        '--log-level',
+        config.log.level,
+        // policy.backend=openai: the actors generate with the configured server (the API key stays in the environment).
+        ...(config.policy.backend === 'openai'
+          ? Object.entries(config.policy).flatMap(([k, v]) => ['--set', `policy.${k}=${JSON.stringify(v)}`])
+          : []),
+      ],
+      {
+        // LAMER_SUPERVISED: the terminal's Ctrl-C reaches the actors too; they keep serving the final evaluation and
+        // stop on the learner's goodbye (or our SIGTERM) instead.
+        env: {
+          ...process.env,
+          LAMER_TOKEN: deriveActorToken(key, a.id),
+          LAMER_SUPERVISED: '1',
+          ...logFileEnv(run.file('logs', `${a.id}.log`), logRotation),
+        },
+        stdio: ['ignore', 'ignore', logFd],
+      },
+    );
     child.on('exit', (code, signal) => {
       a.child = null;
       if (stopping) return;
@@ -150,7 +216,9 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
   actors.forEach(startActor);
 
   const onSignal = () => {
-    say('stopping: finishing the current update, a final evaluation if it takes seconds, then checkpointing (Ctrl-C again forces)');
+    say(
+      'stopping: finishing the current update, a final evaluation if it takes seconds, then checkpointing (Ctrl-C again forces)',
+    );
     say(`to resume later: ${resumeCommand(r)}`);
     learner.requestStop();
     process.once('SIGINT', force);
@@ -180,9 +248,11 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
   run.finish({ stoppedBy: summary.stoppedBy, fromVersion: summary.startVersion, toVersion: summary.policyVersion });
   say(finalTable(summary, r.runDir, config.run));
   say(describeEval(evalDefinition(config)));
-  say(summary.stoppedBy === 'signal'
-    ? `stopped by a signal at v${summary.policyVersion}; to resume: ${resumeCommand(r)}`
-    : `budgets are totals for the run directory; to train longer: ${resumeCommand(r)} --${summary.stoppedBy === 'minutes' ? `minutes ${2 * config.run.minutes}` : `iterations ${2 * config.run.iterations}`}`);
+  say(
+    summary.stoppedBy === 'signal'
+      ? `stopped by a signal at v${summary.policyVersion}; to resume: ${resumeCommand(r)}`
+      : `budgets are totals for the run directory; to train longer: ${resumeCommand(r)} --${summary.stoppedBy === 'minutes' ? `minutes ${2 * config.run.minutes}` : `iterations ${2 * config.run.iterations}`}`,
+  );
   return { ...summary, runDir: r.runDir };
 }
 
@@ -200,7 +270,10 @@ function stopChild(child: ChildProcess | null, graceMs = 10_000): Promise<void> 
 }
 
 export function finalTable(s: LearnerSummary, runDir: string, budget: { minutes: number; iterations: number }): string {
-  const rows = s.evals.map((e) => `  v${String(e.version).padEnd(5)} ${e.pass.map((p) => (100 * p).toFixed(1).padStart(6)).join(' ')}   ${e.diversity.toFixed(3)}   ${e.tasks}`);
+  const rows = s.evals.map(
+    (e) =>
+      `  v${String(e.version).padEnd(5)} ${e.pass.map((p) => (100 * p).toFixed(1).padStart(6)).join(' ')}   ${e.diversity.toFixed(3)}   ${e.tasks}`,
+  );
   const k = s.evals[0]?.pass.length ?? 3;
   const resumed = s.startVersion > 0 || s.totalWallSeconds - s.wallSeconds > 1;
   const thisRun = `this invocation v${s.startVersion}→v${s.policyVersion}: ${(s.trialsPerSec * s.wallSeconds).toFixed(0)} trials trained in ${(s.wallSeconds / 60).toFixed(1)} min (${s.trialsPerSec.toFixed(2)} trials/s)`;
@@ -208,7 +281,9 @@ export function finalTable(s: LearnerSummary, runDir: string, budget: { minutes:
   return [
     '',
     `finished (${s.stoppedBy === 'signal' ? 'stopped by a signal' : `${s.stoppedBy} budget reached`}): policy v${s.policyVersion}${budget.iterations > 0 ? ` of ${budget.iterations}` : ''}`,
-    resumed ? `  ${thisRun}\n  ${allTime}` : `  ${s.trialsTrained} trials trained in ${(s.wallSeconds / 60).toFixed(1)} min (${s.trialsPerSec.toFixed(2)} trials/s)`,
+    resumed
+      ? `  ${thisRun}\n  ${allTime}`
+      : `  ${s.trialsTrained} trials trained in ${(s.wallSeconds / 60).toFixed(1)} min (${s.trialsPerSec.toFixed(2)} trials/s)`,
     `  version ${Array.from({ length: k }, (_, i) => `p@${i + 1}`.padStart(6)).join(' ')}   diversity   tasks`,
     ...rows,
     `run directory: ${runDir} (config.json, meta.json, metrics.csv, learning-curve.png, checkpoints/, logs/)`,

@@ -13,6 +13,7 @@ export function csvSink(csv: MetricsCsv): MetricSink {
 export function jsonlSink(path: string): MetricSink {
   return {
     name: 'jsonl',
-    write: (wall, version, values) => appendFileSync(path, JSON.stringify({ wall: +wall.toFixed(3), version, values }) + '\n'),
+    write: (wall, version, values) =>
+      appendFileSync(path, JSON.stringify({ wall: +wall.toFixed(3), version, values }) + '\n'),
   };
 }

@@ -82,7 +82,11 @@ export class MetricsFanout implements MetricsLog {
       f.lastError = e instanceof Error ? e.message : String(e);
       this.failures.set(name, f);
       // Once per sink, then every 1000th: a broken sink must not flood the log either.
-      if (f.failures === 1 || f.failures % 1000 === 0) this.logger?.warn({ sink: name, failures: f.failures, err: f.lastError }, 'metric sink failed; training continues');
+      if (f.failures === 1 || f.failures % 1000 === 0)
+        this.logger?.warn(
+          { sink: name, failures: f.failures, err: f.lastError },
+          'metric sink failed; training continues',
+        );
     }
   }
 }

@@ -67,13 +67,20 @@ function scalarValue(tag: string, value: number): number[] {
 }
 
 /** `Event { wall_time = 1 (double); step = 2 (int64); file_version = 3 | summary = 5 }`. */
-export function eventBytes(e: { wallTime: number; step: number; fileVersion?: string; scalars?: Record<string, number> }): Uint8Array {
+export function eventBytes(e: {
+  wallTime: number;
+  step: number;
+  fileVersion?: string;
+  scalars?: Record<string, number>;
+}): Uint8Array {
   const wt = Buffer.alloc(8);
   wt.writeDoubleLE(e.wallTime, 0);
   const out: number[] = [(1 << 3) | 1, ...wt, (2 << 3) | 0, ...varint(Math.max(0, Math.trunc(e.step)))];
   if (e.fileVersion !== undefined) out.push(...lengthDelimited(3, Buffer.from(e.fileVersion, 'utf8')));
   if (e.scalars) {
-    const summary = Object.entries(e.scalars).flatMap(([tag, v]) => lengthDelimited(1, Uint8Array.from(scalarValue(tag, v))));
+    const summary = Object.entries(e.scalars).flatMap(([tag, v]) =>
+      lengthDelimited(1, Uint8Array.from(scalarValue(tag, v))),
+    );
     out.push(...lengthDelimited(5, Uint8Array.from(summary)));
   }
   return Uint8Array.from(out);

@@ -72,36 +72,60 @@ export function serializeModel(m: ModelFiles): Map<string, Uint8Array> {
   const config = parseModelConfig(m.config);
   const manifest = buildManifest(config);
   if (!(m.params instanceof Float32Array) || m.params.length !== manifest.totalSize) {
-    throw new LamerError('RL_ERR_MODEL', `parameters have ${m.params?.length} values, the config needs ${manifest.totalSize}`);
+    throw new LamerError(
+      'RL_ERR_MODEL',
+      `parameters have ${m.params?.length} values, the config needs ${manifest.totalSize}`,
+    );
   }
   if (m.tokenizer && m.tokenizer.vocabSize > config.vocabSize) {
-    throw new LamerError('RL_ERR_MODEL', `tokenizer has ${m.tokenizer.vocabSize} words but the model vocabulary is ${config.vocabSize}`);
+    throw new LamerError(
+      'RL_ERR_MODEL',
+      `tokenizer has ${m.tokenizer.vocabSize} words but the model vocabulary is ${config.vocabSize}`,
+    );
   }
   const files = new Map<string, Uint8Array>();
-  files.set(MODEL_FILES.weights, writeSafetensors(
-    manifest.entries.map((e): [string, SafeTensor] => [e.name, { dtype: 'F32', shape: e.shape, data: m.params.subarray(e.offset, e.offset + e.size) }]),
-    { format: 'pt' },
-  ));
+  files.set(
+    MODEL_FILES.weights,
+    writeSafetensors(
+      manifest.entries.map((e): [string, SafeTensor] => [
+        e.name,
+        { dtype: 'F32', shape: e.shape, data: m.params.subarray(e.offset, e.offset + e.size) },
+      ]),
+      { format: 'pt' },
+    ),
+  );
   files.set(MODEL_FILES.hfConfig, json(hfConfigJson(config, m.tokenizer)));
   if (m.optimizer) {
     const o = m.optimizer;
     if (o.m.length !== manifest.totalSize || o.v.length !== manifest.totalSize) {
-      throw new LamerError('RL_ERR_MODEL', `optimizer moments have ${o.m.length}/${o.v.length} values, the model has ${manifest.totalSize}`);
+      throw new LamerError(
+        'RL_ERR_MODEL',
+        `optimizer moments have ${o.m.length}/${o.v.length} values, the model has ${manifest.totalSize}`,
+      );
     }
-    files.set(MODEL_FILES.optimizer, writeSafetensors(
-      [['m', { dtype: 'F32', shape: [o.m.length], data: o.m }], ['v', { dtype: 'F32', shape: [o.v.length], data: o.v }]],
-      { format: 'lamer-adamw', step: String(o.step) },
-    ));
+    files.set(
+      MODEL_FILES.optimizer,
+      writeSafetensors(
+        [
+          ['m', { dtype: 'F32', shape: [o.m.length], data: o.m }],
+          ['v', { dtype: 'F32', shape: [o.v.length], data: o.v }],
+        ],
+        { format: 'lamer-adamw', step: String(o.step) },
+      ),
+    );
   }
   if (m.tokenizer) files.set(MODEL_FILES.tokenizer, json(m.tokenizer.toJSON()));
-  files.set(MODEL_FILES.lamer, json({
-    format: 'lamer-model',
-    version: 1,
-    config,
-    manifest: manifest.entries,
-    totalSize: manifest.totalSize,
-    extra: m.extra ?? {},
-  }));
+  files.set(
+    MODEL_FILES.lamer,
+    json({
+      format: 'lamer-model',
+      version: 1,
+      config,
+      manifest: manifest.entries,
+      totalSize: manifest.totalSize,
+      extra: m.extra ?? {},
+    }),
+  );
   return files;
 }
 
@@ -123,16 +147,31 @@ function checkManifest(expected: Manifest, got: unknown): void {
     const g = got[i] as { name?: unknown; shape?: unknown; offset?: unknown; size?: unknown } | undefined;
     const gs = g ? `${String(g.name)} [${String(g.shape)}] @${String(g.offset)}` : 'nothing';
     const es = e ? `${e.name} [${e.shape}] @${e.offset}` : 'nothing';
-    if (!e || !g || g.name !== e.name || JSON.stringify(g.shape) !== JSON.stringify(e.shape) || g.offset !== e.offset || g.size !== e.size) {
-      throw ckptError(`checkpoint manifest does not match its config at entry ${i}: file has ${gs}, config implies ${es}`);
+    if (
+      !e ||
+      !g ||
+      g.name !== e.name ||
+      JSON.stringify(g.shape) !== JSON.stringify(e.shape) ||
+      g.offset !== e.offset ||
+      g.size !== e.size
+    ) {
+      throw ckptError(
+        `checkpoint manifest does not match its config at entry ${i}: file has ${gs}, config implies ${es}`,
+      );
     }
   }
 }
 
 /** Parses checkpoint files; every mismatch between config, manifest and tensors is a clear RL_ERR_CHECKPOINT. */
 export function parseModel(files: Map<string, Uint8Array>): ModelFiles {
-  const meta = parseJsonFile(files, MODEL_FILES.lamer) as { format?: unknown; config?: unknown; manifest?: unknown; extra?: unknown } | null;
-  if (typeof meta !== 'object' || meta === null || meta.format !== 'lamer-model') throw ckptError('lamer.json is not a lamer model description');
+  const meta = parseJsonFile(files, MODEL_FILES.lamer) as {
+    format?: unknown;
+    config?: unknown;
+    manifest?: unknown;
+    extra?: unknown;
+  } | null;
+  if (typeof meta !== 'object' || meta === null || meta.format !== 'lamer-model')
+    throw ckptError('lamer.json is not a lamer model description');
   let config: ModelConfig;
   try {
     config = parseModelConfig(meta.config, 'lamer.json config');
@@ -142,7 +181,13 @@ export function parseModel(files: Map<string, Uint8Array>): ModelFiles {
   const manifest = buildManifest(config);
   checkManifest(manifest, meta.manifest);
   const hf = parseJsonFile(files, MODEL_FILES.hfConfig) as Record<string, unknown> | null;
-  const pairs: Array<[string, number]> = [['vocab_size', config.vocabSize], ['n_positions', config.nCtx], ['n_embd', config.dModel], ['n_layer', config.nLayer], ['n_head', config.nHead]];
+  const pairs: Array<[string, number]> = [
+    ['vocab_size', config.vocabSize],
+    ['n_positions', config.nCtx],
+    ['n_embd', config.dModel],
+    ['n_layer', config.nLayer],
+    ['n_head', config.nHead],
+  ];
   for (const [k, v] of pairs) {
     if (hf?.[k] !== v) throw ckptError(`config.json ${k} is ${JSON.stringify(hf?.[k])} but lamer.json says ${v}`);
   }
@@ -154,7 +199,8 @@ export function parseModel(files: Map<string, Uint8Array>): ModelFiles {
     const t = tensors.get(e.name);
     if (!t) throw ckptError(`${MODEL_FILES.weights} is missing tensor '${e.name}'`);
     if (t.dtype !== 'F32') throw ckptError(`tensor '${e.name}' is ${t.dtype}, expected F32`);
-    if (JSON.stringify(t.shape) !== JSON.stringify(e.shape)) throw ckptError(`tensor '${e.name}' has shape [${t.shape}], the config implies [${e.shape}]`);
+    if (JSON.stringify(t.shape) !== JSON.stringify(e.shape))
+      throw ckptError(`tensor '${e.name}' has shape [${t.shape}], the config implies [${e.shape}]`);
     params.set(t.data as Float32Array, e.offset);
   }
   // The tied head may be stored explicitly by other tools; anything else is a different model.
@@ -170,20 +216,28 @@ export function parseModel(files: Map<string, Uint8Array>): ModelFiles {
     const m = o.tensors.get('m');
     const v = o.tensors.get('v');
     const step = Number(o.metadata.step);
-    if (!m || !v || m.dtype !== 'F32' || v.dtype !== 'F32') throw ckptError(`${MODEL_FILES.optimizer} needs F32 tensors 'm' and 'v'`);
+    if (!m || !v || m.dtype !== 'F32' || v.dtype !== 'F32')
+      throw ckptError(`${MODEL_FILES.optimizer} needs F32 tensors 'm' and 'v'`);
     if (m.data.length !== manifest.totalSize || v.data.length !== manifest.totalSize) {
-      throw ckptError(`${MODEL_FILES.optimizer} moments have ${m.data.length}/${v.data.length} values, the model has ${manifest.totalSize}`);
+      throw ckptError(
+        `${MODEL_FILES.optimizer} moments have ${m.data.length}/${v.data.length} values, the model has ${manifest.totalSize}`,
+      );
     }
-    if (!Number.isSafeInteger(step) || step < 0) throw ckptError(`${MODEL_FILES.optimizer} metadata step ${JSON.stringify(o.metadata.step)} is not a non-negative integer`);
+    if (!Number.isSafeInteger(step) || step < 0)
+      throw ckptError(
+        `${MODEL_FILES.optimizer} metadata step ${JSON.stringify(o.metadata.step)} is not a non-negative integer`,
+      );
     out.optimizer = { step, m: m.data as Float32Array, v: v.data as Float32Array };
   }
   if (files.has(MODEL_FILES.tokenizer)) {
     const tok = WordTokenizer.fromJSON(parseJsonFile(files, MODEL_FILES.tokenizer));
-    if (tok.vocabSize > config.vocabSize) throw ckptError(`tokenizer has ${tok.vocabSize} words but the model vocabulary is ${config.vocabSize}`);
+    if (tok.vocabSize > config.vocabSize)
+      throw ckptError(`tokenizer has ${tok.vocabSize} words but the model vocabulary is ${config.vocabSize}`);
     out.tokenizer = tok;
   }
   if (meta.extra !== undefined) {
-    if (typeof meta.extra !== 'object' || meta.extra === null || Array.isArray(meta.extra)) throw ckptError('lamer.json extra must be an object');
+    if (typeof meta.extra !== 'object' || meta.extra === null || Array.isArray(meta.extra))
+      throw ckptError('lamer.json extra must be an object');
     out.extra = meta.extra as Record<string, unknown>;
   }
   return out;

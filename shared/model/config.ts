@@ -23,7 +23,8 @@ export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 /** Validates a config (from a file, CLI or the wire) and names every problem. */
 export function parseModelConfig(value: unknown, what = 'model config'): ModelConfig {
   const r = ModelConfigSchema.safeParse(value);
-  if (!r.success) throw new LamerError('RL_ERR_CONFIG', `invalid ${what}: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`);
+  if (!r.success)
+    throw new LamerError('RL_ERR_CONFIG', `invalid ${what}: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`);
   return r.data;
 }
 

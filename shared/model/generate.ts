@@ -51,16 +51,24 @@ export function checkGenRequests(cfg: ModelConfig, reqs: unknown): asserts reqs 
   reqs.forEach((r: Partial<GenRequest>, i) => {
     const w = `request ${i}`;
     if (typeof r !== 'object' || r === null) genError(`${w} must be an object`);
-    if (!Array.isArray(r.prompt) || r.prompt.length === 0) genError(`${w}: prompt must be a non-empty array of token ids`);
-    if (r.prompt.length > cfg.nCtx) genError(`${w}: prompt of ${r.prompt.length} tokens is longer than the model context (${cfg.nCtx})`);
+    if (!Array.isArray(r.prompt) || r.prompt.length === 0)
+      genError(`${w}: prompt must be a non-empty array of token ids`);
+    if (r.prompt.length > cfg.nCtx)
+      genError(`${w}: prompt of ${r.prompt.length} tokens is longer than the model context (${cfg.nCtx})`);
     r.prompt.forEach((t, k) => {
-      if (!Number.isInteger(t) || t < 0 || t >= cfg.vocabSize) genError(`${w}: prompt token id ${t} at position ${k} is outside the vocabulary (0..${cfg.vocabSize - 1})`);
+      if (!Number.isInteger(t) || t < 0 || t >= cfg.vocabSize)
+        genError(`${w}: prompt token id ${t} at position ${k} is outside the vocabulary (0..${cfg.vocabSize - 1})`);
     });
-    if (!Number.isInteger(r.maxTokens) || r.maxTokens! < 0) genError(`${w}: maxTokens must be an integer >= 0, got ${r.maxTokens}`);
-    if (!Array.isArray(r.stop) || r.stop.some((t) => !Number.isInteger(t) || t < 0 || t >= cfg.vocabSize)) genError(`${w}: stop must be an array of token ids in the vocabulary`);
-    if (typeof r.temperature !== 'number' || !(r.temperature >= 0) || !Number.isFinite(r.temperature)) genError(`${w}: temperature must be a finite number >= 0, got ${r.temperature}`);
-    if (typeof r.topP !== 'number' || !(r.topP > 0 && r.topP <= 1)) genError(`${w}: topP must be in (0, 1], got ${r.topP}`);
-    if (typeof r.seed !== 'number' || !Number.isFinite(r.seed)) genError(`${w}: seed must be a finite number, got ${r.seed}`);
+    if (!Number.isInteger(r.maxTokens) || r.maxTokens! < 0)
+      genError(`${w}: maxTokens must be an integer >= 0, got ${r.maxTokens}`);
+    if (!Array.isArray(r.stop) || r.stop.some((t) => !Number.isInteger(t) || t < 0 || t >= cfg.vocabSize))
+      genError(`${w}: stop must be an array of token ids in the vocabulary`);
+    if (typeof r.temperature !== 'number' || !(r.temperature >= 0) || !Number.isFinite(r.temperature))
+      genError(`${w}: temperature must be a finite number >= 0, got ${r.temperature}`);
+    if (typeof r.topP !== 'number' || !(r.topP > 0 && r.topP <= 1))
+      genError(`${w}: topP must be in (0, 1], got ${r.topP}`);
+    if (typeof r.seed !== 'number' || !Number.isFinite(r.seed))
+      genError(`${w}: seed must be a finite number, got ${r.seed}`);
   });
 }
 
@@ -84,7 +92,13 @@ export class DecodeEngine {
   private readonly sessionOptions: SessionOptions;
   private readonly scratch: Float64Array;
 
-  private constructor(cfg: ModelConfig, proto: ModelProto, session: Session, version: number, sessionOptions: SessionOptions) {
+  private constructor(
+    cfg: ModelConfig,
+    proto: ModelProto,
+    session: Session,
+    version: number,
+    sessionOptions: SessionOptions,
+  ) {
     this.config = cfg;
     this.manifest = buildManifest(cfg);
     this.proto = proto;
@@ -101,7 +115,12 @@ export class DecodeEngine {
   }
 
   /** `threads` may be a number of intra-op threads (default 1) or full session options. */
-  static async create(config: ModelConfig, params: Float32Array, version = 0, threads: number | SessionOptions = 1): Promise<DecodeEngine> {
+  static async create(
+    config: ModelConfig,
+    params: Float32Array,
+    version = 0,
+    threads: number | SessionOptions = 1,
+  ): Promise<DecodeEngine> {
     const cfg = parseModelConfig(config);
     checkParams(buildManifest(cfg), params);
     const proto = toModelProto(buildDecodeGraph(cfg, params), 'lamer-decode');
@@ -169,7 +188,10 @@ export class DecodeEngine {
     const rows: Row[] = reqs.map((req) => {
       const budget = Math.min(req.maxTokens, cfg.nCtx - req.prompt.length);
       return {
-        req, rng: new Xoshiro128Rng(req.seed), stop: new Set(req.stop), budget,
+        req,
+        rng: new Xoshiro128Rng(req.seed),
+        stop: new Set(req.stop),
+        budget,
         out: { tokens: [], logprobs: [], rawLogprobs: [], finish: 'length', policyVersion: version },
         done: budget <= 0,
       };

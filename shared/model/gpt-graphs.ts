@@ -40,7 +40,8 @@ export function paramsFromFlat(b: GraphBuilder, m: Manifest, flat: Tensor): Para
 /** Parameter tensors baked in as initializers named by the manifest (inference graphs; prepacked by ORT). */
 export function paramsAsInitializers(b: GraphBuilder, m: Manifest, params: Float32Array): Params {
   const p: Params = new Map();
-  for (const e of m.entries) p.set(e.name, b.initializer(e.name, 'float32', e.shape, params.slice(e.offset, e.offset + e.size)));
+  for (const e of m.entries)
+    p.set(e.name, b.initializer(e.name, 'float32', e.shape, params.slice(e.offset, e.offset + e.size)));
   return p;
 }
 
@@ -81,7 +82,14 @@ function linear(b: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor): Tensor {
  * x + (y·W + b). Training graphs add the three in one variadic Sum (one pass over [B, T, d] instead of two);
  * inference graphs keep MatMul + Add + Add, the pattern onnxruntime's inference fusions expect.
  */
-function residual(b: GraphBuilder, x: Tensor, y: Tensor, w: Tensor, bias: Tensor, training: boolean | undefined): Tensor {
+function residual(
+  b: GraphBuilder,
+  x: Tensor,
+  y: Tensor,
+  w: Tensor,
+  bias: Tensor,
+  training: boolean | undefined,
+): Tensor {
   return training ? b.sum([x, b.matmul(y, w), bias]) : b.add(x, linear(b, y, w, bias));
 }
 
@@ -96,7 +104,14 @@ function plainNorm(b: GraphBuilder, x: Tensor): Tensor {
  * into the linear layer after it. The folded products are [d, N]-sized, so the backward no longer spends
  * passes over the [B, T, d] activations on recomputing x̂ (the plain LayerNorm's own output) or on dγ, dβ.
  */
-function affineLinear(b: GraphBuilder, xhat: Tensor, gamma: Tensor, beta: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+function affineLinear(
+  b: GraphBuilder,
+  xhat: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+): Tensor {
   const [d, n] = staticShape(w) as [number, number];
   // x̂ has zero-mean rows, so centring the folded weights' columns leaves x̂·W unchanged and lets the LayerNorm
   // backward skip a pass (its incoming gradient G·Wᵀ then has zero-mean rows; see the LayerNormalization rule).
@@ -106,7 +121,15 @@ function affineLinear(b: GraphBuilder, xhat: Tensor, gamma: Tensor, beta: Tensor
 }
 
 /** LayerNorm then a linear layer; `fold`: the training form (see affineLinear). */
-function normLinear(b: GraphBuilder, x: Tensor, gamma: Tensor, beta: Tensor, w: Tensor, bias: Tensor, fold: boolean | undefined): Tensor {
+function normLinear(
+  b: GraphBuilder,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  w: Tensor,
+  bias: Tensor,
+  fold: boolean | undefined,
+): Tensor {
   if (fold) return affineLinear(b, plainNorm(b, x), gamma, beta, w, bias);
   return linear(b, b.layerNorm(x, gamma, beta, LN_EPS).y, w, bias);
 }
@@ -148,7 +171,15 @@ export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOpt
   const presentV: Tensor[] = [];
   for (let i = 0; i < cfg.nLayer; i++) {
     const pre = `transformer.h.${i}.`;
-    const qkv = normLinear(b, x, P(pre + 'ln_1.weight'), P(pre + 'ln_1.bias'), P(pre + 'attn.c_attn.weight'), P(pre + 'attn.c_attn.bias'), o.training);
+    const qkv = normLinear(
+      b,
+      x,
+      P(pre + 'ln_1.weight'),
+      P(pre + 'ln_1.bias'),
+      P(pre + 'attn.c_attn.weight'),
+      P(pre + 'attn.c_attn.bias'),
+      o.training,
+    );
     const [q0, k0, v0] = b.split(qkv, -1, [d, d, d]);
     const heads = (t: Tensor) => b.transpose(b.reshape(t, [0, 0, H, dh]), [0, 2, 1, 3]);
     let k = heads(k0!);
@@ -163,7 +194,9 @@ export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOpt
     const att = o.training ? blockCausalAttention(b, q, k, v) : attention(b, q, k, v, o.attnBias);
     const y = b.reshape(b.transpose(att, [0, 2, 1, 3]), [0, 0, d]);
     x = residual(b, x, y, P(pre + 'attn.c_proj.weight'), P(pre + 'attn.c_proj.bias'), o.training);
-    const [wFc, bFc, wProj, bProj] = ['mlp.c_fc.weight', 'mlp.c_fc.bias', 'mlp.c_proj.weight', 'mlp.c_proj.bias'].map((n) => P(pre + n)) as [Tensor, Tensor, Tensor, Tensor];
+    const [wFc, bFc, wProj, bProj] = ['mlp.c_fc.weight', 'mlp.c_fc.bias', 'mlp.c_proj.weight', 'mlp.c_proj.bias'].map(
+      (n) => P(pre + n),
+    ) as [Tensor, Tensor, Tensor, Tensor];
     if (o.training) {
       // GELU(x)·W = scaledGelu(x/√2)·(W/√2): both constants go into the [d, 4d] / [4d, d] weights, not into
       // passes over the [B, T, 4d] activations.
@@ -171,7 +204,14 @@ export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOpt
       const u = normLinear(b, x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), s(wFc), s(bFc), true);
       x = residual(b, x, scaledGelu(b, u), s(wProj), bProj, true);
     } else {
-      x = residual(b, x, gelu(b, normLinear(b, x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), wFc, bFc, false)), wProj, bProj, false);
+      x = residual(
+        b,
+        x,
+        gelu(b, normLinear(b, x, P(pre + 'ln_2.weight'), P(pre + 'ln_2.bias'), wFc, bFc, false)),
+        wProj,
+        bProj,
+        false,
+      );
     }
   }
   const gamma = P('transformer.ln_f.weight');
@@ -193,7 +233,12 @@ export function lmHead(b: GraphBuilder, p: Params, hidden: Tensor): Tensor {
  * Next-token log-softmax for positions 0..n-2 and the log-prob of the actual next tokens, padded with 0 at
  * position 0 so row t is log p(token t | < t).
  */
-function tokenLogprobs(b: GraphBuilder, gpt: GptOutputs, ids: Tensor, training?: boolean): { lsm: Tensor; logp: Tensor } {
+function tokenLogprobs(
+  b: GraphBuilder,
+  gpt: GptOutputs,
+  ids: Tensor,
+  training?: boolean,
+): { lsm: Tensor; logp: Tensor } {
   // Training slices the logits rather than the hidden states (one extra position through the head), so the
   // final LayerNorm's output feeds the head MatMul directly (its gradient keeps the G·Wᵀ form).
   const lastOut = (t: Tensor) => b.slice(t, [0], [-1], [1]);
@@ -236,7 +281,9 @@ export function buildDecodeGraph(cfg: ModelConfig, params?: Float32Array): Graph
   const b = new GraphBuilder('float32');
   const H = cfg.nHead;
   const dh = headDim(cfg);
-  const p = params ? paramsAsInitializers(b, m, params) : paramsFromFlat(b, m, b.input('params', 'float32', [m.totalSize]));
+  const p = params
+    ? paramsAsInitializers(b, m, params)
+    : paramsFromFlat(b, m, b.input('params', 'float32', [m.totalSize]));
   const ids = b.input('input_ids', 'int64', ['batch', 'seq']);
   const posIds = b.input('position_ids', 'int64', ['batch', 'seq']);
   const mask = b.input('attention_mask', 'int64', ['batch', 'total']);
@@ -281,7 +328,13 @@ export type TrainingLoss = 'ppo' | 'bc';
  * branch (autodiff Max/Min conventions). clip_frac counts pg2 > pg1, dual_clip_frac A < 0 ∧ pgc > −A·c.
  * BC: loss = −Σ w·logp / Σ w.
  */
-export function buildTrainingGraph(cfg: ModelConfig, B: number, T: number, loss: TrainingLoss, float: 'float32' | 'float64' = 'float32'): GraphBuilder {
+export function buildTrainingGraph(
+  cfg: ModelConfig,
+  B: number,
+  T: number,
+  loss: TrainingLoss,
+  float: 'float32' | 'float64' = 'float32',
+): GraphBuilder {
   const m = buildManifest(cfg);
   const b = new GraphBuilder(float);
   const flat = b.input('params', float, [m.totalSize]);
@@ -330,7 +383,13 @@ export function buildTrainingGraph(cfg: ModelConfig, B: number, T: number, loss:
   b.output(logp, 'logp');
   const wrt = m.entries.map((e) => p.get(e.name)!);
   const grads = gradients(b, lossT, wrt);
-  b.output(b.concat(grads.map((g, i) => (m.entries[i]!.shape.length === 1 ? g : b.reshape(g, [m.entries[i]!.size]))), 0), 'grads');
+  b.output(
+    b.concat(
+      grads.map((g, i) => (m.entries[i]!.shape.length === 1 ? g : b.reshape(g, [m.entries[i]!.size]))),
+      0,
+    ),
+    'grads',
+  );
   return b;
 }
 

@@ -32,13 +32,36 @@
  * TRAINING_DISABLED_OPTIMIZERS (onnxruntime fusions skipped in training sessions).
  */
 export { parseModelConfig, headDim, TOY_CONFIG, ModelConfigSchema, type ModelConfig } from './config.js';
-export { buildManifest, initParams, paramView, entryOf, checkParams, type Manifest, type ManifestEntry } from './manifest.js';
+export {
+  buildManifest,
+  initParams,
+  paramView,
+  entryOf,
+  checkParams,
+  type Manifest,
+  type ManifestEntry,
+} from './manifest.js';
 export { WordTokenizer, SPECIAL_TOKENS, type WordTokenizerJson } from './tokenizer.js';
 export { readSafetensors, writeSafetensors, type SafeTensor, type SafeDType } from './safetensors.js';
 export { AdamW, decayMaskFor, type AdamWOptions, type AdamWState } from './adamw.js';
-export { serializeModel, parseModel, saveModelDir, loadModelDir, hfConfigJson, MODEL_FILES, type ModelFiles } from './checkpoint-files.js';
+export {
+  serializeModel,
+  parseModel,
+  saveModelDir,
+  loadModelDir,
+  hfConfigJson,
+  MODEL_FILES,
+  type ModelFiles,
+} from './checkpoint-files.js';
 export { createScorer, type Scorer } from './scorer.js';
-export { PolicyTrainer, type PolicyTrainerOptions, type PpoBatch, type PpoResult, type BcBatch, type StepInfo } from './trainer.js';
+export {
+  PolicyTrainer,
+  type PolicyTrainerOptions,
+  type PpoBatch,
+  type PpoResult,
+  type BcBatch,
+  type StepInfo,
+} from './trainer.js';
 export { DecodeEngine, checkGenRequests, type GenRequest, type GenResult } from './generate.js';
 export { PolicyPool, type PolicyPoolOptions } from './policy-pool.js';
 export { sampleToken, type SampleSettings, type Sampled } from './sampling.js';

@@ -53,7 +53,8 @@ export class PolicyPool {
   private constructor(o: PolicyPoolOptions, config: ModelConfig) {
     this.config = config;
     this.threads = o.threads ?? Math.max(1, Math.min(2, availableParallelism()));
-    if (!Number.isInteger(this.threads) || this.threads < 1) throw new RangeError(`threads must be a positive integer, got ${o.threads}`);
+    if (!Number.isInteger(this.threads) || this.threads < 1)
+      throw new RangeError(`threads must be a positive integer, got ${o.threads}`);
     this.timeoutMs = o.timeoutMs ?? 60_000;
     this.decodeTimeoutMs = o.decodeTimeoutMs ?? 300_000;
     this.current = o.version;
@@ -66,7 +67,8 @@ export class PolicyPool {
       if (m.error) this.failure = new LamerError('RL_ERR_INTERNAL', `policy worker ${m.threadId}: ${m.error}`);
       this.acked.set(m.threadId, Math.max(this.acked.get(m.threadId) ?? -1, m.seq));
       // A worker that started after the last broadcast (e.g. respawned by piscina) is behind: resend.
-      if (!m.error && m.seq < this.latest.seq) this.bc.postMessage({ type: 'weights', weights: this.latest } satisfies PoolMessage);
+      if (!m.error && m.seq < this.latest.seq)
+        this.bc.postMessage({ type: 'weights', weights: this.latest } satisfies PoolMessage);
       for (const w of [...this.waiters]) w();
     };
     const workerData: PolicyWorkerData = { config, weights: this.latest, channel, intraOpThreads: 1 };
@@ -114,7 +116,10 @@ export class PolicyPool {
         const ids = this.pool.threads.map((t) => t.threadId);
         if (ids.length >= this.threads && ids.every((id) => (this.acked.get(id) ?? -1) >= seq)) finish();
       };
-      const timer = setTimeout(() => finish(new LamerError('RL_ERR_TIMEOUT', `policy workers did not ${what} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => finish(new LamerError('RL_ERR_TIMEOUT', `policy workers did not ${what} within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       const finish = (err?: Error) => {
         clearTimeout(timer);
         this.waiters.delete(check);
@@ -142,7 +147,10 @@ export class PolicyPool {
     } catch (e) {
       if (signal?.aborted) {
         this.timeouts++;
-        throw new LamerError('RL_ERR_TIMEOUT', `decode of ${reqs.length} requests did not finish within ${ms} ms; its worker was replaced`);
+        throw new LamerError(
+          'RL_ERR_TIMEOUT',
+          `decode of ${reqs.length} requests did not finish within ${ms} ms; its worker was replaced`,
+        );
       }
       if (isLamerError(e)) throw new LamerError(e.code, e.message);
       throw new LamerError('RL_ERR_INTERNAL', `policy worker failed: ${(e as Error)?.message ?? String(e)}`);

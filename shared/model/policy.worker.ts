@@ -33,7 +33,12 @@ export interface GenerateTask {
 
 const wd = workerData as PolicyWorkerData;
 let seq = wd.weights.seq;
-const engine = DecodeEngine.create(wd.config, new Float32Array(wd.weights.buffer), wd.weights.version, wd.intraOpThreads);
+const engine = DecodeEngine.create(
+  wd.config,
+  new Float32Array(wd.weights.buffer),
+  wd.weights.version,
+  wd.intraOpThreads,
+);
 const bc = new BroadcastChannel(wd.channel);
 let chain: Promise<unknown> = engine;
 
@@ -55,9 +60,16 @@ function ack(error?: string): void {
 
 bc.onmessage = (ev: unknown) => {
   const m = (ev as { data: PoolMessage }).data;
-  if (m?.type === 'weights') ensure(m.weights).then(() => ack(), (e: unknown) => ack(String((e as Error)?.message ?? e)));
+  if (m?.type === 'weights')
+    ensure(m.weights).then(
+      () => ack(),
+      (e: unknown) => ack(String((e as Error)?.message ?? e)),
+    );
 };
-engine.then(() => ack(), (e: unknown) => ack(String((e as Error)?.message ?? e)));
+engine.then(
+  () => ack(),
+  (e: unknown) => ack(String((e as Error)?.message ?? e)),
+);
 
 /** The task: one batched decode run. Errors cross the thread boundary as plain `{ code, message }`. */
 export default async function generateTask(t: GenerateTask): Promise<GenResult[]> {
@@ -65,6 +77,8 @@ export default async function generateTask(t: GenerateTask): Promise<GenResult[]
     await ensure(t.weights);
     return await (await engine).generate(t.reqs);
   } catch (e) {
-    throw isLamerError(e) ? { code: e.code, message: e.message } : { code: 'RL_ERR_INTERNAL', message: (e as Error)?.message ?? String(e) };
+    throw isLamerError(e)
+      ? { code: e.code, message: e.message }
+      : { code: 'RL_ERR_INTERNAL', message: (e as Error)?.message ?? String(e) };
   }
 }

@@ -37,7 +37,10 @@ function dtypeOf(data: TypedFor): SafeDType {
 }
 
 /** Serialises tensors in the given order (header padded with spaces so the data starts 8-byte aligned). */
-export function writeSafetensors(tensors: Iterable<[string, SafeTensor]>, metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(
+  tensors: Iterable<[string, SafeTensor]>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   checkHost();
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
@@ -52,7 +55,9 @@ export function writeSafetensors(tensors: Iterable<[string, SafeTensor]>, metada
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     Object.defineProperty(header, name, {
       value: { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] },
-      enumerable: true, writable: true, configurable: true,
+      enumerable: true,
+      writable: true,
+      configurable: true,
     });
     parts.push(bytes);
     offset += bytes.length;
@@ -73,7 +78,10 @@ export function writeSafetensors(tensors: Iterable<[string, SafeTensor]>, metada
 }
 
 /** Parses and validates a safetensors file. Tensors come back in file (offset) order. */
-export function readSafetensors(bytes: Uint8Array, what = 'file'): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+export function readSafetensors(
+  bytes: Uint8Array,
+  what = 'file',
+): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
   checkHost();
   const bad = (msg: string): never => fail(`${what}: ${msg}`);
   if (bytes.length < 8) bad(`too short (${bytes.length} bytes)`);
@@ -94,7 +102,8 @@ export function readSafetensors(bytes: Uint8Array, what = 'file'): { tensors: Ma
   const items: Array<{ name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }> = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('__metadata__ must be an object of strings');
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        bad('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') bad(`__metadata__.${k} must be a string`);
         Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -104,23 +113,30 @@ export function readSafetensors(bytes: Uint8Array, what = 'file'): { tensors: Ma
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
     if (typeof info !== 'object' || info === null) bad(`tensor '${name}' has no info object`);
     const dtype = info!.dtype;
-    if (typeof dtype !== 'string' || !(dtype in ITEM)) bad(`tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)} (F32, F64, I32, I64 are supported)`);
+    if (typeof dtype !== 'string' || !(dtype in ITEM))
+      bad(`tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)} (F32, F64, I32, I64 are supported)`);
     const shape = info!.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`tensor '${name}' has an invalid shape`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      bad(`tensor '${name}' has an invalid shape`);
     const offs = info!.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) bad(`tensor '${name}' has invalid data_offsets`);
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0))
+      bad(`tensor '${name}' has invalid data_offsets`);
     const [begin, end] = offs as [number, number];
-    if (begin > end || end > dataLen) bad(`tensor '${name}' data_offsets [${begin}, ${end}] are outside the ${dataLen}-byte data section`);
+    if (begin > end || end > dataLen)
+      bad(`tensor '${name}' data_offsets [${begin}, ${end}] are outside the ${dataLen}-byte data section`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (count * ITEM[dtype as SafeDType] !== end - begin) {
-      bad(`tensor '${name}' shape [${shape}] of ${dtype} needs ${count * ITEM[dtype as SafeDType]} bytes, offsets give ${end - begin}`);
+      bad(
+        `tensor '${name}' shape [${shape}] of ${dtype} needs ${count * ITEM[dtype as SafeDType]} bytes, offsets give ${end - begin}`,
+      );
     }
     items.push({ name, dtype: dtype as SafeDType, shape: shape as number[], begin, end });
   }
   items.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expect = 0;
   for (const it of items) {
-    if (it.begin !== expect) bad(`tensor '${it.name}' starts at ${it.begin}, expected ${expect} (overlap or hole in the data section)`);
+    if (it.begin !== expect)
+      bad(`tensor '${it.name}' starts at ${it.begin}, expected ${expect} (overlap or hole in the data section)`);
     expect = it.end;
   }
   if (expect !== dataLen) bad(`data section has ${dataLen} bytes but tensors cover ${expect}`);
@@ -129,9 +145,12 @@ export function readSafetensors(bytes: Uint8Array, what = 'file'): { tensors: Ma
     // Uint8Array.prototype.slice copies even when `bytes` is a Buffer (whose own slice is a view of a shared pool).
     const copy = Uint8Array.prototype.slice.call(bytes, dataStart + it.begin, dataStart + it.end).buffer;
     const data =
-      it.dtype === 'F32' ? new Float32Array(copy)
-        : it.dtype === 'F64' ? new Float64Array(copy)
-          : it.dtype === 'I32' ? new Int32Array(copy)
+      it.dtype === 'F32'
+        ? new Float32Array(copy)
+        : it.dtype === 'F64'
+          ? new Float64Array(copy)
+          : it.dtype === 'I32'
+            ? new Int32Array(copy)
             : new BigInt64Array(copy);
     tensors.set(it.name, { dtype: it.dtype, shape: it.shape, data });
   }

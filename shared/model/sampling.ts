@@ -24,7 +24,14 @@ export interface Sampled {
  * Samples one token from `logits[offset .. offset+V)`. Uses exactly one uniform draw per call when
  * temperature > 0 (none when greedy), so streams stay aligned across batch compositions.
  */
-export function sampleToken(logits: Float32Array, offset: number, V: number, s: SampleSettings, rng: Xoshiro128Rng, scratch?: Float64Array): Sampled {
+export function sampleToken(
+  logits: Float32Array,
+  offset: number,
+  V: number,
+  s: SampleSettings,
+  rng: Xoshiro128Rng,
+  scratch?: Float64Array,
+): Sampled {
   let max = -Infinity;
   let arg = 0;
   for (let i = 0; i < V; i++) {

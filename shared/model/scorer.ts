@@ -19,7 +19,13 @@ export interface Scorer {
 }
 
 /** Scores a right-padded [B, T] int32 batch: per-token logp (position 0 = 0). */
-export async function scoreBatch(session: Session, params: Float32Array, tokens: Int32Array, B: number, T: number): Promise<Float32Array> {
+export async function scoreBatch(
+  session: Session,
+  params: Float32Array,
+  tokens: Int32Array,
+  B: number,
+  T: number,
+): Promise<Float32Array> {
   const r = await session.run({
     params: new OrtTensor('float32', params, [params.length]),
     tokens: new OrtTensor('int32', tokens, [B, T]),
@@ -28,7 +34,11 @@ export async function scoreBatch(session: Session, params: Float32Array, tokens:
 }
 
 /** Creates a session on the scoring graph. `maxBatch` bounds the rows per run (memory). */
-export async function createScorer(cfg: ModelConfig, params: Float32Array, opts: { threads?: number; maxBatch?: number } = {}): Promise<Scorer> {
+export async function createScorer(
+  cfg: ModelConfig,
+  params: Float32Array,
+  opts: { threads?: number; maxBatch?: number } = {},
+): Promise<Scorer> {
   const config = parseModelConfig(cfg);
   const manifest = buildManifest(config);
   checkParams(manifest, params);
@@ -40,7 +50,10 @@ export async function createScorer(cfg: ModelConfig, params: Float32Array, opts:
       checkSequences(config, seqs);
       const out: Array<Array<number | null>> = seqs.map((s) => (s.length ? [null] : []));
       // Group by length so little padding is computed.
-      const order = seqs.map((_, i) => i).filter((i) => seqs[i]!.length > 1).sort((a, b) => seqs[a]!.length - seqs[b]!.length);
+      const order = seqs
+        .map((_, i) => i)
+        .filter((i) => seqs[i]!.length > 1)
+        .sort((a, b) => seqs[a]!.length - seqs[b]!.length);
       for (let k = 0; k < order.length; k += maxBatch) {
         const rows = order.slice(k, k + maxBatch);
         const T = seqs[rows[rows.length - 1]!]!.length;

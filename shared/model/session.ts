@@ -31,7 +31,8 @@ export interface SessionOptions {
 /** Creates a session from ONNX bytes. Session creation and `run` block the calling thread. */
 export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): Promise<Session> {
   const threads = o.threads ?? 1;
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new RangeError(`threads must be a positive integer, got ${threads}`);
   try {
     return await ort.InferenceSession.create(bytes, {
       executionProviders: ['cpu'],
@@ -44,7 +45,9 @@ export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): 
       logSeverityLevel: 3,
       extra: {
         session: { intra_op: { allow_spinning: o.spin ? '1' : '0' } },
-        ...(o.disabledOptimizers?.length ? { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(';') } } : {}),
+        ...(o.disabledOptimizers?.length
+          ? { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(';') } }
+          : {}),
       },
     });
   } catch (e) {

@@ -10,7 +10,15 @@ export const SPECIAL_TOKENS = ['<pad>', '<bos>', '<eos>', '<unk>'] as const;
 /** Hugging Face `tokenizers` JSON (the subset we write and read). */
 export interface WordTokenizerJson {
   version: string;
-  added_tokens: Array<{ id: number; content: string; special: boolean; single_word: boolean; lstrip: boolean; rstrip: boolean; normalized: boolean }>;
+  added_tokens: Array<{
+    id: number;
+    content: string;
+    special: boolean;
+    single_word: boolean;
+    lstrip: boolean;
+    rstrip: boolean;
+    normalized: boolean;
+  }>;
   normalizer: null;
   pre_tokenizer: { type: 'WhitespaceSplit' };
   post_processor: null;
@@ -68,7 +76,8 @@ export class WordTokenizer {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       const w = Number.isInteger(id) ? this.words[id] : undefined;
-      if (w === undefined) throw new LamerError('RL_ERR_MODEL', `token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
+      if (w === undefined)
+        throw new LamerError('RL_ERR_MODEL', `token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
       out.push(w);
     }
     return out.join(' ');
@@ -81,7 +90,13 @@ export class WordTokenizer {
       truncation: null,
       padding: null,
       added_tokens: SPECIAL_TOKENS.map((content, id) => ({
-        id, content, special: true, single_word: false, lstrip: false, rstrip: false, normalized: false,
+        id,
+        content,
+        special: true,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
       })),
       normalizer: null,
       pre_tokenizer: { type: 'WhitespaceSplit' },
@@ -94,21 +109,33 @@ export class WordTokenizer {
   /** Reads what `toJSON` wrote (ids must be 0..n-1 with the specials first). */
   static fromJSON(value: unknown): WordTokenizer {
     const vocab = (value as { model?: { type?: unknown; vocab?: unknown } } | null)?.model?.vocab;
-    if ((value as { model?: { type?: unknown } } | null)?.model?.type !== 'WordLevel' || typeof vocab !== 'object' || vocab === null) {
+    if (
+      (value as { model?: { type?: unknown } } | null)?.model?.type !== 'WordLevel' ||
+      typeof vocab !== 'object' ||
+      vocab === null
+    ) {
       throw new LamerError('RL_ERR_CHECKPOINT', 'tokenizer.json is not a WordLevel tokenizer (model.vocab missing)');
     }
     const byId: string[] = [];
     for (const [w, id] of Object.entries(vocab as Record<string, unknown>)) {
       if (!Number.isInteger(id) || (id as number) < 0 || byId[id as number] !== undefined) {
-        throw new LamerError('RL_ERR_CHECKPOINT', `tokenizer.json: bad or duplicate id ${String(id)} for word ${JSON.stringify(w)}`);
+        throw new LamerError(
+          'RL_ERR_CHECKPOINT',
+          `tokenizer.json: bad or duplicate id ${String(id)} for word ${JSON.stringify(w)}`,
+        );
       }
       byId[id as number] = w;
     }
     for (let i = 0; i < byId.length; i++) {
-      if (byId[i] === undefined) throw new LamerError('RL_ERR_CHECKPOINT', `tokenizer.json: ids are not contiguous (id ${i} missing)`);
+      if (byId[i] === undefined)
+        throw new LamerError('RL_ERR_CHECKPOINT', `tokenizer.json: ids are not contiguous (id ${i} missing)`);
     }
     SPECIAL_TOKENS.forEach((s, i) => {
-      if (byId[i] !== s) throw new LamerError('RL_ERR_CHECKPOINT', `tokenizer.json: id ${i} must be ${s}, got ${JSON.stringify(byId[i])}`);
+      if (byId[i] !== s)
+        throw new LamerError(
+          'RL_ERR_CHECKPOINT',
+          `tokenizer.json: id ${i} must be ${s}, got ${JSON.stringify(byId[i])}`,
+        );
     });
     const t = new WordTokenizer(byId.slice(SPECIAL_TOKENS.length));
     if (t.vocabSize !== byId.length) throw new LamerError('RL_ERR_CHECKPOINT', 'tokenizer.json: duplicate words');

@@ -82,7 +82,9 @@ export interface StepInfo {
 }
 
 /** What one PPO optimizer step reports back to the learner's update. */
-export type PpoStepSummary = Pick<PpoResult, 'loss' | 'entropy' | 'clipFrac' | 'dualClipFrac' | 'tokens'> & { gradNorm: number };
+export type PpoStepSummary = Pick<PpoResult, 'loss' | 'entropy' | 'clipFrac' | 'dualClipFrac' | 'tokens'> & {
+  gradNorm: number;
+};
 
 export interface BcBatch {
   tokens: Int32Array;
@@ -105,7 +107,8 @@ export class PolicyTrainer {
     this.config = parseModelConfig(o.config);
     this.manifest = buildManifest(this.config);
     checkParams(this.manifest, o.params);
-    if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw badInput(`batchSize must be a positive integer, got ${o.batchSize}`);
+    if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+      throw badInput(`batchSize must be a positive integer, got ${o.batchSize}`);
     if (!Number.isInteger(o.seqLen) || o.seqLen < 2) throw badInput(`seqLen must be an integer >= 2, got ${o.seqLen}`);
     checkLength(this.config, o.seqLen, 'trainer seqLen');
     this.batchSize = o.batchSize;
@@ -127,7 +130,10 @@ export class PolicyTrainer {
   private session(kind: TrainingLoss | 'score'): Promise<Session> {
     let s = this.sessions.get(kind);
     if (!s) {
-      const g = kind === 'score' ? buildScoringGraph(this.config) : buildTrainingGraph(this.config, this.batchSize, this.seqLen, kind);
+      const g =
+        kind === 'score'
+          ? buildScoringGraph(this.config)
+          : buildTrainingGraph(this.config, this.batchSize, this.seqLen, kind);
       const disabledOptimizers = kind === 'score' ? [] : TRAINING_DISABLED_OPTIMIZERS;
       s = createSession(toOnnxBytes(g), { threads: this.threads, spin: this.spin, disabledOptimizers });
       this.sessions.set(kind, s);
@@ -141,14 +147,18 @@ export class PolicyTrainer {
 
   private checkTokens(tokens: Int32Array): void {
     if (!(tokens instanceof Int32Array) || tokens.length !== this.n) {
-      throw new LamerError('RL_ERR_MODEL', `tokens must be an Int32Array of B·T = ${this.batchSize}·${this.seqLen} = ${this.n} ids, got ${tokens?.length}`);
+      throw new LamerError(
+        'RL_ERR_MODEL',
+        `tokens must be an Int32Array of B·T = ${this.batchSize}·${this.seqLen} = ${this.n} ids, got ${tokens?.length}`,
+      );
     }
     checkTokenIds(this.config, tokens, 'training batch');
   }
 
   /** Per-token inputs with zeros at inactive positions (nothing there can reach the loss as NaN). */
   private active(name: string, a: Float32Array, mask: Float32Array): Float32Array {
-    if (!(a instanceof Float32Array) || a.length !== this.n) throw new LamerError('RL_ERR_MODEL', `${name} must be a Float32Array of ${this.n} values, got ${a?.length}`);
+    if (!(a instanceof Float32Array) || a.length !== this.n)
+      throw new LamerError('RL_ERR_MODEL', `${name} must be a Float32Array of ${this.n} values, got ${a?.length}`);
     const out = new Float32Array(this.n);
     for (let i = 0; i < this.n; i++) {
       if (mask[i] === 0) continue;
@@ -166,16 +176,24 @@ export class PolicyTrainer {
   async ppoGradients(b: PpoBatch): Promise<PpoResult & { grads: Float32Array }> {
     this.checkTokens(b.tokens);
     const mask = b.respMask;
-    if (!(mask instanceof Float32Array) || mask.length !== this.n) throw new LamerError('RL_ERR_MODEL', `respMask must be a Float32Array of ${this.n} values`);
+    if (!(mask instanceof Float32Array) || mask.length !== this.n)
+      throw new LamerError('RL_ERR_MODEL', `respMask must be a Float32Array of ${this.n} values`);
     let tokens = 0;
     for (let i = 0; i < this.n; i++) {
-      if (mask[i] !== 0 && mask[i] !== 1) throw new LamerError('RL_ERR_MODEL', `respMask[${i}] is ${mask[i]}; it must be 0 or 1`);
-      if (mask[i] === 1 && i % this.seqLen === 0) throw new LamerError('RL_ERR_MODEL', `respMask is 1 at position 0 of row ${i / this.seqLen}: the first token has no log-prob`);
+      if (mask[i] !== 0 && mask[i] !== 1)
+        throw new LamerError('RL_ERR_MODEL', `respMask[${i}] is ${mask[i]}; it must be 0 or 1`);
+      if (mask[i] === 1 && i % this.seqLen === 0)
+        throw new LamerError(
+          'RL_ERR_MODEL',
+          `respMask is 1 at position 0 of row ${i / this.seqLen}: the first token has no log-prob`,
+        );
       tokens += mask[i]!;
     }
     if (!(b.clipEps > 0 && b.clipEps < 1)) throw badInput(`clipEps must be in (0, 1), got ${b.clipEps}`);
-    if (!(b.dualClipC > 1 && Number.isFinite(b.dualClipC))) throw badInput(`dualClipC must be a finite number > 1, got ${b.dualClipC}`);
-    if (!(b.entropyCoef >= 0 && Number.isFinite(b.entropyCoef))) throw badInput(`entropyCoef must be a finite number >= 0, got ${b.entropyCoef}`);
+    if (!(b.dualClipC > 1 && Number.isFinite(b.dualClipC)))
+      throw badInput(`dualClipC must be a finite number > 1, got ${b.dualClipC}`);
+    if (!(b.entropyCoef >= 0 && Number.isFinite(b.entropyCoef)))
+      throw badInput(`entropyCoef must be a finite number >= 0, got ${b.entropyCoef}`);
     const shape = [this.batchSize, this.seqLen];
     const s = await this.session('ppo');
     const r = await s.run({
@@ -191,8 +209,14 @@ export class PolicyTrainer {
     });
     const num = (k: string) => Number(r[k]!.data[0]) + 0; // + 0: no -0 from an empty mask
     return {
-      loss: num('loss'), pgLoss: num('pg_loss'), entropy: num('entropy'), clipFrac: num('clip_frac'), dualClipFrac: num('dual_clip_frac'),
-      tokens, logp: r.logp!.data as Float32Array, grads: r.grads!.data as Float32Array,
+      loss: num('loss'),
+      pgLoss: num('pg_loss'),
+      entropy: num('entropy'),
+      clipFrac: num('clip_frac'),
+      dualClipFrac: num('dual_clip_frac'),
+      tokens,
+      logp: r.logp!.data as Float32Array,
+      grads: r.grads!.data as Float32Array,
     };
   }
 
@@ -206,11 +230,17 @@ export class PolicyTrainer {
   async bcGradients(b: BcBatch): Promise<{ loss: number; logp: Float32Array; grads: Float32Array }> {
     this.checkTokens(b.tokens);
     const w = b.weights;
-    if (!(w instanceof Float32Array) || w.length !== this.n) throw new LamerError('RL_ERR_MODEL', `weights must be a Float32Array of ${this.n} values`);
+    if (!(w instanceof Float32Array) || w.length !== this.n)
+      throw new LamerError('RL_ERR_MODEL', `weights must be a Float32Array of ${this.n} values`);
     let sum = 0;
     for (let i = 0; i < this.n; i++) {
-      if (!Number.isFinite(w[i]!) || w[i]! < 0) throw new LamerError('RL_ERR_MODEL', `weights[${i}] is ${w[i]}; weights must be finite and >= 0`);
-      if (w[i] !== 0 && i % this.seqLen === 0) throw new LamerError('RL_ERR_MODEL', `weights is nonzero at position 0 of row ${i / this.seqLen}: the first token has no log-prob`);
+      if (!Number.isFinite(w[i]!) || w[i]! < 0)
+        throw new LamerError('RL_ERR_MODEL', `weights[${i}] is ${w[i]}; weights must be finite and >= 0`);
+      if (w[i] !== 0 && i % this.seqLen === 0)
+        throw new LamerError(
+          'RL_ERR_MODEL',
+          `weights is nonzero at position 0 of row ${i / this.seqLen}: the first token has no log-prob`,
+        );
       sum += w[i]!;
     }
     if (!(sum > 0)) throw new LamerError('RL_ERR_MODEL', 'weights sum to 0: nothing to learn from');

@@ -18,7 +18,8 @@ export function checkTokenIds(cfg: ModelConfig, ids: ArrayLike<number>, where: s
 
 /** A sequence must fit the context. */
 export function checkLength(cfg: ModelConfig, length: number, where: string): void {
-  if (length > cfg.nCtx) throw modelError(`${where}: sequence of ${length} tokens is longer than the model context (${cfg.nCtx})`);
+  if (length > cfg.nCtx)
+    throw modelError(`${where}: sequence of ${length} tokens is longer than the model context (${cfg.nCtx})`);
 }
 
 /** A list of token sequences for scoring. */
@@ -34,5 +35,6 @@ export function checkSequences(cfg: ModelConfig, seqs: unknown): asserts seqs is
 /** A per-token float array of the batch: right length, finite. */
 export function checkFloats(name: string, a: ArrayLike<number>, n: number): void {
   if (a.length !== n) throw modelError(`${name} has ${a.length} values, expected ${n} (B·T)`);
-  for (let i = 0; i < n; i++) if (!Number.isFinite(a[i]!)) throw modelError(`${name}[${i}] is ${a[i]}, expected a finite number`);
+  for (let i = 0; i < n; i++)
+    if (!Number.isFinite(a[i]!)) throw modelError(`${name}[${i}] is ${a[i]}, expected a finite number`);
 }

@@ -21,7 +21,10 @@ export function groupAdvantages(group: Group, options: Partial<AdvantageOptions>
 }
 
 /** Advantages of every group; groups are independent of each other. */
-export function computeAdvantages(groups: readonly Group[], options: Partial<AdvantageOptions> = {}): GroupAdvantages[] {
+export function computeAdvantages(
+  groups: readonly Group[],
+  options: Partial<AdvantageOptions> = {},
+): GroupAdvantages[] {
   const o = resolveAdvantageOptions(options);
   assertGroupsWellFormed(groups);
   return groups.map((g) => {

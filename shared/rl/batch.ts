@@ -43,18 +43,25 @@ export interface PackedBatch {
 }
 
 function checkOptions(o: PackOptions): void {
-  if (!Number.isInteger(o.context) || o.context < 2) throw badInput(`pack: context must be an integer >= 2, got ${o.context}`);
+  if (!Number.isInteger(o.context) || o.context < 2)
+    throw badInput(`pack: context must be an integer >= 2, got ${o.context}`);
   if (!Number.isInteger(o.padId)) throw badInput(`pack: padId must be an integer, got ${o.padId}`);
 }
 
 function checkRow(r: TrainRow, i: number, context: number): void {
   const R = r.responseTokens.length;
   if (R === 0) throw badInput(`pack: row ${i} has no response tokens`);
-  if (r.behavLogp.length !== R) throw badInput(`pack: row ${i} has ${r.behavLogp.length} behaviour log-probs for ${R} response tokens`);
-  if (r.promptTokens.length === 0) throw badInput(`pack: row ${i} has an empty prompt (the first response token needs a token before it)`);
-  if (R > context - 1) throw badInput(`pack: row ${i} has a response of ${R} tokens, which does not fit a context of ${context} (at most ${context - 1}: one prompt token must precede it)`);
+  if (r.behavLogp.length !== R)
+    throw badInput(`pack: row ${i} has ${r.behavLogp.length} behaviour log-probs for ${R} response tokens`);
+  if (r.promptTokens.length === 0)
+    throw badInput(`pack: row ${i} has an empty prompt (the first response token needs a token before it)`);
+  if (R > context - 1)
+    throw badInput(
+      `pack: row ${i} has a response of ${R} tokens, which does not fit a context of ${context} (at most ${context - 1}: one prompt token must precede it)`,
+    );
   if (!Number.isFinite(r.advantage)) throw badInput(`pack: row ${i} has a non-finite advantage ${r.advantage}`);
-  for (let t = 0; t < R; t++) if (!Number.isFinite(r.behavLogp[t])) throw badInput(`pack: row ${i} behavLogp[${t}] is ${r.behavLogp[t]}`);
+  for (let t = 0; t < R; t++)
+    if (!Number.isFinite(r.behavLogp[t])) throw badInput(`pack: row ${i} behavLogp[${t}] is ${r.behavLogp[t]}`);
 }
 
 /** Packs the rows selected by `indices` (default: all, in order) into one [B, T] batch. */
@@ -70,9 +77,12 @@ export function packRows(rows: readonly TrainRow[], opts: PackOptions, indices?:
   });
   const B = idx.length;
   let T = 0;
-  idx.forEach((i, b) => { T = Math.max(T, keep[b] + rows[i].responseTokens.length); });
+  idx.forEach((i, b) => {
+    T = Math.max(T, keep[b] + rows[i].responseTokens.length);
+  });
   const out: PackedBatch = {
-    B, T,
+    B,
+    T,
     tokens: new Int32Array(B * T).fill(opts.padId),
     respMask: new Float32Array(B * T),
     advantages: new Float32Array(B * T),
@@ -138,7 +148,10 @@ export function minibatchIndices(nRows: number, size = 64, seed?: number): numbe
  */
 export function lengthGroupedIndices(lengths: readonly number[], size = 64, seed = 0): number[][] {
   const shuffled = minibatchIndices(lengths.length, Math.max(1, lengths.length), seed)[0] ?? [];
-  const order = shuffled.map((i, rank) => ({ i, rank })).sort((a, b) => lengths[a.i] - lengths[b.i] || a.rank - b.rank).map((x) => x.i);
+  const order = shuffled
+    .map((i, rank) => ({ i, rank }))
+    .sort((a, b) => lengths[a.i] - lengths[b.i] || a.rank - b.rank)
+    .map((x) => x.i);
   const chunks: number[][] = [];
   for (let i = 0; i < order.length; i += size) chunks.push(order.slice(i, i + size));
   const perm = minibatchIndices(chunks.length, Math.max(1, chunks.length), seed ^ 0x5bd1e995)[0] ?? [];
@@ -146,10 +159,17 @@ export function lengthGroupedIndices(lengths: readonly number[], size = 64, seed
 }
 
 /** Minibatches of `size` rows (default 64), each packed with its own T; `groupByLength` packs similar lengths together. */
-export function packMinibatches(rows: readonly TrainRow[], opts: PackOptions & { size?: number; seed?: number; groupByLength?: boolean }): PackedBatch[] {
+export function packMinibatches(
+  rows: readonly TrainRow[],
+  opts: PackOptions & { size?: number; seed?: number; groupByLength?: boolean },
+): PackedBatch[] {
   const size = opts.size ?? 64;
   const indices = opts.groupByLength
-    ? lengthGroupedIndices(rows.map((r) => Math.min(r.promptTokens.length + r.responseTokens.length, opts.context)), size, opts.seed ?? 0)
+    ? lengthGroupedIndices(
+        rows.map((r) => Math.min(r.promptTokens.length + r.responseTokens.length, opts.context)),
+        size,
+        opts.seed ?? 0,
+      )
     : minibatchIndices(rows.length, size, opts.seed);
   return indices.map((idx) => packRows(rows, opts, idx));
 }

@@ -42,13 +42,22 @@ export interface OffPolicyDiagnostics {
 }
 
 /** Off-policy diagnostics of one (mini)batch, over its response tokens (staleness over the given rows). */
-export function offPolicyDiagnostics(input: OffPolicyInput, options: Partial<ImportanceOptions & ClipOptions> = {}): OffPolicyDiagnostics {
+export function offPolicyDiagnostics(
+  input: OffPolicyInput,
+  options: Partial<ImportanceOptions & ClipOptions> = {},
+): OffPolicyDiagnostics {
   const opts = { ...DEFAULT_POLICY_LOSS_OPTIONS, ...options };
   const { proxLogp, behavLogp, mask } = input;
   const n = mask.length;
   checkLengths(n, { proxLogp, behavLogp, logp: input.logp, advantages: input.advantages });
   const { w, masked } = importanceWeights(proxLogp, behavLogp, opts, mask);
-  let tokens = 0, sumW = 0, sumW2 = 0, maxW = 0, maxRatio = 0, nMasked = 0, kl = 0;
+  let tokens = 0,
+    sumW = 0,
+    sumW2 = 0,
+    maxW = 0,
+    maxRatio = 0,
+    nMasked = 0,
+    kl = 0;
   for (let i = 0; i < n; i++) {
     if (mask[i] === 0) continue;
     tokens++;
@@ -61,15 +70,23 @@ export function offPolicyDiagnostics(input: OffPolicyInput, options: Partial<Imp
     nMasked += masked[i];
     kl += rho - 1 - lr;
   }
-  let nClip = 0, nDual = 0;
+  let nClip = 0,
+    nDual = 0;
   if (input.logp !== undefined) {
-    if (input.advantages === undefined) throw badInput('offPolicyDiagnostics: advantages are required with logp (for the clipped fractions)');
+    if (input.advantages === undefined)
+      throw badInput('offPolicyDiagnostics: advantages are required with logp (for the clipped fractions)');
     const anchor = opts.isMode === 'bypass' ? behavLogp : proxLogp;
     const f = ppoTokenLoss(input.logp, anchor, input.advantages, opts);
-    for (let i = 0; i < n; i++) if (mask[i] !== 0) { nClip += f.clipped[i]; nDual += f.dualClipped[i]; }
+    for (let i = 0; i < n; i++)
+      if (mask[i] !== 0) {
+        nClip += f.clipped[i];
+        nDual += f.dualClipped[i];
+      }
   }
   const s = input.staleness;
-  let sMin = Infinity, sMax = -Infinity, sSum = 0;
+  let sMin = Infinity,
+    sMax = -Infinity,
+    sSum = 0;
   for (let i = 0; i < s.length; i++) {
     if (s[i] < sMin) sMin = s[i];
     if (s[i] > sMax) sMax = s[i];

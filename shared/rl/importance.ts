@@ -27,21 +27,25 @@ const IS_MODES: readonly IsMode[] = ['truncate', 'mask', 'bypass', 'off'];
 
 /** Throws a bad-input error naming the option that is out of range. */
 export function checkImportanceOptions(o: ImportanceOptions): void {
-  if (!IS_MODES.includes(o.isMode)) throw badInput(`isMode must be one of ${IS_MODES.join(', ')}, got ${JSON.stringify(o.isMode)}`);
-  if (!(typeof o.isCap === 'number' && o.isCap > 0 && o.isCap !== Infinity)) throw badInput(`isCap must be a finite number > 0, got ${o.isCap}`);
+  if (!IS_MODES.includes(o.isMode))
+    throw badInput(`isMode must be one of ${IS_MODES.join(', ')}, got ${JSON.stringify(o.isMode)}`);
+  if (!(typeof o.isCap === 'number' && o.isCap > 0 && o.isCap !== Infinity))
+    throw badInput(`isCap must be a finite number > 0, got ${o.isCap}`);
 }
 
 /** Throws naming the array and index of the first non-finite value among positions the mask selects. */
 export function assertFinite(name: string, xs: ArrayLike<number>, mask?: ArrayLike<number>): void {
   for (let i = 0; i < xs.length; i++) {
-    if ((mask === undefined || mask[i] !== 0) && !Number.isFinite(xs[i])) throw badInput(`${name}[${i}] is ${xs[i]}; log-probs and advantages must be finite`);
+    if ((mask === undefined || mask[i] !== 0) && !Number.isFinite(xs[i]))
+      throw badInput(`${name}[${i}] is ${xs[i]}; log-probs and advantages must be finite`);
   }
 }
 
 /** Throws unless every given array has length n. */
 export function checkLengths(n: number, arrays: Record<string, ArrayLike<number> | undefined>): void {
   for (const [name, a] of Object.entries(arrays)) {
-    if (a !== undefined && a.length !== n) throw badInput(`${name} has length ${a.length}, expected ${n} (one value per token)`);
+    if (a !== undefined && a.length !== n)
+      throw badInput(`${name} has length ${a.length}, expected ${n} (one value per token)`);
   }
 }
 
@@ -50,7 +54,9 @@ export function checkLengths(n: number, arrays: Record<string, ArrayLike<number>
  * w = 0 and are never counted as masked.
  */
 export function importanceWeights(
-  proxLogp: ArrayLike<number>, behavLogp: ArrayLike<number>, opts: ImportanceOptions = DEFAULT_IMPORTANCE_OPTIONS,
+  proxLogp: ArrayLike<number>,
+  behavLogp: ArrayLike<number>,
+  opts: ImportanceOptions = DEFAULT_IMPORTANCE_OPTIONS,
   mask?: ArrayLike<number>,
 ): { w: Float64Array; masked: Uint8Array } {
   checkImportanceOptions(opts);

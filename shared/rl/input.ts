@@ -53,7 +53,8 @@ export function parseAdvantagesInput(doc: unknown, source = 'input'): Advantages
   if (!r.success) {
     const lines = r.error.issues.map((i) => {
       const keys = (i as { keys?: string[] }).keys;
-      const what = i.code === 'unrecognized_keys' && keys ? `unknown key(s) ${keys.map((k) => `'${k}'`).join(', ')}` : i.message;
+      const what =
+        i.code === 'unrecognized_keys' && keys ? `unknown key(s) ${keys.map((k) => `'${k}'`).join(', ')}` : i.message;
       return `  ${formatPath(i.path)}: ${what}`;
     });
     throw badInput(`${source} is not a valid advantages input:\n${lines.join('\n')}`);

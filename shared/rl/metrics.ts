@@ -11,7 +11,8 @@ import { badInput } from '../errors.js';
  */
 export function passAtK(wins: ReadonlyArray<ReadonlyArray<boolean>>, k: number, attempts: number): number {
   checkWins(wins, attempts);
-  if (!Number.isInteger(k) || k < 1 || k > attempts) throw badInput(`pass@k: k must be an integer in [1, ${attempts}] (attempts), got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > attempts)
+    throw badInput(`pass@k: k must be an integer in [1, ${attempts}] (attempts), got ${k}`);
   let solved = 0;
   for (const w of wins) if (w.slice(0, k).some(Boolean)) solved++;
   return solved / wins.length;
@@ -27,10 +28,12 @@ export function passAtKCurve(wins: ReadonlyArray<ReadonlyArray<boolean>>, attemp
 }
 
 function checkWins(wins: ReadonlyArray<ReadonlyArray<boolean>>, attempts: number): void {
-  if (!Number.isInteger(attempts) || attempts < 1) throw badInput(`pass@k: attempts must be an integer >= 1, got ${attempts}`);
+  if (!Number.isInteger(attempts) || attempts < 1)
+    throw badInput(`pass@k: attempts must be an integer >= 1, got ${attempts}`);
   if (wins.length === 0) throw badInput('pass@k: no trials');
   wins.forEach((w, i) => {
-    if (w.length > attempts) throw badInput(`pass@k: trial ${i} has ${w.length} episodes, more than attempts = ${attempts}`);
+    if (w.length > attempts)
+      throw badInput(`pass@k: trial ${i} has ${w.length} episodes, more than attempts = ${attempts}`);
   });
 }
 
@@ -55,9 +58,15 @@ export function trajectoryDiversity(tasks: ReadonlyArray<ReadonlyArray<ReadonlyA
     if (K === 0) throw badInput(`trajectory diversity: task ${i} has no episodes`);
     const counts = new Map<string, number>();
     // JSON keys keep ['a,b'] and ['a', 'b'] apart, which a joined string would not.
-    for (const e of episodes) { const key = JSON.stringify(e); counts.set(key, (counts.get(key) ?? 0) + 1); }
+    for (const e of episodes) {
+      const key = JSON.stringify(e);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
     let H = 0;
-    for (const c of counts.values()) { const p = c / K; H -= p * Math.log(p); }
+    for (const c of counts.values()) {
+      const p = c / K;
+      H -= p * Math.log(p);
+    }
     H = Math.abs(H); // a single trajectory gives −0
     perTask.push(H);
     normalized.push(K > 1 ? H / Math.log(K) : 0);
@@ -91,13 +100,15 @@ export interface RetryStats {
  * later attempts that walk into what killed an earlier one.
  */
 export function retryStats(trials: ReadonlyArray<ReadonlyArray<RetryEpisode>>, attempts: number): RetryStats {
-  if (!Number.isInteger(attempts) || attempts < 1) throw badInput(`retry stats: attempts must be an integer >= 1, got ${attempts}`);
+  if (!Number.isInteger(attempts) || attempts < 1)
+    throw badInput(`retry stats: attempts must be an integer >= 1, got ${attempts}`);
   const reached = new Array<number>(Math.max(0, attempts - 1)).fill(0);
   const won = new Array<number>(Math.max(0, attempts - 1)).fill(0);
   let repeats = 0;
   let exposed = 0;
   trials.forEach((eps, i) => {
-    if (eps.length > attempts) throw badInput(`retry stats: trial ${i} has ${eps.length} episodes, more than attempts = ${attempts}`);
+    if (eps.length > attempts)
+      throw badInput(`retry stats: trial ${i} has ${eps.length} episodes, more than attempts = ${attempts}`);
     const fatal = new Set<string>();
     eps.forEach((e, n) => {
       if (n > 0) {
@@ -128,7 +139,9 @@ export interface TaskTypeSuccess {
 }
 
 /** Success rate per task type (e.g. ALFWorld Pick/Look/Clean/Heat/Cool/Pick2), keys sorted. */
-export function successByTaskType(records: ReadonlyArray<{ taskType: string; success: boolean }>): Record<string, TaskTypeSuccess> {
+export function successByTaskType(
+  records: ReadonlyArray<{ taskType: string; success: boolean }>,
+): Record<string, TaskTypeSuccess> {
   const acc = new Map<string, { n: number; successes: number }>();
   for (const r of records) {
     const a = acc.get(r.taskType) ?? { n: 0, successes: 0 };
@@ -137,15 +150,24 @@ export function successByTaskType(records: ReadonlyArray<{ taskType: string; suc
     acc.set(r.taskType, a);
   }
   const out: Record<string, TaskTypeSuccess> = {};
-  for (const k of [...acc.keys()].sort()) { const a = acc.get(k)!; out[k] = { ...a, rate: a.successes / a.n }; }
+  for (const k of [...acc.keys()].sort()) {
+    const a = acc.get(k)!;
+    out[k] = { ...a, rate: a.successes / a.n };
+  }
   return out;
 }
 
 /** Share of unparsable responses, overall and per phase (a reflection grammar breaking down shows apart from play). */
-export function invalidFractions(rows: ReadonlyArray<{ phase: 'play' | 'reflect'; valid: boolean }>): Record<string, number> {
-  const frac = (rs: ReadonlyArray<{ valid: boolean }>) => (rs.length === 0 ? 0 : rs.filter((r) => !r.valid).length / rs.length);
+export function invalidFractions(
+  rows: ReadonlyArray<{ phase: 'play' | 'reflect'; valid: boolean }>,
+): Record<string, number> {
+  const frac = (rs: ReadonlyArray<{ valid: boolean }>) =>
+    rs.length === 0 ? 0 : rs.filter((r) => !r.valid).length / rs.length;
   const reflect = rows.filter((r) => r.phase === 'reflect');
-  const out: Record<string, number> = { 'rollout/invalid_frac': frac(rows), 'rollout/invalid_play_frac': frac(rows.filter((r) => r.phase === 'play')) };
+  const out: Record<string, number> = {
+    'rollout/invalid_frac': frac(rows),
+    'rollout/invalid_play_frac': frac(rows.filter((r) => r.phase === 'play')),
+  };
   if (reflect.length > 0) out['rollout/invalid_reflect_frac'] = frac(reflect);
   return out;
 }

@@ -11,23 +11,33 @@ const UNIT = 'must be a number in [0, 1]';
 const NON_NEGATIVE = 'must be a finite number >= 0';
 const unit = z.number({ error: UNIT }).min(0, UNIT).max(1, UNIT);
 const nonNegative = z.number({ error: NON_NEGATIVE }).min(0, NON_NEGATIVE).refine(Number.isFinite, NON_NEGATIVE);
-const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
 
 export const AdvantageOptionsSchema = z.strictObject({
-  estimator: oneOf(ESTIMATOR_NAMES).default('gigpo').describe(`advantage estimator (${ESTIMATOR_NAMES.join(', ')})`),
+  estimator: oneOf(ESTIMATOR_NAMES)
+    .default('gigpo')
+    .describe(`advantage estimator (${ESTIMATOR_NAMES.join(', ')})`),
   gammaStep: unit.default(0.95).describe('discount between turns of an episode'),
   gammaTraj: unit.default(0.9).describe('discount across episode boundaries (paper best for MineSweeper: 0.9)'),
   omega: nonNegative.default(1).describe('weight of the GiGPO step advantage'),
-  norm: oneOf(['mean', 'mean_std'] as const).default('mean').describe('advantage normalisation'),
+  norm: oneOf(['mean', 'mean_std'] as const)
+    .default('mean')
+    .describe('advantage normalisation'),
   invalidPenalty: nonNegative.default(0.5).describe('episode-score penalty for an unparsable turn'),
-  returns: oneOf(['code', 'paper'] as const).default('code').describe('cross-episode return: reference code recursion or paper form'),
+  returns: oneOf(['code', 'paper'] as const)
+    .default('code')
+    .describe('cross-episode return: reference code recursion or paper form'),
   /**
    * What a reflect row's GiGPO advantage is made of. `lamer` (the spec): A_E + ω·A_S, where A_E is the reflection's
    * score 0 minus the group's mean score — the same offset for every reflection of the group. `step`: ω·A_S only,
    * the next episode's return against the other reflections of the group (an ablation: the offset adds variance).
    */
-  reflectAdvantage: oneOf(['lamer', 'step'] as const).default('lamer')
-    .describe("reflect rows' advantage: 'lamer' A_E + omega*A_S (spec), or 'step' omega*A_S only (drops the group-mean offset A_E)"),
+  reflectAdvantage: oneOf(['lamer', 'step'] as const)
+    .default('lamer')
+    .describe(
+      "reflect rows' advantage: 'lamer' A_E + omega*A_S (spec), or 'step' omega*A_S only (drops the group-mean offset A_E)",
+    ),
 });
 
 export type AdvantageOptions = z.infer<typeof AdvantageOptionsSchema>;

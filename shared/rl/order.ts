@@ -15,13 +15,19 @@ export function trialOrderProblem(rows: readonly Row[]): { row: number; message:
   if (rows.length === 0) return { row: -1, message: 'trial has no rows' };
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    if (r.phase !== 'play' && r.phase !== 'reflect') return { row: i, message: `phase must be 'play' or 'reflect', got ${JSON.stringify(r.phase)}` };
-    if (!Number.isInteger(r.episode) || r.episode < 0) return { row: i, message: `episode must be an integer >= 0, got ${r.episode}` };
-    if (!Number.isInteger(r.turn) || r.turn < 0) return { row: i, message: `turn must be an integer >= 0, got ${r.turn}` };
+    if (r.phase !== 'play' && r.phase !== 'reflect')
+      return { row: i, message: `phase must be 'play' or 'reflect', got ${JSON.stringify(r.phase)}` };
+    if (!Number.isInteger(r.episode) || r.episode < 0)
+      return { row: i, message: `episode must be an integer >= 0, got ${r.episode}` };
+    if (!Number.isInteger(r.turn) || r.turn < 0)
+      return { row: i, message: `turn must be an integer >= 0, got ${r.turn}` };
     if (!Number.isFinite(r.reward)) return { row: i, message: `reward must be a finite number, got ${r.reward}` };
     if (i === 0) {
       if (r.phase !== 'play' || r.episode !== 0) {
-        return { row: 0, message: `a trial must start with a play row of episode 0, got ${r.phase} row of episode ${r.episode}` };
+        return {
+          row: 0,
+          message: `a trial must start with a play row of episode 0, got ${r.phase} row of episode ${r.episode}`,
+        };
       }
       continue;
     }
@@ -29,17 +35,24 @@ export function trialOrderProblem(rows: readonly Row[]): { row: number; message:
     const at = `${r.phase} row (episode ${r.episode}, turn ${r.turn}) follows ${p.phase} row (episode ${p.episode}, turn ${p.turn})`;
     if (r.phase === 'reflect') {
       if (p.phase !== 'play' || r.episode !== p.episode + 1) {
-        return { row: i, message: `out of chronological order: ${at}; a reflect row carries the index of the episode that follows it` };
+        return {
+          row: i,
+          message: `out of chronological order: ${at}; a reflect row carries the index of the episode that follows it`,
+        };
       }
     } else if (r.episode === p.episode) {
-      if (p.phase === 'play' && r.turn <= p.turn) return { row: i, message: `out of chronological order: ${at}; turns must increase` };
+      if (p.phase === 'play' && r.turn <= p.turn)
+        return { row: i, message: `out of chronological order: ${at}; turns must increase` };
     } else if (!(r.episode === p.episode + 1 && p.phase === 'play')) {
       return { row: i, message: `out of chronological order: ${at}` };
     }
   }
   const last = rows[rows.length - 1];
   if (last.phase === 'reflect') {
-    return { row: rows.length - 1, message: `the trial ends with a reflect row for episode ${last.episode}, but no play rows of that episode follow it` };
+    return {
+      row: rows.length - 1,
+      message: `the trial ends with a reflect row for episode ${last.episode}, but no play rows of that episode follow it`,
+    };
   }
   return null;
 }

@@ -27,7 +27,13 @@
  * With μ = π_prox = π_θ: w = 1, r = 1 and ∂L/∂logp_t = −A_t/n, the plain policy gradient.
  */
 import { badInput } from '../errors.js';
-import { assertFinite, checkImportanceOptions, checkLengths, importanceWeights, type ImportanceOptions } from './importance.js';
+import {
+  assertFinite,
+  checkImportanceOptions,
+  checkLengths,
+  importanceWeights,
+  type ImportanceOptions,
+} from './importance.js';
 
 /** Bound on |logp − anchor| before exponentiation, so one wild token cannot overflow the ratio. */
 export const LOG_RATIO_CLAMP = 20;
@@ -45,14 +51,20 @@ export interface PolicyLossOptions extends ClipOptions, ImportanceOptions {
 }
 
 export const DEFAULT_POLICY_LOSS_OPTIONS: Readonly<PolicyLossOptions> = Object.freeze({
-  clipEps: 0.2, dualClipC: 3, isMode: 'truncate', isCap: 2, entropyCoef: 0.001,
+  clipEps: 0.2,
+  dualClipC: 3,
+  isMode: 'truncate',
+  isCap: 2,
+  entropyCoef: 0.001,
 });
 
 /** Throws a bad-input error naming the first option out of range. */
 export function checkPolicyLossOptions(o: PolicyLossOptions): void {
   if (!(o.clipEps > 0 && o.clipEps < 1)) throw badInput(`clipEps must be in (0, 1), got ${o.clipEps}`);
-  if (!(o.dualClipC > 1 && Number.isFinite(o.dualClipC))) throw badInput(`dualClipC must be a finite number > 1, got ${o.dualClipC}`);
-  if (!(o.entropyCoef >= 0 && Number.isFinite(o.entropyCoef))) throw badInput(`entropyCoef must be a finite number >= 0, got ${o.entropyCoef}`);
+  if (!(o.dualClipC > 1 && Number.isFinite(o.dualClipC)))
+    throw badInput(`dualClipC must be a finite number > 1, got ${o.dualClipC}`);
+  if (!(o.entropyCoef >= 0 && Number.isFinite(o.entropyCoef)))
+    throw badInput(`entropyCoef must be a finite number >= 0, got ${o.entropyCoef}`);
   checkImportanceOptions(o);
 }
 
@@ -68,14 +80,21 @@ export interface PpoTokenResult {
 
 /** The per-token dual-clip PPO surrogate against `anchorLogp` (π_prox, or μ in bypass mode). */
 export function ppoTokenLoss(
-  logp: ArrayLike<number>, anchorLogp: ArrayLike<number>, advantages: ArrayLike<number>, opts: ClipOptions = DEFAULT_POLICY_LOSS_OPTIONS,
+  logp: ArrayLike<number>,
+  anchorLogp: ArrayLike<number>,
+  advantages: ArrayLike<number>,
+  opts: ClipOptions = DEFAULT_POLICY_LOSS_OPTIONS,
 ): PpoTokenResult {
   const n = logp.length;
   checkLengths(n, { anchorLogp, advantages });
-  const lo = 1 - opts.clipEps, hi = 1 + opts.clipEps;
+  const lo = 1 - opts.clipEps,
+    hi = 1 + opts.clipEps;
   const out: PpoTokenResult = {
-    loss: new Float64Array(n), dLossDLogp: new Float64Array(n), ratio: new Float64Array(n),
-    clipped: new Uint8Array(n), dualClipped: new Uint8Array(n),
+    loss: new Float64Array(n),
+    dLossDLogp: new Float64Array(n),
+    ratio: new Float64Array(n),
+    clipped: new Uint8Array(n),
+    dualClipped: new Uint8Array(n),
   };
   for (let i = 0; i < n; i++) {
     const A = advantages[i];
@@ -133,7 +152,13 @@ export function aggregateTokenMean(input: TokenLossInput, options: Partial<Polic
   checkPolicyLossOptions(o);
   const { mask } = input;
   const N = mask.length;
-  checkLengths(N, { logp: input.logp, proxLogp: input.proxLogp, behavLogp: input.behavLogp, advantages: input.advantages, entropy: input.entropy });
+  checkLengths(N, {
+    logp: input.logp,
+    proxLogp: input.proxLogp,
+    behavLogp: input.behavLogp,
+    advantages: input.advantages,
+    entropy: input.entropy,
+  });
   assertFinite('logp', input.logp, mask);
   assertFinite('advantages', input.advantages, mask);
   assertFinite('entropy', input.entropy, mask);
@@ -144,7 +169,8 @@ export function aggregateTokenMean(input: TokenLossInput, options: Partial<Polic
   for (let i = 0; i < N; i++) if (mask[i] !== 0) n++;
   const dLossDLogp = new Float64Array(N);
   const dLossDEntropy = new Float64Array(N);
-  let pgSum = 0, hSum = 0;
+  let pgSum = 0,
+    hSum = 0;
   for (let i = 0; i < N; i++) {
     if (mask[i] === 0) continue;
     pgSum += w[i] * ppo.loss[i];
@@ -155,8 +181,16 @@ export function aggregateTokenMean(input: TokenLossInput, options: Partial<Polic
   const pgLoss = n ? pgSum / n : 0;
   const entropy = n ? hSum / n : 0;
   return {
-    loss: pgLoss - o.entropyCoef * entropy, pgLoss, entropy, tokens: n, dLossDLogp, dLossDEntropy, w, masked,
-    clipped: maskFlags(ppo.clipped, mask), dualClipped: maskFlags(ppo.dualClipped, mask),
+    loss: pgLoss - o.entropyCoef * entropy,
+    pgLoss,
+    entropy,
+    tokens: n,
+    dLossDLogp,
+    dLossDEntropy,
+    w,
+    masked,
+    clipped: maskFlags(ppo.clipped, mask),
+    dualClipped: maskFlags(ppo.dualClipped, mask),
   };
 }
 

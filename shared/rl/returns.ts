@@ -67,6 +67,11 @@ export function paperReturns(rows: readonly Row[], gammaStep: number, gammaTraj:
 }
 
 /** Cross-episode return of every row of one trial. */
-export function crossEpisodeReturns(rows: readonly Row[], gammaStep: number, gammaTraj: number, mode: ReturnsMode = 'code'): Float64Array {
+export function crossEpisodeReturns(
+  rows: readonly Row[],
+  gammaStep: number,
+  gammaTraj: number,
+  mode: ReturnsMode = 'code',
+): Float64Array {
   return mode === 'paper' ? paperReturns(rows, gammaStep, gammaTraj) : codeReturns(rows, gammaStep, gammaTraj);
 }

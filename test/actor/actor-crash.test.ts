@@ -12,9 +12,14 @@ afterEach(async () => {
 
 /** Runs the actor fixture; resolves with its output lines once it exits (killed after `killAfterDone` lines if set). */
 function runActor(url: string, dir: string, mode: 'produce' | 'drain', killAfterDone?: number): Promise<string[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'actor-writer.ts'), url, dir, 'actor-1', mode], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LAMER_MASTER_KEY: MASTER },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'actor-writer.ts'), url, dir, 'actor-1', mode],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LAMER_MASTER_KEY: MASTER },
+    },
+  );
   const lines: string[] = [];
   let buf = '';
   let done = 0;
@@ -45,7 +50,10 @@ describe('actor SIGKILL with a durable outbox', () => {
     const incarnationOf = (key: string) => key.split('/')[2];
     for (let k = 0; k <= kills; k++) {
       // Kill at a varying point: some trials acked, some in flight, some only in the outbox. The last run drains.
-      const lines = k < kills ? await runActor(h.server.url, outboxDir, 'produce', 15 + 7 * k) : await runActor(h.server.url, outboxDir, 'drain');
+      const lines =
+        k < kills
+          ? await runActor(h.server.url, outboxDir, 'produce', 15 + 7 * k)
+          : await runActor(h.server.url, outboxDir, 'drain');
       const own = new Set(lines.filter((l) => l.startsWith('done ')).map((l) => incarnationOf(l.slice(5))));
       for (const l of lines) {
         if (l.startsWith('done ')) completed.add(l.slice(5));

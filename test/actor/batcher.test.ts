@@ -34,7 +34,11 @@ describe('Batcher', () => {
     const log: number[][] = [];
     const b = new Batcher(fakeGenerator(log), { maxBatch: 8, concurrency: 1, lockstep: false });
     const results = await Promise.all([trial(b, 1, 5), trial(b, 2, 2), trial(b, 3, 3)]);
-    expect(results).toEqual([[100, 101, 102, 103, 104], [200, 201], [300, 301, 302]]);
+    expect(results).toEqual([
+      [100, 101, 102, 103, 104],
+      [200, 201],
+      [300, 301, 302],
+    ]);
     // The first batch holds all three trials' first turns; later batches shrink as trials finish.
     expect(log[0].sort()).toEqual([100, 200, 300]);
     expect(log.map((x) => x.length)).toEqual([3, 3, 2, 1, 1]);

@@ -22,10 +22,20 @@ async function harness(over: Parameters<typeof startHarness>[0] = {}, dir?: stri
   return h;
 }
 
-async function client(url: string, over: Partial<LearnerClientOptions> = {}, actorId = 'actor-1'): Promise<LearnerClient> {
-  const outbox = over.outbox ?? await Outbox.open({});
+async function client(
+  url: string,
+  over: Partial<LearnerClientOptions> = {},
+  actorId = 'actor-1',
+): Promise<LearnerClient> {
+  const outbox = over.outbox ?? (await Outbox.open({}));
   const c = new LearnerClient({
-    url, actorId, token: token(actorId), runId: RUN, outbox, backoff: { initialMs: 20, maxMs: 200 }, ...over,
+    url,
+    actorId,
+    token: token(actorId),
+    runId: RUN,
+    outbox,
+    backoff: { initialMs: 20, maxMs: 200 },
+    ...over,
   });
   cleanups.push(() => c.close());
   c.start();
@@ -51,7 +61,11 @@ describe('LearnerClient delivery', () => {
     const w = await c.ready();
     expect(w.policyVersion).toBe(3);
     const ack = await c.sendTrial(sampleTrialBody(1));
-    expect(ack).toMatchObject({ type: 'ack', status: 'committed', key: { runId: RUN, actorId: 'actor-1', incarnation: c.incarnation, seq: 0 } });
+    expect(ack).toMatchObject({
+      type: 'ack',
+      status: 'committed',
+      key: { runId: RUN, actorId: 'actor-1', incarnation: c.incarnation, seq: 0 },
+    });
     expect(h.ledger.status(ack.key)).toBe('committed');
     const second = await c.sendTrial(sampleTrialBody(2));
     expect(second.key.seq).toBe(1);
@@ -62,7 +76,9 @@ describe('LearnerClient delivery', () => {
     let maxInFlight = 0;
     const h = await harness({
       creditWindow: 2,
-      onTrialCommitted: (_t, info) => { maxInFlight = Math.max(maxInFlight, info.conn.trialsInFlight); },
+      onTrialCommitted: (_t, info) => {
+        maxInFlight = Math.max(maxInFlight, info.conn.trialsInFlight);
+      },
     });
     const c = await client(h.server.url);
     await c.ready();
@@ -82,10 +98,18 @@ describe('LearnerClient delivery', () => {
   it('resends after a learner restart; an ack lost in a dropped connection yields exactly one commit', async () => {
     const dir = tempDir();
     let drop = true;
-    let h = await startHarness({
-      // Commit the first record, then cut the connection before its ack goes out.
-      onTrialCommitted: (_t, info) => { if (drop) { drop = false; info.conn.close(CloseCode.INTERNAL_ERROR, 'test: ack lost'); } },
-    }, dir);
+    let h = await startHarness(
+      {
+        // Commit the first record, then cut the connection before its ack goes out.
+        onTrialCommitted: (_t, info) => {
+          if (drop) {
+            drop = false;
+            info.conn.close(CloseCode.INTERNAL_ERROR, 'test: ack lost');
+          }
+        },
+      },
+      dir,
+    );
     const port = h.server.port;
     const c = await client(h.server.url);
     await c.ready();
@@ -112,7 +136,14 @@ describe('LearnerClient delivery', () => {
     await h.server.close(); // learner unreachable while the first actor process runs
     const boxDir = join(dir, 'outbox');
     const firstBox = await Outbox.open({ dir: boxDir });
-    const first = new LearnerClient({ url: h.server.url, actorId: 'actor-1', token: token('actor-1'), runId: RUN, outbox: firstBox, backoff: { initialMs: 20, maxMs: 50 } });
+    const first = new LearnerClient({
+      url: h.server.url,
+      actorId: 'actor-1',
+      token: token('actor-1'),
+      runId: RUN,
+      outbox: firstBox,
+      backoff: { initialMs: 20, maxMs: 50 },
+    });
     first.start();
     const keys = (await Promise.all([1, 2, 3].map((s) => first.enqueueTrial(sampleTrialBody(s))))).map((r) => r.key);
     // "SIGKILL": abandon the process state; only the outbox directory remains.
@@ -120,7 +151,10 @@ describe('LearnerClient delivery', () => {
     const h2 = await startHarness({ port: h.server.port }, join(dir, 'second'));
     cleanups.push(() => h2.stop());
     const acked: Ack[] = [];
-    const second = await client(h2.server.url, { outbox: await Outbox.open({ dir: boxDir }), onAck: (a) => acked.push(a) });
+    const second = await client(h2.server.url, {
+      outbox: await Outbox.open({ dir: boxDir }),
+      onAck: (a) => acked.push(a),
+    });
     expect(second.incarnation).not.toBe(first.incarnation);
     await until(() => acked.length === 3);
     expect(acked.map((a) => a.key).sort((a, b) => a.seq - b.seq)).toEqual(keys);
@@ -138,7 +172,11 @@ describe('LearnerClient failure handling', () => {
     const fatal: string[] = [];
     const wrongRun = await client(h.server.url, { runId: 'another-run', onFatal: (e) => fatal.push(e.message) });
     await expect(wrongRun.ready()).rejects.toThrow(/4001/);
-    const badToken = await client(h.server.url, { token: 'f'.repeat(64), onFatal: (e) => fatal.push(e.message) }, 'actor-2');
+    const badToken = await client(
+      h.server.url,
+      { token: 'f'.repeat(64), onFatal: (e) => fatal.push(e.message) },
+      'actor-2',
+    );
     await expect(badToken.ready()).rejects.toThrow(/HTTP 401/);
     expect(fatal).toHaveLength(2);
     expect(wrongRun.connectionState).toBe('fatal');
@@ -177,7 +215,19 @@ describe('LearnerClient failure handling', () => {
     wss.on('connection', (ws) => {
       connections++;
       ws.on('error', () => undefined);
-      ws.once('message', () => ws.send(encode({ type: 'welcome', learnerEpoch: 0, policyVersion: -1, heartbeatMs: 50, maxPayload: 1 << 20, creditWindow: 4, committed: [] })));
+      ws.once('message', () =>
+        ws.send(
+          encode({
+            type: 'welcome',
+            learnerEpoch: 0,
+            policyVersion: -1,
+            heartbeatMs: 50,
+            maxPayload: 1 << 20,
+            creditWindow: 4,
+            committed: [],
+          }),
+        ),
+      );
     });
     await new Promise((r) => wss.once('listening', r));
     const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
@@ -193,12 +243,45 @@ describe('LearnerClient leases and policies', () => {
     const h = await harness();
     const leases: Lease[] = [];
     const policies: Array<[number, number]> = [];
-    const c = await client(h.server.url, { onLease: (l) => leases.push(l), onPolicy: (p) => { policies.push([p.learnerEpoch, p.policyVersion]); } });
+    const c = await client(h.server.url, {
+      onLease: (l) => leases.push(l),
+      onPolicy: (p) => {
+        policies.push([p.learnerEpoch, p.policyVersion]);
+      },
+    });
     await c.ready();
     const weights = toTensor(Float32Array.from({ length: 16 }, (_, i) => i));
-    const policy = (learnerEpoch: number, policyVersion: number, sha = sha256Hex(weights.data)): Policy =>
-      ({ type: 'policy', learnerEpoch, policyVersion, config: { dModel: 4 }, weights, sha256: sha });
-    h.server.send('actor-1', { type: 'lease', leaseId: 'l1', groupId: 'g1', envId: 'lamer/MineSweeper-v0', taskSeed: 5, groupSize: 2, attempts: 3, mode: 'train', memory: 'reflection', trialIndices: [0, 1], policyVersionAtLease: 3, envOptions: {}, trial: { template: 'compact', maxTurns: 7, reflect: true, temperature: 1, topP: 1, maxActionTokens: 8, maxReflectTokens: 12 } });
+    const policy = (learnerEpoch: number, policyVersion: number, sha = sha256Hex(weights.data)): Policy => ({
+      type: 'policy',
+      learnerEpoch,
+      policyVersion,
+      config: { dModel: 4 },
+      weights,
+      sha256: sha,
+    });
+    h.server.send('actor-1', {
+      type: 'lease',
+      leaseId: 'l1',
+      groupId: 'g1',
+      envId: 'lamer/MineSweeper-v0',
+      taskSeed: 5,
+      groupSize: 2,
+      attempts: 3,
+      mode: 'train',
+      memory: 'reflection',
+      trialIndices: [0, 1],
+      policyVersionAtLease: 3,
+      envOptions: {},
+      trial: {
+        template: 'compact',
+        maxTurns: 7,
+        reflect: true,
+        temperature: 1,
+        topP: 1,
+        maxActionTokens: 8,
+        maxReflectTokens: 12,
+      },
+    });
     h.server.send('actor-1', policy(1, 4));
     h.server.send('actor-1', policy(1, 4)); // same version again: ignored
     h.server.send('actor-1', policy(1, 3)); // older: ignored
@@ -206,7 +289,10 @@ describe('LearnerClient leases and policies', () => {
     h.server.send('actor-1', policy(2, 2)); // learner restarted (new epoch) at an older version: accepted
     await until(() => c.stats().policiesAccepted + c.stats().policiesIgnored + c.stats().badChecksums === 5);
     expect(leases.map((l) => l.leaseId)).toEqual(['l1']);
-    expect(policies).toEqual([[1, 4], [2, 2]]);
+    expect(policies).toEqual([
+      [1, 4],
+      [2, 2],
+    ]);
     expect(c.stats()).toMatchObject({ policiesIgnored: 2, badChecksums: 1 });
     expect(c.currentPolicy).toEqual({ learnerEpoch: 2, policyVersion: 2 });
     expect(c.requestLeases(3)).toBe(true);

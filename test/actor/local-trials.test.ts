@@ -7,8 +7,17 @@ import { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { passAtKCurve } from '../../shared/rl/metrics.js';
 
 const settings = (envId: string, over: Partial<TrialSettings> = {}): TrialSettings => ({
-  envId, envOptions: envId.includes('Sokoban') ? { movesPerTurn: 3 } : {}, template: 'compact', memory: 'reflection', attempts: 3,
-  maxTurns: 7, reflect: true, nCtx: 256, maxActionTokens: 8, maxReflectTokens: 12, ...over,
+  envId,
+  envOptions: envId.includes('Sokoban') ? { movesPerTurn: 3 } : {},
+  template: 'compact',
+  memory: 'reflection',
+  attempts: 3,
+  maxTurns: 7,
+  reflect: true,
+  nCtx: 256,
+  maxActionTokens: 8,
+  maxReflectTokens: 12,
+  ...over,
 });
 
 async function demos(s: TrialSettings, n: number, noise: number) {
@@ -39,7 +48,8 @@ describe('demonstrations', () => {
   it('MineSweeper: without memory a retry repeats the fatal click; with memory it never reopens a remembered mine', async () => {
     const withMem = await demos(settings('lamer/MineSweeper-v0'), 40, 0.5);
     const noMem = await demos(settings('lamer/MineSweeper-v0', { reflect: false }), 40, 0.5);
-    const clicks = (r: (typeof withMem)[number]['r'], ep: number) => r.rows.filter((x) => x.phase === 'play' && x.episode === ep).map((x) => x.actionText);
+    const clicks = (r: (typeof withMem)[number]['r'], ep: number) =>
+      r.rows.filter((x) => x.phase === 'play' && x.episode === ep).map((x) => x.actionText);
     let repeatsWithout = 0;
     let lostFirst = 0;
     for (const { r } of noMem) {
@@ -60,15 +70,22 @@ describe('demonstrations', () => {
         for (let ep = i + 1; ep < r.episodesWon.length; ep++) expect(clicks(r, ep)).not.toContain(`(${m[1]}, ${m[2]})`);
       });
     }
-    const passWith = passAtKCurve(withMem.map(({ r }) => r.episodesWon), 3);
-    const passWithout = passAtKCurve(noMem.map(({ r }) => r.episodesWon), 3);
+    const passWith = passAtKCurve(
+      withMem.map(({ r }) => r.episodesWon),
+      3,
+    );
+    const passWithout = passAtKCurve(
+      noMem.map(({ r }) => r.episodesWon),
+      3,
+    );
     expect(passWithout[2]).toBe(passWithout[0]);
     expect(passWith[2]).toBeGreaterThan(passWith[0]);
   });
 
   it('Sokoban: without memory a retry repeats the attempt; with memory later attempts win more often', async () => {
     const noMem = await demos(settings('lamer/Sokoban-v0', { reflect: false }), 30, 0.5);
-    const moves = (r: (typeof noMem)[number]['r'], ep: number) => r.rows.filter((x) => x.phase === 'play' && x.episode === ep).map((x) => x.actionText);
+    const moves = (r: (typeof noMem)[number]['r'], ep: number) =>
+      r.rows.filter((x) => x.phase === 'play' && x.episode === ep).map((x) => x.actionText);
     let lost = 0;
     for (const { r } of noMem) {
       if (r.episodesWon[0]) continue;
@@ -77,7 +94,10 @@ describe('demonstrations', () => {
     }
     expect(lost).toBeGreaterThan(5);
     const withMem = await demos(settings('lamer/Sokoban-v0'), 30, 0.5);
-    const passWith = passAtKCurve(withMem.map(({ r }) => r.episodesWon), 3);
+    const passWith = passAtKCurve(
+      withMem.map(({ r }) => r.episodesWon),
+      3,
+    );
     expect(passWith[2]).toBeGreaterThan(passWith[0]);
   });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { scrapeAllowed, startActorMetrics } from '../../actor/metrics-http.js';
 
 describe("the actor's /metrics", () => {
-  it('is open on loopback and needs exactly this actor\'s bearer header elsewhere', () => {
+  it("is open on loopback and needs exactly this actor's bearer header elsewhere", () => {
     const mine = 'Bearer a7.' + 'a'.repeat(64);
     expect(scrapeAllowed('127.0.0.1', undefined, mine)).toBe(true);
     expect(scrapeAllowed('::1', undefined, mine)).toBe(true);
@@ -15,11 +15,21 @@ describe("the actor's /metrics", () => {
   it('exports every numeric figure with the actor id, read at scrape time, and serves only /metrics', async () => {
     let done = 3;
     const m = await startActorMetrics({
-      host: '127.0.0.1', port: 0, actorId: 'a7', authorization: 'Bearer a7.' + 'f'.repeat(64),
-      figures: () => ({ trialsDone: done, policyVersion: 4, client_outbox: 2, client_state: 'ready', meanBatchFill: NaN }),
+      host: '127.0.0.1',
+      port: 0,
+      actorId: 'a7',
+      authorization: 'Bearer a7.' + 'f'.repeat(64),
+      figures: () => ({
+        trialsDone: done,
+        policyVersion: 4,
+        client_outbox: 2,
+        client_state: 'ready',
+        meanBatchFill: NaN,
+      }),
     });
     try {
-      const scrape = async () => new Map(parsePrometheus(await (await fetch(`${m.url}/metrics`)).text()).map((f) => [f.name, f]));
+      const scrape = async () =>
+        new Map(parsePrometheus(await (await fetch(`${m.url}/metrics`)).text()).map((f) => [f.name, f]));
       let f = await scrape();
       expect(f.get('lamer_actor_trials_done')!.metrics[0]).toMatchObject({ value: '3', labels: { actor_id: 'a7' } });
       expect(f.get('lamer_actor_policy_version')!.metrics[0].value).toBe('4');

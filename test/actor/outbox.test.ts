@@ -8,8 +8,12 @@ import { trialKeyString } from '../../proto/messages.js';
 import { sampleKey, sampleTrial } from '../proto/samples.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'lamer-outbox-')); });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lamer-outbox-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const record = (seq: number, incarnation = 'inc-a') => {
   const key = sampleKey(seq, { incarnation });
@@ -22,7 +26,9 @@ describe('Outbox bounds (backpressure)', () => {
     await box.push(record(0).key, record(0).bytes);
     await box.push(record(1).key, record(1).bytes);
     let third = false;
-    const p = box.push(record(2).key, record(2).bytes).then(() => { third = true; });
+    const p = box.push(record(2).key, record(2).bytes).then(() => {
+      third = true;
+    });
     await new Promise((r) => setTimeout(r, 30));
     expect(third).toBe(false);
     expect(box.size).toBe(2);
@@ -38,7 +44,9 @@ describe('Outbox bounds (backpressure)', () => {
     await box.push(r0.key, r0.bytes);
     await box.push(record(1).key, record(1).bytes);
     let done = false;
-    const p = box.push(record(2).key, record(2).bytes).then(() => { done = true; });
+    const p = box.push(record(2).key, record(2).bytes).then(() => {
+      done = true;
+    });
     await new Promise((r) => setTimeout(r, 30));
     expect(done).toBe(false);
     await box.remove(trialKeyString(r0.key));
@@ -74,7 +82,10 @@ describe('Outbox durable mode', () => {
     writeFileSync(join(dir, 'inc-a-0000000000000004.msgpack'), other.bytes); // name does not match its key
     const again = await Outbox.open({ dir });
     expect(again.recovery.loaded).toBe(1);
-    expect(again.recovery.corrupt.map((c) => c.file).sort()).toEqual(['inc-a-0000000000000002.msgpack', 'inc-a-0000000000000004.msgpack']);
+    expect(again.recovery.corrupt.map((c) => c.file).sort()).toEqual([
+      'inc-a-0000000000000002.msgpack',
+      'inc-a-0000000000000004.msgpack',
+    ]);
     expect(existsSync(join(dir, 'inc-a-0000000000000002.msgpack.corrupt'))).toBe(true);
     expect(readdirSync(dir).some((n) => n.includes('.tmp-'))).toBe(false);
   });

@@ -16,9 +16,20 @@ import { describe, expect, it } from 'vitest';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(REPO, 'scripts', 'cli.ts');
-const DOCS = ['README.md', ...readdirSync(join(REPO, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(REPO, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 
-interface DocCommand { file: string; line: number; command: string; expected?: string[] }
+interface DocCommand {
+  file: string;
+  line: number;
+  command: string;
+  expected?: string[];
+}
 
 /** Commands of one markdown text: `bash` blocks (continuations joined, comments dropped, `a && b` split) and `$` lines. */
 function extractCommands(file: string, text: string): DocCommand[] {
@@ -35,7 +46,8 @@ function extractCommands(file: string, text: string): DocCommand[] {
       for (let j = 0; j < body.length; j++) {
         if (!body[j].startsWith('$ ')) continue;
         const expected: string[] = [];
-        for (let k = j + 1; k < body.length && !body[k].startsWith('$ '); k++) if (body[k].trim()) expected.push(body[k]);
+        for (let k = j + 1; k < body.length && !body[k].startsWith('$ '); k++)
+          if (body[k].trim()) expected.push(body[k]);
         out.push({ file, line: start + j + 1, command: stripComment(body[j].slice(2)), expected });
       }
     } else if (open[1] === 'bash') {
@@ -64,9 +76,15 @@ function skipReason(cmd: string): string | null {
     [/^npm (install|ci)\b/, 'installs the dependencies; .ci/run does that on a fresh checkout'],
     [/^npm test\b/, 'the test suite itself'],
     [/^(vllm|llama-server)\b|--base-url https?:/, 'needs an external LLM server'],
-    [/\blamer -- (learner|token|actor)\b/, 'learner and actors on several machines; test/e2e/faults.test.ts runs that setup'],
+    [
+      /\blamer -- (learner|token|actor)\b/,
+      'learner and actors on several machines; test/e2e/faults.test.ts runs that setup',
+    ],
     [/\blamer -- chaos\b/, 'minutes of fault injection; test/scripts/chaos.test.ts runs a 1.25-minute version'],
-    [/\blamer -- bench\b|scripts\/bench\/(ingest|serve|throughput|decode|hosts|engine)/, 'a benchmark: minutes of CPU on a shared machine'],
+    [
+      /\blamer -- bench\b|scripts\/bench\/(ingest|serve|throughput|decode|hosts|engine)/,
+      'a benchmark: minutes of CPU on a shared machine',
+    ],
     [/^npx vitest\b/, 'a test run, part of npm test'],
     [/<[a-z][^>]*>|\.\.\./, 'has a placeholder to fill in'],
   ];
@@ -85,8 +103,23 @@ function staticCheck(cmd: string): { helpArgv: string[]; flags: string[] } | { f
   if (w[0] === 'node' && w[1] === '--import' && w[3]?.startsWith('scripts/')) return { file: w[3] };
   if (!(w[0] === 'npm' && w[1] === 'run' && w.includes('lamer'))) return null;
   const args = w.slice(w.indexOf('--') + 1);
-  const path = args.slice(0, Math.max(1, args.findIndex((a) => a.startsWith('-')))).filter((a) => !/[<>.]/.test(a));
-  const flags = [...new Set(args.map((a) => a.replace(/^\[/, '')).filter((a) => /^--[a-z]/.test(a)).map((a) => a.split(/[=\]]/)[0]))];
+  const path = args
+    .slice(
+      0,
+      Math.max(
+        1,
+        args.findIndex((a) => a.startsWith('-')),
+      ),
+    )
+    .filter((a) => !/[<>.]/.test(a));
+  const flags = [
+    ...new Set(
+      args
+        .map((a) => a.replace(/^\[/, ''))
+        .filter((a) => /^--[a-z]/.test(a))
+        .map((a) => a.split(/[=\]]/)[0]),
+    ),
+  ];
   return { helpArgv: [CLI, ...path, '--help'], flags };
 }
 
@@ -99,8 +132,17 @@ function words(cmd: string): string[] {
 }
 
 const TINY = [
-  'env.groupSize=2', 'algo.groupsPerUpdate=2', 'run.evalTasks=4', 'learner.checkpointEvery=1', 'model.dModel=16', 'model.nLayer=1',
-  'model.nHead=2', 'model.nCtx=160', 'pretrain.trials=8', 'pretrain.epochs=1', 'log.level=warn',
+  'env.groupSize=2',
+  'algo.groupsPerUpdate=2',
+  'run.evalTasks=4',
+  'learner.checkpointEvery=1',
+  'model.dModel=16',
+  'model.nLayer=1',
+  'model.nHead=2',
+  'model.nCtx=160',
+  'pretrain.trials=8',
+  'pretrain.epochs=1',
+  'log.level=warn',
 ].flatMap((s) => ['--set', s]);
 
 /** The argv to run for a documented command: budgets shrunk, ports freed; node + the CLI instead of npm. */
@@ -134,13 +176,21 @@ function plan(cmd: string, trains: Map<string, number>): { argv: string[]; serve
   return { argv: ['--import', 'tsx', CLI, ...w], serve: sub === 'serve' };
 }
 
-interface Run { code: number | null; out: string }
+interface Run {
+  code: number | null;
+  out: string;
+}
 
 function run(argv: string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, argv, { cwd, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, LAMER_DEBUG: '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
-    });
+    execFile(
+      process.execPath,
+      argv,
+      { cwd, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, LAMER_DEBUG: '' } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
+      },
+    );
   });
 }
 
@@ -150,7 +200,11 @@ function runServer(argv: string[], cwd: string): Promise<Run> {
     const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const check = () => {
-      if (/^lamer serve: .* at http:\/\/127\.0\.0\.1:\d+\/v1/m.test(out) && /^note: this model knows only its game vocabulary/m.test(out)) child.kill('SIGTERM');
+      if (
+        /^lamer serve: .* at http:\/\/127\.0\.0\.1:\d+\/v1/m.test(out) &&
+        /^note: this model knows only its game vocabulary/m.test(out)
+      )
+        child.kill('SIGTERM');
     };
     child.stdout.on('data', (d: Buffer) => {
       out += d;
@@ -171,7 +225,7 @@ describe('documented commands', () => {
   TINY.push('--set', `pretrain.cacheDir=${join(cwd, 'runs', 'base')}`);
   const trains = new Map<string, number>();
 
-  it('finds the README\'s commands', () => {
+  it("finds the README's commands", () => {
     const readme = docs.filter((d) => d.file === 'README.md').map((d) => d.command);
     expect(readme).toContain('npm start');
     expect(readme).toContain('npm run -s lamer -- eval --run-dir runs/first');
@@ -198,7 +252,12 @@ describe('documented commands', () => {
       const { argv, serve } = plan(d.command, trains);
       const r = serve ? await runServer(argv, cwd) : await run(argv, cwd);
       if (d.expected?.length) {
-        expect(r.out.split('\n').filter((l) => l.trim()).map((l) => l.trimEnd())).toEqual(d.expected.map((l) => l.trimEnd()));
+        expect(
+          r.out
+            .split('\n')
+            .filter((l) => l.trim())
+            .map((l) => l.trimEnd()),
+        ).toEqual(d.expected.map((l) => l.trimEnd()));
       } else {
         expect(r.out).not.toMatch(/^\s+at /m); // never a stack trace
         if (serve) expect([0, null], r.out.slice(-2000)).toContain(r.code);

@@ -23,10 +23,20 @@ afterAll(async () => {
 
 describe('dashboard in a headless browser (e2e)', () => {
   it('renders live charts with data, updates without reload, logs no console errors, and is screenshotted', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with 'apt-get install -y chromium' (.ci/run does)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: install it with 'apt-get install -y chromium' (.ci/run does)`);
     browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     live = await startLiveRun({ actors: 2, config: { run: { evalEvery: 2 } } });
     const { learner } = live;
@@ -42,22 +52,36 @@ describe('dashboard in a headless browser (e2e)', () => {
       const events0 = Number(await page.evaluate('window.__lamer.metricsEvents'));
 
       // Live: the version shown and the points drawn grow while the page stays the same document.
-      await until('the page to show 3 newer versions', async () => Number(await page.getAttribute('#version', 'data-version')) >= Math.max(v0 + 3, 4), 120_000);
-      await until('a second evaluation point', async () => Number(await page.getAttribute('#chart-eval', 'data-points')) >= 2 * 3, 60_000);
+      await until(
+        'the page to show 3 newer versions',
+        async () => Number(await page.getAttribute('#version', 'data-version')) >= Math.max(v0 + 3, 4),
+        120_000,
+      );
+      await until(
+        'a second evaluation point',
+        async () => Number(await page.getAttribute('#chart-eval', 'data-points')) >= 2 * 3,
+        60_000,
+      );
       expect(await page.evaluate('window.loadedOnce')).toBe(1);
       expect(Number(await page.evaluate('window.__lamer.metricsEvents'))).toBeGreaterThan(events0);
 
       for (const id of CHARTS) {
-        await until(`points in ${id}`, async () => Number(await page.getAttribute(`#${id}`, 'data-points')) > 0, 20_000);
+        await until(
+          `points in ${id}`,
+          async () => Number(await page.getAttribute(`#${id}`, 'data-points')) > 0,
+          20_000,
+        );
         // The canvas holds drawn pixels in series colours (not just axes): count non-grey pixels.
         // (A string expression: the test compiles without the DOM types.)
-        const coloured = Number(await page.evaluate(`(() => {
+        const coloured = Number(
+          await page.evaluate(`(() => {
           const c = document.querySelector('#${id} canvas');
           const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
           let n = 0;
           for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
           return n;
-        })()`));
+        })()`),
+        );
         expect(coloured, id).toBeGreaterThan(20);
       }
       const rows = await page.$$eval('#actors tbody tr', (trs) => trs.map((tr) => tr.children[0].textContent));

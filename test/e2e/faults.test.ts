@@ -19,17 +19,29 @@ import { trialKeyString } from '../../proto/messages.js';
 
 const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 const TINY = [
-  'env.groupSize=2', 'algo.groupsPerUpdate=2', 'run.evalTasks=4', 'run.evalEvery=0', 'learner.checkpointEvery=1', 'learner.heartbeatMs=500',
-  'model.dModel=16', 'model.nLayer=1', 'model.nHead=2', 'model.nCtx=160', 'model.init=random', 'log.level=info',
+  'env.groupSize=2',
+  'algo.groupsPerUpdate=2',
+  'run.evalTasks=4',
+  'run.evalEvery=0',
+  'learner.checkpointEvery=1',
+  'learner.heartbeatMs=500',
+  'model.dModel=16',
+  'model.nLayer=1',
+  'model.nHead=2',
+  'model.nCtx=160',
+  'model.init=random',
+  'log.level=info',
 ].flatMap((s) => ['--set', s]);
-
 
 const children: ChildProcess[] = [];
 
 /** A CLI process; its stdout is drained (an unread pipe would block it) and kept for assertions. */
 function cli(args: string[], env: Record<string, string> = {}, errFile?: string): ChildProcess & { out: () => string } {
   const err = errFile ? openSync(errFile, 'a') : 'ignore';
-  const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', err] });
+  const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', err],
+  });
   if (typeof err === 'number') closeSync(err);
   let out = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -44,7 +56,11 @@ afterEach(() => {
 
 function checkpoints(runDir: string): number[] {
   const d = join(runDir, 'checkpoints');
-  return existsSync(d) ? readdirSync(d).filter((x) => /^ckpt-\d+$/.test(x) && existsSync(join(d, x, 'MANIFEST.json'))).map((x) => Number(x.slice(5))) : [];
+  return existsSync(d)
+    ? readdirSync(d)
+        .filter((x) => /^ckpt-\d+$/.test(x) && existsSync(join(d, x, 'MANIFEST.json')))
+        .map((x) => Number(x.slice(5)))
+    : [];
 }
 
 describe('faults (e2e, real processes)', () => {
@@ -52,14 +68,40 @@ describe('faults (e2e, real processes)', () => {
     const root = mkdtempSync(join(tmpdir(), 'lamer-faults-'));
     const runDir = join(root, 'run');
     const port = await freePort();
-    const learnerArgs = (minutes: string) => ['learner', '--listen', `127.0.0.1:${port}`, '--run-dir', runDir, '--iterations', '0', '--minutes', minutes, ...TINY];
+    const learnerArgs = (minutes: string) => [
+      'learner',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--run-dir',
+      runDir,
+      '--iterations',
+      '0',
+      '--minutes',
+      minutes,
+      ...TINY,
+    ];
     let learner = cli(learnerArgs('0.4'));
-    const runId = await until('run id', () => existsSync(join(runDir, 'run-id')) && readFileSync(join(runDir, 'run-id'), 'utf8').trim());
-    const key = readFileSync(join(runDir, 'secrets', 'master.key'), 'utf8').trim();
-    const startActor = (id: string) => cli(
-      ['actor', '--learner', `ws://127.0.0.1:${port}`, '--actor-id', id, '--run-id', runId, '--outbox-dir', join(root, 'outbox', id)],
-      { LAMER_TOKEN: deriveActorToken(key, id) }, join(root, `${id}.stderr`),
+    const runId = await until(
+      'run id',
+      () => existsSync(join(runDir, 'run-id')) && readFileSync(join(runDir, 'run-id'), 'utf8').trim(),
     );
+    const key = readFileSync(join(runDir, 'secrets', 'master.key'), 'utf8').trim();
+    const startActor = (id: string) =>
+      cli(
+        [
+          'actor',
+          '--learner',
+          `ws://127.0.0.1:${port}`,
+          '--actor-id',
+          id,
+          '--run-id',
+          runId,
+          '--outbox-dir',
+          join(root, 'outbox', id),
+        ],
+        { LAMER_TOKEN: deriveActorToken(key, id) },
+        join(root, `${id}.stderr`),
+      );
     let a0 = startActor('a0');
     const a1 = startActor('a1');
 
@@ -78,13 +120,18 @@ describe('faults (e2e, real processes)', () => {
     learner = cli(learnerArgs('0.8'));
     const code = await exited(learner);
     expect(code).toBe(0);
-    expect(learner.out()).toMatch(new RegExp(`resuming run ${runId} from v${saved} \\(ckpt-0*${saved}\\), \\d+\\.\\d of 0\\.8 minutes used`));
+    expect(learner.out()).toMatch(
+      new RegExp(`resuming run ${runId} from v${saved} \\(ckpt-0*${saved}\\), \\d+\\.\\d of 0\\.8 minutes used`),
+    );
     const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'));
     expect(summary.stoppedBy).toBe('minutes');
     expect(summary.policyVersion).toBeGreaterThan(saved);
     expect(summary.learnerEpoch).toBe(1);
     const log = readFileSync(join(runDir, 'logs', 'learner.log'), 'utf8');
-    const resumed = log.split('\n').filter((l) => l.includes('resumed from checkpoint')).map((l) => JSON.parse(l));
+    const resumed = log
+      .split('\n')
+      .filter((l) => l.includes('resumed from checkpoint'))
+      .map((l) => JSON.parse(l));
     expect(resumed).toHaveLength(1);
     expect(resumed[0].policyVersion).toBe(saved);
     // Actors reconnected by themselves and exit when the learner says bye.

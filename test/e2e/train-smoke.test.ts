@@ -11,8 +11,17 @@ import { runTraining } from '../../scripts/lib/train-job.js';
 import { readMetricsCsv } from '../../shared/run-dir.js';
 
 const tiny = [
-  'env.groupSize=2', 'algo.groupsPerUpdate=2', 'run.evalTasks=4', 'run.evalEvery=2', 'learner.checkpointEvery=1',
-  'model.dModel=16', 'model.nLayer=1', 'model.nHead=2', 'model.nCtx=160', 'model.init=random', 'log.level=warn',
+  'env.groupSize=2',
+  'algo.groupsPerUpdate=2',
+  'run.evalTasks=4',
+  'run.evalEvery=2',
+  'learner.checkpointEvery=1',
+  'model.dModel=16',
+  'model.nLayer=1',
+  'model.nHead=2',
+  'model.nCtx=160',
+  'model.init=random',
+  'log.level=warn',
 ];
 
 describe('lamer train (e2e)', () => {
@@ -23,7 +32,16 @@ describe('lamer train (e2e)', () => {
     expect(first.stoppedBy).toBe('iterations');
     expect(first.trialsTrained).toBe(2 * 2 * 2); // 2 updates x 2 groups x 2 trials
     expect(first.evals.map((e) => e.version)).toEqual([0, 2]);
-    for (const f of ['config.json', 'meta.json', 'metrics.csv', 'learning-curve.png', 'summary.json', 'logs/learner.log', 'logs/a0.log', 'logs/a1.log']) {
+    for (const f of [
+      'config.json',
+      'meta.json',
+      'metrics.csv',
+      'learning-curve.png',
+      'summary.json',
+      'logs/learner.log',
+      'logs/a0.log',
+      'logs/a1.log',
+    ]) {
       expect(existsSync(join(runDir, f)), f).toBe(true);
     }
     const meta = JSON.parse(readFileSync(join(runDir, 'meta.json'), 'utf8'));

@@ -11,8 +11,18 @@ import { runTraining } from '../../scripts/lib/train-job.js';
 import { readMetricsCsv } from '../../shared/run-dir.js';
 
 const tiny = [
-  'env.groupSize=2', 'algo.groupsPerUpdate=2', 'algo.eta=3', 'run.evalTasks=2', 'run.evalEvery=0', 'run.mode=sync',
-  'model.dModel=16', 'model.nLayer=1', 'model.nHead=2', 'model.nCtx=160', 'model.init=random', 'log.level=warn',
+  'env.groupSize=2',
+  'algo.groupsPerUpdate=2',
+  'algo.eta=3',
+  'run.evalTasks=2',
+  'run.evalEvery=0',
+  'run.mode=sync',
+  'model.dModel=16',
+  'model.nLayer=1',
+  'model.nHead=2',
+  'model.nCtx=160',
+  'model.init=random',
+  'log.level=warn',
 ];
 
 describe('lamer train --mode sync (e2e)', () => {

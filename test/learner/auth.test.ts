@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authorizationHeader, createAuthenticator, deriveActorToken, generateMasterKey, loadMasterKey } from '../../learner/auth.js';
+import {
+  authorizationHeader,
+  createAuthenticator,
+  deriveActorToken,
+  generateMasterKey,
+  loadMasterKey,
+} from '../../learner/auth.js';
 
 describe('per-actor tokens', () => {
   const master = 'k'.repeat(32);
@@ -22,7 +28,14 @@ describe('per-actor tokens', () => {
     expect(auth.verify(authorizationHeader('actor.1', t1))).toBe('actor.1');
     // A leaked token cannot impersonate another actor.
     expect(auth.verify(authorizationHeader('actor-2', t1))).toBeNull();
-    expect(auth.verify(authorizationHeader('actor.1', t1.replace(/.$/, (c) => (c === '0' ? '1' : '0'))))).toBeNull();
+    expect(
+      auth.verify(
+        authorizationHeader(
+          'actor.1',
+          t1.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+        ),
+      ),
+    ).toBeNull();
     expect(auth.verify(undefined)).toBeNull();
     expect(auth.verify('')).toBeNull();
     expect(auth.verify(`Bearer ${t1}`)).toBeNull();
@@ -44,6 +57,8 @@ describe('per-actor tokens', () => {
     expect(loadMasterKey({ env: { LAMER_MASTER_KEY_FILE: file } }).toString()).toBe(master);
     expect(loadMasterKey({ file, env: {} }).toString()).toBe(master);
     expect(() => loadMasterKey({ env: {} })).toThrow(/no master key/);
-    expect(() => loadMasterKey({ file: join(dir, 'missing'), env: {} })).toThrow(/cannot read master key file .*ENOENT/);
+    expect(() => loadMasterKey({ file: join(dir, 'missing'), env: {} })).toThrow(
+      /cannot read master key file .*ENOENT/,
+    );
   });
 });

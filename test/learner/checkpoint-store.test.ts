@@ -1,19 +1,33 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointStore } from '../../learner/checkpoint-store.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'lamer-ckpt-')); });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lamer-ckpt-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
-const files = (step: number) => new Map<string, Uint8Array>([
-  ['weights.bin', Buffer.alloc(4096, step)],
-  ['optimizer.bin', Buffer.alloc(8192, step + 1)],
-  ['state.json', Buffer.from(JSON.stringify({ step }))],
-]);
+const files = (step: number) =>
+  new Map<string, Uint8Array>([
+    ['weights.bin', Buffer.alloc(4096, step)],
+    ['optimizer.bin', Buffer.alloc(8192, step + 1)],
+    ['state.json', Buffer.from(JSON.stringify({ step }))],
+  ]);
 
 describe('CheckpointStore', () => {
   it('returns null when no checkpoint exists, then round-trips files and meta', async () => {
@@ -25,7 +39,9 @@ describe('CheckpointStore', () => {
     expect(c?.meta).toEqual({ policyVersion: 10, learnerEpoch: 1, ledgerOffset: 1234 });
     expect(Buffer.from(c!.files.get('weights.bin')!).equals(Buffer.alloc(4096, 10))).toBe(true);
     expect(c?.skipped).toEqual([]);
-    expect(JSON.parse(readFileSync(join(dir, 'ckpt-000000000010', 'MANIFEST.json'), 'utf8')).files['state.json'].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(
+      JSON.parse(readFileSync(join(dir, 'ckpt-000000000010', 'MANIFEST.json'), 'utf8')).files['state.json'].sha256,
+    ).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('keeps the newest N and removes older ones only after a save', async () => {
@@ -35,11 +51,28 @@ describe('CheckpointStore', () => {
   });
 
   it.each([
-    ['a flipped byte', (d: string) => { const p = join(d, 'weights.bin'); const b = readFileSync(p); b[100] ^= 0xff; writeFileSync(p, b); }, /weights.bin: sha256 mismatch/],
-    ['a truncated file', (d: string) => truncateSync(join(d, 'optimizer.bin'), 100), /optimizer.bin: 100 bytes, manifest says 8192/],
+    [
+      'a flipped byte',
+      (d: string) => {
+        const p = join(d, 'weights.bin');
+        const b = readFileSync(p);
+        b[100] ^= 0xff;
+        writeFileSync(p, b);
+      },
+      /weights.bin: sha256 mismatch/,
+    ],
+    [
+      'a truncated file',
+      (d: string) => truncateSync(join(d, 'optimizer.bin'), 100),
+      /optimizer.bin: 100 bytes, manifest says 8192/,
+    ],
     ['a deleted MANIFEST', (d: string) => unlinkSync(join(d, 'MANIFEST.json')), /MANIFEST.json missing/],
     ['a deleted file', (d: string) => unlinkSync(join(d, 'state.json')), /state.json: ENOENT/],
-    ['a garbled MANIFEST', (d: string) => writeFileSync(join(d, 'MANIFEST.json'), '{"formatVersion": 1, "step'), /MANIFEST.json unreadable/],
+    [
+      'a garbled MANIFEST',
+      (d: string) => writeFileSync(join(d, 'MANIFEST.json'), '{"formatVersion": 1, "step'),
+      /MANIFEST.json unreadable/,
+    ],
   ])('falls back to the previous checkpoint on %s, reporting why', async (_name, damage, reason) => {
     const store = new CheckpointStore(dir, { keep: 3 });
     await store.save(1, files(1), { policyVersion: 1 });
@@ -57,7 +90,9 @@ describe('CheckpointStore', () => {
     await store.save(1, files(1));
     unlinkSync(join(dir, 'ckpt-000000000001', 'MANIFEST.json'));
     mkdirSync(join(dir, 'ckpt-000000000005'));
-    await expect(store.loadLatest()).rejects.toThrow(/no valid checkpoint .*ckpt-000000000005: MANIFEST.json missing.*--fresh/);
+    await expect(store.loadLatest()).rejects.toThrow(
+      /no valid checkpoint .*ckpt-000000000005: MANIFEST.json missing.*--fresh/,
+    );
     await expect(store.loadLatest()).rejects.toMatchObject({ code: 'RL_ERR_CHECKPOINT' });
     await store.clear();
     expect(await store.loadLatest()).toBeNull();
@@ -81,7 +116,9 @@ describe('CheckpointStore', () => {
   it('rejects unsafe file names and bad options', async () => {
     const store = new CheckpointStore(dir);
     await expect(store.save(1, new Map([['../x', new Uint8Array(1)]]))).rejects.toThrow(/invalid checkpoint file name/);
-    await expect(store.save(1, new Map([['MANIFEST.json', new Uint8Array(1)]]))).rejects.toThrow(/invalid checkpoint file name/);
+    await expect(store.save(1, new Map([['MANIFEST.json', new Uint8Array(1)]]))).rejects.toThrow(
+      /invalid checkpoint file name/,
+    );
     expect(() => new CheckpointStore(dir, { keep: 0 })).toThrow(/keep/);
   });
 
@@ -89,7 +126,11 @@ describe('CheckpointStore', () => {
     const kills = 8;
     let loaded = 0;
     for (let k = 0; k < kills; k++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'checkpoint-writer.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'checkpoint-writer.ts'), dir],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       // Wait until the child has started saving, then kill it at a varying moment.
       await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
       await new Promise((r) => setTimeout(r, 5 + ((k * 37) % 60)));

@@ -10,9 +10,24 @@ export const silent = createLogger({ level: 'silent' });
 export function fakeConn(actorId: string, incarnation = 'inc-a'): ActorConnection & { sent: Lease[] } {
   const sent: Lease[] = [];
   return {
-    id: Math.floor(Math.random() * 1e9), actorId, incarnation, remoteAddress: '127.0.0.1', bufferedAmount: 0, isOpen: true,
-    initialPolicy: { learnerEpoch: 0, policyVersion: 0 }, trialsInFlight: 0, sent,
-    hello: { type: 'hello', protocol: PROTOCOL_VERSION, runId: 'r', actorId, incarnation, lastPolicyVersion: -1, lastLearnerEpoch: -1 },
+    id: Math.floor(Math.random() * 1e9),
+    actorId,
+    incarnation,
+    remoteAddress: '127.0.0.1',
+    bufferedAmount: 0,
+    isOpen: true,
+    initialPolicy: { learnerEpoch: 0, policyVersion: 0 },
+    trialsInFlight: 0,
+    sent,
+    hello: {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      runId: 'r',
+      actorId,
+      incarnation,
+      lastPolicyVersion: -1,
+      lastLearnerEpoch: -1,
+    },
     send: (m: { type: string }) => {
       if (m.type === 'lease') sent.push(m as Lease);
       return true;

@@ -12,9 +12,18 @@ describe('endpoints.json', () => {
     expect(() => readEndpoints(dir)).toThrow(/endpoints\.json does not exist/);
     const f = new EndpointsFile(dir);
     f.update({ http: 'http://127.0.0.1:9100' });
-    expect(readEndpoints(dir)).toMatchObject({ http: 'http://127.0.0.1:9100', ws: null, pid: process.pid, stoppedAt: null });
+    expect(readEndpoints(dir)).toMatchObject({
+      http: 'http://127.0.0.1:9100',
+      ws: null,
+      pid: process.pid,
+      stoppedAt: null,
+    });
     f.update({ ws: 'ws://127.0.0.1:7070', runId: 'run-1' });
-    expect(readEndpoints(dir)).toMatchObject({ http: 'http://127.0.0.1:9100', ws: 'ws://127.0.0.1:7070', runId: 'run-1' });
+    expect(readEndpoints(dir)).toMatchObject({
+      http: 'http://127.0.0.1:9100',
+      ws: 'ws://127.0.0.1:7070',
+      runId: 'run-1',
+    });
     writeFileSync(join(dir, 'endpoints.json'), '{"ws": 3}');
     expect(() => readEndpoints(dir)).toThrow(/endpoints\.json: ws: .*; http:/);
     writeFileSync(join(dir, 'endpoints.json'), '{');
@@ -26,12 +35,19 @@ describe('endpoints.json', () => {
     const f = new EndpointsFile(dir);
     // Port 1 is privileged: no learner listens there.
     f.update({ http: 'http://127.0.0.1:1', ws: 'ws://127.0.0.1:2', runId: 'run-1' });
-    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ policyVersion: 9, trialsTrained: 72, stoppedBy: 'iterations' }));
+    writeFileSync(
+      join(dir, 'summary.json'),
+      JSON.stringify({ policyVersion: 9, trialsTrained: 72, stoppedBy: 'iterations' }),
+    );
     const r = await fetchStatus({ runDir: dir });
     expect(r.running).toBe(false);
-    expect(formatStatus(r)).toMatch(/^not running: no answer from http:\/\/127\.0\.0\.1:1 .*\nlast summary: policy v9, 72 trials trained, stopped by iterations$/);
+    expect(formatStatus(r)).toMatch(
+      /^not running: no answer from http:\/\/127\.0\.0\.1:1 .*\nlast summary: policy v9, 72 trials trained, stopped by iterations$/,
+    );
     f.update({ stoppedAt: '2026-01-01T00:00:00.000Z' });
-    expect(formatStatus(await fetchStatus({ runDir: dir }))).toMatch(/^not running: the learner \(pid \d+\) stopped at 2026-01-01/);
+    expect(formatStatus(await fetchStatus({ runDir: dir }))).toMatch(
+      /^not running: the learner \(pid \d+\) stopped at 2026-01-01/,
+    );
   });
 });
 

@@ -3,9 +3,12 @@ import { Fleet } from '../../learner/fleet.js';
 import type { GroupState } from '../../learner/task-book.js';
 import type { Trial } from '../../proto/messages.js';
 
-const trial = (actorId: string, version: number, stats: Partial<Trial['stats']> = {}) => ({
-  key: { actorId, incarnation: 'i1', seq: 0 }, rows: [{ policyVersion: version }], stats: { envSteps: 1, genTokens: 1, ...stats },
-}) as unknown as Trial;
+const trial = (actorId: string, version: number, stats: Partial<Trial['stats']> = {}) =>
+  ({
+    key: { actorId, incarnation: 'i1', seq: 0 },
+    rows: [{ policyVersion: version }],
+    stats: { envSteps: 1, genTokens: 1, ...stats },
+  }) as unknown as Trial;
 
 describe('Fleet', () => {
   it('tracks connection, last seen, version, rate, outbox, idle over >= 5 s windows, and leased-unfilled slots', () => {
@@ -22,9 +25,26 @@ describe('Fleet', () => {
     now += 10_000;
     f.gone({ actorId: 'a1', incarnation: 'i1' });
     now += 2000;
-    const groups = [{ slots: [null, { offset: 0, actorId: 'a0' }, null], leases: { 0: { lessee: 'a0/i1', leaseId: 'L0', at: 0 }, 1: { lessee: 'a0/i1', leaseId: 'L0', at: 0 }, 2: { lessee: 'a1/i1', leaseId: 'L1', at: 0 } } }] as unknown as GroupState[];
+    const groups = [
+      {
+        slots: [null, { offset: 0, actorId: 'a0' }, null],
+        leases: {
+          0: { lessee: 'a0/i1', leaseId: 'L0', at: 0 },
+          1: { lessee: 'a0/i1', leaseId: 'L0', at: 0 },
+          2: { lessee: 'a1/i1', leaseId: 'L1', at: 0 },
+        },
+      },
+    ] as unknown as GroupState[];
     const [a0, a1] = f.rows(groups);
-    expect(a0).toMatchObject({ actorId: 'a0', connected: true, version: 4, trials: 3, outbox: 2, leased: 1, lastSeenSec: 12 });
+    expect(a0).toMatchObject({
+      actorId: 'a0',
+      connected: true,
+      version: 4,
+      trials: 3,
+      outbox: 2,
+      leased: 1,
+      lastSeenSec: 12,
+    });
     expect(a0.idleFrac).toBeCloseTo(0.75);
     expect(a0.trialsPerSec).toBeCloseTo(3 / 60);
     expect(a1).toMatchObject({ actorId: 'a1', connected: false, goneSec: 2, version: -1, leased: 1 });

@@ -22,14 +22,25 @@ export interface Harness {
   stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
 
-export async function startHarness(over: Partial<LearnerServerOptions> = {}, dir = mkdtempSync(join(tmpdir(), 'lamer-srv-'))): Promise<Harness> {
+export async function startHarness(
+  over: Partial<LearnerServerOptions> = {},
+  dir = mkdtempSync(join(tmpdir(), 'lamer-srv-')),
+): Promise<Harness> {
   const ledger = await Ledger.open(join(dir, 'ledger'));
   const state = { learnerEpoch: 1, policyVersion: 3 };
   const server = await createLearnerServer({
-    runId: RUN, auth: createAuthenticator(MASTER), ledger, policyState: () => state, heartbeatMs: 1000, ...over,
+    runId: RUN,
+    auth: createAuthenticator(MASTER),
+    ledger,
+    policyState: () => state,
+    heartbeatMs: 1000,
+    ...over,
   });
   return {
-    server, ledger, dir, state,
+    server,
+    ledger,
+    dir,
+    state,
     async stop(opts = {}) {
       await server.close();
       await ledger.close();
@@ -43,7 +54,16 @@ export function token(actorId: string): string {
 }
 
 export function hello(actorId: string, over: Partial<Hello> = {}): Hello {
-  return { type: 'hello', protocol: PROTOCOL_VERSION, runId: RUN, actorId, incarnation: 'inc-a', lastPolicyVersion: -1, lastLearnerEpoch: -1, ...over };
+  return {
+    type: 'hello',
+    protocol: PROTOCOL_VERSION,
+    runId: RUN,
+    actorId,
+    incarnation: 'inc-a',
+    lastPolicyVersion: -1,
+    lastLearnerEpoch: -1,
+    ...over,
+  };
 }
 
 /** A raw client: queued decoded messages, close info, and helpers. */
@@ -62,10 +82,16 @@ export class RawClient {
       if (w) w(r.msg);
       else this.messages.push(r.msg);
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
-  static async open(url: string, actorId: string, opts: { auth?: string; origin?: string; ca?: Buffer } = {}): Promise<RawClient> {
+  static async open(
+    url: string,
+    actorId: string,
+    opts: { auth?: string; origin?: string; ca?: Buffer } = {},
+  ): Promise<RawClient> {
     const ws = new WebSocket(url, {
       headers: { authorization: opts.auth ?? `Bearer ${actorId}.${token(actorId)}` },
       perMessageDeflate: false,
@@ -75,7 +101,9 @@ export class RawClient {
     const c = new RawClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once('error', reject);
     });
     return c;
@@ -99,7 +127,10 @@ export class RawClient {
     if (m) return Promise.resolve(m);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
-      this.waiting.push((msg) => { clearTimeout(t); resolve(msg); });
+      this.waiting.push((msg) => {
+        clearTimeout(t);
+        resolve(msg);
+      });
     });
   }
 

@@ -33,10 +33,25 @@ async function start(over: string[] = [], maxStreams?: number) {
   obs = new Observatory({ config, runDir: new RunDir(join(dir, 'run')), logger: silent, t0: Date.now() });
   const counters = { committed: 0, trained: 0 };
   obs.attach({
-    runId: () => 'run-x', policyVersion: () => 7, groups: () => [], trialsCommitted: () => counters.committed, trialsTrained: () => counters.trained,
-    trialsRejected: () => 2, ledgerBytes: () => 4096, connections: () => 3, lastEval: () => ({ version: 6, pass: [0.25, 0.5] }),
+    runId: () => 'run-x',
+    policyVersion: () => 7,
+    groups: () => [],
+    trialsCommitted: () => counters.committed,
+    trialsTrained: () => counters.trained,
+    trialsRejected: () => 2,
+    ledgerBytes: () => 4096,
+    connections: () => 3,
+    lastEval: () => ({ version: 6, pass: [0.25, 0.5] }),
   });
-  http = await startHttpSide({ host: '127.0.0.1', port: 0, auth, observatory: obs, logger: silent, statusEveryMs: 100, maxStreams });
+  http = await startHttpSide({
+    host: '127.0.0.1',
+    port: 0,
+    auth,
+    observatory: obs,
+    logger: silent,
+    statusEveryMs: 100,
+    maxStreams,
+  });
   return { obs, http, counters, dir };
 }
 
@@ -48,9 +63,18 @@ describe('learner HTTP side', () => {
     counters.committed = 40;
     counters.trained = 32;
     obs.fanout.log(7, {
-      'perf/learner_wait_ms': 1500, 'perf/update_ms': 250, 'perf/weight_switch_ms': 40, 'perf/actor_idle_frac': 0.3,
-      'train/clip_frac': 0.05, 'train/ess': 0.9, 'train/kl_behav': 0.01, 'rollout/invalid_frac': 0.1, 'rollout/invalid_play_frac': 0.2,
-      'eval/pass@1': 0.25, 'eval/pass@3': 0.5, 'train/loss': 1.25,
+      'perf/learner_wait_ms': 1500,
+      'perf/update_ms': 250,
+      'perf/weight_switch_ms': 40,
+      'perf/actor_idle_frac': 0.3,
+      'train/clip_frac': 0.05,
+      'train/ess': 0.9,
+      'train/kl_behav': 0.01,
+      'rollout/invalid_frac': 0.1,
+      'rollout/invalid_play_frac': 0.2,
+      'eval/pass@1': 0.25,
+      'eval/pass@3': 0.5,
+      'train/loss': 1.25,
     });
     obs.prometheus.observeLags([0, 0, 1, 2]);
     const res = await get('/metrics');
@@ -58,7 +82,9 @@ describe('learner HTTP side', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const families = new Map(parsePrometheus(await res.text()).map((f) => [f.name, f]));
     const value = (name: string, labels: Record<string, string> = {}) =>
-      Number(families.get(name)!.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))!.value);
+      Number(
+        families.get(name)!.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))!.value,
+      );
     expect(value('lamer_policy_version')).toBe(7);
     expect(families.get('lamer_trials_committed_total')!.type).toBe('COUNTER');
     expect(value('lamer_trials_committed_total')).toBe(40);
@@ -83,7 +109,12 @@ describe('learner HTTP side', () => {
     expect(Number(wait.metrics[0].sum)).toBeCloseTo(1.5);
     expect(Number(families.get('lamer_update_seconds')!.metrics[0].sum)).toBeCloseTo(0.25);
     expect(Number(families.get('lamer_publish_to_switch_seconds')!.metrics[0].sum)).toBeCloseTo(0.04);
-    for (const n of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'lamer_stall_seconds']) {
+    for (const n of [
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'lamer_stall_seconds',
+    ]) {
       expect(families.has(n), n).toBe(true);
     }
   });
@@ -95,7 +126,10 @@ describe('learner HTTP side', () => {
       const r = await get('/readyz');
       return { status: r.status, body: await r.json() };
     };
-    expect(await ready()).toMatchObject({ status: 503, body: { ready: false, resumed: false, trainer: false, accepting: false } });
+    expect(await ready()).toMatchObject({
+      status: 503,
+      body: { ready: false, resumed: false, trainer: false, accepting: false },
+    });
     obs.ready.resumed = true;
     expect(await ready()).toMatchObject({ status: 503, body: { resumed: true, trainer: false } });
     obs.ready.trainer = true;
@@ -113,7 +147,9 @@ describe('learner HTTP side', () => {
     expect(isLoopback('10.0.0.5')).toBe(false);
     expect(isLoopback('::ffff:10.0.0.5')).toBe(false);
     expect(allowed('10.0.0.5', undefined, auth)).toBe(false);
-    expect(allowed('10.0.0.5', authorizationHeader('ops', deriveActorToken('another-master-key-0123456789', 'ops')), auth)).toBe(false);
+    expect(
+      allowed('10.0.0.5', authorizationHeader('ops', deriveActorToken('another-master-key-0123456789', 'ops')), auth),
+    ).toBe(false);
     expect(allowed('10.0.0.5', authorizationHeader('ops', deriveActorToken(MASTER, 'ops')), auth)).toBe(true);
     await start();
     expect((await get('/status')).status).toBe(200);

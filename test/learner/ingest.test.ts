@@ -14,7 +14,11 @@ import { silent } from './components.js';
 
 const counters = () => ({ trialsCommitted: 0, trialsTrained: 0, surplus: 0, rowsDroppedStale: 0 });
 const book = () => new TaskBook({ seed: 1, groupSize: 2, attempts: 3, evalTasks: 1, evalAttempts: 3 });
-const trial = (seed: number, groupId: string, trialIndex: number): Trial => ({ ...sampleTrial(seed), groupId, trialIndex });
+const trial = (seed: number, groupId: string, trialIndex: number): Trial => ({
+  ...sampleTrial(seed),
+  groupId,
+  trialIndex,
+});
 
 let dir = '';
 afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
@@ -22,7 +26,11 @@ afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
 /** What every Ingest needs besides the book: a quarantine in a temp dir and a model shape that fits the samples. */
 function deps() {
   dir ||= mkdtempSync(join(tmpdir(), 'lamer-ingest-'));
-  return { quarantine: Quarantine.open(join(dir, 'quarantine')), modelShape: { vocabSize: 64, contextLength: 256 }, adoptWindow: 16 };
+  return {
+    quarantine: Quarantine.open(join(dir, 'quarantine')),
+    modelShape: { vocabSize: 64, contextLength: 256 },
+    adoptWindow: 16,
+  };
 }
 
 describe('Ingest', () => {
@@ -32,7 +40,14 @@ describe('Ingest', () => {
     const c = counters();
     const live: Trial[] = [];
     let filled = 0;
-    const ing = new Ingest({ ...deps(), book: b, counters: c, logger: silent, onLiveTrial: (t) => live.push(t), onSlotFilled: () => filled++ });
+    const ing = new Ingest({
+      ...deps(),
+      book: b,
+      counters: c,
+      logger: silent,
+      onLiveTrial: (t) => live.push(t),
+      onSlotFilled: () => filled++,
+    });
     ing.commit(trial(1, 'g0', 1), 10);
     ing.commit(trial(2, 'g0', 0), 20);
     ing.commit(trial(3, 'g0', 0), 30); // slot already filled
@@ -62,7 +77,11 @@ describe('Ingest', () => {
     const d = deps();
     const ledger = await Ledger.open(join(dir, 'ledger'));
     const offsets: number[] = [];
-    for (const [seed, g, i] of [[1, 'g0', 0], [2, 'g0', 1], [3, 'g1', 0]] as const) {
+    for (const [seed, g, i] of [
+      [1, 'g0', 0],
+      [2, 'g0', 1],
+      [3, 'g1', 0],
+    ] as const) {
       const t = trial(seed, g, i);
       const r = await ledger.append(t.key, encode(t));
       offsets.push((r as { offset: number }).offset);
@@ -92,7 +111,13 @@ describe('Ingest', () => {
     expect(c.trialsCommitted).toBe(0);
     expect(d.quarantine.size).toBe(1);
     const again = counters();
-    await new Ingest({ ...small, quarantine: Quarantine.open(join(dir, 'quarantine')), book: book(), counters: again, logger: silent }).replay(ledger, 0);
+    await new Ingest({
+      ...small,
+      quarantine: Quarantine.open(join(dir, 'quarantine')),
+      book: book(),
+      counters: again,
+      logger: silent,
+    }).replay(ledger, 0);
     expect(again.trialsCommitted).toBe(0);
     await ledger.close();
   });

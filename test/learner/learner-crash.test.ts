@@ -19,9 +19,14 @@ afterEach(() => {
 });
 
 function startLearner(port: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'learner-process.ts'), dir, String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LAMER_MASTER_KEY: MASTER },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'learner-process.ts'), dir, String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LAMER_MASTER_KEY: MASTER },
+    },
+  );
   children.push(child);
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -38,21 +43,30 @@ describe('learner SIGKILL during ingest', () => {
     let learner = await startLearner(0);
     const port = learner.port;
     const acks: Ack[] = [];
-    const clients = await Promise.all(['actor-a', 'actor-b'].map(async (actorId) => {
-      const c = new LearnerClient({
-        url: `ws://127.0.0.1:${port}`, actorId, token: token(actorId), runId: RUN, outbox: await Outbox.open({ maxEntries: 32 }),
-        backoff: { initialMs: 20, maxMs: 200 }, onAck: (a) => acks.push(a),
-      });
-      c.start();
-      return c;
-    }));
+    const clients = await Promise.all(
+      ['actor-a', 'actor-b'].map(async (actorId) => {
+        const c = new LearnerClient({
+          url: `ws://127.0.0.1:${port}`,
+          actorId,
+          token: token(actorId),
+          runId: RUN,
+          outbox: await Outbox.open({ maxEntries: 32 }),
+          backoff: { initialMs: 20, maxMs: 200 },
+          onAck: (a) => acks.push(a),
+        });
+        c.start();
+        return c;
+      }),
+    );
     const total = 240;
     // Each actor keeps up to its outbox bound (32) of trials in flight; enqueueTrial waits while it is full.
-    const receipts = Promise.all(clients.map(async (c, i) => {
-      const acked: Array<Promise<Ack>> = [];
-      for (let n = 0; n < total / 2; n++) acked.push((await c.enqueueTrial(sampleTrialBody(n + 1 + i * 1000))).acked);
-      return Promise.all(acked);
-    }));
+    const receipts = Promise.all(
+      clients.map(async (c, i) => {
+        const acked: Array<Promise<Ack>> = [];
+        for (let n = 0; n < total / 2; n++) acked.push((await c.enqueueTrial(sampleTrialBody(n + 1 + i * 1000))).acked);
+        return Promise.all(acked);
+      }),
+    );
     // Kill the learner twice mid-stream, restarting it on the same port each time.
     for (const killAt of [60, 150]) {
       await until(() => acks.length >= killAt, 20_000);

@@ -23,10 +23,16 @@ afterEach(() => {
 
 async function start(runDir: string): Promise<LearnerRuntime> {
   const config = resolveConfig({
-    model: { dModel: 16, nLayer: 1, nHead: 2, nCtx: 160, init: 'random' }, env: { groupSize: 2 }, run: { evalTasks: 2 }, learner: { port: 0 },
+    model: { dModel: 16, nLayer: 1, nHead: 2, nCtx: 160, init: 'random' },
+    env: { groupSize: 2 },
+    run: { evalTasks: 2 },
+    learner: { port: 0 },
   });
   return LearnerRuntime.start({
-    config, runDir: new RunDir(runDir), logger: createLogger({ level: 'silent' }), auth: createAuthenticator(MASTER),
+    config,
+    runDir: new RunDir(runDir),
+    logger: createLogger({ level: 'silent' }),
+    auth: createAuthenticator(MASTER),
     vocabulary: compactVocabulary(config.env.id),
   });
 }

@@ -9,13 +9,25 @@ import { Ledger } from '../../learner/ledger.js';
 import { retentionHorizon } from '../../learner/retention.js';
 import type { TrialKey } from '../../proto/messages.js';
 
-const key = (seq: number, incarnation = 'inc-a'): TrialKey => ({ runId: 'run-1', actorId: 'actor-1', incarnation, seq });
+const key = (seq: number, incarnation = 'inc-a'): TrialKey => ({
+  runId: 'run-1',
+  actorId: 'actor-1',
+  incarnation,
+  seq,
+});
 const payload = (n: number) => Buffer.alloc(200, n & 0xff);
-const segments = (d: string) => readdirSync(d).filter((n) => n.startsWith('seg-')).sort();
+const segments = (d: string) =>
+  readdirSync(d)
+    .filter((n) => n.startsWith('seg-'))
+    .sort();
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'lamer-retention-')); });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lamer-retention-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** 30 records of ~260 bytes in 1000-byte segments: 8 segments, the last one open. */
 async function filled(): Promise<{ l: Ledger; offsets: number[] }> {
@@ -56,11 +68,19 @@ describe('ledger retention', () => {
     await l.compact(l.offset, 0);
     await l.close();
     const again = await Ledger.open(dir, { segmentBytes: 500, fsync: false });
-    expect(again.committedMarks('run-1', 'actor-1').find((m) => m.incarnation === 'inc-a')).toEqual({ incarnation: 'inc-a', upTo: 1, seqs: [3, 4, 7] });
+    expect(again.committedMarks('run-1', 'actor-1').find((m) => m.incarnation === 'inc-a')).toEqual({
+      incarnation: 'inc-a',
+      upTo: 1,
+      seqs: [3, 4, 7],
+    });
     expect(await again.append(key(3), payload(3))).toEqual({ status: 'duplicate' });
     expect(await again.append(key(2), payload(2))).toMatchObject({ status: 'committed' });
     expect(await again.append(key(5), payload(5))).toMatchObject({ status: 'committed' });
-    expect(again.committedMarks('run-1', 'actor-1').find((m) => m.incarnation === 'inc-a')).toEqual({ incarnation: 'inc-a', upTo: 5, seqs: [7] });
+    expect(again.committedMarks('run-1', 'actor-1').find((m) => m.incarnation === 'inc-a')).toEqual({
+      incarnation: 'inc-a',
+      upTo: 5,
+      seqs: [7],
+    });
     await again.close();
   });
 
@@ -81,7 +101,11 @@ describe('ledger retention', () => {
     const r = await again.compact(offsets[20], 1);
     expect(r).toMatchObject({ covered: 0, deleted: covered - 1 });
     expect(segments(dir)).toHaveLength(again.stats().segments);
-    await expect(async () => { for await (const _ of again.iterate(0)) { /* drain */ } }).rejects.toThrow(/removed by ledger.retention/);
+    await expect(async () => {
+      for await (const _ of again.iterate(0)) {
+        /* drain */
+      }
+    }).rejects.toThrow(/removed by ledger.retention/);
     await again.close();
   });
 
@@ -99,7 +123,11 @@ describe('ledger retention', () => {
 
   for (const step of ['index-written', 'segment-deleted'] as const) {
     it(`a crash after '${step}' leaves a readable ledger that finishes the compaction later`, () => {
-      const child = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'ledger-compactor.ts'), dir, step], { stdio: 'inherit' });
+      const child = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'ledger-compactor.ts'), dir, step],
+        { stdio: 'inherit' },
+      );
       expect(child.status).toBe(137);
       expect(existsSync(join(dir, INDEX_FILE))).toBe(true);
       return (async () => {

@@ -1,17 +1,36 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, openSync, writeSync, closeSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  openSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ledger, type RecoveryReport } from '../../learner/ledger.js';
 import type { TrialKey } from '../../proto/messages.js';
 
-const key = (seq: number, incarnation = 'inc-a', actorId = 'actor-1'): TrialKey => ({ runId: 'run-1', actorId, incarnation, seq });
+const key = (seq: number, incarnation = 'inc-a', actorId = 'actor-1'): TrialKey => ({
+  runId: 'run-1',
+  actorId,
+  incarnation,
+  seq,
+});
 const payload = (n: number, size = 100) => Buffer.alloc(size, n & 0xff);
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'lamer-ledger-')); });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lamer-ledger-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('Ledger exactly-once semantics', () => {
   it('commits once, answers duplicate for the same bytes and conflict for different bytes', async () => {
@@ -44,13 +63,17 @@ describe('Ledger exactly-once semantics', () => {
   it('group commit: many concurrent appends share few fdatasyncs, each resolves only once durable', async () => {
     const l = await Ledger.open(dir);
     const n = 300;
-    const results = await Promise.all(Array.from({ length: n }, (_, i) => l.append(key(i), payload(i, 2000)).then((r) => {
-      // At resolution the durable end already covers this record.
-      expect(r.status).toBe('committed');
-      if (r.status === 'committed') expect(l.offset).toBeGreaterThan(r.offset);
-      expect(l.stats().fsyncs).toBeGreaterThan(0);
-      return r;
-    })));
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        l.append(key(i), payload(i, 2000)).then((r) => {
+          // At resolution the durable end already covers this record.
+          expect(r.status).toBe('committed');
+          if (r.status === 'committed') expect(l.offset).toBeGreaterThan(r.offset);
+          expect(l.stats().fsyncs).toBeGreaterThan(0);
+          return r;
+        }),
+      ),
+    );
     expect(results.length).toBe(n);
     const st = l.stats();
     expect(st.entries).toBe(n);
@@ -119,7 +142,11 @@ describe('Ledger durability and recovery', () => {
     const none: number[] = [];
     for await (const r of l.iterate(l.offset)) none.push(r.key.seq);
     expect(none).toEqual([]);
-    await expect(async () => { for await (const _ of l.iterate(offsets[3] + 5)) { /* drain */ } }).rejects.toThrow(/not an entry boundary/);
+    await expect(async () => {
+      for await (const _ of l.iterate(offsets[3] + 5)) {
+        /* drain */
+      }
+    }).rejects.toThrow(/not an entry boundary/);
     await l.close();
     // And the segmented ledger reopens with every record.
     const again = await Ledger.open(dir, { segmentBytes: 1000 });
@@ -167,11 +194,18 @@ describe('Ledger durability and recovery', () => {
     let l = await Ledger.open(dir, { segmentBytes: 600 });
     for (let i = 0; i < 6; i++) await l.append(key(i), payload(i, 500));
     await l.close();
-    const first = join(dir, readdirSync(dir).filter((n) => n.endsWith('.log')).sort()[0]);
+    const first = join(
+      dir,
+      readdirSync(dir)
+        .filter((n) => n.endsWith('.log'))
+        .sort()[0],
+    );
     const fd = openSync(first, 'r+');
     writeSync(fd, Buffer.from([0xaa]), 0, 1, 100);
     closeSync(fd);
-    await expect(Ledger.open(dir, { segmentBytes: 600 })).rejects.toThrow(/damaged .*refusing to drop committed records/);
+    await expect(Ledger.open(dir, { segmentBytes: 600 })).rejects.toThrow(
+      /damaged .*refusing to drop committed records/,
+    );
     l = undefined as unknown as Ledger;
   });
 
@@ -187,9 +221,13 @@ describe('Ledger durability and recovery', () => {
   });
 
   it('loses no acked record when the writing process is SIGKILLed mid-stream', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'ledger-writer.ts'), dir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'ledger-writer.ts'), dir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const acked: number[] = [];
     let buf = '';
     await new Promise<void>((resolve) => {

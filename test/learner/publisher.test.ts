@@ -56,7 +56,9 @@ describe('PolicyPublisher (fake peers)', () => {
     // A new learner epoch reaches everyone, even at a lower version.
     pub.publish({ policyVersion: 4, learnerEpoch: 2, config: {}, weights: weights(8) });
     expect(upToDate.versions()).toEqual([4]);
-    expect(() => pub.publish({ policyVersion: 4, learnerEpoch: 2, config: {}, weights: weights(8) })).toThrow(/not newer/);
+    expect(() => pub.publish({ policyVersion: 4, learnerEpoch: 2, config: {}, weights: weights(8) })).toThrow(
+      /not newer/,
+    );
   });
 });
 

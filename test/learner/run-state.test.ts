@@ -26,8 +26,16 @@ describe('resumeOrStart + Checkpointer', () => {
     expect(a.optimizerState).toBeUndefined();
     a.state.policyVersion = 7;
     a.state.counters.trialsTrained = 42;
-    const optimizer = { step: 3, m: new Float32Array(a.params.length).fill(0.1), v: new Float32Array(a.params.length).fill(0.2) };
-    await new Checkpointer(store(), silent).save(a.state, { config: a.modelConfig, params: a.params, optimizer, tokenizer: a.tokenizer }, 0);
+    const optimizer = {
+      step: 3,
+      m: new Float32Array(a.params.length).fill(0.1),
+      v: new Float32Array(a.params.length).fill(0.2),
+    };
+    await new Checkpointer(store(), silent).save(
+      a.state,
+      { config: a.modelConfig, params: a.params, optimizer, tokenizer: a.tokenizer },
+      0,
+    );
     const b = await resumeOrStart({ config: cfg, runDir, logger: silent, store: store(), vocabulary: ['ignored'] });
     expect(b.state.runId).toBe(a.state.runId);
     expect(b.state.policyVersion).toBe(7);
@@ -44,7 +52,14 @@ describe('resumeOrStart + Checkpointer', () => {
     const runDir = new RunDir(dir);
     const { writeFileSync } = await import('node:fs');
     writeFileSync(runDir.file('learner-epoch'), 'garbage\n');
-    await expect(resumeOrStart({ config: cfg, runDir, logger: silent, store: new CheckpointStore(runDir.file('checkpoints'), { keep: 1 }), vocabulary: [] }))
-      .rejects.toThrow(/does not hold an epoch number/);
+    await expect(
+      resumeOrStart({
+        config: cfg,
+        runDir,
+        logger: silent,
+        store: new CheckpointStore(runDir.file('checkpoints'), { keep: 1 }),
+        vocabulary: [],
+      }),
+    ).rejects.toThrow(/does not hold an epoch number/);
   });
 });

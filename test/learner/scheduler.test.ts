@@ -6,18 +6,37 @@ import type { Config } from '../../shared/config.js';
 import { config, fakeConn, silent } from './components.js';
 
 function setup(cfg: Config, conns = [fakeConn('a0'), fakeConn('a1')]) {
-  const book = new TaskBook({ seed: 1, groupSize: cfg.env.groupSize, attempts: cfg.env.attempts, evalTasks: cfg.run.evalTasks, evalAttempts: 3 });
+  const book = new TaskBook({
+    seed: 1,
+    groupSize: cfg.env.groupSize,
+    attempts: cfg.env.attempts,
+    evalTasks: cfg.run.evalTasks,
+    evalAttempts: 3,
+  });
   let version = 0;
   let accepting = true;
   const changes = { n: 0 };
   const s = new Scheduler({
-    config: cfg, book, logger: silent, version: () => version, acceptingNewGroups: () => accepting,
-    connections: () => conns, connection: (id) => conns.find((c) => c.actorId === id), onChange: () => changes.n++,
+    config: cfg,
+    book,
+    logger: silent,
+    version: () => version,
+    acceptingNewGroups: () => accepting,
+    connections: () => conns,
+    connection: (id) => conns.find((c) => c.actorId === id),
+    onChange: () => changes.n++,
   });
   return {
-    s, book, conns, changes,
-    setVersion: (v: number) => { version = v; },
-    stopAccepting: () => { accepting = false; },
+    s,
+    book,
+    conns,
+    changes,
+    setVersion: (v: number) => {
+      version = v;
+    },
+    stopAccepting: () => {
+      accepting = false;
+    },
   };
 }
 
@@ -35,7 +54,8 @@ describe('sync mode: lockstep through the admission rule (η = 0 whatever algo.e
     expect(new Set(a0.sent.map((l) => l.trial.cohort)).size).toBe(1);
     expect(a0.sent[0].trial.cohortSize).toBe(2);
     // Version 1 after the three groups were trained: three more, not before.
-    for (const g of [...t.book.groups]) g.slots.forEach((_, i) => t.book.fill(g.groupId, i, { offset: i, actorId: 'a0' }));
+    for (const g of [...t.book.groups])
+      g.slots.forEach((_, i) => t.book.fill(g.groupId, i, { offset: i, actorId: 'a0' }));
     t.book.consume(t.book.groups.map((g) => g.groupId));
     t.s.pushCohorts('train');
     expect(t.book.groups.length).toBe(0); // still version 0: admission says no
@@ -79,7 +99,10 @@ describe('async mode', () => {
     const t = setup(config());
     t.book.openEvalRound(0);
     t.s.onLeaseRequest(t.conns[0], 2);
-    expect(t.conns[0].sent.map((l) => [l.mode, l.trial.temperature])).toEqual([['eval', 0.7], ['eval', 0.7]]);
+    expect(t.conns[0].sent.map((l) => [l.mode, l.trial.temperature])).toEqual([
+      ['eval', 0.7],
+      ['eval', 0.7],
+    ]);
   });
 
   it('once the budget is spent, only slots of existing groups go out', () => {
@@ -91,16 +114,29 @@ describe('async mode', () => {
 });
 
 describe('lessee lifecycle', () => {
-  it('a new incarnation releases its predecessor\'s slots; a rejected trial re-opens its slot at once', () => {
+  it("a new incarnation releases its predecessor's slots; a rejected trial re-opens its slot at once", () => {
     const t = setup(config());
     const old = t.conns[0];
     t.s.onLeaseRequest(old, 1);
     const g = t.book.groups[0];
     expect(Object.values(g.leases).map((l) => l.lessee)).toEqual(['a0/inc-a', 'a0/inc-a']);
     const leaseId = old.sent[0].leaseId;
-    t.s.onRejected({ groupId: 'g0', trialIndex: 1, leaseId: 'forged', key: { runId: 'r', actorId: 'a0', incarnation: 'inc-a', seq: 0 } }, 'bad', old);
+    t.s.onRejected(
+      {
+        groupId: 'g0',
+        trialIndex: 1,
+        leaseId: 'forged',
+        key: { runId: 'r', actorId: 'a0', incarnation: 'inc-a', seq: 0 },
+      },
+      'bad',
+      old,
+    );
     expect(g.open).toEqual([]); // a record naming another lease releases nothing
-    t.s.onRejected({ groupId: 'g0', trialIndex: 1, leaseId, key: { runId: 'r', actorId: 'a0', incarnation: 'inc-a', seq: 0 } }, 'bad record', old);
+    t.s.onRejected(
+      { groupId: 'g0', trialIndex: 1, leaseId, key: { runId: 'r', actorId: 'a0', incarnation: 'inc-a', seq: 0 } },
+      'bad record',
+      old,
+    );
     expect(g.open).toEqual([1]);
     t.s.onReady(fakeConn('a0', 'inc-b'));
     expect(g.open).toEqual([0, 1]);

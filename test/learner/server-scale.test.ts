@@ -15,7 +15,11 @@ describe('connection scale', () => {
     const clients: RawClient[] = [];
     // Connect in waves so the accept backlog is not the thing being tested.
     for (let i = 0; i < n; i += 200) {
-      clients.push(...await Promise.all(Array.from({ length: Math.min(200, n - i) }, (_, j) => RawClient.ready(h!.server.url, `actor-${i + j}`))));
+      clients.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(200, n - i) }, (_, j) => RawClient.ready(h!.server.url, `actor-${i + j}`)),
+        )),
+      );
     }
     expect(h.server.connections()).toHaveLength(n);
     // Over two heartbeat intervals: every connection is pinged at least twice and must survive.

@@ -21,7 +21,8 @@ afterEach(async () => {
 });
 
 const plain = new Packr({ useRecords: false });
-const trialFor = (actorId: string, seq: number, seed = seq + 1): Trial => sampleTrial(seed, sampleKey(seq, { runId: RUN, actorId, incarnation: 'inc-a' }));
+const trialFor = (actorId: string, seq: number, seed = seq + 1): Trial =>
+  sampleTrial(seed, sampleKey(seq, { runId: RUN, actorId, incarnation: 'inc-a' }));
 
 describe('upgrade: authentication and admission happen before any WebSocket exists', () => {
   it('answers 401 for a missing, malformed or wrong token and 403 for a browser Origin', async () => {
@@ -35,7 +36,9 @@ describe('upgrade: authentication and admission happen before any WebSocket exis
     for (const [auth, status] of cases) {
       await expect(RawClient.open(h.server.url, 'actor-1', { auth })).rejects.toMatchObject({ status });
     }
-    await expect(RawClient.open(h.server.url, 'actor-1', { origin: 'https://evil.example' })).rejects.toMatchObject({ status: 403 });
+    await expect(RawClient.open(h.server.url, 'actor-1', { origin: 'https://evil.example' })).rejects.toMatchObject({
+      status: 403,
+    });
     const m = h.server.metrics();
     expect(m.authFailures).toBe(4);
     expect(m.originRejected).toBe(1);
@@ -54,7 +57,12 @@ describe('upgrade: authentication and admission happen before any WebSocket exis
     await a.closed;
     await until(() => h!.server.metrics().connectionsLive === 1);
     const c = await RawClient.ready(h.server.url, 'actor-c');
-    expect(h.server.connections().map((x) => x.actorId).sort()).toEqual(['actor-b', 'actor-c']);
+    expect(
+      h.server
+        .connections()
+        .map((x) => x.actorId)
+        .sort(),
+    ).toEqual(['actor-b', 'actor-c']);
     b.ws.close();
     c.ws.close();
     await until(() => h!.server.metrics().connectionsLive === 0);
@@ -70,7 +78,12 @@ describe('handshake', () => {
     const c = await RawClient.open(h.server.url, 'actor-1');
     c.send(hello('actor-1'));
     expect(await c.next()).toEqual({
-      type: 'welcome', learnerEpoch: 1, policyVersion: 3, heartbeatMs: 1234, maxPayload: 1 << 20, creditWindow: 7,
+      type: 'welcome',
+      learnerEpoch: 1,
+      policyVersion: 3,
+      heartbeatMs: 1234,
+      maxPayload: 1 << 20,
+      creditWindow: 7,
       committed: [{ incarnation: 'inc-a', upTo: 0, seqs: [2] }],
     });
     const conn = h.server.connection('actor-1')!;
@@ -127,11 +140,27 @@ describe('protocol violations get their documented close code; other connections
     const bystander = await RawClient.ready(h.server.url, 'bystander');
     const cases: Array<[string, (c: RawClient) => void, number, boolean]> = [
       ['text frame', (c) => c.ws.send('hello?'), CloseCode.UNSUPPORTED_DATA, true],
-      ['truncated msgpack', (c) => c.ws.send(encode({ type: 'heartbeat', t: 1 }).subarray(0, 5)), CloseCode.INVALID_PAYLOAD, true],
+      [
+        'truncated msgpack',
+        (c) => c.ws.send(encode({ type: 'heartbeat', t: 1 }).subarray(0, 5)),
+        CloseCode.INVALID_PAYLOAD,
+        true,
+      ],
       ['extension type', (c) => c.ws.send(Buffer.from([0xd6, 0x65, 1, 2, 3, 4])), CloseCode.INVALID_PAYLOAD, true],
       ['deep nesting', (c) => c.ws.send(Buffer.alloc(3000, 0x91)), CloseCode.INVALID_PAYLOAD, true],
-      ['schema violation', (c) => c.ws.send(plain.pack({ type: 'heartbeat', t: 'not a number' })), CloseCode.POLICY_VIOLATION, true],
-      ['unknown field', (c) => c.ws.send(Buffer.from([0x82, 0xa4, ...Buffer.from('type'), 0xa3, ...Buffer.from('bye'), 0xa1, 0x78, 0x01])), CloseCode.POLICY_VIOLATION, true],
+      [
+        'schema violation',
+        (c) => c.ws.send(plain.pack({ type: 'heartbeat', t: 'not a number' })),
+        CloseCode.POLICY_VIOLATION,
+        true,
+      ],
+      [
+        'unknown field',
+        (c) =>
+          c.ws.send(Buffer.from([0x82, 0xa4, ...Buffer.from('type'), 0xa3, ...Buffer.from('bye'), 0xa1, 0x78, 0x01])),
+        CloseCode.POLICY_VIOLATION,
+        true,
+      ],
       ['message before hello', (c) => c.send(trialFor('x', 0)), CloseCode.POLICY_VIOLATION, false],
       ['learner-only message type', (c) => c.send({ type: 'credit', n: 3 }), CloseCode.POLICY_VIOLATION, true],
       ['second hello', (c) => c.send(hello('victim')), CloseCode.POLICY_VIOLATION, true],
@@ -141,7 +170,9 @@ describe('protocol violations get their documented close code; other connections
       ['frame over maxPayload', (c) => c.ws.send(Buffer.alloc(20_000)), CloseCode.MESSAGE_TOO_BIG, true],
     ];
     for (const [name, act, code, handshake] of cases) {
-      const c = handshake ? await RawClient.ready(h.server.url, 'victim') : await RawClient.open(h.server.url, 'victim');
+      const c = handshake
+        ? await RawClient.ready(h.server.url, 'victim')
+        : await RawClient.open(h.server.url, 'victim');
       act(c);
       const closed = await c.closed;
       expect(closed.code, name).toBe(code);
@@ -218,14 +249,30 @@ describe('trial ingest: ack after commit, exactly once', () => {
     c.send(t0);
     expect(await c.next()).toEqual({ type: 'ack', key: t0.key, status: 'duplicate' });
     c.send({ ...t0, taskSeed: 999 });
-    expect(await c.next()).toMatchObject({ type: 'ack', status: 'rejected', reason: expect.stringMatching(/conflict/) });
+    expect(await c.next()).toMatchObject({
+      type: 'ack',
+      status: 'rejected',
+      reason: expect.stringMatching(/conflict/),
+    });
     const bad: Array<[Trial, RegExp]> = [
       [{ ...trialFor('actor-1', 1), key: sampleKey(1, { runId: 'old-run', actorId: 'actor-1' }) }, /not this run/],
-      [{ ...trialFor('actor-1', 2), key: sampleKey(2, { actorId: 'someone-else' }) }, /does not match the authenticated actor/],
+      [
+        { ...trialFor('actor-1', 2), key: sampleKey(2, { actorId: 'someone-else' }) },
+        /does not match the authenticated actor/,
+      ],
       [{ ...trialFor('actor-1', 3), episodesWon: [true, true, false] }, /was won but the trial continued/],
-      [{ ...trialFor('actor-1', 4), rows: trialFor('actor-1', 4).rows.map((r) => ({ ...r, policyVersion: 9 })) }, /newer than the learner's 3/],
+      [
+        { ...trialFor('actor-1', 4), rows: trialFor('actor-1', 4).rows.map((r) => ({ ...r, policyVersion: 9 })) },
+        /newer than the learner's 3/,
+      ],
       [{ ...trialFor('actor-1', 5), sha256: 'f'.repeat(64) }, /sha256 does not match/],
-      [{ ...trialFor('actor-1', 6), rows: [{ ...trialFor('actor-1', 6).rows[0], behavLogp: toTensor(new Float32Array([-1])) }] }, /behavLogp/],
+      [
+        {
+          ...trialFor('actor-1', 6),
+          rows: [{ ...trialFor('actor-1', 6).rows[0], behavLogp: toTensor(new Float32Array([-1])) }],
+        },
+        /behavLogp/,
+      ],
     ];
     for (const [trial, reason] of bad) {
       c.send(trial);
@@ -299,14 +346,65 @@ describe('TLS (wss) with a pinned CA made by openssl at test time', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lamer-tls-'));
     const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     try {
-      run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem',
-        '-days', '1', '-subj', '/CN=lamer-test-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
-      run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=localhost']);
+      run([
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=lamer-test-ca',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign',
+      ]);
+      run([
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        'srv.key',
+        '-out',
+        'srv.csr',
+        '-subj',
+        '/CN=localhost',
+      ]);
       writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-      run(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '1', '-extfile', 'ext.cnf']);
+      run([
+        'x509',
+        '-req',
+        '-in',
+        'srv.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'srv.pem',
+        '-days',
+        '1',
+        '-extfile',
+        'ext.cnf',
+      ]);
       const ca = readFileSync(join(dir, 'ca.pem'));
       // A short upgrade deadline: an upgraded TLS connection must be released from it (it outlives the deadline below).
-      h = await startHarness({ tls: { key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')) }, upgradeTimeoutMs: 300 });
+      h = await startHarness({
+        tls: { key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')) },
+        upgradeTimeoutMs: 300,
+      });
       expect(h.server.url).toMatch(/^wss:\/\//);
       const c = await RawClient.open(h.server.url, 'actor-1', { ca });
       c.send(hello('actor-1'));
@@ -317,13 +415,29 @@ describe('TLS (wss) with a pinned CA made by openssl at test time', () => {
       expect(await c.next()).toEqual({ type: 'heartbeat', t: 7 });
       expect(h.server.metrics().upgradeTimeouts).toBe(0);
       c.ws.close();
-      await expect(RawClient.open(h.server.url, 'actor-1')).rejects.toThrow(/self[- ]signed|unable to verify|UNABLE_TO_GET_ISSUER/i);
+      await expect(RawClient.open(h.server.url, 'actor-1')).rejects.toThrow(
+        /self[- ]signed|unable to verify|UNABLE_TO_GET_ISSUER/i,
+      );
       // Plain ws:// against the TLS port never gets a WebSocket either.
-      const plain = new WebSocket(h.server.url.replace('wss://', 'ws://'), { headers: { authorization: `Bearer actor-1.${token('actor-1')}` } });
-      await expect(new Promise((resolve, reject) => { plain.once('open', resolve); plain.once('error', reject); })).rejects.toThrow();
+      const plain = new WebSocket(h.server.url.replace('wss://', 'ws://'), {
+        headers: { authorization: `Bearer actor-1.${token('actor-1')}` },
+      });
+      await expect(
+        new Promise((resolve, reject) => {
+          plain.once('open', resolve);
+          plain.once('error', reject);
+        }),
+      ).rejects.toThrow();
       expect(h.server.metrics().connectionsOpened).toBe(1);
       // The actor's client pins the same CA and delivers a trial over wss.
-      const client = new LearnerClient({ url: h.server.url, actorId: 'actor-9', token: token('actor-9'), runId: RUN, outbox: await Outbox.open({}), tls: { ca } });
+      const client = new LearnerClient({
+        url: h.server.url,
+        actorId: 'actor-9',
+        token: token('actor-9'),
+        runId: RUN,
+        outbox: await Outbox.open({}),
+        tls: { ca },
+      });
       client.start();
       expect((await client.sendTrial(sampleTrialBody(3))).status).toBe('committed');
       await client.close();

@@ -15,7 +15,7 @@ describe('TaskBook.releaseSlot (a rejected trial hands its slot out again)', () 
     expect(again[0]).toMatchObject({ groupId: g.groupId, trialIndices: [2], taskSeed: g.taskSeed });
   });
 
-  it('leaves filled slots, other lessees\' slots and unknown groups alone', () => {
+  it("leaves filled slots, other lessees' slots and unknown groups alone", () => {
     const b = book();
     const [g] = b.grant('actor-1/0', 1, 0, always);
     expect(b.fill(g.groupId, 1, { offset: 0, actorId: 'actor-1' })).toBe('filled');
@@ -35,7 +35,7 @@ describe('TaskBook.releaseSlot (a rejected trial hands its slot out again)', () 
   });
 });
 
-describe('TaskBook.release (a dead actor\'s unfilled slots)', () => {
+describe("TaskBook.release (a dead actor's unfilled slots)", () => {
   it('re-opens only the unfilled slots of matching lessees, sorted', () => {
     const b = book();
     const [g] = b.grant('actor-1/0', 1, 0, always);

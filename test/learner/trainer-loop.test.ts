@@ -25,8 +25,13 @@ afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
 
 function freshState(): LearnerState {
   return {
-    runId: 'r', policyVersion: 0, learnerEpoch: 0, taskBook: { nextIndex: 0, nextLease: 0, groups: [], trainedGroups: 0 }, ledgerOffset: 0,
-    counters: { trialsCommitted: 0, trialsTrained: 0, surplus: 0, rowsDroppedStale: 0 }, evals: [],
+    runId: 'r',
+    policyVersion: 0,
+    learnerEpoch: 0,
+    taskBook: { nextIndex: 0, nextLease: 0, groups: [], trainedGroups: 0 },
+    ledgerOffset: 0,
+    counters: { trialsCommitted: 0, trialsTrained: 0, surplus: 0, rowsDroppedStale: 0 },
+    evals: [],
   };
 }
 
@@ -34,37 +39,74 @@ function freshState(): LearnerState {
 function evalTrial(groupId: string, i: number): Trial {
   const t = sampleTrial(100 + i);
   const won = i % 2 === 0;
-  return { ...t, groupId, trialIndex: 0, mode: 'eval', episodesWon: won ? [true] : [false, false, false], rows: won ? t.rows.filter((r) => r.episode === 0) : t.rows };
+  return {
+    ...t,
+    groupId,
+    trialIndex: 0,
+    mode: 'eval',
+    episodesWon: won ? [true] : [false, false, false],
+    rows: won ? t.rows.filter((r) => r.episode === 0) : t.rows,
+  };
 }
 
 function setup(cfg: Config) {
   dir = mkdtempSync(join(tmpdir(), 'lamer-loop-'));
   const state = freshState();
-  const book = new TaskBook({ seed: 1, groupSize: cfg.env.groupSize, attempts: cfg.env.attempts, evalTasks: cfg.run.evalTasks, evalAttempts: 3 });
+  const book = new TaskBook({
+    seed: 1,
+    groupSize: cfg.env.groupSize,
+    attempts: cfg.env.attempts,
+    evalTasks: cfg.run.evalTasks,
+    evalAttempts: 3,
+  });
   const waker = new Waker();
   const ingest = new Ingest({
-    book, counters: state.counters, logger: silent, onSlotFilled: () => waker.kick(),
-    quarantine: Quarantine.open(join(dir, 'quarantine')), modelShape: { vocabSize: 64, contextLength: 256 }, adoptWindow: 16,
+    book,
+    counters: state.counters,
+    logger: silent,
+    onSlotFilled: () => waker.kick(),
+    quarantine: Quarantine.open(join(dir, 'quarantine')),
+    modelShape: { vocabSize: 64, contextLength: 256 },
+    adoptWindow: 16,
   });
   const metrics = new MetricsCsv(join(dir, 'metrics.csv'));
   let offset = 0;
   /** Fills every open slot, as actors would (train groups: the sync admission rule, η = 0, decides how many exist). */
   const actorsWork = (allowNewTrain: boolean) => {
     while (true) {
-      const grants = book.grant('a0/i', 100, state.policyVersion, (a) => (a.accepted + a.running < (a.version + 1) * cfg.algo.groupsPerUpdate ? 1 : 0), allowNewTrain);
+      const grants = book.grant(
+        'a0/i',
+        100,
+        state.policyVersion,
+        (a) => (a.accepted + a.running < (a.version + 1) * cfg.algo.groupsPerUpdate ? 1 : 0),
+        allowNewTrain,
+      );
       if (grants.length === 0) break;
-      for (const g of grants) for (const i of g.trialIndices) {
-        const t = sampleTrial(offset + 1);
-        const onPolicy = { ...t, groupId: g.groupId, trialIndex: i, rows: t.rows.map((r) => ({ ...r, policyVersion: state.policyVersion })) };
-        ingest.commit(g.kind === 'eval' ? evalTrial(g.groupId, Number(g.groupId.split('-').pop())) : onPolicy, offset++);
-      }
+      for (const g of grants)
+        for (const i of g.trialIndices) {
+          const t = sampleTrial(offset + 1);
+          const onPolicy = {
+            ...t,
+            groupId: g.groupId,
+            trialIndex: i,
+            rows: t.rows.map((r) => ({ ...r, policyVersion: state.policyVersion })),
+          };
+          ingest.commit(
+            g.kind === 'eval' ? evalTrial(g.groupId, Number(g.groupId.split('-').pop())) : onPolicy,
+            offset++,
+          );
+        }
     }
   };
   const steps: number[] = [];
   const checkpoints: number[] = [];
   const published: number[] = [];
   /** `interrupt`: the next ppoStep fails as a stuck worker would after the watchdog replaced it (or not). */
-  const trainer: TrainerApi & { params(): Promise<Float32Array>; restarts: number; interrupt: null | 'restarted' | 'not-restarted' } = {
+  const trainer: TrainerApi & {
+    params(): Promise<Float32Array>;
+    restarts: number;
+    interrupt: null | 'restarted' | 'not-restarted';
+  } = {
     restarts: 0,
     interrupt: null,
     score: async (_t, B, T) => new Float32Array(B * T),
@@ -81,21 +123,47 @@ function setup(cfg: Config) {
   };
   const lines: string[] = [];
   const evaluator = new Evaluator({
-    config: cfg, book, ingest, metrics, logger: silent, waker, t0: Date.now(), actors: () => 1, emit: (l) => lines.push(l),
-    pushEvalCohorts: () => actorsWork(false), stopSignalled: () => loop.stopped === 'signal',
+    config: cfg,
+    book,
+    ingest,
+    metrics,
+    logger: silent,
+    waker,
+    t0: Date.now(),
+    actors: () => 1,
+    emit: (l) => lines.push(l),
+    pushEvalCohorts: () => actorsWork(false),
+    stopSignalled: () => loop.stopped === 'signal',
   });
-  const loop: TrainerLoop = new TrainerLoop({
-    config: cfg, state, book, ingest, evaluator, trainer, metrics, logger: silent, waker, t0: Date.now(), priorSeconds: 0,
-    model: { nCtx: 64, padId: 0 }, pushTrainCohorts: () => actorsWork(true),
-    publish: () => published.push(state.policyVersion),
-    checkpoint: async () => void checkpoints.push(state.policyVersion),
-  }, new Float32Array(4));
+  const loop: TrainerLoop = new TrainerLoop(
+    {
+      config: cfg,
+      state,
+      book,
+      ingest,
+      evaluator,
+      trainer,
+      metrics,
+      logger: silent,
+      waker,
+      t0: Date.now(),
+      priorSeconds: 0,
+      model: { nCtx: 64, padId: 0 },
+      pushTrainCohorts: () => actorsWork(true),
+      publish: () => published.push(state.policyVersion),
+      checkpoint: async () => void checkpoints.push(state.policyVersion),
+    },
+    new Float32Array(4),
+  );
   return { loop, state, book, steps, checkpoints, published, lines, metrics, trainer };
 }
 
 describe('TrainerLoop (sync mode: the loop itself drives the fake actors)', () => {
   it('trains until the iteration budget, evaluating and checkpointing on schedule and at the end', async () => {
-    const cfg = config({ run: { mode: 'sync', iterations: 4, evalEvery: 2, evalTasks: 4, minutes: 0 }, learner: { checkpointEvery: 3 } });
+    const cfg = config({
+      run: { mode: 'sync', iterations: 4, evalEvery: 2, evalTasks: 4, minutes: 0 },
+      learner: { checkpointEvery: 3 },
+    });
     const t = setup(cfg);
     const stopped = await t.loop.run();
     expect(stopped).toBe('iterations');

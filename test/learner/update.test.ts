@@ -26,8 +26,14 @@ function recorder(proxLogp = -0.5) {
 }
 
 const row = (o: Partial<RecordedRow> & Pick<RecordedRow, 'turn' | 'reward' | 'anchor'>): RecordedRow => ({
-  phase: 'play', episode: 0, valid: true, policyVersion: 3,
-  prompt: Int32Array.from([5, 6]), response: Int32Array.from([7, 8]), behavLogp: Float32Array.from([-1, -1]), ...o,
+  phase: 'play',
+  episode: 0,
+  valid: true,
+  policyVersion: 3,
+  prompt: Int32Array.from([5, 6]),
+  response: Int32Array.from([7, 8]),
+  behavLogp: Float32Array.from([-1, -1]),
+  ...o,
 });
 
 /** One group, two single-episode trials: a winner (reward 10.9 on its last turn) and a loser. */
@@ -35,8 +41,20 @@ function group(overrides: Partial<RecordedRow> = {}): Group<RecordedRow> {
   return {
     groupId: 'g',
     trials: [
-      { trialId: 'w', rows: [row({ turn: 0, reward: -0.1, anchor: 's0', ...overrides }), row({ turn: 1, reward: 10.9, anchor: 's1', won: true, ...overrides })] },
-      { trialId: 'l', rows: [row({ turn: 0, reward: -0.1, anchor: 's0', ...overrides }), row({ turn: 1, reward: -0.1, anchor: 's2', ...overrides })] },
+      {
+        trialId: 'w',
+        rows: [
+          row({ turn: 0, reward: -0.1, anchor: 's0', ...overrides }),
+          row({ turn: 1, reward: 10.9, anchor: 's1', won: true, ...overrides }),
+        ],
+      },
+      {
+        trialId: 'l',
+        rows: [
+          row({ turn: 0, reward: -0.1, anchor: 's0', ...overrides }),
+          row({ turn: 1, reward: -0.1, anchor: 's2', ...overrides }),
+        ],
+      },
     ],
   };
 }
@@ -47,12 +65,14 @@ const algo = resolveConfig({}).algo;
 /** The advantage of every trained row, read back from the minibatches (one value per row's response tokens). */
 function trainedAdvantages(steps: PpoMinibatch[]): number[] {
   const out: number[] = [];
-  for (const b of steps) for (let r = 0; r < b.B; r++) {
-    for (let t = 0; t < b.T; t++) if (b.respMask[r * b.T + t]) {
-      out.push(b.advantages[r * b.T + t]);
-      break;
+  for (const b of steps)
+    for (let r = 0; r < b.B; r++) {
+      for (let t = 0; t < b.T; t++)
+        if (b.respMask[r * b.T + t]) {
+          out.push(b.advantages[r * b.T + t]);
+          break;
+        }
     }
-  }
   return out.sort((x, y) => x - y);
 }
 
@@ -68,7 +88,10 @@ describe('runUpdate', () => {
     expect(r.scoredCalls()).toBeGreaterThan(0);
     expect(res.metrics['train/prox_recomputed']).toBe(1);
     // w = π_prox/μ = exp(−0.5 − (−1)) = e^0.5 < C = 2 on every response token.
-    for (const b of r.steps) b.respMask.forEach((m, i) => { if (m) expect(b.isWeight[i]).toBeCloseTo(Math.exp(0.5), 5); });
+    for (const b of r.steps)
+      b.respMask.forEach((m, i) => {
+        if (m) expect(b.isWeight[i]).toBeCloseTo(Math.exp(0.5), 5);
+      });
     expect(res.metrics['train/loss']).toBe(1);
     expect(res.metrics['train/clip_frac']).toBe(0.25);
   });
@@ -78,7 +101,10 @@ describe('runUpdate', () => {
     const res = await runUpdate(r.trainer, [group()], 3, algo, { ...opts, sampling: { temperature: 1, topP: 1 } });
     expect(r.scoredCalls()).toBe(0);
     expect(res.metrics['train/prox_recomputed']).toBe(0);
-    for (const b of r.steps) b.respMask.forEach((m, i) => { if (m) expect(b.isWeight[i]).toBe(1); });
+    for (const b of r.steps)
+      b.respMask.forEach((m, i) => {
+        if (m) expect(b.isWeight[i]).toBe(1);
+      });
   });
 
   it('leaves out rows without behaviour log-probs but keeps them in the group statistics', async () => {
@@ -90,14 +116,22 @@ describe('runUpdate', () => {
     expect(res.rowsDroppedNoLogp).toBe(1);
     expect(res.metrics['train/rows_dropped_no_logp']).toBe(1);
     const all = computeAdvantages([g], algo)[0].trials.flatMap((t) => t.rows.map((x) => x.advantage));
-    expect(trainedAdvantages(r.steps)).toEqual(all.slice(0, 3).map((a) => Math.fround(a)).sort((x, y) => x - y));
+    expect(trainedAdvantages(r.steps)).toEqual(
+      all
+        .slice(0, 3)
+        .map((a) => Math.fround(a))
+        .sort((x, y) => x - y),
+    );
   });
 
   it('success reward: only the winning turn scores 10', async () => {
     const r = recorder();
     const g = group();
     await runUpdate(r.trainer, [g], 3, { ...algo, reward: 'success' }, opts);
-    const success: Group<RecordedRow> = { ...g, trials: g.trials.map((t) => ({ ...t, rows: t.rows.map((x) => ({ ...x, reward: x.won ? 10 : 0 })) })) };
+    const success: Group<RecordedRow> = {
+      ...g,
+      trials: g.trials.map((t) => ({ ...t, rows: t.rows.map((x) => ({ ...x, reward: x.won ? 10 : 0 })) })),
+    };
     const expected = computeAdvantages([success], algo)[0].trials.flatMap((t) => t.rows.map((x) => x.advantage));
     expect(trainedAdvantages(r.steps)).toEqual(expected.map((a) => Math.fround(a)).sort((x, y) => x - y));
   });

@@ -18,8 +18,10 @@ const plainPackr = new Packr({ useRecords: false });
 
 const PROTO_KEYS = Object.getOwnPropertyNames(Object.prototype).sort().join(',');
 function protoIsClean(): boolean {
-  return Object.getOwnPropertyNames(Object.prototype).sort().join(',') === PROTO_KEYS
-    && ({} as Record<string, unknown>).polluted === undefined;
+  return (
+    Object.getOwnPropertyNames(Object.prototype).sort().join(',') === PROTO_KEYS &&
+    ({} as Record<string, unknown>).polluted === undefined
+  );
 }
 
 describe('codec round trips', () => {
@@ -38,8 +40,19 @@ describe('codec round trips', () => {
     const f32 = new Float32Array([0, -0, 1.5, -3.25e-38, 3.4e38, Infinity, -Infinity, NaN, Math.fround(Math.PI)]);
     const i32 = new Int32Array([0, 1, -1, 2147483647, -2147483648, 123456]);
     const u8 = new Uint8Array([0, 1, 127, 128, 255]);
-    for (const [arr, shape] of [[f32, [3, 3]], [i32, [6]], [u8, [5, 1]]] as const) {
-      const msg: Message = { type: 'policy', policyVersion: 1, learnerEpoch: 0, config: {}, weights: toTensor(arr, [...shape]), sha256: '0'.repeat(64) };
+    for (const [arr, shape] of [
+      [f32, [3, 3]],
+      [i32, [6]],
+      [u8, [5, 1]],
+    ] as const) {
+      const msg: Message = {
+        type: 'policy',
+        policyVersion: 1,
+        learnerEpoch: 0,
+        config: {},
+        weights: toTensor(arr, [...shape]),
+        sha256: '0'.repeat(64),
+      };
       // Prefix a byte so the decoded bin starts at an odd offset inside the frame.
       const frame = encode(msg);
       const shifted = new Uint8Array(frame.byteLength + 1);
@@ -66,7 +79,12 @@ describe('codec round trips', () => {
   });
 
   it('keeps 2^40 sequence numbers as numbers; an explicitly undefined optional field stays unset', () => {
-    const m = { type: 'ack', key: { runId: 'r', actorId: 'a', incarnation: 'i', seq: 2 ** 40 }, status: 'committed', reason: undefined } as Message;
+    const m = {
+      type: 'ack',
+      key: { runId: 'r', actorId: 'a', incarnation: 'i', seq: 2 ** 40 },
+      status: 'committed',
+      reason: undefined,
+    } as Message;
     const r = decode(encode(m));
     expect(r.ok && r.msg.type === 'ack' && r.msg.key.seq).toBe(2 ** 40);
     expect(r.ok && r.msg.type === 'ack' && r.msg.reason).toBeUndefined();
@@ -81,9 +99,20 @@ describe('encode rejects invalid messages at the sender', () => {
     const bad = { ...sampleTrial(1), rows: [{ ...sampleTrial(1).rows[0], reward: Number.NaN }] };
     expect(() => encode(bad as Message)).toThrow(ProtocolError);
     expect(() => encode(bad as Message)).toThrow(/rows\.0\.reward/);
-    const wrongBytes = { type: 'policy', policyVersion: 1, learnerEpoch: 0, config: {}, weights: { dtype: 'float32', shape: [3], data: new Uint8Array(8) }, sha256: '0'.repeat(64) };
+    const wrongBytes = {
+      type: 'policy',
+      policyVersion: 1,
+      learnerEpoch: 0,
+      config: {},
+      weights: { dtype: 'float32', shape: [3], data: new Uint8Array(8) },
+      sha256: '0'.repeat(64),
+    };
     expect(() => encode(wrongBytes as Message)).toThrow(/byte length/);
-    try { encode({ type: 'nope' } as unknown as Message); } catch (e) { expect((e as ProtocolError).code).toBe('RL_ERR_PROTOCOL'); }
+    try {
+      encode({ type: 'nope' } as unknown as Message);
+    } catch (e) {
+      expect((e as ProtocolError).code).toBe('RL_ERR_PROTOCOL');
+    }
   });
 });
 
@@ -112,9 +141,14 @@ describe('decode of hostile input', () => {
     const cyclic: Record<string, unknown> = { type: 'bye' };
     cyclic.self = cyclic;
     const values: unknown[] = [
-      { type: 'bye', reason: new Error('x') }, { type: 'bye', reason: /x/g }, { type: 'bye', reason: new Set([1]) },
-      { type: 'heartbeat', t: new Float32Array([1]) }, { type: 'heartbeat', t: 2n ** 70n }, { type: 'heartbeat', t: new Date(0) },
-      cyclic, new Map([['type', 'bye']]),
+      { type: 'bye', reason: new Error('x') },
+      { type: 'bye', reason: /x/g },
+      { type: 'bye', reason: new Set([1]) },
+      { type: 'heartbeat', t: new Float32Array([1]) },
+      { type: 'heartbeat', t: 2n ** 70n },
+      { type: 'heartbeat', t: new Date(0) },
+      cyclic,
+      new Map([['type', 'bye']]),
     ];
     for (const v of values) {
       const r = decode(hostilePackr.pack(v));
@@ -147,7 +181,15 @@ describe('decode of hostile input', () => {
       { ...t, rows: [{ ...t.rows[0], prompt: { ...t.rows[0].prompt, dtype: 'float32' } }] },
       { ...t, key: { ...t.key, seq: -1 } },
       { ...t, key: { ...t.key, actorId: '../etc' } },
-      { type: 'hello', protocol: 1, runId: 'r', actorId: 'a', incarnation: 'i', lastPolicyVersion: 1.5, lastLearnerEpoch: 0 },
+      {
+        type: 'hello',
+        protocol: 1,
+        runId: 'r',
+        actorId: 'a',
+        incarnation: 'i',
+        lastPolicyVersion: 1.5,
+        lastLearnerEpoch: 0,
+      },
     ];
     for (const v of cases) {
       const r = decode(plainPackr.pack(v));
@@ -191,72 +233,145 @@ describe('decode fuzzing (fast-check, fixed seed)', () => {
     expect(protoIsClean()).toBe(true);
   }
 
-  it(`survives ${runs} random byte strings`, () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => checkDecode(bytes)), { numRuns: runs, seed });
-  }, timeout);
+  it(
+    `survives ${runs} random byte strings`,
+    () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => checkDecode(bytes)),
+        { numRuns: runs, seed },
+      );
+    },
+    timeout,
+  );
 
-  it(`survives ${runs} mutations of valid frames (byte flips, truncation, splices)`, () => {
-    const mutation = fc.record({
-      base: fc.integer({ min: 0, max: samples.length - 1 }),
-      flips: fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), { maxLength: 6 }),
-      cut: fc.option(fc.nat()),
-      splice: fc.option(fc.uint8Array({ maxLength: 16 })),
-    });
-    fc.assert(fc.property(mutation, ({ base, flips, cut, splice }) => {
-      let bytes = Buffer.from(samples[base]);
-      for (const f of flips) bytes[f.at % bytes.length] = f.value;
-      if (cut !== null) bytes = bytes.subarray(0, cut % (bytes.length + 1));
-      if (splice !== null) bytes = Buffer.concat([bytes.subarray(0, bytes.length >> 1), splice, bytes.subarray(bytes.length >> 1)]);
-      checkDecode(bytes);
-    }), { numRuns: runs, seed });
-  }, timeout);
+  it(
+    `survives ${runs} mutations of valid frames (byte flips, truncation, splices)`,
+    () => {
+      const mutation = fc.record({
+        base: fc.integer({ min: 0, max: samples.length - 1 }),
+        flips: fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), { maxLength: 6 }),
+        cut: fc.option(fc.nat()),
+        splice: fc.option(fc.uint8Array({ maxLength: 16 })),
+      });
+      fc.assert(
+        fc.property(mutation, ({ base, flips, cut, splice }) => {
+          let bytes = Buffer.from(samples[base]);
+          for (const f of flips) bytes[f.at % bytes.length] = f.value;
+          if (cut !== null) bytes = bytes.subarray(0, cut % (bytes.length + 1));
+          if (splice !== null)
+            bytes = Buffer.concat([bytes.subarray(0, bytes.length >> 1), splice, bytes.subarray(bytes.length >> 1)]);
+          checkDecode(bytes);
+        }),
+        { numRuns: runs, seed },
+      );
+    },
+    timeout,
+  );
 
-  it(`never accepts ${runs} arbitrary structured values packed with every msgpackr feature on`, () => {
-    const typeNames = ['hello', 'welcome', 'lease', 'leaseRequest', 'trial', 'ack', 'policy', 'credit', 'heartbeat', 'error', 'bye'];
-    const value = fc.oneof(
-      fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true, withSparseArray: true, maxDepth: 4 }),
-      fc.record({ type: fc.constantFrom(...typeNames) }, { requiredKeys: ['type'] }).chain((base) =>
-        fc.dictionary(fc.string({ maxLength: 12 }), fc.anything({ withBigInt: true, withTypedArray: true, maxDepth: 2 }), { maxKeys: 6 })
-          .map((d) => ({ ...d, ...base }))),
-    );
-    fc.assert(fc.property(value, fc.boolean(), (v, hostile) => {
-      let bytes: Uint8Array;
-      try {
-        bytes = (hostile ? hostilePackr : plainPackr).pack(v);
-      } catch {
-        return; // not packable: nothing to decode
-      }
-      checkDecode(bytes);
-      const r = decode(bytes);
-      // A random value is accepted only if it really is a valid message.
-      if (r.ok) expect(MessageSchema.safeParse(v).success).toBe(true);
-    }), { numRuns: runs, seed });
-  }, timeout);
+  it(
+    `never accepts ${runs} arbitrary structured values packed with every msgpackr feature on`,
+    () => {
+      const typeNames = [
+        'hello',
+        'welcome',
+        'lease',
+        'leaseRequest',
+        'trial',
+        'ack',
+        'policy',
+        'credit',
+        'heartbeat',
+        'error',
+        'bye',
+      ];
+      const value = fc.oneof(
+        fc.anything({
+          withBigInt: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withTypedArray: true,
+          withNullPrototype: true,
+          withSparseArray: true,
+          maxDepth: 4,
+        }),
+        fc
+          .record({ type: fc.constantFrom(...typeNames) }, { requiredKeys: ['type'] })
+          .chain((base) =>
+            fc
+              .dictionary(
+                fc.string({ maxLength: 12 }),
+                fc.anything({ withBigInt: true, withTypedArray: true, maxDepth: 2 }),
+                { maxKeys: 6 },
+              )
+              .map((d) => ({ ...d, ...base })),
+          ),
+      );
+      fc.assert(
+        fc.property(value, fc.boolean(), (v, hostile) => {
+          let bytes: Uint8Array;
+          try {
+            bytes = (hostile ? hostilePackr : plainPackr).pack(v);
+          } catch {
+            return; // not packable: nothing to decode
+          }
+          checkDecode(bytes);
+          const r = decode(bytes);
+          // A random value is accepted only if it really is a valid message.
+          if (r.ok) expect(MessageSchema.safeParse(v).success).toBe(true);
+        }),
+        { numRuns: runs, seed },
+      );
+    },
+    timeout,
+  );
 
-  it(`rejects ${Math.floor(runs / 10)} schema-invalid edits of valid messages`, () => {
-    const msgs = sampleMessages();
-    const edit = fc.record({
-      base: fc.integer({ min: 0, max: msgs.length - 1 }),
-      kind: fc.constantFrom('extraKey', 'dropType', 'wrongType', 'nanNumber'),
-      key: fc.string({ minLength: 1, maxLength: 8 }),
-    });
-    fc.assert(fc.property(edit, ({ base, kind, key }) => {
-      const m = { ...(msgs[base] as Record<string, unknown>) };
-      if (kind === 'extraKey') { if (key in m) return; m[key] = 1; }
-      if (kind === 'dropType') delete m.type;
-      if (kind === 'wrongType') m.type = key;
-      if (kind === 'nanNumber') {
-        const numeric = Object.keys(m).find((k) => typeof m[k] === 'number');
-        if (!numeric) return;
-        m[numeric] = Number.NaN;
-      }
-      if (kind === 'wrongType' && typeNames(key)) return;
-      const r = decode(plainPackr.pack(m));
-      expect(r.ok).toBe(false);
-    }), { numRuns: Math.floor(runs / 10), seed });
-  }, timeout);
+  it(
+    `rejects ${Math.floor(runs / 10)} schema-invalid edits of valid messages`,
+    () => {
+      const msgs = sampleMessages();
+      const edit = fc.record({
+        base: fc.integer({ min: 0, max: msgs.length - 1 }),
+        kind: fc.constantFrom('extraKey', 'dropType', 'wrongType', 'nanNumber'),
+        key: fc.string({ minLength: 1, maxLength: 8 }),
+      });
+      fc.assert(
+        fc.property(edit, ({ base, kind, key }) => {
+          const m = { ...(msgs[base] as Record<string, unknown>) };
+          if (kind === 'extraKey') {
+            if (key in m) return;
+            m[key] = 1;
+          }
+          if (kind === 'dropType') delete m.type;
+          if (kind === 'wrongType') m.type = key;
+          if (kind === 'nanNumber') {
+            const numeric = Object.keys(m).find((k) => typeof m[k] === 'number');
+            if (!numeric) return;
+            m[numeric] = Number.NaN;
+          }
+          if (kind === 'wrongType' && typeNames(key)) return;
+          const r = decode(plainPackr.pack(m));
+          expect(r.ok).toBe(false);
+        }),
+        { numRuns: Math.floor(runs / 10), seed },
+      );
+    },
+    timeout,
+  );
 });
 
 function typeNames(k: string): boolean {
-  return ['hello', 'welcome', 'lease', 'leaseRequest', 'trial', 'ack', 'policy', 'credit', 'heartbeat', 'error', 'bye'].includes(k);
+  return [
+    'hello',
+    'welcome',
+    'lease',
+    'leaseRequest',
+    'trial',
+    'ack',
+    'policy',
+    'credit',
+    'heartbeat',
+    'error',
+    'bye',
+  ].includes(k);
 }

@@ -8,7 +8,11 @@ import { TrialSchema, toTensor, validateTrial, type Trial } from '../../proto/me
 import { sampleTrial } from './samples.js';
 
 function withoutLogp(t: Trial): Trial {
-  return { ...t, policy: { backend: 'openai', model: 'Qwen/Qwen3-4B' }, rows: t.rows.map((r) => ({ ...r, hasLogp: false, behavLogp: toTensor(new Float32Array(0)) })) };
+  return {
+    ...t,
+    policy: { backend: 'openai', model: 'Qwen/Qwen3-4B' },
+    rows: t.rows.map((r) => ({ ...r, hasLogp: false, behavLogp: toTensor(new Float32Array(0)) })),
+  };
 }
 
 describe('trial records: policy backend and hasLogp', () => {
@@ -25,7 +29,11 @@ describe('trial records: policy backend and hasLogp', () => {
     const back = r.trial;
     expect(back.policy).toEqual({ backend: 'openai', model: 'Qwen/Qwen3-4B' });
     expect(back.rows.every((r) => r.hasLogp === false && r.behavLogp.shape[0] === 0)).toBe(true);
-    const explicit = { ...old, policy: { backend: 'onnx' as const }, rows: old.rows.map((r) => ({ ...r, hasLogp: true })) };
+    const explicit = {
+      ...old,
+      policy: { backend: 'onnx' as const },
+      rows: old.rows.map((r) => ({ ...r, hasLogp: true })),
+    };
     expect(validateTrial(TrialSchema.parse(explicit))).toBeNull();
   });
 

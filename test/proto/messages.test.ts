@@ -11,7 +11,11 @@ describe('validateTrial', () => {
   it('accepts well-formed trials: lost after N attempts, won at the last played episode', () => {
     expect(PROTOCOL_VERSION).toBe(3);
     expect(validateTrial(sampleTrial(1))).toBeNull();
-    const won = { type: 'trial' as const, key: sampleKey(1), ...sampleTrialBody(2, { episodes: 2, attempts: 3, won: true }) };
+    const won = {
+      type: 'trial' as const,
+      key: sampleKey(1),
+      ...sampleTrialBody(2, { episodes: 2, attempts: 3, won: true }),
+    };
     expect(TrialSchema.safeParse(won).success).toBe(true);
     expect(validateTrial(won)).toBeNull();
     expect(validateTrial(sampleTrial(3), { learnerPolicyVersion: 3, vocabSize: 64 })).toBeNull();
@@ -22,9 +26,22 @@ describe('validateTrial', () => {
     const rows = t.rows;
     const cases: Array<[Trial, RegExp]> = [
       [trialWith({ rows: [] }), /no rows/],
-      [trialWith({ rows: [{ ...rows[0], behavLogp: toTensor(new Float32Array([-1])) }, ...rows.slice(1)] }), /response has 4 tokens but behavLogp has 1/],
-      [trialWith({ rows: [{ ...rows[0], behavLogp: toTensor(new Float32Array([-1, Number.NaN, -1, -1])) }, ...rows.slice(1)] }), /behavLogp\[1\]/],
-      [trialWith({ rows: [{ ...rows[0], behavLogp: toTensor(new Float32Array([-1, 0.5, -1, -1])) }, ...rows.slice(1)] }), /behavLogp\[1\] = 0.5/],
+      [
+        trialWith({ rows: [{ ...rows[0], behavLogp: toTensor(new Float32Array([-1])) }, ...rows.slice(1)] }),
+        /response has 4 tokens but behavLogp has 1/,
+      ],
+      [
+        trialWith({
+          rows: [{ ...rows[0], behavLogp: toTensor(new Float32Array([-1, Number.NaN, -1, -1])) }, ...rows.slice(1)],
+        }),
+        /behavLogp\[1\]/,
+      ],
+      [
+        trialWith({
+          rows: [{ ...rows[0], behavLogp: toTensor(new Float32Array([-1, 0.5, -1, -1])) }, ...rows.slice(1)],
+        }),
+        /behavLogp\[1\] = 0.5/,
+      ],
       [trialWith({ rows: [rows[1], rows[0], ...rows.slice(2)] }), /chronological/],
       [trialWith({ rows: [...rows.slice(0, 3), ...rows.slice(4)] }), /1 reflections for 3 episodes/],
       [trialWith({ episodesWon: [true, false, false] }), /episode 0 was won but the trial continued/],

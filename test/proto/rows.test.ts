@@ -7,8 +7,19 @@ import { sampleTrial } from './samples.js';
 describe('row conversions', () => {
   it('round-trips an actor row through the wire, won flag included, and cuts long texts to the protocol limit', () => {
     const row = {
-      phase: 'play' as const, episode: 0, turn: 2, reward: 10, valid: true, anchor: 'x'.repeat(5000), won: true, policyVersion: 4,
-      prompt: Int32Array.from([1, 2, 3]), response: Int32Array.from([4]), behavLogp: Float32Array.from([-0.5]), actionText: 'click 1 2', hasLogp: true,
+      phase: 'play' as const,
+      episode: 0,
+      turn: 2,
+      reward: 10,
+      valid: true,
+      anchor: 'x'.repeat(5000),
+      won: true,
+      policyVersion: 4,
+      prompt: Int32Array.from([1, 2, 3]),
+      response: Int32Array.from([4]),
+      behavLogp: Float32Array.from([-0.5]),
+      actionText: 'click 1 2',
+      hasLogp: true,
     };
     const wire = toWireRow(row);
     expect(wire.anchor.length).toBe(4096);
@@ -17,7 +28,16 @@ describe('row conversions', () => {
     const t = { ...sampleTrial(1), episodesWon: [true], attempts: 3, rows: [wire] };
     expect(validateTrial(t)).toBeNull();
     const [back] = fromWireRows(t);
-    expect(back).toMatchObject({ phase: 'play', episode: 0, turn: 2, reward: 10, valid: true, won: true, policyVersion: 4, external: false });
+    expect(back).toMatchObject({
+      phase: 'play',
+      episode: 0,
+      turn: 2,
+      reward: 10,
+      valid: true,
+      won: true,
+      policyVersion: 4,
+      external: false,
+    });
     expect(Array.from(back.prompt)).toEqual([1, 2, 3]);
     expect(Array.from(back.behavLogp)).toEqual([-0.5]);
   });
@@ -38,7 +58,10 @@ describe('row conversions', () => {
     expect(validateTrial(lost)).toMatch(/won is set but episode 0 was not won/);
     const w = { ...t, episodesWon: t.episodesWon.map((_, i, a) => i === a.length - 1) };
     const lastEp = w.episodesWon.length - 1;
-    const twice = { ...w, rows: w.rows.map((r) => (r.phase === 'play' && r.episode === lastEp ? { ...r, won: true } : r)) };
+    const twice = {
+      ...w,
+      rows: w.rows.map((r) => (r.phase === 'play' && r.episode === lastEp ? { ...r, won: true } : r)),
+    };
     expect(validateTrial(twice)).toMatch(/a second winning row/);
   });
 });

@@ -15,9 +15,29 @@ const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 
 describe('lamer chaos (quick run)', () => {
   it('5 actor kills, 2 learner kills, 1 stop: 0 lost, 0 duplicated, resumes where it should', () => {
-    const r = spawnSync(process.execPath, [
-      '--import', 'tsx', CLI, 'chaos', '--json', '--minutes', '1.25', '--kills', '5', '--learner-kills', '2', '--stops', '1', '--quiet', '20', '--seed', '7',
-    ], { encoding: 'utf8', timeout: 240_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        CLI,
+        'chaos',
+        '--json',
+        '--minutes',
+        '1.25',
+        '--kills',
+        '5',
+        '--learner-kills',
+        '2',
+        '--stops',
+        '1',
+        '--quiet',
+        '20',
+        '--seed',
+        '7',
+      ],
+      { encoding: 'utf8', timeout: 240_000 },
+    );
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const lines = r.stdout.trim().split('\n');
     const s = JSON.parse(lines[lines.length - 1]);
@@ -50,7 +70,13 @@ describe('lamer chaos (quick run)', () => {
       expect(Object.keys(s.maxRssMB).sort()).toEqual(['a0', 'a1', 'a2', 'learner']);
       // The learner's delivery/memory counters reach metrics.csv; no conflicting duplicate ever.
       const m = readMetricsCsv(join(s.dir, 'run', 'metrics.csv'));
-      for (const name of ['net/dup_suppressed', 'net/heartbeat_timeouts', 'mem/weights_max_buffered_bytes', 'mem/rss_mb', 'ledger/fsyncs']) {
+      for (const name of [
+        'net/dup_suppressed',
+        'net/heartbeat_timeouts',
+        'mem/weights_max_buffered_bytes',
+        'mem/rss_mb',
+        'ledger/fsyncs',
+      ]) {
         expect(m.get(name)?.length, name).toBeGreaterThan(0);
       }
       expect(Math.max(...m.get('net/conflicts')!.map((x) => x.value))).toBe(0);

@@ -7,9 +7,16 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const CLI = new URL('../../scripts/cli.ts', import.meta.url).pathname;
-interface Result { code: number; stdout: string; stderr: string }
-const lamer = (args: string[]): Promise<Result> => promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8' })
-  .then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+const lamer = (args: string[]): Promise<Result> =>
+  promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8' }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
 const lines = (s: string) => s.split('\n').filter(Boolean);
 const noStack = (s: string) => expect(s).not.toMatch(/^\s+at /m);
 
@@ -21,11 +28,17 @@ describe('lamer CLI errors', () => {
   it('--run-dir on a file, or below one: one catalog line with the path and a hint, no stack trace', async () => {
     const onFile = await lamer(['train', '--run-dir', file, '--iterations', '1']);
     expect(onFile.code).toBe(1);
-    expect(lines(onFile.stderr)).toEqual([`lamer: error [RL_ERR_BAD_INPUT]: --run-dir ${file}: is a file, not a directory; pass a directory (a new one is created, an existing run is resumed)`]);
+    expect(lines(onFile.stderr)).toEqual([
+      `lamer: error [RL_ERR_BAD_INPUT]: --run-dir ${file}: is a file, not a directory; pass a directory (a new one is created, an existing run is resumed)`,
+    ]);
     const below = await lamer(['train', '--run-dir', join(file, 'run'), '--iterations', '1']);
     expect(below.code).toBe(1);
     expect(lines(below.stderr)).toHaveLength(1);
-    expect(below.stderr).toMatch(new RegExp(`^lamer: error \\[RL_ERR_FS\\]: mkdir ${join(file, 'run')}.*: a part of the path is a file, not a directory \\(ENOTDIR\\); point the option at a directory`));
+    expect(below.stderr).toMatch(
+      new RegExp(
+        `^lamer: error \\[RL_ERR_FS\\]: mkdir ${join(file, 'run')}.*: a part of the path is a file, not a directory \\(ENOTDIR\\); point the option at a directory`,
+      ),
+    );
     noStack(below.stderr);
     const debug = await lamer(['train', '--run-dir', join(file, 'run'), '--iterations', '1', '--debug']);
     expect(debug.stderr).toMatch(/^\s+at /m); // --debug adds the stack trace
@@ -34,7 +47,10 @@ describe('lamer CLI errors', () => {
   it('unknown flags and commands: one line with the suggestion, then where help is', async () => {
     const flag = await lamer(['train', '--minutess', '3']);
     expect(flag.code).toBe(2);
-    expect(lines(flag.stderr)).toEqual(["lamer: error: unknown option '--minutess' (did you mean --minutes?)", '(see lamer train --help)']);
+    expect(lines(flag.stderr)).toEqual([
+      "lamer: error: unknown option '--minutess' (did you mean --minutes?)",
+      '(see lamer train --help)',
+    ]);
     const cmd = await lamer(['tran']);
     expect(cmd.code).toBe(2);
     expect(lines(cmd.stderr)).toEqual(["lamer: error: unknown command 'tran' (did you mean train?)", '(see --help)']);
@@ -53,7 +69,11 @@ describe('lamer CLI errors', () => {
     mkdirSync(notModel);
     const r = await lamer(['eval', '--checkpoint', notModel]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`RL_ERR_CHECKPOINT\\]: --checkpoint ${notModel}: no lamer.json there, so it is not a model directory; pass a run directory with --run-dir`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `RL_ERR_CHECKPOINT\\]: --checkpoint ${notModel}: no lamer.json there, so it is not a model directory; pass a run directory with --run-dir`,
+      ),
+    );
     const empty = join(dir, 'empty-run');
     mkdirSync(join(empty, 'checkpoints'), { recursive: true });
     const none = await lamer(['eval', '--run-dir', empty]);
@@ -69,8 +89,21 @@ describe('lamer CLI help', () => {
 
   it('lists commands grouped by use, train first', async () => {
     const help = (await lamer(['--help'])).stdout;
-    const order = ['Train and use a model:', '  train ', '  eval ', '  serve ', 'Experiments:', '  experiment ', 'Actors and learner on several machines:',
-      '  learner ', '  actor ', 'Benchmarks and fault injection:', '  bench ', 'Tools:', '  config '];
+    const order = [
+      'Train and use a model:',
+      '  train ',
+      '  eval ',
+      '  serve ',
+      'Experiments:',
+      '  experiment ',
+      'Actors and learner on several machines:',
+      '  learner ',
+      '  actor ',
+      'Benchmarks and fault injection:',
+      '  bench ',
+      'Tools:',
+      '  config ',
+    ];
     const at = order.map((s) => help.indexOf(s));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -79,7 +112,8 @@ describe('lamer CLI help', () => {
   it('shows only the flags that apply; config keys live under --help-config and lamer config --help', async () => {
     const evalHelp = (await lamer(['eval', '--help'])).stdout;
     for (const f of ['--run-dir', '--checkpoint', '--log-level', '--help-config']) expect(evalHelp).toContain(f);
-    for (const f of ['--minutes', '--iterations', '--actors', '--fresh', 'algo.lr=0.0003']) expect(evalHelp).not.toContain(f);
+    for (const f of ['--minutes', '--iterations', '--actors', '--fresh', 'algo.lr=0.0003'])
+      expect(evalHelp).not.toContain(f);
     const trainHelp = (await lamer(['train', '--help'])).stdout;
     expect(trainHelp).toContain('--minutes');
     expect(trainHelp).toContain('a total over every invocation');

@@ -22,7 +22,13 @@ function modelFor(envId: string, nCtx: number): string {
   return dir;
 }
 
-const run = (args: string[]) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', CLI, 'eval', ...args, '--json'], { encoding: 'utf8' }).trim().split('\n').pop()!);
+const run = (args: string[]) =>
+  JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', CLI, 'eval', ...args, '--json'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop()!,
+  );
 
 describe('lamer eval', () => {
   it('prints pass@1..k on the fixed validation seeds, deterministically', () => {
@@ -42,15 +48,23 @@ describe('lamer eval', () => {
     const t = r.byTaskType;
     const n = (x: { n: number }) => x.n;
     expect(n(t.inDistribution) + n(t.outOfDistribution)).toBe(12);
-    expect(Object.values(t.byType as Record<string, { n: number }>).map(n).reduce((a, b) => a + b, 0)).toBe(12);
-    expect(Object.keys(t.byType).every((k) => ['Pick', 'Look', 'Clean', 'Heat', 'Cool', 'Pick2'].includes(k))).toBe(true);
+    expect(
+      Object.values(t.byType as Record<string, { n: number }>)
+        .map(n)
+        .reduce((a, b) => a + b, 0),
+    ).toBe(12);
+    expect(Object.keys(t.byType).every((k) => ['Pick', 'Look', 'Clean', 'Heat', 'Cool', 'Pick2'].includes(k))).toBe(
+      true,
+    );
   }, 60_000);
 });
 
 describe('lamer eval --backend openai', () => {
   // Async exec: the server runs in this process and must keep answering while the CLI runs.
   const runAsync = async (args: string[]) => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'eval', ...args], { encoding: 'utf8' });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'eval', ...args], {
+      encoding: 'utf8',
+    });
     return stdout;
   };
 
@@ -59,10 +73,36 @@ describe('lamer eval --backend openai', () => {
     const serve = await startServe({ checkpoint: dir, host: '127.0.0.1', port: 0 });
     try {
       const common = ['--tasks', '6', '--attempts', '3', '--preset', 'zeroshot,react,reflexion,lamer'];
-      const viaHttp = JSON.parse((await runAsync(['--backend', 'openai', '--base-url', serve.url, '--model', 'lamer', '--endpoint', 'completions',
-        '--template', 'compact', ...common, '--json'])).trim().split('\n').pop()!);
-      const embedded = JSON.parse((await runAsync(['--checkpoint', dir, ...common, '--json'])).trim().split('\n').pop()!);
-      expect(viaHttp.presets.map((p: { preset: string }) => p.preset)).toEqual(['zeroshot', 'react', 'reflexion', 'lamer']);
+      const viaHttp = JSON.parse(
+        (
+          await runAsync([
+            '--backend',
+            'openai',
+            '--base-url',
+            serve.url,
+            '--model',
+            'lamer',
+            '--endpoint',
+            'completions',
+            '--template',
+            'compact',
+            ...common,
+            '--json',
+          ])
+        )
+          .trim()
+          .split('\n')
+          .pop()!,
+      );
+      const embedded = JSON.parse(
+        (await runAsync(['--checkpoint', dir, ...common, '--json'])).trim().split('\n').pop()!,
+      );
+      expect(viaHttp.presets.map((p: { preset: string }) => p.preset)).toEqual([
+        'zeroshot',
+        'react',
+        'reflexion',
+        'lamer',
+      ]);
       for (let i = 0; i < 4; i++) {
         expect(viaHttp.presets[i].pass).toHaveLength(3);
         expect(viaHttp.presets[i].pass).toEqual(embedded.presets[i].pass);
@@ -74,8 +114,22 @@ describe('lamer eval --backend openai', () => {
       // The default preset equals the plain evaluation of the checkpoint (the learner's numbers).
       const plain = run(['--checkpoint', dir, '--tasks', '6', '--attempts', '3']);
       expect(embedded.presets[3].pass).toEqual(plain.pass);
-      const table = await runAsync(['--backend', 'openai', '--base-url', serve.url, '--model', 'lamer', '--endpoint', 'chat',
-        '--set', 'env.template=compact', '--tasks', '4', '--preset', 'reflexion']);
+      const table = await runAsync([
+        '--backend',
+        'openai',
+        '--base-url',
+        serve.url,
+        '--model',
+        'lamer',
+        '--endpoint',
+        'chat',
+        '--set',
+        'env.template=compact',
+        '--tasks',
+        '4',
+        '--preset',
+        'reflexion',
+      ]);
       expect(table).toMatch(/^lamer at http:\/\/127\.0\.0\.1:\d+\/v1 \(chat\), compact template$/m);
       expect(table).toMatch(/^minesweeper-val-s1: 4 tasks x 3 attempts, T 0\.7, top-p 0\.8$/m);
       expect(table).toMatch(/^preset\s+pass@1\s+pass@2\s+pass@3\s+invalid\s+diversity\s+seconds$/m);
@@ -86,7 +140,11 @@ describe('lamer eval --backend openai', () => {
   }, 120_000);
 
   it('fails clearly when the server is unreachable or the options are incomplete', async () => {
-    const err = (args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'eval', ...args]).then(() => null, (e: { code: number; stderr: string }) => e);
+    const err = (args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'eval', ...args]).then(
+        () => null,
+        (e: { code: number; stderr: string }) => e,
+      );
     const noModel = await err(['--backend', 'openai']);
     expect(noModel?.code).toBe(1);
     expect(noModel?.stderr).toMatch(/--backend openai needs --model/);
@@ -94,10 +152,28 @@ describe('lamer eval --backend openai', () => {
     expect(noCkpt?.stderr).toMatch(/which model\? pass --run-dir DIR .* or --checkpoint DIR/);
     const badPreset = await err(['--backend', 'openai', '--model', 'm', '--preset', 'cot']);
     expect(badPreset?.stderr).toMatch(/unknown preset 'cot'/);
-    const down = await err(['--backend', 'openai', '--model', 'm', '--base-url', 'http://127.0.0.1:9/v1', '--tasks', '1', '--preset', 'zeroshot',
-      '--set', 'policy.maxRetries=1', '--set', 'policy.backoffMs=10', '--set', 'log.level=silent']);
+    const down = await err([
+      '--backend',
+      'openai',
+      '--model',
+      'm',
+      '--base-url',
+      'http://127.0.0.1:9/v1',
+      '--tasks',
+      '1',
+      '--preset',
+      'zeroshot',
+      '--set',
+      'policy.maxRetries=1',
+      '--set',
+      'policy.backoffMs=10',
+      '--set',
+      'log.level=silent',
+    ]);
     expect(down?.code).toBe(1);
-    expect(down?.stderr).toMatch(/RL_ERR_BACKEND.*127\.0\.0\.1:9\/v1\/chat\/completions: connection failed.*gave up after 2 attempts/);
+    expect(down?.stderr).toMatch(
+      /RL_ERR_BACKEND.*127\.0\.0\.1:9\/v1\/chat\/completions: connection failed.*gave up after 2 attempts/,
+    );
     const badCfg = await err(['--set', 'policy.backend=openai', '--checkpoint', 'x']);
     expect(badCfg?.stderr).toMatch(/policy\.model: required when policy\.backend is openai/);
   }, 60_000);

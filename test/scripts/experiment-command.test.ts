@@ -14,17 +14,65 @@ const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 describe('lamer experiment (e2e, tiny)', () => {
   it('runs a preset table, writes docs/results.*, resumes without re-running and reuses identical runs', () => {
     const root = mkdtempSync(join(tmpdir(), 'lamer-exp-'));
-    const tiny = ['model.dModel=16', 'model.nLayer=1', 'model.nHead=2', 'model.nCtx=160', 'pretrain.trials=8', 'pretrain.epochs=1',
-      `pretrain.cacheDir=${join(root, 'base')}`, 'run.evalTasks=4', 'log.level=warn', 'algo.groupsPerUpdate=1'];
-    const run = (preset: string, seeds: number, extra: string[] = []) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', CLI, 'experiment',
-      '--preset', preset, '--seeds', String(seeds), ...extra, '--trajectories', '24', '--eval-tasks', '4', '--attempts', '4', '--curve-tasks', '2',
-      '--runs-dir', join(root, 'runs'), '--docs-dir', join(root, 'docs'), ...tiny.flatMap((s) => ['--set', s]), '--json'], { encoding: 'utf8' }).trim().split('\n').pop()!);
+    const tiny = [
+      'model.dModel=16',
+      'model.nLayer=1',
+      'model.nHead=2',
+      'model.nCtx=160',
+      'pretrain.trials=8',
+      'pretrain.epochs=1',
+      `pretrain.cacheDir=${join(root, 'base')}`,
+      'run.evalTasks=4',
+      'log.level=warn',
+      'algo.groupsPerUpdate=1',
+    ];
+    const run = (preset: string, seeds: number, extra: string[] = []) =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            CLI,
+            'experiment',
+            '--preset',
+            preset,
+            '--seeds',
+            String(seeds),
+            ...extra,
+            '--trajectories',
+            '24',
+            '--eval-tasks',
+            '4',
+            '--attempts',
+            '4',
+            '--curve-tasks',
+            '2',
+            '--runs-dir',
+            join(root, 'runs'),
+            '--docs-dir',
+            join(root, 'docs'),
+            ...tiny.flatMap((s) => ['--set', s]),
+            '--json',
+          ],
+          { encoding: 'utf8' },
+        )
+          .trim()
+          .split('\n')
+          .pop()!,
+      );
 
     const main = run('main', 2);
     expect(main.ciMethod).toBe('t-interval over seeds');
     const results = JSON.parse(readFileSync(join(root, 'docs', 'results.json'), 'utf8'));
     expect(Object.keys(results.minesweeper.main)).toEqual(['zeroshot', 'reflexion', 'rl', 'metarl']);
-    for (const row of Object.values(results.minesweeper.main) as Array<{ pass: number[]; ci95: number[][]; diversity: number; minutes: number; retry: { winAfterLoss: unknown[] } }>) {
+    for (const row of Object.values(results.minesweeper.main) as Array<{
+      pass: number[];
+      ci95: number[][];
+      diversity: number;
+      minutes: number;
+      retry: { winAfterLoss: unknown[] };
+    }>) {
       expect(Object.keys(row).sort()).toEqual(['ci95', 'diversity', 'diversityK', 'minutes', 'pass', 'retry']);
       expect(row.retry.winAfterLoss).toHaveLength(3); // attempts 2..4
       expect(row.pass).toHaveLength(4);
@@ -42,7 +90,8 @@ describe('lamer experiment (e2e, tiny)', () => {
     expect(prov.rows.rl.perSeed[0].trialsTrained).toBe(24);
     expect(prov.rows.metarl.perSeed[0].trialsTrained).toBe(8);
     expect(prov.rows.zeroshot.perSeed[0].trialsTrained).toBe(0);
-    for (const f of ['results.md', 'minesweeper-main-learning.png', 'minesweeper-main-passk.png']) expect(existsSync(join(root, 'docs', f)), f).toBe(true);
+    for (const f of ['results.md', 'minesweeper-main-learning.png', 'minesweeper-main-passk.png'])
+      expect(existsSync(join(root, 'docs', f)), f).toBe(true);
     const md = readFileSync(join(root, 'docs', 'results.md'), 'utf8');
     expect(md).toContain('### minesweeper / main');
     expect(md).toContain('experiment --preset main --seeds 2');
@@ -76,7 +125,10 @@ describe('lamer experiment (e2e, tiny)', () => {
   it('rejects a missing preset and an unknown env with a clear error', () => {
     const fail = (args: string[]) => {
       try {
-        execFileSync(process.execPath, ['--import', 'tsx', CLI, 'experiment', ...args], { encoding: 'utf8', stdio: 'pipe' });
+        execFileSync(process.execPath, ['--import', 'tsx', CLI, 'experiment', ...args], {
+          encoding: 'utf8',
+          stdio: 'pipe',
+        });
         return '';
       } catch (e) {
         return String((e as { stderr: string }).stderr);

@@ -1,11 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { TaskBook } from '../../learner/task-book.js';
-import { episodesPerUpdate, evalConfig, iterationsForBudget, PRESETS, presetRows, rowConfig, type RowContext } from '../../scripts/lib/experiment-presets.js';
+import {
+  episodesPerUpdate,
+  evalConfig,
+  iterationsForBudget,
+  PRESETS,
+  presetRows,
+  rowConfig,
+  type RowContext,
+} from '../../scripts/lib/experiment-presets.js';
 import { resolveConfig } from '../../shared/config.js';
 
 const ctx = (over: Partial<RowContext> = {}): RowContext => ({
-  layers: [], envId: 'lamer/MineSweeper-v0', seed: 2, evalSeed: 7, trajectories: 9600, curveTasks: 32, curvePoints: 5,
-  baseModelDir: 'runs/base/x', runDir: 'runs/experiments/minesweeper-main/rl-s2', ...over,
+  layers: [],
+  envId: 'lamer/MineSweeper-v0',
+  seed: 2,
+  evalSeed: 7,
+  trajectories: 9600,
+  curveTasks: 32,
+  curvePoints: 5,
+  baseModelDir: 'runs/base/x',
+  runDir: 'runs/experiments/minesweeper-main/rl-s2',
+  ...over,
 });
 const row = (preset: keyof typeof PRESETS, name: string) => PRESETS[preset].find((r) => r.name === name)!;
 
@@ -27,7 +43,9 @@ describe('experiment presets', () => {
     expect(iterationsForBudget(12000, rl)).toBe(125);
     expect(iterationsForBudget(12000, meta)).toBe(125);
     expect(iterationsForBudget(10, meta)).toBe(1); // never zero updates
-    expect(iterationsForBudget(140, resolveConfig({ algo: { groupsPerUpdate: 2 }, env: { groupSize: 4, attempts: 3 } }))).toBe(6); // 140 / 24 = 5.8
+    expect(
+      iterationsForBudget(140, resolveConfig({ algo: { groupsPerUpdate: 2 }, env: { groupSize: 4, attempts: 3 } })),
+    ).toBe(6); // 140 / 24 = 5.8
     expect(() => iterationsForBudget(0, meta)).toThrow(/positive integer/);
     expect(() => iterationsForBudget(1.5, meta)).toThrow(/positive integer/);
   });
@@ -35,7 +53,16 @@ describe('experiment presets', () => {
   it('builds each row config: row settings, budget in iterations, no minute limit, pinned validation list, shared base model', () => {
     const rl = rowConfig(row('main', 'rl'), ctx());
     expect(rl.env).toMatchObject({ attempts: 1, groupSize: 24, reflect: false });
-    expect(rl.run).toMatchObject({ seed: 2, iterations: 100, minutes: 0, evalSeed: 7, evalTasks: 32, evalAttempts: 3, evalEvery: 20, dir: ctx().runDir });
+    expect(rl.run).toMatchObject({
+      seed: 2,
+      iterations: 100,
+      minutes: 0,
+      evalSeed: 7,
+      evalTasks: 32,
+      evalAttempts: 3,
+      evalEvery: 20,
+      dir: ctx().runDir,
+    });
     expect(rl.model.init).toBe('runs/base/x');
     const meta = rowConfig(row('main', 'metarl'), ctx());
     expect(meta.env).toMatchObject({ attempts: 3, groupSize: 8, reflect: true, memory: 'reflection' });
@@ -46,8 +73,14 @@ describe('experiment presets', () => {
     expect(rowConfig(row('memory', 'trajectory'), ctx()).env.memory).toBe('trajectory');
     expect(rowConfig(row('gamma', '0.3'), ctx()).algo.gammaTraj).toBe(0.3);
     expect(rowConfig(row('async', 'sync'), ctx())).toMatchObject({ run: { mode: 'sync' }, algo: { eta: 0 } });
-    expect(rowConfig(row('async', 'async-corrected'), ctx())).toMatchObject({ run: { mode: 'async' }, algo: { eta: 4, isMode: 'truncate' } });
-    expect(rowConfig(row('async', 'async-uncorrected'), ctx())).toMatchObject({ run: { mode: 'async' }, algo: { eta: 4, isMode: 'off' } });
+    expect(rowConfig(row('async', 'async-corrected'), ctx())).toMatchObject({
+      run: { mode: 'async' },
+      algo: { eta: 4, isMode: 'truncate' },
+    });
+    expect(rowConfig(row('async', 'async-uncorrected'), ctx())).toMatchObject({
+      run: { mode: 'async' },
+      algo: { eta: 4, isMode: 'off' },
+    });
   });
 
   it('applies user layers to every row, but a row keeps the settings that define it', () => {

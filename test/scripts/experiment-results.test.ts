@@ -3,10 +3,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkTargets, renderResultsReport } from '../../scripts/lib/experiment-report.js';
-import { continuesPreset, mergeResults, readJsonIfExists, validateResults, writeJsonAtomic, type RowResult } from '../../scripts/lib/experiment-results.js';
-import { canonicalJson, envKey, firstDifference, presetKey, rowResult, sameTraining } from '../../scripts/lib/experiment.js';
+import {
+  continuesPreset,
+  mergeResults,
+  readJsonIfExists,
+  validateResults,
+  writeJsonAtomic,
+  type RowResult,
+} from '../../scripts/lib/experiment-results.js';
+import {
+  canonicalJson,
+  envKey,
+  firstDifference,
+  presetKey,
+  rowResult,
+  sameTraining,
+} from '../../scripts/lib/experiment.js';
 
-const r = (pass: number[], over: Partial<RowResult> = {}): RowResult => ({ pass, ci95: pass.map((p) => [Math.max(0, p - 0.05), Math.min(1, p + 0.05)]), diversity: 1.2, minutes: 3.5, ...over });
+const r = (pass: number[], over: Partial<RowResult> = {}): RowResult => ({
+  pass,
+  ci95: pass.map((p) => [Math.max(0, p - 0.05), Math.min(1, p + 0.05)]),
+  diversity: 1.2,
+  minutes: 3.5,
+  ...over,
+});
 
 describe('docs/results.json', () => {
   it('merges one env/preset at a time: other envs and presets stay, the same preset is replaced', () => {
@@ -24,10 +44,14 @@ describe('docs/results.json', () => {
 
   it('rejects documents and rows not in the issue shape, naming the path', () => {
     expect(() => validateResults([])).toThrow(/expected \{"<env>"/);
-    expect(() => validateResults({ minesweeper: { main: { rl: { pass: [0.1], ci95: [[0, 0.2]], diversity: 1 } } } })).toThrow(/minesweeper\.main\.rl\.minutes/);
+    expect(() =>
+      validateResults({ minesweeper: { main: { rl: { pass: [0.1], ci95: [[0, 0.2]], diversity: 1 } } } }),
+    ).toThrow(/minesweeper\.main\.rl\.minutes/);
     expect(() => mergeResults({}, 'minesweeper', 'main', { rl: r([1.5]) })).toThrow(/minesweeper\.main\.rl\.pass/);
     expect(() => mergeResults({}, 'minesweeper', 'main', { rl: { ...r([0.1, 0.2]), ci95: [[0, 1]] } })).toThrow(/ci95/);
-    expect(() => mergeResults({ x: 1 }, 'minesweeper', 'main', { rl: r([0.1]) })).toThrow(/x: expected an object of presets/);
+    expect(() => mergeResults({ x: 1 }, 'minesweeper', 'main', { rl: r([0.1]) })).toThrow(
+      /x: expected an object of presets/,
+    );
   });
 
   it('reads and writes JSON files safely', () => {
@@ -41,8 +65,20 @@ describe('docs/results.json', () => {
 
   it('aggregates seeds into a row (mean, CI containing the mean, mean diversity and minutes)', () => {
     const seed = (s: number, pass: number[], diversity: number, minutes: number) => ({
-      row: 'rl', seed: s, trained: true, pass, diversity, minutes, trainMinutes: minutes, evalSeconds: 5, iterations: 10, trajectories: 960,
-      trialsTrained: 960, curve: [], evalTasks: 128, finishedAt: '',
+      row: 'rl',
+      seed: s,
+      trained: true,
+      pass,
+      diversity,
+      minutes,
+      trainMinutes: minutes,
+      evalSeconds: 5,
+      iterations: 10,
+      trajectories: 960,
+      trialsTrained: 960,
+      curve: [],
+      evalTasks: 128,
+      finishedAt: '',
     });
     const row = rowResult([seed(1, [0.1, 0.2], 1, 2), seed(2, [0.2, 0.3], 2, 4), seed(3, [0.3, 0.4], 3, 6)], 128);
     expect(row.pass).toEqual([0.2, 0.3]);
@@ -53,12 +89,36 @@ describe('docs/results.json', () => {
   });
 
   it('aggregates retry statistics and the K-sample diversity over the seeds that have them (null ignored)', () => {
-    const seed = (s: number, retry?: { winAfterLoss: Array<number | null>; fatalRepeat: number | null }, diversityK?: number) => ({
-      row: 'metarl', seed: s, trained: true, pass: [0.1, 0.2], diversity: 1, minutes: 1, trainMinutes: 1, evalSeconds: 5, iterations: 10, trajectories: 960,
-      trialsTrained: 960, curve: [], evalTasks: 128, finishedAt: '',
-      ...(retry ? { retry: { ...retry, reachedAfterLoss: [], fatalRepeatOf: 0 } } : {}), ...(diversityK !== undefined ? { diversityK } : {}),
+    const seed = (
+      s: number,
+      retry?: { winAfterLoss: Array<number | null>; fatalRepeat: number | null },
+      diversityK?: number,
+    ) => ({
+      row: 'metarl',
+      seed: s,
+      trained: true,
+      pass: [0.1, 0.2],
+      diversity: 1,
+      minutes: 1,
+      trainMinutes: 1,
+      evalSeconds: 5,
+      iterations: 10,
+      trajectories: 960,
+      trialsTrained: 960,
+      curve: [],
+      evalTasks: 128,
+      finishedAt: '',
+      ...(retry ? { retry: { ...retry, reachedAfterLoss: [], fatalRepeatOf: 0 } } : {}),
+      ...(diversityK !== undefined ? { diversityK } : {}),
     });
-    const row = rowResult([seed(1, { winAfterLoss: [0.2, null], fatalRepeat: 0.5 }, 1), seed(2, { winAfterLoss: [0.4, 0.3], fatalRepeat: null }, 2), seed(3)], 128);
+    const row = rowResult(
+      [
+        seed(1, { winAfterLoss: [0.2, null], fatalRepeat: 0.5 }, 1),
+        seed(2, { winAfterLoss: [0.4, 0.3], fatalRepeat: null }, 2),
+        seed(3),
+      ],
+      128,
+    );
     expect(row.retry?.winAfterLoss[0]).toBeCloseTo(0.3, 12);
     expect(row.retry?.winAfterLoss[1]).toBe(0.3);
     expect(row.retry?.fatalRepeat).toBe(0.5);
@@ -67,30 +127,54 @@ describe('docs/results.json', () => {
     expect(none.retry).toBeUndefined();
     expect(none.diversityK).toBeUndefined();
     // The document accepts the fields and rejects rates outside [0, 1].
-    expect(() => mergeResults({}, 'minesweeper', 'main', { metarl: r([0.1], { retry: { winAfterLoss: [0.3, null], fatalRepeat: 0.1 }, diversityK: 1 }) })).not.toThrow();
-    expect(() => mergeResults({}, 'minesweeper', 'main', { metarl: r([0.1], { retry: { winAfterLoss: [1.3], fatalRepeat: 0.1 } }) })).toThrow(/retry\.winAfterLoss/);
-    expect(() => mergeResults({}, 'minesweeper', 'main', { metarl: r([0.1], { retry: { winAfterLoss: [], fatalRepeat: -1 } }) })).toThrow(/retry\.fatalRepeat/);
+    expect(() =>
+      mergeResults({}, 'minesweeper', 'main', {
+        metarl: r([0.1], { retry: { winAfterLoss: [0.3, null], fatalRepeat: 0.1 }, diversityK: 1 }),
+      }),
+    ).not.toThrow();
+    expect(() =>
+      mergeResults({}, 'minesweeper', 'main', {
+        metarl: r([0.1], { retry: { winAfterLoss: [1.3], fatalRepeat: 0.1 } }),
+      }),
+    ).toThrow(/retry\.winAfterLoss/);
+    expect(() =>
+      mergeResults({}, 'minesweeper', 'main', { metarl: r([0.1], { retry: { winAfterLoss: [], fatalRepeat: -1 } }) }),
+    ).toThrow(/retry\.fatalRepeat/);
   });
 
   it('names envs by their alias and compares configs independently of key order', () => {
     expect(envKey('lamer/MineSweeper-v0')).toBe('minesweeper');
     expect(envKey('lamer/Sokoban-v0')).toBe('sokoban');
-    expect(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, { e: 3, f: 2 }] }, b: 1 }));
+    expect(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } })).toBe(
+      canonicalJson({ a: { c: null, d: [1, { e: 3, f: 2 }] }, b: 1 }),
+    );
     expect(canonicalJson({ a: 1 })).not.toBe(canonicalJson({ a: 2 }));
   });
 });
 
 describe('run identity (resume and reuse)', () => {
-  const saved = { run: { seed: 1, dir: 'runs/a', iterations: 125 }, env: { memory: 'reflection', options: { size: 6 } }, algo: { lr: 3e-4, oldKey: 1 }, log: { level: 'info' } };
+  const saved = {
+    run: { seed: 1, dir: 'runs/a', iterations: 125 },
+    env: { memory: 'reflection', options: { size: 6 } },
+    algo: { lr: 3e-4, oldKey: 1 },
+    log: { level: 'info' },
+  };
   it('ignores where a run writes, logging, and keys only one side has (the schema changes while runs sit on disk)', () => {
-    const now = { run: { seed: 1, dir: 'runs/b', iterations: 125 }, env: { memory: 'reflection', options: { size: 6 } }, algo: { lr: 3e-4, newKey: 'x' }, log: { level: 'warn' } };
+    const now = {
+      run: { seed: 1, dir: 'runs/b', iterations: 125 },
+      env: { memory: 'reflection', options: { size: 6 } },
+      algo: { lr: 3e-4, newKey: 'x' },
+      log: { level: 'warn' },
+    };
     expect(sameTraining(saved, now)).toBe(true);
     expect(firstDifference(saved, now)).toBeNull();
   });
   it('compares a key only one side has with its default (a new setting away from its default is a different run)', () => {
     const old = { algo: { lr: 3e-4 } };
     expect(sameTraining(old, { algo: { lr: 3e-4, reflectAdvantage: 'lamer' } })).toBe(true);
-    expect(firstDifference({ algo: { lr: 3e-4, reflectAdvantage: 'step' } }, old)).toBe('algo.reflectAdvantage: "step" vs "lamer"');
+    expect(firstDifference({ algo: { lr: 3e-4, reflectAdvantage: 'step' } }, old)).toBe(
+      'algo.reflectAdvantage: "step" vs "lamer"',
+    );
   });
   it('detects a changed training setting and names it', () => {
     const now = structuredClone(saved);
@@ -115,18 +199,34 @@ describe('docs/results.md', () => {
     expect(met[0].value).toBe('+13.0 points');
     const notMet = checkTargets('main', { rl: r([0.2, 0.25, 0.3]), metarl: r([0.2, 0.3, 0.35]) });
     expect(notMet.map((t) => t.met)).toEqual([false, false]); // +5 points; gain 15 vs 10
-    const a = checkTargets('async', { sync: r([0.2, 0.25, 0.3]), 'async-corrected': r([0.2, 0.25, 0.31]), 'async-uncorrected': r([0.1, 0.15, 0.2]) });
+    const a = checkTargets('async', {
+      sync: r([0.2, 0.25, 0.3]),
+      'async-corrected': r([0.2, 0.25, 0.31]),
+      'async-uncorrected': r([0.1, 0.15, 0.2]),
+    });
     expect(a.map((t) => t.met)).toEqual([true, true]);
     expect(a[0].caveat).toMatch(/point estimate only: CI half-widths up to 5\.0 points/); // ±5 CIs cannot show a 2-point equivalence
     const tight = (pass: number[]) => r(pass, { ci95: pass.map((p) => [p - 0.005, p + 0.005]) });
-    expect(checkTargets('async', { sync: tight([0.2, 0.25, 0.3]), 'async-corrected': tight([0.2, 0.25, 0.31]), 'async-uncorrected': tight([0.1, 0.1, 0.2]) })[0].caveat).toBeUndefined();
-    const b = checkTargets('async', { sync: r([0.2, 0.25, 0.3]), 'async-corrected': r([0.2, 0.25, 0.25]), 'async-uncorrected': r([0.2, 0.25, 0.24]) });
+    expect(
+      checkTargets('async', {
+        sync: tight([0.2, 0.25, 0.3]),
+        'async-corrected': tight([0.2, 0.25, 0.31]),
+        'async-uncorrected': tight([0.1, 0.1, 0.2]),
+      })[0].caveat,
+    ).toBeUndefined();
+    const b = checkTargets('async', {
+      sync: r([0.2, 0.25, 0.3]),
+      'async-corrected': r([0.2, 0.25, 0.25]),
+      'async-uncorrected': r([0.2, 0.25, 0.24]),
+    });
     expect(b.map((t) => t.met)).toEqual([false, false]);
     expect(checkTargets('gamma', { '0.3': r([0.1, 0.1, 0.1]) })).toEqual([]);
     // Training adds to memory use: Meta-RL against the untrained Reflexion row at pass@3 and at win-after-loss.
     const retry = (w: number) => ({ winAfterLoss: [w, 0.1], fatalRepeat: 0.2 });
     const refl = checkTargets('main', {
-      reflexion: r([0.15, 0.3, 0.4], { retry: retry(0.25) }), rl: r([0.2, 0.21, 0.22]), metarl: r([0.2, 0.3, 0.38], { retry: retry(0.3) }),
+      reflexion: r([0.15, 0.3, 0.4], { retry: retry(0.25) }),
+      rl: r([0.2, 0.21, 0.22]),
+      metarl: r([0.2, 0.3, 0.38], { retry: retry(0.3) }),
     });
     expect(refl.slice(2).map((t) => [t.target, t.value, t.met])).toEqual([
       ['Meta-RL pass@3 ≥ untrained Reflexion pass@3', '-2.0 points', false],
@@ -135,10 +235,26 @@ describe('docs/results.md', () => {
   });
 
   it('renders one table per env/preset with CIs, the paper row and the reading', () => {
-    const md = renderResultsReport({ minesweeper: { main: { rl: r([0.2, 0.25, 0.3]), metarl: r([0.2, 0.3, 0.45]) } } }, {}, 'Our reading.');
+    const md = renderResultsReport(
+      { minesweeper: { main: { rl: r([0.2, 0.25, 0.3]), metarl: r([0.2, 0.3, 0.45]) } } },
+      {},
+      'Our reading.',
+    );
     expect(md).toContain('### minesweeper / main');
-    expect(md).toContain('| rl | 20.0 [15.0, 25.0] | 25.0 [20.0, 30.0] | 30.0 [25.0, 35.0] | +10.0 | – | – | 1.200 / – |');
-    const withRetry = renderResultsReport({ minesweeper: { main: { metarl: r([0.2, 0.3, 0.45], { retry: { winAfterLoss: [0.125, null], fatalRepeat: 0.5 }, diversityK: 0.75 }) } } }, {}, null);
+    expect(md).toContain(
+      '| rl | 20.0 [15.0, 25.0] | 25.0 [20.0, 30.0] | 30.0 [25.0, 35.0] | +10.0 | – | – | 1.200 / – |',
+    );
+    const withRetry = renderResultsReport(
+      {
+        minesweeper: {
+          main: {
+            metarl: r([0.2, 0.3, 0.45], { retry: { winAfterLoss: [0.125, null], fatalRepeat: 0.5 }, diversityK: 0.75 }),
+          },
+        },
+      },
+      {},
+      null,
+    );
     expect(withRetry).toContain('| +25.0 | 12.5 / – | 50.0 | 1.200 / 0.750 |');
     expect(md).toContain('metarl 44.1/66.4/74.4');
     expect(md).toMatch(/Meta-RL pass@3 − RL pass@3 ≥ \+10 points \| \+15\.0 points \| yes/);
@@ -148,10 +264,21 @@ describe('docs/results.md', () => {
 
 describe('continuesPreset', () => {
   const prev = {
-    trajectories: 12000, evalTasks: 128, attempts: 10, evalSeed: 1,
-    baseModel: { dir: 'runs/base/a', pass: [0.1] }, settings: { layers: [{ algo: { lr: 1e-4 } }] },
+    trajectories: 12000,
+    evalTasks: 128,
+    attempts: 10,
+    evalSeed: 1,
+    baseModel: { dir: 'runs/base/a', pass: [0.1] },
+    settings: { layers: [{ algo: { lr: 1e-4 } }] },
   };
-  const now = { trajectories: 12000, evalTasks: 128, attempts: 10, evalSeed: 1, baseModelDir: 'runs/base/a', layers: [{ algo: { lr: 1e-4 } }] };
+  const now = {
+    trajectories: 12000,
+    evalTasks: 128,
+    attempts: 10,
+    evalSeed: 1,
+    baseModelDir: 'runs/base/a',
+    layers: [{ algo: { lr: 1e-4 } }],
+  };
 
   it('continues a preset with the same budget, evaluation, base model and layers', () => {
     expect(continuesPreset(prev, now)).toBe(true);

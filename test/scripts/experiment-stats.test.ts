@@ -14,7 +14,7 @@ describe('experiment confidence intervals', () => {
     const xs = [0.2, 0.3, 0.4];
     expect(mean(xs)).toBeCloseTo(0.3, 12);
     expect(sampleSd(xs)).toBeCloseTo(0.1, 12);
-    const half = 4.303 * 0.1 / Math.sqrt(3); // 0.2484
+    const half = (4.303 * 0.1) / Math.sqrt(3); // 0.2484
     const [lo, hi] = tInterval95(xs);
     expect(lo).toBeCloseTo(0.3 - half, 4);
     expect(hi).toBeCloseTo(0.3 + half, 4);
@@ -34,10 +34,20 @@ describe('experiment confidence intervals', () => {
   });
 
   it('aggregates pass@k curves: t over seeds when >= 2 seeds, Wilson over tasks for one seed', () => {
-    const a = aggregateCurves([[0.1, 0.2, 0.3], [0.2, 0.3, 0.4], [0.3, 0.4, 0.5]], 128);
+    const a = aggregateCurves(
+      [
+        [0.1, 0.2, 0.3],
+        [0.2, 0.3, 0.4],
+        [0.3, 0.4, 0.5],
+      ],
+      128,
+    );
     expect(a.method).toBe('t-interval over seeds');
     expect(a.pass.map((p) => +p.toFixed(6))).toEqual([0.2, 0.3, 0.4]);
-    a.ci95.forEach(([lo, hi], k) => { expect(lo).toBeLessThan(a.pass[k]); expect(hi).toBeGreaterThan(a.pass[k]); });
+    a.ci95.forEach(([lo, hi], k) => {
+      expect(lo).toBeLessThan(a.pass[k]);
+      expect(hi).toBeGreaterThan(a.pass[k]);
+    });
     const one = aggregateCurves([[0.25, 0.5]], 64);
     expect(one.method).toMatch(/Wilson/);
     expect(one.ci95[0]).toEqual(wilson95(0.25, 64));

@@ -29,7 +29,9 @@ describe('which model eval/serve load', () => {
     mkdirSync(join(dir, 'empty'));
     await expect(resolveModelSource({})).rejects.toThrow(/which model\? pass --run-dir DIR/);
     await expect(resolveModelSource({ checkpoint: dir, runDir: dir })).rejects.toThrow(/not both/);
-    await expect(resolveModelSource({ checkpoint: join(dir, 'empty') })).rejects.toThrow(/no lamer\.json there, so it is not a model directory/);
+    await expect(resolveModelSource({ checkpoint: join(dir, 'empty') })).rejects.toThrow(
+      /no lamer\.json there, so it is not a model directory/,
+    );
     await expect(resolveModelSource({ runDir: join(dir, 'empty') })).rejects.toThrow(/no checkpoints\/ directory/);
     await expect(resolveModelSource({ runDir: join(dir, 'missing') })).rejects.toThrow(/no such directory/);
   });

@@ -25,11 +25,26 @@ describe('lamer train --set policy.backend=openai', () => {
     const serve = await startServe({ checkpoint: join(dir, 'served'), host: '127.0.0.1', port: 0 });
     try {
       const set = [
-        'env.groupSize=2', 'algo.groupsPerUpdate=1', 'run.evalTasks=2', 'run.evalEvery=0', 'env.maxTurns=3',
-        'model.dModel=16', 'model.nLayer=1', 'model.nHead=2', 'model.nCtx=160', 'model.init=random', 'log.level=warn',
-        'policy.backend=openai', `policy.baseUrl=${serve.url}`, 'policy.model=lamer', 'policy.endpoint=completions', 'policy.backoffMs=50',
+        'env.groupSize=2',
+        'algo.groupsPerUpdate=1',
+        'run.evalTasks=2',
+        'run.evalEvery=0',
+        'env.maxTurns=3',
+        'model.dModel=16',
+        'model.nLayer=1',
+        'model.nHead=2',
+        'model.nCtx=160',
+        'model.init=random',
+        'log.level=warn',
+        'policy.backend=openai',
+        `policy.baseUrl=${serve.url}`,
+        'policy.model=lamer',
+        'policy.endpoint=completions',
+        'policy.backoffMs=50',
       ];
-      const summary = await runTraining(resolveRun({ runDir: join(dir, 'run'), iterations: '2', actors: '1', set }), { quiet: true });
+      const summary = await runTraining(resolveRun({ runDir: join(dir, 'run'), iterations: '2', actors: '1', set }), {
+        quiet: true,
+      });
       expect(summary.policyVersion).toBe(2);
       expect(summary.trialsTrained).toBe(4);
       const metrics = readMetricsCsv(join(dir, 'run', 'metrics.csv'));

@@ -5,8 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { duBytes, logLines, pooledSlope, roleSlopes, trialsPerSecWindows } from '../../scripts/chaos/soak-run.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'lamer-soakrun-')); });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lamer-soakrun-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('soak measurements', () => {
   it('pooled slope sees growth within each incarnation that restarts would hide', () => {
@@ -25,7 +29,9 @@ describe('soak measurements', () => {
     // learner: restarted at 0.5 h; each incarnation climbs steeply for its first 0.05 h, then grows 2 MB/h.
     const xs: Array<{ t: number; role: string; pid: number; mb: number }> = [];
     for (let i = 0; i <= 100; i++) {
-      const h = i / 100, pid = h < 0.5 ? 1 : 2, age = h - (pid === 1 ? 0 : 0.5);
+      const h = i / 100,
+        pid = h < 0.5 ? 1 : 2,
+        age = h - (pid === 1 ? 0 : 0.5);
       xs.push({ t: h * H, role: 'learner', pid, mb: age < 0.05 ? 20 + 8000 * age : 420 + 2 * age });
     }
     const s = roleSlopes(xs, (x) => x.mb, ['learner', 'a0'], 0, H, 0.06 * H);
@@ -35,7 +41,12 @@ describe('soak measurements', () => {
   });
 
   it('trials per second per window from trained lines', () => {
-    const trained = [{ at: 1000, trials: 8 }, { at: 30_000, trials: 8 }, { at: 61_000, trials: 4 }, { at: 200_000, trials: 100 }];
+    const trained = [
+      { at: 1000, trials: 8 },
+      { at: 30_000, trials: 8 },
+      { at: 61_000, trials: 4 },
+      { at: 200_000, trials: 100 },
+    ];
     expect(trialsPerSecWindows(trained, 0, 120_000, 60)).toEqual([16 / 60, 4 / 60]);
   });
 
@@ -46,6 +57,10 @@ describe('soak measurements', () => {
     expect(logLines(f, 'learner listening').map((o) => o.pid)).toEqual([1, 2]);
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', 'x'), Buffer.alloc(1000));
-    expect(duBytes(dir)).toBe(1000 + Buffer.byteLength('{"msg":"learner listening","pid":1,"time":5}\n{"msg":"trained"}\n') + Buffer.byteLength('{"msg":"learner listening","pid":2,"time":9}\n{"msg":"learner list'));
+    expect(duBytes(dir)).toBe(
+      1000 +
+        Buffer.byteLength('{"msg":"learner listening","pid":1,"time":5}\n{"msg":"trained"}\n') +
+        Buffer.byteLength('{"msg":"learner listening","pid":2,"time":9}\n{"msg":"learner list'),
+    );
   });
 });

@@ -11,7 +11,11 @@ describe('config', () => {
   });
 
   it('layers: file < --set, nested env options merge', () => {
-    const cfg = resolveConfig({ algo: { lr: 1e-3 }, env: { options: { size: 6 } } }, parseOverride('algo.lr=2e-3'), parseOverride('env.options.mines=4'));
+    const cfg = resolveConfig(
+      { algo: { lr: 1e-3 }, env: { options: { size: 6 } } },
+      parseOverride('algo.lr=2e-3'),
+      parseOverride('env.options.mines=4'),
+    );
     expect(cfg.algo.lr).toBe(2e-3);
     expect(cfg.env.options).toEqual({ size: 6, mines: 4 });
   });

@@ -8,7 +8,8 @@ describe('withDeadline', () => {
     const expired = vi.fn();
     const never = new Promise<number>(() => undefined);
     await expect(withDeadline(never, 30, 'socket send to a0', expired)).rejects.toMatchObject({
-      code: 'RL_ERR_TIMEOUT', message: 'socket send to a0 did not finish within 30 ms',
+      code: 'RL_ERR_TIMEOUT',
+      message: 'socket send to a0 did not finish within 30 ms',
     });
     expect(expired).toHaveBeenCalledTimes(1);
     await expect(withDeadline(Promise.reject(new Error('boom')), 1000, 'x')).rejects.toThrow('boom');
@@ -24,7 +25,8 @@ describe('worker RPC deadlines', () => {
   it('a call past its deadline rejects with the method named, reports it, and the stuck worker is terminated', async () => {
     const reported: string[] = [];
     const rpc = new RpcClient(spawnTsWorker(new URL('../fixtures/echo.worker.ts', import.meta.url)), {
-      timeoutMs: (m) => (m === 'spin' ? 300 : 10_000), onTimeout: (e) => reported.push(e.message),
+      timeoutMs: (m) => (m === 'spin' ? 300 : 10_000),
+      onTimeout: (e) => reported.push(e.message),
     });
     try {
       expect(await rpc.call('add', 1)).toBe(1);

@@ -27,13 +27,30 @@ describe('system errors in the catalog', () => {
       real = e;
     }
     expect(fromSystemError(real)?.code).toBe('RL_ERR_FS');
-    expect(fromSystemError(real)?.message).toBe(`mkdir ${join(f, 'sub')}: a part of the path is a file, not a directory (ENOTDIR); point the option at a directory (a new one is created if it does not exist)`);
-    const acces = Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES', syscall: 'open', path: '/srv/runs/x/meta.json' });
-    expect(formatCliError(acces, false)).toBe('lamer: error [RL_ERR_FS]: open /srv/runs/x/meta.json: permission denied (EACCES); choose a path you can write to, or fix its permissions\n');
-    const inUse = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE', syscall: 'listen', address: '0.0.0.0', port: 7070 });
-    expect(fromSystemError(inUse)?.message).toMatch(/^listen 0\.0\.0\.0:7070: address already in use \(EADDRINUSE\); .*port 0/);
+    expect(fromSystemError(real)?.message).toBe(
+      `mkdir ${join(f, 'sub')}: a part of the path is a file, not a directory (ENOTDIR); point the option at a directory (a new one is created if it does not exist)`,
+    );
+    const acces = Object.assign(new Error('EACCES: permission denied'), {
+      code: 'EACCES',
+      syscall: 'open',
+      path: '/srv/runs/x/meta.json',
+    });
+    expect(formatCliError(acces, false)).toBe(
+      'lamer: error [RL_ERR_FS]: open /srv/runs/x/meta.json: permission denied (EACCES); choose a path you can write to, or fix its permissions\n',
+    );
+    const inUse = Object.assign(new Error('listen EADDRINUSE'), {
+      code: 'EADDRINUSE',
+      syscall: 'listen',
+      address: '0.0.0.0',
+      port: 7070,
+    });
+    expect(fromSystemError(inUse)?.message).toMatch(
+      /^listen 0\.0\.0\.0:7070: address already in use \(EADDRINUSE\); .*port 0/,
+    );
     expect(fromSystemError(new Error('plain'))).toBeNull();
-    expect(formatCliError(new Error('plain'), false)).toBe('lamer: unexpected error: plain (run again with --debug for the stack trace)\n');
+    expect(formatCliError(new Error('plain'), false)).toBe(
+      'lamer: unexpected error: plain (run again with --debug for the stack trace)\n',
+    );
     expect(formatCliError(acces, true)).toMatch(/\n\s+at /); // --debug: the stack follows the line
   });
 });

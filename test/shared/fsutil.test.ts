@@ -6,11 +6,21 @@ import { join } from 'node:path';
 import { atomicWrite, atomicWriteSync, isTempName, tempPathFor } from '../../shared/fsutil.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'lamer-fsutil-')); });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lamer-fsutil-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** One traced syscall: where it started and completed in the trace, its arguments and return value. */
-interface Call { name: string; args: string; ret: number; start: number; done: number }
+interface Call {
+  name: string;
+  args: string;
+  ret: number;
+  start: number;
+  done: number;
+}
 
 /**
  * Runs the probe under `strace -f` and returns its file syscalls. Calls that other threads interrupted appear as
@@ -18,28 +28,47 @@ interface Call { name: string; args: string; ret: number; start: number; done: n
  */
 function trace(mode: string): Call[] {
   const out = join(dir, 'trace.txt');
-  execFileSync('strace', ['-f', '-o', out, '-e', 'trace=openat,write,pwrite64,pwritev,writev,fsync,fdatasync,rename,renameat,renameat2',
-    process.execPath, '--import', 'tsx', join(import.meta.dirname, '..', 'learner', 'fixtures', 'durability-probe.ts'), mode, dir], { stdio: 'pipe' });
+  execFileSync(
+    'strace',
+    [
+      '-f',
+      '-o',
+      out,
+      '-e',
+      'trace=openat,write,pwrite64,pwritev,writev,fsync,fdatasync,rename,renameat,renameat2',
+      process.execPath,
+      '--import',
+      'tsx',
+      join(import.meta.dirname, '..', 'learner', 'fixtures', 'durability-probe.ts'),
+      mode,
+      dir,
+    ],
+    { stdio: 'pipe' },
+  );
   const calls: Call[] = [];
   const open = new Map<string, { name: string; args: string; start: number }>();
-  readFileSync(out, 'utf8').split('\n').forEach((line, i) => {
-    let m = /^(\d+)\s+(\w+)\((.*) <unfinished \.\.\.>$/.exec(line);
-    if (m) return void open.set(`${m[1]}:${m[2]}`, { name: m[2], args: m[3], start: i });
-    m = /^(\d+)\s+<\.\.\. (\w+) resumed>(.*)\)\s+= (-?\d+)/.exec(line);
-    if (m) {
-      const o = open.get(`${m[1]}:${m[2]}`);
-      open.delete(`${m[1]}:${m[2]}`);
-      if (o) calls.push({ name: o.name, args: o.args + m[3], ret: Number(m[4]), start: o.start, done: i });
-      return;
-    }
-    m = /^(\d+)\s+(\w+)\((.*)\)\s+= (-?\d+)/.exec(line);
-    if (m) calls.push({ name: m[2], args: m[3], ret: Number(m[4]), start: i, done: i });
-  });
+  readFileSync(out, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      let m = /^(\d+)\s+(\w+)\((.*) <unfinished \.\.\.>$/.exec(line);
+      if (m) return void open.set(`${m[1]}:${m[2]}`, { name: m[2], args: m[3], start: i });
+      m = /^(\d+)\s+<\.\.\. (\w+) resumed>(.*)\)\s+= (-?\d+)/.exec(line);
+      if (m) {
+        const o = open.get(`${m[1]}:${m[2]}`);
+        open.delete(`${m[1]}:${m[2]}`);
+        if (o) calls.push({ name: o.name, args: o.args + m[3], ret: Number(m[4]), start: o.start, done: i });
+        return;
+      }
+      m = /^(\d+)\s+(\w+)\((.*)\)\s+= (-?\d+)/.exec(line);
+      if (m) calls.push({ name: m[2], args: m[3], ret: Number(m[4]), start: i, done: i });
+    });
   return calls;
 }
 /** First call named `name` whose arguments match `re` and that started after line `after`. */
 function find(calls: Call[], name: RegExp, re: RegExp, after = -1): Call {
-  const c = calls.filter((x) => name.test(x.name) && re.test(x.args) && x.start > after).sort((a, b) => a.start - b.start)[0];
+  const c = calls
+    .filter((x) => name.test(x.name) && re.test(x.args) && x.start > after)
+    .sort((a, b) => a.start - b.start)[0];
   if (!c) throw new Error(`no ${name} call matching ${re} after line ${after}`);
   return c;
 }
@@ -87,7 +116,12 @@ describe('atomicWrite', () => {
     const data = find(calls, /^openat$/, /ckpt-000000000001\.partial-\d+\/weights\.bin", O_WRONLY\|O_CREAT\|O_EXCL/);
     const fsyncData = find(calls, /^fsync$/, new RegExp(`^${data.ret}$`), data.done);
     const manifest = find(calls, /^openat$/, /\.MANIFEST\.json\.tmp-/, fsyncData.done);
-    const renameDir = find(calls, /^rename(at2?)?$/, /ckpt-000000000001\.partial-\d+", .*ckpt-000000000001"/, manifest.done);
+    const renameDir = find(
+      calls,
+      /^rename(at2?)?$/,
+      /ckpt-000000000001\.partial-\d+", .*ckpt-000000000001"/,
+      manifest.done,
+    );
     expect(manifest.start).toBeGreaterThan(fsyncData.done);
     expect(renameDir.start).toBeGreaterThan(manifest.done);
   });

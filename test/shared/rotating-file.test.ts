@@ -8,8 +8,12 @@ import { rotatedPieces } from '../../shared/rotating-file.js';
 import { MetricsCsv, readMetricsCsv } from '../../shared/run-dir.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'lamer-rotate-')); });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lamer-rotate-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const linesOf = (files: string[]) => files.flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
 
@@ -42,11 +46,18 @@ describe('size-rotated logs', () => {
     expect(rotationFromEnv(env)).toEqual({ maxBytes: Math.round(0.002 * (1 << 20)), keep: 1 });
     const code = `import { createLogger } from ${JSON.stringify(join(import.meta.dirname, '../../shared/logger.ts'))};
       const l = createLogger({ component: 'actor' }); for (let i = 0; i < 100; i++) l.info({ i }, 'x');`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      env,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(readdirSync(dir).sort()).toEqual(['a0.log', 'a0.log.1']);
-    expect(linesOf(rotatedPieces(file)).map((l) => (JSON.parse(l) as { i: number }).i).pop()).toBe(99);
+    expect(
+      linesOf(rotatedPieces(file))
+        .map((l) => (JSON.parse(l) as { i: number }).i)
+        .pop(),
+    ).toBe(99);
   });
 });
 
@@ -56,8 +67,11 @@ describe('rotated metrics.csv', () => {
     const m = new MetricsCsv(path, Date.now(), { maxBytes: 1000, keep: 2 });
     for (let v = 1; v <= 100; v++) m.log(v, { 'loss/policy': v / 10, 'rollout/pass@1': 0.5 });
     expect(readdirSync(dir).sort()).toEqual(['metrics.csv', 'metrics.csv.1', 'metrics.csv.2']);
-    for (const p of rotatedPieces(path)) expect(readFileSync(p, 'utf8').startsWith('wall_s,version,name,value\n')).toBe(true);
-    const versions = readMetricsCsv(path).get('loss/policy')!.map((r) => r.version);
+    for (const p of rotatedPieces(path))
+      expect(readFileSync(p, 'utf8').startsWith('wall_s,version,name,value\n')).toBe(true);
+    const versions = readMetricsCsv(path)
+      .get('loss/policy')!
+      .map((r) => r.version);
     expect(versions[versions.length - 1]).toBe(100);
     expect(versions).toEqual(Array.from({ length: versions.length }, (_, k) => 101 - versions.length + k));
   });

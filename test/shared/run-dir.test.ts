@@ -22,7 +22,8 @@ describe('RunDir meta.json history', () => {
     second.finish({ stoppedBy: 'iterations', fromVersion: 4, toVersion: 10 });
     m = meta(dir);
     expect(m.invocations.map((i) => [i.status, i.stoppedBy, i.fromVersion, i.toVersion])).toEqual([
-      ['interrupted', 'signal', 0, 4], ['finished', 'iterations', 4, 10],
+      ['interrupted', 'signal', 0, 4],
+      ['finished', 'iterations', 4, 10],
     ]);
     expect(m.successful).toBe(true);
     expect(m.startedAt).toBe(startedAt); // when the directory was first used
@@ -40,11 +41,26 @@ describe('RunDir meta.json history', () => {
 
   it('keeps a meta.json of the older format as the first invocation, and survives an unreadable one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lamer-rundir-'));
-    writeFileSync(join(dir, 'meta.json'), JSON.stringify({ gitSha: 'abc', gitDirty: false, argv: ['x'], node: 'v20', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:10:00.000Z', successful: true }));
+    writeFileSync(
+      join(dir, 'meta.json'),
+      JSON.stringify({
+        gitSha: 'abc',
+        gitDirty: false,
+        argv: ['x'],
+        node: 'v20',
+        startedAt: '2026-01-01T00:00:00.000Z',
+        endedAt: '2026-01-01T00:10:00.000Z',
+        successful: true,
+      }),
+    );
     new RunDir(dir).finish(true);
     const m = meta(dir);
     expect(m.invocations.length).toBe(2);
-    expect(m.invocations[0]).toMatchObject({ gitSha: 'abc', status: 'finished', startedAt: '2026-01-01T00:00:00.000Z' });
+    expect(m.invocations[0]).toMatchObject({
+      gitSha: 'abc',
+      status: 'finished',
+      startedAt: '2026-01-01T00:00:00.000Z',
+    });
     expect(m.startedAt).toBe('2026-01-01T00:00:00.000Z');
 
     writeFileSync(join(dir, 'meta.json'), '{not json');

@@ -103,7 +103,8 @@ export function admissibleCommands(s: AlfWorldState): string[] {
         const kind = affordancesOf(s, o);
         if (kind.pickupable && !held) out.push(`take ${o.id} from ${r.id}`);
         if (kind.light) out.push(`use ${o.id}`);
-        if (held && (held.type === 'knife' || held.type === 'butterknife') && kind.sliceable) out.push(`slice ${o.id} with ${held.id}`);
+        if (held && (held.type === 'knife' || held.type === 'butterknife') && kind.sliceable)
+          out.push(`slice ${o.id} with ${held.id}`);
       }
       if (held && containsIn(s, r.type, held.type)) out.push(`move ${held.id} to ${r.id}`);
     }
@@ -156,7 +157,8 @@ export function execute(s: AlfWorldState, command: string): string {
   if ((m = /^take (.+) from (.+)$/.exec(c))) {
     const o = obj(m[1]);
     const r = rec(m[2]);
-    if (!o || !r || s.at !== r.id || o.loc !== r.id || !visible(r) || held || !affordancesOf(s, o).pickupable) return NOTHING_HAPPENS;
+    if (!o || !r || s.at !== r.id || o.loc !== r.id || !visible(r) || held || !affordancesOf(s, o).pickupable)
+      return NOTHING_HAPPENS;
     o.loc = null;
     s.holding = o.id;
     return `You pick up the ${o.id} from the ${r.id}.`;
@@ -164,7 +166,8 @@ export function execute(s: AlfWorldState, command: string): string {
   if ((m = /^(?:move (.+) to|put (.+) (?:in|on|in\/on|into)) (.+)$/.exec(c))) {
     const o = obj(m[1] ?? m[2]);
     const r = rec(m[3]);
-    if (!o || !r || held?.id !== o.id || s.at !== r.id || !visible(r) || !containsIn(s, r.type, o.type)) return NOTHING_HAPPENS;
+    if (!o || !r || held?.id !== o.id || s.at !== r.id || !visible(r) || !containsIn(s, r.type, o.type))
+      return NOTHING_HAPPENS;
     o.loc = r.id;
     s.holding = null;
     return `You move the ${o.id} to the ${r.id}.`;

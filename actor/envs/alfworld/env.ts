@@ -21,10 +21,19 @@ export const ALFWORLD_ID = 'lamer/ALFWorld-v0';
 
 export const AlfWorldOptionsSchema = z.strictObject({
   template: templateOption.describe('prompt/response template'),
-  scale: z.enum(['alfworld', 'small']).default('alfworld').describe("room size: ALFWorld-like counts, or 'small' (fewest receptacles and objects)"),
-  maxSteps: intIn(1, 10_000).default(50).describe('commands per episode before truncation (TextWorld max_nb_steps_per_episode)'),
+  scale: z
+    .enum(['alfworld', 'small'])
+    .default('alfworld')
+    .describe("room size: ALFWorld-like counts, or 'small' (fewest receptacles and objects)"),
+  maxSteps: intIn(1, 10_000)
+    .default(50)
+    .describe('commands per episode before truncation (TextWorld max_nb_steps_per_episode)'),
   taskType: z.enum(TASK_TYPES).optional().describe("force this task type instead of the seed's"),
-  dataDir: z.string().min(1).optional().describe('play original ALFWorld games found under this directory (game = seed mod count)'),
+  dataDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('play original ALFWorld games found under this directory (game = seed mod count)'),
 });
 export type AlfWorldOptions = z.input<typeof AlfWorldOptionsSchema>;
 
@@ -34,7 +43,12 @@ export class AlfWorldEnv implements TextEnv {
   readonly id = ALFWORLD_ID;
   readonly template: Template;
   readonly params: Readonly<{
-    template: Template; scale: 'alfworld' | 'small'; maxSteps: number; taskType: TaskType | null; dataDir: string | null; games: number;
+    template: Template;
+    scale: 'alfworld' | 'small';
+    maxSteps: number;
+    taskType: TaskType | null;
+    dataDir: string | null;
+    games: number;
   }>;
   private readonly games: string[] | null;
   private initial?: AlfWorldState;
@@ -49,12 +63,18 @@ export class AlfWorldEnv implements TextEnv {
   constructor(options: AlfWorldOptions = {}) {
     const o = parseEnvOptions(ALFWORLD_ID, AlfWorldOptionsSchema, options);
     if (o.dataDir !== undefined && o.taskType !== undefined) {
-      throw badInput(`${ALFWORLD_ID}: options 'dataDir' and 'taskType' exclude each other (a game fixes its task type)`);
+      throw badInput(
+        `${ALFWORLD_ID}: options 'dataDir' and 'taskType' exclude each other (a game fixes its task type)`,
+      );
     }
     this.games = o.dataDir !== undefined ? gamesUnder(o.dataDir) : null;
     this.template = o.template;
     this.params = Object.freeze({
-      template: o.template, scale: o.scale, maxSteps: o.maxSteps, taskType: o.taskType ?? null, dataDir: o.dataDir ?? null,
+      template: o.template,
+      scale: o.scale,
+      maxSteps: o.maxSteps,
+      taskType: o.taskType ?? null,
+      dataDir: o.dataDir ?? null,
       games: this.games?.length ?? 0,
     });
   }
@@ -64,7 +84,10 @@ export class AlfWorldEnv implements TextEnv {
     const seed = checkSeed(this.id, opts?.seed);
     this.initial = this.games
       ? loadGame(this.games[seed % this.games.length], seed)
-      : generateHousehold(seed, { scale: this.params.scale, ...(this.params.taskType ? { type: this.params.taskType } : {}) });
+      : generateHousehold(seed, {
+          scale: this.params.scale,
+          ...(this.params.taskType ? { type: this.params.taskType } : {}),
+        });
     this.firstObs = initialObservation(this.initial);
     this.seed = seed;
     return this.restart();
@@ -89,8 +112,12 @@ export class AlfWorldEnv implements TextEnv {
     return {
       obs: this.firstObs,
       info: {
-        won: false, seed: this.seed, taskType: this.state.task.type, split: this.games ? 'data' : alfworldSplit(this.seed),
-        task: this.state.task.text, ...(this.games ? { game: this.state.room } : {}),
+        won: false,
+        seed: this.seed,
+        taskType: this.state.task.type,
+        split: this.games ? 'data' : alfworldSplit(this.seed),
+        task: this.state.task.text,
+        ...(this.games ? { game: this.state.room } : {}),
       },
     };
   }
@@ -98,10 +125,12 @@ export class AlfWorldEnv implements TextEnv {
   step(response: string): StepResult {
     this.ensureOpen();
     const s = this.requireState();
-    if (this.over) throw new LamerError('RL_ERR_INTERNAL', `${this.id}: step() after the episode ended; call restart() or reset()`);
-    const parsed = this.template === 'compact'
-      ? parseAlfworldCompact(String(response), this.compactChoices())
-      : parseAlfworldFull(String(response));
+    if (this.over)
+      throw new LamerError('RL_ERR_INTERNAL', `${this.id}: step() after the episode ended; call restart() or reset()`);
+    const parsed =
+      this.template === 'compact'
+        ? parseAlfworldCompact(String(response), this.compactChoices())
+        : parseAlfworldFull(String(response));
     const obs = execute(s, parsed.command);
     this.steps++;
     const won = goalSatisfied(s);

@@ -37,11 +37,16 @@ function affordanceOk(type: TaskType, object: string): boolean {
   const k = OBJECTS[object];
   if (!k?.pickupable) return false;
   switch (type) {
-    case 'pick_clean_then_place_in_recep': return k.cleanable === true;
-    case 'pick_heat_then_place_in_recep': return k.heatable === true;
-    case 'pick_cool_then_place_in_recep': return k.coolable === true;
-    case 'look_at_obj_in_light': return ['small', 'media', 'decor', 'dish'].includes(k.cls);
-    default: return true;
+    case 'pick_clean_then_place_in_recep':
+      return k.cleanable === true;
+    case 'pick_heat_then_place_in_recep':
+      return k.heatable === true;
+    case 'pick_cool_then_place_in_recep':
+      return k.coolable === true;
+    case 'look_at_obj_in_light':
+      return ['small', 'media', 'decor', 'dish'].includes(k.cls);
+    default:
+      return true;
   }
 }
 
@@ -52,7 +57,8 @@ function drawReceptacles(rng: Rng, room: RoomKind, scale: RoomScale): Receptacle
   for (const type of Object.keys(spec).sort()) {
     const [lo, hi] = spec[type];
     const n = scale === 'small' ? lo : lo + rng.int(hi - lo + 1);
-    for (let i = n; i >= 1; i--) out.push({ id: `${type} ${i}`, type, openable: RECEPTACLES[type].openable, opened: false });
+    for (let i = n; i >= 1; i--)
+      out.push({ id: `${type} ${i}`, type, openable: RECEPTACLES[type].openable, opened: false });
   }
   return out;
 }
@@ -71,15 +77,22 @@ function drawPlan(rng: Rng, type: TaskType, scale: RoomScale): Plan | null {
   const tool = TOOL_FOR[type];
   if (tool && !present.has(tool)) return null;
   if (type === 'look_at_obj_in_light' && !LAMP_STANDS.some((t) => present.has(t))) return null;
-  const candidates = ROOMS[room].objects.filter((o) => affordanceOk(type, o)).filter((o) => {
-    if (type === 'look_at_obj_in_light') return receptacles.some((r) => canContain(r.type, o));
-    return [...present].some((t) => t !== tool && canContain(t, o) && receptacles.some((r) => r.type !== t && canContain(r.type, o)));
-  });
+  const candidates = ROOMS[room].objects
+    .filter((o) => affordanceOk(type, o))
+    .filter((o) => {
+      if (type === 'look_at_obj_in_light') return receptacles.some((r) => canContain(r.type, o));
+      return [...present].some(
+        (t) => t !== tool && canContain(t, o) && receptacles.some((r) => r.type !== t && canContain(r.type, o)),
+      );
+    });
   if (candidates.length === 0) return null;
   const object = rng.pick(candidates);
   if (type === 'look_at_obj_in_light') return { room, receptacles, object, target: null };
-  const targets = [...present].sort().filter((t) => t !== tool && canContain(t, object)
-    && receptacles.some((r) => r.type !== t && canContain(r.type, object)));
+  const targets = [...present]
+    .sort()
+    .filter(
+      (t) => t !== tool && canContain(t, object) && receptacles.some((r) => r.type !== t && canContain(r.type, object)),
+    );
   return { room, receptacles, object, target: rng.pick(targets) };
 }
 
@@ -97,12 +110,23 @@ export function generateHousehold(seed: number, opts: { scale?: RoomScale; type?
   const add = (objType: string, loc: string) => {
     const n = (counters.get(objType) ?? 0) + 1;
     counters.set(objType, n);
-    objects.push({ id: `${objType} ${n}`, type: objType, loc, clean: false, hot: false, cool: false, sliced: false, on: false });
+    objects.push({
+      id: `${objType} ${n}`,
+      type: objType,
+      loc,
+      clean: false,
+      hot: false,
+      cool: false,
+      sliced: false,
+      on: false,
+    });
   };
   const { receptacles, object, target } = plan;
-  const homes = (o: string, exclude: string | null) => receptacles.filter((r) => r.type !== exclude && canContain(r.type, o));
+  const homes = (o: string, exclude: string | null) =>
+    receptacles.filter((r) => r.type !== exclude && canContain(r.type, o));
 
-  const nTask = type === 'pick_two_obj_and_place' ? 2 + rng.int(3) : 1 + rng.int(type === 'pick_and_place_simple' ? 3 : 2);
+  const nTask =
+    type === 'pick_two_obj_and_place' ? 2 + rng.int(3) : 1 + rng.int(type === 'pick_and_place_simple' ? 3 : 2);
   for (let i = 0; i < nTask; i++) add(object, rng.pick(homes(object, target)).id);
   if (type === 'look_at_obj_in_light') {
     add(LAMP, rng.pick(receptacles.filter((r) => LAMP_STANDS.includes(r.type))).id);
@@ -121,7 +145,13 @@ export function generateHousehold(seed: number, opts: { scale?: RoomScale; type?
     objects,
     at: null,
     holding: null,
-    task: { type, object, receptacle: target, toggle, text: goalText(type, rng.int(2) as 0 | 1, object, target, toggle) },
+    task: {
+      type,
+      object,
+      receptacle: target,
+      toggle,
+      text: goalText(type, rng.int(2) as 0 | 1, object, target, toggle),
+    },
     room: plan.room,
   };
 }

@@ -85,7 +85,13 @@ function section(problem: SExpr[], key: string): SExpr[] {
 
 export interface TrajData {
   task_type: string;
-  pddl_params: { object_target: string; parent_target: string; toggle_target: string; mrecep_target: string; object_sliced: boolean };
+  pddl_params: {
+    object_target: string;
+    parent_target: string;
+    toggle_target: string;
+    mrecep_target: string;
+    object_sliced: boolean;
+  };
 }
 
 function checkTraj(raw: unknown, where: string): TrajData {
@@ -133,7 +139,10 @@ export function stateFromGame(problemText: string, trajRaw: unknown, where = 'ga
   const inRec = new Map(facts('inReceptacle').map(([o, r]) => [o, r]));
 
   const receptacles: ReceptacleState[] = [...recType.entries()].map(([id, type]) => ({
-    id: names.get(id) as string, type, openable: openable.has(id), opened: opened.has(id),
+    id: names.get(id) as string,
+    type,
+    openable: openable.has(id),
+    opened: opened.has(id),
   }));
   receptacles.sort((a, b) => {
     const [ta, na] = [a.type, Number(a.id.split(' ').pop())];
@@ -142,7 +151,15 @@ export function stateFromGame(problemText: string, trajRaw: unknown, where = 'ga
   });
 
   const affordances: Record<string, Affordances> = {};
-  const [pick, clean, heat, cool, slice, toggle, toggled] = ['pickupable', 'cleanable', 'heatable', 'coolable', 'sliceable', 'toggleable', 'isToggled'].map(flag);
+  const [pick, clean, heat, cool, slice, toggle, toggled] = [
+    'pickupable',
+    'cleanable',
+    'heatable',
+    'coolable',
+    'sliceable',
+    'toggleable',
+    'isToggled',
+  ].map(flag);
   const objects: ObjectState[] = [];
   for (const id of [...objType.keys()].sort()) {
     if (recType.has(id)) continue; // receptacle objects (e.g. a sink basin) are receptacles here
@@ -154,12 +171,22 @@ export function stateFromGame(problemText: string, trajRaw: unknown, where = 'ga
     if (!host || !recType.has(host)) continue;
     const name = names.get(id) as string;
     affordances[name] = {
-      pickupable: pick.has(id), cleanable: clean.has(id), heatable: heat.has(id), coolable: cool.has(id),
-      sliceable: slice.has(id), light: toggle.has(id),
+      pickupable: pick.has(id),
+      cleanable: clean.has(id),
+      heatable: heat.has(id),
+      coolable: cool.has(id),
+      sliceable: slice.has(id),
+      light: toggle.has(id),
     };
     objects.push({
-      id: name, type: objType.get(id) as string, loc: names.get(host) as string,
-      clean: false, hot: false, cool: false, sliced: false, on: toggled.has(id),
+      id: name,
+      type: objType.get(id) as string,
+      loc: names.get(host) as string,
+      clean: false,
+      hot: false,
+      cool: false,
+      sliced: false,
+      on: toggled.has(id),
     });
   }
   const canContain: AlfWorldRules['canContain'] = {};
@@ -179,7 +206,13 @@ export function stateFromGame(problemText: string, trajRaw: unknown, where = 'ga
     objects,
     at: startRec ? (names.get(startRec) as string) : null,
     holding: null,
-    task: { type, object, receptacle, toggle: toggleType, text: goalText(type, variant, object, receptacle, toggleType) },
+    task: {
+      type,
+      object,
+      receptacle,
+      toggle: toggleType,
+      text: goalText(type, variant, object, receptacle, toggleType),
+    },
     room: where,
     rules: { affordances, canContain },
   };
@@ -191,7 +224,9 @@ export function loadGame(dir: string, seed = 0): AlfWorldState {
     try {
       return readFileSync(join(dir, f), 'utf8');
     } catch (e) {
-      throw badInput(`alfworld game '${dir}': cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw badInput(
+        `alfworld game '${dir}': cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
   };
   const json = (text: string, f: string): unknown => {
@@ -219,13 +254,18 @@ export function findGames(root: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     const entries = readdirSync(d).sort();
-    if (entries.includes('traj_data.json') && (entries.includes('game.tw-pddl') || entries.includes('initial_state.pddl'))) out.push(d);
+    if (
+      entries.includes('traj_data.json') &&
+      (entries.includes('game.tw-pddl') || entries.includes('initial_state.pddl'))
+    )
+      out.push(d);
     for (const e of entries) {
       const p = join(d, e);
       if (statSync(p).isDirectory()) walk(p);
     }
   };
   walk(root);
-  if (out.length === 0) throw badInput(`alfworld data: no games (traj_data.json with game.tw-pddl or initial_state.pddl) under '${root}'`);
+  if (out.length === 0)
+    throw badInput(`alfworld data: no games (traj_data.json with game.tw-pddl or initial_state.pddl) under '${root}'`);
   return out;
 }

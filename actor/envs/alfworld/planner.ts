@@ -14,10 +14,14 @@ import { containsIn } from './world.js';
 
 function needsProcessing(s: AlfWorldState, o: ObjectState): boolean {
   switch (s.task.type) {
-    case 'pick_clean_then_place_in_recep': return !o.clean;
-    case 'pick_heat_then_place_in_recep': return !o.hot;
-    case 'pick_cool_then_place_in_recep': return !o.cool;
-    default: return false;
+    case 'pick_clean_then_place_in_recep':
+      return !o.clean;
+    case 'pick_heat_then_place_in_recep':
+      return !o.hot;
+    case 'pick_cool_then_place_in_recep':
+      return !o.cool;
+    default:
+      return false;
   }
 }
 
@@ -36,14 +40,18 @@ function reach(s: AlfWorldState, r: string): string | null {
 }
 
 function firstOfType(s: AlfWorldState, type: string): string {
-  const r = Object.values(s.receptacles).filter((x) => x.type === type).sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }))[0];
+  const r = Object.values(s.receptacles)
+    .filter((x) => x.type === type)
+    .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }))[0];
   return r.id;
 }
 
 /** Receptacle a Pick2 delivery goes to: one of the target type already holding a task object, else the first. */
 function pick2Destination(s: AlfWorldState): string {
   const t = s.task;
-  const holding = s.objects.find((o) => o.type === t.object && o.loc !== null && s.receptacles[o.loc].type === t.receptacle);
+  const holding = s.objects.find(
+    (o) => o.type === t.object && o.loc !== null && s.receptacles[o.loc].type === t.receptacle,
+  );
   return holding ? (holding.loc as string) : firstOfType(s, t.receptacle as string);
 }
 
@@ -62,7 +70,8 @@ export function plannerCommand(s: AlfWorldState): string | null {
 
   if (held && held.type !== t.object) {
     // Put the wrong object down here if possible, else at the first receptacle that takes it.
-    if (s.at !== null && containsIn(s, s.receptacles[s.at].type, held.type) && reach(s, s.at) === null) return `move ${held.id} to ${s.at}`;
+    if (s.at !== null && containsIn(s, s.receptacles[s.at].type, held.type) && reach(s, s.at) === null)
+      return `move ${held.id} to ${s.at}`;
     const home = Object.values(s.receptacles).find((r) => containsIn(s, r.type, held.type));
     if (!home) return 'look';
     return reach(s, home.id) ?? `move ${held.id} to ${home.id}`;

@@ -15,8 +15,16 @@ import { badInput } from '../../../shared/errors.js';
 import type { PromptContent } from '../prompt.js';
 import type { PromptContext, TextEnv } from '../types.js';
 import {
-  REFLECT_INSTRUCTIONS, REFLECT_TASK, admissibleBlock, compactHistory, compactMemory, currentBlock, historyLines,
-  memoryBlocks, trialWord, type HistoryFormat,
+  REFLECT_INSTRUCTIONS,
+  REFLECT_TASK,
+  admissibleBlock,
+  compactHistory,
+  compactMemory,
+  currentBlock,
+  historyLines,
+  memoryBlocks,
+  trialWord,
+  type HistoryFormat,
 } from '../webshop/text-prompt.js';
 import { ALFWORLD_COMPACT_WORDS, alfworldWords, inAlfworldVocabulary } from './compact.js';
 import { ALFWORLD_ID, type AlfWorldEnv } from './env.js';
@@ -43,7 +51,9 @@ export function alfworldTaskOf(initialObs: string): string {
 
 function alfworldEnv(env: TextEnv | string): AlfWorldEnv {
   if (typeof env === 'string' || env.id !== ALFWORLD_ID) {
-    throw badInput(`${ALFWORLD_ID} prompt: pass the env instance (the prompt lists the admissible commands of its current state)`);
+    throw badInput(
+      `${ALFWORLD_ID} prompt: pass the env instance (the prompt lists the admissible commands of its current state)`,
+    );
   }
   return env as AlfWorldEnv;
 }
@@ -94,11 +104,19 @@ function compactPlay(env: AlfWorldEnv, ctx: PromptContext): string[] {
   env.compactChoices().forEach((c, i) => choices.push(alfworldChoiceMarker(i), ...alfworldWords(c)));
   choices.push('</choices>');
   return [
-    'alfworld', '<task>', ...alfworldWords(alfworldTaskOf(ctx.initialObs)), '</task>',
+    'alfworld',
+    '<task>',
+    ...alfworldWords(alfworldTaskOf(ctx.initialObs)),
+    '</task>',
     ...compactMemory(ctx.past, ctx.memory, alfworldActionWords, COMPACT_PAST_WINDOW),
-    '<trial>', trialWord(ctx.episode + 1),
+    '<trial>',
+    trialWord(ctx.episode + 1),
     ...compactHistory(steps, alfworldActionWords, COMPACT_PLAY_WINDOW),
-    '<obs>', ...obsWords(last), '</obs>', ...choices, '<action>',
+    '<obs>',
+    ...obsWords(last),
+    '</obs>',
+    ...choices,
+    '<action>',
   ];
 }
 
@@ -106,9 +124,18 @@ function compactReflect(ctx: PromptContext): string[] {
   const steps = ctx.current.steps;
   const last = steps.length > 0 ? steps[steps.length - 1].obs : '';
   return [
-    'alfworld', '<task>', ...alfworldWords(alfworldTaskOf(ctx.initialObs)), '</task>', '<reflect>', '<trial>',
-    trialWord(Math.max(1, ctx.episode)), ...compactHistory(steps, alfworldActionWords, COMPACT_PAST_WINDOW),
-    '<obs>', ...obsWords(last), '</obs>', '<remark>',
+    'alfworld',
+    '<task>',
+    ...alfworldWords(alfworldTaskOf(ctx.initialObs)),
+    '</task>',
+    '<reflect>',
+    '<trial>',
+    trialWord(Math.max(1, ctx.episode)),
+    ...compactHistory(steps, alfworldActionWords, COMPACT_PAST_WINDOW),
+    '<obs>',
+    ...obsWords(last),
+    '</obs>',
+    '<remark>',
   ];
 }
 
@@ -125,7 +152,15 @@ export const alfworldPromptContent: PromptContent = {
   fullHeader: () => ROLE,
   fullPlayInstruction: () => PLAY_INSTRUCTION,
   remarkTags: 'last',
-  windows: { play: 15, playObs: 15, reflect: 15, past: 15, pastObs: 15, compactPlay: COMPACT_PLAY_WINDOW, compactPast: COMPACT_PAST_WINDOW },
+  windows: {
+    play: 15,
+    playObs: 15,
+    reflect: 15,
+    past: 15,
+    pastObs: 15,
+    compactPlay: COMPACT_PLAY_WINDOW,
+    compactPast: COMPACT_PAST_WINDOW,
+  },
   compactHeader: () => ['alfworld'],
   compactRow: obsWords,
   compactAction: alfworldActionWords,

@@ -45,7 +45,8 @@ function passAtK(trials: readonly AlfworldTrialOutcome[], attempts: number): Pas
 export function alfworldEvalReport(trials: readonly AlfworldTrialOutcome[]): AlfworldEvalReport {
   for (const t of trials) {
     if (!Number.isSafeInteger(t.seed) || t.seed < 0) throw badInput(`alfworld eval: bad task seed ${String(t.seed)}`);
-    if (!Array.isArray(t.episodesWon) || t.episodesWon.length === 0) throw badInput(`alfworld eval: seed ${t.seed} has no episodes`);
+    if (!Array.isArray(t.episodesWon) || t.episodesWon.length === 0)
+      throw badInput(`alfworld eval: seed ${t.seed} has no episodes`);
   }
   const attempts = Math.max(1, ...trials.map((t) => t.episodesWon.length));
   const byType: Record<string, PassAtK> = {};
@@ -55,13 +56,21 @@ export function alfworldEvalReport(trials: readonly AlfworldTrialOutcome[]): Alf
   }
   const ood = trials.filter((t) => ALFWORLD_OOD_TYPES.includes(typeOf(t)));
   const id = trials.filter((t) => !ALFWORLD_OOD_TYPES.includes(typeOf(t)));
-  return { byType, inDistribution: passAtK(id, attempts), outOfDistribution: passAtK(ood, attempts), all: passAtK(trials, attempts) };
+  return {
+    byType,
+    inDistribution: passAtK(id, attempts),
+    outOfDistribution: passAtK(ood, attempts),
+    all: passAtK(trials, attempts),
+  };
 }
 
 /** Metric names for a report (`eval/alfworld/Pick/pass@1`, `eval/alfworld/ood/pass@3`, ...) → values. */
 export function alfworldEvalMetrics(report: AlfworldEvalReport, prefix = 'eval/alfworld'): Record<string, number> {
   const out: Record<string, number> = {};
-  const put = (group: string, p: PassAtK) => p.passAtK.forEach((v, k) => { out[`${prefix}/${group}/pass@${k + 1}`] = v; });
+  const put = (group: string, p: PassAtK) =>
+    p.passAtK.forEach((v, k) => {
+      out[`${prefix}/${group}/pass@${k + 1}`] = v;
+    });
   for (const [name, p] of Object.entries(report.byType)) put(name, p);
   put('id', report.inDistribution);
   put('ood', report.outOfDistribution);

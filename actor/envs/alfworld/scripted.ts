@@ -13,15 +13,19 @@ import { alfworldTaskOf } from './prompt.js';
 import { GOAL_TEMPLATES, TASK_TYPES, type TaskType } from './tasks.js';
 
 /** Reads type, object, receptacle and lamp back from a goal sentence (null if it matches no template). */
-export function parseGoalText(text: string): { type: TaskType; object: string; receptacle: string | null; toggle: string | null } | null {
+export function parseGoalText(
+  text: string,
+): { type: TaskType; object: string; receptacle: string | null; toggle: string | null } | null {
   const sentence = text.replace(/\.$/, '');
   for (const type of TASK_TYPES) {
     for (const tpl of GOAL_TEMPLATES[type]) {
       const names: string[] = [];
-      const re = new RegExp(`^${tpl.replace(/\{(obj|recep|toggle)\}/g, (_, n: string) => {
-        names.push(n);
-        return '([a-z]+)';
-      })}$`);
+      const re = new RegExp(
+        `^${tpl.replace(/\{(obj|recep|toggle)\}/g, (_, n: string) => {
+          names.push(n);
+          return '([a-z]+)';
+        })}$`,
+      );
       const m = re.exec(sentence);
       if (!m) continue;
       const get = (n: string) => (names.includes(n) ? m[names.indexOf(n) + 1] : null);
@@ -43,17 +47,23 @@ export const alfworldScripted: ScriptedPolicy = {
     const choices = e.compactChoices();
     const command = noise > 0 && rng.next() < noise ? rng.pick(choices) : (plannerCommand(e.snapshot()) ?? 'look');
     const i = choices.indexOf(command);
-    return { full: command, compact: [i >= 0 ? alfworldChoiceMarker(i) : alfworldChoiceMarker(choices.indexOf('look'))] };
+    return {
+      full: command,
+      compact: [i >= 0 ? alfworldChoiceMarker(i) : alfworldChoiceMarker(choices.indexOf('look'))],
+    };
   },
   reflect(initialObs: string, log: EpisodeLog) {
     const goal = parseGoalText(alfworldTaskOf(initialObs));
     const failed = log.steps.filter((s) => s.obs === NOTHING_HAPPENS).map((s) => s.action);
-    const reasoning = failed.length > 0
-      ? `Some of my commands did nothing (${failed.slice(0, 3).join('; ')}), and I ran out of steps before finishing the task.`
-      : 'I ran out of steps before finishing the task; I searched without a clear order.';
+    const reasoning =
+      failed.length > 0
+        ? `Some of my commands did nothing (${failed.slice(0, 3).join('; ')}), and I ran out of steps before finishing the task.`
+        : 'I ran out of steps before finishing the task; I searched without a clear order.';
     if (!goal) return { full: 'Follow the task step by step and use only admissible actions.', compact: [], reasoning };
     const { type, object, receptacle, toggle } = goal;
-    const steps: string[] = [`find a ${object} (open closed cabinets, drawers and the fridge to look inside) and take it`];
+    const steps: string[] = [
+      `find a ${object} (open closed cabinets, drawers and the fridge to look inside) and take it`,
+    ];
     const compact: string[] = ['take', object];
     const proc = PROCESS[type];
     if (proc) {

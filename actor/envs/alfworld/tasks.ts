@@ -56,7 +56,11 @@ export function alfworldSplit(seed: number): AlfWorldSplit {
  * `count` validation seeds of a split ('valid_id', 'valid_ood' or 'valid_all'), starting from `from`
  * (≥ 2^16): a fixed list an evaluator can reuse at every evaluation.
  */
-export function alfworldValidationSeeds(split: 'valid_id' | 'valid_ood' | 'valid_all', count: number, from = ALFWORLD_TRAIN_SEED_SPACE): number[] {
+export function alfworldValidationSeeds(
+  split: 'valid_id' | 'valid_ood' | 'valid_all',
+  count: number,
+  from = ALFWORLD_TRAIN_SEED_SPACE,
+): number[] {
   const out: number[] = [];
   for (let s = Math.max(from, ALFWORLD_TRAIN_SEED_SPACE); out.length < count; s++) {
     if (split === 'valid_all' || alfworldSplit(s) === split) out.push(s);
@@ -86,9 +90,19 @@ export interface Task {
   text: string;
 }
 
-export function goalText(type: TaskType, variant: 0 | 1, object: string, receptacle: string | null, toggle: string | null): string {
-  return GOAL_TEMPLATES[type][variant]
-    .replace('{obj}', object).replace('{recep}', receptacle ?? '').replace('{toggle}', toggle ?? '') + '.';
+export function goalText(
+  type: TaskType,
+  variant: 0 | 1,
+  object: string,
+  receptacle: string | null,
+  toggle: string | null,
+): string {
+  return (
+    GOAL_TEMPLATES[type][variant]
+      .replace('{obj}', object)
+      .replace('{recep}', receptacle ?? '')
+      .replace('{toggle}', toggle ?? '') + '.'
+  );
 }
 
 /**

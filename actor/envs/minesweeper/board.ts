@@ -129,5 +129,8 @@ export function generateBoard(seed: number, size: number, nMines: number): { boa
     reveal(board, s, c);
     if (!isWon(board, s)) return { board, firstClick: c };
   }
-  throw new LamerError('RL_ERR_CONFIG', `MineSweeper ${size}x${size} with ${nMines} mines: every first click wins the board`);
+  throw new LamerError(
+    'RL_ERR_CONFIG',
+    `MineSweeper ${size}x${size} with ${nMines} mines: every first click wins the board`,
+  );
 }

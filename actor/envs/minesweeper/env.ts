@@ -10,7 +10,15 @@ import { COMPACT_MAX_NUMBER } from '../compact.js';
 import { checkSeed, intIn, parseEnvOptions, templateOption } from '../options.js';
 import type { StepResult, Template, TextEnv } from '../types.js';
 import {
-  cloneMineState, createBoard, emptyState, generateBoard, isWon, renderMines, reveal, type MineBoard, type MineState,
+  cloneMineState,
+  createBoard,
+  emptyState,
+  generateBoard,
+  isWon,
+  renderMines,
+  reveal,
+  type MineBoard,
+  type MineState,
 } from './board.js';
 import { clickText, parseMineAction } from './parse.js';
 
@@ -25,14 +33,27 @@ export const MineSweeperOptionsSchema = z.strictObject({
   template: templateOption.describe('prompt/response template'),
   size: intIn(2, 30).default(6).describe('board is size x size'),
   mines: intIn(1, 898).default(3).describe('number of mines (random boards)'),
-  board: z.strictObject({
-    mines: z.array(Pair).describe('mine cells [row, col], 1-indexed'),
-    firstClick: Pair.describe('the automatic first click [row, col], 1-indexed'),
-  }).optional().describe('explicit board; reset() then ignores the seed'),
+  board: z
+    .strictObject({
+      mines: z.array(Pair).describe('mine cells [row, col], 1-indexed'),
+      firstClick: Pair.describe('the automatic first click [row, col], 1-indexed'),
+    })
+    .optional()
+    .describe('explicit board; reset() then ignores the seed'),
   // The embedded model does not read `mine r c` inside the memory block (it re-opened the fatal cell as often as
   // with no memory); the same fact written on the cell it names is read. Only the policy's own reflection is drawn.
-  wastedClickReward: z.number().min(-10).max(0).default(-1).describe('reward of a click that changes nothing (an open cell, out of range, unparsable); the reference: -1'),
-  memoryOnBoard: z.boolean().default(true).describe("compact template: draw the cells the policy's own reflections name as mines onto the current board (the word 'mine' on that unopened cell); the full template keeps text memory only"),
+  wastedClickReward: z
+    .number()
+    .min(-10)
+    .max(0)
+    .default(-1)
+    .describe('reward of a click that changes nothing (an open cell, out of range, unparsable); the reference: -1'),
+  memoryOnBoard: z
+    .boolean()
+    .default(true)
+    .describe(
+      "compact template: draw the cells the policy's own reflections name as mines onto the current board (the word 'mine' on that unopened cell); the full template keeps text memory only",
+    ),
 });
 export type MineSweeperOptions = z.input<typeof MineSweeperOptionsSchema>;
 
@@ -46,18 +67,25 @@ function badBoard(msg: string): LamerError {
 }
 
 /** Validates an explicit board (1-indexed pairs) and builds it; errors name the offending cell. */
-export function explicitBoard(size: number, mines: ReadonlyArray<readonly [number, number]>, firstClick: readonly [number, number]): { board: MineBoard; firstClick: number } {
+export function explicitBoard(
+  size: number,
+  mines: ReadonlyArray<readonly [number, number]>,
+  firstClick: readonly [number, number],
+): { board: MineBoard; firstClick: number } {
   const inside = ([r, c]: readonly [number, number]) => r >= 1 && r <= size && c >= 1 && c <= size;
   const cells: number[] = [];
   for (const m of mines) {
-    if (!inside(m)) throw badBoard(`mine [${m[0]}, ${m[1]}] is outside the ${size}x${size} board (rows and columns 1..${size})`);
+    if (!inside(m))
+      throw badBoard(`mine [${m[0]}, ${m[1]}] is outside the ${size}x${size} board (rows and columns 1..${size})`);
     const cell = (m[0] - 1) * size + (m[1] - 1);
     if (cells.includes(cell)) throw badBoard(`mine [${m[0]}, ${m[1]}] is listed twice`);
     cells.push(cell);
   }
   if (cells.length === 0) throw badBoard('no mines');
-  if (cells.length > size * size - 2) throw badBoard(`${cells.length} mines leave fewer than 2 safe cells on a ${size}x${size} board`);
-  if (!inside(firstClick)) throw badBoard(`firstClick [${firstClick[0]}, ${firstClick[1]}] is outside the ${size}x${size} board`);
+  if (cells.length > size * size - 2)
+    throw badBoard(`${cells.length} mines leave fewer than 2 safe cells on a ${size}x${size} board`);
+  if (!inside(firstClick))
+    throw badBoard(`firstClick [${firstClick[0]}, ${firstClick[1]}] is outside the ${size}x${size} board`);
   const first = (firstClick[0] - 1) * size + (firstClick[1] - 1);
   if (cells.includes(first)) throw badBoard(`firstClick [${firstClick[0]}, ${firstClick[1]}] is a mine`);
   const board = createBoard(size, cells);
@@ -70,7 +98,13 @@ export function explicitBoard(size: number, mines: ReadonlyArray<readonly [numbe
 export class MineSweeperEnv implements TextEnv {
   readonly id = MINESWEEPER_ID;
   readonly template: Template;
-  readonly params: Readonly<{ template: Template; size: number; mines: number; explicit: boolean; memoryOnBoard: boolean }>;
+  readonly params: Readonly<{
+    template: Template;
+    size: number;
+    mines: number;
+    explicit: boolean;
+    memoryOnBoard: boolean;
+  }>;
   private readonly explicit?: { board: MineBoard; firstClick: number };
   private readonly wastedReward: number;
   private board?: MineBoard;
@@ -87,21 +121,38 @@ export class MineSweeperEnv implements TextEnv {
     const o = parseEnvOptions(MINESWEEPER_ID, MineSweeperOptionsSchema, options);
     const raw = (options ?? {}) as Record<string, unknown>;
     if (o.board) {
-      if (raw.mines !== undefined) throw badInput(`${MINESWEEPER_ID}: pass either 'mines' (a count) or 'board', not both`);
-      this.explicit = explicitBoard(o.size, o.board.mines as Array<[number, number]>, o.board.firstClick as [number, number]);
+      if (raw.mines !== undefined)
+        throw badInput(`${MINESWEEPER_ID}: pass either 'mines' (a count) or 'board', not both`);
+      this.explicit = explicitBoard(
+        o.size,
+        o.board.mines as Array<[number, number]>,
+        o.board.firstClick as [number, number],
+      );
     } else if (o.mines > o.size * o.size - 2) {
-      throw badInput(`${MINESWEEPER_ID}: option 'mines' (${o.mines}) must leave at least 2 safe cells on a ${o.size}x${o.size} board`);
+      throw badInput(
+        `${MINESWEEPER_ID}: option 'mines' (${o.mines}) must leave at least 2 safe cells on a ${o.size}x${o.size} board`,
+      );
     }
     const mines = this.explicit ? this.explicit.board.nMines : o.mines;
     if (o.template === 'compact' && o.size > COMPACT_MAX_SIZE) {
-      throw badInput(`${MINESWEEPER_ID}: the compact template supports boards up to ${COMPACT_MAX_SIZE}x${COMPACT_MAX_SIZE}, got size ${o.size}`);
+      throw badInput(
+        `${MINESWEEPER_ID}: the compact template supports boards up to ${COMPACT_MAX_SIZE}x${COMPACT_MAX_SIZE}, got size ${o.size}`,
+      );
     }
     if (o.template === 'compact' && mines > COMPACT_MAX_NUMBER) {
-      throw badInput(`${MINESWEEPER_ID}: the compact template states the mine count as a number word (max ${COMPACT_MAX_NUMBER}), got ${mines} mines`);
+      throw badInput(
+        `${MINESWEEPER_ID}: the compact template states the mine count as a number word (max ${COMPACT_MAX_NUMBER}), got ${mines} mines`,
+      );
     }
     this.template = o.template;
     this.wastedReward = o.wastedClickReward;
-    this.params = Object.freeze({ template: o.template, size: o.size, mines, explicit: this.explicit !== undefined, memoryOnBoard: o.memoryOnBoard });
+    this.params = Object.freeze({
+      template: o.template,
+      size: o.size,
+      mines,
+      explicit: this.explicit !== undefined,
+      memoryOnBoard: o.memoryOnBoard,
+    });
   }
 
   reset(opts: { seed: number }): { obs: string; info: Record<string, unknown> } {
@@ -127,14 +178,19 @@ export class MineSweeperEnv implements TextEnv {
     const size = this.board.size;
     return {
       obs: this.render(),
-      info: { won: false, seed: this.seed, firstClick: [Math.floor(this.firstClick / size) + 1, (this.firstClick % size) + 1] },
+      info: {
+        won: false,
+        seed: this.seed,
+        firstClick: [Math.floor(this.firstClick / size) + 1, (this.firstClick % size) + 1],
+      },
     };
   }
 
   step(response: string): StepResult {
     this.ensureOpen();
     if (!this.board || !this.state) throw notReset();
-    if (this.over) throw new LamerError('RL_ERR_INTERNAL', `${this.id}: step() after the episode ended; call restart() or reset()`);
+    if (this.over)
+      throw new LamerError('RL_ERR_INTERNAL', `${this.id}: step() after the episode ended; call restart() or reset()`);
     const board = this.board;
     const state = this.state;
     const size = board.size;
@@ -217,7 +273,11 @@ export function minesweeperFromLayout(
   layout: { size: number; mines: Array<[number, number]>; firstClick: [number, number] },
   options: Omit<MineSweeperOptions, 'board' | 'size' | 'mines'> = {},
 ): MineSweeperEnv {
-  const env = new MineSweeperEnv({ ...options, size: layout.size, board: { mines: layout.mines, firstClick: layout.firstClick } });
+  const env = new MineSweeperEnv({
+    ...options,
+    size: layout.size,
+    board: { mines: layout.mines, firstClick: layout.firstClick },
+  });
   env.reset({ seed: 0 });
   return env;
 }

@@ -49,15 +49,20 @@ Each turn you open exactly ONE unopened cell (?). What happens depends on the ce
 - Number (1-8): only that cell opens, showing its count.
 - Mine (*): the game ends at once and you lose.`;
   },
-  fullPlayInstruction: () => [
-    `Now it's your turn to make a move.`,
-    '- First reason step by step about the board: what the numbers imply for the unopened cells (?).',
-    '- Then choose ONE unopened cell and give it in the format "(row, col)" inside <action> </action> tags.',
-  ].join('\n'),
+  fullPlayInstruction: () =>
+    [
+      `Now it's your turn to make a move.`,
+      '- First reason step by step about the board: what the numbers imply for the unopened cells (?).',
+      '- Then choose ONE unopened cell and give it in the format "(row, col)" inside <action> </action> tags.',
+    ].join('\n'),
   remarkTags: 'last',
   windows: { play: 7, playObs: 2, reflect: 7, past: 7, pastObs: 2, compactPlay: 3, compactPast: 7 },
   compactHeader: (params) => ['minesweeper', 'mines', String(minesOf(params))],
-  compactRow: (line) => line.replace(/^\s*Row \d+:/, '').trim().split(/\s+/),
+  compactRow: (line) =>
+    line
+      .replace(/^\s*Row \d+:/, '')
+      .trim()
+      .split(/\s+/),
   compactAction(text) {
     const m = /^\((\d+), (\d+)\)$/.exec(text.trim());
     return m && isNumberWord(m[1]) && isNumberWord(m[2]) ? [m[1], m[2]] : ['none'];

@@ -22,7 +22,8 @@ export function parseMineObs(obs: string, nMines: number): MineView {
     const m = /^Row (\d+):((?: \S)+)$/.exec(line.trim());
     if (!m || Number(m[1]) !== r + 1) throw new LamerError('RL_ERR_BAD_STATE', `not a MineSweeper row: '${line}'`);
     const syms = m[2].trim().split(' ');
-    if (syms.length !== size) throw new LamerError('RL_ERR_BAD_STATE', `row ${r + 1} has ${syms.length} cells, expected ${size}`);
+    if (syms.length !== size)
+      throw new LamerError('RL_ERR_BAD_STATE', `row ${r + 1} has ${syms.length} cells, expected ${size}`);
     syms.forEach((s, k) => {
       cells[r * size + k] = s === '?' ? -1 : s === '*' ? -2 : s === '.' ? 0 : Number(s);
     });
@@ -36,7 +37,8 @@ function neighboursOf(size: number, c: number): number[] {
   const out: number[] = [];
   for (let dr = -1; dr <= 1; dr++) {
     for (let dk = -1; dk <= 1; dk++) {
-      if ((dr || dk) && r + dr >= 0 && r + dr < size && k + dk >= 0 && k + dk < size) out.push((r + dr) * size + k + dk);
+      if ((dr || dk) && r + dr >= 0 && r + dr < size && k + dk >= 0 && k + dk < size)
+        out.push((r + dr) * size + k + dk);
     }
   }
   return out;
@@ -50,7 +52,10 @@ function logChoose(n: number, k: number): number {
   return s;
 }
 
-interface Constraint { cells: number[]; need: number }
+interface Constraint {
+  cells: number[];
+  need: number;
+}
 
 /** Budget of search nodes per component before falling back to local estimates (only huge boards hit it). */
 const NODE_BUDGET = 2_000_000;
@@ -90,7 +95,11 @@ export function mineProbabilities(view: MineView): Float64Array {
     for (let i = 0; i < members.length; i++) {
       for (const con of constraints) {
         if (!con.cells.includes(members[i])) continue;
-        for (const x of con.cells) if (compOf[x] < 0) { compOf[x] = id; members.push(x); }
+        for (const x of con.cells)
+          if (compOf[x] < 0) {
+            compOf[x] = id;
+            members.push(x);
+          }
       }
     }
     comps.push(members);
@@ -98,7 +107,12 @@ export function mineProbabilities(view: MineView): Float64Array {
   const others = hidden.filter((c) => !onFrontier[c]);
 
   // Per component: cnt[k] = #assignments with k mines, cellCnt[i][k] = #those with member i a mine.
-  interface Enum { members: number[]; cnt: number[]; cellCnt: number[][]; exact: boolean }
+  interface Enum {
+    members: number[];
+    cnt: number[];
+    cellCnt: number[][];
+    exact: boolean;
+  }
   const enums: Enum[] = comps.map((members) => {
     const cons = constraints.filter((con) => con.cells.some((x) => compOf[x] === compOf[members[0]]));
     const index = new Map(members.map((c, i) => [c, i]));
@@ -114,7 +128,10 @@ export function mineProbabilities(view: MineView): Float64Array {
     let exact = true;
     const rec = (i: number, k: number): void => {
       if (!exact) return;
-      if (++nodes > NODE_BUDGET) { exact = false; return; }
+      if (++nodes > NODE_BUDGET) {
+        exact = false;
+        return;
+      }
       if (i === members.length) {
         cnt[k]++;
         for (let m = 0; m < members.length; m++) if (assign[m]) cellCnt[m][k]++;
@@ -125,13 +142,22 @@ export function mineProbabilities(view: MineView): Float64Array {
         for (const j of byCell[i]) {
           const mm = mines[j] + v;
           const left = unknown[j] - 1;
-          if (mm > cons[j].need || mm + left < cons[j].need) { ok = false; break; }
+          if (mm > cons[j].need || mm + left < cons[j].need) {
+            ok = false;
+            break;
+          }
         }
         if (!ok) continue;
         assign[i] = v;
-        for (const j of byCell[i]) { mines[j] += v; unknown[j]--; }
+        for (const j of byCell[i]) {
+          mines[j] += v;
+          unknown[j]--;
+        }
         rec(i + 1, k + v);
-        for (const j of byCell[i]) { mines[j] -= v; unknown[j]++; }
+        for (const j of byCell[i]) {
+          mines[j] -= v;
+          unknown[j]++;
+        }
       }
       assign[i] = 0;
     };
@@ -167,12 +193,16 @@ export function mineProbabilities(view: MineView): Float64Array {
   if (!(total > 0)) return localEstimates({ ...view, nMines }, constraints, hidden);
   enums.forEach((e, ei) => {
     let rest = [1];
-    enums.forEach((o, oi) => { if (oi !== ei) rest = conv(rest, o.cnt); });
+    enums.forEach((o, oi) => {
+      if (oi !== ei) rest = conv(rest, o.cnt);
+    });
     e.members.forEach((cell, m) => {
       let mw = 0;
       e.cellCnt[m].forEach((c, k) => {
         if (!c) return;
-        rest.forEach((r, s) => { if (r) mw += c * r * w(k + s); });
+        rest.forEach((r, s) => {
+          if (r) mw += c * r * w(k + s);
+        });
       });
       prob[cell] = mw / total;
     });
@@ -232,5 +262,11 @@ export function chooseMineCell(view: MineView): MineChoice {
     }
   }
   if (best < 0) throw new LamerError('RL_ERR_INTERNAL', 'MineSweeper solver: no hidden cell left');
-  return { cell: best, row: Math.floor(best / size) + 1, col: (best % size) + 1, risk: bestRisk, safe: bestRisk <= EPS };
+  return {
+    cell: best,
+    row: Math.floor(best / size) + 1,
+    col: (best % size) + 1,
+    risk: bestRisk,
+    safe: bestRisk <= EPS,
+  };
 }

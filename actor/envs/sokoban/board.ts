@@ -96,7 +96,10 @@ function badBoard(msg: string): LamerError {
  */
 export function parseBoard(text: string): { level: SokobanLevel; state: SokobanState } {
   if (typeof text !== 'string') throw badBoard('board must be a string');
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   if (lines.length === 0) throw badBoard('board is empty');
   const grid: string[][] = lines.map((line, i) => {
     const m = /^(\d+):\s*(.*)$/.exec(line);
@@ -133,7 +136,10 @@ export function parseBoard(text: string): { level: SokobanLevel; state: SokobanS
   const nTargets = target.reduce((a, b) => a + b, 0);
   if (boxes.length === 0) throw badBoard('no boxes (X or √)');
   if (boxes.length !== nTargets) throw badBoard(`${boxes.length} boxes but ${nTargets} targets; they must match`);
-  return { level: createLevel(rows, cols, wall, target), state: { player: players[0], boxes: boxes.sort((a, b) => a - b) } };
+  return {
+    level: createLevel(rows, cols, wall, target),
+    state: { player: players[0], boxes: boxes.sort((a, b) => a - b) },
+  };
 }
 
 /**

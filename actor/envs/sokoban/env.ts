@@ -9,7 +9,14 @@ import { LamerError, badInput } from '../../../shared/errors.js';
 import { checkSeed, intIn, parseEnvOptions, templateOption } from '../options.js';
 import type { StepResult, Template, TextEnv } from '../types.js';
 import {
-  MOVES, applyMove, boxesOnTarget, cloneState, parseBoard, renderBoard, type SokobanLevel, type SokobanState,
+  MOVES,
+  applyMove,
+  boxesOnTarget,
+  cloneState,
+  parseBoard,
+  renderBoard,
+  type SokobanLevel,
+  type SokobanState,
 } from './board.js';
 import { generateLevel } from './generate.js';
 import { parseSokobanAction } from './parse.js';
@@ -19,7 +26,9 @@ export const SOKOBAN_ID = 'lamer/Sokoban-v0';
 
 export const SokobanOptionsSchema = z.strictObject({
   template: templateOption.describe('prompt/response template'),
-  size: z.union([intIn(4, 16), z.tuple([intIn(4, 16), intIn(4, 16)])]).default(6)
+  size: z
+    .union([intIn(4, 16), z.tuple([intIn(4, 16), intIn(4, 16)])])
+    .default(6)
     .describe('room size: n for n x n, or [rows, cols]'),
   boxes: intIn(1, 8).default(2).describe('boxes (and targets)'),
   maxMoves: intIn(1, 10_000).default(30).describe('primitive moves per episode before truncation'),
@@ -43,8 +52,16 @@ export class SokobanEnv implements TextEnv {
   readonly id = SOKOBAN_ID;
   readonly template: Template;
   readonly params: Readonly<{
-    template: Template; rows: number; cols: number; boxes: number; maxMoves: number; movesPerTurn: number;
-    minSolution: number; maxSolution: number; searchDepth: number; explicit: boolean;
+    template: Template;
+    rows: number;
+    cols: number;
+    boxes: number;
+    maxMoves: number;
+    movesPerTurn: number;
+    minSolution: number;
+    maxSolution: number;
+    searchDepth: number;
+    explicit: boolean;
   }>;
   private readonly explicit?: { level: SokobanLevel; state: SokobanState };
   private level?: SokobanLevel;
@@ -85,9 +102,15 @@ export class SokobanEnv implements TextEnv {
     }
     this.template = o.template;
     this.params = Object.freeze({
-      template: o.template, rows, cols, boxes, maxMoves: o.maxMoves,
+      template: o.template,
+      rows,
+      cols,
+      boxes,
+      maxMoves: o.maxMoves,
       movesPerTurn: o.movesPerTurn ?? (o.template === 'compact' ? 1 : 3),
-      minSolution: o.minSolution, maxSolution: o.maxSolution, searchDepth: o.searchDepth,
+      minSolution: o.minSolution,
+      maxSolution: o.maxSolution,
+      searchDepth: o.searchDepth,
       explicit: this.explicit !== undefined,
     });
   }
@@ -102,8 +125,13 @@ export class SokobanEnv implements TextEnv {
     } else {
       const p = this.params;
       const g = generateLevel(seed, {
-        rows: p.rows, cols: p.cols, boxes: p.boxes, genSteps: Math.floor(1.7 * (p.rows + p.cols)),
-        searchDepth: p.searchDepth, minSolution: p.minSolution, maxSolution: p.maxSolution,
+        rows: p.rows,
+        cols: p.cols,
+        boxes: p.boxes,
+        genSteps: Math.floor(1.7 * (p.rows + p.cols)),
+        searchDepth: p.searchDepth,
+        minSolution: p.minSolution,
+        maxSolution: p.maxSolution,
       });
       this.level = g.level;
       this.initial = g.state;
@@ -130,7 +158,8 @@ export class SokobanEnv implements TextEnv {
   step(response: string): StepResult {
     this.ensureOpen();
     if (!this.level || !this.state) throw notReset();
-    if (this.over) throw new LamerError('RL_ERR_INTERNAL', `${this.id}: step() after the episode ended; call restart() or reset()`);
+    if (this.over)
+      throw new LamerError('RL_ERR_INTERNAL', `${this.id}: step() after the episode ended; call restart() or reset()`);
     const level = this.level;
     const state = this.state;
     const nBoxes = state.boxes.length;
@@ -206,10 +235,19 @@ export class SokobanEnv implements TextEnv {
   }
 
   /** Read-only view for scripted policies, checkers and tests. */
-  snapshot(): { level: SokobanLevel; state: SokobanState; initial: SokobanState; moves: number; solution: string[] | null } {
+  snapshot(): {
+    level: SokobanLevel;
+    state: SokobanState;
+    initial: SokobanState;
+    moves: number;
+    solution: string[] | null;
+  } {
     if (!this.level || !this.state || !this.initial) throw notReset();
     return {
-      level: this.level, state: cloneState(this.state), initial: cloneState(this.initial), moves: this.moves,
+      level: this.level,
+      state: cloneState(this.state),
+      initial: cloneState(this.initial),
+      moves: this.moves,
       solution: this.initialSolution ? this.initialSolution.slice() : null,
     };
   }
@@ -224,7 +262,10 @@ function notReset(): LamerError {
 }
 
 /** Explicit-state construction: a Sokoban env fixed to `board` (as the env renders it), already reset. */
-export function sokobanFromBoard(board: string, options: Omit<SokobanOptions, 'board' | 'size' | 'boxes'> = {}): SokobanEnv {
+export function sokobanFromBoard(
+  board: string,
+  options: Omit<SokobanOptions, 'board' | 'size' | 'boxes'> = {},
+): SokobanEnv {
   const env = new SokobanEnv({ ...options, board });
   env.reset({ seed: 0 });
   return env;

@@ -36,13 +36,38 @@ export interface GeneratedLevel {
 const MAX_ATTEMPTS = 500;
 const REVERSE_STATE_CAP = 300_000;
 // up, down, left, right as (dRow, dCol)
-const DELTAS: ReadonlyArray<readonly [number, number]> = [[-1, 0], [1, 0], [0, -1], [0, 1]];
+const DELTAS: ReadonlyArray<readonly [number, number]> = [
+  [-1, 0],
+  [1, 0],
+  [0, -1],
+  [0, 1],
+];
 const MASKS: ReadonlyArray<ReadonlyArray<readonly number[]>> = [
-  [[0, 0, 0], [1, 1, 1], [0, 0, 0]],
-  [[0, 1, 0], [0, 1, 0], [0, 1, 0]],
-  [[0, 0, 0], [1, 1, 0], [0, 1, 0]],
-  [[0, 0, 0], [1, 1, 0], [1, 1, 0]],
-  [[0, 0, 0], [0, 1, 1], [0, 1, 0]],
+  [
+    [0, 0, 0],
+    [1, 1, 1],
+    [0, 0, 0],
+  ],
+  [
+    [0, 1, 0],
+    [0, 1, 0],
+    [0, 1, 0],
+  ],
+  [
+    [0, 0, 0],
+    [1, 1, 0],
+    [0, 1, 0],
+  ],
+  [
+    [0, 0, 0],
+    [1, 1, 0],
+    [1, 1, 0],
+  ],
+  [
+    [0, 0, 0],
+    [0, 1, 1],
+    [0, 1, 0],
+  ],
 ];
 
 /** Floor map from a random walk that stamps small masks; the border is always wall. 1 = floor. */
@@ -81,7 +106,12 @@ interface Reverse {
  * displacement, and only counts when every target is free (no box, no player), as in the reference.
  */
 function reversePlay(
-  floor: Uint8Array, targets: readonly number[], start: number, rows: number, cols: number, depthLimit: number,
+  floor: Uint8Array,
+  targets: readonly number[],
+  start: number,
+  rows: number,
+  cols: number,
+  depthLimit: number,
 ): { player: number; boxes: number[]; displacement: number } | null {
   const cells = rows * cols;
   const isTarget = new Uint8Array(cells);
@@ -92,7 +122,9 @@ function reversePlay(
   const displacement = (boxAt: readonly number[]): number => {
     let s = 0;
     for (let i = 0; i < targets.length; i++) {
-      s += Math.abs(Math.floor(boxAt[i] / cols) - Math.floor(targets[i] / cols)) + Math.abs((boxAt[i] % cols) - (targets[i] % cols));
+      s +=
+        Math.abs(Math.floor(boxAt[i] / cols) - Math.floor(targets[i] / cols)) +
+        Math.abs((boxAt[i] % cols) - (targets[i] % cols));
     }
     return s;
   };
@@ -100,7 +132,10 @@ function reversePlay(
   const dfs = (st: Reverse, swaps: number, lastPull: number, ttlIn: number): void => {
     const ttl = ttlIn - 1;
     if (ttl <= 0 || explored.size >= REVERSE_STATE_CAP) return;
-    const key = `${st.player}|${st.boxAt.slice().sort((a, b) => a - b).join(',')}`;
+    const key = `${st.player}|${st.boxAt
+      .slice()
+      .sort((a, b) => a - b)
+      .join(',')}`;
     if (explored.has(key)) return;
     let targetsFree = !isTarget[st.player];
     for (const b of st.boxAt) if (isTarget[b]) targetsFree = false;
@@ -140,7 +175,12 @@ function reversePlay(
 
 /** Up to `maxSteps` random player moves that never revisit a cell (reference `add_random_player_movement`). */
 function randomPlayerMoves(
-  rng: Rng, floor: Uint8Array, boxes: readonly number[], player: number, cols: number, moveProb: number,
+  rng: Rng,
+  floor: Uint8Array,
+  boxes: readonly number[],
+  player: number,
+  cols: number,
+  moveProb: number,
 ): number {
   if (rng.next() > moveProb) return player;
   const visited = [player];
@@ -162,7 +202,10 @@ function randomPlayerMoves(
 }
 
 /** One draw of the reference's `generate_room` (4 topology tries); null where the reference raises. */
-function generateRoom(rng: Rng, o: GenerateOptions): { floor: Uint8Array; targets: number[]; player: number; boxes: number[] } | null {
+function generateRoom(
+  rng: Rng,
+  o: GenerateOptions,
+): { floor: Uint8Array; targets: number[]; player: number; boxes: number[] } | null {
   for (let t = 0; t < 4; t++) {
     const floor = roomTopology(rng, o.rows, o.cols, o.genSteps);
     const free: number[] = [];
@@ -205,7 +248,7 @@ export function generateLevel(seed: number, o: GenerateOptions): GeneratedLevel 
   }
   throw new LamerError(
     'RL_ERR_CONFIG',
-    `cannot generate a ${o.rows}x${o.cols} Sokoban level with ${o.boxes} boxes and a ${o.minSolution}..${o.maxSolution}-move solution `
-      + `in ${MAX_ATTEMPTS} draws (seed ${seed}); loosen the options`,
+    `cannot generate a ${o.rows}x${o.cols} Sokoban level with ${o.boxes} boxes and a ${o.minSolution}..${o.maxSolution}-move solution ` +
+      `in ${MAX_ATTEMPTS} draws (seed ${seed}); loosen the options`,
   );
 }

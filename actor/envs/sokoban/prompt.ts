@@ -61,21 +61,29 @@ export const sokobanPrompt: PromptContent = {
     const count = COUNT_WORDS[n];
     return n === 1
       ? [
-        `Now it's your turn: choose your next ONE action.`,
-        '- First reason step by step about the current situation: where the boxes and targets are, a path that pushes a box toward a target, and traps (corners, walls) to avoid.',
-        '- Then give one admissible action inside <action> </action> tags.',
-      ].join('\n')
+          `Now it's your turn: choose your next ONE action.`,
+          '- First reason step by step about the current situation: where the boxes and targets are, a path that pushes a box toward a target, and traps (corners, walls) to avoid.',
+          '- Then give one admissible action inside <action> </action> tags.',
+        ].join('\n')
       : [
-        `Now it's your turn: choose your next ${count} actions.`,
-        '- First reason step by step about the current situation: where the boxes and targets are, a path that pushes a box toward a target, and traps (corners, walls) to avoid.',
-        `- Then give ${count.toLowerCase()} admissible actions inside <action> </action> tags, separated by commas.`,
-      ].join('\n');
+          `Now it's your turn: choose your next ${count} actions.`,
+          '- First reason step by step about the current situation: where the boxes and targets are, a path that pushes a box toward a target, and traps (corners, walls) to avoid.',
+          `- Then give ${count.toLowerCase()} admissible actions inside <action> </action> tags, separated by commas.`,
+        ].join('\n');
   },
   remarkTags: 'first',
   windows: { play: 7, playObs: 2, reflect: 7, past: 7, pastObs: 2, compactPlay: 3, compactPast: 7 },
   compactHeader: () => ['sokoban'],
-  compactRow: (line) => line.replace(/^\s*\d+:/, '').trim().split(/\s+/),
-  compactAction: (text) => text.split(',').map((w) => w.trim()).filter((w) => w.length > 0),
+  compactRow: (line) =>
+    line
+      .replace(/^\s*\d+:/, '')
+      .trim()
+      .split(/\s+/),
+  compactAction: (text) =>
+    text
+      .split(',')
+      .map((w) => w.trim())
+      .filter((w) => w.length > 0),
   compactReflectionValid: validReflection,
   compactWords: ['sokoban', ...Object.values(SYMBOLS), ...MOVE_WORDS, 'still', 'plan', 'avoid'],
 };

@@ -80,8 +80,18 @@ export function solveSokoban(level: SokobanLevel, state: SokobanState, maxDepth 
         // Move the pushed box and keep the list sorted (insertion step).
         let i = boxes.indexOf(next);
         boxes[i] = beyond;
-        while (i > 0 && boxes[i - 1] > boxes[i]) { const t = boxes[i - 1]; boxes[i - 1] = boxes[i]; boxes[i] = t; i--; }
-        while (i < nb - 1 && boxes[i + 1] < boxes[i]) { const t = boxes[i + 1]; boxes[i + 1] = boxes[i]; boxes[i] = t; i++; }
+        while (i > 0 && boxes[i - 1] > boxes[i]) {
+          const t = boxes[i - 1];
+          boxes[i - 1] = boxes[i];
+          boxes[i] = t;
+          i--;
+        }
+        while (i < nb - 1 && boxes[i + 1] < boxes[i]) {
+          const t = boxes[i + 1];
+          boxes[i + 1] = boxes[i];
+          boxes[i] = t;
+          i++;
+        }
         pushed = true;
       }
       const k = key(next, boxes);
@@ -138,7 +148,12 @@ function analyse(level: SokobanLevel, nBoxes: number): Analysis {
     }
   }
   const a: Analysis = {
-    live, memo: new Map(), key: keyer(cells, nBoxes), stamp: new Uint32Array(cells), gen: 0, stack: new Int32Array(cells),
+    live,
+    memo: new Map(),
+    key: keyer(cells, nBoxes),
+    stamp: new Uint32Array(cells),
+    gen: 0,
+    stack: new Int32Array(cells),
   };
   byCount.set(nBoxes, a);
   return a;
@@ -186,7 +201,11 @@ export function isSolvable(level: SokobanLevel, state: SokobanState): boolean {
   if (cached !== undefined) return cached;
 
   // Iterative DFS over push states; a frame holds its (normalised) key and its not-yet-tried successors.
-  interface Frame { key: Key; children: Array<{ player: number; boxes: number[] }>; next: number }
+  interface Frame {
+    key: Key;
+    children: Array<{ player: number; boxes: number[] }>;
+    next: number;
+  }
   const visited = new Set<Key>();
   const frames: Frame[] = [];
   const expand = (player: number, boxes: number[], key: Key): Frame => {

@@ -16,7 +16,10 @@ export const DEFAULT_VAL_GOALS = 500;
 export const TRAIN_SEED_SPACE = 2 ** 16;
 
 /** Assembles a catalogue from products: goals built, shuffled with the fixed seed, split at `valGoals`. */
-export function assembleCatalogue(products: Product[], opts: { goalSeed: number; valGoals: number; source: string }): Catalogue {
+export function assembleCatalogue(
+  products: Product[],
+  opts: { goalSeed: number; valGoals: number; source: string },
+): Catalogue {
   const byAsin = new Map(products.map((p) => [p.asin, p]));
   if (byAsin.size !== products.length) throw badInput(`webshop catalogue ${opts.source}: duplicate product ids`);
   const goals = shuffleGoals(syntheticGoals(products, opts.goalSeed));
@@ -34,7 +37,11 @@ export function syntheticCatalogue(seed: number, count: number, valGoals = DEFAU
   const key = `${seed}:${count}:${valGoals}`;
   let c = synthetic.get(key);
   if (!c) {
-    c = assembleCatalogue(generateProducts(seed, count), { goalSeed: seed, valGoals, source: `synthetic:${seed}:${count}` });
+    c = assembleCatalogue(generateProducts(seed, count), {
+      goalSeed: seed,
+      valGoals,
+      source: `synthetic:${seed}:${count}`,
+    });
     synthetic.set(key, c);
   }
   return c;

@@ -9,23 +9,62 @@
  * search choice followed by query words), e.g. `<c3> </action>` or `<c1> yoga pants quick dry </action>`.
  */
 import {
-  BRANDS, BULLET_FRAMES, DESCRIPTION_FRAMES, INSTRUCTION_LEADS, PRODUCT_TYPES, REVIEW_BODIES, REVIEW_TITLES,
+  BRANDS,
+  BULLET_FRAMES,
+  DESCRIPTION_FRAMES,
+  INSTRUCTION_LEADS,
+  PRODUCT_TYPES,
+  REVIEW_BODIES,
+  REVIEW_TITLES,
 } from './lexicon.js';
 import { COMPACT_MAX_CHOICES, choiceMarker } from './parse.js';
 
 /** Structure words of WebShop compact prompts. */
 export const WEBSHOP_MARKERS = [
-  'webshop', '<task>', '</task>', '<page>', '</page>', '<choices>', '</choices>', '<unk>',
-  'search', 'results', 'item', 'description', 'features', 'reviews', 'attributes', 'done', 'product', 'click',
-  'invalid', 'pick', 'under',
+  'webshop',
+  '<task>',
+  '</task>',
+  '<page>',
+  '</page>',
+  '<choices>',
+  '</choices>',
+  '<unk>',
+  'search',
+  'results',
+  'item',
+  'description',
+  'features',
+  'reviews',
+  'attributes',
+  'done',
+  'product',
+  'click',
+  'invalid',
+  'pick',
+  'under',
 ] as const;
 
 // Fixed texts of pages, instructions and actions (everything the site renders besides catalogue data).
 const FIXED_TEXTS = [
-  'Back to Search', 'Page (Total results: )', '< Prev', 'Next >', 'Price:', 'Rating: N.A.', 'Description', 'Features',
-  'Reviews', 'Attributes', 'Buy Now', 'No Description', 'No reviews found', 'Thank you for shopping with us!',
-  'Your score (min 0.0, max 1.0)', 'Search', 'with : , and price lower than dollars a an some to',
-  'search click', '$ .',
+  'Back to Search',
+  'Page (Total results: )',
+  '< Prev',
+  'Next >',
+  'Price:',
+  'Rating: N.A.',
+  'Description',
+  'Features',
+  'Reviews',
+  'Attributes',
+  'Buy Now',
+  'No Description',
+  'No reviews found',
+  'Thank you for shopping with us!',
+  'Your score (min 0.0, max 1.0)',
+  'Search',
+  'with : , and price lower than dollars a an some to',
+  'search click',
+  '$ .',
 ];
 
 /** Splits text into compact words: letter runs, single digits, `$` and `.` (other symbols dropped). */
@@ -34,7 +73,15 @@ export function textWords(text: string): string[] {
 }
 
 function lexiconStrings(): string[] {
-  const out: string[] = [...FIXED_TEXTS, ...BRANDS, ...INSTRUCTION_LEADS, ...DESCRIPTION_FRAMES, ...BULLET_FRAMES, ...REVIEW_TITLES, ...REVIEW_BODIES];
+  const out: string[] = [
+    ...FIXED_TEXTS,
+    ...BRANDS,
+    ...INSTRUCTION_LEADS,
+    ...DESCRIPTION_FRAMES,
+    ...BULLET_FRAMES,
+    ...REVIEW_TITLES,
+    ...REVIEW_BODIES,
+  ];
   for (const t of PRODUCT_TYPES) {
     out.push(t.query, t.noun, t.category, ...t.attributes, ...t.descriptors);
     for (const [name, values] of Object.entries(t.options)) out.push(name, ...values);
@@ -45,9 +92,16 @@ function lexiconStrings(): string[] {
 const CHOICE_WORDS = Array.from({ length: COMPACT_MAX_CHOICES }, (_, i) => choiceMarker(i));
 
 /** Env words of the WebShop compact vocabulary (markers, choice words, lexicon words, digits, `$`, `.`). */
-export const WEBSHOP_COMPACT_WORDS: readonly string[] = [...new Set<string>([
-  ...WEBSHOP_MARKERS, ...CHOICE_WORDS, ...'0123456789'.split(''), '$', '.', ...lexiconStrings().flatMap(textWords),
-])];
+export const WEBSHOP_COMPACT_WORDS: readonly string[] = [
+  ...new Set<string>([
+    ...WEBSHOP_MARKERS,
+    ...CHOICE_WORDS,
+    ...'0123456789'.split(''),
+    '$',
+    '.',
+    ...lexiconStrings().flatMap(textWords),
+  ]),
+];
 
 const VOCAB = new Set<string>(WEBSHOP_COMPACT_WORDS);
 

@@ -11,7 +11,12 @@ import { LamerError, badInput } from '../../../shared/errors.js';
 import { checkSeed, intIn, parseEnvOptions, templateOption } from '../options.js';
 import type { StepResult, Template, TextEnv } from '../types.js';
 import {
-  DEFAULT_VAL_GOALS, goalIndexForSeed, goalSplit, goalTarget, searchEngineFor, syntheticCatalogue,
+  DEFAULT_VAL_GOALS,
+  goalIndexForSeed,
+  goalSplit,
+  goalTarget,
+  searchEngineFor,
+  syntheticCatalogue,
 } from './catalogue.js';
 import { cachedWebShopData } from './loader.js';
 import { COMPACT_MAX_CHOICES, parseCompactAction, parseFullAction, splitAction } from './parse.js';
@@ -23,10 +28,21 @@ export const WEBSHOP_ID = 'lamer/WebShop-v0';
 export const WebShopOptionsSchema = z.strictObject({
   template: templateOption.describe('prompt/response template'),
   products: intIn(2, 200_000).default(1000).describe('products in the synthetic catalogue'),
-  catalogSeed: intIn(0, 2 ** 32 - 1).default(0).describe('seed of the synthetic catalogue'),
-  dataDir: z.string().min(1).optional().describe('directory with the original WebShop data files (replaces the synthetic catalogue)'),
-  fullData: z.boolean().default(false).describe('with dataDir: read items_shuffle.json/items_ins_v2.json instead of the *_1000 files'),
-  valGoals: intIn(0, 1_000_000).default(DEFAULT_VAL_GOALS).describe('validation goals at the head of the shuffled goal list'),
+  catalogSeed: intIn(0, 2 ** 32 - 1)
+    .default(0)
+    .describe('seed of the synthetic catalogue'),
+  dataDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('directory with the original WebShop data files (replaces the synthetic catalogue)'),
+  fullData: z
+    .boolean()
+    .default(false)
+    .describe('with dataDir: read items_shuffle.json/items_ins_v2.json instead of the *_1000 files'),
+  valGoals: intIn(0, 1_000_000)
+    .default(DEFAULT_VAL_GOALS)
+    .describe('validation goals at the head of the shuffled goal list'),
   goalIndex: intIn(0, 10_000_000).optional().describe('play this goal index regardless of the reset seed'),
   showAttrs: z.boolean().default(false).describe('show the Attributes button on item pages'),
   maxSteps: intIn(1, 100_000).default(100).describe('steps per episode before truncation (safety cap)'),
@@ -39,8 +55,14 @@ export class WebShopEnv implements TextEnv {
   readonly id = WEBSHOP_ID;
   readonly template: Template;
   readonly params: Readonly<{
-    template: Template; products: number; catalogSeed: number; dataDir: string | null; valGoals: number;
-    showAttrs: boolean; maxSteps: number; goals: number;
+    template: Template;
+    products: number;
+    catalogSeed: number;
+    dataDir: string | null;
+    valGoals: number;
+    showAttrs: boolean;
+    maxSteps: number;
+    goals: number;
   }>;
   readonly catalogue: Catalogue;
   private site?: WebShopSite;
@@ -55,17 +77,25 @@ export class WebShopEnv implements TextEnv {
 
   constructor(options: WebShopOptions = {}) {
     const o = parseEnvOptions(WEBSHOP_ID, WebShopOptionsSchema, options);
-    this.catalogue = o.dataDir !== undefined
-      ? cachedWebShopData(o.dataDir, { full: o.fullData, seed: o.catalogSeed, valGoals: o.valGoals })
-      : syntheticCatalogue(o.catalogSeed, o.products, o.valGoals);
+    this.catalogue =
+      o.dataDir !== undefined
+        ? cachedWebShopData(o.dataDir, { full: o.fullData, seed: o.catalogSeed, valGoals: o.valGoals })
+        : syntheticCatalogue(o.catalogSeed, o.products, o.valGoals);
     if (o.goalIndex !== undefined && o.goalIndex >= this.catalogue.goals.length) {
-      throw badInput(`${WEBSHOP_ID}: option 'goalIndex' ${o.goalIndex} is out of range (the catalogue has ${this.catalogue.goals.length} goals)`);
+      throw badInput(
+        `${WEBSHOP_ID}: option 'goalIndex' ${o.goalIndex} is out of range (the catalogue has ${this.catalogue.goals.length} goals)`,
+      );
     }
     this.fixedGoal = o.goalIndex;
     this.template = o.template;
     this.params = Object.freeze({
-      template: o.template, products: this.catalogue.products.length, catalogSeed: o.catalogSeed,
-      dataDir: o.dataDir ?? null, valGoals: this.catalogue.valGoals, showAttrs: o.showAttrs, maxSteps: o.maxSteps,
+      template: o.template,
+      products: this.catalogue.products.length,
+      catalogSeed: o.catalogSeed,
+      dataDir: o.dataDir ?? null,
+      valGoals: this.catalogue.valGoals,
+      showAttrs: o.showAttrs,
+      maxSteps: o.maxSteps,
       goals: this.catalogue.goals.length,
     });
   }
@@ -76,7 +106,11 @@ export class WebShopEnv implements TextEnv {
     this.goalIdx = this.fixedGoal ?? goalIndexForSeed(this.catalogue, seed);
     const goal = this.catalogue.goals[this.goalIdx];
     this.site = new WebShopSite(
-      this.catalogue, searchEngineFor(this.catalogue), goal, goalTarget(this.catalogue, goal).titleNouns, this.params.showAttrs,
+      this.catalogue,
+      searchEngineFor(this.catalogue),
+      goal,
+      goalTarget(this.catalogue, goal).titleNouns,
+      this.params.showAttrs,
     );
     this.seed = seed;
     return this.restart();
@@ -92,7 +126,10 @@ export class WebShopEnv implements TextEnv {
     return {
       obs: this.lastObs,
       info: {
-        won: false, seed: this.seed, goalIndex: this.goalIdx, split: goalSplit(this.catalogue, this.goalIdx),
+        won: false,
+        seed: this.seed,
+        goalIndex: this.goalIdx,
+        split: goalSplit(this.catalogue, this.goalIdx),
         instruction: this.instruction,
       },
     };
@@ -101,10 +138,12 @@ export class WebShopEnv implements TextEnv {
   step(response: string): StepResult {
     this.ensureOpen();
     const site = this.requireSite();
-    if (this.over) throw new LamerError('RL_ERR_INTERNAL', `${this.id}: step() after the episode ended; call restart() or reset()`);
-    const parsed = this.template === 'compact'
-      ? parseCompactAction(String(response), this.admissibleActions())
-      : parseFullAction(String(response));
+    if (this.over)
+      throw new LamerError('RL_ERR_INTERNAL', `${this.id}: step() after the episode ended; call restart() or reset()`);
+    const parsed =
+      this.template === 'compact'
+        ? parseCompactAction(String(response), this.admissibleActions())
+        : parseFullAction(String(response));
     const { name, arg } = splitAction(parsed.action);
     let score = 0;
     let done = false;

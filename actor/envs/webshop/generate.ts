@@ -7,7 +7,13 @@
  */
 import { createRng, deriveSeed, type Rng } from '../../../shared/rng.js';
 import {
-  BRANDS, BULLET_FRAMES, DESCRIPTION_FRAMES, INSTRUCTION_LEADS, PRODUCT_TYPES, REVIEW_BODIES, REVIEW_TITLES,
+  BRANDS,
+  BULLET_FRAMES,
+  DESCRIPTION_FRAMES,
+  INSTRUCTION_LEADS,
+  PRODUCT_TYPES,
+  REVIEW_BODIES,
+  REVIEW_TITLES,
   type ProductType,
 } from './lexicon.js';
 import { titleNouns } from './nouns.js';
@@ -23,12 +29,18 @@ export function pyFloat(x: number): string {
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 function titleCase(phrase: string): string {
-  return phrase.split(' ').map((w) => (w.length > 0 ? w[0].toUpperCase() + w.slice(1) : w)).join(' ');
+  return phrase
+    .split(' ')
+    .map((w) => (w.length > 0 ? w[0].toUpperCase() + w.slice(1) : w))
+    .join(' ');
 }
 
 /** Keeps `k` items of `items` chosen at random, in their original order. */
 function subsetInOrder<T>(rng: Rng, items: readonly T[], k: number): T[] {
-  const idx = rng.shuffle(items.map((_, i) => i)).slice(0, k).sort((a, b) => a - b);
+  const idx = rng
+    .shuffle(items.map((_, i) => i))
+    .slice(0, k)
+    .sort((a, b) => a - b);
   return idx.map((i) => items[i]);
 }
 
@@ -86,7 +98,8 @@ function drawProduct(seed: number, index: number, taken: Set<string>): Product {
     pricing = [p, p2];
     price = p + rng.next() * (p2 - p); // WebShop: random.uniform(*pricing[:2])
   }
-  const priceTag = pricing.length === 1 ? `$${pyFloat(pricing[0])}` : `$${pyFloat(pricing[0])} to $${pyFloat(pricing[1])}`;
+  const priceTag =
+    pricing.length === 1 ? `$${pyFloat(pricing[0])}` : `$${pyFloat(pricing[0])} to $${pyFloat(pricing[1])}`;
   const rating = rng.next() < 0.3 ? 'N.A.' : pyFloat(3 + 0.5 * rng.int(5));
   const reviews: Review[] = [];
   const nReviews = rng.int(4);

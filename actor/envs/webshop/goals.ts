@@ -52,7 +52,9 @@ export function syntheticGoals(products: readonly Product[], seed: number): Goal
     if (!p.instruction || p.instruction.attributes.length === 0) continue;
     const { upper, text: priceText } = drawPriceUpper(p.price, createRng(deriveSeed(seed, 'webshop-price', p.asin)));
     for (const combo of optionCombinations(p.options)) {
-      const optionText = Object.entries(combo).map(([k, v]) => `${k}: ${v}`).join(', and ');
+      const optionText = Object.entries(combo)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', and ');
       goals.push({
         asin: p.asin,
         category: p.category,

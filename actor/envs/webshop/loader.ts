@@ -41,7 +41,9 @@ function readJson(path: string, what: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw badInput(`webshop data: cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw badInput(
+      `webshop data: cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -57,7 +59,11 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : v === null || v
 export function parsePricing(raw: unknown): { pricing: number[]; priceTag: string } {
   const text = str(raw);
   if (!text) return { pricing: [100], priceTag: '$100.0' };
-  const pricing = text.split('$').slice(1).map((s) => Number(s.replace(/[^\d.]/g, ''))).filter((x) => Number.isFinite(x));
+  const pricing = text
+    .split('$')
+    .slice(1)
+    .map((s) => Number(s.replace(/[^\d.]/g, '')))
+    .filter((x) => Number.isFinite(x));
   if (pricing.length === 0) return { pricing: [100], priceTag: '$100.0' };
   if (pricing.length === 1) return { pricing, priceTag: `$${pyFloat(pricing[0])}` };
   return { pricing: pricing.slice(0, 2), priceTag: `$${pyFloat(pricing[0])} to $${pyFloat(pricing[1])}` };
@@ -83,16 +89,25 @@ function parseReviews(raw: unknown): { byAsin: Map<string, Review[]>; ratings: M
     if (!isObj(r)) continue;
     const asin = str(r.asin);
     const list = Array.isArray(r.reviews) ? r.reviews.filter(isObj) : [];
-    byAsin.set(asin, list.map((x) => ({ title: str(x.title), score: Number(x.score ?? x.stars ?? 0), body: str(x.body ?? x.review) })));
+    byAsin.set(
+      asin,
+      list.map((x) => ({ title: str(x.title), score: Number(x.score ?? x.stars ?? 0), body: str(x.body ?? x.review) })),
+    );
     const rating = r.average_rating;
-    if (typeof rating === 'number') ratings.set(asin, pyFloat(rating)); // Python prints 3.0 as '3.0'
+    if (typeof rating === 'number')
+      ratings.set(asin, pyFloat(rating)); // Python prints 3.0 as '3.0'
     else if (rating !== undefined && rating !== null && rating !== '') ratings.set(asin, str(rating));
   }
   return { byAsin, ratings };
 }
 
 /** Products from the parsed files (exported for tests and for data already in memory). */
-export function productsFromData(rawProducts: unknown, rawAttributes: unknown, rawReviews: unknown, seed = 0): Product[] {
+export function productsFromData(
+  rawProducts: unknown,
+  rawAttributes: unknown,
+  rawReviews: unknown,
+  seed = 0,
+): Product[] {
   if (!Array.isArray(rawProducts)) throw badInput('webshop data: the products file must hold a JSON array');
   if (!isObj(rawAttributes)) throw badInput('webshop data: the attributes file must hold a JSON object keyed by asin');
   const { byAsin: reviews, ratings } = parseReviews(rawReviews);
@@ -104,13 +119,15 @@ export function productsFromData(rawProducts: unknown, rawAttributes: unknown, r
     if (!asin || asin === 'nan' || asin.length > 10 || seen.has(asin)) return;
     seen.add(asin);
     const { pricing, priceTag } = parsePricing(raw.pricing);
-    const price = pricing.length === 1
-      ? pricing[0]
-      : pricing[0] + createRng(deriveSeed(seed, 'webshop-price-draw', asin)).next() * (pricing[1] - pricing[0]);
+    const price =
+      pricing.length === 1
+        ? pricing[0]
+        : pricing[0] + createRng(deriveSeed(seed, 'webshop-price-draw', asin)).next() * (pricing[1] - pricing[0]);
     const attrs = isObj(rawAttributes[asin]) ? (rawAttributes[asin] as Record<string, unknown>) : undefined;
     const attributes = attrs && Array.isArray(attrs.attributes) ? attrs.attributes.map(str) : ['DUMMY_ATTR'];
     const instrText = attrs?.instruction;
-    const instrAttrs = attrs && Array.isArray(attrs.instruction_attributes) ? attrs.instruction_attributes.map(str) : [];
+    const instrAttrs =
+      attrs && Array.isArray(attrs.instruction_attributes) ? attrs.instruction_attributes.map(str) : [];
     const title = str(raw.name);
     const small = raw.small_description;
     out.push({
@@ -128,7 +145,9 @@ export function productsFromData(rawProducts: unknown, rawAttributes: unknown, r
       price,
       rating: ratings.get(asin) ?? 'N.A.',
       reviews: reviews.get(asin) ?? [],
-      ...(typeof instrText === 'string' && instrAttrs.length > 0 ? { instruction: { text: instrText, attributes: instrAttrs } } : {}),
+      ...(typeof instrText === 'string' && instrAttrs.length > 0
+        ? { instruction: { text: instrText, attributes: instrAttrs } }
+        : {}),
       titleNouns: titleNouns(title),
     });
   });
@@ -141,12 +160,18 @@ export function loadWebShopData(dir: string, opts: LoadOptions = {}): Catalogue 
   const productsPath = join(dir, names.products);
   const attrsPath = join(dir, names.attributes);
   for (const p of [productsPath, attrsPath]) {
-    if (!existsSync(p)) throw badInput(`webshop data: '${p}' not found (expected ${names.products} and ${names.attributes} in '${dir}')`);
+    if (!existsSync(p))
+      throw badInput(`webshop data: '${p}' not found (expected ${names.products} and ${names.attributes} in '${dir}')`);
   }
   const reviewsPath = join(dir, WEBSHOP_FILES.reviews);
   const rawReviews = existsSync(reviewsPath) ? readJson(reviewsPath, 'reviews file') : [];
   const seed = opts.seed ?? 0;
-  let products = productsFromData(readJson(productsPath, 'products file'), readJson(attrsPath, 'attributes file'), rawReviews, seed);
+  let products = productsFromData(
+    readJson(productsPath, 'products file'),
+    readJson(attrsPath, 'attributes file'),
+    rawReviews,
+    seed,
+  );
   if (opts.limit !== undefined) products = products.slice(0, opts.limit);
   return assembleCatalogue(products, { goalSeed: seed, valGoals: opts.valGoals ?? 500, source: dir });
 }

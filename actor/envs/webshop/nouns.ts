@@ -9,10 +9,67 @@
 import { BRANDS, PRODUCT_TYPES } from './lexicon.js';
 
 const STOP_WORDS = new Set([
-  'a', 'an', 'the', 'and', 'or', 'for', 'with', 'without', 'of', 'in', 'on', 'to', 'by', 'from', 'at', 'as', 'is',
-  'are', 'be', 'it', 'its', 'this', 'that', 'these', 'those', 'your', 'our', 'my', 'you', 'we', 'up', 'out', 'per',
-  'pack', 'count', 'set', 'piece', 'pcs', 'oz', 'fl', 'ounce', 'ounces', 'lb', 'lbs', 'pound', 'pounds', 'inch',
-  'inches', 'feet', 'ft', 'cm', 'mm', 'ml', 'kg', 'g', 'x', 'new', 'plus', 'pro', 'max', 'mini',
+  'a',
+  'an',
+  'the',
+  'and',
+  'or',
+  'for',
+  'with',
+  'without',
+  'of',
+  'in',
+  'on',
+  'to',
+  'by',
+  'from',
+  'at',
+  'as',
+  'is',
+  'are',
+  'be',
+  'it',
+  'its',
+  'this',
+  'that',
+  'these',
+  'those',
+  'your',
+  'our',
+  'my',
+  'you',
+  'we',
+  'up',
+  'out',
+  'per',
+  'pack',
+  'count',
+  'set',
+  'piece',
+  'pcs',
+  'oz',
+  'fl',
+  'ounce',
+  'ounces',
+  'lb',
+  'lbs',
+  'pound',
+  'pounds',
+  'inch',
+  'inches',
+  'feet',
+  'ft',
+  'cm',
+  'mm',
+  'ml',
+  'kg',
+  'g',
+  'x',
+  'new',
+  'plus',
+  'pro',
+  'max',
+  'mini',
 ]);
 
 const ADJECTIVE_SUFFIXES = ['ful', 'ous', 'ive', 'able', 'ible', 'less', 'ish', 'ly', 'ing', 'ed', 'est'];
@@ -26,7 +83,8 @@ for (const t of PRODUCT_TYPES) {
   const words = t.noun.split(' ');
   words.forEach((w, i) => {
     if (w.length < 2) return;
-    if (i < words.length - 1 && ['wireless', 'dark', 'green', 'running', 'storage', 'usb'].includes(w)) LEXICON_OTHER.add(w);
+    if (i < words.length - 1 && ['wireless', 'dark', 'green', 'running', 'storage', 'usb'].includes(w))
+      LEXICON_OTHER.add(w);
     else LEXICON_NOUNS.add(w);
   });
 }
@@ -39,7 +97,10 @@ for (const t of PRODUCT_TYPES) {
 
 /** Lower-case word tokens of a title (letters only; numbers and punctuation split words). */
 export function titleWords(title: string): string[] {
-  return title.toLowerCase().split(/[^a-z]+/).filter((w) => w.length > 0);
+  return title
+    .toLowerCase()
+    .split(/[^a-z]+/)
+    .filter((w) => w.length > 0);
 }
 
 /** Is this lower-case word a noun for the type reward? */

@@ -20,8 +20,16 @@ import { WEBSHOP_COMPACT_WORDS, compactText, inWebShopVocabulary, priceWords } f
 import { instructionOf, type WebShopEnv, WEBSHOP_ID } from './env.js';
 import { choiceMarker, splitAction } from './parse.js';
 import {
-  REFLECT_INSTRUCTIONS, REFLECT_TASK, admissibleBlock, compactHistory, compactMemory, currentBlock, historyLines,
-  memoryBlocks, trialWord, type HistoryFormat,
+  REFLECT_INSTRUCTIONS,
+  REFLECT_TASK,
+  admissibleBlock,
+  compactHistory,
+  compactMemory,
+  currentBlock,
+  historyLines,
+  memoryBlocks,
+  trialWord,
+  type HistoryFormat,
 } from './text-prompt.js';
 
 const ROLE = 'You are an expert autonomous shopper in the WebShop e-commerce environment.';
@@ -56,7 +64,9 @@ function taskOf(ctx: PromptContext): string {
 
 function webshopEnv(env: TextEnv | string): WebShopEnv {
   if (typeof env === 'string' || env.id !== WEBSHOP_ID) {
-    throw badInput(`${WEBSHOP_ID} prompt: pass the env instance (the prompt lists the admissible actions of its current page)`);
+    throw badInput(
+      `${WEBSHOP_ID} prompt: pass the env instance (the prompt lists the admissible actions of its current page)`,
+    );
   }
   return env as WebShopEnv;
 }
@@ -121,10 +131,14 @@ function pageWords(env: WebShopEnv): string[] {
       }
       break;
     }
-    case 'description': case 'features': case 'reviews': case 'attributes':
+    case 'description':
+    case 'features':
+    case 'reviews':
+    case 'attributes':
       out.push(...compactText(parts.slice(2).join(' ')).slice(0, COMPACT_TEXT_CAP));
       break;
-    case 'search': case 'done':
+    case 'search':
+    case 'done':
       break;
   }
   out.push('</page>');
@@ -141,7 +155,13 @@ function choiceWords(env: WebShopEnv): string[] {
       return;
     }
     const p = arg && isAsin(arg) ? env.catalogue.byAsin.get(arg.toUpperCase()) : undefined;
-    if (p) out.push('product', ...compactText(p.title).slice(0, COMPACT_TITLE_CAP), '$', ...priceWords(Math.max(...p.pricing)));
+    if (p)
+      out.push(
+        'product',
+        ...compactText(p.title).slice(0, COMPACT_TITLE_CAP),
+        '$',
+        ...priceWords(Math.max(...p.pricing)),
+      );
     else out.push(...compactText(arg ?? ''));
   });
   out.push('</choices>');
@@ -150,11 +170,17 @@ function choiceWords(env: WebShopEnv): string[] {
 
 function compactPlay(env: WebShopEnv, ctx: PromptContext): string[] {
   return [
-    'webshop', '<task>', ...compactText(taskOf(ctx)), '</task>',
+    'webshop',
+    '<task>',
+    ...compactText(taskOf(ctx)),
+    '</task>',
     ...compactMemory(ctx.past, ctx.memory, compactActionWords, COMPACT_PAST_WINDOW),
-    '<trial>', trialWord(ctx.episode + 1),
+    '<trial>',
+    trialWord(ctx.episode + 1),
     ...compactHistory(ctx.current.steps, compactActionWords, COMPACT_PLAY_WINDOW),
-    ...pageWords(env), ...choiceWords(env), '<action>',
+    ...pageWords(env),
+    ...choiceWords(env),
+    '<action>',
   ];
 }
 
@@ -162,9 +188,18 @@ function compactReflect(ctx: PromptContext): string[] {
   const steps = ctx.current.steps;
   const last = steps.length > 0 ? steps[steps.length - 1].obs : '';
   return [
-    'webshop', '<task>', ...compactText(taskOf(ctx)), '</task>', '<reflect>', '<trial>', trialWord(Math.max(1, ctx.episode)),
+    'webshop',
+    '<task>',
+    ...compactText(taskOf(ctx)),
+    '</task>',
+    '<reflect>',
+    '<trial>',
+    trialWord(Math.max(1, ctx.episode)),
     ...compactHistory(steps, compactActionWords, COMPACT_PAST_WINDOW),
-    '<page>', ...compactText(last).slice(0, COMPACT_TEXT_CAP), '</page>', '<remark>',
+    '<page>',
+    ...compactText(last).slice(0, COMPACT_TEXT_CAP),
+    '</page>',
+    '<remark>',
   ];
 }
 
@@ -184,7 +219,15 @@ export const webshopPromptContent: PromptContent = {
   fullHeader: () => ROLE,
   fullPlayInstruction: () => PLAY_INSTRUCTION,
   remarkTags: 'last',
-  windows: { play: 5, playObs: 5, reflect: 20, past: 3, pastObs: 3, compactPlay: COMPACT_PLAY_WINDOW, compactPast: COMPACT_PAST_WINDOW },
+  windows: {
+    play: 5,
+    playObs: 5,
+    reflect: 20,
+    past: 3,
+    pastObs: 3,
+    compactPlay: COMPACT_PLAY_WINDOW,
+    compactPast: COMPACT_PAST_WINDOW,
+  },
   compactHeader: () => ['webshop'],
   compactRow: (line) => compactText(line),
   compactAction: compactActionWords,

@@ -18,15 +18,108 @@ export const EXACT_MATCH_OPTIONS: readonly string[] = ['size'];
 
 /** WebShop's colour list: an option value containing one of these is reduced to the first one found. */
 export const COLOR_SET: readonly string[] = [
-  'alabaster', 'apricot', 'aqua', 'ash', 'asphalt', 'azure', 'banana', 'beige', 'black', 'blue', 'blush', 'bordeaux',
-  'bronze', 'brown', 'burgundy', 'camel', 'camo', 'caramel', 'champagne', 'charcoal', 'cheetah', 'chestnut',
-  'chocolate', 'christmas', 'coffee', 'cognac', 'copper', 'coral', 'cranberry', 'cream', 'crystal', 'dark', 'denim',
-  'eggplant', 'elephant', 'espresso', 'fuchsia', 'gold', 'granite', 'grape', 'graphite', 'grass', 'gray', 'green',
-  'grey', 'heather', 'indigo', 'ivory', 'ivy', 'khaki', 'lavender', 'lemon', 'leopard', 'light', 'lilac', 'lime',
-  'magenta', 'maroon', 'mauve', 'merlot', 'midnight', 'mint', 'mocha', 'multicolor', 'mushroom', 'mustard',
-  'natural', 'navy', 'nude', 'olive', 'orange', 'peach', 'pewter', 'pink', 'plum', 'purple', 'rainbow', 'red', 'rose',
-  'royal', 'rust', 'sand', 'sapphire', 'seashell', 'silver', 'skull', 'slate', 'steel', 'stone', 'stonewash',
-  'sunflower', 'tan', 'taupe', 'teal', 'tiger', 'turquoise', 'violet', 'walnut', 'wheat', 'white', 'wine', 'yellow',
+  'alabaster',
+  'apricot',
+  'aqua',
+  'ash',
+  'asphalt',
+  'azure',
+  'banana',
+  'beige',
+  'black',
+  'blue',
+  'blush',
+  'bordeaux',
+  'bronze',
+  'brown',
+  'burgundy',
+  'camel',
+  'camo',
+  'caramel',
+  'champagne',
+  'charcoal',
+  'cheetah',
+  'chestnut',
+  'chocolate',
+  'christmas',
+  'coffee',
+  'cognac',
+  'copper',
+  'coral',
+  'cranberry',
+  'cream',
+  'crystal',
+  'dark',
+  'denim',
+  'eggplant',
+  'elephant',
+  'espresso',
+  'fuchsia',
+  'gold',
+  'granite',
+  'grape',
+  'graphite',
+  'grass',
+  'gray',
+  'green',
+  'grey',
+  'heather',
+  'indigo',
+  'ivory',
+  'ivy',
+  'khaki',
+  'lavender',
+  'lemon',
+  'leopard',
+  'light',
+  'lilac',
+  'lime',
+  'magenta',
+  'maroon',
+  'mauve',
+  'merlot',
+  'midnight',
+  'mint',
+  'mocha',
+  'multicolor',
+  'mushroom',
+  'mustard',
+  'natural',
+  'navy',
+  'nude',
+  'olive',
+  'orange',
+  'peach',
+  'pewter',
+  'pink',
+  'plum',
+  'purple',
+  'rainbow',
+  'red',
+  'rose',
+  'royal',
+  'rust',
+  'sand',
+  'sapphire',
+  'seashell',
+  'silver',
+  'skull',
+  'slate',
+  'steel',
+  'stone',
+  'stonewash',
+  'sunflower',
+  'tan',
+  'taupe',
+  'teal',
+  'tiger',
+  'turquoise',
+  'violet',
+  'walnut',
+  'wheat',
+  'white',
+  'wine',
+  'yellow',
 ];
 
 /** The first colour of COLOR_SET contained in the value, else the value itself. */
@@ -68,9 +161,11 @@ export function typeReward(bought: Product, goal: Goal, goalNouns: readonly stri
 }
 
 function inText(p: Product, phrase: string): boolean {
-  return p.title.toLowerCase().includes(phrase)
-    || p.bulletPoints.join(' ').toLowerCase().includes(phrase)
-    || p.description.toLowerCase().includes(phrase);
+  return (
+    p.title.toLowerCase().includes(phrase) ||
+    p.bulletPoints.join(' ').toLowerCase().includes(phrase) ||
+    p.description.toLowerCase().includes(phrase)
+  );
 }
 
 /** Number of goal attributes the product satisfies. */
@@ -83,7 +178,11 @@ export function attributeMatches(p: Product, goalAttributes: readonly string[]):
 }
 
 /** Number of purchased option values that match a goal option. */
-export function optionMatches(p: Product, goalOptions: readonly string[], chosen: Readonly<Record<string, string>>): number {
+export function optionMatches(
+  p: Product,
+  goalOptions: readonly string[],
+  chosen: Readonly<Record<string, string>>,
+): number {
   const goals = goalOptions.map(normalizeColor);
   let n = 0;
   for (const [name, raw] of Object.entries(chosen)) {
@@ -111,7 +210,11 @@ export interface PurchaseScore {
  * goal's target title (the product's `titleNouns` when it is in the catalogue).
  */
 export function purchaseScore(
-  bought: Product, goal: Goal, price: number, chosen: Readonly<Record<string, string>>, goalNouns: readonly string[],
+  bought: Product,
+  goal: Goal,
+  price: number,
+  chosen: Readonly<Record<string, string>>,
+  goalNouns: readonly string[],
 ): PurchaseScore {
   const t = typeReward(bought, goal, goalNouns);
   const goalOptionValues = Object.values(goal.goalOptions);

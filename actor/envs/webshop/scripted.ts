@@ -47,8 +47,13 @@ export function oracleAction(env: WebShopEnv): string {
       if (hit) return `click[${hit.asin.toLowerCase()}]`;
       if (site.clickables().has('next >')) return 'click[next >]';
       // Nothing satisfies the goal in the 50 results: buy the best-scoring listed product (a failure).
-      const best = listed.slice().sort((a, b) => purchaseScore(b, goal, b.price, wantedOptions(b, goal), []).score
-        - purchaseScore(a, goal, a.price, wantedOptions(a, goal), []).score)[0];
+      const best = listed
+        .slice()
+        .sort(
+          (a, b) =>
+            purchaseScore(b, goal, b.price, wantedOptions(b, goal), []).score -
+            purchaseScore(a, goal, a.price, wantedOptions(a, goal), []).score,
+        )[0];
       return best ? `click[${best.asin.toLowerCase()}]` : 'click[back to search]';
     }
     case 'item': {
@@ -58,7 +63,10 @@ export function oracleAction(env: WebShopEnv): string {
       if (satisfies(env, p, goal) || !site.clickables().has('< prev')) return 'click[buy now]';
       return 'click[< prev]';
     }
-    case 'description': case 'features': case 'reviews': case 'attributes':
+    case 'description':
+    case 'features':
+    case 'reviews':
+    case 'attributes':
       return 'click[< prev]';
     case 'done':
       return 'click[back to search]';
@@ -96,7 +104,10 @@ function searchPhrase(instruction: string): string {
 function optionPhrase(instruction: string): string[] {
   const m = / with (.*?)(, and price lower than [\d.]+ dollars)?$/.exec(instruction);
   if (!m) return [];
-  return m[1].split(', and ').map((kv) => kv.split(': ')[1] ?? '').filter((v) => v.length > 0);
+  return m[1]
+    .split(', and ')
+    .map((kv) => kv.split(': ')[1] ?? '')
+    .filter((v) => v.length > 0);
 }
 
 function priceBound(instruction: string): string | null {
@@ -125,13 +136,15 @@ export const webshopScripted: ScriptedPolicy = {
       bound ? `and whose price is below ${bound} dollars,` : '',
       options.length > 0 ? `select ${options.join(' and ')},` : '',
       'then click buy now.',
-    ].filter((x) => x.length > 0).join(' ');
+    ]
+      .filter((x) => x.length > 0)
+      .join(' ');
     const compact = [
-      'search', ...compactText(phrase),
+      'search',
+      ...compactText(phrase),
       ...(options.length > 0 ? ['pick', ...options.flatMap(compactText)] : []),
       ...(bound ? ['under', ...String(Math.round(Number(bound))).split('')] : []),
     ].filter((w) => w !== '<unk>');
     return { full, compact, reasoning };
   },
 };
-

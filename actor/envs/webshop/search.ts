@@ -12,8 +12,39 @@ import type { Product } from './types.js';
 export const SEARCH_RETURN_N = 50;
 
 const STOP = new Set([
-  'a', 'an', 'and', 'are', 'as', 'at', 'be', 'but', 'by', 'for', 'if', 'in', 'into', 'is', 'it', 'no', 'not', 'of',
-  'on', 'or', 'such', 'that', 'the', 'their', 'then', 'there', 'these', 'they', 'this', 'to', 'was', 'will', 'with',
+  'a',
+  'an',
+  'and',
+  'are',
+  'as',
+  'at',
+  'be',
+  'but',
+  'by',
+  'for',
+  'if',
+  'in',
+  'into',
+  'is',
+  'it',
+  'no',
+  'not',
+  'of',
+  'on',
+  'or',
+  'such',
+  'that',
+  'the',
+  'their',
+  'then',
+  'there',
+  'these',
+  'they',
+  'this',
+  'to',
+  'was',
+  'will',
+  'with',
 ]);
 
 /** Lower-case, split on anything but letters and digits, drop stop words, strip a plural 's'. */
@@ -28,7 +59,9 @@ export function searchTerms(text: string): string[] {
 
 /** The indexed text of a product. */
 export function documentText(p: Product): string {
-  const optionText = Object.entries(p.options).map(([name, values]) => `${name}: ${values.join(', ')}`).join(', and ');
+  const optionText = Object.entries(p.options)
+    .map(([name, values]) => `${name}: ${values.join(', ')}`)
+    .join(', and ');
   return [p.title, p.description, p.bulletPoints[0] ?? '', optionText].join(' ').toLowerCase();
 }
 
@@ -44,7 +77,12 @@ export class ProductSearch {
       idField: 'id',
       tokenize: (t) => searchTerms(t),
       processTerm: (t) => t,
-      searchOptions: { bm25: { k: 0.9, b: 0.4, d: 0 }, combineWith: 'OR', tokenize: (t) => searchTerms(t), processTerm: (t) => t },
+      searchOptions: {
+        bm25: { k: 0.9, b: 0.4, d: 0 },
+        combineWith: 'OR',
+        tokenize: (t) => searchTerms(t),
+        processTerm: (t) => t,
+      },
     });
     this.index.addAll(products.map((p, i) => ({ id: i, text: documentText(p) })));
   }

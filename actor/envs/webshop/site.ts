@@ -21,10 +21,7 @@ export type PageKind = 'search' | 'results' | 'item' | 'description' | 'features
 const SUB_PAGES = ['description', 'features', 'reviews', 'attributes'] as const;
 type SubPage = (typeof SUB_PAGES)[number];
 
-export type Clickable =
-  | { kind: 'button' }
-  | { kind: 'product'; asin: string }
-  | { kind: 'option'; name: string };
+export type Clickable = { kind: 'button' } | { kind: 'product'; asin: string } | { kind: 'option'; name: string };
 
 /** Everything that changes while shopping; plain data so a checkpoint is a structured clone. */
 export interface SiteState {
@@ -109,13 +106,19 @@ export class WebShopSite {
       case 'attributes':
         return ['Back to Search', '< Prev', ...this.product().attributes];
       case 'done':
-        return ['Thank you for shopping with us!', 'Your score (min 0.0, max 1.0)', pyFloat(this.state.purchase?.score ?? 0)];
+        return [
+          'Thank you for shopping with us!',
+          'Your score (min 0.0, max 1.0)',
+          pyFloat(this.state.purchase?.score ?? 0),
+        ];
     }
   }
 
   /** The observation as LaMer's env manager formats it: each visible item in single quotes, joined by ` [SEP] `. */
   observation(): string {
-    return this.visibleParts().map((p) => `'${p}'`).join(' [SEP] ');
+    return this.visibleParts()
+      .map((p) => `'${p}'`)
+      .join(' [SEP] ');
   }
 
   hasSearchBar(): boolean {
@@ -142,10 +145,14 @@ export class WebShopSite {
         if (this.showAttrs) button('attributes');
         button('buy now');
         // A value shared by two option groups maps to the later group, as WebShop's dict does.
-        for (const [name, values] of Object.entries(this.product().options)) for (const v of values) m.set(v, { kind: 'option', name });
+        for (const [name, values] of Object.entries(this.product().options))
+          for (const v of values) m.set(v, { kind: 'option', name });
         break;
       }
-      case 'description': case 'features': case 'reviews': case 'attributes':
+      case 'description':
+      case 'features':
+      case 'reviews':
+      case 'attributes':
         button('back to search');
         button('< prev');
         break;

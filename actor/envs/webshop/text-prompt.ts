@@ -34,31 +34,39 @@ export function historyLines(steps: EpisodeLog['steps'], fmt: HistoryFormat): st
  * (`reflection` undefined) only states the failure; an empty reflection is shown as an empty block.
  */
 export function memoryBlocks(past: readonly EpisodeLog[], memory: MemoryMode, fmt: HistoryFormat): string {
-  return past.map((ep, i) => {
-    const k = i + 1;
-    const refl = ep.reflection === undefined ? '' : ` Your reflection on that trial:\n${ep.reflection}`;
-    const hist = () => historyLines(ep.steps, fmt);
-    switch (memory) {
-      case 'reflection':
-        return `\n\nOn trial #${k} the task was NOT completed.${refl}`;
-      case 'trajectory':
-        return `\n\nOn trial #${k} your last actions and observations were:\n${hist()}\nThe task was NOT completed.`;
-      case 'both':
-        return `\n\nOn trial #${k} your last actions and observations were:\n${hist()}\nThe task was NOT completed.${refl}`;
-    }
-  }).join('');
+  return past
+    .map((ep, i) => {
+      const k = i + 1;
+      const refl = ep.reflection === undefined ? '' : ` Your reflection on that trial:\n${ep.reflection}`;
+      const hist = () => historyLines(ep.steps, fmt);
+      switch (memory) {
+        case 'reflection':
+          return `\n\nOn trial #${k} the task was NOT completed.${refl}`;
+        case 'trajectory':
+          return `\n\nOn trial #${k} your last actions and observations were:\n${hist()}\nThe task was NOT completed.`;
+        case 'both':
+          return `\n\nOn trial #${k} your last actions and observations were:\n${hist()}\nThe task was NOT completed.${refl}`;
+      }
+    })
+    .join('');
 }
 
 /**
  * The current trial's block: nothing at the very start, else the trial number and/or recent history (passed
  * through `mapHistory`, e.g. WebShop's short variant keeps only its last line).
  */
-export function currentBlock(ctx: PromptContext, fmt: HistoryFormat, mapHistory: (h: string) => string = (h) => h): string {
+export function currentBlock(
+  ctx: PromptContext,
+  fmt: HistoryFormat,
+  mapHistory: (h: string) => string = (h) => h,
+): string {
   const started = ctx.current.steps.length > 0;
   const hist = started ? mapHistory(historyLines(ctx.current.steps, fmt)) : '';
   if (ctx.episode === 0) return started ? `\n\nYour most recent actions and observations:\n${hist}` : '';
   const trial = `You are now on trial #${ctx.episode + 1}`;
-  return started ? `\n\n${trial}. Your most recent actions and observations:\n${hist}` : `\n\n${trial}, starting again from the initial state.`;
+  return started
+    ? `\n\n${trial}. Your most recent actions and observations:\n${hist}`
+    : `\n\n${trial}, starting again from the initial state.`;
 }
 
 /** The admissible-action list as the reference prints it: one quoted action per line inside brackets. */
@@ -67,8 +75,9 @@ export function admissibleBlock(actions: readonly string[]): string {
 }
 
 /** Closing instructions of a full reflect prompt (same for both envs). */
-export const REFLECT_TASK = 'You will see the record of an earlier attempt. Reflect on it: find the mistakes or wasted actions, '
-  + 'then work out a short, better plan that starts again from the original initial state.';
+export const REFLECT_TASK =
+  'You will see the record of an earlier attempt. Reflect on it: find the mistakes or wasted actions, ' +
+  'then work out a short, better plan that starts again from the original initial state.';
 
 export const REFLECT_INSTRUCTIONS = [
   'Now reflect on that attempt and plan the next one.',
@@ -79,7 +88,11 @@ export const REFLECT_INSTRUCTIONS = [
 
 /** A trial number as a compact number word. */
 export function trialWord(k: number): string {
-  if (k > COMPACT_MAX_NUMBER) throw new LamerError('RL_ERR_BAD_INPUT', `compact template: trial #${k} exceeds the number vocabulary (max ${COMPACT_MAX_NUMBER})`);
+  if (k > COMPACT_MAX_NUMBER)
+    throw new LamerError(
+      'RL_ERR_BAD_INPUT',
+      `compact template: trial #${k} exceeds the number vocabulary (max ${COMPACT_MAX_NUMBER})`,
+    );
   return String(k);
 }
 
@@ -90,18 +103,28 @@ export function reflectionWords(text: string | undefined): string[] {
 }
 
 /** Compact memory: per earlier trial `<trial> k`, then `<hist> … </hist>` and/or `<mem> … </mem>`. */
-export function compactMemory(past: readonly EpisodeLog[], memory: MemoryMode, actionWords: (a: string) => string[], window: number): string[] {
+export function compactMemory(
+  past: readonly EpisodeLog[],
+  memory: MemoryMode,
+  actionWords: (a: string) => string[],
+  window: number,
+): string[] {
   const out: string[] = [];
   past.forEach((ep, i) => {
     out.push('<trial>', trialWord(i + 1));
     if (memory !== 'reflection') out.push(...compactHistory(ep.steps, actionWords, window));
-    if (memory !== 'trajectory' && ep.reflection !== undefined) out.push('<mem>', ...reflectionWords(ep.reflection), '</mem>');
+    if (memory !== 'trajectory' && ep.reflection !== undefined)
+      out.push('<mem>', ...reflectionWords(ep.reflection), '</mem>');
   });
   return out;
 }
 
 /** `<hist> a1 , a2 … </hist>` over the latest `window` actions. */
-export function compactHistory(steps: EpisodeLog['steps'], actionWords: (a: string) => string[], window: number): string[] {
+export function compactHistory(
+  steps: EpisodeLog['steps'],
+  actionWords: (a: string) => string[],
+  window: number,
+): string[] {
   const out = ['<hist>'];
   steps.slice(-window).forEach((s, i) => {
     if (i > 0) out.push(',');

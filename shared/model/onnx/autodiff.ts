@@ -43,7 +43,10 @@ export function unbroadcast(b: GraphBuilder, grad: Tensor, target: readonly Dim[
     else if (ts[i - lead] === 1 && gs[i] !== 1) axes.push(i);
   }
   // Only leading axes reduced (e.g. a bias over [B, T, N]): the MatMul form.
-  const leadingOnly = axes.length > 0 && axes.every((a, i) => a === i) && gs.slice(axes.length).every((d, i) => d === ts[ts.length - (gs.length - axes.length) + i]);
+  const leadingOnly =
+    axes.length > 0 &&
+    axes.every((a, i) => a === i) &&
+    gs.slice(axes.length).every((d, i) => d === ts[ts.length - (gs.length - axes.length) + i]);
   let r = !axes.length ? grad : leadingOnly ? sumLeading(b, grad, axes.length) : b.reduceSum(grad, axes, true);
   if (!sameShape(r.shape, ts)) r = b.reshape(r, ts);
   return r;
@@ -72,11 +75,17 @@ const lastTwoSwapped = (r: number) => {
 const RULES: Record<string, Rule> = {
   Identity: (_b, _n, [g]) => [g!],
   Add: (b, n, [g], need) => n.inputs.map((x, i) => (need[i] ? unbroadcast(b, g!, x!.shape) : null)),
-  Sub: (b, n, [g], need) => [need[0] ? unbroadcast(b, g!, n.inputs[0]!.shape) : null, need[1] ? b.neg(unbroadcast(b, g!, n.inputs[1]!.shape)) : null],
+  Sub: (b, n, [g], need) => [
+    need[0] ? unbroadcast(b, g!, n.inputs[0]!.shape) : null,
+    need[1] ? b.neg(unbroadcast(b, g!, n.inputs[1]!.shape)) : null,
+  ],
   Sum: (b, n, [g], need) => n.inputs.map((x, i) => (need[i] ? unbroadcast(b, g!, x!.shape) : null)),
   Mul: (b, n, [g], need) => {
     const [x, y] = n.inputs as Tensor[];
-    return [need[0] ? unbroadcast(b, b.mul(g!, y!), x!.shape) : null, need[1] ? unbroadcast(b, b.mul(g!, x!), y!.shape) : null];
+    return [
+      need[0] ? unbroadcast(b, b.mul(g!, y!), x!.shape) : null,
+      need[1] ? unbroadcast(b, b.mul(g!, x!), y!.shape) : null,
+    ];
   },
   Div: (b, n, [g], need) => {
     const [x, y] = n.inputs as Tensor[];
@@ -100,7 +109,11 @@ const RULES: Record<string, Rule> = {
   Where: (b, n, [g], need) => {
     const [c, x, y] = n.inputs as Tensor[];
     const z = zero(b, g!);
-    return [null, need[1] ? unbroadcast(b, b.where(c!, g!, z), x!.shape) : null, need[2] ? unbroadcast(b, b.where(c!, z, g!), y!.shape) : null];
+    return [
+      null,
+      need[1] ? unbroadcast(b, b.where(c!, g!, z), x!.shape) : null,
+      need[2] ? unbroadcast(b, b.where(c!, z, g!), y!.shape) : null,
+    ];
   },
   Clip: (b, n, [g], need) => {
     const [x, lo, hi] = n.inputs;
@@ -185,7 +198,16 @@ const RULES: Record<string, Rule> = {
     const pads = constInts(b, n.inputs[1], 'Pad pads');
     if (pads.some((p) => p < 0)) unsupported('Pad gradient needs non-negative pads');
     const r = xs.length;
-    return [b.slice(g!, pads.slice(0, r), xs.map((d, i) => pads[i]! + d), [...Array(r).keys()]), null, null];
+    return [
+      b.slice(
+        g!,
+        pads.slice(0, r),
+        xs.map((d, i) => pads[i]! + d),
+        [...Array(r).keys()],
+      ),
+      null,
+      null,
+    ];
   },
   Gather: (b, n, [g], need) => {
     const [data, idx] = n.inputs as Tensor[];
@@ -216,12 +238,26 @@ const RULES: Record<string, Rule> = {
   ReduceSum: (b, n, [g]) => {
     const x = n.inputs[0]!;
     const xs = staticShape(x);
-    return [b.expand(keepDimsGrad(b, g!, xs, n.inputs[1] ? constInts(b, n.inputs[1], 'ReduceSum axes') : xs.map((_, i) => i), n.attrs.keepdims !== 0), xs), null];
+    return [
+      b.expand(
+        keepDimsGrad(
+          b,
+          g!,
+          xs,
+          n.inputs[1] ? constInts(b, n.inputs[1], 'ReduceSum axes') : xs.map((_, i) => i),
+          n.attrs.keepdims !== 0,
+        ),
+        xs,
+      ),
+      null,
+    ];
   },
   ReduceMean: (b, n, [g]) => {
     const x = n.inputs[0]!;
     const xs = staticShape(x);
-    const axes = ((n.attrs.axes as number[] | undefined) ?? xs.map((_, i) => i)).map((a) => (a < 0 ? a + xs.length : a));
+    const axes = ((n.attrs.axes as number[] | undefined) ?? xs.map((_, i) => i)).map((a) =>
+      a < 0 ? a + xs.length : a,
+    );
     const count = axes.reduce((a, ax) => a * xs[ax]!, 1);
     const gk = keepDimsGrad(b, g!, xs, axes, n.attrs.keepdims !== 0);
     return [b.expand(b.mul(gk, b.scalar(1 / count, g!.dtype)), xs)];
@@ -229,7 +265,8 @@ const RULES: Record<string, Rule> = {
   LayerNormalization: (b, n, gs, need) => {
     const [x, scale, bias] = n.inputs as Tensor[];
     const [, mean, invStd] = n.outputs;
-    if (!mean || !invStd) unsupported('LayerNormalization must be emitted with its Mean/InvStdDev outputs to be differentiated');
+    if (!mean || !invStd)
+      unsupported('LayerNormalization must be emitted with its Mean/InvStdDev outputs to be differentiated');
     const axis = (n.attrs.axis as number | undefined) ?? -1;
     const xs = staticShape(x!);
     if (axis !== -1 && axis !== xs.length - 1) unsupported('LayerNormalization gradient supports the last axis only');
@@ -262,19 +299,31 @@ function rowsHaveZeroMean(b: GraphBuilder, g: Tensor): boolean {
   if (mm?.op !== 'MatMul' || !mm.inputs[1]) return false;
   const t = b.producer(mm.inputs[1]);
   const perm = t?.attrs.perm as number[] | undefined;
-  return t?.op === 'Transpose' && perm?.length === 2 && perm[0] === 1 && perm[1] === 0 && b.columnCentered.has(t.inputs[0]!.name);
+  return (
+    t?.op === 'Transpose' &&
+    perm?.length === 2 &&
+    perm[0] === 1 &&
+    perm[1] === 0 &&
+    b.columnCentered.has(t.inputs[0]!.name)
+  );
 }
 
 function minMax(b: GraphBuilder, n: GraphNode, g: Tensor, need: boolean[], firstWins: Tensor): Grads {
   const [x, y] = n.inputs as Tensor[];
   const z = zero(b, g);
-  return [need[0] ? unbroadcast(b, b.where(firstWins, g, z), x!.shape) : null, need[1] ? unbroadcast(b, b.where(firstWins, z, g), y!.shape) : null];
+  return [
+    need[0] ? unbroadcast(b, b.where(firstWins, g, z), x!.shape) : null,
+    need[1] ? unbroadcast(b, b.where(firstWins, z, g), y!.shape) : null,
+  ];
 }
 
 function keepDimsGrad(b: GraphBuilder, g: Tensor, xs: number[], axes: number[], keepdims: boolean): Tensor {
   if (keepdims) return g;
   const norm = axes.map((a) => (a < 0 ? a + xs.length : a));
-  return b.reshape(g, xs.map((d, i) => (norm.includes(i) ? 1 : d)));
+  return b.reshape(
+    g,
+    xs.map((d, i) => (norm.includes(i) ? 1 : d)),
+  );
 }
 
 /** Ops with a gradient rule. */
@@ -309,7 +358,8 @@ export function gradients(b: GraphBuilder, loss: Tensor, wrt: Tensor[], seed?: T
   if (!requires.has(loss.name)) unsupported('loss does not depend on any of the tensors to differentiate');
   const acc = new Map<string, Tensor[]>();
   const push = (t: Tensor, gt: Tensor) => {
-    if (!sameShape(gt.shape, t.shape)) unsupported(`gradient [${gt.shape}] does not match its tensor '${t.name}' [${t.shape}]`);
+    if (!sameShape(gt.shape, t.shape))
+      unsupported(`gradient [${gt.shape}] does not match its tensor '${t.name}' [${t.shape}]`);
     const list = acc.get(t.name);
     if (list) list.push(gt);
     else acc.set(t.name, [gt]);
@@ -327,7 +377,8 @@ export function gradients(b: GraphBuilder, loss: Tensor, wrt: Tensor[], seed?: T
     if (gr) {
       for (let k = gr.start; k < gr.end; k++) {
         for (const o of forward[k]!.outputs) {
-          if (o !== gr.output && acc.has(o.name)) unsupported(`tensor '${o.name}' inside a custom-gradient region is used outside it`);
+          if (o !== gr.output && acc.has(o.name))
+            unsupported(`tensor '${o.name}' inside a custom-gradient region is used outside it`);
         }
       }
       const gOut = take(gr.output);

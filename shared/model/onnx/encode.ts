@@ -3,7 +3,16 @@
  * converter. Initializers are stored as raw little-endian bytes.
  */
 import onnxProto from 'onnx-proto';
-import { FloatAttr, TensorAttr, ONNX_DTYPE, type Attr, type ConstData, type DType, type GraphBuilder, type Tensor } from './graph.js';
+import {
+  FloatAttr,
+  TensorAttr,
+  ONNX_DTYPE,
+  type Attr,
+  type ConstData,
+  type DType,
+  type GraphBuilder,
+  type Tensor,
+} from './graph.js';
 
 const { onnx } = onnxProto;
 export type ModelProto = InstanceType<typeof onnx.ModelProto>;
@@ -17,11 +26,16 @@ function rawBytes(d: ConstData): Uint8Array {
 
 function typedFor(dtype: DType, values: number[]): ConstData {
   switch (dtype) {
-    case 'float32': return Float32Array.from(values);
-    case 'float64': return Float64Array.from(values);
-    case 'int32': return Int32Array.from(values);
-    case 'int64': return BigInt64Array.from(values.map((v) => BigInt(v)));
-    case 'bool': return Uint8Array.from(values);
+    case 'float32':
+      return Float32Array.from(values);
+    case 'float64':
+      return Float64Array.from(values);
+    case 'int32':
+      return Int32Array.from(values);
+    case 'int64':
+      return BigInt64Array.from(values.map((v) => BigInt(v)));
+    case 'bool':
+      return Uint8Array.from(values);
   }
 }
 
@@ -33,9 +47,14 @@ function attrProto(name: string, a: Attr) {
   const T = onnx.AttributeProto.AttributeType;
   if (a instanceof FloatAttr) return onnx.AttributeProto.create({ name, type: T.FLOAT, f: a.value });
   if (a instanceof TensorAttr) {
-    return onnx.AttributeProto.create({ name, type: T.TENSOR, t: tensorProto('', a.dtype, [a.values.length], typedFor(a.dtype, a.values)) });
+    return onnx.AttributeProto.create({
+      name,
+      type: T.TENSOR,
+      t: tensorProto('', a.dtype, [a.values.length], typedFor(a.dtype, a.values)),
+    });
   }
-  if (typeof a === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(a) });
+  if (typeof a === 'string')
+    return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(a) });
   if (Array.isArray(a)) return onnx.AttributeProto.create({ name, type: T.INTS, ints: a });
   return onnx.AttributeProto.create({ name, type: T.INT, i: a });
 }
@@ -71,7 +90,9 @@ export function toModelProto(g: GraphBuilder, graphName = 'lamer'): ModelProto {
     graph: {
       name: graphName,
       node,
-      initializer: g.initializers.map((i) => tensorProto(i.tensor.name, i.tensor.dtype, i.tensor.shape as number[], i.data)),
+      initializer: g.initializers.map((i) =>
+        tensorProto(i.tensor.name, i.tensor.dtype, i.tensor.shape as number[], i.data),
+      ),
       input: g.inputs.map(valueInfo),
       output: g.outputs.map(valueInfo),
     },

@@ -21,7 +21,10 @@ export class FloatAttr {
 }
 /** A tensor-valued attribute (e.g. ConstantOfShape's value). */
 export class TensorAttr {
-  constructor(readonly dtype: DType, readonly values: number[]) {}
+  constructor(
+    readonly dtype: DType,
+    readonly values: number[],
+  ) {}
 }
 export type Attr = number | number[] | string | FloatAttr | TensorAttr;
 
@@ -129,7 +132,8 @@ export class GraphBuilder {
 
   /** A named initializer (e.g. a weight baked into an inference graph). */
   initializer(name: string, dtype: DType, shape: number[], data: ConstData): Tensor {
-    if (numel(shape) !== data.length) internal(`initializer '${name}' shape [${shape}] does not match ${data.length} values`);
+    if (numel(shape) !== data.length)
+      internal(`initializer '${name}' shape [${shape}] does not match ${data.length} values`);
     const t = { name: this.claim(name), dtype, shape };
     this.initializers.push({ tensor: t, data });
     this.constants.set(t.name, data);
@@ -142,7 +146,11 @@ export class GraphBuilder {
     if (dtype === 'float32') data = Float32Array.from(values as ArrayLike<number>);
     else if (dtype === 'float64') data = Float64Array.from(values as ArrayLike<number>);
     else if (dtype === 'int32') data = Int32Array.from(values as ArrayLike<number>);
-    else if (dtype === 'int64') data = values instanceof BigInt64Array ? values : BigInt64Array.from(Array.from(values as ArrayLike<number>, (v) => BigInt(v)));
+    else if (dtype === 'int64')
+      data =
+        values instanceof BigInt64Array
+          ? values
+          : BigInt64Array.from(Array.from(values as ArrayLike<number>, (v) => BigInt(v)));
     else data = Uint8Array.from(values as ArrayLike<number>);
     const name = this.fresh('const');
     this.names.delete(name);
@@ -180,7 +188,13 @@ export class GraphBuilder {
   }
 
   /** Emits a node; `shapes`/`dtypes` describe the outputs. */
-  node(op: string, inputs: Array<Tensor | null>, attrs: Record<string, Attr>, outs: Array<{ dtype: DType; shape: Dim[] }>, hint = op.toLowerCase()): Tensor[] {
+  node(
+    op: string,
+    inputs: Array<Tensor | null>,
+    attrs: Record<string, Attr>,
+    outs: Array<{ dtype: DType; shape: Dim[] }>,
+    hint = op.toLowerCase(),
+  ): Tensor[] {
     const outputs = outs.map((o) => ({ name: this.fresh(hint), dtype: o.dtype, shape: o.shape }));
     const n = { op, inputs, outputs, attrs };
     this.nodes.push(n);
@@ -188,7 +202,13 @@ export class GraphBuilder {
     return outputs;
   }
 
-  private one(op: string, inputs: Array<Tensor | null>, attrs: Record<string, Attr>, dtype: DType, shape: Dim[]): Tensor {
+  private one(
+    op: string,
+    inputs: Array<Tensor | null>,
+    attrs: Record<string, Attr>,
+    dtype: DType,
+    shape: Dim[],
+  ): Tensor {
     return this.node(op, inputs, attrs, [{ dtype, shape }])[0]!;
   }
 
@@ -251,12 +271,24 @@ export class GraphBuilder {
     this.same(a, b, op);
     return this.one(op, [a, b], {}, a.dtype, this.broadcastShape(a.shape, b.shape));
   }
-  add(a: Tensor, b: Tensor): Tensor { return this.binary('Add', a, b); }
-  sub(a: Tensor, b: Tensor): Tensor { return this.binary('Sub', a, b); }
-  mul(a: Tensor, b: Tensor): Tensor { return this.binary('Mul', a, b); }
-  div(a: Tensor, b: Tensor): Tensor { return this.binary('Div', a, b); }
-  max(a: Tensor, b: Tensor): Tensor { return this.binary('Max', a, b); }
-  min(a: Tensor, b: Tensor): Tensor { return this.binary('Min', a, b); }
+  add(a: Tensor, b: Tensor): Tensor {
+    return this.binary('Add', a, b);
+  }
+  sub(a: Tensor, b: Tensor): Tensor {
+    return this.binary('Sub', a, b);
+  }
+  mul(a: Tensor, b: Tensor): Tensor {
+    return this.binary('Mul', a, b);
+  }
+  div(a: Tensor, b: Tensor): Tensor {
+    return this.binary('Div', a, b);
+  }
+  max(a: Tensor, b: Tensor): Tensor {
+    return this.binary('Max', a, b);
+  }
+  min(a: Tensor, b: Tensor): Tensor {
+    return this.binary('Min', a, b);
+  }
   /** Variadic sum of same-dtype tensors (broadcasting). */
   sum(xs: Tensor[]): Tensor {
     if (xs.length === 1) return xs[0]!;
@@ -272,26 +304,56 @@ export class GraphBuilder {
     this.same(a, b, op);
     return this.one(op, [a, b], {}, 'bool', this.broadcastShape(a.shape, b.shape));
   }
-  greaterOrEqual(a: Tensor, b: Tensor): Tensor { return this.compare('GreaterOrEqual', a, b); }
-  lessOrEqual(a: Tensor, b: Tensor): Tensor { return this.compare('LessOrEqual', a, b); }
-  greater(a: Tensor, b: Tensor): Tensor { return this.compare('Greater', a, b); }
-  less(a: Tensor, b: Tensor): Tensor { return this.compare('Less', a, b); }
-  and(a: Tensor, b: Tensor): Tensor { return this.compare('And', a, b); }
+  greaterOrEqual(a: Tensor, b: Tensor): Tensor {
+    return this.compare('GreaterOrEqual', a, b);
+  }
+  lessOrEqual(a: Tensor, b: Tensor): Tensor {
+    return this.compare('LessOrEqual', a, b);
+  }
+  greater(a: Tensor, b: Tensor): Tensor {
+    return this.compare('Greater', a, b);
+  }
+  less(a: Tensor, b: Tensor): Tensor {
+    return this.compare('Less', a, b);
+  }
+  and(a: Tensor, b: Tensor): Tensor {
+    return this.compare('And', a, b);
+  }
 
   private unary(op: string, x: Tensor): Tensor {
     return this.one(op, [x], {}, x.dtype, [...x.shape]);
   }
-  neg(x: Tensor): Tensor { return this.unary('Neg', x); }
-  abs(x: Tensor): Tensor { return this.unary('Abs', x); }
-  exp(x: Tensor): Tensor { return this.unary('Exp', x); }
-  log(x: Tensor): Tensor { return this.unary('Log', x); }
-  erf(x: Tensor): Tensor { return this.unary('Erf', x); }
-  sqrt(x: Tensor): Tensor { return this.unary('Sqrt', x); }
-  identity(x: Tensor): Tensor { return this.unary('Identity', x); }
+  neg(x: Tensor): Tensor {
+    return this.unary('Neg', x);
+  }
+  abs(x: Tensor): Tensor {
+    return this.unary('Abs', x);
+  }
+  exp(x: Tensor): Tensor {
+    return this.unary('Exp', x);
+  }
+  log(x: Tensor): Tensor {
+    return this.unary('Log', x);
+  }
+  erf(x: Tensor): Tensor {
+    return this.unary('Erf', x);
+  }
+  sqrt(x: Tensor): Tensor {
+    return this.unary('Sqrt', x);
+  }
+  identity(x: Tensor): Tensor {
+    return this.unary('Identity', x);
+  }
 
   where(cond: Tensor, x: Tensor, y: Tensor): Tensor {
     this.same(x, y, 'Where');
-    return this.one('Where', [cond, x, y], {}, x.dtype, this.broadcastShape(cond.shape, this.broadcastShape(x.shape, y.shape)));
+    return this.one(
+      'Where',
+      [cond, x, y],
+      {},
+      x.dtype,
+      this.broadcastShape(cond.shape, this.broadcastShape(x.shape, y.shape)),
+    );
   }
 
   /** Clip with scalar tensor bounds (either may be null). */
@@ -313,7 +375,8 @@ export class GraphBuilder {
     const k1 = a.shape[a.shape.length - 1]!;
     const k2 = b.shape[b.shape.length - 2]!;
     const n = b.shape[b.shape.length - 1]!;
-    if (typeof k1 === 'number' && typeof k2 === 'number' && k1 !== k2) internal(`MatMul inner dims differ: [${a.shape}] x [${b.shape}]`);
+    if (typeof k1 === 'number' && typeof k2 === 'number' && k1 !== k2)
+      internal(`MatMul inner dims differ: [${a.shape}] x [${b.shape}]`);
     const batch = this.broadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
     return this.one('MatMul', [a, b], {}, a.dtype, [...batch, m, n]);
   }
@@ -331,7 +394,13 @@ export class GraphBuilder {
 
   transpose(x: Tensor, perm: number[]): Tensor {
     if (perm.length !== x.shape.length) internal(`Transpose perm [${perm}] does not fit rank ${x.shape.length}`);
-    return this.one('Transpose', [x], { perm }, x.dtype, perm.map((p) => x.shape[p]!));
+    return this.one(
+      'Transpose',
+      [x],
+      { perm },
+      x.dtype,
+      perm.map((p) => x.shape[p]!),
+    );
   }
 
   /** Swaps the last two axes. */
@@ -374,11 +443,16 @@ export class GraphBuilder {
 
   split(x: Tensor, axis: number, sizes: number[]): Tensor[] {
     const ax = axis < 0 ? axis + x.shape.length : axis;
-    return this.node('Split', [x, this.ints(sizes)], { axis: ax }, sizes.map((s) => {
-      const shape = [...x.shape];
-      shape[ax] = s;
-      return { dtype: x.dtype, shape };
-    }));
+    return this.node(
+      'Split',
+      [x, this.ints(sizes)],
+      { axis: ax },
+      sizes.map((s) => {
+        const shape = [...x.shape];
+        shape[ax] = s;
+        return { dtype: x.dtype, shape };
+      }),
+    );
   }
 
   concat(xs: Tensor[], axis: number): Tensor {
@@ -452,10 +526,18 @@ export class GraphBuilder {
   }
 
   scatterND(data: Tensor, indices: Tensor, updates: Tensor, reduction: 'none' | 'add' = 'none'): Tensor {
-    return this.one('ScatterND', [data, indices, updates], reduction === 'none' ? {} : { reduction }, data.dtype, [...data.shape]);
+    return this.one('ScatterND', [data, indices, updates], reduction === 'none' ? {} : { reduction }, data.dtype, [
+      ...data.shape,
+    ]);
   }
 
-  scatterElements(data: Tensor, indices: Tensor, updates: Tensor, axis: number, reduction: 'none' | 'add' = 'none'): Tensor {
+  scatterElements(
+    data: Tensor,
+    indices: Tensor,
+    updates: Tensor,
+    axis: number,
+    reduction: 'none' | 'add' = 'none',
+  ): Tensor {
     const ax = axis < 0 ? axis + data.shape.length : axis;
     const attrs: Record<string, Attr> = { axis: ax };
     if (reduction !== 'none') attrs.reduction = reduction;
@@ -476,12 +558,24 @@ export class GraphBuilder {
 
   /** ReduceSum over `axes` (opset 13+: axes as an input). */
   reduceSum(x: Tensor, axes: number[], keepdims = true): Tensor {
-    return this.one('ReduceSum', [x, this.ints(axes)], { keepdims: keepdims ? 1 : 0 }, x.dtype, this.reduceShape(x, axes, keepdims));
+    return this.one(
+      'ReduceSum',
+      [x, this.ints(axes)],
+      { keepdims: keepdims ? 1 : 0 },
+      x.dtype,
+      this.reduceShape(x, axes, keepdims),
+    );
   }
 
   /** ReduceMean (opset 17: axes as an attribute). */
   reduceMean(x: Tensor, axes: number[], keepdims = true): Tensor {
-    return this.one('ReduceMean', [x], { axes, keepdims: keepdims ? 1 : 0 }, x.dtype, this.reduceShape(x, axes, keepdims));
+    return this.one(
+      'ReduceMean',
+      [x],
+      { axes, keepdims: keepdims ? 1 : 0 },
+      x.dtype,
+      this.reduceShape(x, axes, keepdims),
+    );
   }
 
   softmax(x: Tensor, axis = -1): Tensor {
@@ -498,11 +592,23 @@ export class GraphBuilder {
    * (onnxruntime's CPU kernel has no float64 variant, nor Erf: float64 graphs serve the finite-difference tests
    * of the other ops.)
    */
-  layerNorm(x: Tensor, scale: Tensor, bias: Tensor | null, eps: number, withStats = false): { y: Tensor; mean?: Tensor; invStd?: Tensor } {
+  layerNorm(
+    x: Tensor,
+    scale: Tensor,
+    bias: Tensor | null,
+    eps: number,
+    withStats = false,
+  ): { y: Tensor; mean?: Tensor; invStd?: Tensor } {
     const stat = [...x.shape.slice(0, -1), 1];
     const outs = [{ dtype: x.dtype, shape: [...x.shape] }];
     if (withStats) outs.push({ dtype: x.dtype, shape: stat }, { dtype: x.dtype, shape: stat });
-    const [y, mean, invStd] = this.node('LayerNormalization', bias ? [x, scale, bias] : [x, scale], { axis: -1, epsilon: new FloatAttr(eps) }, outs, 'ln');
+    const [y, mean, invStd] = this.node(
+      'LayerNormalization',
+      bias ? [x, scale, bias] : [x, scale],
+      { axis: -1, epsilon: new FloatAttr(eps) },
+      outs,
+      'ln',
+    );
     return { y: y!, mean, invStd };
   }
 }

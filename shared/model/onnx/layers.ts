@@ -24,22 +24,23 @@ export function attention(b: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, bias
       const p = b.softmax(b.add(b.matmul(q, kT), bias), -1);
       return { output: b.matmul(p, v), p, kT };
     },
-    ({ output, p, kT }) => (bb, g, need) => {
-      if (need[3]) throw new LamerError('RL_ERR_INTERNAL', 'attention: the bias must be a constant (no gradient)');
-      const D = bb.reduceSum(bb.mul(g, output), [-1], true);
-      // dP − D as one MatMul with the inner dimension extended by one: [dO | D]·[v | −1]ᵀ (no pass over the
-      // [B, H, Tq, Tk] scores for the subtraction).
-      const vs = staticShape(v);
-      const minusOne = bb.constantOfShape([...vs.slice(0, -1), 1], v.dtype, -1);
-      const dPminusD = bb.matmul(bb.concat([g, D], -1), bb.transposeLast(bb.concat([v, minusOne], -1)));
-      const dS = bb.mul(p, dPminusD);
-      return [
-        need[0] ? bb.matmul(dS, bb.transposeLast(kT)) : null,
-        need[1] ? bb.transposeLast(bb.matmul(bb.transposeLast(q), dS)) : null,
-        need[2] ? bb.transposeLast(bb.matmul(bb.transposeLast(g), p)) : null,
-        null,
-      ];
-    },
+    ({ output, p, kT }) =>
+      (bb, g, need) => {
+        if (need[3]) throw new LamerError('RL_ERR_INTERNAL', 'attention: the bias must be a constant (no gradient)');
+        const D = bb.reduceSum(bb.mul(g, output), [-1], true);
+        // dP − D as one MatMul with the inner dimension extended by one: [dO | D]·[v | −1]ᵀ (no pass over the
+        // [B, H, Tq, Tk] scores for the subtraction).
+        const vs = staticShape(v);
+        const minusOne = bb.constantOfShape([...vs.slice(0, -1), 1], v.dtype, -1);
+        const dPminusD = bb.matmul(bb.concat([g, D], -1), bb.transposeLast(bb.concat([v, minusOne], -1)));
+        const dS = bb.mul(p, dPminusD);
+        return [
+          need[0] ? bb.matmul(dS, bb.transposeLast(kT)) : null,
+          need[1] ? bb.transposeLast(bb.matmul(bb.transposeLast(q), dS)) : null,
+          need[2] ? bb.transposeLast(bb.matmul(bb.transposeLast(g), p)) : null,
+          null,
+        ];
+      },
   );
 }
 
@@ -57,11 +58,12 @@ export function gelu(b: GraphBuilder, x: Tensor): Tensor {
       const a = b.add(b.erf(u), b.scalar(1, x.dtype));
       return { output: b.mul(b.mul(x, a), b.scalar(0.5, x.dtype)), u, a };
     },
-    ({ u, a }) => (bb, g) => {
-      const w = bb.div(u, bb.exp(bb.mul(u, u)));
-      const d = bb.add(a, bb.mul(w, bb.scalar(2 / Math.sqrt(Math.PI), x.dtype)));
-      return [bb.mul(bb.mul(g, bb.scalar(0.5, x.dtype)), d)];
-    },
+    ({ u, a }) =>
+      (bb, g) => {
+        const w = bb.div(u, bb.exp(bb.mul(u, u)));
+        const d = bb.add(a, bb.mul(w, bb.scalar(2 / Math.sqrt(Math.PI), x.dtype)));
+        return [bb.mul(bb.mul(g, bb.scalar(0.5, x.dtype)), d)];
+      },
   );
 }
 
@@ -78,10 +80,11 @@ export function scaledGelu(b: GraphBuilder, u: Tensor): Tensor {
       const a = b.add(b.erf(u), b.scalar(1, u.dtype));
       return { output: b.mul(u, a), a };
     },
-    ({ a }) => (bb, g) => {
-      const w = bb.div(u, bb.exp(bb.mul(u, u)));
-      return [bb.mul(g, bb.add(a, bb.mul(w, bb.scalar(2 / Math.sqrt(Math.PI), u.dtype))))];
-    },
+    ({ a }) =>
+      (bb, g) => {
+        const w = bb.div(u, bb.exp(bb.mul(u, u)));
+        return [bb.mul(g, bb.add(a, bb.mul(w, bb.scalar(2 / Math.sqrt(Math.PI), u.dtype))))];
+      },
   );
 }
 

@@ -17,7 +17,11 @@ export const gigpoUpstream: AdvantageEstimator = {
   },
   advantages(g, o) {
     const stats = groupStats(g.firstRowOfTrial.map((i) => g.score[i]));
-    const AS = stepAdvantages(g.rows.map((r) => r.anchor), g.G, o.norm);
+    const AS = stepAdvantages(
+      g.rows.map((r) => r.anchor),
+      g.G,
+      o.norm,
+    );
     const dropAE = (i: number) => o.reflectAdvantage === 'step' && g.rows[i].phase === 'reflect';
     return Float64Array.from(g.score, (s, i) => (dropAE(i) ? 0 : normalise(s, stats, o.norm)) + o.omega * AS[i]);
   },

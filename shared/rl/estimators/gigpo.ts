@@ -9,12 +9,17 @@ import { crossEpisodeReturns } from '../returns.js';
 import { groupStats, normalise, stepAdvantages } from '../stats.js';
 
 export const gigpo: AdvantageEstimator = {
-  description: "LaMer's GiGPO: episode advantage over all rows + identical-anchor step advantage on the cross-episode return",
+  description:
+    "LaMer's GiGPO: episode advantage over all rows + identical-anchor step advantage on the cross-episode return",
   usesGammaTraj: true,
   returns: (rows, o, gammaTraj) => crossEpisodeReturns(rows, o.gammaStep, gammaTraj, o.returns),
   advantages(g, o) {
     const stats = groupStats(g.score);
-    const AS = stepAdvantages(g.rows.map((r) => r.anchor), g.G, o.norm);
+    const AS = stepAdvantages(
+      g.rows.map((r) => r.anchor),
+      g.G,
+      o.norm,
+    );
     const dropAE = (i: number) => o.reflectAdvantage === 'step' && g.rows[i].phase === 'reflect';
     return Float64Array.from(g.score, (s, i) => (dropAE(i) ? 0 : normalise(s, stats, o.norm)) + o.omega * AS[i]);
   },

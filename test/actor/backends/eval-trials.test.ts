@@ -39,35 +39,66 @@ afterAll(async () => {
 });
 
 const settings: TrialSettings = {
-  envId: ENV, envOptions: {}, template: 'compact', memory: 'reflection', attempts: 3, maxTurns: 4, reflect: true,
-  nCtx: model.nCtx, maxActionTokens: 6, maxReflectTokens: 8,
+  envId: ENV,
+  envOptions: {},
+  template: 'compact',
+  memory: 'reflection',
+  attempts: 3,
+  maxTurns: 4,
+  reflect: true,
+  nCtx: model.nCtx,
+  maxActionTokens: 6,
+  maxReflectTokens: 8,
 };
 
 describe('runPresetTrials: embedded vs lamer serve', () => {
-  it.each(['reflexion', 'zeroshot'])('%s: identical responses and log-probs over HTTP', async (name) => {
-    const seeds = [11, 12, 13, 14];
-    const sampling = { temperature: 1, topP: 0.9, seed: 77 };
-    const preset = getPreset(name);
-    const local = await runPresetTrials(settings, seeds, { kind: 'onnx', generator: pool, tokenizer, maxBatch: 16, concurrency: 1 }, preset, sampling);
-    const backend = new OpenAIBackend({ baseUrl: serve.url, model: 'lamer', endpoint: 'completions', concurrency: 4, timeoutMs: 30_000, maxRetries: 0, backoffMs: 0, logprobs: true });
-    const http = await runPresetTrials(settings, seeds, { kind: 'openai', backend, tokenizer }, preset, sampling);
-    let tokens = 0;
-    local.forEach((a, t) => {
-      const b = http[t];
-      expect(b.episodesWon).toEqual(a.episodesWon);
-      expect(b.rows.map((r) => [r.phase, r.episode, r.turn, r.actionText, r.valid])).toEqual(a.rows.map((r) => [r.phase, r.episode, r.turn, r.actionText, r.valid]));
-      a.rows.forEach((ra, i) => {
-        const rb = b.rows[i];
-        expect(Array.from(rb.prompt)).toEqual(Array.from(ra.prompt));
-        const keep = Array.from(ra.response).map((id, k) => [id, ra.behavLogp[k]] as const).filter(([id]) => id !== tokenizer.eos);
-        expect(Array.from(rb.response)).toEqual(keep.map((x) => x[0]));
-        expect(rb.hasLogp).toBe(true);
-        Array.from(rb.behavLogp).forEach((lp, k) => expect(lp).toBeCloseTo(keep[k][1], 5));
-        tokens += rb.response.length;
+  it.each(['reflexion', 'zeroshot'])(
+    '%s: identical responses and log-probs over HTTP',
+    async (name) => {
+      const seeds = [11, 12, 13, 14];
+      const sampling = { temperature: 1, topP: 0.9, seed: 77 };
+      const preset = getPreset(name);
+      const local = await runPresetTrials(
+        settings,
+        seeds,
+        { kind: 'onnx', generator: pool, tokenizer, maxBatch: 16, concurrency: 1 },
+        preset,
+        sampling,
+      );
+      const backend = new OpenAIBackend({
+        baseUrl: serve.url,
+        model: 'lamer',
+        endpoint: 'completions',
+        concurrency: 4,
+        timeoutMs: 30_000,
+        maxRetries: 0,
+        backoffMs: 0,
+        logprobs: true,
       });
-    });
-    expect(tokens).toBeGreaterThan(50);
-    if (name === 'reflexion') expect(http.some((r) => r.rows.some((x) => x.phase === 'reflect'))).toBe(true);
-    expect(backend.stats.requests).toBe(http.reduce((a, r) => a + r.rows.length, 0));
-  }, 60_000);
+      const http = await runPresetTrials(settings, seeds, { kind: 'openai', backend, tokenizer }, preset, sampling);
+      let tokens = 0;
+      local.forEach((a, t) => {
+        const b = http[t];
+        expect(b.episodesWon).toEqual(a.episodesWon);
+        expect(b.rows.map((r) => [r.phase, r.episode, r.turn, r.actionText, r.valid])).toEqual(
+          a.rows.map((r) => [r.phase, r.episode, r.turn, r.actionText, r.valid]),
+        );
+        a.rows.forEach((ra, i) => {
+          const rb = b.rows[i];
+          expect(Array.from(rb.prompt)).toEqual(Array.from(ra.prompt));
+          const keep = Array.from(ra.response)
+            .map((id, k) => [id, ra.behavLogp[k]] as const)
+            .filter(([id]) => id !== tokenizer.eos);
+          expect(Array.from(rb.response)).toEqual(keep.map((x) => x[0]));
+          expect(rb.hasLogp).toBe(true);
+          Array.from(rb.behavLogp).forEach((lp, k) => expect(lp).toBeCloseTo(keep[k][1], 5));
+          tokens += rb.response.length;
+        });
+      });
+      expect(tokens).toBeGreaterThan(50);
+      if (name === 'reflexion') expect(http.some((r) => r.rows.some((x) => x.phase === 'reflect'))).toBe(true);
+      expect(backend.stats.requests).toBe(http.reduce((a, r) => a + r.rows.length, 0));
+    },
+    60_000,
+  );
 });

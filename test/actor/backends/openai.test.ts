@@ -26,7 +26,11 @@ interface Fake {
 
 const servers: Server[] = [];
 afterEach(async () => {
-  for (const s of servers.splice(0)) await new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
+  for (const s of servers.splice(0))
+    await new Promise<void>((r) => {
+      s.closeAllConnections();
+      s.close(() => r());
+    });
 });
 
 async function fake(handler: Handler): Promise<Fake> {
@@ -58,45 +62,96 @@ async function fake(handler: Handler): Promise<Fake> {
 }
 
 const completion = (text: string, logprobs?: Array<[string, number]>) => ({
-  id: 'cmpl-1', object: 'text_completion', model: 'm',
-  choices: [{
-    index: 0, text, finish_reason: 'stop',
-    logprobs: logprobs ? { tokens: logprobs.map((t) => t[0]), token_logprobs: logprobs.map((t) => t[1]) } : null,
-  }],
+  id: 'cmpl-1',
+  object: 'text_completion',
+  model: 'm',
+  choices: [
+    {
+      index: 0,
+      text,
+      finish_reason: 'stop',
+      logprobs: logprobs ? { tokens: logprobs.map((t) => t[0]), token_logprobs: logprobs.map((t) => t[1]) } : null,
+    },
+  ],
 });
 
 const chat = (content: string, logprobs?: Array<[string, number]>) => ({
-  id: 'chatcmpl-1', object: 'chat.completion', model: 'm',
-  choices: [{
-    index: 0, message: { role: 'assistant', content }, finish_reason: 'stop',
-    logprobs: logprobs ? { content: logprobs.map(([token, logprob]) => ({ token, logprob, bytes: null, top_logprobs: [] })) } : null,
-  }],
+  id: 'chatcmpl-1',
+  object: 'chat.completion',
+  model: 'm',
+  choices: [
+    {
+      index: 0,
+      message: { role: 'assistant', content },
+      finish_reason: 'stop',
+      logprobs: logprobs
+        ? { content: logprobs.map(([token, logprob]) => ({ token, logprob, bytes: null, top_logprobs: [] })) }
+        : null,
+    },
+  ],
 });
 
 function backend(url: string, over: Partial<OpenAIBackendOptions> = {}): OpenAIBackend {
   return new OpenAIBackend({
-    baseUrl: url, model: 'm', endpoint: 'completions', concurrency: 4, timeoutMs: 2000, maxRetries: 3, backoffMs: 10, logprobs: true, ...over,
+    baseUrl: url,
+    model: 'm',
+    endpoint: 'completions',
+    concurrency: 4,
+    timeoutMs: 2000,
+    maxRetries: 3,
+    backoffMs: 10,
+    logprobs: true,
+    ...over,
   });
 }
 
-const REQ = { prompt: 'minesweeper <action>', maxTokens: 8, stop: ['</action>'], temperature: 0.7, topP: 0.8, seed: 42 };
+const REQ = {
+  prompt: 'minesweeper <action>',
+  maxTokens: 8,
+  stop: ['</action>'],
+  temperature: 0.7,
+  topP: 0.8,
+  seed: 42,
+};
 
 describe('OpenAIBackend', () => {
   it('sends the sampling parameters, seed, stop and log-prob request, and returns text with per-token log-probs', async () => {
-    const f = await fake(() => ({ body: completion(' 2 3 </action>', [[' 2', -0.5], [' 3', -0.25], [' </action>', -0.01]]) }));
+    const f = await fake(() => ({
+      body: completion(' 2 3 </action>', [
+        [' 2', -0.5],
+        [' 3', -0.25],
+        [' </action>', -0.01],
+      ]),
+    }));
     const out = await backend(f.url).complete(REQ);
     expect(f.paths).toEqual(['/v1/completions']);
     expect(f.bodies[0]).toMatchObject({
-      model: 'm', prompt: REQ.prompt, max_tokens: 8, temperature: 0.7, top_p: 0.8, seed: 42, stop: ['</action>'], logprobs: 0,
+      model: 'm',
+      prompt: REQ.prompt,
+      max_tokens: 8,
+      temperature: 0.7,
+      top_p: 0.8,
+      seed: 42,
+      stop: ['</action>'],
+      logprobs: 0,
       include_stop_str_in_output: true,
     });
     expect(out.text).toBe(' 2 3 </action>');
-    expect(out.tokens).toEqual([{ token: ' 2', logprob: -0.5 }, { token: ' 3', logprob: -0.25 }, { token: ' </action>', logprob: -0.01 }]);
+    expect(out.tokens).toEqual([
+      { token: ' 2', logprob: -0.5 },
+      { token: ' 3', logprob: -0.25 },
+      { token: ' </action>', logprob: -0.01 },
+    ]);
     expect(out.retries).toBe(0);
   });
 
   it('chat endpoint: one user message, logprobs: true; no stop strings means no vLLM extension field', async () => {
-    const f = await fake(() => ({ body: chat('I reveal <action>(2, 3)</action>', [['I', -1], [' reveal', -2]]) }));
+    const f = await fake(() => ({
+      body: chat('I reveal <action>(2, 3)</action>', [
+        ['I', -1],
+        [' reveal', -2],
+      ]),
+    }));
     const out = await backend(f.url, { endpoint: 'chat' }).complete({ ...REQ, stop: [] });
     expect(f.paths).toEqual(['/v1/chat/completions']);
     expect(f.bodies[0].messages).toEqual([{ role: 'user', content: REQ.prompt }]);
@@ -114,9 +169,15 @@ describe('OpenAIBackend', () => {
   });
 
   it('retries 429 honouring Retry-After, then succeeds', async () => {
-    const f = await fake((_, n) => (n === 1
-      ? { status: 429, body: { error: { message: 'slow down', type: 'rate_limit' } }, headers: { 'retry-after-ms': '300' } }
-      : { body: completion(' 1 1 </action>') }));
+    const f = await fake((_, n) =>
+      n === 1
+        ? {
+            status: 429,
+            body: { error: { message: 'slow down', type: 'rate_limit' } },
+            headers: { 'retry-after-ms': '300' },
+          }
+        : { body: completion(' 1 1 </action>') },
+    );
     const b = backend(f.url);
     const t0 = performance.now();
     const out = await b.complete(REQ);
@@ -130,7 +191,10 @@ describe('OpenAIBackend', () => {
     const f = await fake(() => ({ status: 503, body: { error: { message: 'overloaded', type: 'server_error' } } }));
     const b = backend(f.url, { maxRetries: 2, backoffMs: 40 });
     const t0 = performance.now();
-    await expect(b.complete(REQ)).rejects.toMatchObject({ code: 'RL_ERR_BACKEND', message: expect.stringMatching(/HTTP 503.*gave up after 3 attempts/) });
+    await expect(b.complete(REQ)).rejects.toMatchObject({
+      code: 'RL_ERR_BACKEND',
+      message: expect.stringMatching(/HTTP 503.*gave up after 3 attempts/),
+    });
     // 40·(0.75..1.25) + 80·(0.75..1.25) ≥ 90 ms of backoff.
     expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
     expect(f.bodies).toHaveLength(3);
@@ -138,16 +202,26 @@ describe('OpenAIBackend', () => {
   });
 
   it('recovers from a 500 followed by a success', async () => {
-    const f = await fake((_, n) => (n <= 2 ? { status: 500, raw: 'oops', headers: { 'content-type': 'text/plain' } } : { body: completion(' 4 4 </action>') }));
+    const f = await fake((_, n) =>
+      n <= 2
+        ? { status: 500, raw: 'oops', headers: { 'content-type': 'text/plain' } }
+        : { body: completion(' 4 4 </action>') },
+    );
     const out = await backend(f.url).complete(REQ);
     expect(out.retries).toBe(2);
     expect(out.text).toBe(' 4 4 </action>');
   });
 
-  it('does not retry a 400 and reports the server\'s message', async () => {
-    const f = await fake(() => ({ status: 400, body: { error: { message: "This model's maximum context length is 256 tokens", type: 'invalid_request_error' } } }));
+  it("does not retry a 400 and reports the server's message", async () => {
+    const f = await fake(() => ({
+      status: 400,
+      body: { error: { message: "This model's maximum context length is 256 tokens", type: 'invalid_request_error' } },
+    }));
     const b = backend(f.url);
-    await expect(b.complete(REQ)).rejects.toMatchObject({ code: 'RL_ERR_BACKEND', message: expect.stringMatching(/completions: HTTP 400: This model's maximum context length/) });
+    await expect(b.complete(REQ)).rejects.toMatchObject({
+      code: 'RL_ERR_BACKEND',
+      message: expect.stringMatching(/completions: HTTP 400: This model's maximum context length/),
+    });
     expect(f.bodies).toHaveLength(1);
   });
 
@@ -155,7 +229,10 @@ describe('OpenAIBackend', () => {
     const f = await fake(() => ({ delayMs: 1500, body: completion(' 1 2 </action>') }));
     const b = backend(f.url, { timeoutMs: 200, maxRetries: 1 });
     const t0 = performance.now();
-    await expect(b.complete(REQ)).rejects.toMatchObject({ code: 'RL_ERR_BACKEND', message: expect.stringMatching(/timed out.*gave up after 2 attempts/) });
+    await expect(b.complete(REQ)).rejects.toMatchObject({
+      code: 'RL_ERR_BACKEND',
+      message: expect.stringMatching(/timed out.*gave up after 2 attempts/),
+    });
     expect(performance.now() - t0).toBeLessThan(1400);
     expect(b.stats.timeouts).toBe(2);
   });
@@ -177,11 +254,18 @@ describe('OpenAIBackend', () => {
     ];
     for (const [reply, re] of cases) {
       const f = await fake(() => reply);
-      await expect(backend(f.url).complete(REQ)).rejects.toMatchObject({ code: 'RL_ERR_BACKEND', message: expect.stringMatching(re) });
+      await expect(backend(f.url).complete(REQ)).rejects.toMatchObject({
+        code: 'RL_ERR_BACKEND',
+        message: expect.stringMatching(re),
+      });
       expect(f.bodies).toHaveLength(1);
     }
-    const c = await fake(() => ({ body: { choices: [{ message: { role: 'assistant' }, logprobs: { content: [{ token: 'a' }] } }] } }));
-    await expect(backend(c.url, { endpoint: 'chat' }).complete(REQ)).rejects.toThrow(/choices\.0\.logprobs\.content\.0\.logprob/);
+    const c = await fake(() => ({
+      body: { choices: [{ message: { role: 'assistant' }, logprobs: { content: [{ token: 'a' }] } }] },
+    }));
+    await expect(backend(c.url, { endpoint: 'chat' }).complete(REQ)).rejects.toThrow(
+      /choices\.0\.logprobs\.content\.0\.logprob/,
+    );
   });
 
   it('missing log-probs: text comes back without tokens, and trial rows say hasLogp false with no behaviour log-probs', async () => {
@@ -191,17 +275,55 @@ describe('OpenAIBackend', () => {
     expect(out.tokens).toBeUndefined();
     // Through the trial runner with the learner's tokenizer: evaluation-only rows.
     const env = makeEnv('lamer/MineSweeper-v0', { template: 'compact' });
-    const words = ['minesweeper', 'mines', '<trial>', '<hist>', '</hist>', '<board>', '</board>', '<nl>', '<action>', '</action>',
-      '<remark>', '</remark>', '<reflect>', '<mem>', '</mem>', '?', '.', ',', 'mine', 'safe', ...Array.from({ length: 33 }, (_, i) => String(i))];
+    const words = [
+      'minesweeper',
+      'mines',
+      '<trial>',
+      '<hist>',
+      '</hist>',
+      '<board>',
+      '</board>',
+      '<nl>',
+      '<action>',
+      '</action>',
+      '<remark>',
+      '</remark>',
+      '<reflect>',
+      '<mem>',
+      '</mem>',
+      '?',
+      '.',
+      ',',
+      'mine',
+      'safe',
+      ...Array.from({ length: 33 }, (_, i) => String(i)),
+    ];
     const tok = new WordTokenizer(words);
-    const res = await runTrial({
-      envId: env.id, template: 'compact', memory: 'reflection', attempts: 1, maxTurns: 2, reflect: false, taskSeed: 3,
-      nCtx: 256, maxActionTokens: 8, maxReflectTokens: 12,
-    }, {
-      env, tokenizer: tok, stopText: { play: ['</action>'], reflect: ['</remark>'] },
-      buildPrompt: (ctx) => buildPrompt(env, ctx), parseReflection: (t) => parseReflection(env.id, 'compact', t),
-      generateText: async (req) => ({ ...(await b.complete({ ...REQ, prompt: req.prompt, stop: req.stop })), policyVersion: 0 }),
-    });
+    const res = await runTrial(
+      {
+        envId: env.id,
+        template: 'compact',
+        memory: 'reflection',
+        attempts: 1,
+        maxTurns: 2,
+        reflect: false,
+        taskSeed: 3,
+        nCtx: 256,
+        maxActionTokens: 8,
+        maxReflectTokens: 12,
+      },
+      {
+        env,
+        tokenizer: tok,
+        stopText: { play: ['</action>'], reflect: ['</remark>'] },
+        buildPrompt: (ctx) => buildPrompt(env, ctx),
+        parseReflection: (t) => parseReflection(env.id, 'compact', t),
+        generateText: async (req) => ({
+          ...(await b.complete({ ...REQ, prompt: req.prompt, stop: req.stop })),
+          policyVersion: 0,
+        }),
+      },
+    );
     expect(res.rows.length).toBeGreaterThan(0);
     for (const r of res.rows) {
       expect(r.hasLogp).toBe(false);
@@ -210,41 +332,86 @@ describe('OpenAIBackend', () => {
     }
   });
 
-  it('keeps log-probs only when the server\'s tokens are exactly the tokenizer\'s words', async () => {
+  it("keeps log-probs only when the server's tokens are exactly the tokenizer's words", async () => {
     const tok = new WordTokenizer(['2', '</action>', '<action>']);
     const env = makeEnv('lamer/MineSweeper-v0', { template: 'compact' });
-    const trial = (tokens: Array<[string, number]>) => fake(() => ({ body: completion(' 2 2 </action>', tokens) })).then(async (f) => {
-      const b = backend(f.url);
-      const res = await runTrial({
-        envId: env.id, template: 'compact', memory: 'reflection', attempts: 1, maxTurns: 1, reflect: false, taskSeed: 3,
-        nCtx: 512, maxActionTokens: 8, maxReflectTokens: 12,
-      }, {
-        env, tokenizer: tok, buildPrompt: (ctx) => buildPrompt(env, ctx), parseReflection: (t) => parseReflection(env.id, 'compact', t),
-        generateText: async (req) => ({ ...(await b.complete({ ...REQ, prompt: req.prompt })), policyVersion: 0 }),
+    const trial = (tokens: Array<[string, number]>) =>
+      fake(() => ({ body: completion(' 2 2 </action>', tokens) })).then(async (f) => {
+        const b = backend(f.url);
+        const res = await runTrial(
+          {
+            envId: env.id,
+            template: 'compact',
+            memory: 'reflection',
+            attempts: 1,
+            maxTurns: 1,
+            reflect: false,
+            taskSeed: 3,
+            nCtx: 512,
+            maxActionTokens: 8,
+            maxReflectTokens: 12,
+          },
+          {
+            env,
+            tokenizer: tok,
+            buildPrompt: (ctx) => buildPrompt(env, ctx),
+            parseReflection: (t) => parseReflection(env.id, 'compact', t),
+            generateText: async (req) => ({ ...(await b.complete({ ...REQ, prompt: req.prompt })), policyVersion: 0 }),
+          },
+        );
+        return res.rows[0];
       });
-      return res.rows[0];
-    });
-    const aligned = await trial([[' 2', -1], [' 2', -2], [' </action>', -0.5]]);
+    const aligned = await trial([
+      [' 2', -1],
+      [' 2', -2],
+      [' </action>', -0.5],
+    ]);
     expect(aligned.hasLogp).toBe(true);
     expect(Array.from(aligned.behavLogp)).toEqual([-1, -2, -0.5]);
     // BPE-like pieces of a real LLM do not map onto the word vocabulary: no log-probs rather than wrong ones.
-    const bpe = await trial([[' 2 2', -1], [' </', -2], ['action>', -0.5]]);
+    const bpe = await trial([
+      [' 2 2', -1],
+      [' </', -2],
+      ['action>', -0.5],
+    ]);
     expect(bpe.hasLogp).toBe(false);
     expect(bpe.behavLogp.length).toBe(0);
   });
 
   it('full template: the whole prompt goes to the server and rows carry text only (the learner cannot train on them)', async () => {
-    const f = await fake(() => ({ body: completion('<action>(2, 3)</action>', [['<action>(2,', -0.1], [' 3)</action>', -0.2]]) }));
+    const f = await fake(() => ({
+      body: completion('<action>(2, 3)</action>', [
+        ['<action>(2,', -0.1],
+        [' 3)</action>', -0.2],
+      ]),
+    }));
     const b = backend(f.url);
     const env = makeEnv('lamer/MineSweeper-v0', { template: 'full' });
     const tok = new WordTokenizer(['<action>(2,', '3)</action>']); // even tokens that happen to be vocabulary words
-    const res = await runTrial({
-      envId: env.id, template: 'full', memory: 'reflection', attempts: 1, maxTurns: 1, reflect: false, taskSeed: 3,
-      nCtx: 16, maxActionTokens: 8, maxReflectTokens: 8,
-    }, {
-      env, tokenizer: tok, buildPrompt: (ctx) => buildPrompt(env, ctx), parseReflection: (t) => parseReflection(env.id, 'full', t),
-      generateText: async (req) => ({ ...(await b.complete({ ...REQ, prompt: req.prompt, stop: req.stop })), policyVersion: 0 }),
-    });
+    const res = await runTrial(
+      {
+        envId: env.id,
+        template: 'full',
+        memory: 'reflection',
+        attempts: 1,
+        maxTurns: 1,
+        reflect: false,
+        taskSeed: 3,
+        nCtx: 16,
+        maxActionTokens: 8,
+        maxReflectTokens: 8,
+      },
+      {
+        env,
+        tokenizer: tok,
+        buildPrompt: (ctx) => buildPrompt(env, ctx),
+        parseReflection: (t) => parseReflection(env.id, 'full', t),
+        generateText: async (req) => ({
+          ...(await b.complete({ ...REQ, prompt: req.prompt, stop: req.stop })),
+          policyVersion: 0,
+        }),
+      },
+    );
     const sent = f.bodies[0].prompt as string;
     expect(sent.split(/\s+/).length).toBeGreaterThan(100); // not cut to the learner's 16-token context
     expect(sent).not.toContain('<unk>');
@@ -253,7 +420,9 @@ describe('OpenAIBackend', () => {
   });
 
   it('restores a stop string the server left out when it reports stop_reason (vLLM)', async () => {
-    const f = await fake(() => ({ body: { choices: [{ text: ' 3 3 ', finish_reason: 'stop', stop_reason: '</action>' }] } }));
+    const f = await fake(() => ({
+      body: { choices: [{ text: ' 3 3 ', finish_reason: 'stop', stop_reason: '</action>' }] },
+    }));
     expect((await backend(f.url).complete(REQ)).text).toBe(' 3 3 </action>');
     const g = await fake(() => ({ body: { choices: [{ text: ' 3 3 ', finish_reason: 'stop', stop_reason: null }] } }));
     expect((await backend(g.url).complete(REQ)).text).toBe(' 3 3 '); // end-of-text: no tag is invented

@@ -12,8 +12,15 @@ const ENVS = ['lamer/Sokoban-v0', 'lamer/MineSweeper-v0', 'lamer/WebShop-v0', 'l
 
 function ctxFor(initialObs: string, over: Partial<PromptContext> = {}): PromptContext {
   return {
-    template: 'full', phase: 'play', memory: 'reflection', initialObs, episode: 0, turn: 0,
-    current: { steps: [], won: false }, past: [], ...over,
+    template: 'full',
+    phase: 'play',
+    memory: 'reflection',
+    initialObs,
+    episode: 0,
+    turn: 0,
+    current: { steps: [], won: false },
+    past: [],
+    ...over,
   };
 }
 
@@ -58,13 +65,18 @@ describe('evaluation presets', () => {
     const s = { reflect: true, memory: 'both' } as TrialSettings;
     expect(getPreset('zeroshot').settings(s)).toMatchObject({ reflect: false });
     expect(getPreset('react').settings(s)).toMatchObject({ reflect: false });
-    expect(getPreset('reflexion').settings({ ...s, reflect: false })).toMatchObject({ reflect: true, memory: 'reflection' });
+    expect(getPreset('reflexion').settings({ ...s, reflect: false })).toMatchObject({
+      reflect: true,
+      memory: 'reflection',
+    });
     expect(getPreset('lamer').settings(s)).toBe(s);
   });
 
   it('parses preset lists and names the known ones on a typo', () => {
     expect(parsePresetList('react, zeroshot,react').map((p) => p.name)).toEqual(['react', 'zeroshot']);
-    expect(() => parsePresetList('reflection')).toThrow(/unknown preset 'reflection' \(known: lamer, zeroshot, react, reflexion\)/);
+    expect(() => parsePresetList('reflection')).toThrow(
+      /unknown preset 'reflection' \(known: lamer, zeroshot, react, reflexion\)/,
+    );
     expect(() => parsePresetList(' , ')).toThrow(/needs at least one/);
   });
 
@@ -80,12 +92,24 @@ describe('evaluation presets', () => {
       },
     };
     const settings: TrialSettings = {
-      envId: 'lamer/MineSweeper-v0', envOptions: {}, template: 'full', memory: 'reflection', attempts: 3, maxTurns: 2, reflect: true,
-      nCtx: Number.MAX_SAFE_INTEGER, maxActionTokens: 64, maxReflectTokens: 64,
+      envId: 'lamer/MineSweeper-v0',
+      envOptions: {},
+      template: 'full',
+      memory: 'reflection',
+      attempts: 3,
+      maxTurns: 2,
+      reflect: true,
+      nCtx: Number.MAX_SAFE_INTEGER,
+      maxActionTokens: 64,
+      maxReflectTokens: 64,
     };
     const run = async (name: string) => {
       seen.length = 0;
-      const res = await runPresetTrials(settings, [7], { kind: 'openai', backend: policy }, getPreset(name), { temperature: 0.7, topP: 0.8, seed: 1 });
+      const res = await runPresetTrials(settings, [7], { kind: 'openai', backend: policy }, getPreset(name), {
+        temperature: 0.7,
+        topP: 0.8,
+        seed: 1,
+      });
       return { res: res[0], prompts: seen.map((r) => r.prompt) };
     };
     const z = await run('zeroshot');

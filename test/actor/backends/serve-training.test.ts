@@ -46,16 +46,34 @@ async function run(logprobs: boolean) {
   });
   const logger = createLogger({ level: 'silent' });
   const learner = await LearnerRuntime.start({
-    config, runDir: new RunDir(join(dir, 'run')), logger, auth: createAuthenticator(MASTER),
-    vocabulary: compactVocabulary(ENV), initModel: { config: model, params, tokenizer },
+    config,
+    runDir: new RunDir(join(dir, 'run')),
+    logger,
+    auth: createAuthenticator(MASTER),
+    vocabulary: compactVocabulary(ENV),
+    initModel: { config: model, params, tokenizer },
   });
   cleanup.push(() => learner.close());
   const backend = new OpenAIBackend({
-    baseUrl: serve.url, model: 'lamer', endpoint: 'completions', concurrency: 8, timeoutMs: 30_000, maxRetries: 2, backoffMs: 50, logprobs,
+    baseUrl: serve.url,
+    model: 'lamer',
+    endpoint: 'completions',
+    concurrency: 8,
+    timeoutMs: 30_000,
+    maxRetries: 2,
+    backoffMs: 50,
+    logprobs,
   });
   const actor = await ActorRuntime.start({
-    url: learner.url, actorId: 'a0', token: deriveActorToken(MASTER, 'a0'), runId: learner.runId, logger,
-    threads: 1, groupsInFlight: 2, maxBatch: 8, backend,
+    url: learner.url,
+    actorId: 'a0',
+    token: deriveActorToken(MASTER, 'a0'),
+    runId: learner.runId,
+    logger,
+    threads: 1,
+    groupsInFlight: 2,
+    maxBatch: 8,
+    backend,
   });
   cleanup.push(() => actor.shutdown('test over'));
   const summary = await learner.run();

@@ -9,7 +9,13 @@ describe('env checker: 1,000 seeds per env', () => {
   it('Sokoban (full template, 3 moves per turn) passes; every level solved by the solver', () => {
     const r = checkEnv('sokoban', { episodes: 1000 });
     expect(r.failures).toEqual([]);
-    expect(r).toMatchObject({ deterministic: true, restartExact: true, rulesConsistent: true, ok: true, solverSuccess: 1 });
+    expect(r).toMatchObject({
+      deterministic: true,
+      restartExact: true,
+      rulesConsistent: true,
+      ok: true,
+      solverSuccess: 1,
+    });
     expect(r.meanSolutionLength).toBeGreaterThanOrEqual(5);
     expect(r.meanSolutionLength).toBeLessThanOrEqual(21);
     expect(r.randomSuccess).toBeLessThan(0.2);
@@ -74,7 +80,13 @@ class ForgetfulRestart extends MineSweeperEnv {
 class GenerousRewards extends SokobanEnv {
   override step(response: string): StepResult {
     const r = super.step(response);
-    return r.info.won ? { ...r, reward: r.reward + 1, info: { ...r.info, episode: r.info.episode && { ...r.info.episode, r: r.info.episode.r + 1 } } } : r;
+    return r.info.won
+      ? {
+          ...r,
+          reward: r.reward + 1,
+          info: { ...r.info, episode: r.info.episode && { ...r.info.episode, r: r.info.episode.r + 1 } },
+        }
+      : r;
   }
 }
 class BadEpisodeInfo extends MineSweeperEnv {

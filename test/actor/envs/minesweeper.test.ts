@@ -2,19 +2,36 @@ import { describe, expect, it } from 'vitest';
 import { createBoard, emptyState, generateBoard, renderMines, reveal } from '../../../actor/envs/minesweeper/board.js';
 import { MineSweeperEnv } from '../../../actor/envs/minesweeper/env.js';
 import { parseMineAction } from '../../../actor/envs/minesweeper/parse.js';
-import { chooseMineCell, mineProbabilities, parseMineObs, type MineView } from '../../../actor/envs/minesweeper/solver.js';
+import {
+  chooseMineCell,
+  mineProbabilities,
+  parseMineObs,
+  type MineView,
+} from '../../../actor/envs/minesweeper/solver.js';
 import { createRng } from '../../../shared/rng.js';
 
 const click = (r: number, c: number) => `<action>(${r}, ${c})</action>`;
 
-function explicit(size: number, mines: Array<[number, number]>, firstClick: [number, number], template: 'full' | 'compact' = 'full') {
+function explicit(
+  size: number,
+  mines: Array<[number, number]>,
+  firstClick: [number, number],
+  template: 'full' | 'compact' = 'full',
+) {
   const env = new MineSweeperEnv({ size, template, board: { mines, firstClick } });
   const first = env.reset({ seed: 0 });
   return { env, first };
 }
 
 // Hand-checked: the first click (6, 1) is a blank that cascades incl. diagonals; (4..2, 6) form a separate blank area.
-const SIX = { mines: [[1, 1], [6, 6], [3, 4]] as Array<[number, number]>, firstClick: [6, 1] as [number, number] };
+const SIX = {
+  mines: [
+    [1, 1],
+    [6, 6],
+    [3, 4],
+  ] as Array<[number, number]>,
+  firstClick: [6, 1] as [number, number],
+};
 const SIX_INITIAL = [
   'Row 1: ? ? ? ? ? ?',
   'Row 2: 1 1 1 ? ? ?',
@@ -25,7 +42,15 @@ const SIX_INITIAL = [
 ].join('\n');
 
 // Mines around the ring of a 5x5 board: every ring cell is a number, the centre (3, 3) a blank.
-const RING = { mines: [[1, 3], [3, 1], [3, 5], [5, 3]] as Array<[number, number]>, firstClick: [1, 1] as [number, number] };
+const RING = {
+  mines: [
+    [1, 3],
+    [3, 1],
+    [3, 5],
+    [5, 3],
+  ] as Array<[number, number]>,
+  firstClick: [1, 1] as [number, number],
+};
 
 describe('MineSweeper rendering and first click', () => {
   it("renders 'Row r:' from 1 with the automatic first click cascading through blanks and diagonals", () => {
@@ -85,7 +110,16 @@ describe('MineSweeper rewards', () => {
 
   it('+0.5 also when the single changed cell is a blank whose neighbours are already open', () => {
     const { env } = explicit(5, RING.mines, RING.firstClick);
-    for (const [r, c] of [[2, 3], [2, 4], [3, 2], [3, 4], [4, 2], [4, 3], [4, 4]]) expect(env.step(click(r, c)).reward).toBe(0.5);
+    for (const [r, c] of [
+      [2, 3],
+      [2, 4],
+      [3, 2],
+      [3, 4],
+      [4, 2],
+      [4, 3],
+      [4, 4],
+    ])
+      expect(env.step(click(r, c)).reward).toBe(0.5);
     const centre = env.step(click(3, 3));
     expect(centre.reward).toBe(0.5);
     expect(centre.obs.split('\n')[2]).toBe('Row 3: ? 1 . 1 ?');
@@ -110,7 +144,11 @@ describe('MineSweeper rewards', () => {
   });
 
   it('option wastedClickReward sets the reward of a click that changes nothing', () => {
-    const env = new MineSweeperEnv({ size: 6, board: { mines: SIX.mines as Array<[number, number]>, firstClick: SIX.firstClick as [number, number] }, wastedClickReward: -0.2 });
+    const env = new MineSweeperEnv({
+      size: 6,
+      board: { mines: SIX.mines as Array<[number, number]>, firstClick: SIX.firstClick as [number, number] },
+      wastedClickReward: -0.2,
+    });
     env.reset({ seed: 0 });
     expect(env.step(click(6, 1)).reward).toBe(-0.2);
     expect(env.step('(2, 3)').reward).toBe(-0.2);
@@ -129,7 +167,14 @@ describe('MineSweeper rewards', () => {
   });
 
   it('the reveal that clears the board gives +10 and wins', () => {
-    const { env: e2 } = explicit(3, [[1, 1], [1, 3]], [3, 2]);
+    const { env: e2 } = explicit(
+      3,
+      [
+        [1, 1],
+        [1, 3],
+      ],
+      [3, 2],
+    );
     expect(e2.render()).toBe(['Row 1: ? ? ?', 'Row 2: 1 2 1', 'Row 3: . . .'].join('\n'));
     const win = e2.step(click(1, 2));
     expect(win.reward).toBe(10);
@@ -168,7 +213,15 @@ describe('MineSweeper parsing (reference rules)', () => {
     expect(p('<action>(0, 3)</action>').valid).toBe(true);
   });
   it('is invalid with missing or upper-case tags, tags in the wrong order, (3 3) or negative numbers', () => {
-    for (const s of ['(2, 3)', '<action>(2, 3)', '<ACTION>(2, 3)</ACTION>', '</action>(2, 3)<action>', '<action>(3 3)</action>', '<action>(-1, 2)</action>', '<action>2, 3</action>']) {
+    for (const s of [
+      '(2, 3)',
+      '<action>(2, 3)',
+      '<ACTION>(2, 3)</ACTION>',
+      '</action>(2, 3)<action>',
+      '<action>(3 3)</action>',
+      '<action>(-1, 2)</action>',
+      '<action>2, 3</action>',
+    ]) {
       expect(p(s).valid).toBe(false);
     }
   });
@@ -176,7 +229,15 @@ describe('MineSweeper parsing (reference rules)', () => {
     const c = (s: string) => parseMineAction(s, 'compact');
     expect(c('2 3 </action>')).toEqual({ row: 2, col: 3, valid: true });
     expect(c(' 4  5  </action> extra')).toEqual({ row: 4, col: 5, valid: true });
-    for (const s of ['2 3', '2 </action>', '2 3 4 </action>', 'a b </action>', '33 1 </action>', '(2, 3) </action>', '02 3 </action>']) {
+    for (const s of [
+      '2 3',
+      '2 </action>',
+      '2 3 4 </action>',
+      'a b </action>',
+      '33 1 </action>',
+      '(2, 3) </action>',
+      '02 3 </action>',
+    ]) {
       expect(c(s).valid).toBe(false);
     }
   });
@@ -185,7 +246,16 @@ describe('MineSweeper parsing (reference rules)', () => {
 describe('MineSweeper explicit boards and options', () => {
   it('names the problem in a malformed board', () => {
     expect(() => explicit(6, [[7, 1]], [1, 1])).toThrow(/mine \[7, 1\] is outside the 6x6 board/);
-    expect(() => explicit(6, [[2, 2], [2, 2]], [1, 1])).toThrow(/listed twice/);
+    expect(() =>
+      explicit(
+        6,
+        [
+          [2, 2],
+          [2, 2],
+        ],
+        [1, 1],
+      ),
+    ).toThrow(/listed twice/);
     expect(() => explicit(6, [[2, 2]], [2, 2])).toThrow(/firstClick \[2, 2\] is a mine/);
     expect(() => explicit(6, [[2, 2]], [0, 1])).toThrow(/firstClick \[0, 1\] is outside/);
     expect(() => explicit(3, [[1, 1]], [3, 3])).toThrow(/already clears the whole board/);
@@ -195,9 +265,13 @@ describe('MineSweeper explicit boards and options', () => {
   it('rejects bad options', () => {
     expect(() => new MineSweeperEnv({ mines: 35 })).toThrow(/at least 2 safe cells/);
     expect(() => new MineSweeperEnv({ size: 1 })).toThrow(/option 'size'/);
-    expect(() => new MineSweeperEnv({ size: 20, template: 'compact' })).toThrow(/compact template supports boards up to 16x16/);
+    expect(() => new MineSweeperEnv({ size: 20, template: 'compact' })).toThrow(
+      /compact template supports boards up to 16x16/,
+    );
     expect(() => new MineSweeperEnv({ flags: true } as never)).toThrow(/flags/);
-    expect(() => new MineSweeperEnv({ mines: 4, board: { mines: [[1, 1]], firstClick: [3, 3] } })).toThrow(/either 'mines'/);
+    expect(() => new MineSweeperEnv({ mines: 4, board: { mines: [[1, 1]], firstClick: [3, 3] } })).toThrow(
+      /either 'mines'/,
+    );
   });
 
   it('supports harder configurations (bigger boards, more mines)', () => {
@@ -223,11 +297,13 @@ function bruteProbabilities(view: MineView): number[] {
       const r = Math.floor(c / view.size);
       const k = c % view.size;
       let n = 0;
-      for (let dr = -1; dr <= 1; dr++) for (let dk = -1; dk <= 1; dk++) {
-        const rr = r + dr;
-        const kk = k + dk;
-        if ((dr || dk) && rr >= 0 && rr < view.size && kk >= 0 && kk < view.size && mine.has(rr * view.size + kk)) n++;
-      }
+      for (let dr = -1; dr <= 1; dr++)
+        for (let dk = -1; dk <= 1; dk++) {
+          const rr = r + dr;
+          const kk = k + dk;
+          if ((dr || dk) && rr >= 0 && rr < view.size && kk >= 0 && kk < view.size && mine.has(rr * view.size + kk))
+            n++;
+        }
       if (n !== view.cells[c]) return false;
     }
     return true;

@@ -6,7 +6,17 @@ import type { EpisodeLog, MemoryMode, PromptContext, Template, TextEnv } from '.
 import { createRng } from '../../../shared/rng.js';
 
 function ctxOf(env: TextEnv, initialObs: string, over: Partial<PromptContext>): PromptContext {
-  return { template: env.template, phase: 'play', memory: 'reflection', initialObs, episode: 0, turn: 0, current: { steps: [], won: false }, past: [], ...over };
+  return {
+    template: env.template,
+    phase: 'play',
+    memory: 'reflection',
+    initialObs,
+    episode: 0,
+    turn: 0,
+    current: { steps: [], won: false },
+    past: [],
+    ...over,
+  };
 }
 
 const fakeSteps = (n: number, obs = (i: number) => `Row 1: obs${i}`) =>
@@ -61,10 +71,15 @@ describe('full template: play prompts', () => {
     expect(traj).toContain('Observation 3:\nRow 1: a3\nThe task was NOT completed.');
     expect(traj).not.toContain('first lesson');
     const both = build('both');
-    expect(both).toContain('Observation 3:\nRow 1: a3\nThe task was NOT completed. Your reflection on that trial:\nfirst lesson');
+    expect(both).toContain(
+      'Observation 3:\nRow 1: a3\nThe task was NOT completed. Your reflection on that trial:\nfirst lesson',
+    );
     expect(both).toContain('You are now on trial #3');
     // Without a reflect phase (reflection undefined) the block only states the failure.
-    const none = buildPrompt(env, ctxOf(env, initialObs, { memory: 'reflection', episode: 1, past: [{ steps: fakeSteps(1), won: false }] }));
+    const none = buildPrompt(
+      env,
+      ctxOf(env, initialObs, { memory: 'reflection', episode: 1, past: [{ steps: fakeSteps(1), won: false }] }),
+    );
     expect(none).toContain('On trial #1 the task was NOT completed.\n\nYou are now on trial #2');
     expect(none).not.toContain('Your reflection');
   });
@@ -88,7 +103,10 @@ describe('full template: reflect prompts', () => {
     const initialObs = env.reset({ seed: 3 }).obs;
     const finished: EpisodeLog = { steps: fakeSteps(8, (i) => `Row 1: f${i}`), won: false };
     const older: EpisodeLog = { steps: fakeSteps(1, () => 'Row 1: OLD'), won: false, reflection: 'OLD LESSON' };
-    const p = buildPrompt(env, ctxOf(env, initialObs, { phase: 'reflect', episode: 2, current: finished, past: [older] }));
+    const p = buildPrompt(
+      env,
+      ctxOf(env, initialObs, { phase: 'reflect', episode: 2, current: finished, past: [older] }),
+    );
     expect(p).toContain('# Your Task');
     expect(p).toContain(`# Past Experience\nThe initial state of the game is:\n${initialObs}`);
     expect(p).toContain('On trial #2 you took these actions:');
@@ -110,14 +128,40 @@ describe('compact template', () => {
     for (let ep = 0; ep < 3; ep++) {
       if (ep > 0) {
         const fin = past[past.length - 1];
-        prompts.push(buildPrompt(env, { template: 'compact', phase: 'reflect', memory, initialObs, episode: ep, turn: 0, current: fin, past: past.slice(0, -1) }));
-        fin.reflection = parseReflection(env.id, 'compact', templateReflection(env, 'compact', initialObs, fin)).reflection;
+        prompts.push(
+          buildPrompt(env, {
+            template: 'compact',
+            phase: 'reflect',
+            memory,
+            initialObs,
+            episode: ep,
+            turn: 0,
+            current: fin,
+            past: past.slice(0, -1),
+          }),
+        );
+        fin.reflection = parseReflection(
+          env.id,
+          'compact',
+          templateReflection(env, 'compact', initialObs, fin),
+        ).reflection;
         env.restart();
       }
       const cur: EpisodeLog = { steps: [], won: false };
       const rng = createRng(seed + ep);
       for (let turn = 0; turn < 7; turn++) {
-        prompts.push(buildPrompt(env, { template: 'compact', phase: 'play', memory, initialObs, episode: ep, turn, current: cur, past }));
+        prompts.push(
+          buildPrompt(env, {
+            template: 'compact',
+            phase: 'play',
+            memory,
+            initialObs,
+            episode: ep,
+            turn,
+            current: cur,
+            past,
+          }),
+        );
         const r = env.step(scriptedAction(env, 'compact', rng, { noise: 0.6 }));
         cur.steps.push({ action: r.info.actionText, obs: r.obs });
         if (r.terminated || r.truncated) break;
@@ -175,9 +219,27 @@ describe('compact template', () => {
       { steps, won: false, reflection: 'mine 4 5 safe 2 3 safe 1 1' },
       { steps, won: false, reflection: 'mine 2 2 safe 6 6' },
     ];
-    const p = buildPrompt(env, { template: 'compact', phase: 'play', memory: 'reflection', initialObs, episode: 2, turn: 5, current: { steps, won: false }, past });
+    const p = buildPrompt(env, {
+      template: 'compact',
+      phase: 'play',
+      memory: 'reflection',
+      initialObs,
+      episode: 2,
+      turn: 5,
+      current: { steps, won: false },
+      past,
+    });
     expect(p.split(' ').length).toBeLessThan(100);
-    const both = buildPrompt(env, { template: 'compact', phase: 'play', memory: 'both', initialObs, episode: 2, turn: 5, current: { steps, won: false }, past });
+    const both = buildPrompt(env, {
+      template: 'compact',
+      phase: 'play',
+      memory: 'both',
+      initialObs,
+      episode: 2,
+      turn: 5,
+      current: { steps, won: false },
+      past,
+    });
     expect(both.split(' ').length).toBeLessThan(150);
     // 3-turn window: only the last three actions of the current episode.
     expect(p.endsWith('<trial> 3 <hist> 3 1 , 4 1 , 5 1 </hist> <action>')).toBe(true);
@@ -188,17 +250,41 @@ describe('compact template', () => {
     const env = makeEnv('minesweeper', { template: 'compact' });
     const initialObs = env.reset({ seed: 1 }).obs;
     const past: EpisodeLog[] = [{ steps: fakeSteps(2), won: false, reflection: 'mine 1 1' }];
-    const p = (memory: MemoryMode) => buildPrompt(env, { template: 'compact', phase: 'play', memory, initialObs, episode: 1, turn: 0, current: { steps: [], won: false }, past });
+    const p = (memory: MemoryMode) =>
+      buildPrompt(env, {
+        template: 'compact',
+        phase: 'play',
+        memory,
+        initialObs,
+        episode: 1,
+        turn: 0,
+        current: { steps: [], won: false },
+        past,
+      });
     expect(p('reflection')).toContain('<trial> 1 <mem> mine 1 1 </mem> <trial> 2 <hist> </hist>');
     expect(p('trajectory')).toContain('<trial> 1 <hist> 1 1 , 2 1 </hist> <trial> 2 <hist> </hist>');
     expect(p('both')).toContain('<trial> 1 <hist> 1 1 , 2 1 </hist> <mem> mine 1 1 </mem> <trial> 2');
-    const noReflect = buildPrompt(env, { template: 'compact', phase: 'play', memory: 'reflection', initialObs, episode: 1, turn: 0, current: { steps: [], won: false }, past: [{ steps: fakeSteps(2), won: false }] });
+    const noReflect = buildPrompt(env, {
+      template: 'compact',
+      phase: 'play',
+      memory: 'reflection',
+      initialObs,
+      episode: 1,
+      turn: 0,
+      current: { steps: [], won: false },
+      past: [{ steps: fakeSteps(2), won: false }],
+    });
     expect(noReflect).toContain('<trial> 1 <trial> 2 <hist> </hist>');
   });
 
   it("MineSweeper draws the cells the policy's own reflections name as mines onto the current board (option memoryOnBoard)", () => {
     const initialObs = makeEnv('minesweeper', { template: 'compact' }).reset({ seed: 1 }).obs;
-    const rows = initialObs.split('\n').map((l) => l.replace(/^\s*Row \d+:/, '').trim().split(/\s+/));
+    const rows = initialObs.split('\n').map((l) =>
+      l
+        .replace(/^\s*Row \d+:/, '')
+        .trim()
+        .split(/\s+/),
+    );
     const hidden: Array<[number, number]> = [];
     const open: Array<[number, number]> = [];
     rows.forEach((r, i) => r.forEach((c, j) => (c === '?' ? hidden : open).push([i + 1, j + 1])));
@@ -209,7 +295,14 @@ describe('compact template', () => {
       { steps: fakeSteps(2), won: false, reflection: `mine ${o[0]} ${o[1]}` }, // names an open cell: nothing to draw
     ];
     const ctx = (memory: MemoryMode, phase: 'play' | 'reflect' = 'play') => ({
-      template: 'compact' as const, phase, memory, initialObs, episode: 2, turn: 0, current: { steps: [], won: false }, past,
+      template: 'compact' as const,
+      phase,
+      memory,
+      initialObs,
+      episode: 2,
+      turn: 0,
+      current: { steps: [], won: false },
+      past,
     });
     const cellAt = (p: string, [r, c]: [number, number]) => p.split(' ')[4 + (r - 1) * 7 + (c - 1)]; // header 3 words, <board>, 6 cells + <nl> per row
     const drawn = buildPrompt(makeEnv('minesweeper', { template: 'compact' }), ctx('reflection'));
@@ -223,8 +316,11 @@ describe('compact template', () => {
     // The text memory stays; trajectory-only memory has no reflection to draw; reflect prompts and the full template are untouched.
     expect(drawn).toContain(`<mem> mine ${h1[0]} ${h1[1]} safe ${h2[0]} ${h2[1]} </mem>`);
     expect(cellAt(buildPrompt(makeEnv('minesweeper', { template: 'compact' }), ctx('trajectory')), h1)).toBe('?');
-    expect(buildPrompt(makeEnv('minesweeper', { template: 'compact' }), ctx('reflection', 'reflect'))).toBe(buildPrompt(makeEnv('minesweeper', { template: 'compact', memoryOnBoard: false }), ctx('reflection', 'reflect')));
-    const full = (memoryOnBoard: boolean) => buildPrompt(makeEnv('minesweeper', { memoryOnBoard }), { ...ctx('reflection'), template: 'full' as const });
+    expect(buildPrompt(makeEnv('minesweeper', { template: 'compact' }), ctx('reflection', 'reflect'))).toBe(
+      buildPrompt(makeEnv('minesweeper', { template: 'compact', memoryOnBoard: false }), ctx('reflection', 'reflect')),
+    );
+    const full = (memoryOnBoard: boolean) =>
+      buildPrompt(makeEnv('minesweeper', { memoryOnBoard }), { ...ctx('reflection'), template: 'full' as const });
     expect(full(true)).toBe(full(false));
   });
 
@@ -232,11 +328,34 @@ describe('compact template', () => {
     const env = makeEnv('minesweeper', { template: 'compact' });
     const initialObs = env.reset({ seed: 1 }).obs;
     const later = initialObs.replace('?', '1');
-    const fresh = buildPrompt(env, { template: 'compact', phase: 'play', memory: 'reflection', initialObs, episode: 0, turn: 0, current: { steps: [], won: false }, past: [] });
+    const fresh = buildPrompt(env, {
+      template: 'compact',
+      phase: 'play',
+      memory: 'reflection',
+      initialObs,
+      episode: 0,
+      turn: 0,
+      current: { steps: [], won: false },
+      past: [],
+    });
     const withMemory = buildPrompt(env, {
-      template: 'compact', phase: 'play', memory: 'both', initialObs, episode: 2, turn: 2,
-      current: { steps: [{ action: '(1, 1)', obs: later }, { action: '(2, 2)', obs: later }], won: false },
-      past: [{ steps: fakeSteps(4), won: false, reflection: 'mine 4 5' }, { steps: fakeSteps(2), won: false, reflection: 'mine 2 2' }],
+      template: 'compact',
+      phase: 'play',
+      memory: 'both',
+      initialObs,
+      episode: 2,
+      turn: 2,
+      current: {
+        steps: [
+          { action: '(1, 1)', obs: later },
+          { action: '(2, 2)', obs: later },
+        ],
+        won: false,
+      },
+      past: [
+        { steps: fakeSteps(4), won: false, reflection: 'mine 4 5' },
+        { steps: fakeSteps(2), won: false, reflection: 'mine 2 2' },
+      ],
     });
     const boardOf = (p: string) => p.split(' ').slice(0, 3 + 43);
     expect(boardOf(fresh)[3]).toBe('<board>');
@@ -244,14 +363,34 @@ describe('compact template', () => {
     expect(boardOf(withMemory)[45]).toBe('</board>');
     // The play board is the latest observation, not the initial one.
     expect(boardOf(withMemory).join(' ')).not.toBe(boardOf(fresh).join(' '));
-    expect(boardOf(withMemory)[4]).toBe(later.replace(/^\s*Row \d+:/, '').trim().split(/\s+/)[0]);
+    expect(boardOf(withMemory)[4]).toBe(
+      later
+        .replace(/^\s*Row \d+:/, '')
+        .trim()
+        .split(/\s+/)[0],
+    );
   });
 
   it('reflect prompt shows the final board, the actions and the initial board, then <remark>', () => {
     const env = makeEnv('minesweeper', { template: 'compact' });
     const initialObs = env.reset({ seed: 1 }).obs;
-    const finished: EpisodeLog = { steps: [{ action: 'no operation', obs: initialObs }, { action: '(2, 3)', obs: initialObs.replace('?', '*') }], won: false };
-    const p = buildPrompt(env, { template: 'compact', phase: 'reflect', memory: 'reflection', initialObs, episode: 1, turn: 0, current: finished, past: [] });
+    const finished: EpisodeLog = {
+      steps: [
+        { action: 'no operation', obs: initialObs },
+        { action: '(2, 3)', obs: initialObs.replace('?', '*') },
+      ],
+      won: false,
+    };
+    const p = buildPrompt(env, {
+      template: 'compact',
+      phase: 'reflect',
+      memory: 'reflection',
+      initialObs,
+      episode: 1,
+      turn: 0,
+      current: finished,
+      past: [],
+    });
     expect(p.startsWith('minesweeper mines 3 <reflect> <trial> 1 <board> * ')).toBe(true);
     expect(p).toContain('</board> <hist> none , 2 3 </hist> <board> ?');
     expect(p.endsWith('</board> <remark>')).toBe(true);
@@ -262,10 +401,16 @@ describe('prompt argument checks', () => {
   it('rejects a template that differs from the env, unknown envs and bad contexts', () => {
     const env = makeEnv('sokoban');
     const initialObs = env.reset({ seed: 0 }).obs;
-    expect(() => buildPrompt(env, ctxOf(env, initialObs, { template: 'compact' }))).toThrow(/does not match the env's template 'full'/);
-    expect(() => buildPrompt('lamer/Chess-v0', ctxOf(env, initialObs, {}))).toThrow(/unknown environment 'lamer\/Chess-v0'/);
+    expect(() => buildPrompt(env, ctxOf(env, initialObs, { template: 'compact' }))).toThrow(
+      /does not match the env's template 'full'/,
+    );
+    expect(() => buildPrompt('lamer/Chess-v0', ctxOf(env, initialObs, {}))).toThrow(
+      /unknown environment 'lamer\/Chess-v0'/,
+    );
     expect(() => buildPrompt(env, ctxOf(env, initialObs, { episode: -1 }))).toThrow(/episode/);
-    expect(() => buildPrompt(env, ctxOf(env, initialObs, { memory: 'all' as MemoryMode }))).toThrow(/memory mode 'all'/);
+    expect(() => buildPrompt(env, ctxOf(env, initialObs, { memory: 'all' as MemoryMode }))).toThrow(
+      /memory mode 'all'/,
+    );
     expect(() => buildPrompt(env, ctxOf(env, '', {}))).toThrow(/initialObs/);
     expect(buildPrompt('sokoban', ctxOf(env, initialObs, { template: 'full' as Template }))).toContain('THREE');
   });
@@ -293,10 +438,19 @@ describe('parseReflection', () => {
     const ok = (id: string, s: string) => parseReflection(id, 'compact', s);
     expect(ok('minesweeper', 'mine 4 5 safe 2 3 </remark>')).toEqual({ reflection: 'mine 4 5 safe 2 3', valid: true });
     expect(ok('minesweeper', ' </remark>')).toEqual({ reflection: '', valid: true });
-    for (const bad of ['mine 4 5', 'mine 4 </remark>', 'mine 0 5 </remark>', 'boom 1 1 </remark>', 'mine 40 1 </remark>']) {
+    for (const bad of [
+      'mine 4 5',
+      'mine 4 </remark>',
+      'mine 0 5 </remark>',
+      'boom 1 1 </remark>',
+      'mine 40 1 </remark>',
+    ]) {
       expect(ok('minesweeper', bad).valid).toBe(false);
     }
-    expect(ok('sokoban', 'avoid left plan up up right </remark>')).toEqual({ reflection: 'avoid left plan up up right', valid: true });
+    expect(ok('sokoban', 'avoid left plan up up right </remark>')).toEqual({
+      reflection: 'avoid left plan up up right',
+      valid: true,
+    });
     for (const bad of ['plan </remark>', 'avoid </remark>', 'avoid still </remark>', 'up up </remark>', 'plan up']) {
       expect(ok('sokoban', bad).valid).toBe(false);
     }
@@ -312,11 +466,30 @@ describe('compactVocabulary', () => {
   it('holds markers, numbers and env words, sorted and unique', () => {
     const v = compactVocabulary('minesweeper');
     expect(v).toEqual([...new Set(v)].sort());
-    for (const w of ['<board>', '<nl>', '<mem>', '<hist>', '<trial>', '<action>', '</action>', '<remark>', '</remark>', '0', '32', '?', '.', '*', 'mine', 'safe', 'none']) {
+    for (const w of [
+      '<board>',
+      '<nl>',
+      '<mem>',
+      '<hist>',
+      '<trial>',
+      '<action>',
+      '</action>',
+      '<remark>',
+      '</remark>',
+      '0',
+      '32',
+      '?',
+      '.',
+      '*',
+      'mine',
+      'safe',
+      'none',
+    ]) {
       expect(v).toContain(w);
     }
     const s = compactVocabulary('sokoban');
-    for (const w of ['#', '_', 'O', 'X', 'P', '√', 'S', 'up', 'down', 'left', 'right', 'still', 'plan', 'avoid']) expect(s).toContain(w);
+    for (const w of ['#', '_', 'O', 'X', 'P', '√', 'S', 'up', 'down', 'left', 'right', 'still', 'plan', 'avoid'])
+      expect(s).toContain(w);
     expect(s).not.toContain('mine');
   });
 });

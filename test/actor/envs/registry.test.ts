@@ -19,12 +19,16 @@ describe('env registry', () => {
       expect.unreachable();
     } catch (e) {
       expect((e as { code: string }).code).toBe('RL_ERR_UNKNOWN_ENV');
-      expect((e as Error).message).toMatch(/unknown environment 'lamer\/WebShop-v9'; known: .*lamer\/MineSweeper-v0 \(minesweeper\).*lamer\/Sokoban-v0 \(sokoban\)/);
+      expect((e as Error).message).toMatch(
+        /unknown environment 'lamer\/WebShop-v9'; known: .*lamer\/MineSweeper-v0 \(minesweeper\).*lamer\/Sokoban-v0 \(sokoban\)/,
+      );
     }
   });
 
   it('reports bad options with the env and option names', () => {
-    expect(() => makeEnv('minesweeper', { mines: 'three' })).toThrow(/lamer\/MineSweeper-v0: invalid options: option 'mines'/);
+    expect(() => makeEnv('minesweeper', { mines: 'three' })).toThrow(
+      /lamer\/MineSweeper-v0: invalid options: option 'mines'/,
+    );
     expect(() => makeEnv('sokoban', { boxs: 2 })).toThrow(/lamer\/Sokoban-v0: invalid options: .*boxs/);
   });
 
@@ -32,9 +36,15 @@ describe('env registry', () => {
     registerEnv('test/Tiny-v0', (o) => new SokobanEnv(o), { description: 'test', aliases: ['tiny'] });
     expect(resolveEnvId('tiny')).toBe('test/Tiny-v0');
     expect(listEnvs().map((e) => e.id)).toContain('test/Tiny-v0');
-    expect(() => registerEnv('test/Tiny-v0', (o) => new SokobanEnv(o), { description: 'again' })).toThrow(/already registered/);
-    expect(() => registerEnv('test/Other-v0', (o) => new SokobanEnv(o), { description: 'x', aliases: ['sokoban'] })).toThrow(/alias 'sokoban' is already taken/);
-    expect(() => registerEnv('NoNamespace', (o) => new SokobanEnv(o), { description: 'x' })).toThrow(/namespace\/Name-vN/);
+    expect(() => registerEnv('test/Tiny-v0', (o) => new SokobanEnv(o), { description: 'again' })).toThrow(
+      /already registered/,
+    );
+    expect(() =>
+      registerEnv('test/Other-v0', (o) => new SokobanEnv(o), { description: 'x', aliases: ['sokoban'] }),
+    ).toThrow(/alias 'sokoban' is already taken/);
+    expect(() => registerEnv('NoNamespace', (o) => new SokobanEnv(o), { description: 'x' })).toThrow(
+      /namespace\/Name-vN/,
+    );
   });
 
   it('lists envs sorted with descriptions', () => {

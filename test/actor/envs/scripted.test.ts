@@ -85,23 +85,47 @@ describe('scriptedAction', () => {
 
 describe('templateReflection', () => {
   it('MineSweeper: names the mine that ended the episode and cells that were safe', () => {
-    const env = makeEnv('minesweeper', { board: { mines: [[1, 1], [6, 6], [3, 4]], firstClick: [6, 1] } });
+    const env = makeEnv('minesweeper', {
+      board: {
+        mines: [
+          [1, 1],
+          [6, 6],
+          [3, 4],
+        ],
+        firstClick: [6, 1],
+      },
+    });
     const initialObs = env.reset({ seed: 0 }).obs;
-    const log = run(env, (() => {
-      const moves = ['<action>(1, 2)</action>', 'oops', '<action>(3, 4)</action>'];
-      let i = 0;
-      return () => moves[i++];
-    })());
+    const log = run(
+      env,
+      (() => {
+        const moves = ['<action>(1, 2)</action>', 'oops', '<action>(3, 4)</action>'];
+        let i = 0;
+        return () => moves[i++];
+      })(),
+    );
     expect(log.won).toBe(false);
     const compact = templateReflection(env, 'compact', initialObs, log);
     expect(compact).toBe('mine 3 4 safe 1 2 </remark>');
     const full = templateReflection(env, 'full', initialObs, log);
     expect(full).toMatch(/hit a mine/);
-    expect(parseReflection(env.id, 'full', full)).toEqual({ reflection: 'Mine at (3, 4): never open it. Safe to open first: (1, 2). Then open only cells the numbers prove safe.', valid: true });
+    expect(parseReflection(env.id, 'full', full)).toEqual({
+      reflection:
+        'Mine at (3, 4): never open it. Safe to open first: (1, 2). Then open only cells the numbers prove safe.',
+      valid: true,
+    });
   });
 
   it('Sokoban: avoids the move that caused a dead end and gives a plan that solves the level', () => {
-    const board = ['0: # # # # # # #', '1: # _ _ _ _ _ #', '2: # _ X O _ _ #', '3: # _ P _ _ _ #', '4: # _ _ _ X O #', '5: # _ _ _ _ _ #', '6: # # # # # # #'].join('\n');
+    const board = [
+      '0: # # # # # # #',
+      '1: # _ _ _ _ _ #',
+      '2: # _ X O _ _ #',
+      '3: # _ P _ _ _ #',
+      '4: # _ _ _ X O #',
+      '5: # _ _ _ _ _ #',
+      '6: # # # # # # #',
+    ].join('\n');
     const env = makeEnv('sokoban', { board, template: 'compact' });
     const initialObs = env.reset({ seed: 0 }).obs;
     const log = run(env, () => 'up </action>');

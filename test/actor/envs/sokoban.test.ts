@@ -65,7 +65,9 @@ describe('Sokoban rewards and transitions', () => {
   });
 
   it('walking into a wall or pushing a box into a wall/box leaves the state and still costs -0.1 and a move', () => {
-    const env = envOf(board(['# # # # # # #', '# _ _ _ _ _ #', '# P X X O O #', '# _ _ _ _ _ #', '# _ _ _ _ _ #', '# # # # # # #']));
+    const env = envOf(
+      board(['# # # # # # #', '# _ _ _ _ _ #', '# P X X O O #', '# _ _ _ _ _ #', '# _ _ _ _ _ #', '# # # # # # #']),
+    );
     const before = env.render();
     const r = env.step(act('left')); // wall
     expect(r.reward).toBe(-0.1);
@@ -83,7 +85,10 @@ describe('Sokoban rewards and transitions', () => {
     expect(on.reward).toBe(0.9);
     const off = env.step(act('right'));
     expect(off.reward).toBe(-1.1);
-    const back = new SokobanEnv({ board: board(['# # # # # #', '# P X O _ #', '# _ _ _ _ #', '# # # # # #']), movesPerTurn: 1 });
+    const back = new SokobanEnv({
+      board: board(['# # # # # #', '# P X O _ #', '# _ _ _ _ #', '# # # # # #']),
+      movesPerTurn: 1,
+    });
     back.reset({ seed: 0 });
     const win = back.step(act('right'));
     expect(win.reward).toBe(10.9);
@@ -202,7 +207,14 @@ describe('Sokoban action parsing (reference projection)', () => {
     expect(p('<action>up, down</action>', 1).moves).toEqual(['up']);
   });
   it('is invalid without both tags, with tags in the wrong order, or with no move word', () => {
-    for (const s of ['up, down', '<action>up', 'up</action>', '</action>up<action>', '<action>jump</action>', '<Action>up</Action>']) {
+    for (const s of [
+      'up, down',
+      '<action>up',
+      'up</action>',
+      '</action>up<action>',
+      '<action>jump</action>',
+      '<Action>up</Action>',
+    ]) {
       expect(p(s)).toEqual({ moves: ['still'], valid: false });
     }
   });
@@ -211,7 +223,8 @@ describe('Sokoban action parsing (reference projection)', () => {
     expect(c('up left </action>')).toEqual({ moves: ['up', 'left'], valid: true });
     expect(c('still </action>')).toEqual({ moves: ['still'], valid: true });
     expect(c('up up up up </action>', 2).moves).toEqual(['up', 'up']);
-    for (const s of ['up', ' </action>', 'jump </action>', 'up, left </action>', 'UP </action>']) expect(c(s).valid).toBe(false);
+    for (const s of ['up', ' </action>', 'jump </action>', 'up, left </action>', 'UP </action>'])
+      expect(c(s).valid).toBe(false);
   });
 });
 
@@ -221,7 +234,12 @@ describe('Sokoban generation', () => {
     const a = generateLevel(123, opts);
     const b = generateLevel(123, opts);
     expect(renderBoard(a.level, a.state)).toBe(renderBoard(b.level, b.state));
-    const boards = new Set(Array.from({ length: 20 }, (_, s) => { const g = generateLevel(s, opts); return renderBoard(g.level, g.state); }));
+    const boards = new Set(
+      Array.from({ length: 20 }, (_, s) => {
+        const g = generateLevel(s, opts);
+        return renderBoard(g.level, g.state);
+      }),
+    );
     expect(boards.size).toBe(20);
   });
 
@@ -266,7 +284,11 @@ describe('Sokoban solver and dead-end check', () => {
 
   it('its solutions are shortest: an independent depth-limited search finds none with one move less', () => {
     const opts = { rows: 6, cols: 6, boxes: 2, genSteps: 20, searchDepth: 100, minSolution: 5, maxSolution: 7 };
-    const solvedWithin = (lv: ReturnType<typeof parseBoard>['level'], st: { player: number; boxes: number[] }, depth: number): boolean => {
+    const solvedWithin = (
+      lv: ReturnType<typeof parseBoard>['level'],
+      st: { player: number; boxes: number[] },
+      depth: number,
+    ): boolean => {
       if (st.boxes.every((b) => lv.target[b])) return true;
       if (depth === 0) return false;
       for (let d = 0; d < 4; d++) {

@@ -4,13 +4,24 @@ import { benchDecode } from '../../../scripts/bench/decode.js';
 describe('bench decode (tiny model)', () => {
   it('reports the engine peak next to the actor pipeline, from alternating rounds', async () => {
     const r = await benchDecode({
-      seconds: 2, reps: 2,
-      set: ['model.dModel=16', 'model.nLayer=1', 'model.nHead=2', 'model.nCtx=128', 'sampling.maxActionTokens=8', 'sampling.maxReflectTokens=8'],
+      seconds: 2,
+      reps: 2,
+      set: [
+        'model.dModel=16',
+        'model.nLayer=1',
+        'model.nHead=2',
+        'model.nCtx=128',
+        'sampling.maxActionTokens=8',
+        'sampling.maxReflectTokens=8',
+      ],
     });
     expect(r.pipelineOverPeakRounds).toHaveLength(2);
     expect(r.peakTokensPerSec).toBeGreaterThan(0);
     expect(r.pipelineTokensPerSec).toBeGreaterThan(0);
-    expect(r.pipelineOverPeak).toBeCloseTo(Math.min(...r.pipelineOverPeakRounds) / 2 + Math.max(...r.pipelineOverPeakRounds) / 2, 9);
+    expect(r.pipelineOverPeak).toBeCloseTo(
+      Math.min(...r.pipelineOverPeakRounds) / 2 + Math.max(...r.pipelineOverPeakRounds) / 2,
+      9,
+    );
     expect(r.pipelineTrials).toBeGreaterThan(0);
     expect(r.pipelineBatchFill).toBeGreaterThan(0);
     expect(r.pipelineBatchFill).toBeLessThanOrEqual(1);

@@ -24,13 +24,29 @@ describe('lamer plot', () => {
 
 describe('bench throughput chart', () => {
   it('compares configurations as grouped bars with their names, not lines over indices', () => {
-    const c = (tps: number) => ({ algo: 'metarl', mode: 'sync', actors: 1, legs: 1, trialsPerSec: tps, trajectoriesPerSec: 3 * tps, envStepsPerSec: 10, tokensPerSec: 100, learnerIdleFrac: 0.4, actorIdleFrac: 0.2 });
-    const r = { configs: { 'metarl-sync': c(1), 'metarl-async': c(2), 'rl-sync': c(3), 'rl-async': c(4) } } as unknown as ThroughputResult;
+    const c = (tps: number) => ({
+      algo: 'metarl',
+      mode: 'sync',
+      actors: 1,
+      legs: 1,
+      trialsPerSec: tps,
+      trajectoriesPerSec: 3 * tps,
+      envStepsPerSec: 10,
+      tokensPerSec: 100,
+      learnerIdleFrac: 0.4,
+      actorIdleFrac: 0.2,
+    });
+    const r = {
+      configs: { 'metarl-sync': c(1), 'metarl-async': c(2), 'rl-sync': c(3), 'rl-async': c(4) },
+    } as unknown as ThroughputResult;
     const panels = throughputPanels(r);
     expect(panels.every((p) => p.kind === 'bars')).toBe(true);
     const first = panels[0] as Extract<(typeof panels)[number], { kind: 'bars' }>;
     expect(first.categories).toEqual(['Meta-RL', 'RL']);
-    expect(first.series).toEqual([{ name: 'sync', values: [1, 3] }, { name: 'async', values: [2, 4] }]);
+    expect(first.series).toEqual([
+      { name: 'sync', values: [1, 3] },
+      { name: 'async', values: [2, 4] },
+    ]);
     expect((panels[2] as typeof first).categories).toEqual(['Meta-RL sync', 'Meta-RL async', 'RL sync', 'RL async']);
   });
 });

@@ -13,15 +13,33 @@ describe('MetricsFanout', () => {
     const fan = new MetricsFanout([csvSink(csv), jsonlSink(join(dir, 'metrics.jsonl'))], Date.now());
     fan.log(2, { 'train/loss': 0.5, 'x/nan': NaN, 'x/null': null });
     fan.log(3, { 'train/loss': 0.25 });
-    expect(readMetricsCsv(csv.path).get('train/loss')!.map((p) => [p.version, p.value])).toEqual([[2, 0.5], [3, 0.25]]);
+    expect(
+      readMetricsCsv(csv.path)
+        .get('train/loss')!
+        .map((p) => [p.version, p.value]),
+    ).toEqual([
+      [2, 0.5],
+      [3, 0.25],
+    ]);
     expect(readMetricsCsv(csv.path).has('x/nan')).toBe(false);
-    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => [l.version, l.values])).toEqual([[2, { 'train/loss': 0.5 }], [3, { 'train/loss': 0.25 }]]);
+    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.version, l.values])).toEqual([
+      [2, { 'train/loss': 0.5 }],
+      [3, { 'train/loss': 0.25 }],
+    ]);
   });
 
   it('keeps going when a sink throws: the other sinks get every value, the failure is counted and warned once', () => {
     const got: number[] = [];
-    const broken: MetricSink = { name: 'broken', write: () => { throw new Error('disk full'); } };
+    const broken: MetricSink = {
+      name: 'broken',
+      write: () => {
+        throw new Error('disk full');
+      },
+    };
     const good: MetricSink = { name: 'good', write: (_w, v) => got.push(v) };
     const warn = vi.fn();
     const fan = new MetricsFanout([broken, good], Date.now(), { warn } as never);
@@ -34,7 +52,9 @@ describe('MetricsFanout', () => {
   it('a throwing live subscriber does not break logging', () => {
     const fan = new MetricsFanout([], Date.now());
     const seen: string[] = [];
-    fan.subscribe(() => { throw new Error('gone'); });
+    fan.subscribe(() => {
+      throw new Error('gone');
+    });
     fan.subscribe((_w, _v, values) => seen.push(...Object.keys(values)));
     fan.log(1, { b: 1 });
     expect(seen).toEqual(['b']);

@@ -48,11 +48,16 @@ describe('tensorboard sink', () => {
     const files = readdirSync(dir);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^events\.out\.tfevents\.1700000000\./);
-    const events = readRecords(readFileSync(join(dir, files[0]))).map((r) => Event.toObject(Event.decode(r), { longs: Number }));
+    const events = readRecords(readFileSync(join(dir, files[0]))).map((r) =>
+      Event.toObject(Event.decode(r), { longs: Number }),
+    );
     expect(events[0]).toMatchObject({ fileVersion: 'brain.Event:2', wallTime: 1_700_000_000 });
     expect(events[1].step).toBe(3);
     expect(events[1].wallTime).toBeCloseTo(1_700_000_001.5, 6);
-    expect(events[1].summary.value).toEqual([{ tag: 'train/loss', simpleValue: 0.25 }, { tag: 'eval/pass@1', simpleValue: 0.125 }]);
+    expect(events[1].summary.value).toEqual([
+      { tag: 'train/loss', simpleValue: 0.25 },
+      { tag: 'eval/pass@1', simpleValue: 0.125 },
+    ]);
     expect(events[2].step).toBe(300);
     expect(events[2].summary.value).toEqual([{ tag: 'perf/update_ms', simpleValue: 1234.5 }]);
   });

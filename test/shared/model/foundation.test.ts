@@ -39,7 +39,9 @@ describe('manifest and init', () => {
       off += e.size;
     }
     // wte + wpe + 2 blocks + ln_f, counted by hand.
-    expect(m.totalSize).toBe(64 * 64 + 128 * 64 + 2 * (4 * 64 + 64 * 192 + 192 + 64 * 64 + 64 + 64 * 256 + 256 + 256 * 64 + 64) + 2 * 64);
+    expect(m.totalSize).toBe(
+      64 * 64 + 128 * 64 + 2 * (4 * 64 + 64 * 192 + 192 + 64 * 64 + 64 + 64 * 256 + 256 + 256 * 64 + 64) + 2 * 64,
+    );
   });
 
   it('initialises like GPT-2, deterministically per seed', () => {
@@ -97,12 +99,15 @@ describe('WordTokenizer', () => {
 describe('safetensors', () => {
   it('round-trips every dtype bit-exactly and pads the header to 8 bytes', () => {
     const f = Float32Array.of(1.5, -0, NaN, 3e-39);
-    const bytes = writeSafetensors([
-      ['a', { dtype: 'F32', shape: [2, 2], data: f }],
-      ['b', { dtype: 'F64', shape: [1], data: Float64Array.of(Math.PI) }],
-      ['c', { dtype: 'I32', shape: [3], data: Int32Array.of(-1, 2, 3) }],
-      ['d', { dtype: 'I64', shape: [], data: BigInt64Array.of(-5n) }],
-    ], { format: 'pt' });
+    const bytes = writeSafetensors(
+      [
+        ['a', { dtype: 'F32', shape: [2, 2], data: f }],
+        ['b', { dtype: 'F64', shape: [1], data: Float64Array.of(Math.PI) }],
+        ['c', { dtype: 'I32', shape: [3], data: Int32Array.of(-1, 2, 3) }],
+        ['d', { dtype: 'I64', shape: [], data: BigInt64Array.of(-5n) }],
+      ],
+      { format: 'pt' },
+    );
     const hlen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     expect((8 + hlen) % 8).toBe(0);
     const { tensors, metadata } = readSafetensors(bytes);
@@ -129,27 +134,54 @@ describe('safetensors', () => {
     new DataView(huge.buffer).setBigUint64(0, 1n << 40n, true);
     expect(() => readSafetensors(huge)).toThrow(/header length/);
     expect(() => readSafetensors(good().subarray(0, 20))).toThrow(/past the end/);
-    expect(() => readSafetensors(withHeader({ x: { dtype: 'F16', shape: [4], data_offsets: [0, 8] } }))).toThrow(/unsupported dtype/);
-    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }))).toThrow(/needs 12 bytes/);
-    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }))).toThrow(/outside/);
-    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }))).toThrow(/hole/);
-    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }))).toThrow(/cover 4/);
-    expect(() => readSafetensors(withHeader({
-      x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
-    }))).toThrow(/overlap/);
-    expect(() => readSafetensors(withHeader({ __metadata__: { a: 1 } }, new Uint8Array(0)))).toThrow(/must be a string/);
+    expect(() => readSafetensors(withHeader({ x: { dtype: 'F16', shape: [4], data_offsets: [0, 8] } }))).toThrow(
+      /unsupported dtype/,
+    );
+    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }))).toThrow(
+      /needs 12 bytes/,
+    );
+    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }))).toThrow(
+      /outside/,
+    );
+    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }))).toThrow(
+      /hole/,
+    );
+    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }))).toThrow(
+      /cover 4/,
+    );
+    expect(() =>
+      readSafetensors(
+        withHeader({
+          x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          y: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+        }),
+      ),
+    ).toThrow(/overlap/);
+    expect(() => readSafetensors(withHeader({ __metadata__: { a: 1 } }, new Uint8Array(0)))).toThrow(
+      /must be a string/,
+    );
   });
 
   it('never crashes on random bytes or random corruption (only clean errors)', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(), fc.nat(255), (junk, pos, val) => {
-      for (const bytes of [junk, (() => { const g = good(); g[pos % g.length] = val; return g; })()]) {
-        try {
-          readSafetensors(bytes);
-        } catch (e) {
-          expect((e as { code?: string }).code).toBe('RL_ERR_CHECKPOINT');
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(), fc.nat(255), (junk, pos, val) => {
+        for (const bytes of [
+          junk,
+          (() => {
+            const g = good();
+            g[pos % g.length] = val;
+            return g;
+          })(),
+        ]) {
+          try {
+            readSafetensors(bytes);
+          } catch (e) {
+            expect((e as { code?: string }).code).toBe('RL_ERR_CHECKPOINT');
+          }
         }
-      }
-    }), { numRuns: 300 });
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -169,7 +201,7 @@ describe('AdamW', () => {
     const r = opt.step(new Float32Array(2), Float32Array.of(3, 4));
     expect(r.gradNorm).toBeCloseTo(5, 6);
     expect(r.clipped).toBe(true);
-    expect(opt.state().m[0]).toBeCloseTo(0.1 * 3 / 5, 5);
+    expect(opt.state().m[0]).toBeCloseTo((0.1 * 3) / 5, 5);
   });
   it('refuses non-finite gradients without touching state, and round-trips its state', () => {
     const opt = new AdamW(3, { lr: 1e-2 });
@@ -202,13 +234,22 @@ describe('checkpoint files', () => {
   const m = buildManifest(cfg);
   const params = initParams(m, 3);
   const opt = new AdamW(m.totalSize, { lr: 1e-3 });
-  opt.step(params.slice(), params.map((x) => x * 0.5));
+  opt.step(
+    params.slice(),
+    params.map((x) => x * 0.5),
+  );
   const tok = new WordTokenizer(['a', 'b', 'c']);
   const model = { config: cfg, params, optimizer: opt.state(), tokenizer: tok, extra: { policyVersion: 4, note: 'x' } };
 
   it('round-trips bit-exactly (and re-serialises to identical bytes)', () => {
     const files = serializeModel(model);
-    expect([...files.keys()].sort()).toEqual(['config.json', 'lamer.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json']);
+    expect([...files.keys()].sort()).toEqual([
+      'config.json',
+      'lamer.json',
+      'model.safetensors',
+      'optimizer.safetensors',
+      'tokenizer.json',
+    ]);
     const back = parseModel(files);
     expect(new Uint8Array(back.params.buffer)).toEqual(new Uint8Array(params.buffer));
     expect(back.optimizer!.step).toBe(1);
@@ -223,7 +264,16 @@ describe('checkpoint files', () => {
   it('writes a Hugging Face GPT2 config and HF tensor names', () => {
     const files = serializeModel(model);
     const hf = JSON.parse(new TextDecoder().decode(files.get('config.json')!));
-    expect(hf).toMatchObject({ model_type: 'gpt2', activation_function: 'gelu', n_embd: 8, n_layer: 2, n_head: 2, n_positions: 8, vocab_size: 12, layer_norm_epsilon: 1e-5 });
+    expect(hf).toMatchObject({
+      model_type: 'gpt2',
+      activation_function: 'gelu',
+      n_embd: 8,
+      n_layer: 2,
+      n_head: 2,
+      n_positions: 8,
+      vocab_size: 12,
+      layer_norm_epsilon: 1e-5,
+    });
     const { tensors, metadata } = readSafetensors(files.get('model.safetensors')!);
     expect(metadata.format).toBe('pt');
     expect([...tensors.keys()]).toEqual(m.entries.map((e) => e.name));
@@ -244,7 +294,10 @@ describe('checkpoint files', () => {
 
   it('rejects mismatched config, tensors and optimizer with clear errors', () => {
     const files = serializeModel(model);
-    const other = serializeModel({ config: { ...cfg, dModel: 4 }, params: initParams(buildManifest({ ...cfg, dModel: 4 }), 1) });
+    const other = serializeModel({
+      config: { ...cfg, dModel: 4 },
+      params: initParams(buildManifest({ ...cfg, dModel: 4 }), 1),
+    });
     const mixed = new Map(files);
     mixed.set('model.safetensors', other.get('model.safetensors')!);
     expect(() => parseModel(mixed)).toThrow(/shape \[12,4\], the config implies \[12,8\]/);
@@ -255,6 +308,8 @@ describe('checkpoint files', () => {
     noW.delete('model.safetensors');
     expect(() => parseModel(noW)).toThrow(/missing model.safetensors/);
     expect(() => serializeModel({ config: cfg, params: new Float32Array(3) })).toThrow(/parameters have 3 values/);
-    expect(() => serializeModel({ ...model, tokenizer: new WordTokenizer(Array.from({ length: 20 }, (_, i) => `w${i}`)) })).toThrow(/tokenizer has 24 words/);
+    expect(() =>
+      serializeModel({ ...model, tokenizer: new WordTokenizer(Array.from({ length: 20 }, (_, i) => `w${i}`)) }),
+    ).toThrow(/tokenizer has 24 words/);
   });
 });

@@ -20,11 +20,24 @@ afterAll(async () => {
   await scorer?.close();
 });
 
-const req = (prompt: number[], o: Partial<GenRequest> = {}): GenRequest => ({ prompt, maxTokens: 8, stop: [], temperature: 1, topP: 1, seed: 1, ...o });
+const req = (prompt: number[], o: Partial<GenRequest> = {}): GenRequest => ({
+  prompt,
+  maxTokens: 8,
+  stop: [],
+  temperature: 1,
+  topP: 1,
+  seed: 1,
+  ...o,
+});
 
 describe('DecodeEngine', () => {
   it('decode-step log-probs match scoring log-probs (≤ 1e-5) with variable-length prompts in one batch', async () => {
-    const reqs = [req([1, 5, 6, 7, 8, 9, 10], { seed: 1 }), req([1], { seed: 2, maxTokens: 12 }), req([1, 4, 4], { seed: 3 }), req([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], { seed: 4, maxTokens: 13 })];
+    const reqs = [
+      req([1, 5, 6, 7, 8, 9, 10], { seed: 1 }),
+      req([1], { seed: 2, maxTokens: 12 }),
+      req([1, 4, 4], { seed: 3 }),
+      req([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], { seed: 4, maxTokens: 13 }),
+    ];
     const res = await engine.generate(reqs);
     const full = reqs.map((r, i) => [...r.prompt, ...res[i]!.tokens]);
     const scored = await scorer.logprobs(full);
@@ -71,10 +84,18 @@ describe('DecodeEngine', () => {
     expect(zero).toMatchObject({ tokens: [], finish: 'length' });
     // Rows finishing early (stop on every id) while others continue: compaction keeps the live rows right.
     const all = Array.from({ length: cfg.vocabSize }, (_, i) => i);
-    const mixed = await engine.generate([req([1, 4], { stop: all, seed: 5 }), req([1, 4], { seed: 5, maxTokens: 9 }), req([1, 4], { stop: all, seed: 6 }), req([1, 2, 3], { seed: 8, maxTokens: 9 })]);
+    const mixed = await engine.generate([
+      req([1, 4], { stop: all, seed: 5 }),
+      req([1, 4], { seed: 5, maxTokens: 9 }),
+      req([1, 4], { stop: all, seed: 6 }),
+      req([1, 2, 3], { seed: 8, maxTokens: 9 }),
+    ]);
     expect(mixed[0]!.tokens.length).toBe(1);
     expect(mixed[0]!.finish).toBe('stop');
-    const solo = await engine.generate([req([1, 4], { seed: 5, maxTokens: 9 }), req([1, 2, 3], { seed: 8, maxTokens: 9 })]);
+    const solo = await engine.generate([
+      req([1, 4], { seed: 5, maxTokens: 9 }),
+      req([1, 2, 3], { seed: 8, maxTokens: 9 }),
+    ]);
     expect(mixed[1]!.tokens).toEqual(solo[0]!.tokens);
     expect(mixed[3]!.tokens).toEqual(solo[1]!.tokens);
     expect(mixed[0]!.tokens[0]).toBe(solo[0]!.tokens[0]);
@@ -99,8 +120,12 @@ describe('DecodeEngine', () => {
   });
 
   it('rejects bad requests with clear errors', async () => {
-    await expect(engine.generate([req([1, 17])])).rejects.toThrow(/request 0: prompt token id 17 at position 1 is outside the vocabulary \(0..16\)/);
-    await expect(engine.generate([req([1]), req(Array(25).fill(1))])).rejects.toThrow(/request 1: prompt of 25 tokens is longer than the model context \(24\)/);
+    await expect(engine.generate([req([1, 17])])).rejects.toThrow(
+      /request 0: prompt token id 17 at position 1 is outside the vocabulary \(0..16\)/,
+    );
+    await expect(engine.generate([req([1]), req(Array(25).fill(1))])).rejects.toThrow(
+      /request 1: prompt of 25 tokens is longer than the model context \(24\)/,
+    );
     await expect(engine.generate([req([])])).rejects.toThrow(/non-empty/);
     await expect(engine.generate([req([1], { topP: 0 })])).rejects.toThrow(/topP/);
     await expect(engine.generate([req([1], { temperature: -1 })])).rejects.toThrow(/temperature/);
@@ -141,7 +166,10 @@ describe('sampleToken', () => {
     expect([...seen].sort()).toEqual(kept);
   });
   it('greedy takes the argmax with log μ = 0', () => {
-    expect(sampleToken(logits, 0, 5, { temperature: 0, topP: 1 }, new Xoshiro128Rng(1))).toMatchObject({ token: 0, logprob: 0 });
+    expect(sampleToken(logits, 0, 5, { temperature: 0, topP: 1 }, new Xoshiro128Rng(1))).toMatchObject({
+      token: 0,
+      logprob: 0,
+    });
   });
 });
 
@@ -158,7 +186,8 @@ describe('exportOnnx', () => {
       attention_mask: new OrtTensor('int64', new BigInt64Array(T).fill(1n), [1, T]),
     };
     for (let i = 0; i < cfg.nLayer; i++) {
-      for (const kv of ['key', 'value']) feeds[`past_key_values.${i}.${kv}`] = new OrtTensor('float32', new Float32Array(0), [1, 2, 0, 8]);
+      for (const kv of ['key', 'value'])
+        feeds[`past_key_values.${i}.${kv}`] = new OrtTensor('float32', new Float32Array(0), [1, 2, 0, 8]);
     }
     const out = await s.run(feeds);
     expect(out['present.1.value']!.dims).toEqual([1, 2, T, 8]);

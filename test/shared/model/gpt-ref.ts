@@ -11,7 +11,11 @@ export type JParams = Record<string, JArray>;
 /** Splits a flat buffer into named jax arrays (float64). */
 export function jaxParams(m: Manifest, flat: ArrayLike<number>): JParams {
   const out: JParams = {};
-  for (const e of m.entries) out[e.name] = jarr(Array.from({ length: e.size }, (_, i) => flat[e.offset + i]!), e.shape);
+  for (const e of m.entries)
+    out[e.name] = jarr(
+      Array.from({ length: e.size }, (_, i) => flat[e.offset + i]!),
+      e.shape,
+    );
   return out;
 }
 
@@ -19,7 +23,10 @@ function layerNorm(x: JArray, g: JArray, b: JArray): JArray {
   const mu = np.mean(x.ref, -1, { keepdims: true }) as JArray;
   const xc = x.sub(mu);
   const v = np.mean(xc.ref.mul(xc.ref), -1, { keepdims: true }) as JArray;
-  return xc.div(np.sqrt(v.add(1e-5)) as JArray).mul(g).add(b);
+  return xc
+    .div(np.sqrt(v.add(1e-5)) as JArray)
+    .mul(g)
+    .add(b);
 }
 
 /** x [R, K] @ w [K, N] + b, with 2-D matmuls only. */
@@ -35,13 +42,19 @@ export function gptLogits(cfg: ModelConfig, P: JParams, ids: number[], B: number
   const d = cfg.dModel;
   const H = cfg.nHead;
   const dh = d / H;
-  let x = (np.take(R('transformer.wte.weight'), jint(ids, [B, T]), 0) as JArray).add(R('transformer.wpe.weight').slice([0, T]));
+  let x = (np.take(R('transformer.wte.weight'), jint(ids, [B, T]), 0) as JArray).add(
+    R('transformer.wpe.weight').slice([0, T]),
+  );
   const causal = Array.from({ length: T * T }, (_, k) => (Math.floor(k / T) >= k % T ? 0 : -1e9));
   for (let i = 0; i < cfg.nLayer; i++) {
     const p = `transformer.h.${i}.`;
     const h = layerNorm(x.ref, R(p + 'ln_1.weight'), R(p + 'ln_1.bias'));
     const qkv = linear(h, R(p + 'attn.c_attn.weight'), R(p + 'attn.c_attn.bias'), [B, T]);
-    const head = (k: number) => qkv.ref.slice([], [], [k * d, (k + 1) * d]).reshape([B, T, H, dh]).transpose([0, 2, 1, 3]);
+    const head = (k: number) =>
+      qkv.ref
+        .slice([], [], [k * d, (k + 1) * d])
+        .reshape([B, T, H, dh])
+        .transpose([0, 2, 1, 3]);
     const q = head(0).mul(1 / Math.sqrt(dh));
     const k = head(1);
     const v = head(2);
@@ -56,16 +69,38 @@ export function gptLogits(cfg: ModelConfig, P: JParams, ids: number[], B: number
     x = x.add(linear(g, R(p + 'mlp.c_proj.weight'), R(p + 'mlp.c_proj.bias'), [B, T]));
   }
   const hid = layerNorm(x, R('transformer.ln_f.weight'), R('transformer.ln_f.bias'));
-  return (np.matmul(hid.reshape([B * T, d]), R('transformer.wte.weight').transpose()) as JArray).reshape([B, T, cfg.vocabSize]);
+  return (np.matmul(hid.reshape([B * T, d]), R('transformer.wte.weight').transpose()) as JArray).reshape([
+    B,
+    T,
+    cfg.vocabSize,
+  ]);
 }
 
 /** log p(token t | < t) [B, T] (position 0 = 0) and the entropy of the distribution over token t [B, T]. */
-export function tokenLogprobsAndEntropy(cfg: ModelConfig, P: JParams, ids: number[], B: number, T: number): { logp: JArray; H: JArray } {
+export function tokenLogprobsAndEntropy(
+  cfg: ModelConfig,
+  P: JParams,
+  ids: number[],
+  B: number,
+  T: number,
+): { logp: JArray; H: JArray } {
   const lsm = nn.logSoftmax(gptLogits(cfg, P, ids, B, T).slice([], [0, T - 1]), -1) as JArray;
-  const targets = jint(Array.from({ length: B * (T - 1) }, (_, k) => ids[Math.floor(k / (T - 1)) * T + (k % (T - 1)) + 1]!), [B, T - 1, 1]);
+  const targets = jint(
+    Array.from({ length: B * (T - 1) }, (_, k) => ids[Math.floor(k / (T - 1)) * T + (k % (T - 1)) + 1]!),
+    [B, T - 1, 1],
+  );
   const lp = (np.takeAlongAxis(lsm.ref, targets, -1) as JArray).reshape([B, T - 1]);
   const H = (np.exp(lsm.ref) as JArray).mul(lsm).sum(-1).neg();
-  return { logp: np.pad(lp, [[0, 0], [1, 0]]) as JArray, H: np.pad(H, [[0, 0], [1, 0]]) as JArray };
+  return {
+    logp: np.pad(lp, [
+      [0, 0],
+      [1, 0],
+    ]) as JArray,
+    H: np.pad(H, [
+      [0, 0],
+      [1, 0],
+    ]) as JArray,
+  };
 }
 
 export interface PpoRefInputs {
@@ -100,5 +135,9 @@ export function ppoLossRef(cfg: ModelConfig, P: JParams, ids: number[], B: numbe
 export function bcLossRef(cfg: ModelConfig, P: JParams, ids: number[], B: number, T: number, w: number[]): JArray {
   const { logp, H } = tokenLogprobsAndEntropy(cfg, P, ids, B, T);
   H.dispose();
-  return logp.mul(jarr(w, [B, T])).sum().div(w.reduce((a, b) => a + b, 0)).neg();
+  return logp
+    .mul(jarr(w, [B, T]))
+    .sum()
+    .div(w.reduce((a, b) => a + b, 0))
+    .neg();
 }

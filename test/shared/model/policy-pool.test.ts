@@ -9,7 +9,12 @@ const m = buildManifest(cfg);
 const p1 = initParams(m, 1, 0.4);
 const p2 = initParams(m, 2, 0.4);
 const reqs: GenRequest[] = Array.from({ length: 6 }, (_, i) => ({
-  prompt: [1, ...Array.from({ length: i }, (_, k) => 4 + k)], maxTokens: 10, stop: [2], temperature: 0.8, topP: 0.95, seed: 100 + i,
+  prompt: [1, ...Array.from({ length: i }, (_, k) => 4 + k)],
+  maxTokens: 10,
+  stop: [2],
+  temperature: 0.8,
+  topP: 0.95,
+  seed: 100 + i,
 }));
 
 let pool: PolicyPool;
@@ -71,12 +76,16 @@ describe('PolicyPool', () => {
   });
 
   it('a worker respawned by piscina catches up with the latest weights', async () => {
-    const threads = (pool as unknown as { pool: { threads: Array<{ threadId: number; terminate(): Promise<number> }> } }).pool.threads;
+    const threads = (
+      pool as unknown as { pool: { threads: Array<{ threadId: number; terminate(): Promise<number> }> } }
+    ).pool.threads;
     const victim = threads[0]!.threadId;
     await threads[0]!.terminate();
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-      const ids = (pool as unknown as { pool: { threads: Array<{ threadId: number }> } }).pool.threads.map((t) => t.threadId);
+      const ids = (pool as unknown as { pool: { threads: Array<{ threadId: number }> } }).pool.threads.map(
+        (t) => t.threadId,
+      );
       if (ids.length === 2 && !ids.includes(victim)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -88,9 +97,17 @@ describe('PolicyPool', () => {
   });
 
   it('a decode past its deadline rejects with RL_ERR_TIMEOUT; its worker is replaced and the pool keeps working', async () => {
-    const long: GenRequest[] = Array.from({ length: 48 }, (_, i) => ({ prompt: [1, 4 + (i % 8)], maxTokens: 40, stop: [], temperature: 1, topP: 1, seed: i }));
+    const long: GenRequest[] = Array.from({ length: 48 }, (_, i) => ({
+      prompt: [1, 4 + (i % 8)],
+      maxTokens: 40,
+      stop: [],
+      temperature: 1,
+      topP: 1,
+      seed: i,
+    }));
     await expect(pool.generate(long, { timeoutMs: 1 })).rejects.toMatchObject({
-      code: 'RL_ERR_TIMEOUT', message: 'decode of 48 requests did not finish within 1 ms; its worker was replaced',
+      code: 'RL_ERR_TIMEOUT',
+      message: 'decode of 48 requests did not finish within 1 ms; its worker was replaced',
     });
     expect(pool.timeouts).toBe(1);
     const after = await pool.generate(reqs);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it } from 'vitest';
 describe('safetensors from a Buffer (as read from disk)', () => {
   it('copies tensor data out of a pooled Buffer', async () => {
     const { writeSafetensors, readSafetensors } = await import('../../../shared/model/safetensors.js');

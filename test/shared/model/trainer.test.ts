@@ -21,9 +21,10 @@ const m: Manifest = buildManifest(cfg);
 const rng = new Xoshiro128Rng(2024);
 // Larger-than-GPT-2 init so the function is far from uniform and every parameter matters.
 const params = initParams(m, 11, 0.3);
-for (const e of m.entries) if (!e.name.endsWith('.weight') || e.shape.length === 1) {
-  for (let i = 0; i < e.size; i++) params[e.offset + i] += 0.2 * rng.normal();
-}
+for (const e of m.entries)
+  if (!e.name.endsWith('.weight') || e.shape.length === 1) {
+    for (let i = 0; i < e.size; i++) params[e.offset + i] += 0.2 * rng.normal();
+  }
 const ids = Array.from({ length: B * T }, () => Math.floor(rng.uniform() * cfg.vocabSize));
 const tokens = Int32Array.from(ids);
 
@@ -92,8 +93,12 @@ describe('scoring', () => {
       expect(lp[0]![0]).toBeNull();
       for (let t = 1; t < T; t++) expect(Math.abs(lp[0]![t]! - ref[t]!)).toBeLessThanOrEqual(1e-5);
       for (let t = 1; t < 3; t++) expect(Math.abs(lp[1]![t]! - ref[T + t]!)).toBeLessThanOrEqual(1e-5);
-      await expect(scorer.logprobs([[1, 2, 13]])).rejects.toThrow(/token id 13 at position 2 is outside the vocabulary \(0..12\)/);
-      await expect(scorer.logprobs([Array(11).fill(1)])).rejects.toThrow(/sequence of 11 tokens is longer than the model context \(10\)/);
+      await expect(scorer.logprobs([[1, 2, 13]])).rejects.toThrow(
+        /token id 13 at position 2 is outside the vocabulary \(0..12\)/,
+      );
+      await expect(scorer.logprobs([Array(11).fill(1)])).rejects.toThrow(
+        /sequence of 11 tokens is longer than the model context \(10\)/,
+      );
     } finally {
       await scorer.close();
     }
@@ -104,14 +109,21 @@ describe('training graph forward', () => {
   // The training graph's forward is emitted differently from the scoring graph's (LayerNorm affine folded into
   // the next linear layer, GELU constants in the MLP weights, attention in two causal query blocks); its
   // log-probs must still be the scoring graph's, or importance ratios on fresh data would drift from 1.
-  it('gives the scoring graph\'s log-probs (≤ 1e-5) for odd and even sequence lengths', async () => {
+  it("gives the scoring graph's log-probs (≤ 1e-5) for odd and even sequence lengths", async () => {
     for (const len of [T, 8]) {
-      const t = len === T ? trainer : await PolicyTrainer.create({ config: cfg, params, optimizer: { lr: 1e-2 }, batchSize: B, seqLen: len });
+      const t =
+        len === T
+          ? trainer
+          : await PolicyTrainer.create({ config: cfg, params, optimizer: { lr: 1e-2 }, batchSize: B, seqLen: len });
       try {
         const toks = Int32Array.from({ length: B * len }, (_, i) => ids[i % ids.length]!);
         const scored = await t.score(toks, B, len);
-        const { logp } = await t.bcGradients({ tokens: toks, weights: new Float32Array(B * len).map((_, i) => (i % len ? 1 : 0)) });
-        for (let i = 0; i < B * len; i++) expect(Math.abs(logp[i]! - scored[i]!), `T=${len} token ${i}`).toBeLessThanOrEqual(1e-5);
+        const { logp } = await t.bcGradients({
+          tokens: toks,
+          weights: new Float32Array(B * len).map((_, i) => (i % len ? 1 : 0)),
+        });
+        for (let i = 0; i < B * len; i++)
+          expect(Math.abs(logp[i]! - scored[i]!), `T=${len} token ${i}`).toBeLessThanOrEqual(1e-5);
       } finally {
         if (t !== trainer) await t.close();
       }
@@ -124,13 +136,21 @@ describe('PPO training graph', () => {
     const b = ppoBatch(jaxLogp());
     const ours = await trainer.ppoGradients(b);
     const o = {
-      mask: Array.from(b.respMask), adv: Array.from(b.advantages), prox: Array.from(b.proxLogp), w: Array.from(b.isWeight),
-      clipEps: b.clipEps, dualClipC: b.dualClipC, entropyCoef: b.entropyCoef,
+      mask: Array.from(b.respMask),
+      adv: Array.from(b.advantages),
+      prox: Array.from(b.proxLogp),
+      w: Array.from(b.isWeight),
+      clipEps: b.clipEps,
+      dualClipC: b.dualClipC,
+      entropyCoef: b.entropyCoef,
     };
     const P = jaxParams(m, params);
     const lossRef = ppoLossRef(cfg, P, ids, B, T, o).item();
     expect(Math.abs(ours.loss - lossRef)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(lossRef)));
-    const g = grad((p: Record<string, JArray>) => ppoLossRef(cfg, p, ids, B, T, o))(P) as unknown as Record<string, JArray>;
+    const g = grad((p: Record<string, JArray>) => ppoLossRef(cfg, p, ids, B, T, o))(P) as unknown as Record<
+      string,
+      JArray
+    >;
     const { worst, name } = worstRelErr(ours.grads, g);
     expect(worst, `worst tensor ${name}`).toBeLessThanOrEqual(1e-4);
     expect(ours.dualClipFrac).toBeGreaterThan(0);
@@ -141,7 +161,10 @@ describe('PPO training graph', () => {
     expect(LOG_RATIO_CLAMP).toBe(policyLoss.LOG_RATIO_CLAMP);
     const b = ppoBatch(jaxLogp());
     const ours = await trainer.ppoGradients(b);
-    const ref = policyLoss.ppoTokenLoss(ours.logp, b.proxLogp, b.advantages, { clipEps: b.clipEps, dualClipC: b.dualClipC });
+    const ref = policyLoss.ppoTokenLoss(ours.logp, b.proxLogp, b.advantages, {
+      clipEps: b.clipEps,
+      dualClipC: b.dualClipC,
+    });
     const n = b.respMask.reduce((a, x) => a + x, 0);
     let pg = 0;
     let clipped = 0;
@@ -162,7 +185,10 @@ describe('PPO training graph', () => {
     const P = jaxParams(m, params);
     const g = grad((p: Record<string, JArray>) => {
       const { logp, H } = tokenLogprobsAndEntropy(cfg, p, ids, B, T);
-      return logp.mul(jarrOf(c)).sum().add(H.mul(jarrOf(mH)).sum());
+      return logp
+        .mul(jarrOf(c))
+        .sum()
+        .add(H.mul(jarrOf(mH)).sum());
     })(P) as unknown as Record<string, JArray>;
     const { worst, name } = worstRelErr(ours.grads, g);
     expect(worst, `worst tensor ${name}`).toBeLessThanOrEqual(1e-4);
@@ -182,7 +208,13 @@ describe('PPO training graph', () => {
   });
 
   it('ppoStep lowers the PPO loss on a fixed batch', async () => {
-    const t = await PolicyTrainer.create({ config: cfg, params, optimizer: { lr: 3e-3, weightDecay: 0 }, batchSize: B, seqLen: T });
+    const t = await PolicyTrainer.create({
+      config: cfg,
+      params,
+      optimizer: { lr: 3e-3, weightDecay: 0 },
+      batchSize: B,
+      seqLen: T,
+    });
     try {
       const b = ppoBatch(jaxLogp());
       const first = await t.ppoStep(b);
@@ -206,7 +238,10 @@ describe('behaviour-cloning graph', () => {
     const ours = await trainer.bcGradients({ tokens, weights: Float32Array.from(w) });
     const P = jaxParams(m, params);
     expect(ours.loss).toBeCloseTo(bcLossRef(cfg, P, ids, B, T, w).item(), 5);
-    const g = grad((p: Record<string, JArray>) => bcLossRef(cfg, p, ids, B, T, w))(P) as unknown as Record<string, JArray>;
+    const g = grad((p: Record<string, JArray>) => bcLossRef(cfg, p, ids, B, T, w))(P) as unknown as Record<
+      string,
+      JArray
+    >;
     const { worst, name } = worstRelErr(ours.grads, g);
     expect(worst, `worst tensor ${name}`).toBeLessThanOrEqual(1e-4);
   });
@@ -217,7 +252,13 @@ describe('behaviour-cloning graph', () => {
     const r = new Xoshiro128Rng(5);
     const BB = 16;
     const TT = 10;
-    const t = await PolicyTrainer.create({ config: c2, params: initParams(buildManifest(c2), 1), optimizer: { lr: 1e-2, weightDecay: 0 }, batchSize: BB, seqLen: TT });
+    const t = await PolicyTrainer.create({
+      config: c2,
+      params: initParams(buildManifest(c2), 1),
+      optimizer: { lr: 1e-2, weightDecay: 0 },
+      batchSize: BB,
+      seqLen: TT,
+    });
     try {
       const weights = new Float32Array(BB * TT);
       for (let b = 0; b < BB; b++) for (let k = 6; k < TT; k++) weights[b * TT + k] = 1;
@@ -242,7 +283,9 @@ describe('bad input', () => {
     const b = ppoBatch(jaxLogp());
     const bad = Int32Array.from(tokens);
     bad[4] = 13;
-    await expect(trainer.ppoStep({ ...b, tokens: bad })).rejects.toThrow(/token id 13 at position 4 is outside the vocabulary/);
+    await expect(trainer.ppoStep({ ...b, tokens: bad })).rejects.toThrow(
+      /token id 13 at position 4 is outside the vocabulary/,
+    );
     await expect(trainer.ppoStep({ ...b, tokens: tokens.subarray(1) })).rejects.toThrow(/B·T = 3·7 = 21/);
     const mask0 = b.respMask.slice();
     mask0[T] = 1;
@@ -253,7 +296,11 @@ describe('bad input', () => {
     await expect(trainer.ppoStep({ ...b, clipEps: 0 })).rejects.toThrow(/clipEps/);
     await expect(trainer.bcStep({ tokens, weights: new Float32Array(B * T) })).rejects.toThrow(/weights sum to 0/);
     await expect(trainer.score(tokens, 1, 21)).rejects.toThrow(/longer than the model context \(10\)/);
-    await expect(PolicyTrainer.create({ config: cfg, params: params.subarray(1), optimizer: { lr: 1 }, batchSize: 1, seqLen: 4 })).rejects.toThrow(/parameters have/);
-    await expect(PolicyTrainer.create({ config: cfg, params, optimizer: { lr: 1 }, batchSize: 1, seqLen: 11 })).rejects.toThrow(/longer than the model context/);
+    await expect(
+      PolicyTrainer.create({ config: cfg, params: params.subarray(1), optimizer: { lr: 1 }, batchSize: 1, seqLen: 4 }),
+    ).rejects.toThrow(/parameters have/);
+    await expect(
+      PolicyTrainer.create({ config: cfg, params, optimizer: { lr: 1 }, batchSize: 1, seqLen: 11 }),
+    ).rejects.toThrow(/longer than the model context/);
   });
 });

@@ -9,15 +9,46 @@ const dir = mkdtempSync(join(tmpdir(), 'lamer-adv-'));
 function run(doc: unknown, ...args: string[]) {
   const file = join(dir, `in-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc));
-  return spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'advantages', '--in', file, ...args], { encoding: 'utf8' });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'advantages', '--in', file, ...args], {
+    encoding: 'utf8',
+  });
 }
-const row = (episode: number, turn: number, reward: number, anchor: string, phase = 'play') => ({ phase, episode, turn, reward, valid: true, anchor });
+const row = (episode: number, turn: number, reward: number, anchor: string, phase = 'play') => ({
+  phase,
+  episode,
+  turn,
+  reward,
+  valid: true,
+  anchor,
+});
 const example = {
-  options: { estimator: 'gigpo', gammaStep: 0.95, gammaTraj: 0.6, omega: 1, norm: 'mean', invalidPenalty: 0.5, returns: 'code' },
-  groups: [{ groupId: 'g', trials: [
-    { trialId: 'X', rows: [row(0, 0, -0.1, 's0'), row(0, 1, -0.1, 's1'), row(1, 0, 1, 'reflection', 'reflect'), row(1, 0, -0.1, 's0'), row(1, 1, 10.9, 's2')] },
-    { trialId: 'Y', rows: [row(0, 0, -0.1, 's0'), row(0, 1, 10.9, 's2')] },
-  ] }],
+  options: {
+    estimator: 'gigpo',
+    gammaStep: 0.95,
+    gammaTraj: 0.6,
+    omega: 1,
+    norm: 'mean',
+    invalidPenalty: 0.5,
+    returns: 'code',
+  },
+  groups: [
+    {
+      groupId: 'g',
+      trials: [
+        {
+          trialId: 'X',
+          rows: [
+            row(0, 0, -0.1, 's0'),
+            row(0, 1, -0.1, 's1'),
+            row(1, 0, 1, 'reflection', 'reflect'),
+            row(1, 0, -0.1, 's0'),
+            row(1, 1, 10.9, 's2'),
+          ],
+        },
+        { trialId: 'Y', rows: [row(0, 0, -0.1, 's0'), row(0, 1, 10.9, 's2')] },
+      ],
+    },
+  ],
 };
 
 describe('lamer advantages', () => {
@@ -37,9 +68,22 @@ describe('lamer advantages', () => {
 
   it('exits non-zero naming the problem', () => {
     const cases: Array<[unknown, RegExp]> = [
-      [{ groups: [{ groupId: 'g', trials: [{ trialId: 't', rows: [{ phase: 'play', episode: 0, turn: 0, valid: true, anchor: 'a' }] }] }] }, /groups\[0\]\.trials\[0\]\.rows\[0\]\.reward/],
+      [
+        {
+          groups: [
+            {
+              groupId: 'g',
+              trials: [{ trialId: 't', rows: [{ phase: 'play', episode: 0, turn: 0, valid: true, anchor: 'a' }] }],
+            },
+          ],
+        },
+        /groups\[0\]\.trials\[0\]\.rows\[0\]\.reward/,
+      ],
       [{ ...example, options: { estimator: 'ppo' } }, /options\.estimator/],
-      [{ groups: [{ groupId: 'g', trials: [{ trialId: 't', rows: [row(0, 1, 0, 'a'), row(0, 0, 0, 'a')] }] }] }, /group 'g' trial 't' row 1: out of chronological order/],
+      [
+        { groups: [{ groupId: 'g', trials: [{ trialId: 't', rows: [row(0, 1, 0, 'a'), row(0, 0, 0, 'a')] }] }] },
+        /group 'g' trial 't' row 1: out of chronological order/,
+      ],
       ['{not json', /is not valid JSON/],
     ];
     for (const [doc, msg] of cases) {

@@ -18,10 +18,24 @@ const arbEpisode = fc.record({
 });
 
 /** Rows of one trial from a list of episodes. */
-export function episodesToRows(episodes: Array<{ reflect: boolean; reflectValid: boolean; turns: Array<{ reward: number; valid: boolean; anchor: string }> }>): Row[] {
+export function episodesToRows(
+  episodes: Array<{
+    reflect: boolean;
+    reflectValid: boolean;
+    turns: Array<{ reward: number; valid: boolean; anchor: string }>;
+  }>,
+): Row[] {
   const rows: Row[] = [];
   episodes.forEach((e, k) => {
-    if (k > 0 && e.reflect) rows.push({ phase: 'reflect', episode: k, turn: 0, reward: e.reflectValid ? 1 : 0, valid: e.reflectValid, anchor: 'reflection' });
+    if (k > 0 && e.reflect)
+      rows.push({
+        phase: 'reflect',
+        episode: k,
+        turn: 0,
+        reward: e.reflectValid ? 1 : 0,
+        valid: e.reflectValid,
+        anchor: 'reflection',
+      });
     e.turns.forEach((t, turn) => rows.push({ phase: 'play', episode: k, turn, ...t }));
   });
   return rows;
@@ -30,8 +44,11 @@ export function episodesToRows(episodes: Array<{ reflect: boolean; reflectValid:
 export const arbTrialRows = (maxEpisodes = 4): fc.Arbitrary<Row[]> =>
   fc.array(arbEpisode, { minLength: 1, maxLength: maxEpisodes }).map(episodesToRows);
 
-export const arbGroup = (opts: { minTrials?: number; maxTrials?: number; maxEpisodes?: number } = {}): fc.Arbitrary<Group> =>
-  fc.array(arbTrialRows(opts.maxEpisodes ?? 4), { minLength: opts.minTrials ?? 1, maxLength: opts.maxTrials ?? 5 })
+export const arbGroup = (
+  opts: { minTrials?: number; maxTrials?: number; maxEpisodes?: number } = {},
+): fc.Arbitrary<Group> =>
+  fc
+    .array(arbTrialRows(opts.maxEpisodes ?? 4), { minLength: opts.minTrials ?? 1, maxLength: opts.maxTrials ?? 5 })
     .map((trials) => ({ groupId: 'g', trials: trials.map((rows, i) => ({ trialId: `t${i}`, rows })) }));
 
 export const arbGamma = fc.constantFrom(0, 0.3, 0.6, 0.9, 0.95, 1);

@@ -7,7 +7,10 @@ const mask = [1, 1, 1, 0];
 
 describe('off-policy diagnostics', () => {
   it('truncate mode, by hand', () => {
-    const d = offPolicyDiagnostics({ proxLogp: prox, behavLogp: behav, mask, staleness: [0, 2, 1] }, { isMode: 'truncate', isCap: 2 });
+    const d = offPolicyDiagnostics(
+      { proxLogp: prox, behavLogp: behav, mask, staleness: [0, 2, 1] },
+      { isMode: 'truncate', isCap: 2 },
+    );
     expect(d.tokens).toBe(3);
     expect([d.stalenessMin, d.stalenessMean, d.stalenessMax]).toEqual([0, 1, 2]);
     expect(d.isWeightMean).toBeCloseTo(3.5 / 3, 12); // w = 1, 2, 0.5
@@ -19,7 +22,10 @@ describe('off-policy diagnostics', () => {
   });
 
   it('mask mode counts masked tokens and their zero weight', () => {
-    const d = offPolicyDiagnostics({ proxLogp: prox, behavLogp: behav, mask, staleness: [3] }, { isMode: 'mask', isCap: 2 });
+    const d = offPolicyDiagnostics(
+      { proxLogp: prox, behavLogp: behav, mask, staleness: [3] },
+      { isMode: 'mask', isCap: 2 },
+    );
     expect(d.maskedFraction).toBeCloseTo(1 / 3, 12);
     expect(d.isWeightMean).toBeCloseTo(1.5 / 3, 12);
     expect(d.ess).toBeCloseTo(1.5 ** 2 / (3 * 1.25), 12);
@@ -32,7 +38,9 @@ describe('off-policy diagnostics', () => {
     const d = offPolicyDiagnostics({ proxLogp: prox, behavLogp: behav, mask, logp, advantages, staleness: [0] });
     expect(d.clippedFraction).toBeCloseTo(1 / 3, 12);
     expect(d.dualClippedFraction).toBeCloseTo(1 / 3, 12);
-    expect(() => offPolicyDiagnostics({ proxLogp: prox, behavLogp: behav, mask, logp, staleness: [0] })).toThrow(/advantages are required/);
+    expect(() => offPolicyDiagnostics({ proxLogp: prox, behavLogp: behav, mask, logp, staleness: [0] })).toThrow(
+      /advantages are required/,
+    );
   });
 
   it('on-policy: weights 1, KL 0, ESS 1', () => {
@@ -45,16 +53,21 @@ describe('off-policy diagnostics', () => {
     const pi = [0.25, 0.25, 0.25, 0.25];
     const exact = mu.reduce((s, p, i) => s + p * Math.log(p / pi[i]), 0);
     let seed = 12345;
-    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const n = 200_000;
-    const behavLogp = new Float64Array(n), proxLogp = new Float64Array(n);
+    const behavLogp = new Float64Array(n),
+      proxLogp = new Float64Array(n);
     for (let t = 0; t < n; t++) {
-      let u = rand(), k = 0;
+      let u = rand(),
+        k = 0;
       while (u > mu[k] && k < mu.length - 1) u -= mu[k++];
       behavLogp[t] = Math.log(mu[k]);
       proxLogp[t] = Math.log(pi[k]);
     }
-    const d = offPolicyDiagnostics({ proxLogp, behavLogp, mask: new Float32Array(n).fill(1), staleness: [1] }, { isMode: 'off' });
+    const d = offPolicyDiagnostics(
+      { proxLogp, behavLogp, mask: new Float32Array(n).fill(1), staleness: [1] },
+      { isMode: 'off' },
+    );
     expect(Math.abs(d.klBehavProx - exact)).toBeLessThan(0.01);
     expect(exact).toBeGreaterThan(0.1);
   });

@@ -49,7 +49,10 @@ describe('estimator registry', () => {
       })),
     };
     for (const name of ESTIMATOR_NAMES) {
-      const adv = (g: number) => computeAdvantages([twoEpisodes], { estimator: name, gammaTraj: g })[0].trials.flatMap((t) => t.rows.map((r) => r.advantage));
+      const adv = (g: number) =>
+        computeAdvantages([twoEpisodes], { estimator: name, gammaTraj: g })[0].trials.flatMap((t) =>
+          t.rows.map((r) => r.advantage),
+        );
       const changes = adv(0.1).some((a, i) => Math.abs(a - adv(0.9)[i]) > 1e-9);
       expect(changes, name).toBe(ESTIMATORS[name].usesGammaTraj);
     }

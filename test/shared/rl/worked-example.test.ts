@@ -7,15 +7,27 @@ import { describe, expect, it } from 'vitest';
 import { groupAdvantages } from '../../../shared/rl/advantages.js';
 import type { Group, Row } from '../../../shared/rl/types.js';
 
-const play = (episode: number, turn: number, reward: number, anchor: string): Row => ({ phase: 'play', episode, turn, reward, valid: true, anchor });
+const play = (episode: number, turn: number, reward: number, anchor: string): Row => ({
+  phase: 'play',
+  episode,
+  turn,
+  reward,
+  valid: true,
+  anchor,
+});
 const group: Group = {
   groupId: 'sokoban-task',
   trials: [
-    { trialId: 'X', rows: [
-      play(0, 0, -0.1, 'initial board'), play(0, 1, -0.1, 'board after X move 1'),
-      { phase: 'reflect', episode: 1, turn: 0, reward: 1, valid: true, anchor: 'reflection' },
-      play(1, 0, -0.1, 'initial board'), play(1, 1, 10.9, 'board one push from done'),
-    ] },
+    {
+      trialId: 'X',
+      rows: [
+        play(0, 0, -0.1, 'initial board'),
+        play(0, 1, -0.1, 'board after X move 1'),
+        { phase: 'reflect', episode: 1, turn: 0, reward: 1, valid: true, anchor: 'reflection' },
+        play(1, 0, -0.1, 'initial board'),
+        play(1, 1, 10.9, 'board one push from done'),
+      ],
+    },
     { trialId: 'Y', rows: [play(0, 0, -0.1, 'initial board'), play(0, 1, 10.9, 'board one push from done')] },
   ],
 };
@@ -33,11 +45,11 @@ const A = AE.map((e, i) => e + AS[i]);
 
 // The numbers printed in the spec (rounded to 3 decimals).
 const printed = {
-  G: [5.650, 6.053, 10.255, 10.255, 10.9, 10.255, 10.9],
+  G: [5.65, 6.053, 10.255, 10.255, 10.9, 10.255, 10.9],
   mean: 6.114,
   AE: [-6.314, -6.314, -6.114, 4.686, 4.686, 4.686, 4.686],
-  stepMean: 8.720,
-  AS: [-3.070, 1.535, 1.535], // X.e0t0, X.e1t0, Y.e0t0
+  stepMean: 8.72,
+  AS: [-3.07, 1.535, 1.535], // X.e0t0, X.e1t0, Y.e0t0
 };
 
 const flat = (opts = {}) => groupAdvantages(group, { gammaTraj: 0.6, ...opts }).trials.flatMap((t) => t.rows);
@@ -58,7 +70,9 @@ describe('docs/method.md §4.6 worked example', () => {
       expect(Math.abs(r.G - G[i]), `G ${order[i]}`).toBeLessThan(1e-9);
       expect(Math.abs(r.advantage - A[i]), `A ${order[i]}`).toBeLessThan(1e-9);
     });
-    [-0.2, -0.2, 0, 10.8, 10.8, 10.8, 10.8].forEach((v, i) => expect(Math.abs(rows[i].episodeReward - v), order[i]).toBeLessThan(1e-12));
+    [-0.2, -0.2, 0, 10.8, 10.8, 10.8, 10.8].forEach((v, i) =>
+      expect(Math.abs(rows[i].episodeReward - v), order[i]).toBeLessThan(1e-12),
+    );
   });
 
   it('the two rows one push from done share G = 10.9, so their step advantage is 0', () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  NOTHING_HAPPENS, admissibleCommands, execute, initialObservation, listText, lookText, objectText,
+  NOTHING_HAPPENS,
+  admissibleCommands,
+  execute,
+  initialObservation,
+  listText,
+  lookText,
+  objectText,
 } from '../../../../actor/envs/alfworld/engine.js';
 import { obj, smallRoom } from './rooms.js';
 import { canContain } from '../../../../actor/envs/alfworld/world.js';
@@ -14,18 +20,22 @@ describe('ALFWorld feedback texts', () => {
   });
 
   it('first observation: banner, room overview, task', () => {
-    expect(initialObservation(smallRoom())).toBe('-= Welcome to TextWorld, ALFRED! =-\n\nYou are in the middle of a room. '
-      + 'Looking quickly around you, you see a cabinet 1, a countertop 1, a desk 1, a fridge 1, a microwave 1, and a sinkbasin 1.'
-      + '\n\nYour task is to: put a apple in fridge.');
+    expect(initialObservation(smallRoom())).toBe(
+      '-= Welcome to TextWorld, ALFRED! =-\n\nYou are in the middle of a room. ' +
+        'Looking quickly around you, you see a cabinet 1, a countertop 1, a desk 1, a fridge 1, a microwave 1, and a sinkbasin 1.' +
+        '\n\nYour task is to: put a apple in fridge.',
+    );
   });
 
-  it('examining objects follows ALFWorld\'s condition order', () => {
+  it("examining objects follows ALFWorld's condition order", () => {
     expect(objectText(obj('apple 1', null))).toBe("There's nothing special about apple 1.");
     expect(objectText(obj('apple 1', null, { hot: true }))).toBe('This is a hot apple 1.');
     expect(objectText(obj('apple 1', null, { cool: true }))).toBe('This is a cold apple 1.');
     expect(objectText(obj('apple 1', null, { clean: true }))).toBe('This is a clean apple 1.');
     expect(objectText(obj('apple 1', null, { clean: true, hot: true }))).toBe('This is a hot and clean apple 1.');
-    expect(objectText(obj('apple 1', null, { clean: true, cool: true, sliced: true }))).toBe('This is a cool and clean sliced apple 1.');
+    expect(objectText(obj('apple 1', null, { clean: true, cool: true, sliced: true }))).toBe(
+      'This is a cool and clean sliced apple 1.',
+    );
     expect(objectText(obj('apple 1', null, { sliced: true }))).toBe('This is a sliced apple 1.');
     expect(objectText(obj('desklamp 1', 'desk 1'), true)).toBe('This desklamp 1 is off.');
     expect(objectText(obj('desklamp 1', 'desk 1', { on: true }), true)).toBe('This desklamp 1 is on.');
@@ -35,7 +45,9 @@ describe('ALFWorld feedback texts', () => {
 describe('ALFWorld commands', () => {
   it('go to: arrive and see the receptacle (open surfaces list contents, closed ones say so)', () => {
     const s = smallRoom();
-    expect(execute(s, 'go to countertop 1')).toBe('You arrive at countertop 1. On the countertop 1, you see a apple 1, and a knife 1.');
+    expect(execute(s, 'go to countertop 1')).toBe(
+      'You arrive at countertop 1. On the countertop 1, you see a apple 1, and a knife 1.',
+    );
     expect(s.at).toBe('countertop 1');
     expect(execute(s, 'go to cabinet 1')).toBe('You arrive at cabinet 1. The cabinet 1 is closed.');
     expect(execute(s, 'go to attic 1')).toBe(NOTHING_HAPPENS);
@@ -145,19 +157,42 @@ describe('ALFWorld commands', () => {
   it('admissible commands: go to elsewhere, local actions, held-object actions, inventory, look (no help)', () => {
     const s = smallRoom();
     expect(admissibleCommands(s)).toEqual([
-      'go to cabinet 1', 'go to countertop 1', 'go to desk 1', 'go to fridge 1', 'go to microwave 1', 'go to sinkbasin 1',
-      'inventory', 'look',
+      'go to cabinet 1',
+      'go to countertop 1',
+      'go to desk 1',
+      'go to fridge 1',
+      'go to microwave 1',
+      'go to sinkbasin 1',
+      'inventory',
+      'look',
     ]);
     execute(s, 'go to countertop 1');
     expect(admissibleCommands(s)).toEqual([
-      'go to cabinet 1', 'go to desk 1', 'go to fridge 1', 'go to microwave 1', 'go to sinkbasin 1',
-      'examine countertop 1', 'take apple 1 from countertop 1', 'take knife 1 from countertop 1', 'inventory', 'look',
+      'go to cabinet 1',
+      'go to desk 1',
+      'go to fridge 1',
+      'go to microwave 1',
+      'go to sinkbasin 1',
+      'examine countertop 1',
+      'take apple 1 from countertop 1',
+      'take knife 1 from countertop 1',
+      'inventory',
+      'look',
     ]);
     execute(s, 'take apple 1 from countertop 1');
     execute(s, 'go to microwave 1');
     expect(admissibleCommands(s)).toEqual([
-      'go to cabinet 1', 'go to countertop 1', 'go to desk 1', 'go to fridge 1', 'go to sinkbasin 1',
-      'open microwave 1', 'examine microwave 1', 'heat apple 1 with microwave 1', 'examine apple 1', 'inventory', 'look',
+      'go to cabinet 1',
+      'go to countertop 1',
+      'go to desk 1',
+      'go to fridge 1',
+      'go to sinkbasin 1',
+      'open microwave 1',
+      'examine microwave 1',
+      'heat apple 1 with microwave 1',
+      'examine apple 1',
+      'inventory',
+      'look',
     ]);
     execute(s, 'open microwave 1');
     expect(admissibleCommands(s)).toContain('move apple 1 to microwave 1');

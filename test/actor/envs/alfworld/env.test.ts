@@ -14,8 +14,15 @@ const act = (c: string) => `Let me think.\n<action>${c}</action>`;
 
 function ctxFor(env: AlfWorldEnv, initialObs: string, over: Partial<PromptContext> = {}): PromptContext {
   return {
-    template: env.template, phase: 'play', memory: 'reflection', initialObs, episode: 0, turn: 0,
-    current: { steps: [], won: false }, past: [], ...over,
+    template: env.template,
+    phase: 'play',
+    memory: 'reflection',
+    initialObs,
+    episode: 0,
+    turn: 0,
+    current: { steps: [], won: false },
+    past: [],
+    ...over,
   };
 }
 
@@ -34,7 +41,12 @@ describe('ALFWorld env', () => {
       expect(env.anchor()).toBe(r.obs);
     }
     const win = env.step(act('move apple 1 to fridge 1'));
-    expect(win).toMatchObject({ obs: 'You move the apple 1 to the fridge 1.', reward: 10, terminated: true, truncated: false });
+    expect(win).toMatchObject({
+      obs: 'You move the apple 1 to the fridge 1.',
+      reward: 10,
+      terminated: true,
+      truncated: false,
+    });
     expect(win.info).toMatchObject({ won: true, episode: { r: 10, l: 5 } });
     expect(() => env.step(act('look'))).toThrow(/after the episode ended/);
     expect(env.restart()).toEqual(first);
@@ -44,7 +56,10 @@ describe('ALFWorld env', () => {
   it('parsing: first <action> to first </action>, lower-cased; missing tags send the last 30 characters (invalid)', () => {
     const env = new AlfWorldEnv();
     env.resetToState(smallRoom());
-    expect(env.step('<ACTION> Go To Desk 1 </ACTION><action>look</action>').info).toMatchObject({ valid: true, actionText: 'go to desk 1' });
+    expect(env.step('<ACTION> Go To Desk 1 </ACTION><action>look</action>').info).toMatchObject({
+      valid: true,
+      actionText: 'go to desk 1',
+    });
     const bad = env.step('I think I should go to fridge 1 now');
     expect(bad.info).toMatchObject({ valid: false, actionText: 'i think i should go to fridge 1 now'.slice(-30) });
     expect(bad.obs).toBe(NOTHING_HAPPENS);
@@ -65,7 +80,7 @@ describe('ALFWorld env', () => {
     expect(env.step('<c1>').info.valid).toBe(false); // no closing word
   });
 
-  it('TextWorld\'s 50-command limit truncates', () => {
+  it("TextWorld's 50-command limit truncates", () => {
     const env = new AlfWorldEnv({ maxSteps: 4 });
     env.reset({ seed: 1 });
     for (let i = 0; i < 3; i++) expect(env.step(act('look')).truncated).toBe(false);
@@ -77,7 +92,10 @@ describe('ALFWorld env', () => {
   it('seeds fix the task type and split; taskType forces one; bad options are named', () => {
     const env = new AlfWorldEnv();
     expect(env.reset({ seed: 3 }).info).toMatchObject({ taskType: alfworldTaskType(3), split: 'train' });
-    expect(env.reset({ seed: 2 ** 16 }).info).toMatchObject({ taskType: 'pick_cool_then_place_in_recep', split: 'valid_ood' });
+    expect(env.reset({ seed: 2 ** 16 }).info).toMatchObject({
+      taskType: 'pick_cool_then_place_in_recep',
+      split: 'valid_ood',
+    });
     const forced = new AlfWorldEnv({ taskType: 'pick_two_obj_and_place' });
     expect(forced.reset({ seed: 0 }).info.taskType).toBe('pick_two_obj_and_place');
     expect(() => new AlfWorldEnv({ taskType: 'dance' } as never)).toThrow(/taskType/);
@@ -95,7 +113,8 @@ describe('ALFWorld env', () => {
           env.step(act(a[(seed * 7 + k * 3) % a.length]));
         }
         let won = env.episodeOver && env.snapshot() !== null;
-        for (let t = 0; t < 40 && !env.episodeOver; t++) won = env.step(act(plannerCommand(env.snapshot()) ?? 'look')).info.won;
+        for (let t = 0; t < 40 && !env.episodeOver; t++)
+          won = env.step(act(plannerCommand(env.snapshot()) ?? 'look')).info.won;
         expect(won, `${type} seed ${seed}`).toBe(true);
       }
     }
@@ -113,9 +132,14 @@ describe('ALFWorld env', () => {
     const res = replayActions('alfworld', { seed: 12, actions });
     expect(res.initial).toMatch(/Your task is to: /);
     expect(res.steps[res.steps.length - 1]).toMatchObject({ won: true, reward: 10, terminated: true });
-    expect(() => replayActions('alfworld', { seed: 12, actions: [...actions, 'look'] })).toThrow(/after the episode ended/);
+    expect(() => replayActions('alfworld', { seed: 12, actions: [...actions, 'look'] })).toThrow(
+      /after the episode ended/,
+    );
     expect(() => replayActions('alfworld', { actions })).toThrow(/'seed'/);
-    expect(replayActions('webshop', { seed: 3, actions: ['search[shampoo]'] }).steps[0]).toMatchObject({ valid: true, reward: 0 });
+    expect(replayActions('webshop', { seed: 3, actions: ['search[shampoo]'] }).steps[0]).toMatchObject({
+      valid: true,
+      reward: 0,
+    });
   });
 });
 
@@ -131,11 +155,19 @@ describe('ALFWorld prompts', () => {
     const p = buildPrompt(env, ctxFor(env, obs, { turn: 2, current: log }));
     expect(p).toContain(`Your first observation was:\n${obs}`);
     expect(p).toContain(`Action 1: ${log.steps[0].action}\nObservation 1: ${log.steps[0].obs}`);
-    expect(p).toContain(`[\n${env.admissibleActions().map((a) => `'${a}',`).join('\n')}\n].`);
+    expect(p).toContain(
+      `[\n${env
+        .admissibleActions()
+        .map((a) => `'${a}',`)
+        .join('\n')}\n].`,
+    );
     expect(p).not.toContain("'help'");
     const reflect = buildPrompt('alfworld', ctxFor(env, obs, { phase: 'reflect', episode: 1, current: log }));
     expect(reflect).toContain('On trial #1 your last actions and observations were:');
-    expect(parseReflection('alfworld', 'full', '<remark>x</remark><remark>y</remark>')).toEqual({ reflection: 'y', valid: true });
+    expect(parseReflection('alfworld', 'full', '<remark>x</remark><remark>y</remark>')).toEqual({
+      reflection: 'y',
+      valid: true,
+    });
   });
 
   it('compact prompts stay in the vocabulary and end with the opening tag; scripted replies parse', () => {
@@ -169,7 +201,14 @@ describe('ALFWorld env checker', () => {
     for (const template of ['full', 'compact']) {
       const report = checkEnv('alfworld', { episodes: 1000, maxTurns: 30, options: { template } });
       expect(report.failures).toEqual([]);
-      expect(report).toMatchObject({ ok: true, deterministic: true, restartExact: true, rulesConsistent: true, solverSuccess: 1, solverSuccessWithinTurns: 1 });
+      expect(report).toMatchObject({
+        ok: true,
+        deterministic: true,
+        restartExact: true,
+        rulesConsistent: true,
+        solverSuccess: 1,
+        solverSuccessWithinTurns: 1,
+      });
     }
     const val = checkEnv('alfworld', { episodes: 600, seedStart: 2 ** 16, maxTurns: 30 });
     expect(val).toMatchObject({ ok: true, solverSuccess: 1 });

@@ -27,7 +27,9 @@ describe('ALFWorld evaluation report', () => {
     expect(m['eval/alfworld/ood/pass@2']).toBe(0.5);
     expect(m['eval/alfworld/Pick/pass@1']).toBe(0.5);
     // a loaded game's type overrides the seed's
-    expect(alfworldEvalReport([{ seed: 2, episodesWon: [true], taskType: 'pick_two_obj_and_place' }]).byType).toEqual({ Pick2: { n: 1, passAtK: [1] } });
+    expect(alfworldEvalReport([{ seed: 2, episodesWon: [true], taskType: 'pick_two_obj_and_place' }]).byType).toEqual({
+      Pick2: { n: 1, passAtK: [1] },
+    });
     expect(() => alfworldEvalReport([{ seed: -1, episodesWon: [true] }])).toThrow(/seed/);
     expect(() => alfworldEvalReport([{ seed: 1, episodesWon: [] }])).toThrow(/no episodes/);
   });
@@ -42,7 +44,8 @@ describe('ALFWorld evaluation report', () => {
       for (let ep = 0; ep < 3 && !episodesWon.includes(true); ep++) {
         if (ep > 0) env.restart();
         let won = false;
-        for (let t = 0; t < 10 && !env.episodeOver; t++) won = env.step(scriptedAction(env, 'full', rng, { noise: 0.3 })).info.won;
+        for (let t = 0; t < 10 && !env.episodeOver; t++)
+          won = env.step(scriptedAction(env, 'full', rng, { noise: 0.3 })).info.won;
         episodesWon.push(won);
       }
       return { seed, episodesWon };

@@ -4,13 +4,26 @@ import { TOOL_FOR, generateHousehold } from '../../../../actor/envs/alfworld/gen
 import { parseGoalText } from '../../../../actor/envs/alfworld/scripted.js';
 import type { AlfWorldState } from '../../../../actor/envs/alfworld/state.js';
 import {
-  ALFWORLD_ID_TYPES, ALFWORLD_OOD_TYPES, ALFWORLD_TRAIN_TYPES, TASK_TYPES, alfworldSplit, alfworldTaskType,
-  alfworldValidationSeeds, goalSatisfied, goalText, type TaskType,
+  ALFWORLD_ID_TYPES,
+  ALFWORLD_OOD_TYPES,
+  ALFWORLD_TRAIN_TYPES,
+  TASK_TYPES,
+  alfworldSplit,
+  alfworldTaskType,
+  alfworldValidationSeeds,
+  goalSatisfied,
+  goalText,
+  type TaskType,
 } from '../../../../actor/envs/alfworld/tasks.js';
 import { canContain } from '../../../../actor/envs/alfworld/world.js';
 import { obj, smallRoom } from './rooms.js';
 
-function withTask(type: TaskType, object: string, receptacle: string | null, toggle: string | null = null): AlfWorldState {
+function withTask(
+  type: TaskType,
+  object: string,
+  receptacle: string | null,
+  toggle: string | null = null,
+): AlfWorldState {
   const s = smallRoom();
   s.task = { type, object, receptacle, toggle, text: goalText(type, 0, object, receptacle, toggle) };
   return s;
@@ -37,15 +50,30 @@ describe('ALFWorld goal checks', () => {
       const s = withTask(type, 'apple', 'countertop');
       run(s, ['go to countertop 1', 'take apple 1 from countertop 1', 'move apple 1 to countertop 1']);
       expect(goalSatisfied(s)).toBe(false); // placed but not processed
-      run(s, ['take apple 1 from countertop 1', `go to ${tool}`, `${verb} apple 1 with ${tool}`, 'go to countertop 1', 'move apple 1 to countertop 1']);
+      run(s, [
+        'take apple 1 from countertop 1',
+        `go to ${tool}`,
+        `${verb} apple 1 with ${tool}`,
+        'go to countertop 1',
+        'move apple 1 to countertop 1',
+      ]);
       expect(goalSatisfied(s)).toBe(true);
     }
   });
 
   it('heating after cooling undoes the cool state', () => {
     const s = withTask('pick_cool_then_place_in_recep', 'apple', 'cabinet');
-    run(s, ['go to countertop 1', 'take apple 1 from countertop 1', 'go to fridge 1', 'cool apple 1 with fridge 1',
-      'go to microwave 1', 'heat apple 1 with microwave 1', 'go to cabinet 1', 'open cabinet 1', 'move apple 1 to cabinet 1']);
+    run(s, [
+      'go to countertop 1',
+      'take apple 1 from countertop 1',
+      'go to fridge 1',
+      'cool apple 1 with fridge 1',
+      'go to microwave 1',
+      'heat apple 1 with microwave 1',
+      'go to cabinet 1',
+      'open cabinet 1',
+      'move apple 1 to cabinet 1',
+    ]);
     expect(goalSatisfied(s)).toBe(false);
   });
 
@@ -78,7 +106,12 @@ describe('ALFWorld goal checks', () => {
 
 describe('ALFWorld splits and task types', () => {
   it('train on the first four types, OOD = cool and pick_two', () => {
-    expect(ALFWORLD_TRAIN_TYPES).toEqual(['pick_and_place_simple', 'look_at_obj_in_light', 'pick_clean_then_place_in_recep', 'pick_heat_then_place_in_recep']);
+    expect(ALFWORLD_TRAIN_TYPES).toEqual([
+      'pick_and_place_simple',
+      'look_at_obj_in_light',
+      'pick_clean_then_place_in_recep',
+      'pick_heat_then_place_in_recep',
+    ]);
     expect(ALFWORLD_ID_TYPES).toEqual(ALFWORLD_TRAIN_TYPES);
     expect(ALFWORLD_OOD_TYPES).toEqual(['pick_cool_then_place_in_recep', 'pick_two_obj_and_place']);
   });
@@ -106,12 +139,21 @@ describe('ALFWorld splits and task types', () => {
     expect(alfworldTaskType(generateHousehold(70001))).toBe(alfworldTaskType(70001));
   });
 
-  it('goal sentences use ALFWorld\'s templates and read back', () => {
+  it("goal sentences use ALFWorld's templates and read back", () => {
     expect(goalText('pick_heat_then_place_in_recep', 0, 'apple', 'fridge', null)).toBe('put a hot apple in fridge.');
     expect(goalText('look_at_obj_in_light', 1, 'book', null, 'desklamp')).toBe('examine the book with the desklamp.');
     expect(goalText('pick_two_obj_and_place', 1, 'mug', 'shelf', null)).toBe('find two mug and put them in shelf.');
-    expect(parseGoalText('put some apple on countertop.')).toEqual({ type: 'pick_and_place_simple', object: 'apple', receptacle: 'countertop', toggle: null });
-    expect(parseGoalText('clean some mug and put it in coffeemachine.')).toMatchObject({ type: 'pick_clean_then_place_in_recep', object: 'mug', receptacle: 'coffeemachine' });
+    expect(parseGoalText('put some apple on countertop.')).toEqual({
+      type: 'pick_and_place_simple',
+      object: 'apple',
+      receptacle: 'countertop',
+      toggle: null,
+    });
+    expect(parseGoalText('clean some mug and put it in coffeemachine.')).toMatchObject({
+      type: 'pick_clean_then_place_in_recep',
+      object: 'mug',
+      receptacle: 'coffeemachine',
+    });
   });
 });
 

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../../shared/rng.js';
-import { goalIndexForSeed, goalSplit, syntheticCatalogue, TRAIN_SEED_SPACE } from '../../../../actor/envs/webshop/catalogue.js';
+import {
+  goalIndexForSeed,
+  goalSplit,
+  syntheticCatalogue,
+  TRAIN_SEED_SPACE,
+} from '../../../../actor/envs/webshop/catalogue.js';
 import { generateProducts, pyFloat } from '../../../../actor/envs/webshop/generate.js';
-import { NO_PRICE_BOUND, PRICE_RANGE, drawPriceUpper, optionCombinations, shuffleGoals, syntheticGoals } from '../../../../actor/envs/webshop/goals.js';
+import {
+  NO_PRICE_BOUND,
+  PRICE_RANGE,
+  drawPriceUpper,
+  optionCombinations,
+  shuffleGoals,
+  syntheticGoals,
+} from '../../../../actor/envs/webshop/goals.js';
 import { titleNouns } from '../../../../actor/envs/webshop/nouns.js';
 import type { Product } from '../../../../actor/envs/webshop/types.js';
 
@@ -48,10 +60,23 @@ describe('synthetic catalogue', () => {
 
 describe('goals (WebShop get_synthetic_goals)', () => {
   const product = (over: Partial<Product>): Product => ({
-    asin: 'B000000001', title: 'Lumina Shampoo', category: 'beauty', query: 'shampoo', productCategory: 'A › B',
-    bulletPoints: [], description: '', attributes: ['sulfate free'], options: {}, priceTag: '$12.0', pricing: [12],
-    price: 12, rating: 'N.A.', reviews: [], instruction: { text: 'i need a sulfate free shampoo', attributes: ['sulfate free'] },
-    titleNouns: ['lumina', 'shampoo'], ...over,
+    asin: 'B000000001',
+    title: 'Lumina Shampoo',
+    category: 'beauty',
+    query: 'shampoo',
+    productCategory: 'A › B',
+    bulletPoints: [],
+    description: '',
+    attributes: ['sulfate free'],
+    options: {},
+    priceTag: '$12.0',
+    pricing: [12],
+    price: 12,
+    rating: 'N.A.',
+    reviews: [],
+    instruction: { text: 'i need a sulfate free shampoo', attributes: ['sulfate free'] },
+    titleNouns: ['lumina', 'shampoo'],
+    ...over,
   });
 
   it('the price bound is the larger of two of the next four multiples of $10 above the price', () => {
@@ -70,20 +95,28 @@ describe('goals (WebShop get_synthetic_goals)', () => {
   });
 
   it('one goal per option combination, option names sorted, instruction text as WebShop writes it', () => {
-    expect(optionCombinations({ size: ['s', 'm'], color: ['red'] })).toEqual([{ color: 'red', size: 's' }, { color: 'red', size: 'm' }]);
+    expect(optionCombinations({ size: ['s', 'm'], color: ['red'] })).toEqual([
+      { color: 'red', size: 's' },
+      { color: 'red', size: 'm' },
+    ]);
     const goals = syntheticGoals([product({ options: { size: ['8 fl oz', '16 fl oz'], scent: ['mint'] } })], 0);
     expect(goals).toHaveLength(2);
-    expect(goals[0].instructionText).toMatch(/^i need a sulfate free shampoo with scent: mint, and size: 8 fl oz, and price lower than \d+\.00 dollars$/);
+    expect(goals[0].instructionText).toMatch(
+      /^i need a sulfate free shampoo with scent: mint, and size: 8 fl oz, and price lower than \d+\.00 dollars$/,
+    );
     expect(goals[0].goalOptions).toEqual({ scent: 'mint', size: '8 fl oz' });
     expect(goals[0].priceUpper).toBe(goals[1].priceUpper); // one draw per product
     expect(syntheticGoals([product({ instruction: undefined })], 0)).toHaveLength(0);
   });
 
   it('weights are the mean inverse attribute frequency over all goals', () => {
-    const goals = syntheticGoals([
-      product({ asin: 'B1', instruction: { text: 'x', attributes: ['a', 'b'] } }),
-      product({ asin: 'B2', instruction: { text: 'y', attributes: ['a'] } }),
-    ], 0);
+    const goals = syntheticGoals(
+      [
+        product({ asin: 'B1', instruction: { text: 'x', attributes: ['a', 'b'] } }),
+        product({ asin: 'B2', instruction: { text: 'y', attributes: ['a'] } }),
+      ],
+      0,
+    );
     expect(goals[0].weight).toBeCloseTo((1 / 2 + 1 / 1) / 2);
     expect(goals[1].weight).toBeCloseTo(1 / 2);
   });

@@ -69,19 +69,32 @@ describe('WebShop pages and actions', () => {
   it('item page: options, sub-pages and < prev back to the item, back to the results', () => {
     const { env } = atResults();
     const site = env.siteView();
-    const asin = site.state.results.find((a) => Object.keys((env.catalogue.byAsin.get(a) as Product).options).length > 0) as string;
+    const asin = site.state.results.find(
+      (a) => Object.keys((env.catalogue.byAsin.get(a) as Product).options).length > 0,
+    ) as string;
     const p = env.catalogue.byAsin.get(asin) as Product;
     const page = site.state.resultsPage;
     openProduct(env, asin);
     expect(site.state).toMatchObject({ page: 'item', asin, options: {} });
     const obs = env.anchor();
     expect(obs.startsWith("'Back to Search' [SEP] '< Prev' [SEP] ")).toBe(true);
-    expect(obs.endsWith(`'${p.title}' [SEP] 'Price: ${p.priceTag}' [SEP] 'Rating: ${p.rating}' [SEP] 'Description' [SEP] 'Features' [SEP] 'Reviews' [SEP] 'Buy Now'`)).toBe(true);
+    expect(
+      obs.endsWith(
+        `'${p.title}' [SEP] 'Price: ${p.priceTag}' [SEP] 'Rating: ${p.rating}' [SEP] 'Description' [SEP] 'Features' [SEP] 'Reviews' [SEP] 'Buy Now'`,
+      ),
+    ).toBe(true);
     const [name, values] = Object.entries(p.options)[0];
     expect(obs).toContain(`'${name}' [SEP] ${values.map((v) => `'${v}'`).join(' [SEP] ')}`);
     expect(env.admissibleActions()).toEqual([
-      'click[back to search]', 'click[< prev]', 'click[description]', 'click[features]', 'click[reviews]', 'click[buy now]',
-      ...Object.values(p.options).flat().map((v) => `click[${v}]`),
+      'click[back to search]',
+      'click[< prev]',
+      'click[description]',
+      'click[features]',
+      'click[reviews]',
+      'click[buy now]',
+      ...Object.values(p.options)
+        .flat()
+        .map((v) => `click[${v}]`),
     ]);
 
     env.step(act(`click[${values[1]}]`));
@@ -98,8 +111,15 @@ describe('WebShop pages and actions', () => {
     expect(env.step(act('click[description]')).obs).toBe(`'Back to Search' [SEP] '< Prev' [SEP] '${p.description}'`);
     env.step(act('click[< prev]'));
     const rev = env.step(act('click[reviews]')).obs;
-    expect(rev).toBe(p.reviews.length === 0 ? "'Back to Search' [SEP] '< Prev' [SEP] 'No reviews found'"
-      : ["'Back to Search'", "'< Prev'", ...p.reviews.flatMap((x) => [`'"${x.title}"'`, `'${x.score}'`, `'${x.body}'`])].join(' [SEP] '));
+    expect(rev).toBe(
+      p.reviews.length === 0
+        ? "'Back to Search' [SEP] '< Prev' [SEP] 'No reviews found'"
+        : [
+            "'Back to Search'",
+            "'< Prev'",
+            ...p.reviews.flatMap((x) => [`'"${x.title}"'`, `'${x.score}'`, `'${x.body}'`]),
+          ].join(' [SEP] '),
+    );
     env.step(act('click[< prev]'));
     env.step(act('click[< prev]'));
     expect(site.state).toMatchObject({ page: 'results', resultsPage: page, asin: null, options: {} });
@@ -120,7 +140,9 @@ describe('WebShop pages and actions', () => {
     const { env, goal } = atResults();
     const site = env.siteView();
     // the goal's product without its options: attributes and price match, options do not
-    while (!site.state.results.slice((site.state.resultsPage - 1) * 10, site.state.resultsPage * 10).includes(goal.asin)) {
+    while (
+      !site.state.results.slice((site.state.resultsPage - 1) * 10, site.state.resultsPage * 10).includes(goal.asin)
+    ) {
       env.step(act('click[next >]'));
     }
     openProduct(env, goal.asin);
@@ -176,7 +198,11 @@ describe('WebShop pages and actions', () => {
     expect(bad.info).toMatchObject({ valid: false, actionText: 'invalid' });
     expect(env.step('<c3> </action>').info.valid).toBe(false); // out of range
     expect(env.step('green tea </action>').info.valid).toBe(false); // no choice word
-    expect(env.step('<c2> </action>').info).toMatchObject({ valid: true, actionText: 'click[search]', executed: false });
+    expect(env.step('<c2> </action>').info).toMatchObject({
+      valid: true,
+      actionText: 'click[search]',
+      executed: false,
+    });
     const r = env.step('<c1> green tea </action>');
     expect(r.info).toMatchObject({ valid: true, actionText: 'search[green tea]', page: 'results' });
     expect(env.step('<c1> back </action>').info.valid).toBe(false); // a click choice takes no words

@@ -21,11 +21,23 @@ describe('loader for the original WebShop data files', () => {
   it('loads the fixture with the original cleaning rules', () => {
     const c = loadWebShopData(FIXTURE);
     // 'nan', the duplicate and the over-long asin are skipped
-    expect(c.products.map((p) => p.asin)).toEqual(['B07SHAMP01', 'B07SHAMP02', 'B08TSHIRT1', 'B08TSHIRT2', 'B09GRNTEA1', 'B09GRNTEA2']);
+    expect(c.products.map((p) => p.asin)).toEqual([
+      'B07SHAMP01',
+      'B07SHAMP02',
+      'B08TSHIRT1',
+      'B08TSHIRT2',
+      'B09GRNTEA1',
+      'B09GRNTEA2',
+    ]);
     const [shampoo, citrus, shirt, athletic, tea, jasmine] = c.products;
     expect(shampoo).toMatchObject({
-      title: 'Herbal Essence Sulfate Free Shampoo for Dry Hair', query: 'shampoo', category: 'beauty',
-      options: { size: ['12 fl oz', '24 fl oz'] }, priceTag: '$12.99', price: 12.99, rating: '4.5',
+      title: 'Herbal Essence Sulfate Free Shampoo for Dry Hair',
+      query: 'shampoo',
+      category: 'beauty',
+      options: { size: ['12 fl oz', '24 fl oz'] },
+      priceTag: '$12.99',
+      price: 12.99,
+      rating: '4.5',
       attributes: ['sulfate free', 'dry hair', 'argan oil'],
       instruction: { text: 'i need a sulfate free shampoo for dry hair', attributes: ['sulfate free', 'dry hair'] },
       reviews: [{ title: 'Great for dry hair', score: 5, body: 'My hair feels soft.' }],
@@ -43,7 +55,9 @@ describe('loader for the original WebShop data files', () => {
     expect(c.goals).toHaveLength(9);
     expect(c.valGoals).toBe(8); // a small catalogue keeps one training goal
     const teaGoal = c.goals.find((g) => g.asin === 'B09GRNTEA1');
-    expect(teaGoal?.instructionText).toMatch(/^find me some usda organic green tea that is individually wrapped, and price lower than \d+\.00 dollars$/);
+    expect(teaGoal?.instructionText).toMatch(
+      /^find me some usda organic green tea that is individually wrapped, and price lower than \d+\.00 dollars$/,
+    );
     const shirtGoals = c.goals.filter((g) => g.asin === 'B08TSHIRT1').map((g) => g.goalOptions);
     expect(shirtGoals).toContainEqual({ color: 'navy blue', size: 'small' });
   });

@@ -9,8 +9,15 @@ import { oracleAction } from '../../../../actor/envs/webshop/scripted.js';
 
 function ctxFor(env: WebShopEnv, initialObs: string, over: Partial<PromptContext> = {}): PromptContext {
   return {
-    template: env.template, phase: 'play', memory: 'reflection', initialObs, episode: 0, turn: 0,
-    current: { steps: [], won: false }, past: [], ...over,
+    template: env.template,
+    phase: 'play',
+    memory: 'reflection',
+    initialObs,
+    episode: 0,
+    turn: 0,
+    current: { steps: [], won: false },
+    past: [],
+    ...over,
   };
 }
 
@@ -53,7 +60,9 @@ describe('WebShop full prompts', () => {
     const past: EpisodeLog = { ...play(env, 2), reflection: 'search for the exact query next time' };
     env.restart();
     const refl = buildPrompt(env, ctxFor(env, obs, { episode: 1, past: [past] }));
-    expect(refl).toContain('On trial #1 the task was NOT completed. Your reflection on that trial:\nsearch for the exact query next time');
+    expect(refl).toContain(
+      'On trial #1 the task was NOT completed. Your reflection on that trial:\nsearch for the exact query next time',
+    );
     expect(refl).toContain('You are now on trial #2, starting again from the initial state.');
     const traj = buildPrompt(env, ctxFor(env, obs, { memory: 'trajectory', episode: 1, past: [past] }));
     expect(traj).toContain(`Action 2: ${past.steps[1].action}`);
@@ -87,7 +96,10 @@ describe('WebShop full prompts', () => {
   });
 
   it('reflections use the last <remark> pair, capped at 2000 characters', () => {
-    expect(parseReflection('lamer/WebShop-v0', 'full', '<remark>a</remark> then <remark> b </remark>')).toEqual({ reflection: 'b', valid: true });
+    expect(parseReflection('lamer/WebShop-v0', 'full', '<remark>a</remark> then <remark> b </remark>')).toEqual({
+      reflection: 'b',
+      valid: true,
+    });
     expect(parseReflection('lamer/WebShop-v0', 'full', 'no tags')).toEqual({ reflection: '', valid: false });
   });
 });
@@ -124,10 +136,21 @@ describe('WebShop compact prompts', () => {
     const env = new WebShopEnv({ template: 'compact' });
     const { obs } = env.reset({ seed: 4 });
     env.step(scriptedAction(env));
-    const p = buildPrompt(env, ctxFor(env, obs, { turn: 1, current: { steps: [{ action: 'search[x]', obs: '' }], won: false } }));
+    const p = buildPrompt(
+      env,
+      ctxFor(env, obs, { turn: 1, current: { steps: [{ action: 'search[x]', obs: '' }], won: false } }),
+    );
     const first = env.catalogue.byAsin.get(env.siteView().state.results[0]);
-    const dollars = String(Math.ceil(Math.max(...(first?.pricing ?? [0])))).split('').join(' ');
-    expect(p).toContain(`<c3> product ${(first?.title ?? '').toLowerCase().match(/[a-z]+|[0-9]/g)?.slice(0, 10).join(' ')} $ ${dollars}`);
+    const dollars = String(Math.ceil(Math.max(...(first?.pricing ?? [0]))))
+      .split('')
+      .join(' ');
+    expect(p).toContain(
+      `<c3> product ${(first?.title ?? '')
+        .toLowerCase()
+        .match(/[a-z]+|[0-9]/g)
+        ?.slice(0, 10)
+        .join(' ')} $ ${dollars}`,
+    );
     expect(oracleAction(env)).toMatch(/^click\[/);
   });
 });
@@ -137,7 +160,14 @@ describe('WebShop env checker', () => {
     for (const template of ['full', 'compact']) {
       const report = checkEnv('webshop', { episodes: 1000, maxTurns: 12, options: { template } });
       expect(report.failures).toEqual([]);
-      expect(report).toMatchObject({ ok: true, deterministic: true, restartExact: true, rulesConsistent: true, solverSuccess: 1, solverSuccessWithinTurns: 1 });
+      expect(report).toMatchObject({
+        ok: true,
+        deterministic: true,
+        restartExact: true,
+        rulesConsistent: true,
+        solverSuccess: 1,
+        solverSuccessWithinTurns: 1,
+      });
       expect(report.randomSuccess).toBeLessThan(0.1);
     }
     const val = checkEnv('webshop', { episodes: 500, seedStart: 2 ** 16, maxTurns: 12 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  attributeMatches, normalizeColor, optionMatches, purchaseScore, tokenSetRatio, typeReward,
+  attributeMatches,
+  normalizeColor,
+  optionMatches,
+  purchaseScore,
+  tokenSetRatio,
+  typeReward,
 } from '../../../../actor/envs/webshop/reward.js';
 import type { Goal, Product } from '../../../../actor/envs/webshop/types.js';
 
@@ -94,7 +99,8 @@ describe('WebShop purchase score', () => {
   it('r_type: 1 on a shared query, category or title, 0.5 on a weak title overlap, 0.1 below 10%, 0 with no shared noun', () => {
     const g = goal();
     expect(typeReward(product(), g, NOUNS).rType).toBe(1);
-    const other = (nouns: string[], query: string, cat: string) => product({ titleNouns: nouns, query, productCategory: cat });
+    const other = (nouns: string[], query: string, cat: string) =>
+      product({ titleNouns: nouns, query, productCategory: cat });
     // 1 of 4 goal nouns (25% > 20%) is enough even with another query and category
     expect(typeReward(other(['lumina'], 'soap', 'X › Y'), g, ['lumina', 'a', 'b', 'c']).rType).toBe(1);
     // 1 of 5 (20%, not > 20%), different query and category: 0.5
@@ -104,7 +110,15 @@ describe('WebShop purchase score', () => {
     // no shared noun: 0 whatever else matches
     expect(typeReward(other(['soap'], 'shampoo', g.productCategory), g, NOUNS).rType).toBe(0);
     // two shared category levels count as a category match
-    expect(typeReward(other(['lumina'], 'soap', 'Beauty & Personal Care › Hair Care › Conditioners'), g, ['lumina', 'a', 'b', 'c', 'd']).categoryMatch).toBe(true);
+    expect(
+      typeReward(other(['lumina'], 'soap', 'Beauty & Personal Care › Hair Care › Conditioners'), g, [
+        'lumina',
+        'a',
+        'b',
+        'c',
+        'd',
+      ]).categoryMatch,
+    ).toBe(true);
   });
 
   it('a wrong product type scores 0 however well the rest matches', () => {

@@ -3,14 +3,36 @@ import { syntheticCatalogue } from '../../../../actor/envs/webshop/catalogue.js'
 import { ProductSearch, SEARCH_RETURN_N, documentText, searchTerms } from '../../../../actor/envs/webshop/search.js';
 import type { Product } from '../../../../actor/envs/webshop/types.js';
 
-const doc = (asin: string, title: string, description = '', bullets: string[] = [''], options: Record<string, string[]> = {}): Product => ({
-  asin, title, category: 'x', query: 'x', productCategory: 'x', bulletPoints: bullets, description, attributes: [], options,
-  priceTag: '$1.0', pricing: [1], price: 1, rating: 'N.A.', reviews: [], titleNouns: [],
+const doc = (
+  asin: string,
+  title: string,
+  description = '',
+  bullets: string[] = [''],
+  options: Record<string, string[]> = {},
+): Product => ({
+  asin,
+  title,
+  category: 'x',
+  query: 'x',
+  productCategory: 'x',
+  bulletPoints: bullets,
+  description,
+  attributes: [],
+  options,
+  priceTag: '$1.0',
+  pricing: [1],
+  price: 1,
+  rating: 'N.A.',
+  reviews: [],
+  titleNouns: [],
 });
 
 describe('BM25 product search', () => {
   it('indexes title, description, first bullet and options, lower-cased (WebShop documents)', () => {
-    const p = doc('B1', 'Red Shirt', 'Soft Cotton', ['Machine Wash', 'second bullet'], { size: ['small', 'large'], color: ['red'] });
+    const p = doc('B1', 'Red Shirt', 'Soft Cotton', ['Machine Wash', 'second bullet'], {
+      size: ['small', 'large'],
+      color: ['red'],
+    });
     expect(documentText(p)).toBe('red shirt soft cotton machine wash size: small, large, and color: red');
   });
 
@@ -21,7 +43,11 @@ describe('BM25 product search', () => {
 
   it('ranks documents with more query terms first, rarer terms weigh more, ties keep catalogue order', () => {
     const s = new ProductSearch([
-      doc('B1', 'blue shirt'), doc('B2', 'red shirt cotton'), doc('B3', 'red shoes'), doc('B4', 'blue hat'), doc('B5', 'green tea'),
+      doc('B1', 'blue shirt'),
+      doc('B2', 'red shirt cotton'),
+      doc('B3', 'red shoes'),
+      doc('B4', 'blue hat'),
+      doc('B5', 'green tea'),
     ]);
     expect(s.search('red cotton shirt')[0]).toBe('B2');
     expect(s.search('red cotton shirt')).not.toContain('B5');
