@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../shared/logger.js';
 import { isLoopback } from '../shared/net.js';
 import type { Authenticator } from './auth.js';
+import { timedDashboardWork } from './dashboard-cost.js';
 import type { Observatory } from './observatory.js';
 
 export interface HttpSide {
@@ -122,17 +123,19 @@ export async function startHttpSide(o: HttpOptions): Promise<HttpSide> {
         return;
       }
       case '/status':
-        json(res, 200, obs.status());
+        timedDashboardWork(() => json(res, 200, obs.status()));
         return;
       case '/history':
-        json(res, 200, obs.historySnapshot());
+        timedDashboardWork(() => json(res, 200, obs.historySnapshot()));
         return;
       case '/events':
-        openStream(req, res);
+        timedDashboardWork(() => openStream(req, res));
         return;
       default:
         if (ASSETS[path]) {
-          res.writeHead(200, { 'content-type': ASSETS[path].type, 'cache-control': 'no-cache' }).end(asset(path));
+          timedDashboardWork(() =>
+            res.writeHead(200, { 'content-type': ASSETS[path].type, 'cache-control': 'no-cache' }).end(asset(path)),
+          );
           return;
         }
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -163,13 +166,17 @@ export async function startHttpSide(o: HttpOptions): Promise<HttpSide> {
   // The stream work exists only while a dashboard is open: closed, the cost is one listener call per logged row.
   const unsubscribe = obs.fanout.subscribe((wall, version, values) => {
     if (streams.size === 0) return;
-    const text = frame('metrics', { wall, version, values });
-    for (const s of streams) send(s, text);
+    timedDashboardWork(() => {
+      const text = frame('metrics', { wall, version, values });
+      for (const s of streams) send(s, text);
+    });
   });
   const timer = setInterval(() => {
     if (streams.size === 0) return;
-    const text = frame('status', obs.status());
-    for (const s of streams) send(s, text);
+    timedDashboardWork(() => {
+      const text = frame('status', obs.status());
+      for (const s of streams) send(s, text);
+    });
   }, o.statusEveryMs ?? 2000);
   timer.unref();
 

@@ -6,6 +6,7 @@
  */
 import client from 'prom-client';
 import type { MetricSink } from '../shared/metrics/sink.js';
+import { dashboardBusySeconds } from './dashboard-cost.js';
 
 export interface LiveSources {
   policyVersion(): number;
@@ -138,6 +139,16 @@ export class LearnerPrometheus {
     liveCounter('lamer_trials_rejected_total', 'trials acked rejected (this learner process)', live.trialsRejected);
     liveGauge('lamer_ledger_bytes', 'size of the trial ledger', live.ledgerBytes);
     liveGauge('lamer_connections', 'connected actors', live.connections);
+    // A process counter (not durable run state): what the dashboard has cost this learner process.
+    new client.Counter({
+      name: 'lamer_dashboard_busy_seconds_total',
+      help: 'time this learner process spent serving the dashboard (pages, history, status, event streams)',
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(dashboardBusySeconds());
+      },
+    });
     liveGauge(
       'lamer_stall_seconds',
       'seconds without progress of the stage now waiting (0 = progressing)',

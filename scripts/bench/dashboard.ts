@@ -13,6 +13,8 @@
  * machine takes from training). And, free of training noise, the learner-side cost of streaming alone
  * (`stream`): an idle observatory with a realistic load (8 actors, 150 versions of 60 metrics, one metrics row per
  * second) and its HTTP side, process CPU per second with 0, 1 and 4 SSE viewers attached (`lamer bench dashboard-stream`).
+ * Within each open leg the learner also times its own dashboard work (learner/dashboard-cost.ts); that share of
+ * the learner's CPU is the figure machine load does not blur.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { createAuthenticator } from '../../learner/auth.js';
+import { dashboardBusySeconds } from '../../learner/dashboard-cost.js';
 import { startHttpSide } from '../../learner/http.js';
 import { Observatory } from '../../learner/observatory.js';
 import type { Trial } from '../../proto/messages.js';
@@ -59,6 +62,13 @@ export interface DashboardBenchResult {
   /** open / closed learner CPU per trial, per round, and its median. */
   cpuRatios: number[];
   cpuRatioMedian: number;
+  /**
+   * Per open leg: the learner's time in dashboard work (learner/dashboard-cost.ts) as a share of the learner
+   * process's CPU seconds in that leg. Measured inside the process, so machine load does not blur it the way it
+   * blurs the trials/s ratio; an upper bound (preemption inside a timed section counts).
+   */
+  dashboardBusyShare: number[];
+  dashboardBusyShareMax: number;
   /** The viewer process tree's CPU seconds per wall second while attached (0.1 = a tenth of a core). */
   viewerCpuPerSec: number[];
   stream: StreamCost;
@@ -217,11 +227,13 @@ export async function benchDashboard(o: DashboardBenchOptions = {}): Promise<Das
   const open: number[] = [];
   const cpu = { open: [] as number[], closed: [] as number[] };
   const viewerCpuPerSec: number[] = [];
+  const busyShare: number[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const isOpen of r % 2 === 0 ? [false, true] : [true, false]) {
       const runDir = join(outDir, 'legs', `${isOpen ? 'open' : 'closed'}-r${r}`);
       let attached: { viewer: AttachedViewer; t0: number } | null = null;
       const cpu0 = process.cpuUsage();
+      const busy0 = dashboardBusySeconds();
       const summary = await runTraining(
         resolveRun({ runDir, fresh: true, iterations: String(iterations), minutes: '0', actors: String(actors), set }),
         {
@@ -232,6 +244,7 @@ export async function benchDashboard(o: DashboardBenchOptions = {}): Promise<Das
         },
       );
       const used = process.cpuUsage(cpu0);
+      if (isOpen) busyShare.push((dashboardBusySeconds() - busy0) / ((used.user + used.system) / 1e6));
       const a = attached as { viewer: AttachedViewer; t0: number } | null;
       if (a) {
         viewerCpuPerSec.push(a.viewer.cpu() / ((Date.now() - a.t0) / 1000));
@@ -264,6 +277,8 @@ export async function benchDashboard(o: DashboardBenchOptions = {}): Promise<Das
     openCpuPerTrial: cpu.open,
     cpuRatios,
     cpuRatioMedian: median(cpuRatios),
+    dashboardBusyShare: busyShare,
+    dashboardBusyShareMax: Math.max(...busyShare),
     viewerCpuPerSec,
     stream,
     outDir,

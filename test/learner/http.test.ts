@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it } from 'vitest';
 import { authorizationHeader, createAuthenticator, deriveActorToken } from '../../learner/auth.js';
+import { dashboardBusySeconds } from '../../learner/dashboard-cost.js';
 import { allowed, type HttpSide, startHttpSide } from '../../learner/http.js';
 import { isLoopback } from '../../shared/net.js';
 import { Observatory } from '../../learner/observatory.js';
@@ -179,6 +180,35 @@ describe('learner HTTP side', () => {
     obs.fanout.log(8, { 'rollout/trials_per_s': 3.5 });
     await until(/event: metrics\ndata: .*"rollout\/trials_per_s":3.5/);
     ctrl.abort();
+  });
+});
+
+describe('dashboard cost', () => {
+  it('times dashboard work (page, history, stream pushes) and not scrapes or probes; /metrics reports it', async () => {
+    const { obs } = await start();
+    const busy = async () => {
+      const fams = parsePrometheus(await (await get('/metrics')).text());
+      return Number(fams.find((f) => f.name === 'lamer_dashboard_busy_seconds_total')!.metrics[0].value);
+    };
+    const before = dashboardBusySeconds();
+    await get('/healthz');
+    await get('/readyz');
+    await busy();
+    expect(dashboardBusySeconds()).toBe(before);
+    await (await get('/')).text();
+    await (await get('/history')).text();
+    const afterPage = dashboardBusySeconds();
+    expect(afterPage).toBeGreaterThan(before);
+    // With a stream open, every logged row is pushed and the push is timed.
+    const ctrl = new AbortController();
+    const res = await fetch(http!.url + '/events', { signal: ctrl.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    const beforePush = dashboardBusySeconds();
+    for (let v = 0; v < 50; v++) obs.fanout.log(v, { 'rollout/trials_per_s': v });
+    expect(dashboardBusySeconds()).toBeGreaterThan(beforePush);
+    ctrl.abort();
+    expect(await busy()).toBeCloseTo(dashboardBusySeconds(), 3);
   });
 });
 
