@@ -20,6 +20,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   unlinkSync,
   writeFileSync,
   writeSync,
@@ -61,12 +62,15 @@ interface Sample {
 }
 
 const children: ChildProcess[] = [];
-afterAll(() => {
+let tmp = '';
+afterAll(async () => {
   for (const c of children) {
     if (c.exitCode !== null || c.signalCode !== null) continue;
     c.kill('SIGCONT');
     c.kill('SIGKILL');
+    await new Promise((r) => c.once('exit', r));
   }
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 /** /healthz and /readyz at once; null once the HTTP side no longer answers (closed, process gone). */
@@ -93,7 +97,8 @@ const exited = (c: ChildProcess) =>
 
 describe('readiness through resume and shutdown (e2e)', () => {
   it('restarted learner: /healthz 200; /readyz 503 until the checkpoint loads, 200 after, 503 stopping', async () => {
-    const runDir = join(mkdtempSync(join(tmpdir(), 'lamer-ready-')), 'run');
+    tmp = mkdtempSync(join(tmpdir(), 'lamer-ready-'));
+    const runDir = join(tmp, 'run');
 
     // 1. A tiny run to a checkpoint: the iteration budget stops it after a final evaluation and checkpoint at v2.
     const first = await runTraining(resolveRun({ runDir, iterations: '2', actors: '1', set: tiny }), { quiet: true });
