@@ -257,7 +257,8 @@ export class CheckpointStore {
     }
     throw new LamerError(
       'RL_ERR_CHECKPOINT',
-      `no valid checkpoint in ${this.dir} (${skipped.map((s) => `${s.dir}: ${s.reason}`).join('; ')}); use --fresh to start over`,
+      `no valid checkpoint in ${this.dir} ` +
+        `(${skipped.map((s) => `${s.dir}: ${s.reason}`).join('; ')}); use --fresh to start over`,
       { skipped },
     );
   }

@@ -71,7 +71,9 @@ export class Evaluator {
       const slots = pending.flatMap((g) => g.slots);
       this.o.reporter?.waiting({
         stage: 'evaluator',
-        what: `${pending.length} validation group${pending.length === 1 ? '' : 's'} of v${version} (${slots.filter((s) => s !== null).length}/${slots.length} trials)`,
+        what:
+          `${pending.length} validation group${pending.length === 1 ? '' : 's'} of ` +
+          `v${version} (${slots.filter((s) => s !== null).length}/${slots.length} trials)`,
       });
       if (this.o.config.run.mode === 'sync') this.o.pushEvalCohorts();
       await waker.sleep(200);
@@ -102,7 +104,8 @@ export class Evaluator {
     this.o.logger.info({ version, pass: pass.map((p) => +p.toFixed(3)), tasks: trials.length }, 'evaluation');
     const name = evalDefinition(this.o.config).name;
     this.o.emit(
-      `eval v${version}: ${pass.map((p, k) => `pass@${k + 1} ${(100 * p).toFixed(1)}%`).join('  ')}  (${name}, ${trials.length} tasks, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      `eval v${version}: ${pass.map((p, k) => `pass@${k + 1} ${(100 * p).toFixed(1)}%`).join('  ')}  ` +
+        `(${name}, ${trials.length} tasks, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     );
     return result;
   }

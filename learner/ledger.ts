@@ -446,7 +446,8 @@ export class Ledger {
       if (this.segments[0].start !== 0)
         throw new LamerError(
           'RL_ERR_INTERNAL',
-          `ledger ${this.dir}: the first segment ${this.segments[0].name} does not start at 0 and no index covers the records before it`,
+          `ledger ${this.dir}: the first segment ${this.segments[0].name} ` +
+            'does not start at 0 and no index covers the records before it',
         );
       return;
     }
@@ -454,7 +455,8 @@ export class Ledger {
     if (i < 0)
       throw new LamerError(
         'RL_ERR_INTERNAL',
-        `ledger ${this.dir}: ${INDEX_FILE} covers up to ${this.index.coveredTo} but segment ${segmentName(this.index.coveredTo)} is missing`,
+        `ledger ${this.dir}: ${INDEX_FILE} covers up to ${this.index.coveredTo} ` +
+          `but segment ${segmentName(this.index.coveredTo)} is missing`,
       );
     this.firstLive = i;
     for (const seg of this.segments.slice(0, i)) seg.size = statSync(join(this.dir, seg.name)).size;
@@ -469,7 +471,8 @@ export class Ledger {
         if (prev.start + prev.size !== seg.start) {
           throw new LamerError(
             'RL_ERR_INTERNAL',
-            `ledger ${this.dir}: segment ${seg.name} does not start where ${prev.name} ends (${prev.start + prev.size})`,
+            `ledger ${this.dir}: segment ${seg.name} does not start ` +
+              `where ${prev.name} ends (${prev.start + prev.size})`,
           );
         }
       }
@@ -495,7 +498,8 @@ export class Ledger {
           if (!isLast) {
             throw new LamerError(
               'RL_ERR_INTERNAL',
-              `ledger ${this.dir}: segment ${seg.name} is damaged at byte ${valid} (${bad}); refusing to drop committed records`,
+              `ledger ${this.dir}: segment ${seg.name} is damaged at ` +
+                `byte ${valid} (${bad}); refusing to drop committed records`,
             );
           }
           // A crash mid-append leaves a partial final entry: cut it off (it was never acked).
@@ -749,7 +753,8 @@ export class Ledger {
     if (fromOffset < oldest) {
       throw new LamerError(
         'RL_ERR_INTERNAL',
-        `ledger ${this.dir}: records before offset ${oldest} were removed by ledger.retention; cannot read from ${fromOffset}`,
+        `ledger ${this.dir}: records before offset ${oldest} were ` +
+          `removed by ledger.retention; cannot read from ${fromOffset}`,
       );
     }
     let first = true;

@@ -96,7 +96,8 @@ export class PolicyPublisher {
     const prev = this.latestMsg;
     if (prev && p.learnerEpoch === prev.learnerEpoch && p.policyVersion <= prev.policyVersion) {
       throw badInput(
-        `policy version ${p.policyVersion} is not newer than the published ${prev.policyVersion} in epoch ${p.learnerEpoch}`,
+        `policy version ${p.policyVersion} is not newer than the ` +
+          `published ${prev.policyVersion} in epoch ${p.learnerEpoch}`,
       );
     }
     const sha256 = sha256Hex(p.weights.data);

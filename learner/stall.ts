@@ -102,7 +102,9 @@ function describeWait(w: Waiting, sec: number): string {
 export function describeActors(rows: readonly ActorRow[]): string {
   const live = rows.filter((r) => r.connected);
   const inFlight = rows.reduce((a, r) => a + r.leased, 0);
-  const head = `${live.length} actor${live.length === 1 ? '' : 's'} connected, ${inFlight} trial${inFlight === 1 ? '' : 's'} in flight`;
+  const head =
+    `${live.length} actor${live.length === 1 ? '' : 's'} ` +
+    `connected, ${inFlight} trial${inFlight === 1 ? '' : 's'} in flight`;
   if (rows.length === 0) return `${head}: no actor has connected yet (start one with \`lamer actor\`)`;
   // The most suspicious first: gone actors still holding leases, then the longest silent.
   const ranked = [...rows]

@@ -220,7 +220,10 @@ export class TaskBook {
     if (g.slots[d.trialIndex] !== null) return `slot ${d.groupId}/${d.trialIndex} is already filled`;
     const lease = g.leases[d.trialIndex];
     if (!lease || lease.lessee !== lessee || lease.leaseId !== d.leaseId) {
-      return `slot ${d.groupId}/${d.trialIndex} is not leased to ${lessee} under ${d.leaseId} (expired, revoked or never granted)`;
+      return (
+        `slot ${d.groupId}/${d.trialIndex} is not leased to ${lessee} ` +
+        `under ${d.leaseId} (expired, revoked or never granted)`
+      );
     }
     if (d.taskSeed !== g.taskSeed) return `taskSeed ${d.taskSeed} is not the seed ${g.taskSeed} of group ${d.groupId}`;
     if (d.attempts !== g.attempts) return `attempts ${d.attempts} is not the ${g.attempts} of group ${d.groupId}`;

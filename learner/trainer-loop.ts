@@ -110,7 +110,8 @@ export class TrainerLoop {
       this.stopReason = 'budget-spent';
       this.o.logger.warn(
         { policyVersion: state.policyVersion, iterations: its },
-        `nothing to train: the checkpoint is at policy v${state.policyVersion}, run.iterations is ${its}; raise run.iterations to continue or pass --fresh to start over`,
+        `nothing to train: the checkpoint is at policy v${state.policyVersion}, ` +
+          `run.iterations is ${its}; raise run.iterations to continue or pass --fresh to start over`,
       );
       return this.stopReason;
     }

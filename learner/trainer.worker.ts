@@ -11,8 +11,8 @@ let trainer: PolicyTrainer | null = null;
 let opts: TrainerInit | null = null;
 /**
  * Training graphs have static shapes, so minibatches run on a graph of a bucketed shape (B to a quarter or all
- * of the batch size, T to a multiple of 64): compute scales with the real lengths instead of always [batchSize, nCtx]. Bucket
- * trainers only compute gradients at the master's current weights; the master owns weights and AdamW state.
+ * of the batch size, T to a multiple of 64): compute scales with the real lengths instead of always [batchSize, nCtx].
+ * Bucket trainers only compute gradients at the master's current weights; the master owns weights and AdamW state.
  */
 const buckets = new Map<string, Promise<PolicyTrainer>>();
 

@@ -218,7 +218,9 @@ export const TrialStatsSchema = z.strictObject({
   genTokens: int(0),
   /** Mean fill (requests / max batch) of the actor's decode batches while this trial ran. */
   batchFill: z.number().min(0).max(1).optional(),
-  /** Actor-process counters since it started (ms): time its policy engine was generating, and uptime (idle fraction). */
+  /**
+   * Actor-process counters since it started (ms): time its policy engine was generating, and uptime (idle fraction).
+   */
   actorBusyMs: z.number().min(0).optional(),
   actorUpMs: z.number().min(0).optional(),
   /**
@@ -353,7 +355,9 @@ export type LeaseRequest = z.infer<typeof LeaseRequestSchema>;
 export const AckSchema = z.strictObject({
   type: z.literal('ack'),
   key: TrialKeySchema,
-  /** committed: durable now. duplicate: was durable before (not stored again). rejected: never stored, do not resend. */
+  /**
+   * committed: durable now. duplicate: was durable before (not stored again). rejected: never stored, do not resend.
+   */
   status: z.enum(['committed', 'duplicate', 'rejected']),
   reason: Text.optional(),
 });
@@ -556,7 +560,8 @@ export function validateTrial(t: Trial, ctx: TrialCheckContext = {}): string | n
   }
   // Reflection is on or off for the whole trial: one reflection before each episode after the first, or none.
   if (reflections !== 0 && reflections !== t.episodesWon.length - 1) {
-    return `${reflections} reflections for ${t.episodesWon.length} episodes (expected 0 or ${t.episodesWon.length - 1})`;
+    const n = t.episodesWon.length;
+    return `${reflections} reflections for ${n} episodes (expected 0 or ${n - 1})`;
   }
   return null;
 }

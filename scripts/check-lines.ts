@@ -4,7 +4,8 @@
  * literals and comments as they are; this catches those (`npm run lint` runs it).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export const MAX_LINE = 120;
@@ -17,13 +18,16 @@ export function longLines(text: string, max = MAX_LINE): Array<{ line: number; l
     .filter((l) => l.length > max);
 }
 
-/** Source files under `paths`: tracked or new and not ignored (git's view, so node_modules and runs are skipped). */
+/**
+ * Source files under `paths` (directories recurse): tracked or new and not ignored (git's view, so node_modules and
+ * runs are skipped). Tracked files deleted from the work tree are left out; `-z` keeps unusual names unquoted.
+ */
 export function sourceFiles(paths: readonly string[], cwd = process.cwd()): string[] {
-  const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--', ...paths], {
+  const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...paths], {
     cwd,
     encoding: 'utf8',
   });
-  return [...new Set(out.split('\n'))].filter((f) => /\.(ts|mjs|js)$/.test(f)).sort();
+  return [...new Set(out.split('\0'))].filter((f) => /\.(ts|mjs|js)$/.test(f) && existsSync(join(cwd, f))).sort();
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -131,11 +131,16 @@ export function fromSystemError(e: unknown): LamerError | null {
   });
 }
 
-/** The CLI's one line for any error: catalog errors and wrapped system errors by code; a stack trace only if `debug`. */
+/**
+ * The CLI's one line for any error: catalog errors and wrapped system errors by code; a stack trace only if `debug`.
+ */
 export function formatCliError(e: unknown, debug: boolean): string {
   const known = isLamerError(e) ? e : fromSystemError(e);
   const stack = debug && e instanceof Error && e.stack ? `${e.stack}\n` : '';
   if (known) return `lamer: error [${known.code}]: ${known.message}\n${stack}`;
   if (stack) return `lamer: unexpected error: ${stack}`;
-  return `lamer: unexpected error: ${e instanceof Error ? e.message : String(e)} (run again with --debug for the stack trace)\n`;
+  return (
+    `lamer: unexpected error: ${e instanceof Error ? e.message : String(e)} ` +
+    `(run again with --debug for the stack trace)\n`
+  );
 }

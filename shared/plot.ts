@@ -1,6 +1,6 @@
 /**
- * Line charts and grouped bar charts as SVG, rendered to PNG with resvg (a prebuilt binary shipped in the npm package; no
- * canvas/native build needed). Small on purpose: axes, ticks, legend, several series per panel.
+ * Line charts and grouped bar charts as SVG, rendered to PNG with resvg (a prebuilt binary shipped in the npm package;
+ * no canvas/native build needed). Small on purpose: axes, ticks, legend, several series per panel.
  */
 import { Resvg } from '@resvg/resvg-js';
 
@@ -73,7 +73,8 @@ function panelSvg(p: Panel, ox: number, oy: number, w: number, h: number): strin
   const sy = (y: number) => oy + m.t + ph - ((y - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
   parts.push(
-    `<text x="${ox + w / 2}" y="${oy + 18}" text-anchor="middle" font-size="14" font-weight="bold">${esc(p.title)}</text>`,
+    `<text x="${ox + w / 2}" y="${oy + 18}" text-anchor="middle" ` +
+      `font-size="14" font-weight="bold">${esc(p.title)}</text>`,
   );
   parts.push(`<rect x="${ox + m.l}" y="${oy + m.t}" width="${pw}" height="${ph}" fill="none" stroke="#444"/>`);
   for (const t of niceTicks(x0, x1)) {
@@ -88,14 +89,16 @@ function panelSvg(p: Panel, ox: number, oy: number, w: number, h: number): strin
     `<text x="${ox + m.l + pw / 2}" y="${oy + h - 8}" text-anchor="middle" font-size="12">${esc(p.xLabel)}</text>`,
   );
   parts.push(
-    `<text transform="translate(${ox + 14},${oy + m.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`,
+    `<text transform="translate(${ox + 14},${oy + m.t + ph / 2}) ` +
+      `rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`,
   );
   p.series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length];
     const good = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     if (good.length > 1)
       parts.push(
-        `<polyline fill="none" stroke="${c}" stroke-width="2" points="${good.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
+        `<polyline fill="none" stroke="${c}" stroke-width="2" ` +
+          `points="${good.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
       );
     for (const [x, y] of good.length <= 40 ? good : [])
       parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${c}"/>`);
@@ -119,7 +122,8 @@ function barPanelSvg(p: BarPanel, ox: number, oy: number, w: number, h: number):
   const sy = (y: number) => oy + m.t + ph - ((y - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
   parts.push(
-    `<text x="${ox + w / 2}" y="${oy + 18}" text-anchor="middle" font-size="14" font-weight="bold">${esc(p.title)}</text>`,
+    `<text x="${ox + w / 2}" y="${oy + 18}" text-anchor="middle" ` +
+      `font-size="14" font-weight="bold">${esc(p.title)}</text>`,
   );
   parts.push(`<rect x="${ox + m.l}" y="${oy + m.t}" width="${pw}" height="${ph}" fill="none" stroke="#444"/>`);
   for (const t of ticks) {
@@ -127,7 +131,8 @@ function barPanelSvg(p: BarPanel, ox: number, oy: number, w: number, h: number):
     parts.push(`<text x="${ox + m.l - 6}" y="${sy(t) + 4}" text-anchor="end" font-size="11">${fmt(t)}</text>`);
   }
   parts.push(
-    `<text transform="translate(${ox + 14},${oy + m.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`,
+    `<text transform="translate(${ox + 14},${oy + m.t + ph / 2}) ` +
+      `rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`,
   );
   const groupW = pw / Math.max(1, p.categories.length);
   const barW = (groupW * 0.75) / Math.max(1, p.series.length);
@@ -139,18 +144,23 @@ function barPanelSvg(p: BarPanel, ox: number, oy: number, w: number, h: number):
       const top = sy(Math.max(v, y0));
       const base = sy(Math.max(y0, Math.min(0, y1)));
       parts.push(
-        `<rect x="${(gx + si * barW).toFixed(1)}" y="${Math.min(top, base).toFixed(1)}" width="${(barW * 0.92).toFixed(1)}" height="${Math.abs(base - top).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"/>`,
+        `<rect x="${(gx + si * barW).toFixed(1)}" ` +
+          `y="${Math.min(top, base).toFixed(1)}" width="${(barW * 0.92).toFixed(1)}" ` +
+          `height="${Math.abs(base - top).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"/>`,
       );
       parts.push(
-        `<text x="${(gx + si * barW + barW * 0.46).toFixed(1)}" y="${(Math.min(top, base) - 3).toFixed(1)}" text-anchor="middle" font-size="10">${fmt(v)}</text>`,
+        `<text x="${(gx + si * barW + barW * 0.46).toFixed(1)}" ` +
+          `y="${(Math.min(top, base) - 3).toFixed(1)}" text-anchor="middle" font-size="10">${fmt(v)}</text>`,
       );
     });
     parts.push(
-      `<text x="${(gx + groupW * 0.375).toFixed(1)}" y="${oy + m.t + ph + 16}" text-anchor="middle" font-size="11">${esc(cat)}</text>`,
+      `<text x="${(gx + groupW * 0.375).toFixed(1)}" y="${oy + m.t + ph + 16}" ` +
+        `text-anchor="middle" font-size="11">${esc(cat)}</text>`,
     );
   });
   parts.push(
-    `<rect x="${ox + m.l + pw - 106}" y="${oy + m.t + 4}" width="100" height="${8 + p.series.length * 16}" fill="white" fill-opacity="0.85"/>`,
+    `<rect x="${ox + m.l + pw - 106}" y="${oy + m.t + 4}" width="100" ` +
+      `height="${8 + p.series.length * 16}" fill="white" fill-opacity="0.85"/>`,
   );
   p.series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length];
@@ -180,7 +190,10 @@ export function chartSvg(
       ),
     )
     .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${cols * w}" height="${rows * h}" font-family="DejaVu Sans, sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${cols * w}" height="${rows * h}" ` +
+    `font-family="DejaVu Sans, sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`
+  );
 }
 
 export function svgToPng(svg: string): Buffer {

@@ -12,9 +12,9 @@
  * trained trial, open vs closed, and the viewer's own CPU seconds per wall second (what a browser on the same
  * machine takes from training). And, free of training noise, the learner-side cost of streaming alone
  * (`stream`): an idle observatory with a realistic load (8 actors, 150 versions of 60 metrics, one metrics row per
- * second) and its HTTP side, process CPU per second with 0, 1 and 4 SSE viewers attached (`lamer bench dashboard-stream`).
- * Within each open leg the learner also times its own dashboard work (learner/dashboard-cost.ts); that share of
- * the learner's CPU is the figure machine load does not blur.
+ * second) and its HTTP side, process CPU per second with 0, 1 and 4 SSE viewers attached
+ * (`lamer bench dashboard-stream`). Within each open leg the learner also times its own dashboard work
+ * (learner/dashboard-cost.ts); that share of the learner's CPU is the figure machine load does not blur.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';

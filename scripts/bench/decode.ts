@@ -41,7 +41,9 @@ export interface DecodeBenchResult {
   pipelineBatchFill: number;
   pipelineTrials: number;
   pipelineEngineBusyFrac: number;
-  /** Prompt tokens prefilled per generated token in the pipeline, and the share of prefill positions that were padding. */
+  /**
+   * Prompt tokens prefilled per generated token in the pipeline, and the share of prefill positions that were padding.
+   */
   promptTokensPerGenerated: number;
   prefillPadFrac: number;
   seconds: number;

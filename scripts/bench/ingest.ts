@@ -3,7 +3,8 @@
  * (ledger group commit + fdatasync, ack after commit). The learner runs in this process; the actors run in a
  * child process (real LearnerClients with outboxes) so the two sides do not share an event loop.
  *
- *   node --import tsx scripts/bench/ingest.ts [--connections 32] [--seconds 10] [--size 50000] [--window 8] [--client real|raw|ledger]
+ *   node --import tsx scripts/bench/ingest.ts [--connections 32] [--seconds 10] [--size 50000] [--window 8] \
+ *     [--client real|raw|ledger]
  *
  * Prints one JSON line: {recordsPerSec, ackP99Ms, ...}. ackP99Ms is measured at the actor: from the moment a
  * record is on the wire (the outbox holds at most one credit window, so it is sent as soon as it is queued)

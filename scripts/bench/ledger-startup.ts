@@ -4,7 +4,8 @@
  * after compaction it reads the index plus the segments the newest checkpoint has not covered (here: the open
  * segment), so it should not grow.
  *
- *   node --import tsx scripts/bench/ledger-startup.ts [--records 5000] [--scale 8] [--size 2000] [--segment-mb 4] [--reps 3]
+ *   node --import tsx scripts/bench/ledger-startup.ts [--records 5000] [--scale 8] [--size 2000] [--segment-mb 4] \
+ *     [--reps 3]
  *
  * Prints one JSON line: per ledger age, the median open time (ms) before and after compaction, and the ratios
  * old/young (before, after) that the claim rests on. fsync is on throughout.
@@ -64,9 +65,7 @@ async function openMs(dir: string): Promise<{ ms: number; entries: number }> {
   return { ms: times[Math.floor(times.length / 2)], entries };
 }
 
-async function measure(
-  n: number,
-): Promise<{
+async function measure(n: number): Promise<{
   records: number;
   segments: number;
   uncoveredBytes: number;

@@ -9,9 +9,10 @@
  * update); actor idle fraction (time the actors' engines were not generating); policy lag; publish-to-switch latency.
  *
  * The synchronous legs also give the bound any overlap can reach: with rollout time R and update time U per
- * iteration, a sync iteration costs R + U and a perfectly overlapped one max(R, U), so async/sync <= (R + U) / max(R, U)
- * (one learner, actors on the remaining cores). `overlapBound` reports it from the sync legs' learner idle fraction,
- * and `cpuParallelism` how much parallel CPU the machine actually delivered (overlap needs a second free core).
+ * iteration, a sync iteration costs R + U and a perfectly overlapped one max(R, U), so
+ * async/sync <= (R + U) / max(R, U) (one learner, actors on the remaining cores). `overlapBound` reports it from the
+ * sync legs' learner idle fraction, and `cpuParallelism` how much parallel CPU the machine actually delivered
+ * (overlap needs a second free core).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

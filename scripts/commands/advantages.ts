@@ -14,7 +14,8 @@ export function register(program: Command): void {
     )
     .option(
       '--json',
-      'print {"groups": [{"groupId", "trials": [{"trialId", "rows": [{"G", "episodeReward", "advantage"}]}]}]} on stdout',
+      'print {"groups": [{"groupId", "trials": [{"trialId", ' +
+        '"rows": [{"G", "episodeReward", "advantage"}]}]}]} on stdout',
     )
     .action(async (opts: { in: string; json?: boolean }) => {
       const { readJsonFile, printJson } = await import('../lib/io.js');
@@ -28,7 +29,8 @@ export function register(program: Command): void {
       }
       const o = input.options;
       const lines = [
-        `estimator ${o.estimator}  norm ${o.norm}  returns ${o.returns}  gammaStep ${o.gammaStep}  gammaTraj ${o.gammaTraj}  omega ${o.omega}  invalidPenalty ${o.invalidPenalty}`,
+        `estimator ${o.estimator}  norm ${o.norm}  returns ${o.returns}  gammaStep ${o.gammaStep}  ` +
+          `gammaTraj ${o.gammaTraj}  omega ${o.omega}  invalidPenalty ${o.invalidPenalty}`,
       ];
       lines.push(['group', 'trial', 'row', 'phase', 'ep', 'turn', 'G', 'episodeReward', 'advantage'].join('\t'));
       groups.forEach((g, gi) =>

@@ -36,7 +36,8 @@ interface BenchEntry {
 const BENCHES: Record<string, BenchEntry> = {
   throughput: {
     describe:
-      'sync vs async x RL (N=1, group 24) vs Meta-RL (N=3, group 8): trials/trajectories/env steps/tokens trained per second, idle fractions, lag, weight switch; JSON + PNG in the run dir',
+      'sync vs async x RL (N=1, group 24) vs Meta-RL (N=3, group 8): trials/trajectories/env ' +
+      'steps/tokens trained per second, idle fractions, lag, weight switch; JSON + PNG in the run dir',
     run: async (o) => {
       const { benchThroughput } = await import('../bench/throughput.js');
       const legs = 4 * (o.reps ?? 2) + 2 * Math.max(0, (o.actors?.length ?? 1) - 1);
@@ -50,7 +51,9 @@ const BENCHES: Record<string, BenchEntry> = {
         legMinutes: o.minutes !== undefined ? o.minutes / legs : undefined,
         onLeg: (f) =>
           o.log(
-            `leg ${f.algo}-${f.mode} actors ${f.actors} round ${f.round}: ${f.trialsPerSec.toFixed(2)} trials/s, ${f.trajectoriesPerSec.toFixed(2)} trajectories/s, learner idle ${f.learnerIdleFrac.toFixed(2)}, actor idle ${f.actorIdleFrac.toFixed(2)}`,
+            `leg ${f.algo}-${f.mode} actors ${f.actors} round ${f.round}: ${f.trialsPerSec.toFixed(2)} ` +
+              `trials/s, ${f.trajectoriesPerSec.toFixed(2)} trajectories/s, ` +
+              `learner idle ${f.learnerIdleFrac.toFixed(2)}, actor idle ${f.actorIdleFrac.toFixed(2)}`,
           ),
       });
       const { legs: _legs, ...summary } = r;
@@ -59,7 +62,8 @@ const BENCHES: Record<string, BenchEntry> = {
   },
   dashboard: {
     describe:
-      'trials/s with the live dashboard open (headless Chromium, or --client sse) vs closed, interleaved legs; the open/closed ratio',
+      'trials/s with the live dashboard open (headless Chromium, ' +
+      'or --client sse) vs closed, interleaved legs; the open/closed ratio',
     run: async (o) => {
       const { benchDashboard } = await import('../bench/dashboard.js');
       const r = await benchDashboard({
@@ -72,7 +76,8 @@ const BENCHES: Record<string, BenchEntry> = {
         viewer: o.client === 'sse' ? 'sse' : 'browser',
         onLeg: (l) =>
           o.log(
-            `leg round ${l.round} dashboard ${l.open ? 'open' : 'closed'}: ${l.trialsPerSec.toFixed(3)} trials/s, learner ${(1000 * l.cpuPerTrial).toFixed(1)} CPU ms/trial`,
+            `leg round ${l.round} dashboard ${l.open ? 'open' : 'closed'}: ${l.trialsPerSec.toFixed(3)} ` +
+              `trials/s, learner ${(1000 * l.cpuPerTrial).toFixed(1)} CPU ms/trial`,
           ),
       });
       return { ...r };
@@ -80,7 +85,8 @@ const BENCHES: Record<string, BenchEntry> = {
   },
   'dashboard-stream': {
     describe:
-      'the learner-side CPU of streaming the dashboard (0, 1, 4 SSE viewers) in an idle learner with a realistic load, free of training noise',
+      'the learner-side CPU of streaming the dashboard (0, 1, 4 SSE viewers) ' +
+      'in an idle learner with a realistic load, free of training noise',
     run: async (o) => {
       const { streamCost } = await import('../bench/dashboard.js');
       return { ...(await streamCost(o.seconds)) };
@@ -88,7 +94,8 @@ const BENCHES: Record<string, BenchEntry> = {
   },
   hosts: {
     describe:
-      'learner and actors in two network namespaces joined by veth (needs root): Meta-RL sync vs async across a real NIC',
+      'learner and actors in two network namespaces joined by ' +
+      'veth (needs root): Meta-RL sync vs async across a real NIC',
     run: async (o) => {
       const { benchHosts } = await import('../bench/hosts.js');
       const r = await benchHosts({
@@ -101,7 +108,8 @@ const BENCHES: Record<string, BenchEntry> = {
         rate: o.rate,
         onLeg: (f) =>
           o.log(
-            `leg ${f.mode} round ${f.round}: ${f.trialsPerSec.toFixed(2)} trials/s, learner idle ${f.learnerIdleFrac.toFixed(2)}, switch p50 ${f.weightSwitchMsP50.toFixed(1)} ms`,
+            `leg ${f.mode} round ${f.round}: ${f.trialsPerSec.toFixed(2)} trials/s, ` +
+              `learner idle ${f.learnerIdleFrac.toFixed(2)}, switch p50 ${f.weightSwitchMsP50.toFixed(1)} ms`,
           ),
       });
       return r as unknown as Record<string, unknown>;
@@ -109,7 +117,8 @@ const BENCHES: Record<string, BenchEntry> = {
   },
   decode: {
     describe:
-      "engine batched-decode peak vs the actor pipeline's generated tokens/s in a real rollout (same model, threads, batch limit)",
+      "engine batched-decode peak vs the actor pipeline's generated " +
+      'tokens/s in a real rollout (same model, threads, batch limit)',
     run: async (o) => {
       const { benchDecode } = await import('../bench/decode.js');
       return { ...(await benchDecode({ workload: o.workload, seconds: o.seconds, reps: o.reps, set: o.set })) };
@@ -137,7 +146,8 @@ const BENCHES: Record<string, BenchEntry> = {
   },
   serve: {
     describe:
-      'OpenAI backend against `lamer serve` (a child process): requests/s, latency, CPU per request, decode batch at 1/4/16/64 clients',
+      'OpenAI backend against `lamer serve` (a child process): requests/s, ' +
+      'latency, CPU per request, decode batch at 1/4/16/64 clients',
     run: async (o) => {
       const { benchServe } = await import('../bench/serve.js');
       return benchServe({ threads: o.threads });
@@ -163,7 +173,8 @@ export function register(program: Command): void {
     .option('--actors <list>', 'throughput: actor processes, e.g. 1 or 1,2,4 (extra counts add Meta-RL scaling legs)')
     .option(
       '--workload <name>',
-      'throughput/decode: generation (default; sampling-dominated, like the paper) or default (the default training job)',
+      'throughput/decode: generation (default; sampling-dominated, ' +
+        'like the paper) or default (the default training job)',
     )
     .option('--run-dir <dir>', 'throughput: output directory (default runs/bench-throughput-<timestamp>)')
     .option('--set <key=value>', 'config override for every leg (repeatable)', collect)

@@ -85,7 +85,9 @@ export function register(program: Command): void {
           if (!o.json)
             for (const p of r.processes)
               say(
-                `soak ${p.role}: RSS ${p.firstMB} -> ${p.lastMB} MB (max ${p.maxMB}), slope ${p.slopeMBPerHour.toFixed(1)} ± ${p.slopeStderrMBPerHour.toFixed(1)} MB/h over the second half`,
+                `soak ${p.role}: RSS ${p.firstMB} -> ${p.lastMB} MB ` +
+                  `(max ${p.maxMB}), slope ${p.slopeMBPerHour.toFixed(1)} ` +
+                  `± ${p.slopeStderrMBPerHour.toFixed(1)} MB/h over the second half`,
               );
           printJson(r);
           return;
@@ -107,10 +109,13 @@ export function register(program: Command): void {
         });
         if (!o.json) {
           say(
-            `completed ${r.completed}  committed ${r.committed}  lost ${r.lost}  duplicated ${r.duplicated}  indeterminate ${r.indeterminate}  rejected ${r.rejected}  pending ${r.pending}`,
+            `completed ${r.completed}  committed ${r.committed}  lost ${r.lost}  duplicated ${r.duplicated}  ` +
+              `indeterminate ${r.indeterminate}  rejected ${r.rejected}  pending ${r.pending}`,
           );
           say(
-            `actor kills ${r.actorKills}  learner kills ${r.learnerKills}  version mismatches ${r.versionMismatches}  optimizer restored ${r.optimizerRestored}/${r.learnerKills}  corrupt fallbacks ${r.corruptFallbacks}`,
+            `actor kills ${r.actorKills}  learner kills ${r.learnerKills}  ` +
+              `version mismatches ${r.versionMismatches}  optimizer ` +
+              `restored ${r.optimizerRestored}/${r.learnerKills}  corrupt fallbacks ${r.corruptFallbacks}`,
           );
           say(`${r.ok ? 'OK' : 'VIOLATION'}; report: ${r.dir}/report.json`);
         }

@@ -15,7 +15,8 @@ export function register(program: Command): void {
     .option('--options <json>', 'env options as JSON, e.g. \'{"template":"compact","mines":5}\'', '{}')
     .option(
       '--json',
-      'print one JSON object: {deterministic, restartExact, rulesConsistent, solverSuccess, randomSuccess, meanSolutionLength, stepsPerSec, ...}',
+      'print one JSON object: {deterministic, restartExact, rulesConsistent, ' +
+        'solverSuccess, randomSuccess, meanSolutionLength, stepsPerSec, ...}',
     )
     .action(
       async (opts: {

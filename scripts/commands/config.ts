@@ -8,7 +8,8 @@ export function register(program: Command): void {
     program
       .command('config')
       .description(
-        "print the resolved configuration (defaults < --config < --set < flags, or a run directory's); --help lists every key",
+        'print the resolved configuration (defaults < --config < --set < flags, ' +
+          "or a run directory's); --help lists every key",
       ),
   )
     .option('--run-dir <dir>', "start from this run directory's saved config.json (what a resume would use)")

@@ -11,7 +11,8 @@ export function register(program: Command): void {
   program
     .command('experiment')
     .description(
-      'run a preset table of configurations (same base model, same trajectory budget, fixed validation tasks) and publish docs/results.*',
+      'run a preset table of configurations (same base model, ' +
+        'same trajectory budget, fixed validation tasks) and publish docs/results.*',
     )
     .addOption(new Option('--preset <name>', 'table to run').choices(['main', 'memory', 'gamma', 'async']))
     .option('--seeds <s>', 'seeds per row: runs seeds 1..S', parseIntOption('seeds', 1), 3)
@@ -68,7 +69,8 @@ export function register(program: Command): void {
     )
     .option(
       '--tag <name>',
-      'variant name: results key <preset>-<name>, runs under <env>-<preset>-<name> (use with --set for a documented config change)',
+      'variant name: results key <preset>-<name>, runs under ' +
+        '<env>-<preset>-<name> (use with --set for a documented config change)',
     )
     .option('--runs-dir <dir>', 'where run directories go (<dir>/<env>-<preset>/<row>-s<seed>)', 'runs/experiments')
     .option('--docs-dir <dir>', 'where results.json, results.runs.json, results.md and the PNGs go', 'docs')
@@ -152,7 +154,9 @@ export function register(program: Command): void {
             : '–';
           const fr = r.retry?.fatalRepeat == null ? '–' : (100 * r.retry.fatalRepeat).toFixed(1);
           process.stdout.write(
-            `  ${name.padEnd(18)} ${r.pass.map((p) => (100 * p).toFixed(1).padStart(5)).join(' ')}   win after loss ${wal}   fatal repeat ${fr}   diversity ${r.diversity.toFixed(3)}/${r.diversityK?.toFixed(3) ?? '–'}   ${r.minutes.toFixed(1)} min/run\n`,
+            `  ${name.padEnd(18)} ${r.pass.map((p) => (100 * p).toFixed(1).padStart(5)).join(' ')}   ` +
+              `win after loss ${wal}   fatal repeat ${fr}   diversity ${r.diversity.toFixed(3)}` +
+              `/${r.diversityK?.toFixed(3) ?? '–'}   ${r.minutes.toFixed(1)} min/run\n`,
           );
         }
         process.stdout.write(`wrote ${out.files.join(', ')}\n`);

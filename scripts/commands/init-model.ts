@@ -98,7 +98,8 @@ export function register(program: Command): void {
         if (opts.json) printJson(summary);
         else
           process.stdout.write(
-            `wrote ${opts.out}: ${manifest.totalSize} parameters, ${JSON.stringify(config)}${tokenizer ? `, tokenizer of ${tokenizer.vocabSize} words` : ''}\n`,
+            `wrote ${opts.out}: ${manifest.totalSize} parameters, ${JSON.stringify(config)}` +
+              `${tokenizer ? `, tokenizer of ${tokenizer.vocabSize} words` : ''}\n`,
           );
       },
     );

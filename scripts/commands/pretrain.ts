@@ -26,7 +26,8 @@ export function register(program: Command): void {
       if (flags.json) printJson(report);
       else
         process.stdout.write(
-          `base model ${report.cached ? '(cached) ' : ''}in ${report.dir}: pass@k ${report.basePass.map((p) => (100 * p).toFixed(1)).join('/')}% (${report.evalName})\n`,
+          `base model ${report.cached ? '(cached) ' : ''}in ${report.dir}: ` +
+            `pass@k ${report.basePass.map((p) => (100 * p).toFixed(1)).join('/')}% (${report.evalName})\n`,
         );
     });
 }

@@ -3,7 +3,8 @@
  * FILE: sokoban `{"board": "<rendered board>", "actions": ["up", "left, down", ...]}`; minesweeper
  * `{"size": 6, "mines": [[r, c], ...], "firstClick": [r, c], "actions": ["(2, 3)", ...]}` (1-indexed); webshop/alfworld
  * `{"seed": S, "options": {...}?, "actions": ["search[red shirt]", "click[buy now]"] | ["go to fridge 1", ...]}`.
- * JSON output: `{"initial", "steps": [{"action", "reward", "terminated", "truncated", "won", "valid", "observation"}]}`.
+ * JSON output:
+ * `{"initial", "steps": [{"action", "reward", "terminated", "truncated", "won", "valid", "observation"}]}`.
  */
 import type { Command } from 'commander';
 
@@ -11,7 +12,8 @@ export function register(program: Command): void {
   program
     .command('replay')
     .description(
-      'replay actions on an explicit Sokoban board or MineSweeper layout, or a WebShop/ALFWorld task seed, and show every step',
+      'replay actions on an explicit Sokoban board or MineSweeper layout, ' +
+        'or a WebShop/ALFWorld task seed, and show every step',
     )
     .requiredOption('--env <id>', 'environment id or alias (sokoban, minesweeper, webshop, alfworld)')
     .requiredOption(

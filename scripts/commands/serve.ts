@@ -7,7 +7,8 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description(
-      'serve a checkpoint over the OpenAI-compatible API (/v1/completions and /v1/chat/completions with logprobs, /v1/models)',
+      'serve a checkpoint over the OpenAI-compatible API (/v1/completions ' +
+        'and /v1/chat/completions with logprobs, /v1/models)',
     )
     .option('--run-dir <dir>', 'a training run: serve its newest valid checkpoint')
     .option(
@@ -32,7 +33,8 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seeds requests that carry no seed', parseIntOption('seed', 0), 0)
     .option(
       '--api-key-env <name>',
-      'require Authorization: Bearer <key> on every route but /health, the key read from this environment variable (default: no authentication)',
+      'require Authorization: Bearer <key> on every route but /health, ' +
+        'the key read from this environment variable (default: no authentication)',
     )
     .option('--json', 'print {"url", "model"} as one JSON line once listening')
     .addOption(
@@ -91,7 +93,8 @@ export function register(program: Command): void {
           );
           // The embedded policy is a word-level game model, not a chat model: say so before someone chats with it.
           process.stdout.write(
-            `note: this model knows only its game vocabulary (${words} words; other words read as <unk>): it answers lamer's ` +
+            `note: this model knows only its game vocabulary (${words} words; ` +
+              "other words read as <unk>): it answers lamer's " +
               'compact game prompts (lamer eval --backend openai --template compact, or actors), not general chat\n',
           );
         }

@@ -20,7 +20,8 @@ export function register(program: Command): void {
   program
     .command('soak')
     .description(
-      'long run with actor kills and learner restarts; reports the slopes of memory, fds, disk, start-up time and throughput',
+      'long run with actor kills and learner restarts; ' +
+        'reports the slopes of memory, fds, disk, start-up time and throughput',
     )
     .option('--json', 'print only the JSON report on stdout')
     .option('--minutes <m>', 'run length (the target soak is 120)', positive('minutes'), 120)
@@ -68,10 +69,12 @@ export function register(program: Command): void {
         });
         if (!o.json) {
           say(
-            `${r.label}: lost ${r.lost}  duplicated ${r.duplicated}  actor kills ${r.faults.actorKills}  learner restarts ${r.faults.learnerRestarts}  compactions ${r.compactions}`,
+            `${r.label}: lost ${r.lost}  duplicated ${r.duplicated}  actor kills ${r.faults.actorKills}  ` +
+              `learner restarts ${r.faults.learnerRestarts}  compactions ${r.compactions}`,
           );
           say(
-            `RSS slope MB/h ${JSON.stringify(r.rss)}  fd slope /h ${JSON.stringify(r.fd)}  disk slope MB/h ${r.disk.run}  start-up s ${r.startup.seconds.join(', ')}`,
+            `RSS slope MB/h ${JSON.stringify(r.rss)}  fd slope /h ${JSON.stringify(r.fd)}  ` +
+              `disk slope MB/h ${r.disk.run}  start-up s ${r.startup.seconds.join(', ')}`,
           );
           say(`plot: ${r.plot}`);
         }

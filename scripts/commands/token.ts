@@ -1,4 +1,6 @@
-/** `lamer token` — print one actor's token, derived from the run's master key (so a leaked token binds one actor id). */
+/**
+ * `lamer token` — print one actor's token, derived from the run's master key (so a leaked token binds one actor id).
+ */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';

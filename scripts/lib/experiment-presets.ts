@@ -19,7 +19,8 @@ export interface RowSpec {
   layer: Record<string, unknown>;
 }
 
-// LaMer's trial shape (docs/method.md §8): N = 3 episodes, 8 trials per task, reflection-only memory (released default).
+// LaMer's trial shape (docs/method.md §8): N = 3 episodes, 8 trials per task, reflection-only memory
+// (released default).
 const META = { attempts: 3, groupSize: 8, reflect: true, memory: 'reflection' };
 
 export const PRESETS: Record<PresetName, RowSpec[]> = {

@@ -13,7 +13,9 @@ export interface RowResult {
   ci95: Array<[number, number]>;
   /** Trajectory-diversity entropy (nats) over the episodes of each trial, mean over seeds. */
   diversity: number;
-  /** The paper's trajectory diversity (nats): entropy over K independent first episodes of each task, mean over seeds. */
+  /**
+   * The paper's trajectory diversity (nats): entropy over K independent first episodes of each task, mean over seeds.
+   */
   diversityK?: number;
   /**
    * Retries, mean over seeds: `winAfterLoss[k − 2]` = P(attempt k won | attempts 1..k−1 lost); `fatalRepeat` = share of

@@ -51,7 +51,10 @@ export interface ExperimentOptions {
   preset: PresetName;
   /** Only these rows of the preset (default all), e.g. the memory-reading rows of a tagged variant. */
   rows?: string[];
-  /** Optional variant name: results key `<preset>-<tag>`, runs under `<env>-<preset>-<tag>` (e.g. a documented config change). */
+  /**
+   * Optional variant name: results key `<preset>-<tag>`, runs under `<env>-<preset>-<tag>`
+   * (e.g. a documented config change).
+   */
   tag?: string;
   seeds: number[];
   /** Full env id (lamer/MineSweeper-v0). */
@@ -67,7 +70,10 @@ export interface ExperimentOptions {
   evalSeed: number;
   curveTasks: number;
   curvePoints: number;
-  /** The paper's trajectory diversity: first episodes of `diversitySamples` independent trials on each of `diversityTasks` validation tasks. */
+  /**
+   * The paper's trajectory diversity: first episodes of `diversitySamples` independent trials on each of
+   * `diversityTasks` validation tasks.
+   */
   diversityTasks: number;
   diversitySamples: number;
   runsDir: string;
@@ -220,7 +226,8 @@ async function runSeed(
     if (summary.stoppedBy === 'signal')
       throw new LamerError(
         'RL_ERR_CONFIG',
-        `training in ${dir} was stopped by a signal at version ${summary.policyVersion}; run the same command again to resume it`,
+        `training in ${dir} was stopped by a signal at ` +
+          `version ${summary.policyVersion}; run the same command again to resume it`,
       );
     model = await latestModel(dir, cfg.learner.keepCheckpoints);
     trialsTrained = summary.trialsTrained;
@@ -415,7 +422,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const m = loadModelDir(report.dir);
   const base = { dir: report.dir, model: { config: m.config, params: m.params, tokenizer: m.tokenizer! } };
   o.log(
-    `experiment ${env}/${key}: base model ${report.dir}${report.cached ? ' (cached)' : ''}; ${rows.length} rows x ${o.seeds.length} seeds, ${o.trajectories} episodes per trained row`,
+    `experiment ${env}/${key}: base model ${report.dir}${report.cached ? ' (cached)' : ''}; ${rows.length} ` +
+      `rows x ${o.seeds.length} seeds, ${o.trajectories} episodes per trained row`,
   );
 
   // ---- rows × seeds ---------------------------------------------------------------------------------------
@@ -434,7 +442,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
         if (diff) {
           throw new LamerError(
             'RL_ERR_CONFIG',
-            `${dir} was run with a different configuration than this invocation asks for (${diff}); use --tag NAME (or another --runs-dir) for a variant`,
+            `${dir} was run with a different configuration than this invocation ` +
+              `asks for (${diff}); use --tag NAME (or another --runs-dir) for a variant`,
           );
         }
         res = JSON.parse(readFileSync(file, 'utf8')) as SeedResult;
@@ -450,13 +459,17 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
         res = reuse ?? (await runSeed(row, seed, o, base, dir));
         writeJsonAtomic(file, res);
       }
+      const shown = [res.pass[0], res.pass[2], res.pass[res.pass.length - 1]];
       o.log(
-        `  ${row.name} seed ${seed}: pass@1/3/${o.attempts} ${[res.pass[0], res.pass[2], res.pass[res.pass.length - 1]].map((p) => (100 * (p ?? NaN)).toFixed(1)).join('/')}%, diversity ${res.diversity.toFixed(3)}, ${res.minutes.toFixed(1)} min`,
+        `  ${row.name} seed ${seed}: pass@1/3/${o.attempts} ` +
+          `${shown.map((p) => (100 * (p ?? NaN)).toFixed(1)).join('/')}%, ` +
+          `diversity ${res.diversity.toFixed(3)}, ${res.minutes.toFixed(1)} min`,
       );
       if (res.pass.length !== o.attempts)
         throw new LamerError(
           'RL_ERR_CONFIG',
-          `${file} was evaluated with ${res.pass.length} attempts, this invocation asks for ${o.attempts}; use another --runs-dir or the same --attempts`,
+          `${file} was evaluated with ${res.pass.length} attempts, this invocation ` +
+            `asks for ${o.attempts}; use another --runs-dir or the same --attempts`,
         );
       perRow.set(row.name, [...(perRow.get(row.name) ?? []), res]);
       iterationsOf.set(row.name, res.iterations);

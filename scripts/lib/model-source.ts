@@ -28,13 +28,15 @@ export async function newestCheckpoint(runDir: string): Promise<ModelSource> {
   const ckpts = join(runDir, 'checkpoints');
   if (!existsSync(ckpts))
     throw badInput(
-      `--run-dir ${runDir}: no checkpoints/ directory (is this a run directory? runs are created by \`lamer train --run-dir DIR\`)`,
+      `--run-dir ${runDir}: no checkpoints/ directory (is this a run ` +
+        `directory? runs are created by \`lamer train --run-dir DIR\`)`,
     );
   const loaded = await new CheckpointStore(ckpts).loadLatest();
   if (!loaded)
     throw new LamerError(
       'RL_ERR_CHECKPOINT',
-      `--run-dir ${runDir}: no checkpoint yet in ${ckpts} (the first is written after learner.checkpointEvery updates, and at the end of a run)`,
+      `--run-dir ${runDir}: no checkpoint yet in ${ckpts} (the first is ` +
+        'written after learner.checkpointEvery updates, and at the end of a run)',
     );
   return { dir: loaded.dir, runDir, skipped: loaded.skipped };
 }
@@ -52,7 +54,9 @@ export async function resolveModelSource(o: { checkpoint?: string; runDir?: stri
   if (existsSync(join(o.checkpoint, 'checkpoints'))) return newestCheckpoint(o.checkpoint);
   throw new LamerError(
     'RL_ERR_CHECKPOINT',
-    `--checkpoint ${o.checkpoint}: no lamer.json there, so it is not a model directory; pass a run directory with --run-dir, ` +
-      `a checkpoint such as ${join('runs', '<run>', 'checkpoints', 'ckpt-<version>')}, or a base model under runs/base/`,
+    `--checkpoint ${o.checkpoint}: no lamer.json there, ` +
+      'so it is not a model directory; pass a run directory with --run-dir, ' +
+      `a checkpoint such as ${join('runs', '<run>', 'checkpoints', 'ckpt-<version>')}, ` +
+      'or a base model under runs/base/',
   );
 }

@@ -49,7 +49,10 @@ export function trialSettings(cfg: Config, nCtx: number): TrialSettings {
   };
 }
 
-/** Everything that changes the base model, hashed into its cache key (`v` = demonstration version: 2 = board first, 3 = memory-keyed demonstrations). */
+/**
+ * Everything that changes the base model, hashed into its cache key (`v` = demonstration version:
+ * 2 = board first, 3 = memory-keyed demonstrations).
+ */
 function cacheKey(cfg: Config): string {
   const material = {
     env: cfg.env,
@@ -109,7 +112,8 @@ export async function runPretrain(
   if (!opts.force && existsSync(join(dir, 'lamer.json'))) {
     const m = loadModelDir(dir);
     const r = (m.extra?.pretrain ?? {}) as Partial<PretrainReport>;
-    // A base model cached under another evaluation definition is re-scored (seconds), never reported under the wrong one.
+    // A base model cached under another evaluation definition is re-scored (seconds),
+    // never reported under the wrong one.
     const basePass =
       r.evalName === evalName && r.basePass
         ? r.basePass
@@ -153,7 +157,8 @@ export async function runPretrain(
   }
   const demoPass = passAtKCurve(wins, settings.attempts);
   log(
-    `pretrain: ${cfg.pretrain.trials} demonstration trials, ${rows.length} turns; demonstrator pass@k ${demoPass.map((p) => (100 * p).toFixed(1)).join('/')}%`,
+    `pretrain: ${cfg.pretrain.trials} demonstration trials, ${rows.length} turns; ` +
+      `demonstrator pass@k ${demoPass.map((p) => (100 * p).toFixed(1)).join('/')}%`,
   );
 
   // ---- behaviour cloning ------------------------------------------------------------------------------------
@@ -180,7 +185,8 @@ export async function runPretrain(
         sum += (await trainer.bcStep({ tokens: b.tokens, B: b.B, T: b.T, weights: b.respMask })).loss;
       finalLoss = sum / batches.length;
       log(
-        `pretrain: epoch ${epoch + 1}/${cfg.pretrain.epochs} loss ${finalLoss.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+        `pretrain: epoch ${epoch + 1}/${cfg.pretrain.epochs} ` +
+          `loss ${finalLoss.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
       );
     }
     const params = await trainer.params();

@@ -122,7 +122,8 @@ export function resolveRun(f: RunFlags, envAlias: (id: string) => string = (x) =
   const runDir = f.runDir ?? defaultRunDir();
   if (existsSync(runDir) && !statSync(runDir).isDirectory()) {
     throw badInput(
-      `--run-dir ${runDir}: is a file, not a directory; pass a directory (a new one is created, an existing run is resumed)`,
+      `--run-dir ${runDir}: is a file, not a directory; ` +
+        'pass a directory (a new one is created, an existing run is resumed)',
     );
   }
   const saved = join(runDir, 'config.json');
@@ -146,6 +147,7 @@ function readSavedConfig(path: string): Record<string, unknown> {
   }
   throw new LamerError(
     'RL_ERR_CONFIG',
-    `${path} is not a JSON object: the run directory's saved configuration is damaged (use --fresh, or another --run-dir)`,
+    `${path} is not a JSON object: the run directory's saved ` +
+      'configuration is damaged (use --fresh, or another --run-dir)',
   );
 }

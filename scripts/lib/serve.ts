@@ -1,8 +1,8 @@
 /**
  * `lamer serve`: the embedded model behind the OpenAI-compatible HTTP API (`/v1/completions`,
- * `/v1/chat/completions`, `/v1/models`; plus `/health` and `/stats`), so trained checkpoints work with other tools and the OpenAI backend is
- * tested against a real server. Requests from all clients share batched KV-cache decode calls (the actor's
- * Batcher over a PolicyPool), so the event loop only parses JSON.
+ * `/v1/chat/completions`, `/v1/models`; plus `/health` and `/stats`), so trained checkpoints work with other tools and
+ * the OpenAI backend is tested against a real server. Requests from all clients share batched KV-cache decode calls
+ * (the actor's Batcher over a PolicyPool), so the event loop only parses JSON.
  *
  * Semantics (word-level model): the prompt is split on whitespace into vocabulary words (unknown words become
  * `<unk>`); a chat request's prompt is its messages' text joined by newlines (the model has no chat template;

@@ -55,11 +55,9 @@ export async function fetchStatus(t: StatusTarget, timeoutMs = 5000): Promise<St
     return { running: true, url, status: (await res.json()) as StatusSnapshot };
   } catch (e) {
     if (e instanceof LamerError) throw e;
-    return {
-      running: false,
-      reason: `no answer from ${url} (${(e as Error).cause ? String((e as { cause: { code?: string } }).cause.code ?? (e as Error).message) : (e as Error).message}): the learner is not running`,
-      summary,
-    };
+    const err = e as Error & { cause?: { code?: string } };
+    const why = err.cause ? String(err.cause.code ?? err.message) : err.message;
+    return { running: false, reason: `no answer from ${url} (${why}): the learner is not running`, summary };
   }
 }
 
@@ -79,12 +77,18 @@ export function formatStatus(r: StatusResult): string {
   }
   const st = r.status;
   const L = st.latest;
+  const idle = L['perf/actor_idle_frac'];
+  const lastEval = st.lastEval
+    ? `v${st.lastEval.version} ${st.lastEval.pass.map((p, k) => `p@${k + 1} ${(100 * p).toFixed(1)}%`).join(' ')}`
+    : '-';
   const lines = [
-    `run ${st.runId} (pid ${st.pid}) ${st.phase} at ${r.url}: policy v${st.policyVersion}${st.iterations ? `/${st.iterations}` : ''}, ` +
-      `${st.trialsTrained} trials trained, ${st.trialsCommitted} committed, ${st.connections} actor${st.connections === 1 ? '' : 's'} connected, up ${ago(st.uptimeSec)}`,
-    `  ${num(L['rollout/trials_per_s'], 2)} trials/s, ${num(L['rollout/tokens_per_s'], 0)} tok/s | lag ${num(L['perf/policy_lag_mean'], 2)}/${num(L['perf/policy_lag_max'], 0)} | ` +
-      `actor idle ${L['perf/actor_idle_frac'] === undefined ? '-' : `${Math.round(100 * L['perf/actor_idle_frac'])}%`} | ` +
-      `eval ${st.lastEval ? `v${st.lastEval.version} ${st.lastEval.pass.map((p, k) => `p@${k + 1} ${(100 * p).toFixed(1)}%`).join(' ')}` : '-'}`,
+    `run ${st.runId} (pid ${st.pid}) ${st.phase} at ${r.url}: ` +
+      `policy v${st.policyVersion}${st.iterations ? `/${st.iterations}` : ''}, ` +
+      `${st.trialsTrained} trials trained, ${st.trialsCommitted} committed, ${st.connections} ` +
+      `actor${st.connections === 1 ? '' : 's'} connected, up ${ago(st.uptimeSec)}`,
+    `  ${num(L['rollout/trials_per_s'], 2)} trials/s, ${num(L['rollout/tokens_per_s'], 0)} ` +
+      `tok/s | lag ${num(L['perf/policy_lag_mean'], 2)}/${num(L['perf/policy_lag_max'], 0)} | ` +
+      `actor idle ${idle === undefined ? '-' : `${Math.round(100 * idle)}%`} | eval ${lastEval}`,
   ];
   if (st.stall) lines.push(`  STALLED: ${st.stall.message}`);
   if (!st.ready.resumed || !st.ready.trainer || !st.ready.accepting) {
@@ -99,8 +103,10 @@ export function formatStatus(r: StatusResult): string {
     lines.push('  actor        state       policy  trials/s  last seen  leased  outbox  idle');
     for (const a of st.actors) {
       lines.push(
-        `  ${a.actorId.padEnd(12)} ${(a.connected ? 'connected' : `gone ${ago(a.goneSec ?? 0)}`).padEnd(11)} ${(a.version < 0 ? '-' : `v${a.version}`).padStart(6)}  ` +
-          `${num(a.trialsPerSec, 2).padStart(8)}  ${`${ago(a.lastSeenSec)} ago`.padStart(9)}  ${String(a.leased).padStart(6)}  ${(a.outbox === undefined ? '-' : String(a.outbox)).padStart(6)}  ` +
+        `  ${a.actorId.padEnd(12)} ${(a.connected ? 'connected' : `gone ${ago(a.goneSec ?? 0)}`).padEnd(11)}` +
+          ` ${(a.version < 0 ? '-' : `v${a.version}`).padStart(6)}  ` +
+          `${num(a.trialsPerSec, 2).padStart(8)}  ${`${ago(a.lastSeenSec)} ago`.padStart(9)}  ` +
+          `${String(a.leased).padStart(6)}  ${(a.outbox === undefined ? '-' : String(a.outbox)).padStart(6)}  ` +
           `${a.idleFrac === undefined ? '-' : `${Math.round(100 * a.idleFrac)}%`}`,
       );
     }

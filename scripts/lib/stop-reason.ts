@@ -9,7 +9,8 @@ export const EXIT_BUDGET_SPENT = 3;
 export function exitForStop(summary: Pick<LearnerSummary, 'stoppedBy' | 'policyVersion'>): void {
   if (summary.stoppedBy !== 'budget-spent') return;
   process.stderr.write(
-    `lamer: nothing to train: the run is already at policy v${summary.policyVersion} = run.iterations; raise --iterations to continue\n`,
+    'lamer: nothing to train: the run is already at policy ' +
+      `v${summary.policyVersion} = run.iterations; raise --iterations to continue\n`,
   );
   process.exitCode = EXIT_BUDGET_SPENT;
 }

@@ -220,7 +220,8 @@ export function parseModel(files: Map<string, Uint8Array>): ModelFiles {
       throw ckptError(`${MODEL_FILES.optimizer} needs F32 tensors 'm' and 'v'`);
     if (m.data.length !== manifest.totalSize || v.data.length !== manifest.totalSize) {
       throw ckptError(
-        `${MODEL_FILES.optimizer} moments have ${m.data.length}/${v.data.length} values, the model has ${manifest.totalSize}`,
+        `${MODEL_FILES.optimizer} moments have ${m.data.length}/${v.data.length} ` +
+          `values, the model has ${manifest.totalSize}`,
       );
     }
     if (!Number.isSafeInteger(step) || step < 0)

@@ -127,7 +127,8 @@ export function readSafetensors(
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (count * ITEM[dtype as SafeDType] !== end - begin) {
       bad(
-        `tensor '${name}' shape [${shape}] of ${dtype} needs ${count * ITEM[dtype as SafeDType]} bytes, offsets give ${end - begin}`,
+        `tensor '${name}' shape [${shape}] of ${dtype} ` +
+          `needs ${count * ITEM[dtype as SafeDType]} bytes, offsets give ${end - begin}`,
       );
     }
     items.push({ name, dtype: dtype as SafeDType, shape: shape as number[], begin, end });

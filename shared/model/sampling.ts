@@ -14,7 +14,9 @@ export interface SampleSettings {
 
 export interface Sampled {
   token: number;
-  /** log μ(token): under softmax(logits/temperature) restricted to the top-p nucleus and renormalised (0 when greedy). */
+  /**
+   * log μ(token): under softmax(logits/temperature) restricted to the top-p nucleus and renormalised (0 when greedy).
+   */
   logprob: number;
   /** log p(token) under softmax(logits) (the model's own distribution). */
   rawLogprob: number;

@@ -57,7 +57,8 @@ function checkRow(r: TrainRow, i: number, context: number): void {
     throw badInput(`pack: row ${i} has an empty prompt (the first response token needs a token before it)`);
   if (R > context - 1)
     throw badInput(
-      `pack: row ${i} has a response of ${R} tokens, which does not fit a context of ${context} (at most ${context - 1}: one prompt token must precede it)`,
+      `pack: row ${i} has a response of ${R} tokens, which does not fit a context ` +
+        `of ${context} (at most ${context - 1}: one prompt token must precede it)`,
     );
   if (!Number.isFinite(r.advantage)) throw badInput(`pack: row ${i} has a non-finite advantage ${r.advantage}`);
   for (let t = 0; t < R; t++)
@@ -158,7 +159,9 @@ export function lengthGroupedIndices(lengths: readonly number[], size = 64, seed
   return perm.map((c) => chunks[c]);
 }
 
-/** Minibatches of `size` rows (default 64), each packed with its own T; `groupByLength` packs similar lengths together. */
+/**
+ * Minibatches of `size` rows (default 64), each packed with its own T; `groupByLength` packs similar lengths together.
+ */
 export function packMinibatches(
   rows: readonly TrainRow[],
   opts: PackOptions & { size?: number; seed?: number; groupByLength?: boolean },

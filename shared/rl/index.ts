@@ -1,4 +1,7 @@
-/** The learner's mathematics in one import: returns, scores, advantages, policy loss, IS weights, admission, metrics, batching. */
+/**
+ * The learner's mathematics in one import: returns, scores, advantages, policy loss, IS weights, admission, metrics,
+ * batching.
+ */
 export * from './types.js';
 export * from './options.js';
 export * from './estimator.js';

@@ -47,7 +47,9 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return s || '(top level)';
 }
 
-/** Validates a parsed JSON document; throws RL_ERR_BAD_INPUT listing every schema problem, or the first order problem. */
+/**
+ * Validates a parsed JSON document; throws RL_ERR_BAD_INPUT listing every schema problem, or the first order problem.
+ */
 export function parseAdvantagesInput(doc: unknown, source = 'input'): AdvantagesInput {
   const r = AdvantagesInputSchema.safeParse(doc);
   if (!r.success) {

@@ -88,7 +88,9 @@ export interface RetryStats {
   winAfterLoss: Array<number | null>;
   /** Trials that reached attempt k with every earlier attempt lost (the denominators of `winAfterLoss`). */
   reachedAfterLoss: number[];
-  /** Share of later attempts (with an earlier fatal key in their trial) whose visited keys include one; null if none. */
+  /**
+   * Share of later attempts (with an earlier fatal key in their trial) whose visited keys include one; null if none.
+   */
   fatalRepeat: number | null;
   /** How many later attempts had an earlier fatal key (the denominator of `fatalRepeat`). */
   fatalRepeatOf: number;

@@ -36,7 +36,8 @@ export const AdvantageOptionsSchema = z.strictObject({
   reflectAdvantage: oneOf(['lamer', 'step'] as const)
     .default('lamer')
     .describe(
-      "reflect rows' advantage: 'lamer' A_E + omega*A_S (spec), or 'step' omega*A_S only (drops the group-mean offset A_E)",
+      "reflect rows' advantage: 'lamer' A_E + omega*A_S (spec), " +
+        "or 'step' omega*A_S only (drops the group-mean offset A_E)",
     ),
 });
 

@@ -32,7 +32,9 @@ export function trialOrderProblem(rows: readonly Row[]): { row: number; message:
       continue;
     }
     const p = rows[i - 1];
-    const at = `${r.phase} row (episode ${r.episode}, turn ${r.turn}) follows ${p.phase} row (episode ${p.episode}, turn ${p.turn})`;
+    const at =
+      `${r.phase} row (episode ${r.episode}, turn ${r.turn}) ` +
+      `follows ${p.phase} row (episode ${p.episode}, turn ${p.turn})`;
     if (r.phase === 'reflect') {
       if (p.phase !== 'play' || r.episode !== p.episode + 1) {
         return {
@@ -51,7 +53,9 @@ export function trialOrderProblem(rows: readonly Row[]): { row: number; message:
   if (last.phase === 'reflect') {
     return {
       row: rows.length - 1,
-      message: `the trial ends with a reflect row for episode ${last.episode}, but no play rows of that episode follow it`,
+      message:
+        `the trial ends with a reflect row for episode ${last.episode}, ` +
+        'but no play rows of that episode follow it',
     };
   }
   return null;

@@ -31,7 +31,9 @@ interface DocCommand {
   expected?: string[];
 }
 
-/** Commands of one markdown text: `bash` blocks (continuations joined, comments dropped, `a && b` split) and `$` lines. */
+/**
+ * Commands of one markdown text: `bash` blocks (continuations joined, comments dropped, `a && b` split) and `$` lines.
+ */
 function extractCommands(file: string, text: string): DocCommand[] {
   const out: DocCommand[] = [];
   const lines = text.split('\n');

@@ -22,7 +22,8 @@ afterAll(async () => {
 });
 
 describe('dashboard in a headless browser (e2e)', () => {
-  it('renders live charts with data, updates without reload, logs no console errors, and is screenshotted', async () => {
+  it('renders live charts with data, updates without ' +
+    'reload, logs no console errors, and is screenshotted', async () => {
     if (!existsSync(CHROMIUM))
       throw new Error(`${CHROMIUM} is missing: install it with 'apt-get install -y chromium' (.ci/run does)`);
     browser = await chromium.launch({
@@ -78,7 +79,8 @@ describe('dashboard in a headless browser (e2e)', () => {
           const c = document.querySelector('#${id} canvas');
           const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
           let n = 0;
-          for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
+          for (let i = 0; i < d.length; i += 4)
+            if (d[i + 3] > 0 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
           return n;
         })()`),
         );

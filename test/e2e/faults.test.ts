@@ -64,7 +64,8 @@ function checkpoints(runDir: string): number[] {
 }
 
 describe('faults (e2e, real processes)', () => {
-  it('survives an actor SIGKILL and a learner SIGKILL: resumes at the checkpoint, no trial committed twice', async () => {
+  it('survives an actor SIGKILL and a learner SIGKILL: ' +
+    'resumes at the checkpoint, no trial committed twice', async () => {
     const root = mkdtempSync(join(tmpdir(), 'lamer-faults-'));
     const runDir = join(root, 'run');
     const port = await freePort();

@@ -20,7 +20,8 @@ afterAll(() => {
 });
 
 describe('observability of a running learner (e2e)', () => {
-  it('serves endpoints, metrics and readiness, and names a SIGSTOPped actor as the stall reason within the deadline', async () => {
+  it('serves endpoints, metrics and readiness, ' +
+    'and names a SIGSTOPped actor as the stall reason within the deadline', async () => {
     live = await startLiveRun({
       actors: 1,
       config: { learner: { heartbeatMs: 500 }, observe: { stallSec: STALL_SEC } },
@@ -52,7 +53,10 @@ describe('observability of a running learner (e2e)', () => {
       const st = await until('a stall in /status', async () => (await status()).stall, (STALL_SEC + 12) * 1000);
       expect(st.stage).toBe('learner');
       expect(st.message).toMatch(
-        /^learner waiting \d+ s for \d train groups?[ ,].*; \d actors? connected, \d+ trials? in flight: actor a0 (last seen|disconnected) \d+ s ago/,
+        new RegExp(
+          /^learner waiting \d+ s for \d train groups?[ ,].*; \d actors? connected, \d+ trials? in flight: /.source +
+            /actor a0 (last seen|disconnected) \d+ s ago/.source,
+        ),
       );
       expect(Date.now() - stoppedAt).toBeLessThan((STALL_SEC + 12) * 1000);
 

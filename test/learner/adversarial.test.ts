@@ -191,7 +191,8 @@ describe('defect 1: a deeply nested value cannot take the learner down', () => {
 });
 
 describe('defects 2, 3 and 6: ingest checks slot, task and model shape before the ledger', () => {
-  it('rejects forged slots, unknown or far groups, other tasks and records the model cannot train; commits the sound one', async () => {
+  it('rejects forged slots, unknown or far groups, ' +
+    'other tasks and records the model cannot train; commits the sound one', async () => {
     const dir = tempDir();
     const r = await startRuntime(dir, { learner: { leaseTimeoutSec: 0 }, groupSize: 12 });
     const a = await RawClient.ready(r.url, 'actor-a', { runId: r.runId, incarnation: 'inc-a' });
@@ -312,7 +313,8 @@ describe('defects 2, 3 and 6: ingest checks slot, task and model shape before th
 });
 
 describe('defect 3: records ledgered before these checks are quarantined, not replayed at every start', () => {
-  it('sets unusable records aside with their reason, skips them on restart, and --fresh sets the ledger aside', async () => {
+  it('sets unusable records aside with their reason, skips ' +
+    'them on restart, and --fresh sets the ledger aside', async () => {
     const dir = tempDir();
     const runId = 'run-q';
     writeFileSync(join(dir, 'run-id'), `${runId}\n`);
@@ -375,7 +377,8 @@ describe('defect 3: records ledgered before these checks are quarantined, not re
     expect(r3.runId).toBe(runId); // kept, as documented
   }, 90_000);
 
-  it('a complete group holding an unusable record is not trained: the record is quarantined and its slot re-leased', async () => {
+  it('a complete group holding an unusable record is not trained: ' +
+    'the record is quarantined and its slot re-leased', async () => {
     const dir = tempDir();
     const r = await startRuntime(dir, { learner: { leaseTimeoutSec: 0 } });
     const a = await RawClient.ready(r.url, 'actor-a', { runId: r.runId, incarnation: 'inc-a' });

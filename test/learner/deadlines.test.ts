@@ -1,4 +1,6 @@
-/** Deadlines of the learner's disk awaits: a stuck fdatasync or checkpoint save surfaces as an error with its reason. */
+/**
+ * Deadlines of the learner's disk awaits: a stuck fdatasync or checkpoint save surfaces as an error with its reason.
+ */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -21,26 +23,29 @@ afterEach(() => {
 });
 
 describe('learner disk deadlines', () => {
-  it('an fdatasync past syncTimeoutMs fails the ledger: the pending append rejects with the reason, later ones too', async () => {
-    const l = await Ledger.open(dir, { syncTimeoutMs: 100 });
-    expect(await l.append({ runId: 'r', actorId: 'a', incarnation: 'i', seq: 0 }, Buffer.from('x'))).toMatchObject({
-      status: 'committed',
-    });
-    // Every FileHandle shares one prototype: make its datasync hang like a stuck disk.
-    const probe = await open(join(dir, 'probe'), 'w');
-    vi.spyOn(Object.getPrototypeOf(probe) as { datasync(): Promise<void> }, 'datasync').mockImplementation(
-      () => new Promise(() => undefined),
-    );
-    await probe.close();
-    await expect(l.append({ runId: 'r', actorId: 'a', incarnation: 'i', seq: 1 }, Buffer.from('y'))).rejects.toThrow(
-      'ledger write failed: ledger fdatasync did not finish within 100 ms',
-    );
-    await expect(l.append({ runId: 'r', actorId: 'a', incarnation: 'i', seq: 2 }, Buffer.from('z'))).rejects.toThrow(
-      /ledger failed earlier/,
-    );
-    vi.restoreAllMocks();
-    await l.close();
-  });
+  it(
+    'an fdatasync past syncTimeoutMs fails the ledger: ' + 'the pending append rejects with the reason, later ones too',
+    async () => {
+      const l = await Ledger.open(dir, { syncTimeoutMs: 100 });
+      expect(await l.append({ runId: 'r', actorId: 'a', incarnation: 'i', seq: 0 }, Buffer.from('x'))).toMatchObject({
+        status: 'committed',
+      });
+      // Every FileHandle shares one prototype: make its datasync hang like a stuck disk.
+      const probe = await open(join(dir, 'probe'), 'w');
+      vi.spyOn(Object.getPrototypeOf(probe) as { datasync(): Promise<void> }, 'datasync').mockImplementation(
+        () => new Promise(() => undefined),
+      );
+      await probe.close();
+      await expect(l.append({ runId: 'r', actorId: 'a', incarnation: 'i', seq: 1 }, Buffer.from('y'))).rejects.toThrow(
+        'ledger write failed: ledger fdatasync did not finish within 100 ms',
+      );
+      await expect(l.append({ runId: 'r', actorId: 'a', incarnation: 'i', seq: 2 }, Buffer.from('z'))).rejects.toThrow(
+        /ledger failed earlier/,
+      );
+      vi.restoreAllMocks();
+      await l.close();
+    },
+  );
 
   it('a checkpoint save past its deadline rejects with RL_ERR_TIMEOUT and logs why', async () => {
     const errors: string[] = [];

@@ -30,25 +30,31 @@ describe('endpoints.json', () => {
     expect(() => readEndpoints(dir)).toThrow(/endpoints\.json is not JSON/);
   });
 
-  it('lamer status says when the learner is gone (stopped, or nothing answers) and shows the last summary', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lamer-ep-'));
-    const f = new EndpointsFile(dir);
-    // Port 1 is privileged: no learner listens there.
-    f.update({ http: 'http://127.0.0.1:1', ws: 'ws://127.0.0.1:2', runId: 'run-1' });
-    writeFileSync(
-      join(dir, 'summary.json'),
-      JSON.stringify({ policyVersion: 9, trialsTrained: 72, stoppedBy: 'iterations' }),
-    );
-    const r = await fetchStatus({ runDir: dir });
-    expect(r.running).toBe(false);
-    expect(formatStatus(r)).toMatch(
-      /^not running: no answer from http:\/\/127\.0\.0\.1:1 .*\nlast summary: policy v9, 72 trials trained, stopped by iterations$/,
-    );
-    f.update({ stoppedAt: '2026-01-01T00:00:00.000Z' });
-    expect(formatStatus(await fetchStatus({ runDir: dir }))).toMatch(
-      /^not running: the learner \(pid \d+\) stopped at 2026-01-01/,
-    );
-  });
+  it(
+    'lamer status says when the learner is gone (stopped, ' + 'or nothing answers) and shows the last summary',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lamer-ep-'));
+      const f = new EndpointsFile(dir);
+      // Port 1 is privileged: no learner listens there.
+      f.update({ http: 'http://127.0.0.1:1', ws: 'ws://127.0.0.1:2', runId: 'run-1' });
+      writeFileSync(
+        join(dir, 'summary.json'),
+        JSON.stringify({ policyVersion: 9, trialsTrained: 72, stoppedBy: 'iterations' }),
+      );
+      const r = await fetchStatus({ runDir: dir });
+      expect(r.running).toBe(false);
+      expect(formatStatus(r)).toMatch(
+        new RegExp(
+          /^not running: no answer from http:\/\/127\.0\.0\.1:1 .*\n/.source +
+            /last summary: policy v9, 72 trials trained, stopped by iterations$/.source,
+        ),
+      );
+      f.update({ stoppedAt: '2026-01-01T00:00:00.000Z' });
+      expect(formatStatus(await fetchStatus({ runDir: dir }))).toMatch(
+        /^not running: the learner \(pid \d+\) stopped at 2026-01-01/,
+      );
+    },
+  );
 });
 
 describe('--metrics-listen', () => {

@@ -30,19 +30,23 @@ describe('etaSeconds', () => {
     ).toBeCloseTo(60, 6);
   });
 
-  it('counts minutes used by earlier invocations (budgets are totals) and uses only this invocation for the rate', () => {
-    // Resumed at v100 after 5 minutes; this invocation made 10 updates in 10 s -> 40 left = 40 s, 300 s of budget left.
-    expect(
-      etaSeconds({
-        now: t + 10_000,
-        totalSeconds: 320,
-        version: 110,
-        iterations: 150,
-        minutes: 10,
-        firstUpdate: { t, v: 100 },
-      }),
-    ).toBeCloseTo(40, 6);
-  });
+  it(
+    'counts minutes used by earlier invocations (budgets ' + 'are totals) and uses only this invocation for the rate',
+    () => {
+      // Resumed at v100 after 5 minutes; this invocation made 10 updates in 10 s -> 40 left = 40 s, 300 s of budget
+      // left.
+      expect(
+        etaSeconds({
+          now: t + 10_000,
+          totalSeconds: 320,
+          version: 110,
+          iterations: 150,
+          minutes: 10,
+          firstUpdate: { t, v: 100 },
+        }),
+      ).toBeCloseTo(40, 6);
+    },
+  );
 
   it('is unknown before a rate exists unless minutes bound it, and 0 once a budget is spent', () => {
     expect(etaSeconds({ now: t, totalSeconds: 5, version: 0, iterations: 150, minutes: 0, firstUpdate: null })).toBe(

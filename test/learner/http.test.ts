@@ -158,29 +158,32 @@ describe('learner HTTP side', () => {
     expect((await get('/nope')).status).toBe(404);
   });
 
-  it('serves the dashboard page and uPlot from node_modules, and streams metrics and status as server-sent events', async () => {
-    const { obs } = await start();
-    const page = await (await get('/')).text();
-    expect(page).toContain('/assets/uPlot.iife.min.js');
-    const lib = await get('/assets/uPlot.iife.min.js');
-    expect(lib.status).toBe(200);
-    expect((await lib.text()).length).toBeGreaterThan(10_000);
-    expect((await get('/assets/dashboard.js')).status).toBe(200);
+  it(
+    'serves the dashboard page and uPlot from node_modules, ' + 'and streams metrics and status as server-sent events',
+    async () => {
+      const { obs } = await start();
+      const page = await (await get('/')).text();
+      expect(page).toContain('/assets/uPlot.iife.min.js');
+      const lib = await get('/assets/uPlot.iife.min.js');
+      expect(lib.status).toBe(200);
+      expect((await lib.text()).length).toBeGreaterThan(10_000);
+      expect((await get('/assets/dashboard.js')).status).toBe(200);
 
-    const ctrl = new AbortController();
-    const res = await fetch(http!.url + '/events', { signal: ctrl.signal });
-    expect(res.headers.get('content-type')).toBe('text/event-stream');
-    const reader = res.body!.getReader();
-    let text = '';
-    const until = async (re: RegExp) => {
-      while (!re.test(text)) text += new TextDecoder().decode((await reader.read()).value);
-    };
-    await until(/event: status\ndata: .*"runId":"run-x"/);
-    expect(http!.clients()).toBe(1);
-    obs.fanout.log(8, { 'rollout/trials_per_s': 3.5 });
-    await until(/event: metrics\ndata: .*"rollout\/trials_per_s":3.5/);
-    ctrl.abort();
-  });
+      const ctrl = new AbortController();
+      const res = await fetch(http!.url + '/events', { signal: ctrl.signal });
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      const reader = res.body!.getReader();
+      let text = '';
+      const until = async (re: RegExp) => {
+        while (!re.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+      };
+      await until(/event: status\ndata: .*"runId":"run-x"/);
+      expect(http!.clients()).toBe(1);
+      obs.fanout.log(8, { 'rollout/trials_per_s': 3.5 });
+      await until(/event: metrics\ndata: .*"rollout\/trials_per_s":3.5/);
+      ctrl.abort();
+    },
+  );
 });
 
 describe('dashboard cost', () => {

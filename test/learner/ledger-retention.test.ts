@@ -61,28 +61,31 @@ describe('ledger retention', () => {
     await again.close();
   });
 
-  it('keeps the gaps of an out-of-order stream: a missing seq still commits, a covered one is a duplicate', async () => {
-    const l = await Ledger.open(dir, { segmentBytes: 500, fsync: false });
-    for (const s of [0, 1, 3, 4, 7]) await l.append(key(s), payload(s));
-    for (let s = 0; s < 4; s++) await l.append(key(s, 'inc-b'), payload(s)); // rolls past the first segments
-    await l.compact(l.offset, 0);
-    await l.close();
-    const again = await Ledger.open(dir, { segmentBytes: 500, fsync: false });
-    expect(again.committedMarks('run-1', 'actor-1').find((m) => m.incarnation === 'inc-a')).toEqual({
-      incarnation: 'inc-a',
-      upTo: 1,
-      seqs: [3, 4, 7],
-    });
-    expect(await again.append(key(3), payload(3))).toEqual({ status: 'duplicate' });
-    expect(await again.append(key(2), payload(2))).toMatchObject({ status: 'committed' });
-    expect(await again.append(key(5), payload(5))).toMatchObject({ status: 'committed' });
-    expect(again.committedMarks('run-1', 'actor-1').find((m) => m.incarnation === 'inc-a')).toEqual({
-      incarnation: 'inc-a',
-      upTo: 5,
-      seqs: [7],
-    });
-    await again.close();
-  });
+  it(
+    'keeps the gaps of an out-of-order stream: a missing ' + 'seq still commits, a covered one is a duplicate',
+    async () => {
+      const l = await Ledger.open(dir, { segmentBytes: 500, fsync: false });
+      for (const s of [0, 1, 3, 4, 7]) await l.append(key(s), payload(s));
+      for (let s = 0; s < 4; s++) await l.append(key(s, 'inc-b'), payload(s)); // rolls past the first segments
+      await l.compact(l.offset, 0);
+      await l.close();
+      const again = await Ledger.open(dir, { segmentBytes: 500, fsync: false });
+      expect(again.committedMarks('run-1', 'actor-1').find((m) => m.incarnation === 'inc-a')).toEqual({
+        incarnation: 'inc-a',
+        upTo: 1,
+        seqs: [3, 4, 7],
+      });
+      expect(await again.append(key(3), payload(3))).toEqual({ status: 'duplicate' });
+      expect(await again.append(key(2), payload(2))).toMatchObject({ status: 'committed' });
+      expect(await again.append(key(5), payload(5))).toMatchObject({ status: 'committed' });
+      expect(again.committedMarks('run-1', 'actor-1').find((m) => m.incarnation === 'inc-a')).toEqual({
+        incarnation: 'inc-a',
+        upTo: 5,
+        seqs: [7],
+      });
+      await again.close();
+    },
+  );
 
   it("start-up does not read covered segments; 'all' keeps them readable, N deletes the rest", async () => {
     const { l, offsets } = await filled();

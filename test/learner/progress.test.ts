@@ -45,7 +45,8 @@ describe('ProgressReporter', () => {
     p.tick();
     // 5 of 10 versions in 10 s since the first update: 10 s left.
     expect(lines[0]).toBe(
-      'iter 5/10 | 2.0 trials/s | 20 tok/s | fill 0.50 | lag 0.50/2 | eval@v4 p@1 25.0% p@3 75.0% | actors 3 | 0m10s elapsed, ETA 0m10s',
+      'iter 5/10 | 2.0 trials/s | 20 tok/s | fill 0.50 | lag 0.50/2 | ' +
+        'eval@v4 p@1 25.0% p@3 75.0% | actors 3 | 0m10s elapsed, ETA 0m10s',
     );
     const m = readMetricsCsv(metrics.path);
     expect(m.get('rollout/trials_per_s')?.[0].value).toBe(2);

@@ -31,35 +31,38 @@ afterEach(async () => {
 });
 
 describe('PolicyPublisher (fake peers)', () => {
-  it('sends each version once to peers with room, skips stalled peers, and sends only the latest after they drain', async () => {
-    const fast = new FakePeer();
-    const stalled = new FakePeer();
-    const upToDate = new FakePeer({ learnerEpoch: 1, policyVersion: 10 });
-    const pub = new PolicyPublisher({ peers: () => [fast, stalled, upToDate], sweepMs: 10_000 });
-    pubs.push(pub);
-    stalled.bufferedAmount = 10 << 20;
-    for (let v = 1; v <= 10; v++) {
-      const r = pub.publish({ policyVersion: v, learnerEpoch: 1, config: { d: 4 }, weights: weights(256, v) });
-      expect(r.sha256).toBe(sha256Hex(weights(256, v).data));
-    }
-    expect(fast.versions()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(stalled.versions()).toEqual([]);
-    expect(upToDate.versions()).toEqual([]);
-    expect(pub.stats()).toMatchObject({ published: 10, behind: 1 });
-    stalled.bufferedAmount = 0;
-    pub.sweep();
-    pub.sweep();
-    expect(stalled.versions()).toEqual([10]);
-    const got = stalled.received[0];
-    expect(got.type === 'policy' && got.sha256).toBe(sha256Hex(weights(256, 10).data));
-    expect(pub.stats().superseded).toBe(9);
-    // A new learner epoch reaches everyone, even at a lower version.
-    pub.publish({ policyVersion: 4, learnerEpoch: 2, config: {}, weights: weights(8) });
-    expect(upToDate.versions()).toEqual([4]);
-    expect(() => pub.publish({ policyVersion: 4, learnerEpoch: 2, config: {}, weights: weights(8) })).toThrow(
-      /not newer/,
-    );
-  });
+  it(
+    'sends each version once to peers with room, ' + 'skips stalled peers, and sends only the latest after they drain',
+    async () => {
+      const fast = new FakePeer();
+      const stalled = new FakePeer();
+      const upToDate = new FakePeer({ learnerEpoch: 1, policyVersion: 10 });
+      const pub = new PolicyPublisher({ peers: () => [fast, stalled, upToDate], sweepMs: 10_000 });
+      pubs.push(pub);
+      stalled.bufferedAmount = 10 << 20;
+      for (let v = 1; v <= 10; v++) {
+        const r = pub.publish({ policyVersion: v, learnerEpoch: 1, config: { d: 4 }, weights: weights(256, v) });
+        expect(r.sha256).toBe(sha256Hex(weights(256, v).data));
+      }
+      expect(fast.versions()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(stalled.versions()).toEqual([]);
+      expect(upToDate.versions()).toEqual([]);
+      expect(pub.stats()).toMatchObject({ published: 10, behind: 1 });
+      stalled.bufferedAmount = 0;
+      pub.sweep();
+      pub.sweep();
+      expect(stalled.versions()).toEqual([10]);
+      const got = stalled.received[0];
+      expect(got.type === 'policy' && got.sha256).toBe(sha256Hex(weights(256, 10).data));
+      expect(pub.stats().superseded).toBe(9);
+      // A new learner epoch reaches everyone, even at a lower version.
+      pub.publish({ policyVersion: 4, learnerEpoch: 2, config: {}, weights: weights(8) });
+      expect(upToDate.versions()).toEqual([4]);
+      expect(() => pub.publish({ policyVersion: 4, learnerEpoch: 2, config: {}, weights: weights(8) })).toThrow(
+        /not newer/,
+      );
+    },
+  );
 });
 
 describe('PolicyPublisher over real sockets', () => {

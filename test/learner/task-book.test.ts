@@ -25,14 +25,17 @@ describe('TaskBook.releaseSlot (a rejected trial hands its slot out again)', () 
     expect(b.grant('actor-2/0', 1, 0, () => 0)).toEqual([]);
   });
 
-  it('a released slot that the first lessee fills after all makes the second delivery surplus, not a double count', () => {
-    const b = book();
-    const [g] = b.grant('actor-1/0', 1, 0, always);
-    b.releaseSlot(g.groupId, 3, 'actor-1/0', g.leaseId);
-    b.grant('actor-2/0', 1, 0, () => 0);
-    expect(b.fill(g.groupId, 3, { offset: 10, actorId: 'actor-2' })).toBe('filled');
-    expect(b.fill(g.groupId, 3, { offset: 11, actorId: 'actor-1' })).toBe('surplus');
-  });
+  it(
+    'a released slot that the first lessee fills after all ' + 'makes the second delivery surplus, not a double count',
+    () => {
+      const b = book();
+      const [g] = b.grant('actor-1/0', 1, 0, always);
+      b.releaseSlot(g.groupId, 3, 'actor-1/0', g.leaseId);
+      b.grant('actor-2/0', 1, 0, () => 0);
+      expect(b.fill(g.groupId, 3, { offset: 10, actorId: 'actor-2' })).toBe('filled');
+      expect(b.fill(g.groupId, 3, { offset: 11, actorId: 'actor-1' })).toBe('surplus');
+    },
+  );
 });
 
 describe("TaskBook.release (a dead actor's unfilled slots)", () => {

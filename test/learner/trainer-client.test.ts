@@ -7,7 +7,8 @@ import type { PpoMinibatch } from '../../shared/model/trainer.js';
 
 const stuckWorker = (starts: SharedArrayBuffer) => () =>
   new Worker(
-    `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(fileURLToPath(new URL('./fixtures/stuck-trainer.worker.ts', import.meta.url)))});`,
+    "import { register } from 'tsx/esm/api'; register(); " +
+      `await import(${JSON.stringify(fileURLToPath(new URL('./fixtures/stuck-trainer.worker.ts', import.meta.url)))});`,
     { eval: true, workerData: { starts } },
   );
 

@@ -182,15 +182,18 @@ describe('TrainerLoop (sync mode: the loop itself drives the fake actors)', () =
     expect(m.get('eval/pass@1')?.map((p) => p.value)).toEqual([0.5, 0.5, 0.5]);
   });
 
-  it('a stop request skips training; the final evaluation still runs when actors finish it in time; checkpoints', async () => {
-    const cfg = config({ run: { mode: 'sync', iterations: 100, evalEvery: 0, minutes: 0 } });
-    const t = setup(cfg);
-    t.loop.requestStop();
-    expect(await t.loop.run()).toBe('signal');
-    expect(t.state.evals.map((e) => e.version)).toEqual([0]);
-    expect(t.state.policyVersion).toBe(0);
-    expect(t.checkpoints).toEqual([0]);
-  });
+  it(
+    'a stop request skips training; the final evaluation ' + 'still runs when actors finish it in time; checkpoints',
+    async () => {
+      const cfg = config({ run: { mode: 'sync', iterations: 100, evalEvery: 0, minutes: 0 } });
+      const t = setup(cfg);
+      t.loop.requestStop();
+      expect(await t.loop.run()).toBe('signal');
+      expect(t.state.evals.map((e) => e.version)).toEqual([0]);
+      expect(t.state.policyVersion).toBe(0);
+      expect(t.checkpoints).toEqual([0]);
+    },
+  );
 
   it('reruns an update interrupted by a trainer worker restart on the same groups, once', async () => {
     const cfg = config({ run: { mode: 'sync', iterations: 2, evalEvery: 0, evalTasks: 2, minutes: 0 } });

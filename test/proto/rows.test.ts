@@ -1,4 +1,6 @@
-/** Row conversions at the boundary (proto/rows.ts): actor row -> wire -> learner row keeps every field the learner uses. */
+/**
+ * Row conversions at the boundary (proto/rows.ts): actor row -> wire -> learner row keeps every field the learner uses.
+ */
 import { describe, expect, it } from 'vitest';
 import { validateTrial } from '../../proto/messages.js';
 import { fromWireRows, toWireRow } from '../../proto/rows.js';

@@ -73,34 +73,37 @@ describe('chaos checker', () => {
     });
   });
 
-  it('catches a lost trial and an ack the ledger does not back; classifies pending, rejected and indeterminate', async () => {
-    const f = await fixture([
-      { k: key(0), slot: 0 },
-      { k: key(1), slot: 1 },
-    ]);
-    done(f.actor.trialLog, key(0), 0); // committed
-    // key(1) committed but never logged: indeterminate
-    done(f.actor.trialLog, key(2), 2); // rejected by the learner: documented drop
-    ack(f.actor.trialLog, key(2), 'rejected', "row 0: policyVersion 9 is newer than the learner's 7");
-    done(f.actor.trialLog, key(3), 3); // still in the outbox: pending
-    writeFileSync(join(f.actor.outboxDir, 'inc1-0000000000000003.msgpack'), record(key(3), 3));
-    done(f.actor.trialLog, key(4), 0); // nowhere: lost
-    ack(f.actor.trialLog, key(5), 'committed'); // acked, not in the ledger
-    appendFileSync(f.actor.trialLog, '{"t":"done","key":{"runId"'); // a line torn by SIGKILL
-    const r = await checkRun({ runDir: f.runDir, actors: [f.actor] });
-    expect(r).toMatchObject({
-      completed: 4,
-      committed: 1,
-      rejected: 1,
-      pending: 1,
-      lost: 1,
-      indeterminate: 1,
-      ackedNotInLedger: 1,
-      tornLogLines: 1,
-    });
-    expect(r.lostKeys).toEqual(['run-1/a0/inc1/4']);
-    expect(r.rejectReasons).toEqual({ "row N: policyVersion N is newer than the learner's N": 1 });
-  });
+  it(
+    'catches a lost trial and an ack the ledger does not ' + 'back; classifies pending, rejected and indeterminate',
+    async () => {
+      const f = await fixture([
+        { k: key(0), slot: 0 },
+        { k: key(1), slot: 1 },
+      ]);
+      done(f.actor.trialLog, key(0), 0); // committed
+      // key(1) committed but never logged: indeterminate
+      done(f.actor.trialLog, key(2), 2); // rejected by the learner: documented drop
+      ack(f.actor.trialLog, key(2), 'rejected', "row 0: policyVersion 9 is newer than the learner's 7");
+      done(f.actor.trialLog, key(3), 3); // still in the outbox: pending
+      writeFileSync(join(f.actor.outboxDir, 'inc1-0000000000000003.msgpack'), record(key(3), 3));
+      done(f.actor.trialLog, key(4), 0); // nowhere: lost
+      ack(f.actor.trialLog, key(5), 'committed'); // acked, not in the ledger
+      appendFileSync(f.actor.trialLog, '{"t":"done","key":{"runId"'); // a line torn by SIGKILL
+      const r = await checkRun({ runDir: f.runDir, actors: [f.actor] });
+      expect(r).toMatchObject({
+        completed: 4,
+        committed: 1,
+        rejected: 1,
+        pending: 1,
+        lost: 1,
+        indeterminate: 1,
+        ackedNotInLedger: 1,
+        tornLogLines: 1,
+      });
+      expect(r.lostKeys).toEqual(['run-1/a0/inc1/4']);
+      expect(r.rejectReasons).toEqual({ "row N: policyVersion N is newer than the learner's N": 1 });
+    },
+  );
 
   it('counts a record trained twice in the final lineage, but not one retrained after a rollback', async () => {
     const f = await fixture([0, 1, 2, 3].map((i) => ({ k: key(i), slot: i })));

@@ -1,6 +1,6 @@
 /** The line-length check of `npm run lint`. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,17 @@ describe('check-lines', () => {
   it('checks source files only, skipping ignored ones', () => {
     const r = repo({ 'a.ts': '', 'b.md': '', 'c.mjs': '', '.gitignore': 'skip.ts\n', 'skip.ts': '' });
     expect(sourceFiles(['.'], r)).toEqual(['a.ts', 'c.mjs']);
+  });
+
+  it('recurses into directories, skips deleted tracked files and lists unusual names as they are', () => {
+    const r = repo({ 'a.ts': '', 'gone.ts': '', 'é.ts': '' });
+    mkdirSync(join(r, 'sub', 'deep'), { recursive: true });
+    writeFileSync(join(r, 'sub', 'deep', 'b.js'), '');
+    const git = (...args: string[]) => spawnSync('git', args, { cwd: r, encoding: 'utf8' });
+    git('add', '.');
+    rmSync(join(r, 'gone.ts'));
+    expect(sourceFiles(['.'], r)).toEqual(['a.ts', 'sub/deep/b.js', 'é.ts']);
+    expect(sourceFiles(['sub'], r)).toEqual(['sub/deep/b.js']);
   });
 
   it('exits 1 and names the line when one is too long, 0 otherwise', () => {

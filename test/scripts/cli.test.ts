@@ -1,4 +1,6 @@
-/** The CLI's surface for a newcomer: one-line errors without stack traces, did-you-mean, help per command, --version. */
+/**
+ * The CLI's surface for a newcomer: one-line errors without stack traces, did-you-mean, help per command, --version.
+ */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,14 +31,16 @@ describe('lamer CLI errors', () => {
     const onFile = await lamer(['train', '--run-dir', file, '--iterations', '1']);
     expect(onFile.code).toBe(1);
     expect(lines(onFile.stderr)).toEqual([
-      `lamer: error [RL_ERR_BAD_INPUT]: --run-dir ${file}: is a file, not a directory; pass a directory (a new one is created, an existing run is resumed)`,
+      `lamer: error [RL_ERR_BAD_INPUT]: --run-dir ${file}: is a file, not a directory; ` +
+        'pass a directory (a new one is created, an existing run is resumed)',
     ]);
     const below = await lamer(['train', '--run-dir', join(file, 'run'), '--iterations', '1']);
     expect(below.code).toBe(1);
     expect(lines(below.stderr)).toHaveLength(1);
     expect(below.stderr).toMatch(
       new RegExp(
-        `^lamer: error \\[RL_ERR_FS\\]: mkdir ${join(file, 'run')}.*: a part of the path is a file, not a directory \\(ENOTDIR\\); point the option at a directory`,
+        `^lamer: error \\[RL_ERR_FS\\]: mkdir ${join(file, 'run')}.*: a part of the ` +
+          `path is a file, not a directory \\(ENOTDIR\\); point the option at a directory`,
       ),
     );
     noStack(below.stderr);
@@ -71,7 +75,8 @@ describe('lamer CLI errors', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       new RegExp(
-        `RL_ERR_CHECKPOINT\\]: --checkpoint ${notModel}: no lamer.json there, so it is not a model directory; pass a run directory with --run-dir`,
+        `RL_ERR_CHECKPOINT\\]: --checkpoint ${notModel}: no lamer.json there, ` +
+          'so it is not a model directory; pass a run directory with --run-dir',
       ),
     );
     const empty = join(dir, 'empty-run');

@@ -68,7 +68,8 @@ describe('lamer eval --backend openai', () => {
     return stdout;
   };
 
-  it('through lamer serve reproduces the embedded evaluation exactly, for every preset, and prints the pass@k table', async () => {
+  it('through lamer serve reproduces the embedded evaluation exactly, ' +
+    'for every preset, and prints the pass@k table', async () => {
     const dir = modelFor('lamer/MineSweeper-v0', 256);
     const serve = await startServe({ checkpoint: dir, host: '127.0.0.1', port: 0 });
     try {

@@ -104,7 +104,8 @@ describe('lamer experiment (e2e, tiny)', () => {
     expect(statSync(rlResult).mtimeMs).toBe(mtime);
     expect(again.rows).toEqual(main.rows);
 
-    // gamma 0.9 is main/metarl's exact config: reused, not retrained; the other rows train. Both presets stay in results.json.
+    // gamma 0.9 is main/metarl's exact config: reused, not retrained; the other rows train. Both presets stay in
+    // results.json.
     run('gamma', 1);
     const g = JSON.parse(readFileSync(join(root, 'docs', 'results.runs.json'), 'utf8')).minesweeper.gamma;
     expect(g.rows['0.9'].perSeed[0].reusedFrom).toBe(join(root, 'runs', 'minesweeper-main', 'metarl-s1'));

@@ -50,38 +50,42 @@ describe('experiment presets', () => {
     expect(() => iterationsForBudget(1.5, meta)).toThrow(/positive integer/);
   });
 
-  it('builds each row config: row settings, budget in iterations, no minute limit, pinned validation list, shared base model', () => {
-    const rl = rowConfig(row('main', 'rl'), ctx());
-    expect(rl.env).toMatchObject({ attempts: 1, groupSize: 24, reflect: false });
-    expect(rl.run).toMatchObject({
-      seed: 2,
-      iterations: 100,
-      minutes: 0,
-      evalSeed: 7,
-      evalTasks: 32,
-      evalAttempts: 3,
-      evalEvery: 20,
-      dir: ctx().runDir,
-    });
-    expect(rl.model.init).toBe('runs/base/x');
-    const meta = rowConfig(row('main', 'metarl'), ctx());
-    expect(meta.env).toMatchObject({ attempts: 3, groupSize: 8, reflect: true, memory: 'reflection' });
-    expect(meta.run.iterations).toBe(100);
-    expect(rowConfig(row('main', 'zeroshot'), ctx()).env.reflect).toBe(false);
-    expect(rowConfig(row('main', 'reflexion'), ctx()).env).toMatchObject({ reflect: true, memory: 'reflection' });
-    expect(rowConfig(row('memory', 'both'), ctx()).env.memory).toBe('both');
-    expect(rowConfig(row('memory', 'trajectory'), ctx()).env.memory).toBe('trajectory');
-    expect(rowConfig(row('gamma', '0.3'), ctx()).algo.gammaTraj).toBe(0.3);
-    expect(rowConfig(row('async', 'sync'), ctx())).toMatchObject({ run: { mode: 'sync' }, algo: { eta: 0 } });
-    expect(rowConfig(row('async', 'async-corrected'), ctx())).toMatchObject({
-      run: { mode: 'async' },
-      algo: { eta: 4, isMode: 'truncate' },
-    });
-    expect(rowConfig(row('async', 'async-uncorrected'), ctx())).toMatchObject({
-      run: { mode: 'async' },
-      algo: { eta: 4, isMode: 'off' },
-    });
-  });
+  it(
+    'builds each row config: row settings, budget in iterations, ' +
+      'no minute limit, pinned validation list, shared base model',
+    () => {
+      const rl = rowConfig(row('main', 'rl'), ctx());
+      expect(rl.env).toMatchObject({ attempts: 1, groupSize: 24, reflect: false });
+      expect(rl.run).toMatchObject({
+        seed: 2,
+        iterations: 100,
+        minutes: 0,
+        evalSeed: 7,
+        evalTasks: 32,
+        evalAttempts: 3,
+        evalEvery: 20,
+        dir: ctx().runDir,
+      });
+      expect(rl.model.init).toBe('runs/base/x');
+      const meta = rowConfig(row('main', 'metarl'), ctx());
+      expect(meta.env).toMatchObject({ attempts: 3, groupSize: 8, reflect: true, memory: 'reflection' });
+      expect(meta.run.iterations).toBe(100);
+      expect(rowConfig(row('main', 'zeroshot'), ctx()).env.reflect).toBe(false);
+      expect(rowConfig(row('main', 'reflexion'), ctx()).env).toMatchObject({ reflect: true, memory: 'reflection' });
+      expect(rowConfig(row('memory', 'both'), ctx()).env.memory).toBe('both');
+      expect(rowConfig(row('memory', 'trajectory'), ctx()).env.memory).toBe('trajectory');
+      expect(rowConfig(row('gamma', '0.3'), ctx()).algo.gammaTraj).toBe(0.3);
+      expect(rowConfig(row('async', 'sync'), ctx())).toMatchObject({ run: { mode: 'sync' }, algo: { eta: 0 } });
+      expect(rowConfig(row('async', 'async-corrected'), ctx())).toMatchObject({
+        run: { mode: 'async' },
+        algo: { eta: 4, isMode: 'truncate' },
+      });
+      expect(rowConfig(row('async', 'async-uncorrected'), ctx())).toMatchObject({
+        run: { mode: 'async' },
+        algo: { eta: 4, isMode: 'off' },
+      });
+    },
+  );
 
   it('applies user layers to every row, but a row keeps the settings that define it', () => {
     const layers = [{ algo: { lr: 1e-4, gammaTraj: 0.5 }, env: { attempts: 5 } }];

@@ -159,23 +159,29 @@ describe('run identity (resume and reuse)', () => {
     algo: { lr: 3e-4, oldKey: 1 },
     log: { level: 'info' },
   };
-  it('ignores where a run writes, logging, and keys only one side has (the schema changes while runs sit on disk)', () => {
-    const now = {
-      run: { seed: 1, dir: 'runs/b', iterations: 125 },
-      env: { memory: 'reflection', options: { size: 6 } },
-      algo: { lr: 3e-4, newKey: 'x' },
-      log: { level: 'warn' },
-    };
-    expect(sameTraining(saved, now)).toBe(true);
-    expect(firstDifference(saved, now)).toBeNull();
-  });
-  it('compares a key only one side has with its default (a new setting away from its default is a different run)', () => {
-    const old = { algo: { lr: 3e-4 } };
-    expect(sameTraining(old, { algo: { lr: 3e-4, reflectAdvantage: 'lamer' } })).toBe(true);
-    expect(firstDifference({ algo: { lr: 3e-4, reflectAdvantage: 'step' } }, old)).toBe(
-      'algo.reflectAdvantage: "step" vs "lamer"',
-    );
-  });
+  it(
+    'ignores where a run writes, logging, and keys only one ' + 'side has (the schema changes while runs sit on disk)',
+    () => {
+      const now = {
+        run: { seed: 1, dir: 'runs/b', iterations: 125 },
+        env: { memory: 'reflection', options: { size: 6 } },
+        algo: { lr: 3e-4, newKey: 'x' },
+        log: { level: 'warn' },
+      };
+      expect(sameTraining(saved, now)).toBe(true);
+      expect(firstDifference(saved, now)).toBeNull();
+    },
+  );
+  it(
+    'compares a key only one side has with its default (a ' + 'new setting away from its default is a different run)',
+    () => {
+      const old = { algo: { lr: 3e-4 } };
+      expect(sameTraining(old, { algo: { lr: 3e-4, reflectAdvantage: 'lamer' } })).toBe(true);
+      expect(firstDifference({ algo: { lr: 3e-4, reflectAdvantage: 'step' } }, old)).toBe(
+        'algo.reflectAdvantage: "step" vs "lamer"',
+      );
+    },
+  );
   it('detects a changed training setting and names it', () => {
     const now = structuredClone(saved);
     now.algo.lr = 1e-3;
@@ -205,7 +211,8 @@ describe('docs/results.md', () => {
       'async-uncorrected': r([0.1, 0.15, 0.2]),
     });
     expect(a.map((t) => t.met)).toEqual([true, true]);
-    expect(a[0].caveat).toMatch(/point estimate only: CI half-widths up to 5\.0 points/); // ±5 CIs cannot show a 2-point equivalence
+    // ±5 CIs cannot show a 2-point equivalence
+    expect(a[0].caveat).toMatch(/point estimate only: CI half-widths up to 5\.0 points/);
     const tight = (pass: number[]) => r(pass, { ci95: pass.map((p) => [p - 0.005, p + 0.005]) });
     expect(
       checkTargets('async', {

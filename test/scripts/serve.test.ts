@@ -62,50 +62,59 @@ const complete = (body: Record<string, unknown>, s = serve) =>
   post(s, '/completions', { model: s.modelName, prompt: PROMPT, max_tokens: 6, ...body });
 
 describe('lamer serve', () => {
-  it('answers /v1/completions in the OpenAI shape, with one log-prob per token and prompt + text = the word sequence', async () => {
-    const { status, json } = await complete({ seed: 1, logprobs: 0 });
-    expect(status).toBe(200);
-    expect(json.object).toBe('text_completion');
-    const c = json.choices[0];
-    expect(c.logprobs.tokens.join('')).toBe(c.text);
-    expect(c.logprobs.token_logprobs).toHaveLength(c.logprobs.tokens.length);
-    expect(c.logprobs.text_offset[0]).toBe(PROMPT.length);
-    expect(['stop', 'length']).toContain(c.finish_reason);
-    expect(json.usage.prompt_tokens).toBe(tokenizer.encode(PROMPT).length);
-    expect(json.usage.total_tokens).toBe(json.usage.prompt_tokens + json.usage.completion_tokens);
-  });
+  it(
+    'answers /v1/completions in the OpenAI shape, ' +
+      'with one log-prob per token and prompt + text = the word sequence',
+    async () => {
+      const { status, json } = await complete({ seed: 1, logprobs: 0 });
+      expect(status).toBe(200);
+      expect(json.object).toBe('text_completion');
+      const c = json.choices[0];
+      expect(c.logprobs.tokens.join('')).toBe(c.text);
+      expect(c.logprobs.token_logprobs).toHaveLength(c.logprobs.tokens.length);
+      expect(c.logprobs.text_offset[0]).toBe(PROMPT.length);
+      expect(['stop', 'length']).toContain(c.finish_reason);
+      expect(json.usage.prompt_tokens).toBe(tokenizer.encode(PROMPT).length);
+      expect(json.usage.total_tokens).toBe(json.usage.prompt_tokens + json.usage.completion_tokens);
+    },
+  );
 
-  it("log-probs are the model's: raw mode equals the scoring graph; sampled mode is the tempered distribution", async () => {
-    const scorer = await createScorer(model, params);
-    try {
-      for (const seed of [1, 2, 3]) {
-        const { json } = await complete({ seed, logprobs: 0, temperature: 1 }, raw);
-        const words = json.choices[0].logprobs.tokens.map((t: string) => t.trim());
-        const ids = [...tokenizer.encode(PROMPT), ...words.map((w: string) => tokenizer.id(w))];
-        const want = (await scorer.logprobs([ids]))[0].slice(-words.length) as number[];
-        json.choices[0].logprobs.token_logprobs.forEach((lp: number, i: number) => expect(lp).toBeCloseTo(want[i], 4));
-        // At temperature 1, top_p 1 the sampling distribution is the model's: both modes agree.
-        const s = await complete({ seed, logprobs: 0, temperature: 1 });
-        expect(s.json.choices[0].text).toBe(json.choices[0].text);
-        s.json.choices[0].logprobs.token_logprobs.forEach((lp: number, i: number) =>
-          expect(lp).toBeCloseTo(want[i], 4),
-        );
-        // Tempered sampling: same tokens for the same seed in both modes, but log μ differs from the model's log p.
-        const sharp = await complete({ seed, logprobs: 0, temperature: 0.3 });
-        const sharpRaw = await complete({ seed, logprobs: 0, temperature: 0.3 }, raw);
-        expect(sharp.json.choices[0].text).toBe(sharpRaw.json.choices[0].text);
-        expect(sharp.json.choices[0].logprobs.token_logprobs).not.toEqual(
-          sharpRaw.json.choices[0].logprobs.token_logprobs,
-        );
-        for (const lp of sharp.json.choices[0].logprobs.token_logprobs as number[]) expect(lp).toBeLessThanOrEqual(0);
-        // Greedy: the behaviour policy is deterministic (log μ = 0); raw mode still reports the model's log p.
-        const greedy = await complete({ seed, logprobs: 0, temperature: 0 });
-        expect(greedy.json.choices[0].logprobs.token_logprobs.every((lp: number) => lp === 0)).toBe(true);
+  it(
+    "log-probs are the model's: raw mode equals the scoring " + 'graph; sampled mode is the tempered distribution',
+    async () => {
+      const scorer = await createScorer(model, params);
+      try {
+        for (const seed of [1, 2, 3]) {
+          const { json } = await complete({ seed, logprobs: 0, temperature: 1 }, raw);
+          const words = json.choices[0].logprobs.tokens.map((t: string) => t.trim());
+          const ids = [...tokenizer.encode(PROMPT), ...words.map((w: string) => tokenizer.id(w))];
+          const want = (await scorer.logprobs([ids]))[0].slice(-words.length) as number[];
+          json.choices[0].logprobs.token_logprobs.forEach((lp: number, i: number) =>
+            expect(lp).toBeCloseTo(want[i], 4),
+          );
+          // At temperature 1, top_p 1 the sampling distribution is the model's: both modes agree.
+          const s = await complete({ seed, logprobs: 0, temperature: 1 });
+          expect(s.json.choices[0].text).toBe(json.choices[0].text);
+          s.json.choices[0].logprobs.token_logprobs.forEach((lp: number, i: number) =>
+            expect(lp).toBeCloseTo(want[i], 4),
+          );
+          // Tempered sampling: same tokens for the same seed in both modes, but log μ differs from the model's log p.
+          const sharp = await complete({ seed, logprobs: 0, temperature: 0.3 });
+          const sharpRaw = await complete({ seed, logprobs: 0, temperature: 0.3 }, raw);
+          expect(sharp.json.choices[0].text).toBe(sharpRaw.json.choices[0].text);
+          expect(sharp.json.choices[0].logprobs.token_logprobs).not.toEqual(
+            sharpRaw.json.choices[0].logprobs.token_logprobs,
+          );
+          for (const lp of sharp.json.choices[0].logprobs.token_logprobs as number[]) expect(lp).toBeLessThanOrEqual(0);
+          // Greedy: the behaviour policy is deterministic (log μ = 0); raw mode still reports the model's log p.
+          const greedy = await complete({ seed, logprobs: 0, temperature: 0 });
+          expect(greedy.json.choices[0].logprobs.token_logprobs.every((lp: number) => lp === 0)).toBe(true);
+        }
+      } finally {
+        await scorer.close();
       }
-    } finally {
-      await scorer.close();
-    }
-  });
+    },
+  );
 
   it('is deterministic per seed; seeds and n give different samples', async () => {
     const a = await complete({ seed: 5, max_tokens: 12 });
@@ -125,60 +134,67 @@ describe('lamer serve', () => {
     expect(n.json.usage.completion_tokens).toBeLessThanOrEqual(words + 3);
   });
 
-  it('cuts at stop strings (whole words, multi-word too), keeping the stop only when asked, and names it in stop_reason', async () => {
-    const full = (await complete({ seed: 9, max_tokens: 10 })).json.choices[0];
-    const words = full.text.trim().split(' ');
-    expect(words.length).toBe(10);
-    const w = words[2];
-    const first = words.indexOf(w);
-    const cut = (await complete({ seed: 9, max_tokens: 10, stop: [w] })).json.choices[0];
-    expect(cut.text).toBe(
-      words
-        .slice(0, first)
-        .map((x: string) => ` ${x}`)
-        .join(''),
-    );
-    expect(cut.finish_reason).toBe('stop');
-    expect(cut.stop_reason).toBe(w);
-    const kept = (await complete({ seed: 9, max_tokens: 10, stop: w, include_stop_str_in_output: true })).json
-      .choices[0];
-    expect(kept.text).toBe(
-      words
-        .slice(0, first + 1)
-        .map((x: string) => ` ${x}`)
-        .join(''),
-    );
-    const pair = `${words[3]} ${words[4]}`;
-    const multi = (await complete({ seed: 9, max_tokens: 10, stop: ['never-a-word', pair], logprobs: 0 })).json
-      .choices[0];
-    expect(`${multi.text} ${pair}`.trim().split(' ').length).toBeLessThanOrEqual(5);
-    expect(multi.stop_reason).toBe(pair);
-    expect(multi.logprobs.token_logprobs).toHaveLength(multi.logprobs.tokens.length);
-  });
+  it(
+    'cuts at stop strings (whole words, multi-word too), ' +
+      'keeping the stop only when asked, and names it in stop_reason',
+    async () => {
+      const full = (await complete({ seed: 9, max_tokens: 10 })).json.choices[0];
+      const words = full.text.trim().split(' ');
+      expect(words.length).toBe(10);
+      const w = words[2];
+      const first = words.indexOf(w);
+      const cut = (await complete({ seed: 9, max_tokens: 10, stop: [w] })).json.choices[0];
+      expect(cut.text).toBe(
+        words
+          .slice(0, first)
+          .map((x: string) => ` ${x}`)
+          .join(''),
+      );
+      expect(cut.finish_reason).toBe('stop');
+      expect(cut.stop_reason).toBe(w);
+      const kept = (await complete({ seed: 9, max_tokens: 10, stop: w, include_stop_str_in_output: true })).json
+        .choices[0];
+      expect(kept.text).toBe(
+        words
+          .slice(0, first + 1)
+          .map((x: string) => ` ${x}`)
+          .join(''),
+      );
+      const pair = `${words[3]} ${words[4]}`;
+      const multi = (await complete({ seed: 9, max_tokens: 10, stop: ['never-a-word', pair], logprobs: 0 })).json
+        .choices[0];
+      expect(`${multi.text} ${pair}`.trim().split(' ').length).toBeLessThanOrEqual(5);
+      expect(multi.stop_reason).toBe(pair);
+      expect(multi.logprobs.token_logprobs).toHaveLength(multi.logprobs.tokens.length);
+    },
+  );
 
-  it('chat: the user message is the prompt; same seed, same words as a completion; logprobs in the chat shape', async () => {
-    const c = await complete({ seed: 4, max_tokens: 8 });
-    const { status, json } = await post(serve, '/chat/completions', {
-      model: 'lamer',
-      messages: [{ role: 'user', content: PROMPT }],
-      max_tokens: 8,
-      seed: 4,
-      logprobs: true,
-    });
-    expect(status).toBe(200);
-    expect(json.object).toBe('chat.completion');
-    const m = json.choices[0];
-    expect(m.message).toEqual({ role: 'assistant', content: c.json.choices[0].text.trim() });
-    expect(m.logprobs.content.map((t: { token: string }) => t.token).join('')).toBe(m.message.content);
-    const plain = await post(serve, '/chat/completions', {
-      model: 'lamer',
-      messages: [{ role: 'user', content: [{ type: 'text', text: PROMPT }] }],
-      max_tokens: 8,
-      seed: 4,
-    });
-    expect(plain.json.choices[0].message.content).toBe(m.message.content);
-    expect(plain.json.choices[0].logprobs).toBeNull();
-  });
+  it(
+    'chat: the user message is the prompt; same seed, ' + 'same words as a completion; logprobs in the chat shape',
+    async () => {
+      const c = await complete({ seed: 4, max_tokens: 8 });
+      const { status, json } = await post(serve, '/chat/completions', {
+        model: 'lamer',
+        messages: [{ role: 'user', content: PROMPT }],
+        max_tokens: 8,
+        seed: 4,
+        logprobs: true,
+      });
+      expect(status).toBe(200);
+      expect(json.object).toBe('chat.completion');
+      const m = json.choices[0];
+      expect(m.message).toEqual({ role: 'assistant', content: c.json.choices[0].text.trim() });
+      expect(m.logprobs.content.map((t: { token: string }) => t.token).join('')).toBe(m.message.content);
+      const plain = await post(serve, '/chat/completions', {
+        model: 'lamer',
+        messages: [{ role: 'user', content: [{ type: 'text', text: PROMPT }] }],
+        max_tokens: 8,
+        seed: 4,
+      });
+      expect(plain.json.choices[0].message.content).toBe(m.message.content);
+      expect(plain.json.choices[0].logprobs).toBeNull();
+    },
+  );
 
   it('answers errors the OpenAI way: status, type, param, code', async () => {
     const model = await complete({ model: 'gpt-4' });

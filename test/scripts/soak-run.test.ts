@@ -37,7 +37,8 @@ describe('soak measurements', () => {
     const s = roleSlopes(xs, (x) => x.mb, ['learner', 'a0'], 0, H, 0.06 * H);
     expect(s.learner).toBeCloseTo(2, 6);
     expect(s.a0).toBe(0);
-    expect(roleSlopes(xs, (x) => x.mb, ['learner'], 0, H, 0).learner).toBeGreaterThan(100); // warm-up counted: a fake leak
+    // warm-up counted: a fake leak
+    expect(roleSlopes(xs, (x) => x.mb, ['learner'], 0, H, 0).learner).toBeGreaterThan(100);
   });
 
   it('trials per second per window from trained lines', () => {

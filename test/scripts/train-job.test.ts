@@ -74,7 +74,8 @@ describe('lamer train: one score per model, resume, signal', () => {
     });
     expect(out2[0]).toMatch(
       new RegExp(
-        `^resuming run ${first.runId} from v2 \\(ckpt-000000000002\\), \\d+\\.\\d of 10 minutes used, 2 of 400 iterations done$`,
+        `^resuming run ${first.runId} from v2 \\(ckpt-000000000002\\), ` +
+          `\\d+\\.\\d of 10 minutes used, 2 of 400 iterations done$`,
       ),
     );
     expect(second.stoppedBy).toBe('signal');

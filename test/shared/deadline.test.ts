@@ -22,27 +22,30 @@ describe('withDeadline', () => {
 });
 
 describe('worker RPC deadlines', () => {
-  it('a call past its deadline rejects with the method named, reports it, and the stuck worker is terminated', async () => {
-    const reported: string[] = [];
-    const rpc = new RpcClient(spawnTsWorker(new URL('../fixtures/echo.worker.ts', import.meta.url)), {
-      timeoutMs: (m) => (m === 'spin' ? 300 : 10_000),
-      onTimeout: (e) => reported.push(e.message),
-    });
-    try {
-      expect(await rpc.call('add', 1)).toBe(1);
-      const queued = rpc.call('add', 1); // sent before the stuck call: answered
-      const stuck = rpc.call('spin', 60_000);
-      const behind = rpc.call('add', 1); // queued behind the stuck call: fails with it
-      expect(await queued).toBe(2);
-      const err = await stuck.catch((e: unknown) => e);
-      expect(isDeadlineError(err)).toBe(true);
-      expect((err as Error).message).toBe("worker call 'spin' did not finish within 300 ms");
-      await expect(behind).rejects.toMatchObject({ code: 'RL_ERR_TIMEOUT' });
-      expect(reported).toEqual(["worker call 'spin' did not finish within 300 ms"]);
-      expect(rpc.failed).toBe(true);
-      await expect(rpc.call('add', 1)).rejects.toMatchObject({ code: 'RL_ERR_TIMEOUT' });
-    } finally {
-      await rpc.close();
-    }
-  });
+  it(
+    'a call past its deadline rejects with the method ' + 'named, reports it, and the stuck worker is terminated',
+    async () => {
+      const reported: string[] = [];
+      const rpc = new RpcClient(spawnTsWorker(new URL('../fixtures/echo.worker.ts', import.meta.url)), {
+        timeoutMs: (m) => (m === 'spin' ? 300 : 10_000),
+        onTimeout: (e) => reported.push(e.message),
+      });
+      try {
+        expect(await rpc.call('add', 1)).toBe(1);
+        const queued = rpc.call('add', 1); // sent before the stuck call: answered
+        const stuck = rpc.call('spin', 60_000);
+        const behind = rpc.call('add', 1); // queued behind the stuck call: fails with it
+        expect(await queued).toBe(2);
+        const err = await stuck.catch((e: unknown) => e);
+        expect(isDeadlineError(err)).toBe(true);
+        expect((err as Error).message).toBe("worker call 'spin' did not finish within 300 ms");
+        await expect(behind).rejects.toMatchObject({ code: 'RL_ERR_TIMEOUT' });
+        expect(reported).toEqual(["worker call 'spin' did not finish within 300 ms"]);
+        expect(rpc.failed).toBe(true);
+        await expect(rpc.call('add', 1)).rejects.toMatchObject({ code: 'RL_ERR_TIMEOUT' });
+      } finally {
+        await rpc.close();
+      }
+    },
+  );
 });

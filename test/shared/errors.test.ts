@@ -28,7 +28,8 @@ describe('system errors in the catalog', () => {
     }
     expect(fromSystemError(real)?.code).toBe('RL_ERR_FS');
     expect(fromSystemError(real)?.message).toBe(
-      `mkdir ${join(f, 'sub')}: a part of the path is a file, not a directory (ENOTDIR); point the option at a directory (a new one is created if it does not exist)`,
+      `mkdir ${join(f, 'sub')}: a part of the path is a file, not a directory (ENOTDIR); ` +
+        'point the option at a directory (a new one is created if it does not exist)',
     );
     const acces = Object.assign(new Error('EACCES: permission denied'), {
       code: 'EACCES',
@@ -36,7 +37,8 @@ describe('system errors in the catalog', () => {
       path: '/srv/runs/x/meta.json',
     });
     expect(formatCliError(acces, false)).toBe(
-      'lamer: error [RL_ERR_FS]: open /srv/runs/x/meta.json: permission denied (EACCES); choose a path you can write to, or fix its permissions\n',
+      'lamer: error [RL_ERR_FS]: open /srv/runs/x/meta.json: permission denied (EACCES); ' +
+        'choose a path you can write to, or fix its permissions\n',
     );
     const inUse = Object.assign(new Error('listen EADDRINUSE'), {
       code: 'EADDRINUSE',

@@ -13,8 +13,19 @@ import { crc32c, maskedCrc32c, tensorboardSink } from '../../../shared/metrics/t
 const root = protobuf.parse(`
 syntax = "proto3";
 package tensorflow;
-message Summary { message Value { string node_name = 7; string tag = 1; oneof value { float simple_value = 2; bytes obsolete_old_style_histogram = 3; } } repeated Value value = 1; }
-message Event { double wall_time = 1; int64 step = 2; oneof what { string file_version = 3; bytes graph_def = 4; Summary summary = 5; } }
+message Summary {
+  message Value {
+    string node_name = 7;
+    string tag = 1;
+    oneof value { float simple_value = 2; bytes obsolete_old_style_histogram = 3; }
+  }
+  repeated Value value = 1;
+}
+message Event {
+  double wall_time = 1;
+  int64 step = 2;
+  oneof what { string file_version = 3; bytes graph_def = 4; Summary summary = 5; }
+}
 `).root;
 const Event = root.lookupType('tensorflow.Event');
 

@@ -96,24 +96,27 @@ describe('PolicyPool', () => {
     for (const r of after) expect(r.every((x) => x.policyVersion === 5)).toBe(true);
   });
 
-  it('a decode past its deadline rejects with RL_ERR_TIMEOUT; its worker is replaced and the pool keeps working', async () => {
-    const long: GenRequest[] = Array.from({ length: 48 }, (_, i) => ({
-      prompt: [1, 4 + (i % 8)],
-      maxTokens: 40,
-      stop: [],
-      temperature: 1,
-      topP: 1,
-      seed: i,
-    }));
-    await expect(pool.generate(long, { timeoutMs: 1 })).rejects.toMatchObject({
-      code: 'RL_ERR_TIMEOUT',
-      message: 'decode of 48 requests did not finish within 1 ms; its worker was replaced',
-    });
-    expect(pool.timeouts).toBe(1);
-    const after = await pool.generate(reqs);
-    expect(after).toHaveLength(reqs.length);
-    expect(after.every((r) => r.policyVersion === pool.version)).toBe(true);
-  });
+  it(
+    'a decode past its deadline rejects with RL_ERR_TIMEOUT; ' + 'its worker is replaced and the pool keeps working',
+    async () => {
+      const long: GenRequest[] = Array.from({ length: 48 }, (_, i) => ({
+        prompt: [1, 4 + (i % 8)],
+        maxTokens: 40,
+        stop: [],
+        temperature: 1,
+        topP: 1,
+        seed: i,
+      }));
+      await expect(pool.generate(long, { timeoutMs: 1 })).rejects.toMatchObject({
+        code: 'RL_ERR_TIMEOUT',
+        message: 'decode of 48 requests did not finish within 1 ms; its worker was replaced',
+      });
+      expect(pool.timeouts).toBe(1);
+      const after = await pool.generate(reqs);
+      expect(after).toHaveLength(reqs.length);
+      expect(after.every((r) => r.policyVersion === pool.version)).toBe(true);
+    },
+  );
 
   it('rejects bad requests with the model error code', async () => {
     await expect(pool.generate([{ ...reqs[0]!, prompt: [1, 20] }])).rejects.toMatchObject({ code: 'RL_ERR_MODEL' });

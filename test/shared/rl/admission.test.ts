@@ -77,13 +77,17 @@ describe('staleness admission', () => {
     for (let v = 0; v < 30; v++) expect(r.startedAtVersion.get(v)).toBe(4);
   });
 
-  it('η > 0 overlaps generation with training; staleness reaches but never exceeds η when groups finish in start order', () => {
-    for (const eta of [1, 2, 4]) {
-      const r = simulate({ eta, B: 4, updates: 40, duration: () => 5 });
-      expect(r.maxInvariant).toBeLessThanOrEqual(0);
-      expect(r.maxStaleness).toBe(eta);
-    }
-  });
+  it(
+    'η > 0 overlaps generation with training; staleness reaches ' +
+      'but never exceeds η when groups finish in start order',
+    () => {
+      for (const eta of [1, 2, 4]) {
+        const r = simulate({ eta, B: 4, updates: 40, duration: () => 5 });
+        expect(r.maxInvariant).toBeLessThanOrEqual(0);
+        expect(r.maxStaleness).toBe(eta);
+      }
+    },
+  );
 
   it('with uneven group durations async finishes the same updates sooner than sync, keeping the invariant', () => {
     const dur = (seed: number) => {

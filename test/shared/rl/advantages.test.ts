@@ -21,7 +21,10 @@ const single = (trials: Row[][]): Group => ({
   trials: trials.map((rows, i) => ({ trialId: `t${i}`, rows })),
 });
 
-/** Independent single-episode GiGPO (GiGPO paper with LaMer's all-rows episode statistics): explicit sums, no library code. */
+/**
+ * Independent single-episode GiGPO (GiGPO paper with LaMer's all-rows episode statistics): explicit sums, no library
+ * code.
+ */
 function singleEpisodeGigpo(g: Group, gamma: number, omega: number, penalty: number): number[] {
   const rows: Array<{ score: number; G: number; anchor: string }> = [];
   for (const t of g.trials) {

@@ -1,4 +1,7 @@
-/** fast-check generators of well-formed trials and groups (chronological rows, small anchor alphabet so step groups form). */
+/**
+ * fast-check generators of well-formed trials and groups (chronological rows, small anchor alphabet so step groups
+ * form).
+ */
 import fc from 'fast-check';
 import type { Group, Row } from '../../../shared/rl/types.js';
 

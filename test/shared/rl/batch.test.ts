@@ -155,7 +155,8 @@ describe('length-grouped minibatches', () => {
       packMinibatches(rows, { context: 256, padId: 0, size: 64, seed: 5, ...o }).reduce((a, b) => a + b.B * b.T, 0);
     const real = lengths.reduce((a, b) => a + b, 0);
     expect(cost({ groupByLength: true })).toBeLessThan(0.7 * cost({}));
-    expect(cost({ groupByLength: true })).toBeLessThan(1.15 * real); // chunks of 64 sorted rows span ~25 length units here
+    // chunks of 64 sorted rows span ~25 length units here
+    expect(cost({ groupByLength: true })).toBeLessThan(1.15 * real);
     const ts = packMinibatches(rows, { context: 256, padId: 0, size: 64, seed: 5, groupByLength: true }).map(
       (b) => b.T,
     );

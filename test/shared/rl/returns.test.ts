@@ -26,27 +26,31 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-9): void => 
 };
 
 describe('cross-episode returns', () => {
-  it('code recursion equals its closed form G_t = g_t + γ_step^(T−1−t)·γ_traj·G_0^(n+1); reflect rows take G_0 of their episode', () => {
-    fc.assert(
-      fc.property(arbTrialRows(), arbGamma, arbGamma, (rows, gs, gt) => {
-        const eps = episodesOf(rows);
-        const G0 = new Array<number>(eps.length + 1).fill(0);
-        const expected = new Array<number>(rows.length);
-        for (let n = eps.length - 1; n >= 0; n--) {
-          const idx = eps[n];
-          idx.forEach((row, t) => {
-            expected[row] = gExplicit(rows, idx, t, gs) + gs ** (idx.length - 1 - t) * gt * G0[n + 1];
+  it(
+    'code recursion equals its closed form G_t = g_t + ' +
+      'γ_step^(T−1−t)·γ_traj·G_0^(n+1); reflect rows take G_0 of their episode',
+    () => {
+      fc.assert(
+        fc.property(arbTrialRows(), arbGamma, arbGamma, (rows, gs, gt) => {
+          const eps = episodesOf(rows);
+          const G0 = new Array<number>(eps.length + 1).fill(0);
+          const expected = new Array<number>(rows.length);
+          for (let n = eps.length - 1; n >= 0; n--) {
+            const idx = eps[n];
+            idx.forEach((row, t) => {
+              expected[row] = gExplicit(rows, idx, t, gs) + gs ** (idx.length - 1 - t) * gt * G0[n + 1];
+            });
+            G0[n] = expected[idx[0]];
+          }
+          rows.forEach((r, i) => {
+            if (r.phase === 'reflect') expected[i] = G0[r.episode];
           });
-          G0[n] = expected[idx[0]];
-        }
-        rows.forEach((r, i) => {
-          if (r.phase === 'reflect') expected[i] = G0[r.episode];
-        });
-        close(codeReturns(rows, gs, gt), expected);
-      }),
-      FC,
-    );
-  });
+          close(codeReturns(rows, gs, gt), expected);
+        }),
+        FC,
+      );
+    },
+  );
 
   it('paper form equals g_t + Σ_{m>n} γ_traj^(m−n)·g_0^(m)', () => {
     fc.assert(
@@ -101,14 +105,17 @@ describe('cross-episode returns', () => {
 });
 
 describe('episode scores', () => {
-  it("sum the play rewards of the row's own episode, 0 for reflect rows, minus the penalty on invalid rows only", () => {
-    const rows: Row[] = [
-      { phase: 'play', episode: 0, turn: 0, reward: -0.1, valid: false, anchor: 'a' },
-      { phase: 'play', episode: 0, turn: 1, reward: -0.1, valid: true, anchor: 'b' },
-      { phase: 'reflect', episode: 1, turn: 0, reward: 0, valid: false, anchor: 'reflection' },
-      { phase: 'play', episode: 1, turn: 0, reward: 10.9, valid: true, anchor: 'a' },
-    ];
-    close(episodeRewards(rows), [-0.2, -0.2, 0, 10.9], 1e-12);
-    close(episodeScores(rows, 0.5), [-0.7, -0.2, -0.5, 10.9], 1e-12);
-  });
+  it(
+    "sum the play rewards of the row's own episode, 0 for " + 'reflect rows, minus the penalty on invalid rows only',
+    () => {
+      const rows: Row[] = [
+        { phase: 'play', episode: 0, turn: 0, reward: -0.1, valid: false, anchor: 'a' },
+        { phase: 'play', episode: 0, turn: 1, reward: -0.1, valid: true, anchor: 'b' },
+        { phase: 'reflect', episode: 1, turn: 0, reward: 0, valid: false, anchor: 'reflection' },
+        { phase: 'play', episode: 1, turn: 0, reward: 10.9, valid: true, anchor: 'a' },
+      ];
+      close(episodeRewards(rows), [-0.2, -0.2, 0, 10.9], 1e-12);
+      close(episodeScores(rows, 0.5), [-0.7, -0.2, -0.5, 10.9], 1e-12);
+    },
+  );
 });
