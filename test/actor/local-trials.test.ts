@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compactVocabulary, parseReflection } from '../../actor/envs/prompt.js';
-import { recordingEnv, runDemoTrial, type TrialSettings } from '../../actor/local-trials.js';
-import { makeEnv } from '../../actor/envs/registry.js';
-import type { StepRecord } from '../../actor/envs/retry.js';
+import { runDemoTrial, type TrialSettings } from '../../actor/local-trials.js';
 import { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { passAtKCurve } from '../../shared/rl/metrics.js';
 
@@ -99,16 +97,5 @@ describe('demonstrations', () => {
       3,
     );
     expect(passWith[2]).toBeGreaterThan(passWith[0]);
-  });
-
-  it('recordingEnv records every step and keeps the env itself (env-specific methods stay callable)', () => {
-    const steps: StepRecord[] = [];
-    const env = makeEnv('minesweeper', { template: 'compact' });
-    const rec = recordingEnv(env, steps);
-    expect(rec).toBe(env);
-    rec.reset({ seed: 3 });
-    const r = rec.step('1 1 </action>');
-    expect(steps).toEqual([{ obs: r.obs, terminated: r.terminated, won: r.info.won }]);
-    expect((rec as unknown as { snapshot: () => unknown }).snapshot()).toBeDefined();
   });
 });

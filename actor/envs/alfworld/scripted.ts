@@ -3,8 +3,7 @@
  * admissible command), and template reflections that restate the plan the task needs.
  */
 import type { Rng } from '../../../shared/rng.js';
-import type { ScriptedPolicy } from '../scripted.js';
-import type { EpisodeLog, TextEnv } from '../types.js';
+import type { EpisodeLog, ScriptedPolicy, TextEnv } from '../types.js';
 import { NOTHING_HAPPENS } from './engine.js';
 import type { AlfWorldEnv } from './env.js';
 import { alfworldChoiceMarker } from './parse.js';

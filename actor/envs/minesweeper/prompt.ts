@@ -5,7 +5,7 @@
  * reflections name as mines show the word `mine` on the current board.
  */
 import { isNumberWord } from '../compact.js';
-import type { PromptContent } from '../prompt.js';
+import type { PromptContent } from '../types.js';
 
 function sizeOf(params: Readonly<Record<string, unknown>>, initialObs: string): number {
   if (typeof params.size === 'number') return params.size;

@@ -3,7 +3,7 @@
  * this project's wording. Compact: board symbols as words, moves as words, reflections `avoid <move>` and
  * `plan <moves…>` clauses.
  */
-import type { PromptContent } from '../prompt.js';
+import type { PromptContent } from '../types.js';
 import { SYMBOLS } from './board.js';
 
 const COUNT_WORDS = ['ZERO', 'ONE', 'TWO', 'THREE', 'FOUR', 'FIVE'];

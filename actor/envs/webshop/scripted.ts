@@ -6,8 +6,7 @@
  * uses the goal's target product id. `noise` replaces an action by a random admissible one.
  */
 import type { Rng } from '../../../shared/rng.js';
-import type { ScriptedPolicy } from '../scripted.js';
-import type { EpisodeLog, TextEnv } from '../types.js';
+import type { EpisodeLog, ScriptedPolicy, TextEnv } from '../types.js';
 import { compactText } from './compact.js';
 import { instructionOf, type WebShopEnv } from './env.js';
 import { INSTRUCTION_LEADS } from './lexicon.js';
