@@ -115,8 +115,14 @@ describe('trial dependencies', () => {
     const batcher = new Batcher({ generate: async () => [] }, { maxBatch: 1, concurrency: 1, lockstep: false });
     const started = batcher.trialStarted.bind(batcher);
     const finished = batcher.trialFinished.bind(batcher);
-    batcher.trialStarted = () => (live.push(1), started());
-    batcher.trialFinished = () => (live.push(-1), finished());
+    batcher.trialStarted = () => {
+      live.push(1);
+      started();
+    };
+    batcher.trialFinished = () => {
+      live.push(-1);
+      finished();
+    };
     const deps = trialDeps(spec, {
       envOptions: {},
       policy: {
@@ -127,7 +133,10 @@ describe('trial dependencies', () => {
     });
     let closed = 0;
     const close = deps.env.close.bind(deps.env);
-    deps.env.close = () => (closed++, close());
+    deps.env.close = () => {
+      closed++;
+      close();
+    };
     const r = await runTrialWith(spec, deps, batcher);
     const plays = r.rows.filter((x) => x.phase === 'play');
     expect(plays.length).toBeGreaterThan(0);
