@@ -43,7 +43,9 @@ describe('demonstrations', () => {
     });
   }
 
-  it('MineSweeper: without memory a retry repeats the fatal click; with memory it never reopens a remembered mine', async () => {
+  const minesweeperMemory =
+    'MineSweeper: without memory a retry repeats the fatal click; with memory it never reopens a remembered mine';
+  it(minesweeperMemory, async () => {
     const withMem = await demos(settings('lamer/MineSweeper-v0'), 40, 0.5);
     const noMem = await demos(settings('lamer/MineSweeper-v0', { reflect: false }), 40, 0.5);
     const clicks = (r: (typeof withMem)[number]['r'], ep: number) =>

@@ -74,7 +74,7 @@ describe('trial dependencies', () => {
     expect(steps).toHaveLength(1);
   });
 
-  it('server policy: stop strings of the template, seeds in call order, the version as it stood at the request', async () => {
+  it('server policy: stop strings of the template, seeds in call order, the version when sent', async () => {
     const sent: TextCompletionRequest[] = [];
     let version = 3;
     const backend: TextPolicy = {

@@ -34,7 +34,8 @@ import {
 const ROLE = 'You are an expert autonomous shopper in the WebShop e-commerce environment.';
 const PLAY_INSTRUCTION = [
   "Now it's your turn to take one action for the current step.",
-  'First reason step by step about the current situation and which admissible action brings you closest to buying the requested product.',
+  'First reason step by step about the current situation and which admissible action brings you closest to ' +
+    'buying the requested product.',
   'Then give exactly one admissible action inside <action> </action> tags.',
 ].join('\n');
 

@@ -127,7 +127,8 @@ export const webshopScripted: ScriptedPolicy = {
     const bound = priceBound(instruction);
     const bought = log.steps.some((s) => s.action === 'click[buy now]');
     const reasoning = bought
-      ? 'I bought a product that did not match every requirement of the instruction; I should have checked its features, options and price first.'
+      ? 'I bought a product that did not match every requirement of the instruction; ' +
+        'I should have checked its features, options and price first.'
       : 'I never bought anything: I spent my actions browsing instead of committing to a matching product.';
     const full = [
       `Search for "${phrase}".`,
