@@ -72,7 +72,8 @@ export function register(program: Command): void {
     .option('--run-dir <dir>', 'a training run: evaluate its newest valid checkpoint under its own configuration')
     .option(
       '--checkpoint <dir>',
-      'a model directory (lamer.json + model.safetensors), e.g. runs/<run>/checkpoints/ckpt-<version> or runs/base/<model>',
+      'a model directory (lamer.json + model.safetensors), e.g. runs/<run>/checkpoints/ckpt-<version> ' +
+        'or runs/base/<model>',
     )
     .option('--tasks <n>', 'validation tasks', parseIntOption('tasks', 1))
     .option('--attempts <k>', 'episodes per trial (pass@1..k)', parseIntOption('attempts', 1))
