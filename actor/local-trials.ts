@@ -4,12 +4,11 @@
  * batching as the actors, so the numbers mean the same thing.
  */
 import { Batcher, type Generator } from './batcher.js';
-import { buildPrompt, COMPACT_STOP, parseReflection } from './envs/prompt.js';
-import { makeEnv } from './envs/registry.js';
 import { scriptedAction, templateReflection } from './envs/scripted.js';
 import type { StepRecord } from './envs/retry.js';
 import type { MemoryMode, PromptContext, Template, TextEnv } from './envs/types.js';
-import { runTrial, type GenerationResult, type TokenizerLike, type TrialResult } from './trial.js';
+import { runTrialWith, batcherPolicy, trialDeps, type TokenizerWithIds } from './trial-deps.js';
+import type { GenerationResult, TrialResult } from './trial.js';
 import { createRng, deriveSeed } from '../shared/rng.js';
 
 export interface TrialSettings {
@@ -25,15 +24,6 @@ export interface TrialSettings {
   maxReflectTokens: number;
 }
 
-export interface TokenizerWithIds extends TokenizerLike {
-  id(word: string): number;
-}
-
-/** Stop ids of the compact template: the closing tag word of each phase, or `<eos>`. */
-export function stopTokens(tok: TokenizerWithIds): { play: number[]; reflect: number[] } {
-  return { play: [tok.id(COMPACT_STOP.play), tok.eos], reflect: [tok.id(COMPACT_STOP.reflect), tok.eos] };
-}
-
 export interface LocalSampling {
   temperature: number;
   topP: number;
@@ -45,20 +35,6 @@ export interface LocalTrialResult extends TrialResult {
   steps: StepRecord[];
 }
 
-/**
- * The same env with every step's observation and outcome also appended to `steps`. Patched in place (not wrapped) so
- * env-specific methods that prompt builders call (ALFWorld's and WebShop's admissible choices) stay available.
- */
-export function recordingEnv<E extends TextEnv>(env: E, steps: StepRecord[]): E {
-  const step = env.step.bind(env);
-  env.step = (response: string) => {
-    const r = step(response);
-    steps.push({ obs: r.obs, terminated: r.terminated || r.truncated, won: r.info.won });
-    return r;
-  };
-  return env;
-}
-
 /** One trial on a shared batcher (the caller owns the batcher, so many trials share its decode calls). */
 export async function runModelTrial(
   s: TrialSettings,
@@ -68,34 +44,15 @@ export async function runModelTrial(
   sampling: LocalSampling,
 ): Promise<LocalTrialResult> {
   const steps: StepRecord[] = [];
-  const env = recordingEnv(makeEnv(s.envId, { ...s.envOptions, template: s.template }), steps);
   let call = 0;
-  batcher.trialStarted();
-  try {
-    const res = await runTrial(
-      { ...s, taskSeed },
-      {
-        env,
-        tokenizer: tok,
-        stopTokens: stopTokens(tok),
-        buildPrompt: (ctx) => buildPrompt(env, ctx),
-        parseReflection: (text) => parseReflection(s.envId, s.template, text),
-        generate: (req) =>
-          batcher.generate({
-            prompt: req.prompt,
-            maxTokens: req.maxTokens,
-            stop: req.stop,
-            temperature: sampling.temperature,
-            topP: sampling.topP,
-            seed: deriveSeed(sampling.seed, taskSeed, call++),
-          }),
-      },
-    );
-    return { ...res, steps };
-  } finally {
-    batcher.trialFinished();
-    env.close();
-  }
+  const seed = () => deriveSeed(sampling.seed, taskSeed, call++);
+  const spec = { ...s, taskSeed };
+  const deps = trialDeps(spec, {
+    envOptions: s.envOptions,
+    steps,
+    policy: batcherPolicy(batcher, tok, sampling, seed),
+  });
+  return { ...(await runTrialWith(spec, deps, batcher)), steps };
 }
 
 /** Runs one trial per seed with a model behind `generator`, all trials sharing batched decode calls. */
@@ -128,34 +85,29 @@ export async function runDemoTrial(
   tok: TokenizerWithIds,
   opts: { noise: number; seed: number },
 ): Promise<TrialResult> {
-  const env = makeEnv(s.envId, { ...s.envOptions, template: s.template });
   let ctx: PromptContext | null = null;
-  const respond = (phase: 'play' | 'reflect'): string => {
+  const respond = (env: TextEnv, phase: 'play' | 'reflect'): string => {
     if (phase === 'reflect')
       return templateReflection(env, s.template, ctx!.initialObs, ctx!.current, s.maxReflectTokens);
     const memory = s.reflect && s.memory !== 'trajectory' ? ctx!.past.map((e) => e.reflection ?? '') : [];
     const rng = createRng(deriveSeed(opts.seed, taskSeed, env.render(), memory.join('|')));
     return scriptedAction(env, s.template, rng, { noise: opts.noise, memory });
   };
-  try {
-    return await runTrial(
-      { ...s, taskSeed },
-      {
-        env,
-        tokenizer: tok,
-        stopTokens: stopTokens(tok),
-        buildPrompt: (c) => {
-          ctx = c;
-          return buildPrompt(env, c);
-        },
-        parseReflection: (text) => parseReflection(s.envId, s.template, text),
-        generate: async (req): Promise<GenerationResult> => {
-          const tokens = tok.encode(respond(req.phase));
-          return { tokens, logprobs: tokens.map(() => 0), policyVersion: 0 };
-        },
+  const spec = { ...s, taskSeed };
+  const deps = trialDeps(spec, {
+    envOptions: s.envOptions,
+    prompt: (build, c) => {
+      ctx = c;
+      return build(c);
+    },
+    policy: (env) => ({
+      kind: 'tokens',
+      tokenizer: tok,
+      generate: async (req): Promise<GenerationResult> => {
+        const tokens = tok.encode(respond(env, req.phase));
+        return { tokens, logprobs: tokens.map(() => 0), policyVersion: 0 };
       },
-    );
-  } finally {
-    env.close();
-  }
+    }),
+  });
+  return runTrialWith(spec, deps);
 }

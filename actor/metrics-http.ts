@@ -22,7 +22,10 @@ export interface ActorMetricsOptions {
 
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/[^a-z0-9_]/g, '_');
 
-/** Loopback is open; elsewhere the request must carry exactly this actor's bearer header (compared in constant time). */
+/**
+ * Loopback is open; elsewhere the request must carry exactly this actor's bearer header (compared in constant
+ * time).
+ */
 export function scrapeAllowed(
   remoteAddress: string | undefined,
   authorization: string | undefined,

@@ -14,15 +14,11 @@ import { WordTokenizer } from '../shared/model/tokenizer.js';
 import { deriveSeed } from '../shared/rng.js';
 import { evalSampleSeed } from '../shared/eval-definition.js';
 import { Batcher, type Generator } from './batcher.js';
-import { buildPrompt, parseReflection } from './envs/prompt.js';
-import { stopTokens } from './local-trials.js';
-import { makeEnv } from './envs/registry.js';
 import { LearnerClient } from './learner-client.js';
 import { Outbox } from './outbox.js';
 import { TrialLog } from './trial-log.js';
-import { runTrial, type TrialDeps } from './trial.js';
+import { batcherPolicy, runTrialWith, serverPolicy, trialDeps } from './trial-deps.js';
 import type { TextPolicy } from './backends/openai.js';
-import { textStops } from './backends/eval-trials.js';
 
 export interface ActorRuntimeOptions {
   url: string;
@@ -303,71 +299,36 @@ export class ActorRuntime {
 
   private async runOnce(l: Lease, trialIndex: number, batcher: Batcher): Promise<void> {
     const tok = this.policy.tokenizer!;
-    const env = makeEnv(l.envId, { ...l.envOptions, template: l.trial.template });
+    const spec = {
+      envId: l.envId,
+      template: l.trial.template,
+      memory: l.memory,
+      attempts: l.attempts,
+      maxTurns: l.trial.maxTurns,
+      reflect: l.trial.reflect,
+      taskSeed: l.taskSeed,
+      nCtx: this.policy.nCtx,
+      maxActionTokens: l.trial.maxActionTokens,
+      maxReflectTokens: l.trial.maxReflectTokens,
+    };
     let call = 0;
     // Evaluation trials use the shared evaluation definition's seeds (shared/eval-definition.ts): one model, one score.
     const seedOf = () =>
       l.mode === 'eval'
         ? evalSampleSeed(l.taskSeed, call++)
         : deriveSeed(l.taskSeed, l.groupId, trialIndex, l.mode, call++);
+    const sampling = { temperature: l.trial.temperature, topP: l.trial.topP };
+    const backend = this.o.backend;
+    const deps = trialDeps(spec, {
+      envOptions: l.envOptions,
+      // A server has its own batching: no lockstep barrier, no decode pool; same seeds per call as the embedded path.
+      policy: backend
+        ? serverPolicy(backend, tok, sampling, seedOf, () => this.policy.version)
+        : batcherPolicy(batcher, tok, sampling, seedOf, { phaseBarrier: true }),
+    });
     const startedAt = Date.now();
     const fill0 = { b: batcher.stats.batches, f: batcher.stats.fillSum };
-    batcher.trialStarted();
-    const deps: TrialDeps = {
-      env,
-      tokenizer: tok,
-      stopTokens: stopTokens(tok),
-      buildPrompt: (ctx) => buildPrompt(env, ctx),
-      parseReflection: (text) => parseReflection(l.envId, l.trial.template, text),
-      beforePhase: () => batcher.phaseBarrier(),
-      generate: (req) =>
-        batcher.generate({
-          prompt: req.prompt,
-          maxTokens: req.maxTokens,
-          stop: req.stop,
-          temperature: l.trial.temperature,
-          topP: l.trial.topP,
-          seed: seedOf(),
-        }),
-    };
-    const backend = this.o.backend;
-    if (backend) {
-      // A server has its own batching: no lockstep barrier, no decode pool; same seeds per call as the embedded path.
-      Object.assign(deps, { generate: undefined, beforePhase: undefined, stopText: textStops(l.trial.template) });
-      deps.generateText = async (req) => {
-        const version = this.policy.version;
-        const out = await backend.complete({
-          prompt: req.prompt,
-          maxTokens: req.maxTokens,
-          stop: req.stop,
-          temperature: l.trial.temperature,
-          topP: l.trial.topP,
-          seed: seedOf(),
-        });
-        return { text: out.text, tokens: out.tokens, policyVersion: version };
-      };
-    }
-    let res;
-    try {
-      res = await runTrial(
-        {
-          envId: l.envId,
-          template: l.trial.template,
-          memory: l.memory,
-          attempts: l.attempts,
-          maxTurns: l.trial.maxTurns,
-          reflect: l.trial.reflect,
-          taskSeed: l.taskSeed,
-          nCtx: this.policy.nCtx,
-          maxActionTokens: l.trial.maxActionTokens,
-          maxReflectTokens: l.trial.maxReflectTokens,
-        },
-        deps,
-      );
-    } finally {
-      batcher.trialFinished();
-      env.close();
-    }
+    const res = await runTrialWith(spec, deps, batcher);
     const nb = batcher.stats.batches - fill0.b;
     const body: TrialBody = {
       leaseId: l.leaseId,
@@ -395,7 +356,8 @@ export class ActorRuntime {
     this.pendingSwitch = null;
     // Held in the outbox (on disk in durable mode) from here on; the client delivers and resends it.
     const { key } = await this.client.enqueueTrial(body);
-    // Logged only once the outbox holds the record: a logged trial must reach the ledger (the chaos checker's "completed").
+    // Logged only once the outbox holds the record: a logged trial must reach the ledger (the chaos checker's
+    // "completed").
     await this.trialLog?.completed(key, l.groupId, trialIndex);
     this.stats.trialsDone++;
   }

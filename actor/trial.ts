@@ -113,7 +113,10 @@ function fitPrompt(ids: number[], budget: number): number[] {
   return ids.length <= budget ? ids : ids.slice(ids.length - budget);
 }
 
-/** Text the env/parser receives: in the compact template the prompt ends with the opening tag, so it is the generation itself. */
+/**
+ * Text the env/parser receives: in the compact template the prompt ends with the opening tag, so it is the
+ * generation itself.
+ */
 function responseText(tok: TokenizerLike, tokens: number[]): string {
   const body = tokens.filter((t) => t !== tok.eos);
   return tok.decode(body);

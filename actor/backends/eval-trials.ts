@@ -6,17 +6,10 @@
  * the embedded run.
  */
 import { Batcher, type Generator } from '../batcher.js';
-import { buildPrompt, COMPACT_STOP, parseReflection } from '../envs/prompt.js';
-import { makeEnv } from '../envs/registry.js';
-import {
-  recordingEnv,
-  stopTokens,
-  type LocalTrialResult,
-  type TokenizerWithIds,
-  type TrialSettings,
-} from '../local-trials.js';
+import type { LocalTrialResult, TrialSettings } from '../local-trials.js';
 import type { StepRecord } from '../envs/retry.js';
-import { runTrial, type TokenizerLike, type TrialDeps } from '../trial.js';
+import { batcherPolicy, runTrialWith, serverPolicy, trialDeps, type TokenizerWithIds } from '../trial-deps.js';
+import type { TokenizerLike } from '../trial.js';
 import { deriveSeed } from '../../shared/rng.js';
 import type { TextPolicy } from './openai.js';
 import type { EvalPreset } from './presets.js';
@@ -29,13 +22,6 @@ export interface EvalSampling {
   temperature: number;
   topP: number;
   seed: number;
-}
-
-/** Stop strings the text backend sends: the compact template's closing tags; none for the full template. */
-export function textStops(template: TrialSettings['template']): { play: string[]; reflect: string[] } {
-  return template === 'compact'
-    ? { play: [COMPACT_STOP.play], reflect: [COMPACT_STOP.reflect] }
-    : { play: [], reflect: [] };
 }
 
 /**
@@ -57,52 +43,19 @@ export async function runPresetTrials(
   return Promise.all(
     seeds.map(async (taskSeed) => {
       const steps: StepRecord[] = [];
-      const env = recordingEnv(makeEnv(s.envId, { ...s.envOptions, template: s.template }), steps);
       let call = 0;
       const seedOf = () => deriveSeed(sampling.seed, taskSeed, call++);
-      const deps: TrialDeps = {
-        env,
-        buildPrompt: (ctx) => preset.prompt((c) => buildPrompt(env, c), ctx),
-        parseReflection: (text) => parseReflection(s.envId, s.template, text),
-      };
-      if (policy.kind === 'onnx') {
-        Object.assign(deps, {
-          tokenizer: policy.tokenizer,
-          stopTokens: stopTokens(policy.tokenizer),
-          generate: (req) =>
-            batcher!.generate({
-              prompt: req.prompt,
-              maxTokens: req.maxTokens,
-              stop: req.stop,
-              temperature: sampling.temperature,
-              topP: sampling.topP,
-              seed: seedOf(),
-            }),
-        } satisfies Partial<TrialDeps>);
-      } else {
-        Object.assign(deps, {
-          tokenizer: policy.tokenizer,
-          stopText: textStops(s.template),
-          generateText: async (req) => {
-            const out = await policy.backend.complete({
-              prompt: req.prompt,
-              maxTokens: req.maxTokens,
-              stop: req.stop,
-              temperature: sampling.temperature,
-              topP: sampling.topP,
-              seed: seedOf(),
-            });
-            return { text: out.text, tokens: out.tokens, policyVersion: 0 };
-          },
-        } satisfies Partial<TrialDeps>);
-      }
-      batcher?.trialStarted();
-      try {
-        return { ...(await runTrial({ ...s, taskSeed }, deps)), steps };
-      } finally {
-        batcher?.trialFinished();
-        env.close();
-      }
+      const spec = { ...s, taskSeed };
+      const deps = trialDeps(spec, {
+        envOptions: s.envOptions,
+        steps,
+        prompt: (build, ctx) => preset.prompt(build, ctx),
+        policy:
+          policy.kind === 'onnx'
+            ? batcherPolicy(batcher!, policy.tokenizer, sampling, seedOf)
+            : serverPolicy(policy.backend, policy.tokenizer, sampling, seedOf),
+      });
+      return { ...(await runTrialWith(spec, deps, batcher)), steps };
     }),
   );
 }

@@ -191,7 +191,8 @@ function describeIssues(err: z.ZodError): string {
 }
 
 /**
- * The OpenAI-compatible backend: `new OpenAIBackend(options)` or `new OpenAIBackend(OpenAIBackend.optionsFromConfig(cfg.policy))`.
+ * The OpenAI-compatible backend: `new OpenAIBackend(options)` or
+ * `new OpenAIBackend(OpenAIBackend.optionsFromConfig(cfg.policy))`.
  * One instance per process: its concurrency limit is shared by every trial that uses it.
  */
 export class OpenAIBackend implements TextPolicy {

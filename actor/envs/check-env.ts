@@ -1,21 +1,17 @@
 /**
  * Env checker (Gymnasium's `env_checker` idea, used by the tests and `lamer check-env`): per seed it verifies that
  * the same seed gives the same episode, that `restart()` restores the instance exactly, the generic step contract
- * (terminated/truncated apart, `info.episode` totals, no stepping past the end), and env-specific reward rules
- * against a replayed scripted solution (Sokoban: generated levels solvable in range, returns equal the reward
- * formula; MineSweeper: every reward matches the board change). It also measures solver and random success and
- * env speed.
+ * (terminated/truncated apart, `info.episode` totals, no stepping past the end), and the env's own reward rules
+ * (`EnvSpec.checkRules`) against its scripted solution and random play (e.g. Sokoban: generated levels solvable in
+ * range, returns equal the reward formula; MineSweeper: every reward matches the board change). It also measures
+ * solver and random success and env speed.
  */
 import { createRng, deriveSeed, type Rng } from '../../shared/rng.js';
-import { ALFWORLD_ID } from './alfworld/env.js';
-import { NOTHING_HAPPENS } from './alfworld/engine.js';
-import { MINESWEEPER_ID } from './minesweeper/env.js';
-import { makeEnv, resolveEnvId } from './registry.js';
-import { parseBoard } from './sokoban/board.js';
-import { SOKOBAN_ID } from './sokoban/env.js';
+import { envSpecs, makeEnv, resolveEnvId } from './registry.js';
 import { scriptedAction } from './scripted.js';
-import type { StepResult, TextEnv } from './types.js';
-import { WEBSHOP_ID } from './webshop/env.js';
+import type { CheckedEpisode, StepResult, TextEnv } from './types.js';
+
+export type { CheckedEpisode, RuleCheck } from './types.js';
 
 export interface CheckEnvOptions {
   /** Number of seeds (one task instance each). */
@@ -52,8 +48,6 @@ export interface CheckEnvReport {
   failures: string[];
 }
 
-type Episode = CheckedEpisode;
-
 const SAFETY_TURNS = 10_000;
 
 class Checker {
@@ -79,8 +73,8 @@ class Checker {
   }
 
   /** Plays one episode from the env's current state with `policy`, checking the generic step contract. */
-  play(env: TextEnv, seed: number, policy: (env: TextEnv) => string): Episode {
-    const ep: Episode = { responses: [], results: [], won: false, turns: 0 };
+  play(env: TextEnv, seed: number, policy: (env: TextEnv) => string): CheckedEpisode {
+    const ep: CheckedEpisode = { responses: [], results: [], won: false, turns: 0 };
     let sum = 0;
     for (let t = 0; t < SAFETY_TURNS; t++) {
       const response = policy(env);
@@ -179,7 +173,8 @@ export function checkEnv(envId: string, opts: CheckEnvOptions): CheckEnvReport {
       const solved = ck.play(a, seed, (env) => scriptedAction(env));
       if (solved.won) solverWins++;
       if (solved.won && solved.turns <= maxTurns) solverWinsK++;
-      const extra = ruleChecks[a.id]; // rules follow the env's own id, so wrappers are checked too
+      // Rules follow the id the env reports, so wrappers registered under another id are checked by them too.
+      const extra = envSpecs().find((e) => e.id === a.id)?.checkRules;
       if (extra) {
         const len = extra(ck, seed, ra, solved, random, options);
         if (len !== null) {
@@ -229,147 +224,3 @@ function replay(ck: Checker, env: TextEnv, responses: string[]): Array<StepResul
   }
   return out;
 }
-
-/** A finished episode as rule checks see it. */
-export interface CheckedEpisode {
-  responses: string[];
-  results: StepResult[];
-  won: boolean;
-  turns: number;
-}
-
-/**
- * Env-specific rules, run after the solver and random episodes of a seed (both from the initial state). Report
- * problems with `ck.fail(msg)`; return the seed's solution length for `meanSolutionLength`, or null.
- */
-export type RuleCheck = (
-  ck: { fail(msg: string): void },
-  seed: number,
-  reset: { obs: string; info: Record<string, unknown> },
-  solved: CheckedEpisode,
-  random: CheckedEpisode,
-  options: Record<string, unknown>,
-) => number | null;
-
-/** Adds env-specific rule checks for an env id (the id the env reports). */
-export function registerRuleCheck(envId: string, check: RuleCheck): void {
-  ruleChecks[envId] = check;
-}
-
-const tidy = (x: number) => Math.round(x * 1e6) / 1e6;
-
-const ruleChecks: Record<string, RuleCheck> = {
-  [SOKOBAN_ID]: (ck, seed, reset, solved, random, options) => {
-    const len = reset.info.solutionLength;
-    const explicit = typeof options.board === 'string';
-    const lo = typeof options.minSolution === 'number' ? options.minSolution : 5;
-    const hi = typeof options.maxSolution === 'number' ? options.maxSolution : 21;
-    if (typeof len !== 'number') ck.fail(`seed ${seed}: level has no solution`);
-    else if (!explicit && (len < lo || len > hi))
-      ck.fail(`seed ${seed}: shortest solution ${len} outside ${lo}..${hi}`);
-    const { level, state } = parseBoard(reset.obs);
-    const onTarget = state.boxes.filter((x) => level.target[x]).length;
-    // Per-move rewards: -0.1 each, +1/-1 per box onto/off a target, +10 at the end; 'still' costs -0.1 too.
-    const check = (ep: Episode, what: string) => {
-      let moves = 0;
-      let stills = 0;
-      for (const r of ep.results) {
-        const words = r.info.actionText.split(', ');
-        stills += words.filter((w) => w === 'still').length;
-        moves = r.info.moves as number;
-      }
-      const last = ep.results[ep.results.length - 1];
-      const end = parseBoard(last.obs);
-      const placed = end.state.boxes.filter((x) => end.level.target[x]).length;
-      const expected = tidy(-0.1 * (moves + stills) + (placed - onTarget) + (ep.won ? 10 : 0));
-      const total = tidy(ep.results.reduce((s, r) => s + r.reward, 0));
-      if (Math.abs(total - expected) > 1e-6)
-        ck.fail(`seed ${seed}: ${what} return ${total} != reward formula ${expected}`);
-      if (last.truncated && moves < 30 && options.maxMoves === undefined)
-        ck.fail(`seed ${seed}: ${what} truncated after ${moves} moves`);
-      if (ep.won !== (placed === level.targetCells.length))
-        ck.fail(`seed ${seed}: ${what} won flag disagrees with the board`);
-    };
-    check(solved, 'solver');
-    check(random, 'random');
-    if (!solved.won) ck.fail(`seed ${seed}: the scripted solver did not solve the level`);
-    else if (typeof len === 'number') {
-      const moves = solved.results[solved.results.length - 1].info.moves;
-      if (moves !== len) ck.fail(`seed ${seed}: solver used ${String(moves)} moves, shortest is ${len}`);
-    }
-    return typeof len === 'number' ? len : null;
-  },
-  [MINESWEEPER_ID]: (ck, seed, reset, solved, random, options) => {
-    const layout = options.board as { mines?: unknown[] } | undefined;
-    const nMines = Array.isArray(layout?.mines)
-      ? layout.mines.length
-      : typeof options.mines === 'number'
-        ? options.mines
-        : 3;
-    const hiddenOf = (obs: string) => (obs.match(/\?/g) ?? []).length;
-    const mines = (obs: string) => (obs.match(/\*/g) ?? []).length;
-    const check = (ep: Episode, what: string) => {
-      let prev = reset.obs;
-      ep.results.forEach((r, t) => {
-        const opened = hiddenOf(prev) - hiddenOf(r.obs);
-        const boom = mines(r.obs) > 0;
-        let expected: number;
-        if (boom) expected = -0.1;
-        else if (opened === 0) expected = -1;
-        else if (r.info.won) expected = 10;
-        else expected = opened === 1 ? 0.5 : 2;
-        if (r.reward !== expected)
-          ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward}, board change implies ${expected}`);
-        if (boom !== (r.terminated && !r.info.won))
-          ck.fail(`seed ${seed}: ${what} step ${t + 1} mine/termination mismatch`);
-        if (!boom && r.info.won !== (hiddenOf(r.obs) === nMines))
-          ck.fail(`seed ${seed}: ${what} step ${t + 1} won flag disagrees with the board`);
-        if (r.obs !== prev && !r.info.valid)
-          ck.fail(`seed ${seed}: ${what} step ${t + 1} an invalid action changed the board`);
-        prev = r.obs;
-      });
-    };
-    check(solved, 'solver');
-    check(random, 'random');
-    return solved.won ? solved.turns : null;
-  },
-  // WebShop: only a purchase ends an episode; it reports the WebShop score, and the reward is 10 exactly when
-  // that score is 1 (won); every other step pays 0. The scripted shopper must buy a matching product.
-  [WEBSHOP_ID]: (ck, seed, _reset, solved, random) => {
-    const check = (ep: Episode, what: string) =>
-      ep.results.forEach((r, t) => {
-        const score = r.info.taskScore;
-        const bought = typeof score === 'number';
-        if (bought !== r.terminated) ck.fail(`seed ${seed}: ${what} step ${t + 1} purchase and termination disagree`);
-        if (bought && !(score >= 0 && score <= 1))
-          ck.fail(`seed ${seed}: ${what} step ${t + 1} score ${String(score)} outside [0, 1]`);
-        if (r.info.won !== (bought && score === 1))
-          ck.fail(`seed ${seed}: ${what} step ${t + 1} won flag disagrees with score ${String(score)}`);
-        if (r.reward !== (r.info.won ? 10 : 0))
-          ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward} with won=${r.info.won}`);
-        if (r.terminated && r.info.actionText !== 'click[buy now]')
-          ck.fail(`seed ${seed}: ${what} step ${t + 1} ended without buy now`);
-      });
-    check(solved, 'solver');
-    check(random, 'random');
-    if (!solved.won) ck.fail(`seed ${seed}: the scripted shopper did not buy a matching product`);
-    return solved.won ? solved.turns : null;
-  },
-  // ALFWorld: reward 10 exactly on the step that satisfies the goal, which terminates; "Nothing happens." never
-  // pays or wins. The scripted planner must solve every task.
-  [ALFWORLD_ID]: (ck, seed, _reset, solved, random) => {
-    const check = (ep: Episode, what: string) =>
-      ep.results.forEach((r, t) => {
-        if (r.reward !== (r.info.won ? 10 : 0))
-          ck.fail(`seed ${seed}: ${what} step ${t + 1} reward ${r.reward} with won=${r.info.won}`);
-        if (r.info.won !== r.terminated) ck.fail(`seed ${seed}: ${what} step ${t + 1} won and terminated disagree`);
-        if (r.obs === NOTHING_HAPPENS && r.info.won)
-          ck.fail(`seed ${seed}: ${what} step ${t + 1} won on a command that did nothing`);
-      });
-    check(solved, 'solver');
-    check(random, 'random');
-    if (!solved.won)
-      ck.fail(`seed ${seed}: the scripted planner did not solve the ${String(_reset.info.taskType)} task`);
-    return solved.won ? solved.turns : null;
-  },
-};

@@ -1,7 +1,8 @@
 /**
  * The one prompt builder for both templates (docs/method.md §2.4–§2.6), plus reflection parsing and the compact
- * vocabulary. Env-specific text lives in per-env `PromptContent` objects registered here, so new envs add
- * content without touching the skeleton.
+ * vocabulary. Env-specific text lives in each env's `PromptContent` (its `EnvSpec.prompt`, types.ts), so new envs
+ * add content without touching the skeleton; envs with a whole builder of their own (`EnvSpec.buildPrompt`) get
+ * it dispatched from `buildPrompt`.
  *
  * Full template (real LLMs): header (env rules) → initial state → memory blocks of earlier trials → the current
  * trial's history → instructions ending in `<action> </action>`; reflect prompts show only the episode just
@@ -20,95 +21,14 @@
  * no better than random clicking). The compact prompt does not repeat the initial board during play: the current
  * board carries the state and memory refers to absolute cells/moves, which keeps a 6x6 prompt under ~120 words.
  */
-import { LamerError, badInput } from '../../shared/errors.js';
-import { alfworldPromptContent, buildAlfworldPrompt } from './alfworld/prompt.js';
-import { COMPACT_MAX_NUMBER, MARKERS, NUMBER_WORDS, boardWords, historyWords } from './compact.js';
-import { minesweeperPrompt } from './minesweeper/prompt.js';
-import { resolveEnvId } from './registry.js';
-import { sokobanPrompt } from './sokoban/prompt.js';
-import { REFLECTION_CAP, between, compactWords, type Occurrence } from './tags.js';
-import type { EpisodeLog, ParsedReflection, PromptContext, Template, TextEnv } from './types.js';
-import { buildWebShopPrompt, webshopPromptContent } from './webshop/prompt.js';
+import { badInput } from '../../shared/errors.js';
+import { REFLECT_INSTRUCTIONS, REFLECT_TASK, reflectionWords, trialWord } from './common/text-prompt.js';
+import { MARKERS, NUMBER_WORDS, boardWords, historyWords } from './compact.js';
+import { envSpec } from './registry.js';
+import { REFLECTION_CAP, between, compactWords } from './tags.js';
+import type { EpisodeLog, ParsedReflection, PromptContent, PromptContext, Template, TextEnv } from './types.js';
 
-export type { EpisodeLog, PromptContext } from './types.js';
-
-/** History windows in turns (docs/method.md §2.6 table). */
-export interface PromptWindows {
-  /** Current episode during play: turns shown, and how many of the latest show their observation. */
-  play: number;
-  playObs: number;
-  /** The finished episode in a reflect prompt (all observations shown). */
-  reflect: number;
-  /** Earlier episodes in trajectory memory. */
-  past: number;
-  pastObs: number;
-  /** Compact template: current-episode actions shown during play. */
-  compactPlay: number;
-  /** Compact template: actions of an episode in reflect prompts and trajectory memory. */
-  compactPast: number;
-}
-
-/** Env-specific prompt text and compact conversions. `params` are the env's resolved options. */
-export interface PromptContent {
-  /** Full template: intro, legend, goal and rules sections. */
-  fullHeader(params: Readonly<Record<string, unknown>>, initialObs: string): string;
-  /** Full template: closing instructions of a play prompt, ending with the `<action>` format. */
-  fullPlayInstruction(params: Readonly<Record<string, unknown>>): string;
-  /** Which `<remark>` occurrence the reference parser uses for this env. */
-  remarkTags: Occurrence;
-  windows: PromptWindows;
-  /** Compact: first words of every prompt (env name and parameters). */
-  compactHeader(params: Readonly<Record<string, unknown>>, initialObs: string): string[];
-  /** Compact: the cell words of one rendered row (without row label). */
-  compactRow(line: string): string[];
-  /** Compact: words of one history action (`info.actionText`). */
-  compactAction(actionText: string): string[];
-  /** Compact: is this reflection word sequence well formed? */
-  compactReflectionValid(words: readonly string[]): boolean;
-  /** Compact: env words beyond the shared markers and numbers. */
-  compactWords: readonly string[];
-  /**
-   * Compact play prompts: redraws the current board's cells (`rows[r][c]`, 0-indexed) from the policy's own earlier
-   * reflections (oldest first), when the env's options ask for it. Never sees hidden env state.
-   */
-  compactBoardMemory?(
-    rows: string[][],
-    reflections: readonly string[],
-    params: Readonly<Record<string, unknown>>,
-  ): void;
-}
-
-const contents = new Map<string, PromptContent>();
-
-/** Registers the prompt content of an env id (called once per env). */
-export function registerPromptContent(envId: string, content: PromptContent): void {
-  contents.set(envId, content);
-}
-
-registerPromptContent('lamer/Sokoban-v0', sokobanPrompt);
-registerPromptContent('lamer/MineSweeper-v0', minesweeperPrompt);
-registerPromptContent('lamer/WebShop-v0', webshopPromptContent);
-registerPromptContent('lamer/ALFWorld-v0', alfworldPromptContent);
-
-/** A whole prompt builder, for envs whose prompts end with the admissible actions of the env's current state. */
-export type PromptBuilder = (env: TextEnv | string, ctx: PromptContext) => string;
-
-const builders = new Map<string, PromptBuilder>();
-
-/** Registers an env whose prompts are not board-shaped (WebShop, ALFWorld); `buildPrompt` dispatches to it. */
-export function registerPromptBuilder(envId: string, build: PromptBuilder): void {
-  builders.set(envId, build);
-}
-
-registerPromptBuilder('lamer/WebShop-v0', buildWebShopPrompt);
-registerPromptBuilder('lamer/ALFWorld-v0', buildAlfworldPrompt);
-
-function contentFor(envId: string): PromptContent {
-  const id = resolveEnvId(envId);
-  const c = contents.get(id);
-  if (!c) throw new LamerError('RL_ERR_UNKNOWN_ENV', `no prompt content registered for '${id}'`);
-  return c;
-}
+export type { EpisodeLog, PromptContent, PromptContext, PromptWindows } from './types.js';
 
 // ---------------------------------------------------------------------------------------------- full template
 
@@ -171,8 +91,7 @@ function fullReflect(c: PromptContent, params: Readonly<Record<string, unknown>>
     c.fullHeader(params, ctx.initialObs),
     '',
     '# Your Task',
-    'You will see the record of an earlier attempt. Reflect on it: find the mistakes or wasted actions, then work out ' +
-      'a short, better plan that starts again from the original initial state.',
+    REFLECT_TASK,
     '',
     '# Past Experience',
     `The initial state of the game is:\n${ctx.initialObs}`,
@@ -181,25 +100,11 @@ function fullReflect(c: PromptContent, params: Readonly<Record<string, unknown>>
     historyText(ctx.current.steps, c.windows.reflect, c.windows.reflect),
     'The task was NOT completed.',
     '',
-    'Now reflect on that attempt and plan the next one.',
-    '- First reason step by step about the strategy you followed and where it went wrong or could have been better.',
-    '- Then write a short new plan that fixes the mistake, naming the specific actions you should take.',
-    '- End your response with the reflection and the plan inside <remark> </remark> tags; they will guide your next trial.',
+    REFLECT_INSTRUCTIONS,
   ].join('\n');
 }
 
 // ------------------------------------------------------------------------------------------- compact template
-
-function trialWord(k: number): string {
-  if (k > COMPACT_MAX_NUMBER)
-    throw badInput(`compact template: trial #${k} exceeds the number vocabulary (max ${COMPACT_MAX_NUMBER})`);
-  return String(k);
-}
-
-function compactReflectionWords(refl: string | undefined): string[] {
-  const t = (refl ?? '').trim();
-  return t.length === 0 ? [] : t.split(/\s+/);
-}
 
 function compactPlay(c: PromptContent, params: Readonly<Record<string, unknown>>, ctx: PromptContext): string[] {
   const steps = ctx.current.steps;
@@ -221,7 +126,7 @@ function compactPlay(c: PromptContent, params: Readonly<Record<string, unknown>>
     if (ctx.memory !== 'reflection')
       words.push(...historyWords(ep.steps.slice(-c.windows.compactPast).map((s) => c.compactAction(s.action))));
     if (ctx.memory !== 'trajectory' && ep.reflection !== undefined)
-      words.push('<mem>', ...compactReflectionWords(ep.reflection), '</mem>');
+      words.push('<mem>', ...reflectionWords(ep.reflection), '</mem>');
   });
   words.push('<trial>', trialWord(ctx.episode + 1));
   words.push(...historyWords(steps.slice(-c.windows.compactPlay).map((s) => c.compactAction(s.action))), '<action>');
@@ -263,13 +168,12 @@ function checkContext(ctx: PromptContext): void {
  */
 export function buildPrompt(env: TextEnv | string, ctx: PromptContext): string {
   checkContext(ctx);
-  const id = typeof env === 'string' ? env : env.id;
-  const c = contentFor(id);
+  const spec = envSpec(typeof env === 'string' ? env : env.id);
+  const c = spec.prompt;
   if (typeof env !== 'string' && env.template !== ctx.template) {
     throw badInput(`prompt: template '${ctx.template}' does not match the env's template '${env.template}'`);
   }
-  const custom = builders.get(resolveEnvId(id));
-  if (custom) return custom(env, ctx);
+  if (spec.buildPrompt) return spec.buildPrompt(env, ctx);
   const params = (typeof env === 'string' ? {} : env.params) ?? {};
   if (ctx.template === 'full') return ctx.phase === 'play' ? fullPlay(c, params, ctx) : fullReflect(c, params, ctx);
   return (ctx.phase === 'play' ? compactPlay(c, params, ctx) : compactReflect(c, params, ctx)).join(' ');
@@ -281,7 +185,7 @@ export function buildPrompt(env: TextEnv | string, ctx: PromptContext): string {
  * `</remark>`, which must follow the env's reflection grammar (e.g. `mine 4 5 safe 2 3`); empty is valid.
  */
 export function parseReflection(envId: string, template: Template, response: string): ParsedReflection {
-  const c = contentFor(envId);
+  const c = envSpec(envId).prompt;
   const text = String(response);
   if (template === 'compact') {
     const words = compactWords(text, '</remark>');
@@ -297,14 +201,9 @@ export function parseReflection(envId: string, template: Template, response: str
   return { reflection: body.trim().slice(0, REFLECTION_CAP), valid: true };
 }
 
-/** The compact reflection grammar of an env (e.g. `mine 4 5 safe 2 3`). */
-export function compactReflectionValidator(envId: string): (words: readonly string[]) => boolean {
-  return contentFor(envId).compactReflectionValid;
-}
-
 /** Every word a compact prompt or a valid compact response of this env can contain (sorted, unique). */
 export function compactVocabulary(envId: string): readonly string[] {
-  const c = contentFor(envId);
+  const c = envSpec(envId).prompt;
   return [...new Set<string>([...MARKERS, ...NUMBER_WORDS, ...c.compactWords])].sort();
 }
 

@@ -1,11 +1,10 @@
 /**
- * What the retry metrics (shared/rl/metrics.ts `retryStats`) key a trial's episodes by: MineSweeper the cells
- * clicked (the fatal key is the mine cell), Sokoban the states reached (the fatal key is the dead-locked state),
- * other envs the actions taken.
+ * What the retry metrics (shared/rl/metrics.ts `retryStats`) key a trial's episodes by, as the env's
+ * `EnvSpec.retryKey` says: the actions taken (the default; MineSweeper's fatal key is the mine cell) or the states
+ * reached (Sokoban: the fatal key is the dead-locked state).
  */
 import type { RetryEpisode } from '../../shared/rl/metrics.js';
-import { resolveEnvId } from './registry.js';
-import { SOKOBAN_ID } from './sokoban/env.js';
+import { envSpec } from './registry.js';
 
 /** One env step as the trial saw it: the observation after the action and how the episode stood. */
 export interface StepRecord {
@@ -25,7 +24,7 @@ export function retryEpisodes(
 ): RetryEpisode[] {
   if (plays.length !== steps.length)
     throw new Error(`retryEpisodes: ${plays.length} play turns but ${steps.length} env steps`);
-  const byState = resolveEnvId(envId) === SOKOBAN_ID;
+  const byState = envSpec(envId).retryKey === 'state';
   const out: RetryEpisode[] = [];
   plays.forEach((p, i) => {
     const e = (out[p.episode] ??= { won: false, visited: [] }) as { won: boolean; visited: string[]; fatal?: string };

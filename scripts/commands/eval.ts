@@ -140,12 +140,13 @@ export function register(program: Command): void {
       config.env.template = flags.template ?? (backend === 'openai' && !templateSet ? 'full' : config.env.template);
       const definition = evalDefinition(config);
       const seedList = (n: number) => Array.from({ length: n }, (_, i) => evalTaskSeed(definition.listSeed, i));
-      const alfworld = config.env.id === 'lamer/ALFWorld-v0';
-      const alfReport = async (results: Array<{ episodesWon: boolean[] }>) => {
-        if (!alfworld) return undefined;
-        const { alfworldEvalReport } = await import('../../actor/envs/index.js');
+      // The env's own breakdown of the results (ALFWorld: by task type and split), if it has one.
+      const { envSpec } = await import('../../actor/envs/registry.js');
+      const evalReport = envSpec(config.env.id).evalReport;
+      const envReport = async (results: Array<{ episodesWon: boolean[] }>) => {
+        if (!evalReport) return undefined;
         const seeds = seedList(results.length);
-        return alfworldEvalReport(results.map((r, i) => ({ seed: seeds[i], episodesWon: r.episodesWon })));
+        return evalReport(results.map((r, i) => ({ seed: seeds[i], episodesWon: r.episodesWon })));
       };
       const summarize = (
         results: Array<{ rows: Array<{ phase: string; episode: number; actionText: string; valid: boolean }> }>,
@@ -173,7 +174,7 @@ export function register(program: Command): void {
           params: m.params,
           tokenizer: m.tokenizer!,
         });
-        const byTaskType = await alfReport(results);
+        const byTaskType = await envReport(results);
         const { diversity } = summarize(results);
         const out = {
           env: config.env.id,
@@ -248,7 +249,7 @@ export function register(program: Command): void {
             results.map((r) => r.episodesWon),
             config.run.evalAttempts,
           );
-          const byTaskType = await alfReport(results);
+          const byTaskType = await envReport(results);
           reports.push({
             preset: p.name,
             pass,

@@ -130,7 +130,9 @@ describe('LearnerClient delivery', () => {
     expect(c.stats().reconnects).toBeGreaterThanOrEqual(2);
   });
 
-  it('a durable outbox survives the actor process: a new incarnation resends the old records under their original keys', async () => {
+  const durableOutbox =
+    'a durable outbox survives the actor process: a new incarnation resends the old records under their original keys';
+  it(durableOutbox, async () => {
     const dir = tempDir();
     const h = await harness({}, dir);
     await h.server.close(); // learner unreachable while the first actor process runs

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compactVocabulary, parseReflection } from '../../actor/envs/prompt.js';
-import { recordingEnv, runDemoTrial, type TrialSettings } from '../../actor/local-trials.js';
-import { makeEnv } from '../../actor/envs/registry.js';
-import type { StepRecord } from '../../actor/envs/retry.js';
+import { runDemoTrial, type TrialSettings } from '../../actor/local-trials.js';
 import { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { passAtKCurve } from '../../shared/rl/metrics.js';
 
@@ -45,7 +43,9 @@ describe('demonstrations', () => {
     });
   }
 
-  it('MineSweeper: without memory a retry repeats the fatal click; with memory it never reopens a remembered mine', async () => {
+  const minesweeperMemory =
+    'MineSweeper: without memory a retry repeats the fatal click; with memory it never reopens a remembered mine';
+  it(minesweeperMemory, async () => {
     const withMem = await demos(settings('lamer/MineSweeper-v0'), 40, 0.5);
     const noMem = await demos(settings('lamer/MineSweeper-v0', { reflect: false }), 40, 0.5);
     const clicks = (r: (typeof withMem)[number]['r'], ep: number) =>
@@ -99,16 +99,5 @@ describe('demonstrations', () => {
       3,
     );
     expect(passWith[2]).toBeGreaterThan(passWith[0]);
-  });
-
-  it('recordingEnv records every step and keeps the env itself (env-specific methods stay callable)', () => {
-    const steps: StepRecord[] = [];
-    const env = makeEnv('minesweeper', { template: 'compact' });
-    const rec = recordingEnv(env, steps);
-    expect(rec).toBe(env);
-    rec.reset({ seed: 3 });
-    const r = rec.step('1 1 </action>');
-    expect(steps).toEqual([{ obs: r.obs, terminated: r.terminated, won: r.info.won }]);
-    expect((rec as unknown as { snapshot: () => unknown }).snapshot()).toBeDefined();
   });
 });

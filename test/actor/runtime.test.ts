@@ -4,7 +4,9 @@ import { ActorRuntime } from '../../actor/runtime.js';
 import { createLogger } from '../../shared/logger.js';
 
 describe('ActorRuntime', () => {
-  it('gives up when the learner stays unreachable (an actor that missed the final bye does not retry forever)', async () => {
+  const givesUp =
+    'gives up when the learner stays unreachable (an actor that missed the final bye does not retry forever)';
+  it(givesUp, async () => {
     const port = await freePort();
     const t0 = Date.now();
     const actor = await ActorRuntime.start({

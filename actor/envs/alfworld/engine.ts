@@ -77,7 +77,9 @@ export function objectText(o: ObjectState, light = false): string {
 /** The `look` text: facing a receptacle, or the room overview from its middle. */
 export function lookText(s: AlfWorldState): string {
   if (s.at !== null) return `You are facing the ${s.at}. Next to it, you see nothing.`;
-  return `You are in the middle of a room. Looking quickly around you, you see ${listText(Object.keys(s.receptacles))}.`;
+  return (
+    'You are in the middle of a room. Looking quickly around you, ' + `you see ${listText(Object.keys(s.receptacles))}.`
+  );
 }
 
 /** ALFWorld's first observation: welcome banner, what `look` shows (the room overview from its middle), task. */

@@ -12,8 +12,7 @@
  * <remark>`.
  */
 import { badInput } from '../../../shared/errors.js';
-import type { PromptContent } from '../prompt.js';
-import type { PromptContext, TextEnv } from '../types.js';
+import type { PromptContent, PromptContext, TextEnv } from '../types.js';
 import {
   REFLECT_INSTRUCTIONS,
   REFLECT_TASK,
@@ -25,7 +24,7 @@ import {
   memoryBlocks,
   trialWord,
   type HistoryFormat,
-} from '../webshop/text-prompt.js';
+} from '../common/text-prompt.js';
 import { ALFWORLD_COMPACT_WORDS, alfworldWords, inAlfworldVocabulary } from './compact.js';
 import { ALFWORLD_ID, type AlfWorldEnv } from './env.js';
 import { alfworldChoiceMarker } from './parse.js';

@@ -3,8 +3,7 @@
  * admissible command), and template reflections that restate the plan the task needs.
  */
 import type { Rng } from '../../../shared/rng.js';
-import type { ScriptedPolicy } from '../scripted.js';
-import type { EpisodeLog, TextEnv } from '../types.js';
+import type { EpisodeLog, ScriptedPolicy, TextEnv } from '../types.js';
 import { NOTHING_HAPPENS } from './engine.js';
 import type { AlfWorldEnv } from './env.js';
 import { alfworldChoiceMarker } from './parse.js';
@@ -57,7 +56,8 @@ export const alfworldScripted: ScriptedPolicy = {
     const failed = log.steps.filter((s) => s.obs === NOTHING_HAPPENS).map((s) => s.action);
     const reasoning =
       failed.length > 0
-        ? `Some of my commands did nothing (${failed.slice(0, 3).join('; ')}), and I ran out of steps before finishing the task.`
+        ? `Some of my commands did nothing (${failed.slice(0, 3).join('; ')}), ` +
+          'and I ran out of steps before finishing the task.'
         : 'I ran out of steps before finishing the task; I searched without a clear order.';
     if (!goal) return { full: 'Follow the task step by step and use only admissible actions.', compact: [], reasoning };
     const { type, object, receptacle, toggle } = goal;

@@ -1,7 +1,8 @@
 /**
  * MineSweeper as a text environment (docs/method.md §6.2, §6.5). The first click is automatic at reset and derived
- * from the task seed. Rewards: invalid/out-of-range/no-change click -1 (option `wastedClickReward`; episode goes on), a reveal changing one
- * cell +0.5, more than one +2, the reveal that clears the board +10 (won), a mine -0.1 (terminated, lost).
+ * from the task seed. Rewards: invalid/out-of-range/no-change click -1 (option `wastedClickReward`; episode goes
+ * on), a reveal changing one cell +0.5, more than one +2, the reveal that clears the board +10 (won), a mine -0.1
+ * (terminated, lost).
  * No step limit: the number of turns is the trial runner's concern.
  */
 import { z } from 'zod';
@@ -52,7 +53,8 @@ export const MineSweeperOptionsSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe(
-      "compact template: draw the cells the policy's own reflections name as mines onto the current board (the word 'mine' on that unopened cell); the full template keeps text memory only",
+      "compact template: draw the cells the policy's own reflections name as mines onto the current board " +
+        "(the word 'mine' on that unopened cell); the full template keeps text memory only",
     ),
 });
 export type MineSweeperOptions = z.input<typeof MineSweeperOptionsSchema>;
@@ -130,18 +132,21 @@ export class MineSweeperEnv implements TextEnv {
       );
     } else if (o.mines > o.size * o.size - 2) {
       throw badInput(
-        `${MINESWEEPER_ID}: option 'mines' (${o.mines}) must leave at least 2 safe cells on a ${o.size}x${o.size} board`,
+        `${MINESWEEPER_ID}: option 'mines' (${o.mines}) must leave at least 2 safe cells ` +
+          `on a ${o.size}x${o.size} board`,
       );
     }
     const mines = this.explicit ? this.explicit.board.nMines : o.mines;
     if (o.template === 'compact' && o.size > COMPACT_MAX_SIZE) {
       throw badInput(
-        `${MINESWEEPER_ID}: the compact template supports boards up to ${COMPACT_MAX_SIZE}x${COMPACT_MAX_SIZE}, got size ${o.size}`,
+        `${MINESWEEPER_ID}: the compact template supports boards up to ${COMPACT_MAX_SIZE}x${COMPACT_MAX_SIZE}, ` +
+          `got size ${o.size}`,
       );
     }
     if (o.template === 'compact' && mines > COMPACT_MAX_NUMBER) {
       throw badInput(
-        `${MINESWEEPER_ID}: the compact template states the mine count as a number word (max ${COMPACT_MAX_NUMBER}), got ${mines} mines`,
+        `${MINESWEEPER_ID}: the compact template states the mine count as a number word ` +
+          `(max ${COMPACT_MAX_NUMBER}), got ${mines} mines`,
       );
     }
     this.template = o.template;

@@ -1,7 +1,8 @@
 /**
  * MineSweeper action parsing. Full template (the reference's projection): the first `(int, int)` inside the first
  * `<action>…</action>` block, tags case-sensitive; validity is about the text only, so `(0, 3)` parses (and then
- * costs -1 as an out-of-range click). Compact: exactly two number words of the vocabulary (0..32) before `</action>`, e.g. `2 3 </action>`.
+ * costs -1 as an out-of-range click). Compact: exactly two number words of the vocabulary (0..32) before
+ * `</action>`, e.g. `2 3 </action>`.
  */
 import { isNumberWord } from '../compact.js';
 import { between, compactWords } from '../tags.js';

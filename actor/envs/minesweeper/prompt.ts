@@ -5,7 +5,7 @@
  * reflections name as mines show the word `mine` on the current board.
  */
 import { isNumberWord } from '../compact.js';
-import type { PromptContent } from '../prompt.js';
+import type { PromptContent } from '../types.js';
 
 function sizeOf(params: Readonly<Record<string, unknown>>, initialObs: string): number {
   if (typeof params.size === 'number') return params.size;
@@ -30,7 +30,8 @@ export const minesweeperPrompt: PromptContent = {
   fullHeader(params, initialObs) {
     const b = sizeOf(params, initialObs);
     const m = minesOf(params);
-    return `You are an expert Minesweeper player.
+    return (
+      `You are an expert Minesweeper player.
 The board is a ${b} by ${b} grid with ${m} hidden mines. Rows and columns are numbered from 1 to ${b}.
 
 # Cell States
@@ -45,9 +46,11 @@ Use the numbers to deduce which unopened cells hold mines and which are safe.
 
 # Reveal Rules
 Each turn you open exactly ONE unopened cell (?). What happens depends on the cell:
-- Blank (.): it opens together with every connected blank cell and the numbered cells bordering them (automatic cascade).
+- Blank (.): it opens together with every connected blank cell and the numbered cells bordering them ` +
+      `(automatic cascade).
 - Number (1-8): only that cell opens, showing its count.
-- Mine (*): the game ends at once and you lose.`;
+- Mine (*): the game ends at once and you lose.`
+    );
   },
   fullPlayInstruction: () =>
     [

@@ -6,7 +6,10 @@
  */
 import { LamerError } from '../../../shared/errors.js';
 
-/** What the player sees: -1 hidden, -2 exploded mine, -3 hidden but known to be a mine (remembered), 0..8 revealed counts. */
+/**
+ * What the player sees: -1 hidden, -2 exploded mine, -3 hidden but known to be a mine (remembered), 0..8 revealed
+ * counts.
+ */
 export interface MineView {
   size: number;
   cells: Int8Array;

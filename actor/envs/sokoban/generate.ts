@@ -248,7 +248,8 @@ export function generateLevel(seed: number, o: GenerateOptions): GeneratedLevel 
   }
   throw new LamerError(
     'RL_ERR_CONFIG',
-    `cannot generate a ${o.rows}x${o.cols} Sokoban level with ${o.boxes} boxes and a ${o.minSolution}..${o.maxSolution}-move solution ` +
+    `cannot generate a ${o.rows}x${o.cols} Sokoban level with ${o.boxes} boxes ` +
+      `and a ${o.minSolution}..${o.maxSolution}-move solution ` +
       `in ${MAX_ATTEMPTS} draws (seed ${seed}); loosen the options`,
   );
 }

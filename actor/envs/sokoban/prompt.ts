@@ -3,7 +3,7 @@
  * this project's wording. Compact: board symbols as words, moves as words, reflections `avoid <move>` and
  * `plan <moves…>` clauses.
  */
-import type { PromptContent } from '../prompt.js';
+import type { PromptContent } from '../types.js';
 import { SYMBOLS } from './board.js';
 
 const COUNT_WORDS = ['ZERO', 'ONE', 'TWO', 'THREE', 'FOUR', 'FIVE'];
@@ -35,6 +35,10 @@ You push a box by walking into it. Only one box can be pushed at a time, and box
 Neither you nor a box can pass through walls (\`#\`) or other boxes.
 A box pushed into a corner or against a wall may never move again, so plan ahead to avoid such traps.`;
 
+const REASON_LINE =
+  '- First reason step by step about the current situation: where the boxes and targets are, ' +
+  'a path that pushes a box toward a target, and traps (corners, walls) to avoid.';
+
 /** Compact reflection grammar: clauses `avoid <move>` and `plan <move>+`, in any order; may be empty. */
 function validReflection(words: readonly string[]): boolean {
   let i = 0;
@@ -62,12 +66,12 @@ export const sokobanPrompt: PromptContent = {
     return n === 1
       ? [
           `Now it's your turn: choose your next ONE action.`,
-          '- First reason step by step about the current situation: where the boxes and targets are, a path that pushes a box toward a target, and traps (corners, walls) to avoid.',
+          REASON_LINE,
           '- Then give one admissible action inside <action> </action> tags.',
         ].join('\n')
       : [
           `Now it's your turn: choose your next ${count} actions.`,
-          '- First reason step by step about the current situation: where the boxes and targets are, a path that pushes a box toward a target, and traps (corners, walls) to avoid.',
+          REASON_LINE,
           `- Then give ${count.toLowerCase()} admissible actions inside <action> </action> tags, separated by commas.`,
         ].join('\n');
   },

@@ -83,7 +83,8 @@ export class WebShopEnv implements TextEnv {
         : syntheticCatalogue(o.catalogSeed, o.products, o.valGoals);
     if (o.goalIndex !== undefined && o.goalIndex >= this.catalogue.goals.length) {
       throw badInput(
-        `${WEBSHOP_ID}: option 'goalIndex' ${o.goalIndex} is out of range (the catalogue has ${this.catalogue.goals.length} goals)`,
+        `${WEBSHOP_ID}: option 'goalIndex' ${o.goalIndex} is out of range ` +
+          `(the catalogue has ${this.catalogue.goals.length} goals)`,
       );
     }
     this.fixedGoal = o.goalIndex;

@@ -14,8 +14,7 @@
  * <hist> … </hist> <page> … </page> <remark>`.
  */
 import { badInput } from '../../../shared/errors.js';
-import type { PromptContent } from '../prompt.js';
-import type { PromptContext, TextEnv } from '../types.js';
+import type { PromptContent, PromptContext, TextEnv } from '../types.js';
 import { WEBSHOP_COMPACT_WORDS, compactText, inWebShopVocabulary, priceWords } from './compact.js';
 import { instructionOf, type WebShopEnv, WEBSHOP_ID } from './env.js';
 import { choiceMarker, splitAction } from './parse.js';
@@ -30,12 +29,13 @@ import {
   memoryBlocks,
   trialWord,
   type HistoryFormat,
-} from './text-prompt.js';
+} from '../common/text-prompt.js';
 
 const ROLE = 'You are an expert autonomous shopper in the WebShop e-commerce environment.';
 const PLAY_INSTRUCTION = [
   "Now it's your turn to take one action for the current step.",
-  'First reason step by step about the current situation and which admissible action brings you closest to buying the requested product.',
+  'First reason step by step about the current situation and which admissible action brings you closest to ' +
+    'buying the requested product.',
   'Then give exactly one admissible action inside <action> </action> tags.',
 ].join('\n');
 

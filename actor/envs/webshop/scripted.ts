@@ -6,8 +6,7 @@
  * uses the goal's target product id. `noise` replaces an action by a random admissible one.
  */
 import type { Rng } from '../../../shared/rng.js';
-import type { ScriptedPolicy } from '../scripted.js';
-import type { EpisodeLog, TextEnv } from '../types.js';
+import type { EpisodeLog, ScriptedPolicy, TextEnv } from '../types.js';
 import { compactText } from './compact.js';
 import { instructionOf, type WebShopEnv } from './env.js';
 import { INSTRUCTION_LEADS } from './lexicon.js';
@@ -128,7 +127,8 @@ export const webshopScripted: ScriptedPolicy = {
     const bound = priceBound(instruction);
     const bought = log.steps.some((s) => s.action === 'click[buy now]');
     const reasoning = bought
-      ? 'I bought a product that did not match every requirement of the instruction; I should have checked its features, options and price first.'
+      ? 'I bought a product that did not match every requirement of the instruction; ' +
+        'I should have checked its features, options and price first.'
       : 'I never bought anything: I spent my actions browsing instead of committing to a matching product.';
     const full = [
       `Search for "${phrase}".`,

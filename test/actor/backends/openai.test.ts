@@ -115,7 +115,9 @@ const REQ = {
 };
 
 describe('OpenAIBackend', () => {
-  it('sends the sampling parameters, seed, stop and log-prob request, and returns text with per-token log-probs', async () => {
+  const sendsEverything =
+    'sends the sampling parameters, seed, stop and log-prob request, and returns text with per-token log-probs';
+  it(sendsEverything, async () => {
     const f = await fake(() => ({
       body: completion(' 2 3 </action>', [
         [' 2', -0.5],
@@ -268,7 +270,9 @@ describe('OpenAIBackend', () => {
     );
   });
 
-  it('missing log-probs: text comes back without tokens, and trial rows say hasLogp false with no behaviour log-probs', async () => {
+  const missingLogprobs =
+    'missing log-probs: text comes back without tokens, and trial rows say hasLogp false with no behaviour log-probs';
+  it(missingLogprobs, async () => {
     const f = await fake(() => ({ body: completion(' 2 2 </action>') }));
     const b = backend(f.url);
     const out = await b.complete(REQ);
@@ -378,7 +382,9 @@ describe('OpenAIBackend', () => {
     expect(bpe.behavLogp.length).toBe(0);
   });
 
-  it('full template: the whole prompt goes to the server and rows carry text only (the learner cannot train on them)', async () => {
+  const fullTemplateText =
+    'full template: the whole prompt goes to the server and rows carry text only (the learner cannot train on them)';
+  it(fullTemplateText, async () => {
     const f = await fake(() => ({
       body: completion('<action>(2, 3)</action>', [
         ['<action>(2,', -0.1],

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { checkEnv } from '../../../actor/envs/check-env.js';
 import { MineSweeperEnv } from '../../../actor/envs/minesweeper/env.js';
+import { minesweeperSpec } from '../../../actor/envs/minesweeper/spec.js';
 import { registerEnv } from '../../../actor/envs/registry.js';
 import { SokobanEnv } from '../../../actor/envs/sokoban/env.js';
-import type { StepResult } from '../../../actor/envs/types.js';
+import { sokobanSpec } from '../../../actor/envs/sokoban/spec.js';
+import type { EnvSpec, StepResult } from '../../../actor/envs/types.js';
 
 describe('env checker: 1,000 seeds per env', () => {
   it('Sokoban (full template, 3 moves per turn) passes; every level solved by the solver', () => {
@@ -95,10 +97,13 @@ class BadEpisodeInfo extends MineSweeperEnv {
     return r.terminated ? { ...r, info: { ...r.info, episode: { r: 0, l: 0 } } } : r;
   }
 }
-registerEnv('test/NondeterministicReset-v0', (o) => new NondeterministicReset(o), { description: 'broken' });
-registerEnv('test/ForgetfulRestart-v0', (o) => new ForgetfulRestart(o), { description: 'broken' });
-registerEnv('test/GenerousRewards-v0', (o) => new GenerousRewards(o), { description: 'broken' });
-registerEnv('test/BadEpisodeInfo-v0', (o) => new BadEpisodeInfo(o), { description: 'broken' });
+// Registered under their own ids with the wrapped env's spec; the envs still report the wrapped env's id.
+const broken = (spec: EnvSpec, id: string, make: EnvSpec['make']) =>
+  registerEnv({ ...spec, id, aliases: [], description: 'broken', make });
+broken(minesweeperSpec, 'test/NondeterministicReset-v0', (o) => new NondeterministicReset(o));
+broken(minesweeperSpec, 'test/ForgetfulRestart-v0', (o) => new ForgetfulRestart(o));
+broken(sokobanSpec, 'test/GenerousRewards-v0', (o) => new GenerousRewards(o));
+broken(minesweeperSpec, 'test/BadEpisodeInfo-v0', (o) => new BadEpisodeInfo(o));
 
 describe('env checker catches broken envs', () => {
   it('non-deterministic reset', () => {

@@ -64,7 +64,8 @@ describe('full template: play prompts', () => {
     const build = (memory: MemoryMode) => buildPrompt(env, ctxOf(env, initialObs, { memory, episode: 2, past }));
     const refl = build('reflection');
     expect(refl).toContain('On trial #1 the task was NOT completed. Your reflection on that trial:\nfirst lesson');
-    expect(refl).toContain('On trial #2 the task was NOT completed. Your reflection on that trial:\n'); // empty block kept
+    // The empty block is kept.
+    expect(refl).toContain('On trial #2 the task was NOT completed. Your reflection on that trial:\n');
     expect(refl).not.toContain('Action 1:');
     const traj = build('trajectory');
     expect(traj).toContain('On trial #1 you took these actions:\nAction 1: (1, 1)\nObservation 1: ...');
@@ -211,7 +212,9 @@ describe('compact template', () => {
     }
   });
 
-  it('stays short: a 6x6 MineSweeper play prompt with 2 reflections and a 3-turn window is well under 200 words', () => {
+  const staysShort =
+    'stays short: a 6x6 MineSweeper play prompt with 2 reflections and a 3-turn window is well under 200 words';
+  it(staysShort, () => {
     const env = makeEnv('minesweeper', { template: 'compact' });
     const initialObs = env.reset({ seed: 1 }).obs;
     const steps = fakeSteps(5).map((s) => ({ ...s, obs: initialObs }));
@@ -277,7 +280,10 @@ describe('compact template', () => {
     expect(noReflect).toContain('<trial> 1 <trial> 2 <hist> </hist>');
   });
 
-  it("MineSweeper draws the cells the policy's own reflections name as mines onto the current board (option memoryOnBoard)", () => {
+  const memoryOnBoard =
+    "MineSweeper draws the cells the policy's own reflections name as mines onto the current board " +
+    '(option memoryOnBoard)';
+  it(memoryOnBoard, () => {
     const initialObs = makeEnv('minesweeper', { template: 'compact' }).reset({ seed: 1 }).obs;
     const rows = initialObs.split('\n').map((l) =>
       l
@@ -304,7 +310,8 @@ describe('compact template', () => {
       current: { steps: [], won: false },
       past,
     });
-    const cellAt = (p: string, [r, c]: [number, number]) => p.split(' ')[4 + (r - 1) * 7 + (c - 1)]; // header 3 words, <board>, 6 cells + <nl> per row
+    // Header 3 words, <board>, 6 cells + <nl> per row.
+    const cellAt = (p: string, [r, c]: [number, number]) => p.split(' ')[4 + (r - 1) * 7 + (c - 1)];
     const drawn = buildPrompt(makeEnv('minesweeper', { template: 'compact' }), ctx('reflection'));
     const text = buildPrompt(makeEnv('minesweeper', { template: 'compact', memoryOnBoard: false }), ctx('reflection'));
     expect(cellAt(drawn, h1)).toBe('mine');
@@ -313,7 +320,8 @@ describe('compact template', () => {
     expect(cellAt(drawn, o)).toBe(rows[o[0] - 1][o[1] - 1]);
     expect(drawn.split(' ').filter((w) => w === 'mine')).toHaveLength(3); // the board cell + the two <mem> clauses
     expect(drawn.split(' ').length).toBe(text.split(' ').length); // the cell is replaced, positions stay fixed
-    // The text memory stays; trajectory-only memory has no reflection to draw; reflect prompts and the full template are untouched.
+    // The text memory stays; trajectory-only memory has no reflection to draw; reflect prompts and the full template
+    // are untouched.
     expect(drawn).toContain(`<mem> mine ${h1[0]} ${h1[1]} safe ${h2[0]} ${h2[1]} </mem>`);
     expect(cellAt(buildPrompt(makeEnv('minesweeper', { template: 'compact' }), ctx('trajectory')), h1)).toBe('?');
     expect(buildPrompt(makeEnv('minesweeper', { template: 'compact' }), ctx('reflection', 'reflect'))).toBe(

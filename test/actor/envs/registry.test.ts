@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { listEnvs, makeEnv, registerEnv, resolveEnvId } from '../../../actor/envs/registry.js';
+import { envSpec, listEnvs, makeEnv, registerEnv, resolveEnvId } from '../../../actor/envs/registry.js';
 import { SokobanEnv } from '../../../actor/envs/sokoban/env.js';
+import { sokobanSpec } from '../../../actor/envs/sokoban/spec.js';
 
 describe('env registry', () => {
   it('makes envs by id or alias, passing options through', () => {
@@ -20,7 +21,10 @@ describe('env registry', () => {
     } catch (e) {
       expect((e as { code: string }).code).toBe('RL_ERR_UNKNOWN_ENV');
       expect((e as Error).message).toMatch(
-        /unknown environment 'lamer\/WebShop-v9'; known: .*lamer\/MineSweeper-v0 \(minesweeper\).*lamer\/Sokoban-v0 \(sokoban\)/,
+        new RegExp(
+          /unknown environment 'lamer\/WebShop-v9'; known: .*lamer\/MineSweeper-v0 \(minesweeper\)/.source +
+            /.*lamer\/Sokoban-v0 \(sokoban\)/.source,
+        ),
       );
     }
   });
@@ -33,18 +37,20 @@ describe('env registry', () => {
   });
 
   it('registers new envs data-driven and refuses duplicate ids, aliases and malformed ids', () => {
-    registerEnv('test/Tiny-v0', (o) => new SokobanEnv(o), { description: 'test', aliases: ['tiny'] });
+    const spec = (id: string, description: string, aliases: string[] = []) => ({
+      ...sokobanSpec,
+      id,
+      description,
+      aliases,
+      make: (o: Record<string, unknown>) => new SokobanEnv(o),
+    });
+    registerEnv(spec('test/Tiny-v0', 'test', ['tiny']));
     expect(resolveEnvId('tiny')).toBe('test/Tiny-v0');
     expect(listEnvs().map((e) => e.id)).toContain('test/Tiny-v0');
-    expect(() => registerEnv('test/Tiny-v0', (o) => new SokobanEnv(o), { description: 'again' })).toThrow(
-      /already registered/,
-    );
-    expect(() =>
-      registerEnv('test/Other-v0', (o) => new SokobanEnv(o), { description: 'x', aliases: ['sokoban'] }),
-    ).toThrow(/alias 'sokoban' is already taken/);
-    expect(() => registerEnv('NoNamespace', (o) => new SokobanEnv(o), { description: 'x' })).toThrow(
-      /namespace\/Name-vN/,
-    );
+    expect(envSpec('TINY').description).toBe('test');
+    expect(() => registerEnv(spec('test/Tiny-v0', 'again'))).toThrow(/already registered/);
+    expect(() => registerEnv(spec('test/Other-v0', 'x', ['sokoban']))).toThrow(/alias 'sokoban' is already taken/);
+    expect(() => registerEnv(spec('NoNamespace', 'x'))).toThrow(/namespace\/Name-vN/);
   });
 
   it('lists envs sorted with descriptions', () => {

@@ -22,7 +22,8 @@ describe('ALFWorld feedback texts', () => {
   it('first observation: banner, room overview, task', () => {
     expect(initialObservation(smallRoom())).toBe(
       '-= Welcome to TextWorld, ALFRED! =-\n\nYou are in the middle of a room. ' +
-        'Looking quickly around you, you see a cabinet 1, a countertop 1, a desk 1, a fridge 1, a microwave 1, and a sinkbasin 1.' +
+        'Looking quickly around you, you see a cabinet 1, a countertop 1, a desk 1, a fridge 1, ' +
+        'a microwave 1, and a sinkbasin 1.' +
         '\n\nYour task is to: put a apple in fridge.',
     );
   });

@@ -53,7 +53,9 @@ describe('ALFWorld env', () => {
     expect(env.snapshot()).toEqual(smallRoom());
   });
 
-  it('parsing: first <action> to first </action>, lower-cased; missing tags send the last 30 characters (invalid)', () => {
+  const parsing =
+    'parsing: first <action> to first </action>, lower-cased; missing tags send the last 30 characters (invalid)';
+  it(parsing, () => {
     const env = new AlfWorldEnv();
     env.resetToState(smallRoom());
     expect(env.step('<ACTION> Go To Desk 1 </ACTION><action>look</action>').info).toMatchObject({

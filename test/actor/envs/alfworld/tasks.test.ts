@@ -135,7 +135,8 @@ describe('ALFWorld splits and task types', () => {
     expect(id.every((s) => s >= 2 ** 16 && alfworldSplit(s) === 'valid_id')).toBe(true);
     expect(ood.every((s) => alfworldSplit(s) === 'valid_ood')).toBe(true);
     const all = alfworldValidationSeeds('valid_all', 12).map((seed) => alfworldTaskType(seed));
-    for (const t of TASK_TYPES) expect(all.filter((x) => x === t)).toHaveLength(2); // consecutive seeds cycle the six types
+    // Consecutive seeds cycle the six types.
+    for (const t of TASK_TYPES) expect(all.filter((x) => x === t)).toHaveLength(2);
     expect(alfworldTaskType(generateHousehold(70001))).toBe(alfworldTaskType(70001));
   });
 

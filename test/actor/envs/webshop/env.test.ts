@@ -80,7 +80,8 @@ describe('WebShop pages and actions', () => {
     expect(obs.startsWith("'Back to Search' [SEP] '< Prev' [SEP] ")).toBe(true);
     expect(
       obs.endsWith(
-        `'${p.title}' [SEP] 'Price: ${p.priceTag}' [SEP] 'Rating: ${p.rating}' [SEP] 'Description' [SEP] 'Features' [SEP] 'Reviews' [SEP] 'Buy Now'`,
+        `'${p.title}' [SEP] 'Price: ${p.priceTag}' [SEP] 'Rating: ${p.rating}' [SEP] ` +
+          "'Description' [SEP] 'Features' [SEP] 'Reviews' [SEP] 'Buy Now'",
       ),
     ).toBe(true);
     const [name, values] = Object.entries(p.options)[0];
@@ -179,7 +180,9 @@ describe('WebShop pages and actions', () => {
     expect(env.siteView().state).toMatchObject({ page: 'search', results: [], asin: null });
   });
 
-  it('full template parsing: lower-cased, first <action> to first </action>; missing tags send the last 20 characters', () => {
+  const fullParsing =
+    'full template parsing: lower-cased, first <action> to first </action>; missing tags send the last 20 characters';
+  it(fullParsing, () => {
     const env = new WebShopEnv();
     env.reset({ seed: 1 });
     const r1 = env.step('Reasoning...\n<ACTION>Search[Green Tea]</ACTION> and <action>click[search]</action>');

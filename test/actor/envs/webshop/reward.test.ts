@@ -96,7 +96,9 @@ describe('WebShop purchase score', () => {
     expect(optionMatches(p, ['navy blue'], { color: 'light blue' })).toBe(1);
   });
 
-  it('r_type: 1 on a shared query, category or title, 0.5 on a weak title overlap, 0.1 below 10%, 0 with no shared noun', () => {
+  const rType =
+    'r_type: 1 on a shared query, category or title, 0.5 on a weak title overlap, 0.1 below 10%, 0 with no shared noun';
+  it(rType, () => {
     const g = goal();
     expect(typeReward(product(), g, NOUNS).rType).toBe(1);
     const other = (nouns: string[], query: string, cat: string) =>

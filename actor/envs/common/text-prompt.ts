@@ -1,10 +1,11 @@
 /**
- * Prompt pieces shared by the two text-world envs (WebShop and ALFWorld; ALFWorld imports them from here):
- * the full template's history, memory and current-trial blocks (docs/method.md §2.4–§2.6) and the compact
- * template's trial/memory/history words. The board-game skeleton in ../prompt.ts cannot be reused for them:
- * their prompts end with the admissible actions of the current state, which only the env instance knows.
+ * Prompt pieces shared by the text-world envs (WebShop, ALFWorld) and, for the reflect instructions and compact
+ * trial words, the board-game skeleton in ../prompt.ts: the full template's history, memory and current-trial
+ * blocks (docs/method.md §2.4–§2.6) and the compact template's trial/memory/history words. The text-world envs
+ * cannot reuse the skeleton itself: their prompts end with the admissible actions of the current state, which only
+ * the env instance knows.
  */
-import { LamerError } from '../../../shared/errors.js';
+import { badInput } from '../../../shared/errors.js';
 import { COMPACT_MAX_NUMBER } from '../compact.js';
 import type { EpisodeLog, MemoryMode, PromptContext } from '../types.js';
 
@@ -45,7 +46,10 @@ export function memoryBlocks(past: readonly EpisodeLog[], memory: MemoryMode, fm
         case 'trajectory':
           return `\n\nOn trial #${k} your last actions and observations were:\n${hist()}\nThe task was NOT completed.`;
         case 'both':
-          return `\n\nOn trial #${k} your last actions and observations were:\n${hist()}\nThe task was NOT completed.${refl}`;
+          return (
+            `\n\nOn trial #${k} your last actions and observations were:\n${hist()}\n` +
+            `The task was NOT completed.${refl}`
+          );
       }
     })
     .join('');
@@ -74,7 +78,7 @@ export function admissibleBlock(actions: readonly string[]): string {
   return `[\n${actions.map((a) => `'${a}',`).join('\n')}\n]`;
 }
 
-/** Closing instructions of a full reflect prompt (same for both envs). */
+/** The task and closing instructions of a full reflect prompt (the same for every env). */
 export const REFLECT_TASK =
   'You will see the record of an earlier attempt. Reflect on it: find the mistakes or wasted actions, ' +
   'then work out a short, better plan that starts again from the original initial state.';
@@ -83,16 +87,14 @@ export const REFLECT_INSTRUCTIONS = [
   'Now reflect on that attempt and plan the next one.',
   '- First reason step by step about the strategy you followed and where it went wrong or could have been better.',
   '- Then write a short new plan that fixes the mistake, naming the specific actions you should take.',
-  '- End your response with the reflection and the plan inside <remark> </remark> tags; they will guide your next trial.',
+  '- End your response with the reflection and the plan inside <remark> </remark> tags; ' +
+    'they will guide your next trial.',
 ].join('\n');
 
 /** A trial number as a compact number word. */
 export function trialWord(k: number): string {
   if (k > COMPACT_MAX_NUMBER)
-    throw new LamerError(
-      'RL_ERR_BAD_INPUT',
-      `compact template: trial #${k} exceeds the number vocabulary (max ${COMPACT_MAX_NUMBER})`,
-    );
+    throw badInput(`compact template: trial #${k} exceeds the number vocabulary (max ${COMPACT_MAX_NUMBER})`);
   return String(k);
 }
 
