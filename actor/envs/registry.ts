@@ -43,6 +43,15 @@ export function envSpec(idOrAlias: string): EnvSpec {
   return specs.get(resolveEnvId(idOrAlias)) as EnvSpec;
 }
 
+/**
+ * The env's options with its defaults filled in (as the env would resolve them), for cache keys. Options the spec
+ * has no schema for are returned as given.
+ */
+export function resolvedEnvOptions(id: string, options: Record<string, unknown> = {}): unknown {
+  const schema = envSpec(id).options;
+  return schema ? schema.parse(options) : options;
+}
+
 /** Registered specs in registration order. */
 export function envSpecs(): EnvSpec[] {
   return [...specs.values()];

@@ -208,6 +208,11 @@ export interface EnvSpec {
   /** One line for `--help` and README tables. */
   description: string;
   make: EnvFactory;
+  /**
+   * The construction options with their defaults (the schema the env validates with): what a base model's cache
+   * key hashes, so that changing an env default invalidates cached models built under the old one.
+   */
+  options?: z.ZodType;
   /** Prompt text, reflection parsing and the compact vocabulary. */
   prompt: PromptContent;
   /**

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDemoTrial, runModelTrials, type TrialSettings } from '../../actor/local-trials.js';
 import { compactVocabulary } from '../../actor/envs/prompt.js';
+import { resolvedEnvOptions } from '../../actor/envs/registry.js';
 import { TrainerClient } from '../../learner/trainer-client.js';
 import { evalTaskSeed } from '../../learner/task-book.js';
 import type { Config } from '../../shared/config.js';
@@ -51,11 +52,13 @@ export function trialSettings(cfg: Config, nCtx: number): TrialSettings {
 
 /**
  * Everything that changes the base model, hashed into its cache key (`v` = demonstration version:
- * 2 = board first, 3 = memory-keyed demonstrations).
+ * 2 = board first, 3 = memory-keyed demonstrations). The env's options enter resolved, defaults filled in, so a
+ * changed env default (e.g. `memoryOnBoard`) builds a new base model instead of reusing one made under the old.
  */
 function cacheKey(cfg: Config): string {
   const material = {
     env: cfg.env,
+    envResolved: resolvedEnvOptions(cfg.env.id, { ...cfg.env.options, template: cfg.env.template }),
     model: { ...cfg.model, init: undefined },
     pretrain: { ...cfg.pretrain, cacheDir: undefined },
     seed: cfg.run.seed,

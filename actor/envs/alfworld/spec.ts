@@ -2,7 +2,7 @@
 import { seededReplay } from '../common/seeded-replay.js';
 import type { CheckedEpisode, EnvSpec, RuleCheck } from '../types.js';
 import { NOTHING_HAPPENS } from './engine.js';
-import { ALFWORLD_ID, AlfWorldEnv, type AlfWorldOptions } from './env.js';
+import { ALFWORLD_ID, AlfWorldEnv, type AlfWorldOptions, AlfWorldOptionsSchema } from './env.js';
 import { alfworldPromptContent, buildAlfworldPrompt } from './prompt.js';
 import { alfworldEvalReport } from './report.js';
 import { alfworldScripted } from './scripted.js';
@@ -32,6 +32,7 @@ export const alfworldSpec: EnvSpec = {
   description:
     'ALFWorld text households (LaMer): six task types; train on Pick/Look/Clean/Heat, Cool/Pick2 out of distribution',
   make: (o) => new AlfWorldEnv(o as AlfWorldOptions),
+  options: AlfWorldOptionsSchema,
   prompt: alfworldPromptContent,
   buildPrompt: buildAlfworldPrompt,
   scripted: alfworldScripted,

@@ -1,7 +1,7 @@
 /** MineSweeper's `EnvSpec`: everything the registry and the central env modules know about it. */
 import { z } from 'zod';
 import type { CheckedEpisode, EnvSpec, RuleCheck } from '../types.js';
-import { MINESWEEPER_ID, MineSweeperEnv, type MineSweeperOptions } from './env.js';
+import { MINESWEEPER_ID, MineSweeperEnv, type MineSweeperOptions, MineSweeperOptionsSchema } from './env.js';
 import { minesweeperPrompt } from './prompt.js';
 import { minesweeperScripted } from './scripted.js';
 
@@ -48,6 +48,7 @@ export const minesweeperSpec: EnvSpec = {
   aliases: ['minesweeper'],
   description: 'MineSweeper 6x6, 3 mines (LaMer): reveal every safe cell; the first click is automatic',
   make: (o) => new MineSweeperEnv(o as MineSweeperOptions),
+  options: MineSweeperOptionsSchema,
   prompt: minesweeperPrompt,
   scripted: minesweeperScripted,
   checkRules,

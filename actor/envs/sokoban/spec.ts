@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { CheckedEpisode, EnvSpec, RuleCheck } from '../types.js';
 import { parseBoard } from './board.js';
-import { SOKOBAN_ID, SokobanEnv, type SokobanOptions } from './env.js';
+import { SOKOBAN_ID, SokobanEnv, type SokobanOptions, SokobanOptionsSchema } from './env.js';
 import { sokobanPrompt } from './prompt.js';
 import { sokobanScripted } from './scripted.js';
 
@@ -57,6 +57,7 @@ export const sokobanSpec: EnvSpec = {
   aliases: ['sokoban'],
   description: 'Sokoban 6x6, 2 boxes (LaMer): push boxes onto targets; dead ends and a 30-move limit end an episode',
   make: (o) => new SokobanEnv(o as SokobanOptions),
+  options: SokobanOptionsSchema,
   prompt: sokobanPrompt,
   scripted: sokobanScripted,
   checkRules,

@@ -1,7 +1,7 @@
 /** WebShop's `EnvSpec`: everything the registry and the central env modules know about it. */
 import { seededReplay } from '../common/seeded-replay.js';
 import type { CheckedEpisode, EnvSpec, RuleCheck } from '../types.js';
-import { WEBSHOP_ID, WebShopEnv, type WebShopOptions } from './env.js';
+import { WEBSHOP_ID, WebShopEnv, type WebShopOptions, WebShopOptionsSchema } from './env.js';
 import { buildWebShopPrompt, webshopPromptContent } from './prompt.js';
 import { webshopScripted } from './scripted.js';
 
@@ -37,6 +37,7 @@ export const webshopSpec: EnvSpec = {
     'WebShop (LaMer): search a 1,000-product catalogue, open items, choose options and buy what the instruction ' +
     'asks for',
   make: (o) => new WebShopEnv(o as WebShopOptions),
+  options: WebShopOptionsSchema,
   prompt: webshopPromptContent,
   buildPrompt: buildWebShopPrompt,
   scripted: webshopScripted,

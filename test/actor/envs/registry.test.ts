@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { envSpec, listEnvs, makeEnv, registerEnv, resolveEnvId } from '../../../actor/envs/registry.js';
+import {
+  envSpec,
+  envSpecs,
+  listEnvs,
+  makeEnv,
+  registerEnv,
+  resolvedEnvOptions,
+  resolveEnvId,
+} from '../../../actor/envs/registry.js';
 import { SokobanEnv } from '../../../actor/envs/sokoban/env.js';
 import { sokobanSpec } from '../../../actor/envs/sokoban/spec.js';
 
@@ -51,6 +59,16 @@ describe('env registry', () => {
     expect(() => registerEnv(spec('test/Tiny-v0', 'again'))).toThrow(/already registered/);
     expect(() => registerEnv(spec('test/Other-v0', 'x', ['sokoban']))).toThrow(/alias 'sokoban' is already taken/);
     expect(() => registerEnv(spec('NoNamespace', 'x'))).toThrow(/namespace\/Name-vN/);
+  });
+
+  it('resolves options with their defaults (what a base model cache key hashes) for every env', () => {
+    for (const spec of envSpecs()) expect(spec.options, spec.id).toBeDefined();
+    const ms = resolvedEnvOptions('minesweeper', { template: 'compact', mines: 4 }) as Record<string, unknown>;
+    expect(ms).toMatchObject({ template: 'compact', mines: 4, size: 6, memoryOnBoard: true });
+    expect(ms.wastedClickReward).toBe(-1);
+    // Given or defaulted, the same resolved options.
+    expect(resolvedEnvOptions('minesweeper', { template: 'compact', mines: 4, size: 6 })).toEqual(ms);
+    expect(() => resolvedEnvOptions('minesweeper', { mines: 'many' })).toThrow();
   });
 
   it('lists envs sorted with descriptions', () => {
