@@ -86,12 +86,13 @@ describe('LearnerClient delivery', () => {
     expect(acks.every((a) => a.status === 'committed')).toBe(true);
     expect(maxInFlight).toBeLessThanOrEqual(2);
     expect(h.server.metrics().creditViolations).toBe(0);
-    h.server.setCredit('actor-1', 0);
+    // Credit is a protocol message like any other: the learner sends it through its ordinary send path.
+    expect(h.server.send('actor-1', { type: 'credit', n: 0 })).toBe(true);
     await new Promise((r) => setTimeout(r, 50));
     const receipt = await c.enqueueTrial(sampleTrialBody(99));
     await new Promise((r) => setTimeout(r, 150));
     expect(h.ledger.status(receipt.key)).toBe('absent');
-    h.server.setCredit('actor-1', 2);
+    expect(h.server.send('actor-1', { type: 'credit', n: 2 })).toBe(true);
     expect((await receipt.acked).status).toBe('committed');
   });
 

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { Packr } from 'msgpackr';
 import { LearnerClient } from '../../actor/learner-client.js';
 import { Outbox } from '../../actor/outbox.js';
+import { PolicyPublisher } from '../../learner/publisher.js';
 import { CloseCode } from '../../proto/wire.js';
 import { encode } from '../../proto/codec.js';
 import { toTensor, type Trial } from '../../proto/messages.js';
@@ -311,20 +312,31 @@ describe('trial ingest: ack after commit, exactly once', () => {
     expect(h.server.metrics().internalErr).toBe(1);
   });
 
-  it('send, broadcast, setCredit and close(1001)', async () => {
+  it('send reaches one actor, published weights reach every ready one, close() closes all with 1001', async () => {
     h = await startHarness({ creditWindow: 4 });
     const a = await RawClient.ready(h.server.url, 'actor-a');
     const b = await RawClient.ready(h.server.url, 'actor-b');
+    const waiting = await RawClient.open(h.server.url, 'actor-c'); // no hello yet: not a peer for anything
     expect(h.server.send('actor-a', { type: 'bye', reason: 'direct' })).toBe(true);
     expect(h.server.send('nobody', { type: 'bye', reason: 'x' })).toBe(false);
+    expect(h.server.send('actor-c', { type: 'bye', reason: 'x' })).toBe(false);
     expect(await a.next()).toEqual({ type: 'bye', reason: 'direct' });
-    expect(h.server.broadcast({ type: 'heartbeat', t: 5 })).toBe(2);
-    expect(await b.next()).toEqual({ type: 'heartbeat', t: 5 });
-    expect(h.server.setCredit('actor-b', 100)).toBe(true);
-    expect(await b.next()).toEqual({ type: 'credit', n: 4 });
+    expect(h.server.send('actor-b', { type: 'credit', n: 2 })).toBe(true);
+    expect(await b.next()).toEqual({ type: 'credit', n: 2 });
+    // Weights go out through the real fan-out: the publisher over the server's ready connections.
+    const pub = new PolicyPublisher({ peers: () => h!.server.connections() });
+    try {
+      pub.publish({ policyVersion: 4, learnerEpoch: 1, config: {}, weights: toTensor(new Float32Array([1, 2, 3])) });
+      for (const c of [a, b]) expect(await c.next()).toMatchObject({ type: 'policy', policyVersion: 4 });
+      expect(pub.stats().sent).toBe(2);
+    } finally {
+      pub.close();
+    }
+    expect(waiting.messages).toEqual([]);
     await h.server.close();
     expect((await a.closed).code).toBe(CloseCode.GOING_AWAY);
     expect((await b.closed).code).toBe(CloseCode.GOING_AWAY);
+    expect((await waiting.closed).code).toBe(CloseCode.GOING_AWAY);
   });
 
   it('keeps serving others while an upgrade request hangs half-sent (slowloris)', async () => {
