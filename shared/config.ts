@@ -169,6 +169,12 @@ export const LearnerSchema = z.strictObject({
     .describe(
       'deadline of a checkpoint save and of a ledger fdatasync; past it the run stops with the reason (0 = none)',
     ),
+  sendTimeoutSec: int(0)
+    .default(60)
+    .describe(
+      'deadline of each WebSocket send, learner to actor and actor to learner: a send the peer has not taken ' +
+        'within it closes the connection with 4005 (the actor reconnects and resends its outbox; 0 = none)',
+    ),
 });
 
 export const LedgerSchema = z.strictObject({

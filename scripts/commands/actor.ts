@@ -25,6 +25,12 @@ export function register(program: Command): void {
       parseIntOption('give-up-after', 0),
       600,
     )
+    .option(
+      '--send-timeout <seconds>',
+      'a send the learner has not taken within this closes the connection (4005) and reconnects (0 = no deadline)',
+      parseIntOption('send-timeout', 0),
+      60,
+    )
     .option('--trial-log <file>', 'append a durable JSON line per completed trial and per ack (read by `lamer chaos`)')
     .option('--log-level <level>', 'log level', 'info')
     .option(
@@ -63,6 +69,7 @@ export function register(program: Command): void {
         outboxDir?: string;
         logLevel: string;
         giveUpAfter: number;
+        sendTimeout: number;
         trialLog?: string;
         metricsListen?: string;
         backend?: 'onnx' | 'openai';
@@ -118,6 +125,7 @@ export function register(program: Command): void {
           groupsInFlight: o.groups,
           maxBatch: o.maxBatch,
           giveUpAfterMs: o.giveUpAfter * 1000,
+          sendTimeoutMs: o.sendTimeout * 1000,
           trialLog: o.trialLog,
           backend,
           tls: o.ca ? { ca: readFileSync(o.ca) } : undefined,

@@ -176,6 +176,8 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
         String(config.actor.maxBatch),
         '--outbox-dir',
         outbox,
+        '--send-timeout',
+        String(config.learner.sendTimeoutSec),
         '--log-level',
         config.log.level,
         // policy.backend=openai: the actors generate with the configured server (the API key stays in the environment).
