@@ -42,7 +42,7 @@ describe('learner send deadline', () => {
   it('closes the connection of a peer that stopped reading once a send is overdue, and logs who and how long', async () => {
     const { logger, warnings } = recordingLogger();
     // Heartbeats slower than the deadline: the close must come from the send deadline, not from silence.
-    h = await startHarness({ sendTimeoutMs: 400, heartbeatMs: 2000, logger });
+    h = await startHarness({ sendTimeoutMs: 1000, heartbeatMs: 2000, logger });
     const bystander = await RawClient.ready(h.server.url, 'bystander');
     const stalled = await RawClient.ready(h.server.url, 'stalled');
     (stalled.ws as unknown as { _socket: Socket })._socket.pause(); // stops reading, connection stays up
@@ -52,12 +52,12 @@ describe('learner send deadline', () => {
     pub.publish({ policyVersion: 4, learnerEpoch: 1, config: {}, weights: bigWeights(1) });
     await until(() => h!.server.connection('stalled') === undefined, 5000);
     const elapsed = Date.now() - t0;
-    expect(elapsed).toBeGreaterThanOrEqual(400);
+    expect(elapsed).toBeGreaterThanOrEqual(1000);
     expect(h.server.metrics()).toMatchObject({ sendTimeouts: 1, heartbeatTimeouts: 0, slowReaders: 0 });
     const w = warnings.find((x) => x.obj.actorId === 'stalled');
     expect(w?.msg).toMatch(/did not complete in time/);
-    expect(w?.obj).toMatchObject({ limitMs: 400, remoteAddress: '127.0.0.1' });
-    expect(w?.obj.waitedMs as number).toBeGreaterThan(400);
+    expect(w?.obj).toMatchObject({ limitMs: 1000, remoteAddress: '127.0.0.1' });
+    expect(w?.obj.waitedMs as number).toBeGreaterThan(1000);
     // The bystander got the weights and is still served.
     await until(() => bystander.messages.some((m) => m.type === 'policy'), 5000);
     bystander.send({ type: 'heartbeat', t: 9 });
@@ -74,7 +74,7 @@ describe('learner send deadline', () => {
     const pub = new PolicyPublisher({ peers: () => h!.server.connections(), sweepMs: 20 });
     pubs.push(pub);
     pub.publish({ policyVersion: 4, learnerEpoch: 1, config: {}, weights: bigWeights(1) });
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 1500));
     // The send is still pending, and the connection is still up (the paused peer still answers nothing, but
     // heartbeats allow 3 x 2 s of silence).
     expect(h.server.connection('stalled')?.bufferedAmount).toBeGreaterThan(0);
