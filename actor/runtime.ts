@@ -398,7 +398,8 @@ export class ActorRuntime {
     this.pendingSwitch = null;
     // Held in the outbox (on disk in durable mode) from here on; the client delivers and resends it.
     const { key } = await this.client.enqueueTrial(body);
-    // Logged only once the outbox holds the record: a logged trial must reach the ledger (the chaos checker's "completed").
+    // Logged only once the outbox holds the record: a logged trial must reach the ledger (the chaos checker's
+    // "completed").
     await this.trialLog?.completed(key, l.groupId, trialIndex);
     this.stats.trialsDone++;
   }

@@ -225,9 +225,7 @@ export class Connection {
   refuse(code: number, reason: string): void {
     if (this.phase === 'ready') {
       try {
-        this.sendRaw(
-          encode({ type: 'error', code: ErrorCode.PROTOCOL, message: reason.slice(0, LIMITS.textChars) }),
-        );
+        this.sendRaw(encode({ type: 'error', code: ErrorCode.PROTOCOL, message: reason.slice(0, LIMITS.textChars) }));
       } catch {
         /* the close below says enough */
       }
@@ -262,8 +260,7 @@ export class Connection {
       return;
     }
     if (this.out.send(bytes, cb, bulk) !== 'slow-reader') return;
-    this.o.logger?.warn(
-      { actorId: this.actorId, buffered: this.ws.bufferedAmount }, 'peer is not reading: closing');
+    this.o.logger?.warn({ actorId: this.actorId, buffered: this.ws.bufferedAmount }, 'peer is not reading: closing');
     this.close(CloseCode.SLOW_READER, 'outgoing buffer full: the peer is not reading');
   }
 }

@@ -10,7 +10,7 @@ export interface ServerMetrics {
   overLimit: number;
   /** TCP connections destroyed for not completing the WebSocket upgrade within `upgradeTimeoutMs`. */
   upgradeTimeouts: number;
-  /** Connections closed with 4004 because their outgoing buffer passed `maxBufferedBytes` (the peer stopped reading). */
+  /** Connections closed 4004: their outgoing buffer passed `maxBufferedBytes` (the peer stopped reading). */
   slowReaders: number;
   /** Connections closed with 4005 because a send did not complete within `sendTimeoutMs`. */
   sendTimeouts: number;

@@ -1,4 +1,7 @@
-/** `lamer actor` — one actor process connecting to a learner (locally started by `lamer train`, or on another machine). */
+/**
+ * `lamer actor` — one actor process connecting to a learner (locally started by `lamer train`, or on another
+ * machine).
+ */
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { badInput } from '../../shared/errors.js';
@@ -101,7 +104,8 @@ export function register(program: Command): void {
         );
         if (!parsed.success)
           throw badInput(
-            `actor policy options: ${parsed.error.issues.map((i) => `policy.${i.path.join('.')}: ${i.message}`).join('; ')}`,
+            `actor policy options: ` +
+              parsed.error.issues.map((i) => `policy.${i.path.join('.')}: ${i.message}`).join('; '),
           );
         const policy = parsed.data;
         let backend;

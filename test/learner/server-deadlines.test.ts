@@ -39,7 +39,7 @@ function recordingLogger(): { logger: never; warnings: Array<{ obj: Record<strin
 const bigWeights = (v: number) => toTensor(new Float32Array(2 << 20).fill(v));
 
 describe('learner send deadline', () => {
-  it('closes the connection of a peer that stopped reading once a send is overdue, and logs who and how long', async () => {
+  it('closes a connection once a send to a peer that stopped reading is overdue; logs who and how long', async () => {
     const { logger, warnings } = recordingLogger();
     // Heartbeats slower than the deadline: the close must come from the send deadline, not from silence.
     h = await startHarness({ sendTimeoutMs: 1000, heartbeatMs: 2000, logger });

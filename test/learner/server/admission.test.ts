@@ -71,7 +71,7 @@ function rawSocket(port: number, allowHalfOpen = false): Promise<Socket & { clos
 }
 
 describe('Admission', () => {
-  it('hands over an authenticated upgrade with its actorId; 401 for a bad token, 403 for a browser Origin', async () => {
+  it('hands over an authenticated upgrade with its actorId; 401 a bad token, 403 a browser Origin', async () => {
     const { accepted, m, url } = await start();
     await ws(url, bearer('actor-1'));
     expect(accepted.map((a) => a.actorId)).toEqual(['actor-1']);
@@ -85,7 +85,7 @@ describe('Admission', () => {
     expect((await fetch(url.replace('ws://', 'http://'))).status).toBe(426);
   });
 
-  it('counts raw TCP connections and upgraded ones against the limit; destroys those that do not upgrade in time', async () => {
+  it('counts raw TCP and upgraded connections against the limit; destroys those not upgraded in time', async () => {
     const { admission, m, port, url } = await start({ maxConnections: 3, upgradeTimeoutMs: 300 });
     await ws(url, bearer('actor-1'));
     const raw = [await rawSocket(port), await rawSocket(port)];
@@ -101,7 +101,7 @@ describe('Admission', () => {
     await ws(url, bearer('actor-2')); // room again
   });
 
-  it('a refused peer that never closes its side is cut off after upgradeTimeoutMs (no descriptor held forever)', async () => {
+  it('a refused peer that never closes its side is cut off after upgradeTimeoutMs (no fd held forever)', async () => {
     const { port, connections } = await start({ maxConnections: 1, upgradeTimeoutMs: 300 });
     await rawSocket(port); // takes the only slot (until its upgrade deadline)
     const s = await rawSocket(port, true); // half-open allowed: it never ends its side after the 503
