@@ -132,47 +132,40 @@ describe('LearnerClient delivery', () => {
     expect(c.stats().reconnects).toBeGreaterThanOrEqual(2);
   });
 
-  it(
-    'a durable outbox survives the actor process: a new incarnation resends the old records under their ' +
-      'original keys',
-    async () => {
-      const dir = tempDir();
-      const h = await harness({}, dir);
-      await h.server.close(); // learner unreachable while the first actor process runs
-      const boxDir = join(dir, 'outbox');
-      const firstBox = await Outbox.open({ dir: boxDir });
-      const first = new LearnerClient({
-        url: h.server.url,
-        actorId: 'actor-1',
-        token: token('actor-1'),
-        runId: RUN,
-        outbox: firstBox,
-        backoff: { initialMs: 20, maxMs: 50 },
-      });
-      first.start();
-      const keys = (await Promise.all([1, 2, 3].map((s) => first.enqueueTrial(sampleTrialBody(s))))).map((r) => r.key);
-      // "SIGKILL": abandon the process state; only the outbox directory remains.
-      await first.close();
-      const h2 = await startHarness({ port: h.server.port }, join(dir, 'second'));
-      cleanups.push(() => h2.stop());
-      const acked: Ack[] = [];
-      const second = await client(h2.server.url, {
-        outbox: await Outbox.open({ dir: boxDir }),
-        onAck: (a) => acked.push(a),
-      });
-      expect(second.incarnation).not.toBe(first.incarnation);
-      await until(() => acked.length === 3);
-      expect(acked.map((a) => a.key).sort((a, b) => a.seq - b.seq)).toEqual(keys);
-      expect(acked.every((a) => a.status === 'committed')).toBe(true);
-      expect(h2.ledger.size).toBe(3);
-      expect((await Outbox.open({ dir: boxDir })).size).toBe(0);
-      // New trials of the new process use its own incarnation from seq 0.
-      expect((await second.sendTrial(sampleTrialBody(9))).key).toMatchObject({
-        incarnation: second.incarnation,
-        seq: 0,
-      });
-    },
-  );
+  it('a durable outbox survives the process: a new incarnation resends old records under the old keys', async () => {
+    const dir = tempDir();
+    const h = await harness({}, dir);
+    await h.server.close(); // learner unreachable while the first actor process runs
+    const boxDir = join(dir, 'outbox');
+    const firstBox = await Outbox.open({ dir: boxDir });
+    const first = new LearnerClient({
+      url: h.server.url,
+      actorId: 'actor-1',
+      token: token('actor-1'),
+      runId: RUN,
+      outbox: firstBox,
+      backoff: { initialMs: 20, maxMs: 50 },
+    });
+    first.start();
+    const keys = (await Promise.all([1, 2, 3].map((s) => first.enqueueTrial(sampleTrialBody(s))))).map((r) => r.key);
+    // "SIGKILL": abandon the process state; only the outbox directory remains.
+    await first.close();
+    const h2 = await startHarness({ port: h.server.port }, join(dir, 'second'));
+    cleanups.push(() => h2.stop());
+    const acked: Ack[] = [];
+    const second = await client(h2.server.url, {
+      outbox: await Outbox.open({ dir: boxDir }),
+      onAck: (a) => acked.push(a),
+    });
+    expect(second.incarnation).not.toBe(first.incarnation);
+    await until(() => acked.length === 3);
+    expect(acked.map((a) => a.key).sort((a, b) => a.seq - b.seq)).toEqual(keys);
+    expect(acked.every((a) => a.status === 'committed')).toBe(true);
+    expect(h2.ledger.size).toBe(3);
+    expect((await Outbox.open({ dir: boxDir })).size).toBe(0);
+    // New trials of the new process use its own incarnation from seq 0.
+    expect((await second.sendTrial(sampleTrialBody(9))).key).toMatchObject({ incarnation: second.incarnation, seq: 0 });
+  });
 });
 
 describe('LearnerClient failure handling', () => {
