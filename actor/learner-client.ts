@@ -8,7 +8,9 @@
  * - After every `welcome`, entries the learner reports as committed are dropped and all others are (re)sent
  *   byte-identically, never more than the credit window at a time.
  * - Reconnects use exponential backoff with full jitter; liveness is client-side too (terminate after
- *   3 heartbeat intervals without any inbound byte).
+ *   3 heartbeat intervals without any inbound byte), and every send has a deadline (`sendTimeoutMs`): a send the
+ *   socket has not taken in time (the learner stopped reading) closes the connection with 4005 and reconnects;
+ *   the outbox resends whatever was not acked.
  * - The close codes in `FATAL_CLOSE_CODES` (proto/wire.ts: 4001 wrong run, 4002 protocol mismatch, 4003 fenced)
  *   and HTTP 401 are fatal: the client stops and reports through `onFatal`; everything else is retried.
  */
@@ -30,6 +32,7 @@ import {
 } from '../proto/messages.js';
 import { PROTOCOL_VERSION } from '../proto/version.js';
 import { CloseCode, FATAL_CLOSE_CODES } from '../proto/wire.js';
+import { SendClock } from '../shared/deadline.js';
 import { LamerError, badInput } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Outbox } from './outbox.js';
@@ -60,6 +63,11 @@ export interface LearnerClientOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Time for TCP + upgrade + welcome before giving up on an attempt (default 10,000 ms). */
   handshakeTimeoutMs?: number;
+  /**
+   * A send whose bytes the socket has not taken within this closes the connection with 4005 (logged with how long
+   * it waited) and the client reconnects (default 60,000 ms; 0 = no deadline).
+   */
+  sendTimeoutMs?: number;
   /** Largest frame accepted from the learner (default 256 MiB: weights can be big). */
   maxPayload?: number;
   /** Policy already held (e.g. restored), announced in hello so the learner need not resend it. */
@@ -69,6 +77,9 @@ export interface LearnerClientOptions {
   random?: () => number;
   logger?: Logger;
 }
+
+/** After a close we started, a learner that does not answer it is cut off this much later. */
+const CLOSE_GRACE_MS = 2000;
 
 export type ClientState = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed' | 'fatal';
 
@@ -91,6 +102,8 @@ export interface ClientStats {
   policiesIgnored: number;
   badChecksums: number;
   livenessTimeouts: number;
+  /** Connections closed because a send missed its deadline. */
+  sendTimeouts: number;
   inFlight: number;
   outbox: number;
 }
@@ -106,6 +119,8 @@ export class LearnerClient {
   readonly incarnation: string;
   private state: ClientState = 'idle';
   private ws: WebSocket | null = null;
+  /** Times the current connection's sends (a new one per connection). */
+  private sends = new SendClock();
   private welcome: Welcome | null = null;
   private window = 0;
   private inflight = new Set<string>();
@@ -131,6 +146,7 @@ export class LearnerClient {
     policiesIgnored: 0,
     badChecksums: 0,
     livenessTimeouts: 0,
+    sendTimeouts: 0,
   };
   private readonly random: () => number;
 
@@ -246,7 +262,7 @@ export class LearnerClient {
 
   private sendMessage(msg: ActorMessage): boolean {
     if (this.state !== 'ready' || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(encode(msg));
+    this.ws.send(encode(msg), this.sends.track());
     return true;
   }
 
@@ -262,6 +278,8 @@ export class LearnerClient {
       ...(this.opts.tls ? { ca: this.opts.tls.ca } : {}),
     });
     this.ws = ws;
+    const sends = new SendClock();
+    this.sends = sends;
     this.lastSeen = performance.now();
     const touch = () => {
       this.lastSeen = performance.now();
@@ -290,6 +308,7 @@ export class LearnerClient {
           lastLearnerEpoch: this.policy.learnerEpoch,
           ...(this.opts.capabilities ? { capabilities: this.opts.capabilities } : {}),
         }),
+        sends.track(),
       );
     });
     ws.on('ping', touch);
@@ -306,20 +325,43 @@ export class LearnerClient {
     this.armLiveness(this.opts.handshakeTimeoutMs ?? 10_000);
   }
 
-  /** Terminates the socket when nothing arrived for `limitMs` (before welcome: the handshake budget). */
+  /**
+   * Terminates the socket when nothing arrived for `limitMs` (before welcome: the handshake budget), and closes it
+   * with 4005 when a send has been pending longer than `sendTimeoutMs`.
+   */
   private armLiveness(limitMs: number): void {
     if (this.liveness) clearInterval(this.liveness);
+    const sendLimitMs = this.opts.sendTimeoutMs ?? 60_000;
     this.liveness = setInterval(
       () => {
-        if (performance.now() - this.lastSeen > limitMs && this.ws) {
+        const ws = this.ws;
+        if (!ws) return;
+        if (performance.now() - this.lastSeen > limitMs) {
           this.counters.livenessTimeouts++;
           this.opts.logger?.warn({ limitMs }, 'learner silent: terminating the connection');
-          this.ws.terminate();
+          ws.terminate();
+          return;
         }
+        const late = sendLimitMs > 0 && ws.readyState === WebSocket.OPEN ? this.sends.oldestMs() : 0;
+        if (late > sendLimitMs) this.sendTimedOut(ws, late, sendLimitMs);
       },
-      Math.max(10, Math.floor(limitMs / 6)),
+      Math.max(10, Math.floor(Math.min(limitMs, sendLimitMs > 0 ? sendLimitMs : limitMs) / 6)),
     );
     this.liveness.unref();
+  }
+
+  /**
+   * A send missed its deadline: the learner stopped taking our bytes. Close with 4005 (the close frame may never get
+   * through: terminated after a grace) and reconnect as after any close; unacked records stay in the outbox.
+   */
+  private sendTimedOut(ws: WebSocket, waitedMs: number, limitMs: number): void {
+    this.counters.sendTimeouts++;
+    this.opts.logger?.warn(
+      { url: this.opts.url, waitedMs: Math.round(waitedMs), limitMs, pendingSends: this.sends.pending },
+      'a send to the learner did not complete in time (it stopped reading?): reconnecting',
+    );
+    ws.close(CloseCode.SEND_TIMEOUT, `a send did not complete within ${limitMs} ms`);
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
@@ -397,7 +439,7 @@ export class LearnerClient {
       if (this.everSent.has(id)) this.counters.resent++;
       else this.everSent.add(id);
       this.counters.sent++;
-      ws.send(e.bytes);
+      ws.send(e.bytes, this.sends.track());
     }
   }
 

@@ -39,6 +39,8 @@ export interface ActorRuntimeOptions {
    * final `bye`: without it a standalone actor would retry forever. Default 10 minutes, well above a learner restart.
    */
   giveUpAfterMs?: number;
+  /** Deadline of each send to the learner; past it the connection is closed 4005 and re-made (default 60 s). */
+  sendTimeoutMs?: number;
   /** Append-only log of completed trials and their acks (for external checkers such as `lamer chaos`). */
   trialLog?: string;
   /**
@@ -189,6 +191,7 @@ export class ActorRuntime {
       outbox,
       logger: o.logger,
       tls: o.tls,
+      sendTimeoutMs: o.sendTimeoutMs,
       onLease: (l) => a.onLease(l),
       onPolicy: async (p) => {
         const arrived = Date.now();

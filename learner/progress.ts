@@ -43,6 +43,7 @@ export function reliabilityMetrics(
     'ledger/quarantined': extra.quarantined,
     'net/slow_readers': n.slowReaders,
     'net/upgrade_timeouts': n.upgradeTimeouts,
+    'net/send_timeouts': n.sendTimeouts,
     'sched/leases_expired': extra.leasesExpired,
   };
 }
@@ -172,8 +173,8 @@ export class ProgressReporter {
       'perf/actor_idle_frac': up > 0 ? Math.max(0, 1 - busy / up) : NaN,
     });
     this.emit(
-      `iter ${v}${c.iterations ? `/${c.iterations}` : ''} | ${tps.toFixed(1)} ` +
-        `trials/s | ${(this.window.tokens / dt).toFixed(0)} tok/s | ` +
+      `iter ${v}${c.iterations ? `/${c.iterations}` : ''} | ${tps.toFixed(1)} trials/s | ` +
+        `${(this.window.tokens / dt).toFixed(0)} tok/s | ` +
         `fill ${Number.isFinite(fill) ? fill.toFixed(2) : '-'} | lag ${lag.mean.toFixed(2)}/${lag.max} | ` +
         `eval@v${last?.version ?? '-'} p@1 ${last ? (100 * last.pass[0]).toFixed(1) : '-'}% ` +
         `p@${last?.pass.length ?? 3} ${last ? (100 * last.pass[last.pass.length - 1]).toFixed(1) : '-'}% | ` +

@@ -251,6 +251,7 @@ export class LearnerRuntime {
       tls: this.o.tls,
       maxPayload: cfg.learner.maxPayload,
       heartbeatMs: cfg.learner.heartbeatMs,
+      sendTimeoutMs: cfg.learner.sendTimeoutSec * 1000,
       ledger: this.ledger,
       logger,
       policyState: () => ({ learnerEpoch: state.learnerEpoch, policyVersion: state.policyVersion }),

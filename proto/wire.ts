@@ -35,6 +35,11 @@ export const CloseCode = {
   SUPERSEDED: 4003,
   /** The peer stopped reading: the learner's outgoing buffer for it passed its cap. Reconnect (and read). */
   SLOW_READER: 4004,
+  /**
+   * A send to the peer did not complete (its bytes were not taken by the socket) within the send deadline
+   * (`learner.sendTimeoutSec`): the peer stopped reading or the path is dead. Sent by either side; reconnect.
+   */
+  SEND_TIMEOUT: 4005,
 } as const;
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 

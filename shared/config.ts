@@ -28,16 +28,16 @@ export const RunSchema = z.strictObject({
   evalSeed: int(0)
     .default(0)
     .describe(
-      'seed of the fixed validation task list (0 = run.seed); ' +
-        'experiments pin it so every seed evaluates on the same tasks',
+      'seed of the fixed validation task list (0 = run.seed); experiments pin it so every seed evaluates on ' +
+        'the same tasks',
     ),
   progressSec: z.number().positive().default(10).describe('seconds between progress lines'),
   fresh: z
     .boolean()
     .default(false)
     .describe(
-      'start over even if the run directory has checkpoints: checkpoints deleted, ' +
-        'ledger and quarantine moved aside (run id and learner epoch kept)',
+      'start over even if the run directory has checkpoints: checkpoints deleted, ledger and quarantine moved ' +
+        'aside (run id and learner epoch kept)',
     ),
 });
 
@@ -138,8 +138,8 @@ export const ActorSchema = z.strictObject({
     .max(19)
     .default(0)
     .describe(
-      'CPU niceness of local actor processes relative to the learner ' +
-        '(async on few cores: the learner is the bottleneck stage)',
+      'CPU niceness of local actor processes relative to the learner (async on few cores: the learner is the ' +
+        'bottleneck stage)',
     ),
   outboxDir: z.string().default('').describe('durable outbox directory (default <run>/outbox/<actorId>)'),
 });
@@ -158,8 +158,8 @@ export const LearnerSchema = z.strictObject({
     .min(0, 'must be >= 0 seconds (0 = leases never expire)')
     .default(900)
     .describe(
-      'a trial slot leased this long without a delivery is taken ' +
-        'back and leased again (0 = never; late deliveries are rejected)',
+      'a trial slot leased this long without a delivery is taken back and leased again (0 = never; late ' +
+        'deliveries are rejected)',
     ),
   workerTimeoutSec: z
     .number()
@@ -173,6 +173,12 @@ export const LearnerSchema = z.strictObject({
     .describe(
       'deadline of a checkpoint save and of a ledger fdatasync; past it the run stops with the reason (0 = none)',
     ),
+  sendTimeoutSec: int(0)
+    .default(60)
+    .describe(
+      'deadline of each WebSocket send, learner to actor and actor to learner: a send the peer has not taken ' +
+        'within it closes the connection with 4005 (the actor reconnects and resends its outbox; 0 = none)',
+    ),
 });
 
 export const LedgerSchema = z.strictObject({
@@ -180,8 +186,8 @@ export const LedgerSchema = z.strictObject({
     .union([z.literal('all'), int(0)])
     .default('all')
     .describe(
-      'ledger segments kept once every kept checkpoint has trained past them: ' +
-        "'all' (replay and audit) or N (older ones are deleted; their keys stay deduplicated)",
+      "ledger segments kept once every kept checkpoint has trained past them: 'all' (replay and audit) or N " +
+        '(older ones are deleted; their keys stay deduplicated)',
     ),
   segmentMB: int(1).default(64).describe('ledger segment file size in MiB (the unit of retention)'),
   archiveDir: z
@@ -196,16 +202,16 @@ export const ObserveSchema = z.strictObject({
     .regex(/^(off|\S+:\d{1,5})$/, "must be HOST:PORT or 'off'")
     .default('127.0.0.1:0')
     .describe(
-      "the learner's HTTP side (dashboard, /metrics, /healthz, /readyz): " +
-        "HOST:PORT (port 0 = any free port) or 'off'; see docs/observability.md",
+      "the learner's HTTP side (dashboard, /metrics, /healthz, /readyz): HOST:PORT (port 0 = any free port) or " +
+        "'off'; see docs/observability.md",
     ),
   stallSec: z
     .number()
     .positive()
     .default(60)
     .describe(
-      'seconds without progress before a waiting stage is reported ' +
-        'as stalled (log, progress line, dashboard, lamer status)',
+      'seconds without progress before a waiting stage is reported as stalled (log, progress line, dashboard, ' +
+        'lamer status)',
     ),
   sinks: z
     .array(z.enum(['csv', 'jsonl', 'tensorboard']))
@@ -257,8 +263,8 @@ export const PolicyBackendSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe(
-      'chat: send chat_template_kwargs {enable_thinking: false} ' +
-        '(Qwen3 non-thinking mode, as the paper; vLLM, SGLang, llama.cpp)',
+      'chat: send chat_template_kwargs {enable_thinking: false} (Qwen3 non-thinking mode, as the paper; vLLM, ' +
+        'SGLang, llama.cpp)',
     ),
 });
 

@@ -1,5 +1,6 @@
 /**
- * `lamer actor` — one actor process connecting to a learner (locally started by `lamer train`, or on another machine).
+ * `lamer actor` — one actor process connecting to a learner (locally started by `lamer train`, or on another
+ * machine).
  */
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
@@ -26,6 +27,12 @@ export function register(program: Command): void {
       'exit when the learner has been unreachable this long (0 = never)',
       parseIntOption('give-up-after', 0),
       600,
+    )
+    .option(
+      '--send-timeout <seconds>',
+      'a send the learner has not taken within this closes the connection (4005) and reconnects (0 = no deadline)',
+      parseIntOption('send-timeout', 0),
+      60,
     )
     .option('--trial-log <file>', 'append a durable JSON line per completed trial and per ack (read by `lamer chaos`)')
     .option('--log-level <level>', 'log level', 'info')
@@ -65,6 +72,7 @@ export function register(program: Command): void {
         outboxDir?: string;
         logLevel: string;
         giveUpAfter: number;
+        sendTimeout: number;
         trialLog?: string;
         metricsListen?: string;
         backend?: 'onnx' | 'openai';
@@ -96,9 +104,8 @@ export function register(program: Command): void {
         );
         if (!parsed.success)
           throw badInput(
-            `actor policy options: ${parsed.error.issues
-              .map((i) => `policy.${i.path.join('.')}: ${i.message}`)
-              .join('; ')}`,
+            `actor policy options: ` +
+              parsed.error.issues.map((i) => `policy.${i.path.join('.')}: ${i.message}`).join('; '),
           );
         const policy = parsed.data;
         let backend;
@@ -122,6 +129,7 @@ export function register(program: Command): void {
           groupsInFlight: o.groups,
           maxBatch: o.maxBatch,
           giveUpAfterMs: o.giveUpAfter * 1000,
+          sendTimeoutMs: o.sendTimeout * 1000,
           trialLog: o.trialLog,
           backend,
           tls: o.ca ? { ca: readFileSync(o.ca) } : undefined,

@@ -119,9 +119,12 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
     let dir = config.model.init;
     if (dir === 'base') {
       const report = await runPretrain(config, { log: say });
-      const pass = report.basePass.map((p) => (100 * p).toFixed(1)).join('/');
-      const scored = report.basePass.length ? `: pass@k ${pass}% (${report.evalName})` : '';
-      say(`base model ${report.cached ? '(cached) ' : ''}${report.dir}${scored}`);
+      say(
+        `base model ${report.cached ? '(cached) ' : ''}${report.dir}` +
+          (report.basePass.length
+            ? `: pass@k ${report.basePass.map((p) => (100 * p).toFixed(1)).join('/')}% (${report.evalName})`
+            : ''),
+      );
       dir = report.dir;
     }
     const m = loadModelDir(dir);
@@ -140,8 +143,8 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
   const from = learner.resumedFrom;
   say(from ? resumeLine(learner.runId, from, config.run) : `new run ${learner.runId}`);
   say(
-    `lamer train: run directory ${r.runDir}, learner at ${learner.url}, ` +
-      `mode ${config.run.mode}; evaluation ${describeEval(evalDefinition(config))}`,
+    `lamer train: run directory ${r.runDir}, learner at ${learner.url}, mode ${config.run.mode}; ` +
+      `evaluation ${describeEval(evalDefinition(config))}`,
   );
   await opts.onStarted?.(learner);
   if (learner.httpUrl)
@@ -177,6 +180,8 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
         String(config.actor.maxBatch),
         '--outbox-dir',
         outbox,
+        '--send-timeout',
+        String(config.learner.sendTimeoutSec),
         '--log-level',
         config.log.level,
         // policy.backend=openai: the actors generate with the configured server (the API key stays in the environment).
@@ -218,8 +223,8 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
 
   const onSignal = () => {
     say(
-      'stopping: finishing the current update, a final evaluation ' +
-        'if it takes seconds, then checkpointing (Ctrl-C again forces)',
+      'stopping: finishing the current update, a final evaluation if it takes seconds, then checkpointing ' +
+        '(Ctrl-C again forces)',
     );
     say(`to resume later: ${resumeCommand(r)}`);
     learner.requestStop();
@@ -255,7 +260,10 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
   say(
     summary.stoppedBy === 'signal'
       ? `stopped by a signal at v${summary.policyVersion}; to resume: ${resumeCommand(r)}`
-      : `budgets are totals for the run directory; to train longer: ${resumeCommand(r)} --${longer}`,
+      : `budgets are totals for the run directory; to train longer: ${resumeCommand(r)} --` +
+          (summary.stoppedBy === 'minutes'
+            ? `minutes ${2 * config.run.minutes}`
+            : `iterations ${2 * config.run.iterations}`),
   );
   return { ...summary, runDir: r.runDir };
 }
@@ -276,14 +284,15 @@ function stopChild(child: ChildProcess | null, graceMs = 10_000): Promise<void> 
 export function finalTable(s: LearnerSummary, runDir: string, budget: { minutes: number; iterations: number }): string {
   const rows = s.evals.map(
     (e) =>
-      `  v${String(e.version).padEnd(5)} ${e.pass.map((p) => (100 * p).toFixed(1).padStart(6)).join(' ')}` +
-      `   ${e.diversity.toFixed(3)}   ${e.tasks}`,
+      `  v${String(e.version).padEnd(5)} ${e.pass.map((p) => (100 * p).toFixed(1).padStart(6)).join(' ')}   ` +
+      `${e.diversity.toFixed(3)}   ${e.tasks}`,
   );
   const k = s.evals[0]?.pass.length ?? 3;
   const resumed = s.startVersion > 0 || s.totalWallSeconds - s.wallSeconds > 1;
   const thisRun =
-    `this invocation v${s.startVersion}→v${s.policyVersion}: ${(s.trialsPerSec * s.wallSeconds).toFixed(0)} ` +
-    `trials trained in ${(s.wallSeconds / 60).toFixed(1)} min (${s.trialsPerSec.toFixed(2)} trials/s)`;
+    `this invocation v${s.startVersion}→v${s.policyVersion}: ` +
+    `${(s.trialsPerSec * s.wallSeconds).toFixed(0)} trials trained in ${(s.wallSeconds / 60).toFixed(1)} min ` +
+    `(${s.trialsPerSec.toFixed(2)} trials/s)`;
   const allTime =
     `all invocations: ${s.trialsTrained} trials in ${(s.totalWallSeconds / 60).toFixed(1)}` +
     `${budget.minutes > 0 ? ` of ${budget.minutes}` : ''} min (${s.trialsPerSecAllTime.toFixed(2)} trials/s)`;
@@ -293,8 +302,8 @@ export function finalTable(s: LearnerSummary, runDir: string, budget: { minutes:
       `policy v${s.policyVersion}${budget.iterations > 0 ? ` of ${budget.iterations}` : ''}`,
     resumed
       ? `  ${thisRun}\n  ${allTime}`
-      : `  ${s.trialsTrained} trials trained in ${(s.wallSeconds / 60).toFixed(1)} ` +
-        `min (${s.trialsPerSec.toFixed(2)} trials/s)`,
+      : `  ${s.trialsTrained} trials trained in ${(s.wallSeconds / 60).toFixed(1)} min ` +
+        `(${s.trialsPerSec.toFixed(2)} trials/s)`,
     `  version ${Array.from({ length: k }, (_, i) => `p@${i + 1}`.padStart(6)).join(' ')}   diversity   tasks`,
     ...rows,
     `run directory: ${runDir} (config.json, meta.json, metrics.csv, learning-curve.png, checkpoints/, logs/)`,

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { LearnerClient, type LearnerClientOptions } from '../../actor/learner-client.js';
 import { Outbox } from '../../actor/outbox.js';
 import { CloseCode } from '../../proto/wire.js';
-import { encode, sha256Hex } from '../../proto/codec.js';
+import { decode, encode, sha256Hex } from '../../proto/codec.js';
 import { toTensor, type Ack, type Lease, type Policy } from '../../proto/messages.js';
 import { sampleTrialBody } from '../proto/samples.js';
 import { RUN, startHarness, token, until, type Harness } from '../learner/harness.js';
@@ -86,12 +87,13 @@ describe('LearnerClient delivery', () => {
     expect(acks.every((a) => a.status === 'committed')).toBe(true);
     expect(maxInFlight).toBeLessThanOrEqual(2);
     expect(h.server.metrics().creditViolations).toBe(0);
-    h.server.setCredit('actor-1', 0);
+    // Credit is a protocol message like any other: the learner sends it through its ordinary send path.
+    expect(h.server.send('actor-1', { type: 'credit', n: 0 })).toBe(true);
     await new Promise((r) => setTimeout(r, 50));
     const receipt = await c.enqueueTrial(sampleTrialBody(99));
     await new Promise((r) => setTimeout(r, 150));
     expect(h.ledger.status(receipt.key)).toBe('absent');
-    h.server.setCredit('actor-1', 2);
+    expect(h.server.send('actor-1', { type: 'credit', n: 2 })).toBe(true);
     expect((await receipt.acked).status).toBe('committed');
   });
 
@@ -130,9 +132,7 @@ describe('LearnerClient delivery', () => {
     expect(c.stats().reconnects).toBeGreaterThanOrEqual(2);
   });
 
-  const durableOutbox =
-    'a durable outbox survives the actor process: a new incarnation resends the old records under their original keys';
-  it(durableOutbox, async () => {
+  it('a durable outbox survives the process: a new incarnation resends old records under the old keys', async () => {
     const dir = tempDir();
     const h = await harness({}, dir);
     await h.server.close(); // learner unreachable while the first actor process runs
@@ -237,6 +237,77 @@ describe('LearnerClient failure handling', () => {
     await c.ready();
     await until(() => connections >= 2, 3000);
     expect(c.stats().livenessTimeouts).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('LearnerClient send deadline', () => {
+  it('closes the connection when a send to a learner that stopped reading is overdue; reconnects', async () => {
+    // A fake learner: the first connection welcomes, then stops reading (it keeps pinging, so the client's liveness
+    // check is satisfied and only the send deadline can notice; ws itself would cut the connection only after 60
+    // unsent pongs, 12 s at this rate); later connections welcome and ack every trial.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const sockets: Array<{ terminate(): void }> = [];
+    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+    cleanups.push(() => sockets.forEach((ws) => ws.terminate()));
+    let connections = 0;
+    const received: number[] = [];
+    wss.on('connection', (ws) => {
+      const n = ++connections;
+      sockets.push(ws);
+      ws.on('error', () => undefined);
+      const pings = setInterval(() => ws.ping(), 200);
+      ws.on('close', () => clearInterval(pings));
+      ws.on('message', (data) => {
+        const r = decode(data as Buffer);
+        if (!r.ok) throw new Error(r.reason);
+        if (r.msg.type === 'hello') {
+          ws.send(
+            encode({
+              type: 'welcome',
+              learnerEpoch: 0,
+              policyVersion: -1,
+              heartbeatMs: 1000,
+              maxPayload: 64 << 20,
+              // The stalled one takes everything; the next one a record at a time, so that each of its sends
+              // completes well within the deadline even on a loaded machine.
+              creditWindow: n === 1 ? 32 : 1,
+              committed: [],
+            }),
+          );
+          if (n === 1) (ws as unknown as { _socket: Socket })._socket.pause();
+        } else if (r.msg.type === 'trial') {
+          received.push(r.msg.key.seq);
+          ws.send(encode({ type: 'ack', key: r.msg.key, status: 'committed' }));
+        }
+      });
+    });
+    await new Promise((r) => wss.once('listening', r));
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+    const warnings: Array<{ obj: Record<string, unknown>; msg: string }> = [];
+    const none = () => undefined;
+    const logger = {
+      info: none,
+      debug: none,
+      error: none,
+      warn: (obj: Record<string, unknown>, msg: string) => warnings.push({ obj, msg }),
+    } as never;
+    const c = await client(url, { sendTimeoutMs: 1000, logger });
+    await c.ready();
+    // ~1.4 MiB each, 11 MiB in all: more than the kernel buffers for a peer that does not read (~3 MiB).
+    const receipts = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => c.enqueueTrial(sampleTrialBody(i + 1, { promptLen: 32_768 }))),
+    );
+    const t0 = Date.now();
+    const acks = await Promise.all(receipts.map((r) => r.acked));
+    expect(acks.map((a) => a.status)).toEqual(Array(8).fill('committed'));
+    expect(Date.now() - t0).toBeLessThan(10_000); // deadline 1 s + close grace 2 s + backoff, not ws's 12 s
+    expect(connections).toBe(2);
+    expect(c.stats()).toMatchObject({ sendTimeouts: 1, livenessTimeouts: 0, outbox: 0 });
+    // Every record reached the second learner exactly once (the first never read any).
+    expect([...received].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const w = warnings.find((x) => /did not complete in time/.test(x.msg));
+    expect(w?.obj).toMatchObject({ url, limitMs: 1000 });
+    expect(w?.obj.waitedMs as number).toBeGreaterThan(1000);
   });
 });
 

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { PolicyPublisher } from '../../learner/publisher.js';
+import { toTensor } from '../../proto/messages.js';
 import { RawClient, startHarness, type Harness } from './harness.js';
 
 let h: Harness | null = null;
@@ -30,10 +32,13 @@ describe('connection scale', () => {
     expect(m.heartbeatTimeouts).toBe(0);
     expect(m.wsErrors).toBe(0);
     expect(m.internalErr).toBe(0);
-    // Everyone is still served.
-    expect(h.server.broadcast({ type: 'heartbeat', t: 7 })).toBe(n);
+    // Everyone is still served: published weights reach every connection.
+    const pub = new PolicyPublisher({ peers: () => h!.server.connections() });
+    pub.publish({ policyVersion: 4, learnerEpoch: 1, config: {}, weights: toTensor(new Float32Array([1, 2, 3])) });
     const got = await Promise.all(clients.map((c) => c.next()));
-    expect(got.every((msg) => msg.type === 'heartbeat')).toBe(true);
+    pub.close();
+    expect(pub.stats().sent).toBe(n);
+    expect(got.every((msg) => msg.type === 'policy' && msg.policyVersion === 4)).toBe(true);
     for (const c of clients) c.ws.terminate();
   }, 60_000);
 });

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { Packr } from 'msgpackr';
 import { LearnerClient } from '../../actor/learner-client.js';
 import { Outbox } from '../../actor/outbox.js';
+import { PolicyPublisher } from '../../learner/publisher.js';
 import { CloseCode } from '../../proto/wire.js';
 import { encode } from '../../proto/codec.js';
 import { toTensor, type Trial } from '../../proto/messages.js';
@@ -135,67 +136,64 @@ describe('handshake', () => {
 });
 
 describe('protocol violations get their documented close code; other connections keep working', () => {
-  it(
-    'text, undecodable, schema, out-of-order, wrong-direction, ' + 'deep nesting, bad frames, oversize, credit',
-    async () => {
-      h = await startHarness({ maxPayload: 16_384, creditWindow: 2 });
-      const bystander = await RawClient.ready(h.server.url, 'bystander');
-      const cases: Array<[string, (c: RawClient) => void, number, boolean]> = [
-        ['text frame', (c) => c.ws.send('hello?'), CloseCode.UNSUPPORTED_DATA, true],
-        [
-          'truncated msgpack',
-          (c) => c.ws.send(encode({ type: 'heartbeat', t: 1 }).subarray(0, 5)),
-          CloseCode.INVALID_PAYLOAD,
-          true,
-        ],
-        ['extension type', (c) => c.ws.send(Buffer.from([0xd6, 0x65, 1, 2, 3, 4])), CloseCode.INVALID_PAYLOAD, true],
-        ['deep nesting', (c) => c.ws.send(Buffer.alloc(3000, 0x91)), CloseCode.INVALID_PAYLOAD, true],
-        [
-          'schema violation',
-          (c) => c.ws.send(plain.pack({ type: 'heartbeat', t: 'not a number' })),
-          CloseCode.POLICY_VIOLATION,
-          true,
-        ],
-        [
-          'unknown field',
-          (c) =>
-            c.ws.send(Buffer.from([0x82, 0xa4, ...Buffer.from('type'), 0xa3, ...Buffer.from('bye'), 0xa1, 0x78, 0x01])),
-          CloseCode.POLICY_VIOLATION,
-          true,
-        ],
-        ['message before hello', (c) => c.send(trialFor('x', 0)), CloseCode.POLICY_VIOLATION, false],
-        ['learner-only message type', (c) => c.send({ type: 'credit', n: 3 }), CloseCode.POLICY_VIOLATION, true],
-        ['second hello', (c) => c.send(hello('victim')), CloseCode.POLICY_VIOLATION, true],
-        ['RSV2 bit set', (c) => c.writeRaw(maskedFrame(0xa2, Buffer.from([0x90]))), CloseCode.PROTOCOL_ERROR, true],
-        ['unmasked frame', (c) => c.writeRaw(Buffer.from([0x82, 0x01, 0x90])), CloseCode.PROTOCOL_ERROR, true],
-        ['invalid opcode', (c) => c.writeRaw(maskedFrame(0x83, Buffer.from([0x90]))), CloseCode.PROTOCOL_ERROR, true],
-        ['frame over maxPayload', (c) => c.ws.send(Buffer.alloc(20_000)), CloseCode.MESSAGE_TOO_BIG, true],
-      ];
-      for (const [name, act, code, handshake] of cases) {
-        const c = handshake
-          ? await RawClient.ready(h.server.url, 'victim')
-          : await RawClient.open(h.server.url, 'victim');
-        act(c);
-        const closed = await c.closed;
-        expect(closed.code, name).toBe(code);
-        // The learner keeps serving the bystander.
-        bystander.send({ type: 'heartbeat', t: cases.indexOf(cases.find((x) => x[0] === name)!) });
-        expect((await bystander.next()).type, `bystander after ${name}`).toBe('heartbeat');
-      }
-      // Credit: a third unacked trial beyond a window of 2 is a violation. The ledger is slower than 3 sends.
-      const greedy = await RawClient.ready(h.server.url, 'greedy');
-      for (let i = 0; i < 40; i++) greedy.send(trialFor('greedy', i));
-      expect((await greedy.closed).code).toBe(CloseCode.POLICY_VIOLATION);
-      const m = h.server.metrics();
-      expect(m).toMatchObject({ textFrames: 1, decodeErr: 3, schemaErr: 2, creditViolations: 1 });
-      expect(m.protocolErr).toBeGreaterThanOrEqual(3);
-      expect(m.wsErrors).toBeGreaterThanOrEqual(4);
-      const t = trialFor('bystander', 0);
-      bystander.send(t);
-      expect(await bystander.next()).toEqual({ type: 'ack', key: t.key, status: 'committed' });
-      bystander.ws.close();
-    },
-  );
+  it('text, undecodable, schema, out-of-order, wrong-direction, nesting, bad frames, oversize, credit', async () => {
+    h = await startHarness({ maxPayload: 16_384, creditWindow: 2 });
+    const bystander = await RawClient.ready(h.server.url, 'bystander');
+    const cases: Array<[string, (c: RawClient) => void, number, boolean]> = [
+      ['text frame', (c) => c.ws.send('hello?'), CloseCode.UNSUPPORTED_DATA, true],
+      [
+        'truncated msgpack',
+        (c) => c.ws.send(encode({ type: 'heartbeat', t: 1 }).subarray(0, 5)),
+        CloseCode.INVALID_PAYLOAD,
+        true,
+      ],
+      ['extension type', (c) => c.ws.send(Buffer.from([0xd6, 0x65, 1, 2, 3, 4])), CloseCode.INVALID_PAYLOAD, true],
+      ['deep nesting', (c) => c.ws.send(Buffer.alloc(3000, 0x91)), CloseCode.INVALID_PAYLOAD, true],
+      [
+        'schema violation',
+        (c) => c.ws.send(plain.pack({ type: 'heartbeat', t: 'not a number' })),
+        CloseCode.POLICY_VIOLATION,
+        true,
+      ],
+      [
+        'unknown field',
+        (c) =>
+          c.ws.send(Buffer.from([0x82, 0xa4, ...Buffer.from('type'), 0xa3, ...Buffer.from('bye'), 0xa1, 0x78, 0x01])),
+        CloseCode.POLICY_VIOLATION,
+        true,
+      ],
+      ['message before hello', (c) => c.send(trialFor('x', 0)), CloseCode.POLICY_VIOLATION, false],
+      ['learner-only message type', (c) => c.send({ type: 'credit', n: 3 }), CloseCode.POLICY_VIOLATION, true],
+      ['second hello', (c) => c.send(hello('victim')), CloseCode.POLICY_VIOLATION, true],
+      ['RSV2 bit set', (c) => c.writeRaw(maskedFrame(0xa2, Buffer.from([0x90]))), CloseCode.PROTOCOL_ERROR, true],
+      ['unmasked frame', (c) => c.writeRaw(Buffer.from([0x82, 0x01, 0x90])), CloseCode.PROTOCOL_ERROR, true],
+      ['invalid opcode', (c) => c.writeRaw(maskedFrame(0x83, Buffer.from([0x90]))), CloseCode.PROTOCOL_ERROR, true],
+      ['frame over maxPayload', (c) => c.ws.send(Buffer.alloc(20_000)), CloseCode.MESSAGE_TOO_BIG, true],
+    ];
+    for (const [name, act, code, handshake] of cases) {
+      const c = handshake
+        ? await RawClient.ready(h.server.url, 'victim')
+        : await RawClient.open(h.server.url, 'victim');
+      act(c);
+      const closed = await c.closed;
+      expect(closed.code, name).toBe(code);
+      // The learner keeps serving the bystander.
+      bystander.send({ type: 'heartbeat', t: cases.indexOf(cases.find((x) => x[0] === name)!) });
+      expect((await bystander.next()).type, `bystander after ${name}`).toBe('heartbeat');
+    }
+    // Credit: a third unacked trial beyond a window of 2 is a violation. The ledger is slower than 3 sends.
+    const greedy = await RawClient.ready(h.server.url, 'greedy');
+    for (let i = 0; i < 40; i++) greedy.send(trialFor('greedy', i));
+    expect((await greedy.closed).code).toBe(CloseCode.POLICY_VIOLATION);
+    const m = h.server.metrics();
+    expect(m).toMatchObject({ textFrames: 1, decodeErr: 3, schemaErr: 2, creditViolations: 1 });
+    expect(m.protocolErr).toBeGreaterThanOrEqual(3);
+    expect(m.wsErrors).toBeGreaterThanOrEqual(4);
+    const t = trialFor('bystander', 0);
+    bystander.send(t);
+    expect(await bystander.next()).toEqual({ type: 'ack', key: t.key, status: 'committed' });
+    bystander.ws.close();
+  });
 });
 
 describe('decode budget', () => {
@@ -314,20 +312,31 @@ describe('trial ingest: ack after commit, exactly once', () => {
     expect(h.server.metrics().internalErr).toBe(1);
   });
 
-  it('send, broadcast, setCredit and close(1001)', async () => {
+  it('send reaches one actor, published weights reach every ready one, close() closes all with 1001', async () => {
     h = await startHarness({ creditWindow: 4 });
     const a = await RawClient.ready(h.server.url, 'actor-a');
     const b = await RawClient.ready(h.server.url, 'actor-b');
+    const waiting = await RawClient.open(h.server.url, 'actor-c'); // no hello yet: not a peer for anything
     expect(h.server.send('actor-a', { type: 'bye', reason: 'direct' })).toBe(true);
     expect(h.server.send('nobody', { type: 'bye', reason: 'x' })).toBe(false);
+    expect(h.server.send('actor-c', { type: 'bye', reason: 'x' })).toBe(false);
     expect(await a.next()).toEqual({ type: 'bye', reason: 'direct' });
-    expect(h.server.broadcast({ type: 'heartbeat', t: 5 })).toBe(2);
-    expect(await b.next()).toEqual({ type: 'heartbeat', t: 5 });
-    expect(h.server.setCredit('actor-b', 100)).toBe(true);
-    expect(await b.next()).toEqual({ type: 'credit', n: 4 });
+    expect(h.server.send('actor-b', { type: 'credit', n: 2 })).toBe(true);
+    expect(await b.next()).toEqual({ type: 'credit', n: 2 });
+    // Weights go out through the real fan-out: the publisher over the server's ready connections.
+    const pub = new PolicyPublisher({ peers: () => h!.server.connections() });
+    try {
+      pub.publish({ policyVersion: 4, learnerEpoch: 1, config: {}, weights: toTensor(new Float32Array([1, 2, 3])) });
+      for (const c of [a, b]) expect(await c.next()).toMatchObject({ type: 'policy', policyVersion: 4 });
+      expect(pub.stats().sent).toBe(2);
+    } finally {
+      pub.close();
+    }
+    expect(waiting.messages).toEqual([]);
     await h.server.close();
     expect((await a.closed).code).toBe(CloseCode.GOING_AWAY);
     expect((await b.closed).code).toBe(CloseCode.GOING_AWAY);
+    expect((await waiting.closed).code).toBe(CloseCode.GOING_AWAY);
   });
 
   it('keeps serving others while an upgrade request hangs half-sent (slowloris)', async () => {
