@@ -260,10 +260,7 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
   say(
     summary.stoppedBy === 'signal'
       ? `stopped by a signal at v${summary.policyVersion}; to resume: ${resumeCommand(r)}`
-      : `budgets are totals for the run directory; to train longer: ${resumeCommand(r)} --` +
-          (summary.stoppedBy === 'minutes'
-            ? `minutes ${2 * config.run.minutes}`
-            : `iterations ${2 * config.run.iterations}`),
+      : `budgets are totals for the run directory; to train longer: ${resumeCommand(r)} --${longer}`,
   );
   return { ...summary, runDir: r.runDir };
 }
