@@ -127,7 +127,13 @@ export class LearnerRuntime {
 
   static async start(o: LearnerRuntimeOptions): Promise<LearnerRuntime> {
     const r = new LearnerRuntime(o);
-    await r.init();
+    try {
+      await r.init();
+    } catch (e) {
+      // The HTTP side listens from the start: a failed start must not leave a process that only answers probes.
+      await r.close().catch(() => undefined);
+      throw e;
+    }
     return r;
   }
 
@@ -144,6 +150,7 @@ export class LearnerRuntime {
         auth: this.o.auth,
         observatory: obs,
         logger,
+        openPaths: cfg.observe.openPaths,
       });
       this.endpoints.update({ http: this.http.url });
     }
