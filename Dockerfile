@@ -37,9 +37,10 @@ COPY deploy/k8s ./deploy/k8s
 # A non-root user with a fixed uid (1000; the official image's `node` user has it already), so the ownership of a
 # volume is known in advance (Kubernetes fsGroup, `docker run -v`).
 RUN (getent passwd 1000 >/dev/null || useradd --uid 1000 --user-group --home-dir /runs --no-create-home lamer) \
-  && mkdir -p /runs && chown 1000:1000 /runs
+  && mkdir -p /runs /outbox && chown 1000:1000 /runs /outbox
 USER 1000:1000
 # The run directory (ledger, checkpoints, logs) lives on this volume; relative paths such as runs/base land there.
+# /outbox is where an actor keeps completed trials until they are acked (a named volume mounted there is the user's).
 WORKDIR /runs
 VOLUME ["/runs"]
 # Learner WebSocket port and HTTP side (dashboard, /metrics, /healthz, /readyz), as the manifests use them.

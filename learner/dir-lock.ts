@@ -35,6 +35,8 @@ export interface DirLockOptions {
   waitMs?: number;
   /** What the directory is, for messages (default 'directory'). */
   name?: string;
+  /** Told once when the lock is waited for: who holds it, and in how many ms its heartbeat is stale. */
+  onWait?: (holder: string, staleInMs: number) => void;
 }
 
 function pidNamespace(): string {
@@ -124,6 +126,7 @@ export class DirLock {
     const waitMs = o.waitMs ?? staleMs + 5000;
     const path = join(dir, LOCK);
     const t0 = Date.now();
+    let waited = false;
     for (;;) {
       try {
         const fd = openSync(path, 'wx');
@@ -155,6 +158,8 @@ export class DirLock {
       // A live process of this namespace will not go away by itself; a foreign heartbeat may just be going stale.
       if (local(seen.owner) || Date.now() - t0 >= waitMs)
         throw new LamerError('RL_ERR_INTERNAL', `${what} is locked by ${describe(seen.owner)}`);
+      if (!waited) o.onWait?.(describe(seen.owner), Math.max(0, staleMs - seen.ageMs));
+      waited = true;
       await new Promise((r) => setTimeout(r, Math.min(500, heartbeatMs)));
     }
   }

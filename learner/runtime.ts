@@ -224,6 +224,10 @@ export class LearnerRuntime {
       archiveDir: cfg.ledger.archiveDir || undefined,
       syncTimeoutMs: cfg.learner.ioTimeoutSec * 1000,
       onRecovery: (r) => logger.warn(r, 'ledger: truncated a torn tail left by a crash'),
+      lock: {
+        onWait: (holder, staleInMs) =>
+          logger.info({ holder, staleInMs }, 'ledger: waiting for the lock of another pid namespace to go stale'),
+      },
     });
     state.ledgerOffset = await ingest.replay(this.ledger, state.ledgerOffset);
     obs.ready.resumed = true;

@@ -34,7 +34,7 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BASE = process.env.LAMER_BASE ?? 'lamer-base:node20';
 const IMAGE = process.env.LAMER_IMAGE ?? 'lamer:e2e';
 /** Policy updates of the whole run (a total over both learner containers). */
-const ITERATIONS = 8;
+const ITERATIONS = 16;
 const tag = `lamer-e2e-${process.pid}`;
 const started: string[] = [];
 
@@ -261,6 +261,8 @@ describe('the lamer image', () => {
       actorCpuSec: actorUse?.cpuSeconds,
       completed: report.completed,
       committed: report.committed,
+      rejected: report.rejected,
+      pending: report.pending,
       lost: report.lost,
       duplicated: report.duplicated,
     };

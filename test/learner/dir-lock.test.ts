@@ -79,8 +79,11 @@ describe('DirLock', () => {
     (await DirLock.acquire(d, { waitMs: 0 })).release();
     foreign(d, 0);
     const t0 = Date.now();
-    const lock = await DirLock.acquire(d, { staleMs: 400, heartbeatMs: 50, waitMs: 5000 });
+    const waits: string[] = [];
+    const onWait = (holder: string) => waits.push(holder);
+    const lock = await DirLock.acquire(d, { staleMs: 400, heartbeatMs: 50, waitMs: 5000, onWait });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(waits).toEqual(['process 1 on elsewhere (another pid namespace)']);
     expect(parseOwner(readFileSync(join(d, LOCK), 'utf8'))?.host).toBe(hostname());
     lock.release();
   });
