@@ -11,7 +11,7 @@
  *   GET /readyz    200 once resumed, trainer worker up and accepting actors; 503 with the missing parts otherwise
  * Everything is read-only. Requests from loopback are open; from elsewhere they need an actor bearer token of this
  * run (`Authorization: Bearer <actorId>.<token>`, learner/auth.ts), since the dashboard shows actor names and the
- * run's progress.
+ * run's progress; only the paths listed in `observe.openPaths` (probes, a token-less scrape) are open to anyone.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -43,6 +43,8 @@ export interface HttpOptions {
   statusEveryMs?: number;
   /** Event streams at once (default 32); more get 503. */
   maxStreams?: number;
+  /** Paths open to any address (`observe.openPaths`): kubelet probes and a Prometheus scrape carry no token. */
+  openPaths?: readonly string[];
 }
 
 /** An event loop blocked longer than this answers /healthz with 503 (a scrape that got through at all saw it). */
@@ -64,12 +66,14 @@ const ASSETS: Record<string, { file: () => string; type: string }> = {
   '/assets/uPlot.min.css': { file: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
-/** Loopback is open; anything else needs a valid bearer token of this run. */
+/** Loopback is open; anything else needs a valid bearer token of this run, but for the paths listed as open. */
 export function allowed(
   remoteAddress: string | undefined,
   authorization: string | undefined,
   auth: Authenticator,
+  request: { path: string; openPaths?: readonly string[] } = { path: '' },
 ): boolean {
+  if (request.openPaths?.includes(request.path)) return true;
   return isLoopback(remoteAddress) || auth.verify(authorization) !== null;
 }
 
@@ -95,13 +99,13 @@ export async function startHttpSide(o: HttpOptions): Promise<HttpSide> {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    if (!allowed(req.socket.remoteAddress, req.headers.authorization, o.auth)) {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (!allowed(req.socket.remoteAddress, req.headers.authorization, o.auth, { path, openPaths: o.openPaths })) {
       res
         .writeHead(401, { 'www-authenticate': 'Bearer realm="lamer"', 'content-type': 'text/plain' })
         .end('a bearer token of this run is required from non-loopback addresses\n');
       return;
     }
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
     switch (path) {
       case '/metrics': {
         const text = await obs.prometheus.metrics();

@@ -27,11 +27,9 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   readSync,
   statSync,
   unlinkSync,
-  writeSync,
 } from 'node:fs';
 import { copyFile, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -52,12 +50,12 @@ import {
   serializeIndex,
   streamId,
 } from './ledger-index.js';
+import { DirLock, type DirLockOptions, lockHolder } from './dir-lock.js';
 
 const MAGIC = 0x314c4d4c; // 'LML1'
 const HEADER = 44;
 const TRAILER = 4;
 const SEGMENT_RE = /^seg-(\d{20})\.log$/;
-const LOCK = 'LOCK';
 
 export interface LedgerOptions {
   /** Roll to a new segment file once the current one reaches this size (default 256 MiB). */
@@ -82,6 +80,8 @@ export interface LedgerOptions {
   archiveDir?: string;
   /** Test hook: called after each durable step of a compaction (a crash test exits the process here). */
   onCompactionStep?: (step: 'index-written' | 'segment-deleted') => void;
+  /** The directory lock's timings (learner/dir-lock.ts; tests shorten them). */
+  lock?: DirLockOptions;
 }
 
 export interface CompactionResult {
@@ -377,6 +377,7 @@ export class Ledger {
   private readonly onCompactionStep: LedgerOptions['onCompactionStep'];
   private readonly archiveDir: string | undefined;
   private readonly syncTimeoutMs: number;
+  private lock: DirLock | null = null;
 
   private constructor(
     readonly dir: string,
@@ -402,7 +403,7 @@ export class Ledger {
    */
   static async open(dir: string, opts: LedgerOptions = {}): Promise<Ledger> {
     mkdirSync(dir, { recursive: true });
-    acquireLock(dir);
+    const lock = await DirLock.acquire(dir, { ...opts.lock, name: 'ledger' });
     try {
       const all = readdirSync(dir);
       // A crash while the index was being replaced leaves its temp file: the old index is still the valid one.
@@ -426,6 +427,7 @@ export class Ledger {
         segments.push({ start: 0, name: segmentName(0), size: 0, keys: [] });
       }
       const ledger = new Ledger(dir, segments, index, opts);
+      ledger.lock = lock;
       ledger.attachIndex();
       ledger.scanAll(opts.onRecovery);
       const last = segments[segments.length - 1];
@@ -433,7 +435,7 @@ export class Ledger {
       ledger.durableEnd = ledger.tail = last.start + last.size;
       return ledger;
     } catch (e) {
-      releaseLock(dir);
+      lock.release();
       throw e;
     }
   }
@@ -869,7 +871,7 @@ export class Ledger {
     await this.compacting?.catch(() => undefined);
     await this.writeHandle?.close();
     this.writeHandle = null;
-    releaseLock(this.dir);
+    this.lock?.release();
   }
 }
 
@@ -946,53 +948,7 @@ async function writeAllAt(fh: FileHandle, bufs: Uint8Array[], position: number):
   }
 }
 
-/** One process per ledger directory: a LOCK file holding the owner's pid (stale locks of dead pids are taken over). */
-function acquireLock(dir: string): void {
-  const path = join(dir, LOCK);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const owner = Number(readFileSync(path, 'utf8').trim());
-      if (owner === process.pid)
-        throw new LamerError('RL_ERR_INTERNAL', `ledger ${dir} is already open in this process`);
-      if (Number.isInteger(owner) && owner > 0 && pidAlive(owner)) {
-        throw new LamerError('RL_ERR_INTERNAL', `ledger ${dir} is locked by running process ${owner}`);
-      }
-      unlinkSync(path);
-    }
-  }
-  throw new LamerError('RL_ERR_INTERNAL', `cannot lock ledger ${dir}`);
-}
-
-/** The pid of a live process (this one included) holding the ledger in `dir`, or null. */
+/** The pid of a live process (this one included) holding the ledger in `dir`, or null (learner/dir-lock.ts). */
 export function ledgerLockHolder(dir: string): number | null {
-  try {
-    const owner = Number(readFileSync(join(dir, LOCK), 'utf8').trim());
-    return Number.isInteger(owner) && owner > 0 && pidAlive(owner) ? owner : null;
-  } catch {
-    return null;
-  }
-}
-
-function releaseLock(dir: string): void {
-  const path = join(dir, LOCK);
-  try {
-    if (existsSync(path) && Number(readFileSync(path, 'utf8').trim()) === process.pid) unlinkSync(path);
-  } catch {
-    /* best effort */
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return lockHolder(dir);
 }

@@ -127,7 +127,13 @@ export class LearnerRuntime {
 
   static async start(o: LearnerRuntimeOptions): Promise<LearnerRuntime> {
     const r = new LearnerRuntime(o);
-    await r.init();
+    try {
+      await r.init();
+    } catch (e) {
+      // The HTTP side listens from the start: a failed start must not leave a process that only answers probes.
+      await r.close().catch(() => undefined);
+      throw e;
+    }
     return r;
   }
 
@@ -144,6 +150,7 @@ export class LearnerRuntime {
         auth: this.o.auth,
         observatory: obs,
         logger,
+        openPaths: cfg.observe.openPaths,
       });
       this.endpoints.update({ http: this.http.url });
     }
@@ -217,6 +224,10 @@ export class LearnerRuntime {
       archiveDir: cfg.ledger.archiveDir || undefined,
       syncTimeoutMs: cfg.learner.ioTimeoutSec * 1000,
       onRecovery: (r) => logger.warn(r, 'ledger: truncated a torn tail left by a crash'),
+      lock: {
+        onWait: (holder, staleInMs) =>
+          logger.info({ holder, staleInMs }, 'ledger: waiting for the lock of another pid namespace to go stale'),
+      },
     });
     state.ledgerOffset = await ingest.replay(this.ledger, state.ledgerOffset);
     obs.ready.resumed = true;

@@ -18,7 +18,12 @@ const GROUPS: Array<[heading: string, commands: Array<() => Promise<Registrar>>]
   ['Experiments:', [() => import('./commands/experiment.js'), () => import('./commands/pretrain.js')]],
   [
     'Actors and learner on several machines:',
-    [() => import('./commands/learner.js'), () => import('./commands/actor.js'), () => import('./commands/token.js')],
+    [
+      () => import('./commands/learner.js'),
+      () => import('./commands/actor.js'),
+      () => import('./commands/token.js'),
+      () => import('./commands/deploy.js'),
+    ],
   ],
   [
     'Benchmarks and fault injection:',

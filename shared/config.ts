@@ -205,6 +205,14 @@ export const ObserveSchema = z.strictObject({
       "the learner's HTTP side (dashboard, /metrics, /healthz, /readyz): HOST:PORT (port 0 = any free port) or " +
         "'off'; see docs/observability.md",
     ),
+  openPaths: z
+    .array(z.enum(['/healthz', '/readyz', '/metrics']))
+    .default([])
+    .describe(
+      'HTTP paths served without a token from any address (loopback is always open), ' +
+        'e.g. [/healthz,/readyz,/metrics] for Kubernetes probes and an annotation-based Prometheus scrape; ' +
+        'see docs/deploy.md',
+    ),
   stallSec: z
     .number()
     .positive()

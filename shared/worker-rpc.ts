@@ -7,6 +7,7 @@ import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { DeadlineError } from './deadline.js';
 import { LamerError, isLamerError } from './errors.js';
+import { tsxUrl } from './tsx-url.js';
 
 interface RpcRequest {
   id: number;
@@ -26,7 +27,8 @@ interface RpcResponse {
  */
 export function spawnTsWorker(moduleUrl: URL, workerData?: unknown): Worker {
   const path = fileURLToPath(moduleUrl);
-  const boot = `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(path)});`;
+  const api = JSON.stringify(tsxUrl('tsx/esm/api'));
+  const boot = `import { register } from ${api}; register(); await import(${JSON.stringify(path)});`;
   return new Worker(boot, { eval: true, workerData });
 }
 

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { tsxUrl } from '../../shared/tsx-url.js';
 
 const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 
@@ -34,7 +35,7 @@ export interface SpawnCliOptions {
 
 /** Starts `node --import tsx scripts/cli.ts ...args`. */
 export function spawnCli(o: SpawnCliOptions): Proc {
-  const node = [process.execPath, '--import', 'tsx', CLI, ...o.args];
+  const node = [process.execPath, '--import', tsxUrl('tsx'), CLI, ...o.args];
   // Children inherit the driver's niceness (run it under `nice` on a shared machine).
   const argv = o.netns ? ['ip', 'netns', 'exec', o.netns, ...node] : node;
   const err = openSync(o.stderrFile, 'a');

@@ -11,12 +11,17 @@ export function register(program: Command): void {
   program
     .command('actor')
     .description(
-      'run an actor: connect to a learner, run leased trials, stream records (token from LAMER_TOKEN or --token-file)',
+      'run an actor: connect to a learner, run leased trials, stream records ' +
+        '(token: LAMER_TOKEN, --token-file or --key-file)',
     )
     .requiredOption('--learner <url>', 'learner URL, ws://host:port or wss://host:port')
     .requiredOption('--actor-id <id>', "this actor's id (its token is derived from it)")
     .option('--run-id <id>', "the learner's run id (printed by `lamer learner`; or LAMER_RUN_ID)")
     .option('--token-file <file>', "file holding this actor's token (default: env LAMER_TOKEN)")
+    .option(
+      '--key-file <file>',
+      "derive this actor's token from the run's master key in this file (a Secret shared by a fleet: docs/deploy.md)",
+    )
     .option('--ca <file>', 'PEM CA certificate to pin for wss://')
     .option('--threads <n>', 'decode worker threads', parseIntOption('threads', 1), 1)
     .option('--groups <n>', 'task groups in flight (async mode)', parseIntOption('groups', 1), 4)
@@ -65,6 +70,7 @@ export function register(program: Command): void {
         actorId: string;
         runId?: string;
         tokenFile?: string;
+        keyFile?: string;
         ca?: string;
         threads: number;
         groups: number;
@@ -81,8 +87,17 @@ export function register(program: Command): void {
         endpoint?: 'chat' | 'completions';
         set?: string[];
       }) => {
-        const token = o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.LAMER_TOKEN;
-        if (!token) throw badInput('no actor token: set LAMER_TOKEN or pass --token-file (never on the command line)');
+        if (o.keyFile && o.tokenFile) throw badInput('--key-file and --token-file exclude each other');
+        const { deriveActorToken, loadMasterKey } = await import('../../learner/auth.js');
+        const token = o.keyFile
+          ? deriveActorToken(loadMasterKey({ file: o.keyFile }), o.actorId)
+          : o.tokenFile
+            ? readFileSync(o.tokenFile, 'utf8').trim()
+            : process.env.LAMER_TOKEN;
+        if (!token)
+          throw badInput(
+            'no actor token: set LAMER_TOKEN or pass --token-file or --key-file (never on the command line)',
+          );
         const runId = o.runId ?? process.env.LAMER_RUN_ID;
         if (!runId) throw badInput('no run id: pass --run-id or set LAMER_RUN_ID (the learner prints it at start)');
         const { createLogger } = await import('../../shared/logger.js');

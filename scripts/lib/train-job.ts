@@ -23,6 +23,7 @@ import { createLogger, logFileEnv } from '../../shared/logger.js';
 import { loadModelDir } from '../../shared/model/checkpoint-files.js';
 import { describeEval, evalDefinition } from '../../shared/eval-definition.js';
 import { RunDir } from '../../shared/run-dir.js';
+import { tsxUrl } from '../../shared/tsx-url.js';
 import { writeRunPlots } from './plots.js';
 import { runPretrain } from './pretrain-job.js';
 import type { ResolvedRun } from './run-config.js';
@@ -58,6 +59,11 @@ export interface TrainOptions {
   out?: (line: string) => void;
   /** Aborting it stops the run as SIGINT/SIGTERM do (tests, embedding). */
   stop?: AbortSignal;
+  /**
+   * The run's master key from elsewhere (`lamer learner --key-file`, e.g. a mounted Kubernetes Secret) instead of
+   * `<run>/secrets/master.key`; it is not copied into the run directory.
+   */
+  masterKey?: string | Uint8Array;
   /** Called once the learner listens (before actors start): benchmarks attach viewers here. */
   onStarted?(learner: LearnerRuntime): void | Promise<void>;
 }
@@ -113,7 +119,7 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
     if (opts.out) opts.out(line);
     else if (!opts.quiet) process.stdout.write(line + '\n');
   };
-  const key = masterKeyFor(r.runDir);
+  const key = opts.masterKey ?? masterKeyFor(r.runDir);
   let initModel;
   if (config.model.init !== 'random' && !hasCheckpoint(run.file('checkpoints'))) {
     let dir = config.model.init;
@@ -163,7 +169,7 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
       process.execPath,
       [
         '--import',
-        'tsx',
+        tsxUrl('tsx'),
         CLI,
         'actor',
         '--learner',

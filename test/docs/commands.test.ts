@@ -88,6 +88,10 @@ function skipReason(cmd: string): string | null {
       'a benchmark: minutes of CPU on a shared machine',
     ],
     [/^npx vitest\b/, 'a test run, part of npm test'],
+    [
+      /^(docker|dockerd|kubectl|apt-get|umask|chown|cp -r deploy\/)\b|^deploy\/docker\/|^npm run test:containers\b/,
+      'needs a container engine, root or a cluster; test/deploy/containers.test.ts and manifests.test.ts run these',
+    ],
     [/<[a-z][^>]*>|\.\.\./, 'has a placeholder to fill in'],
   ];
   for (const [re, why] of rules) if (re.test(cmd)) return why;

@@ -152,6 +152,13 @@ describe('learner HTTP side', () => {
       allowed('10.0.0.5', authorizationHeader('ops', deriveActorToken('another-master-key-0123456789', 'ops')), auth),
     ).toBe(false);
     expect(allowed('10.0.0.5', authorizationHeader('ops', deriveActorToken(MASTER, 'ops')), auth)).toBe(true);
+    // observe.openPaths: probes and a token-less scrape reach the listed paths only.
+    const openPaths = ['/healthz', '/readyz'];
+    expect(allowed('10.0.0.5', undefined, auth, { path: '/readyz', openPaths })).toBe(true);
+    expect(allowed('10.0.0.5', undefined, auth, { path: '/healthz', openPaths })).toBe(true);
+    expect(allowed('10.0.0.5', undefined, auth, { path: '/metrics', openPaths })).toBe(false);
+    expect(allowed('10.0.0.5', undefined, auth, { path: '/status', openPaths })).toBe(false);
+    expect(allowed('10.0.0.5', undefined, auth, { path: '/readyz' })).toBe(false);
     await start();
     expect((await get('/status')).status).toBe(200);
     expect((await fetch(http!.url + '/metrics', { method: 'POST' })).status).toBe(405);

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RpcClient, spawnTsWorker } from '../../shared/worker-rpc.js';
 
@@ -15,5 +18,15 @@ describe('worker RPC', () => {
     } finally {
       await rpc.close();
     }
+  });
+
+  it('starts the worker from any current directory (a container runs lamer from its run volume)', async () => {
+    const script = fileURLToPath(new URL('../fixtures/worker-elsewhere.mjs', import.meta.url));
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [script], { cwd: tmpdir(), encoding: 'utf8' }, (err, stdout, stderr) =>
+        err ? reject(new Error(stderr || err.message)) : resolve(stdout),
+      ),
+    );
+    expect(out.trim()).toBe('41');
   });
 });
