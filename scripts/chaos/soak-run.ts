@@ -101,7 +101,8 @@ export interface LongSoakReport {
   startup: { learner: number; seconds: number[]; lastOverFirst: number | null };
   /** Trials trained per second in the first and last windows after warm-up (window = run/5, 1..10 min). */
   trialsPerSec: { first: number | null; last: number | null; lastOverFirst: number | null };
-  faults: { actorKills: number; learnerRestarts: number };
+  /** `learnerSelfExits`: learner exits the soak did not cause (a crash, or a budget spent early); 0 when healthy. */
+  faults: { actorKills: number; learnerRestarts: number; learnerSelfExits: number };
   compactions: number;
   finalPolicyVersion: number | null;
   plot: string;
@@ -229,7 +230,9 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
 
   const spawns: Array<{ pid: number; at: number }> = [];
   const startLearner = (): Proc => {
-    const minutes = Math.max(0.2, (end - Date.now()) / 60_000);
+    // `--minutes` is a total over the run directory's invocations, so every (re)start gets the run's length; time
+    // between a kill and the restart does not count, so the learner ends a little after `end`.
+    const minutes = o.minutes;
     const p = spawnCli({
       role: 'learner',
       stderrFile: join(root, 'logs', 'learner.stderr'),
@@ -303,7 +306,8 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
     });
   };
   let actorKills = 0,
-    learnerRestarts = 0;
+    learnerRestarts = 0,
+    learnerSelfExits = 0;
   let nextActorKill = t0 + actorEvery * 60_000;
   let nextLearnerRestart = t0 + learnerEvery * 60_000;
   let lastSay = t0;
@@ -336,7 +340,11 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
         nextLearnerRestart += learnerEvery * 60_000;
       }
       for (const s of slots) if (s.proc?.exited && Date.now() < end) startActor(s); // an actor that gave up or crashed
-      if (learner.exited && Date.now() < end - 30_000) learner = startLearner(); // died on its own: note and go on
+      if (learner.exited && Date.now() < end - 30_000) {
+        // Died on its own before the end: counted (a healthy soak has none), restarted, and the soak goes on.
+        learnerSelfExits++;
+        learner = startLearner();
+      }
       if (now - lastSay > 60_000) {
         lastSay = now;
         const last = disk[disk.length - 1];
@@ -505,7 +513,7 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
       last: tps.length ? r2(tps[tps.length - 1]) : null,
       lastOverFirst: tps.length >= 2 && tps[0] > 0 ? r2(tps[tps.length - 1] / tps[0]) : null,
     },
-    faults: { actorKills, learnerRestarts },
+    faults: { actorKills, learnerRestarts, learnerSelfExits },
     compactions,
     finalPolicyVersion: trained.length
       ? Math.max(...readLearnerLog(learnerLog).trained.map((t) => t.policyVersion))

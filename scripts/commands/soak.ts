@@ -2,7 +2,8 @@
  * `lamer soak` — a long run with faults at a low rate that measures what grows (scripts/chaos/soak-run.ts):
  * per process RSS, heap, open fds and event-loop lag, run-directory disk use, learner start-up time, trials/s,
  * each as its slope over the second half, plus the chaos checker's counts and a PNG plot. Progress goes to
- * stderr; the last stdout line is the JSON report. Exit code 1 if a record was lost or duplicated.
+ * stderr; the last stdout line is the JSON report. Exit code 1 if a record was lost or duplicated, or the learner
+ * exited on its own (a crash, or a budget spent early).
  */
 import type { Command } from 'commander';
 import { badInput } from '../../shared/errors.js';
@@ -70,7 +71,8 @@ export function register(program: Command): void {
         if (!o.json) {
           say(
             `${r.label}: lost ${r.lost}  duplicated ${r.duplicated}  actor kills ${r.faults.actorKills}  ` +
-              `learner restarts ${r.faults.learnerRestarts}  compactions ${r.compactions}`,
+              `learner restarts ${r.faults.learnerRestarts} (+${r.faults.learnerSelfExits} on its own)  ` +
+              `compactions ${r.compactions}`,
           );
           say(
             `RSS slope MB/h ${JSON.stringify(r.rss)}  fd slope /h ${JSON.stringify(r.fd)}  ` +
@@ -79,7 +81,7 @@ export function register(program: Command): void {
           say(`plot: ${r.plot}`);
         }
         printJson(r);
-        if (r.lost > 0 || r.duplicated > 0) process.exitCode = 1;
+        if (r.lost > 0 || r.duplicated > 0 || r.faults.learnerSelfExits > 0) process.exitCode = 1;
       },
     );
 }
