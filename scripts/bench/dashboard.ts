@@ -118,8 +118,11 @@ async function attachViewer(kind: Viewer, url: string): Promise<AttachedViewer> 
     const curl = spawn('curl', ['-sN', '-o', '/dev/null', `${url}/events`], { stdio: 'ignore' });
     return {
       cpu: () => descendantCpuSeconds(process.pid, ['curl']),
+      // curl may be gone already (the learner closed its stream at the end of the leg): waiting for an 'exit'
+      // that has happened would leave nothing pending, and Node would end the bench without a word.
       close: () =>
         new Promise((resolve) => {
+          if (curl.exitCode !== null || curl.signalCode !== null) return resolve();
           curl.once('exit', () => resolve());
           curl.kill('SIGTERM');
         }),
