@@ -16,22 +16,11 @@ import { deriveActorToken } from '../../learner/auth.js';
 import { Ledger } from '../../learner/ledger.js';
 import { decodeTrial } from '../../proto/codec.js';
 import { trialKeyString } from '../../proto/messages.js';
+import { TINY as CHAOS_TINY } from '../../scripts/chaos/fleet.js';
 
 const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
-const TINY = [
-  'env.groupSize=2',
-  'algo.groupsPerUpdate=2',
-  'run.evalTasks=4',
-  'run.evalEvery=0',
-  'learner.checkpointEvery=1',
-  'learner.heartbeatMs=500',
-  'model.dModel=16',
-  'model.nLayer=1',
-  'model.nHead=2',
-  'model.nCtx=160',
-  'model.init=random',
-  'log.level=info',
-].flatMap((s) => ['--set', s]);
+// The chaos runs' tiny configuration (scripts/chaos/fleet.ts).
+const TINY = CHAOS_TINY.flatMap((s) => ['--set', s]);
 
 const children: ChildProcess[] = [];
 
