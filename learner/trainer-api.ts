@@ -22,6 +22,11 @@ export interface TrainerWorkerApi {
   ppoStep(b: PpoMinibatch): Promise<PpoStepSummary>;
   bcStep(b: BcMinibatch): Promise<{ loss: number; gradNorm: number; clipped: boolean }>;
   score(b: { tokens: Int32Array; B: number; T: number }): Promise<Float32Array>;
+  scoreWithValues(b: {
+    tokens: Int32Array;
+    B: number;
+    T: number;
+  }): Promise<{ logp: Float32Array; values: Float32Array }>;
   params(): Float32Array;
   setParams(p: Float32Array): void;
   optimizerState(): AdamWState;

@@ -112,6 +112,10 @@ export class TrainerClient implements TrainerApi {
     return this.call((r) => r.call('score', { tokens, B, T }));
   }
 
+  scoreWithValues(tokens: Int32Array, B: number, T: number): Promise<{ logp: Float32Array; values: Float32Array }> {
+    return this.call((r) => r.call('scoreWithValues', { tokens, B, T }));
+  }
+
   ppoStep(b: PpoMinibatch): Promise<PpoStepSummary> {
     return this.call((r) => r.call('ppoStep', b));
   }

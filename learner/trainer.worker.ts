@@ -83,6 +83,12 @@ serveRpc<TrainerWorkerApi>({
       clipEps: b.clipEps,
       dualClipC: b.dualClipC,
       entropyCoef: b.entropyCoef,
+      critic: b.critic && {
+        ...b.critic,
+        valueMask: P(b.critic.valueMask, 0, f32),
+        returns: P(b.critic.returns, 0, f32),
+        oldValues: P(b.critic.oldValues, 0, f32),
+      },
     });
     const step = r.tokens > 0 ? need().applyGradients(grads) : { gradNorm: 0 };
     return {
@@ -92,6 +98,7 @@ serveRpc<TrainerWorkerApi>({
       clipFrac: r.clipFrac,
       dualClipFrac: r.dualClipFrac,
       tokens: r.tokens,
+      valueLoss: r.valueLoss,
     };
   },
   async bcStep(b: BcMinibatch) {
@@ -103,6 +110,7 @@ serveRpc<TrainerWorkerApi>({
     return { loss, ...need().applyGradients(grads) };
   },
   score: (b) => need().score(b.tokens, b.B, b.T),
+  scoreWithValues: (b) => need().scoreWithValues(b.tokens, b.B, b.T),
   params: () => need().params(),
   setParams: (p: Float32Array) => need().setParams(p),
   optimizerState: () => need().optimizerState(),

@@ -14,6 +14,11 @@ export const ModelConfigSchema = z
     dModel: posInt.describe('width (embedding size)'),
     nLayer: posInt.describe('transformer blocks'),
     nHead: posInt.describe('attention heads; must divide dModel'),
+    /**
+     * A critic: a linear value head on the final hidden state (docs/method.md §4.7). Absent (the default) and
+     * false mean no head, so every model without one keeps its config, manifest and checkpoint bytes.
+     */
+    valueHead: z.boolean().optional().describe('linear value head (PPO critic) on the final hidden state'),
   })
   .refine((c) => c.dModel % c.nHead === 0, { message: 'dModel must be divisible by nHead', path: ['dModel'] });
 
@@ -26,6 +31,11 @@ export function parseModelConfig(value: unknown, what = 'model config'): ModelCo
   if (!r.success)
     throw new LamerError('RL_ERR_CONFIG', `invalid ${what}: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`);
   return r.data;
+}
+
+/** Whether the model carries the PPO critic's value head. */
+export function hasValueHead(cfg: ModelConfig): boolean {
+  return cfg.valueHead === true;
 }
 
 /** Head width dModel / nHead. */

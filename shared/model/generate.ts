@@ -7,7 +7,7 @@
 import { LamerError } from '../errors.js';
 import { headDim, parseModelConfig, type ModelConfig } from './config.js';
 import { buildDecodeGraph, cacheNames } from './gpt-graphs.js';
-import { buildManifest, checkParams, type Manifest } from './manifest.js';
+import { buildManifest, checkParams, isValueHeadEntry, type Manifest } from './manifest.js';
 import { encodeModel, toModelProto, type ModelProto } from './onnx/encode.js';
 import { Xoshiro128Rng } from '../rng.js';
 import { sampleToken } from './sampling.js';
@@ -103,11 +103,14 @@ export class DecodeEngine {
     this.manifest = buildManifest(cfg);
     this.proto = proto;
     const inits = proto.graph!.initializer!;
-    this.initIndex = this.manifest.entries.map((e) => {
-      const tensorIndex = inits.findIndex((t) => t.name === e.name);
-      if (tensorIndex < 0) throw new LamerError('RL_ERR_INTERNAL', `decode graph lacks initializer ${e.name}`);
-      return { tensorIndex, offset: e.offset, size: e.size };
-    });
+    // The decode graph has no value head (generation never reads it), so its tensors are not copied on updates.
+    this.initIndex = this.manifest.entries
+      .filter((e) => !isValueHeadEntry(e.name))
+      .map((e) => {
+        const tensorIndex = inits.findIndex((t) => t.name === e.name);
+        if (tensorIndex < 0) throw new LamerError('RL_ERR_INTERNAL', `decode graph lacks initializer ${e.name}`);
+        return { tensorIndex, offset: e.offset, size: e.size };
+      });
     this.session = session;
     this.sessionVersion = version;
     this.sessionOptions = sessionOptions;

@@ -2,18 +2,21 @@
  * The three ONNX graphs of the policy, all emitted by one transformer builder (`emitGpt`) over one parameter
  * manifest:
  * - scoring:  params [P], tokens [batch, seq] int32 → logp [batch, seq] (log p(token t | < t); position 0 = 0)
+ *             and, for a model with a value head, values [batch, seq] (the critic's V at every position)
  * - decode:   KV-cache step in the Hugging Face/optimum I/O layout (input_ids, position_ids, attention_mask,
  *             past_key_values.{i}.key/value → logits, present.{i}.key/value); weights baked in as initializers
  * - training: static [B, T]; forward + in-graph loss (PPO-clip with IS weights, dual clip and entropy bonus, or
- *             weighted log-likelihood) + backward by autodiff → loss, stats, logp and the flat gradient [P].
+ *             weighted log-likelihood; with a value head, plus the clipped value loss) + backward by autodiff →
+ *             loss, stats, logp and the flat gradient [P].
  *             Its forward computes the same function but is emitted for a cheap backward: LayerNorm affine parts
  *             folded into the next linear layer (column-centred), GELU's constants in the MLP weights, residual
  *             sums as one op, attention in two causal query blocks (see emitGpt's `training`).
  *
- * Model: GPT-2 (pre-LayerNorm, eps 1e-5; learned positions; exact erf GELU; head tied to wte).
+ * Model: GPT-2 (pre-LayerNorm, eps 1e-5; learned positions; exact erf GELU; head tied to wte). Optional value
+ * head (PPO critic, docs/method.md §4.7): V = h·w + b on the final hidden state h; the decode graph leaves it out.
  */
-import { headDim, type ModelConfig } from './config.js';
-import { buildManifest, type Manifest } from './manifest.js';
+import { hasValueHead, headDim, type ModelConfig } from './config.js';
+import { buildManifest, VALUE_HEAD_BIAS, VALUE_HEAD_WEIGHT, type Manifest } from './manifest.js';
 import { gradients } from './onnx/autodiff.js';
 import { attention, gelu, scaledGelu } from './onnx/layers.js';
 import { GraphBuilder, staticShape, type Dim, type Tensor } from './onnx/graph.js';
@@ -155,6 +158,8 @@ export interface GptOutputs {
   hidden: Tensor;
   /** The tied LM head applied to (a slice of) `hidden`: [.., d] → [.., V]. */
   logits: (h: Tensor) => Tensor;
+  /** The value head applied to `hidden` [B, n, d] → [B, n]; null when the model has none. */
+  values: ((h: Tensor) => Tensor) | null;
   presentK: Tensor[];
   presentV: Tensor[];
 }
@@ -216,12 +221,26 @@ export function emitGpt(b: GraphBuilder, cfg: ModelConfig, p: Params, o: EmitOpt
   }
   const gamma = P('transformer.ln_f.weight');
   const beta = P('transformer.ln_f.bias');
+  const critic = hasValueHead(cfg) && p.has(VALUE_HEAD_WEIGHT);
+  const scalarPerPosition = (t: Tensor) => b.reshape(t, [0, -1]); // [B, n, 1] → [B, n]
   if (o.training) {
     const wteT = b.transpose(P('transformer.wte.weight'), [1, 0]);
-    return { hidden: plainNorm(b, x), logits: (h) => affineLinear(b, h, gamma, beta, wteT, null), presentK, presentV };
+    const values = critic
+      ? (h: Tensor) => scalarPerPosition(affineLinear(b, h, gamma, beta, P(VALUE_HEAD_WEIGHT), P(VALUE_HEAD_BIAS)))
+      : null;
+    return {
+      hidden: plainNorm(b, x),
+      logits: (h) => affineLinear(b, h, gamma, beta, wteT, null),
+      values,
+      presentK,
+      presentV,
+    };
   }
   const hidden = b.layerNorm(x, gamma, beta, LN_EPS).y;
-  return { hidden, logits: (h) => lmHead(b, p, h), presentK, presentV };
+  const values = critic
+    ? (h: Tensor) => scalarPerPosition(linear(b, h, P(VALUE_HEAD_WEIGHT), P(VALUE_HEAD_BIAS)))
+    : null;
+  return { hidden, logits: (h) => lmHead(b, p, h), values, presentK, presentV };
 }
 
 /** Tied LM head: hidden [.., d] → logits [.., V]. */
@@ -259,7 +278,9 @@ export function buildScoringGraph(cfg: ModelConfig): GraphBuilder {
   const pos = b.sliceDyn(p.get('transformer.wpe.weight')!, b.ints([0]), seqLen, [0], ['seq', cfg.dModel]);
   const table = b.constant(causalTable(cfg.nCtx), 'float32', [cfg.nCtx, cfg.nCtx]);
   const bias = b.sliceDyn(table, b.ints([0, 0]), b.concat([seqLen, seqLen], 0), [0, 1], ['seq', 'seq']);
-  b.output(tokenLogprobs(b, emitGpt(b, cfg, p, { ids, pos, attnBias: bias }), ids).logp, 'logp');
+  const gpt = emitGpt(b, cfg, p, { ids, pos, attnBias: bias });
+  b.output(tokenLogprobs(b, gpt, ids).logp, 'logp');
+  if (gpt.values) b.output(gpt.values(gpt.hidden), 'values');
   return b;
 }
 
@@ -277,7 +298,8 @@ export const cacheNames = (i: number) => ({
  * Weights are initializers when `params` is given, else a flat `params` input.
  */
 export function buildDecodeGraph(cfg: ModelConfig, params?: Float32Array): GraphBuilder {
-  const m = buildManifest(cfg);
+  // The decode graph never computes the value head (generation does not need it): a policy-only manifest.
+  const m = buildManifest({ ...cfg, valueHead: undefined });
   const b = new GraphBuilder('float32');
   const H = cfg.nHead;
   const dh = headDim(cfg);
@@ -327,6 +349,13 @@ export type TrainingLoss = 'ppo' | 'bc';
  * n = max(Σ mask, 1) and H the entropy of the model's distribution over token t. Ties take the unclipped
  * branch (autodiff Max/Min conventions). clip_frac counts pg2 > pg1, dual_clip_frac A < 0 ∧ pgc > −A·c.
  * BC: loss = −Σ w·logp / Σ w.
+ *
+ * With a value head (ppo; docs/method.md §4.7), inputs value_mask, returns, old_values [B, T] and value_clip,
+ * value_coef scalars; V [B, T] is the head on every position and, at the positions where value_mask is 1 (one
+ * per row: its last prompt token, the state the turn acts from),
+ * Vc = old_values + clip(V − old_values, ±value_clip), vl = ½·max((V − R)², (Vc − R)²),
+ * value_loss = Σ value_mask·vl / max(Σ value_mask, 1), and loss += value_coef · value_loss. Extra outputs
+ * value_loss and values. In a bc graph the head gets a zero gradient.
  */
 export function buildTrainingGraph(
   cfg: ModelConfig,
@@ -342,7 +371,8 @@ export function buildTrainingGraph(
   const p = paramsFromFlat(b, m, flat);
   const pos = b.slice(p.get('transformer.wpe.weight')!, [0], [T], [0]);
   const bias = b.constant(causalTable(T), float, [T, T]);
-  const { lsm, logp } = tokenLogprobs(b, emitGpt(b, cfg, p, { ids, pos, attnBias: bias, training: true }), ids, true);
+  const gpt = emitGpt(b, cfg, p, { ids, pos, attnBias: bias, training: true });
+  const { lsm, logp } = tokenLogprobs(b, gpt, ids, true);
   const sumAll = (t: Tensor) => b.reduceSum(t, [0, 1], false);
   let lossT: Tensor;
   if (loss === 'ppo') {
@@ -371,6 +401,7 @@ export function buildTrainingGraph(
     const H = b.pad(b.neg(b.reduceSum(b.mul(b.exp(lsm), lsm), [-1], false)), [0, 1, 0, 0]);
     const ent = mean(H);
     lossT = b.sub(pgLoss, b.mul(entCoef, ent));
+    if (gpt.values) lossT = b.add(lossT, clippedValueLoss(b, gpt.values(gpt.hidden), B, T, float));
     b.output(pgLoss, 'pg_loss');
     b.output(ent, 'entropy');
     b.output(mean(b.cast(b.greater(pg2, pg1), float)), 'clip_frac');
@@ -391,6 +422,26 @@ export function buildTrainingGraph(
     'grads',
   );
   return b;
+}
+
+/**
+ * The PPO critic's clipped value loss (see buildTrainingGraph) times value_coef; declares its inputs and emits
+ * the value_loss and values outputs.
+ */
+function clippedValueLoss(b: GraphBuilder, V: Tensor, B: number, T: number, float: 'float32' | 'float64'): Tensor {
+  const vMask = b.input('value_mask', float, [B, T]);
+  const ret = b.input('returns', float, [B, T]);
+  const old = b.input('old_values', float, [B, T]);
+  const clipV = b.input('value_clip', float, []);
+  const coef = b.input('value_coef', float, []);
+  const sq = (t: Tensor) => b.mul(t, t);
+  const Vc = b.add(old, b.clip(b.sub(V, old), b.neg(clipV), clipV));
+  const vl = b.mul(b.max(sq(b.sub(V, ret)), sq(b.sub(Vc, ret))), b.scalar(0.5, float));
+  const denom = b.max(b.reduceSum(vMask, [0, 1], false), b.scalar(1, float));
+  const valueLoss = b.div(b.reduceSum(b.mul(vMask, vl), [0, 1], false), denom);
+  b.output(valueLoss, 'value_loss');
+  b.output(V, 'values');
+  return b.mul(coef, valueLoss);
 }
 
 export type { Dim };

@@ -7,6 +7,7 @@ import { parseModelConfig } from './config.js';
 import { buildScoringGraph } from './gpt-graphs.js';
 import { buildManifest, checkParams } from './manifest.js';
 import { toOnnxBytes } from './onnx/encode.js';
+import { LamerError } from '../errors.js';
 import { createSession, OrtTensor, type Session } from './session.js';
 import { checkSequences } from './validate.js';
 
@@ -31,6 +32,22 @@ export async function scoreBatch(
     tokens: new OrtTensor('int32', tokens, [B, T]),
   });
   return r.logp!.data as Float32Array;
+}
+
+/** Like scoreBatch, plus the value head's V at every position [B, T] (a model with a value head only). */
+export async function scoreBatchWithValues(
+  session: Session,
+  params: Float32Array,
+  tokens: Int32Array,
+  B: number,
+  T: number,
+): Promise<{ logp: Float32Array; values: Float32Array }> {
+  const r = await session.run({
+    params: new OrtTensor('float32', params, [params.length]),
+    tokens: new OrtTensor('int32', tokens, [B, T]),
+  });
+  if (!r.values) throw new LamerError('RL_ERR_MODEL', 'the model has no value head (model config valueHead)');
+  return { logp: r.logp!.data as Float32Array, values: r.values.data as Float32Array };
 }
 
 /** Creates a session on the scoring graph. `maxBatch` bounds the rows per run (memory). */

@@ -7,11 +7,11 @@
  */
 import { LamerError, badInput } from '../errors.js';
 import { AdamW, decayMaskFor, type AdamWOptions, type AdamWState } from './adamw.js';
-import { parseModelConfig, type ModelConfig } from './config.js';
+import { hasValueHead, parseModelConfig, type ModelConfig } from './config.js';
 import { buildScoringGraph, buildTrainingGraph, type TrainingLoss } from './gpt-graphs.js';
 import { buildManifest, checkParams, type Manifest } from './manifest.js';
 import { toOnnxBytes } from './onnx/encode.js';
-import { scoreBatch } from './scorer.js';
+import { scoreBatch, scoreBatchWithValues } from './scorer.js';
 import { createSession, OrtTensor, type Session } from './session.js';
 import { checkLength, checkTokenIds } from './validate.js';
 
@@ -51,6 +51,22 @@ export interface PpoBatch {
   clipEps: number;
   dualClipC: number;
   entropyCoef: number;
+  /** The critic's targets (a model with a value head; without them its value loss has weight 0). */
+  critic?: CriticBatch;
+}
+
+/** Per-row value targets at one position of each row (docs/method.md §4.7), arrays [B·T] like the rest. */
+export interface CriticBatch {
+  /** 1 at the position whose value is trained (a row's last prompt token), else 0. */
+  valueMask: Float32Array;
+  /** The value target R (GAE λ-return) at those positions. */
+  returns: Float32Array;
+  /** V_old at those positions: the head's values at the start of the update (the clip's anchor). */
+  oldValues: Float32Array;
+  /** The value clip ε_v: V may move at most this far from V_old before the clipped term takes over. */
+  valueClip: number;
+  /** Weight of the value loss in the total loss. */
+  valueCoef: number;
 }
 
 /** A PPO minibatch with its shape, as it crosses from the learner's update to the trainer worker. */
@@ -72,6 +88,10 @@ export interface PpoResult {
   tokens: number;
   /** log π_θ per token before the update ([B·T], position 0 = 0). */
   logp: Float32Array;
+  /** The clipped value loss (before its coefficient); 0 for a model without a value head. */
+  valueLoss: number;
+  /** The value head's V per position before the update ([B·T]); null without a value head. */
+  values: Float32Array | null;
 }
 
 export interface StepInfo {
@@ -82,7 +102,10 @@ export interface StepInfo {
 }
 
 /** What one PPO optimizer step reports back to the learner's update. */
-export type PpoStepSummary = Pick<PpoResult, 'loss' | 'entropy' | 'clipFrac' | 'dualClipFrac' | 'tokens'> & {
+export type PpoStepSummary = Pick<
+  PpoResult,
+  'loss' | 'entropy' | 'clipFrac' | 'dualClipFrac' | 'tokens' | 'valueLoss'
+> & {
   gradNorm: number;
 };
 
@@ -196,7 +219,9 @@ export class PolicyTrainer {
       throw badInput(`entropyCoef must be a finite number >= 0, got ${b.entropyCoef}`);
     const shape = [this.batchSize, this.seqLen];
     const s = await this.session('ppo');
+    const critic = hasValueHead(this.config) ? this.criticInputs(b.critic, shape) : {};
     const r = await s.run({
+      ...critic,
       params: new OrtTensor('float32', this.weights, [this.weights.length]),
       tokens: new OrtTensor('int32', b.tokens, shape),
       resp_mask: new OrtTensor('float32', mask, shape),
@@ -216,7 +241,31 @@ export class PolicyTrainer {
       dualClipFrac: num('dual_clip_frac'),
       tokens,
       logp: r.logp!.data as Float32Array,
+      valueLoss: r.value_loss ? num('value_loss') : 0,
+      values: r.values ? (r.values.data as Float32Array) : null,
       grads: r.grads!.data as Float32Array,
+    };
+  }
+
+  /** The value-loss inputs of the training graph; no targets → a zero mask and weight 0. */
+  private criticInputs(c: CriticBatch | undefined, shape: number[]): Record<string, OrtTensor> {
+    const zeros = () => new Float32Array(this.n);
+    const mask = c?.valueMask ?? zeros();
+    if (!(mask instanceof Float32Array) || mask.length !== this.n)
+      throw new LamerError('RL_ERR_MODEL', `valueMask must be a Float32Array of ${this.n} values`);
+    for (let i = 0; i < this.n; i++)
+      if (mask[i] !== 0 && mask[i] !== 1)
+        throw new LamerError('RL_ERR_MODEL', `valueMask[${i}] is ${mask[i]}; it must be 0 or 1`);
+    if (c && !(c.valueClip > 0 && Number.isFinite(c.valueClip)))
+      throw badInput(`valueClip must be a finite number > 0, got ${c.valueClip}`);
+    if (c && !(c.valueCoef >= 0 && Number.isFinite(c.valueCoef)))
+      throw badInput(`valueCoef must be a finite number >= 0, got ${c.valueCoef}`);
+    return {
+      value_mask: new OrtTensor('float32', mask, shape),
+      returns: new OrtTensor('float32', c ? this.active('returns', c.returns, mask) : zeros(), shape),
+      old_values: new OrtTensor('float32', c ? this.active('oldValues', c.oldValues, mask) : zeros(), shape),
+      value_clip: this.scalar(c?.valueClip ?? 1),
+      value_coef: this.scalar(c?.valueCoef ?? 0),
     };
   }
 
@@ -279,6 +328,20 @@ export class PolicyTrainer {
     checkLength(this.config, T, 'score');
     checkTokenIds(this.config, tokens, 'score');
     return scoreBatch(await this.session('score'), this.weights, tokens, B, T);
+  }
+
+  /** Per-token log-probs and the value head's V at every position (a model with a value head only). */
+  async scoreWithValues(
+    tokens: Int32Array,
+    B: number,
+    T: number,
+  ): Promise<{ logp: Float32Array; values: Float32Array }> {
+    if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1 || tokens.length !== B * T) {
+      throw new LamerError('RL_ERR_MODEL', `score: tokens has ${tokens.length} ids, expected B·T = ${B}·${T}`);
+    }
+    checkLength(this.config, T, 'score');
+    checkTokenIds(this.config, tokens, 'score');
+    return scoreBatchWithValues(await this.session('score'), this.weights, tokens, B, T);
   }
 
   /** A copy of the current weights. */

@@ -36,8 +36,8 @@ function linear(x: JArray, w: JArray, b: JArray, lead: number[]): JArray {
   return (np.matmul(x.reshape([-1, K]), w) as JArray).add(b).reshape([...lead, N]);
 }
 
-/** Logits [B, T, V] of tokens [B, T]. Params are referenced (.ref), never consumed. */
-export function gptLogits(cfg: ModelConfig, P: JParams, ids: number[], B: number, T: number): JArray {
+/** Final hidden states [B, T, d] (after ln_f) of tokens [B, T]. Params are referenced (.ref), never consumed. */
+function gptHidden(cfg: ModelConfig, P: JParams, ids: number[], B: number, T: number): JArray {
   const R = (n: string) => P[n]!.ref;
   const d = cfg.dModel;
   const H = cfg.nHead;
@@ -68,12 +68,53 @@ export function gptLogits(cfg: ModelConfig, P: JParams, ids: number[], B: number
     const g = u.ref.mul(0.5).mul((scipySpecial.erf(u.mul(Math.SQRT1_2)) as JArray).add(1));
     x = x.add(linear(g, R(p + 'mlp.c_proj.weight'), R(p + 'mlp.c_proj.bias'), [B, T]));
   }
-  const hid = layerNorm(x, R('transformer.ln_f.weight'), R('transformer.ln_f.bias'));
-  return (np.matmul(hid.reshape([B * T, d]), R('transformer.wte.weight').transpose()) as JArray).reshape([
+  return layerNorm(x, R('transformer.ln_f.weight'), R('transformer.ln_f.bias'));
+}
+
+/** Logits [B, T, V] of tokens [B, T]. Params are referenced (.ref), never consumed. */
+export function gptLogits(cfg: ModelConfig, P: JParams, ids: number[], B: number, T: number): JArray {
+  const hid = gptHidden(cfg, P, ids, B, T);
+  return (np.matmul(hid.reshape([B * T, cfg.dModel]), P['transformer.wte.weight']!.ref.transpose()) as JArray).reshape([
     B,
     T,
     cfg.vocabSize,
   ]);
+}
+
+/** The value head V = h·w + b at every position [B, T] (h the final hidden state). */
+export function gptValues(cfg: ModelConfig, P: JParams, ids: number[], B: number, T: number): JArray {
+  const hid = gptHidden(cfg, P, ids, B, T);
+  return (np.matmul(hid.reshape([B * T, cfg.dModel]), P['value_head.weight']!.ref) as JArray)
+    .add(P['value_head.bias']!.ref)
+    .reshape([B, T]);
+}
+
+export interface ValueRefInputs {
+  valueMask: number[];
+  returns: number[];
+  oldValues: number[];
+  valueClip: number;
+  valueCoef: number;
+}
+
+/**
+ * The clipped value loss of docs/method.md §4.7, written independently: per masked position
+ * ½·max((V − R)², (V_old + clip(V − V_old, ±ε_v) − R)²), averaged over the mask; returned times the coefficient.
+ */
+export function valueLossRef(cfg: ModelConfig, P: JParams, ids: number[], B: number, T: number, o: ValueRefInputs) {
+  const sh = [B, T];
+  const V = gptValues(cfg, P, ids, B, T);
+  const R = jarr(o.returns, sh);
+  const old = jarr(o.oldValues, sh);
+  const Vc = old.ref.add(np.clip(V.ref.sub(old), -o.valueClip, o.valueClip) as JArray);
+  const d1 = V.sub(R.ref);
+  const d2 = Vc.sub(R);
+  const vl = (np.maximum(d1.ref.mul(d1), d2.ref.mul(d2)) as JArray).mul(0.5);
+  const n = Math.max(
+    o.valueMask.reduce((a, b) => a + b, 0),
+    1,
+  );
+  return jarr(o.valueMask, sh).mul(vl).sum().div(n).mul(o.valueCoef);
 }
 
 /** log p(token t | < t) [B, T] (position 0 = 0) and the entropy of the distribution over token t [B, T]. */
