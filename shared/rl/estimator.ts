@@ -22,6 +22,11 @@ export interface AdvantageEstimator {
   readonly description: string;
   /** Whether γ_traj changes the advantage; tables say so for the estimators that ignore it. */
   readonly usesGammaTraj: boolean;
+  /**
+   * The estimator needs a critic: the model gets a value head, the learner fills each row's `value` (V of the
+   * row's state) before computing advantages and trains the head on the rows' returns G.
+   */
+  readonly critic?: boolean;
   /** The return of every row of one trial (rows in chronological order). */
   returns(rows: readonly Row[], o: AdvantageOptions, gammaTraj: number): ArrayLike<number>;
   /** The advantage of every row of the flattened group. */

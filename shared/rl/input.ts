@@ -17,6 +17,7 @@ export const RowSchema = z.strictObject({
   reward: z.number().refine(Number.isFinite, 'must be finite'),
   valid: z.boolean(),
   anchor: z.string(),
+  value: z.number().refine(Number.isFinite, 'must be finite').optional(),
 });
 
 export const TrialSchema = z.strictObject({

@@ -21,6 +21,7 @@ export const AdvantageOptionsSchema = z.strictObject({
   gammaStep: unit.default(0.95).describe('discount between turns of an episode'),
   gammaTraj: unit.default(0.9).describe('discount across episode boundaries (paper best for MineSweeper: 0.9)'),
   omega: nonNegative.default(1).describe('weight of the GiGPO step advantage'),
+  gaeLambda: unit.default(0.95).describe('GAE lambda of the ppo estimator (1 = Monte-Carlo returns, 0 = one-step TD)'),
   norm: oneOf(['mean', 'mean_std'] as const)
     .default('mean')
     .describe('advantage normalisation'),

@@ -18,6 +18,8 @@ export interface Row {
   valid: boolean;
   /** Raw observation before the action (no history); reflect rows use the constant `reflection`. */
   anchor: string;
+  /** The critic's V of the row's state (estimators with a critic, e.g. `ppo`); absent = 0. */
+  value?: number;
 }
 
 /** One trial: N episodes of the same task instance with reflections in between, rows in chronological order. */

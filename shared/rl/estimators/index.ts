@@ -6,6 +6,7 @@ import type { AdvantageEstimator } from '../estimator.js';
 import { gigpoUpstream } from './gigpo-upstream.js';
 import { gigpo } from './gigpo.js';
 import { grpo } from './grpo.js';
+import { ppo } from './ppo.js';
 import { rloo } from './rloo.js';
 
 export const ESTIMATORS = {
@@ -13,6 +14,7 @@ export const ESTIMATORS = {
   'gigpo-upstream': gigpoUpstream,
   grpo,
   rloo,
+  ppo,
 } as const satisfies Record<string, AdvantageEstimator>;
 
 export type Estimator = keyof typeof ESTIMATORS;

@@ -79,7 +79,7 @@ describe('lamer advantages', () => {
         },
         /groups\[0\]\.trials\[0\]\.rows\[0\]\.reward/,
       ],
-      [{ ...example, options: { estimator: 'ppo' } }, /options\.estimator/],
+      [{ ...example, options: { estimator: 'dapo' } }, /options\.estimator/],
       [
         { groups: [{ groupId: 'g', trials: [{ trialId: 't', rows: [row(0, 1, 0, 'a'), row(0, 0, 0, 'a')] }] }] },
         /group 'g' trial 't' row 1: out of chronological order/,

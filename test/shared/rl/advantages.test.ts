@@ -231,6 +231,7 @@ describe('option and input checks', () => {
       gammaStep: 0.95,
       gammaTraj: 0.9,
       omega: 1,
+      gaeLambda: 0.95,
       norm: 'mean',
       invalidPenalty: 0.5,
       returns: 'code',
@@ -246,6 +247,7 @@ describe('option and input checks', () => {
       gammaStep: algo.gammaStep,
       gammaTraj: 0.9,
       omega: algo.omega,
+      gaeLambda: algo.gaeLambda,
       norm: algo.norm,
       invalidPenalty: algo.invalidPenalty,
       returns: algo.returns,
@@ -256,8 +258,8 @@ describe('option and input checks', () => {
     expect(() => resolveAdvantageOptions({ gammaTraj: 1.5 })).toThrow(
       /options.gammaTraj must be a number in \[0, 1\], got 1.5/,
     );
-    expect(() => resolveAdvantageOptions({ estimator: 'ppo' as Estimator })).toThrow(
-      /options.estimator must be one of gigpo, gigpo-upstream, grpo, rloo/,
+    expect(() => resolveAdvantageOptions({ estimator: 'dapo' as Estimator })).toThrow(
+      /options.estimator must be one of gigpo, gigpo-upstream, grpo, rloo, ppo/,
     );
     expect(() => resolveAdvantageOptions({ omega: Number.NaN })).toThrow(/options.omega/);
   });

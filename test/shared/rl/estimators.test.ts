@@ -24,7 +24,7 @@ describe('estimator registry', () => {
       expect(resolveConfig({ algo: { estimator: name } }).algo.estimator).toBe(name);
       expect(parseAdvantagesInput({ options: { estimator: name }, groups: [group] }).options.estimator).toBe(name);
     }
-    expect(() => resolveConfig({ algo: { estimator: 'ppo' } })).toThrow(/algo\.estimator/);
+    expect(() => resolveConfig({ algo: { estimator: 'dapo' } })).toThrow(/algo\.estimator/);
   });
 
   it('dispatches to the registered module of the chosen name', () => {

@@ -65,6 +65,7 @@ describe('advantages input file', () => {
       gammaStep: 0.95,
       gammaTraj: 0.9,
       omega: 1,
+      gaeLambda: 0.95,
       norm: 'mean',
       invalidPenalty: 0.5,
       returns: 'code',
@@ -80,8 +81,8 @@ describe('advantages input file', () => {
     );
   });
   it('rejects an unknown estimator naming the option', () => {
-    expect(() => parseAdvantagesInput(doc([P(0, 0)], { options: { estimator: 'ppo' } }))).toThrow(
-      /options\.estimator: must be one of gigpo, gigpo-upstream, grpo, rloo/,
+    expect(() => parseAdvantagesInput(doc([P(0, 0)], { options: { estimator: 'dapo' } }))).toThrow(
+      /options\.estimator: must be one of gigpo, gigpo-upstream, grpo, rloo, ppo/,
     );
   });
   it('rejects unknown keys (strict) and out-of-range numbers', () => {
