@@ -13,7 +13,8 @@ import type { Logger } from '../shared/logger.js';
 import type { AdamWState } from '../shared/model/adamw.js';
 import { parseModel } from '../shared/model/checkpoint-files.js';
 import type { ModelConfig } from '../shared/model/config.js';
-import { buildManifest, initParams } from '../shared/model/manifest.js';
+import { buildManifest, initParams, withValueHead } from '../shared/model/manifest.js';
+import { ESTIMATORS } from '../shared/rl/estimators/index.js';
 import { WordTokenizer } from '../shared/model/tokenizer.js';
 import type { RunDir } from '../shared/run-dir.js';
 import type { CheckpointStore } from './checkpoint-store.js';
@@ -161,7 +162,22 @@ export async function resumeOrStart(o: StartOptions): Promise<StartingPoint> {
     };
   }
   await atomicWrite(epochFile, `${start.state.learnerEpoch}\n`);
-  return start;
+  return withCritic(start, cfg, logger);
+}
+
+/**
+ * An estimator with a critic (ppo) needs the value head; a model saved without one (every checkpoint and base
+ * model from before, or a run switched to ppo) gets a zero head, so the critic starts by predicting 0.
+ */
+function withCritic(start: StartingPoint, cfg: Config, logger: Logger): StartingPoint {
+  if (!ESTIMATORS[cfg.algo.estimator].critic) return start;
+  const r = withValueHead(start.modelConfig, start.params, start.optimizerState);
+  if (!r.added) return start;
+  logger.info(
+    { estimator: cfg.algo.estimator, resumed: start.resumedFrom !== null },
+    'the model has no value head: initialised a zero value head for the critic',
+  );
+  return { ...start, modelConfig: r.config, params: r.params, optimizerState: r.optimizer };
 }
 
 /**

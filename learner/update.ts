@@ -1,16 +1,18 @@
 /**
  * The learner's update, top to bottom (CleanRL style): task groups in, one policy version out.
  *
+ *   0. estimators with a critic (ppo): V(s) of every row's state from the value head (docs/method.md §4.7)
  *   1. cross-episode returns and GiGPO advantages per task group           (shared/rl, docs/method.md §3–§4)
  *   2. rows -> [B, T] token minibatches                                     (shared/rl/batch)
  *   3. π_prox log-probs: the learner's weights at the start of the update   (docs/design.md §3, three-policy form)
  *   4. behaviour importance weights w = π_prox/μ (truncated / masked / bypass)
- *   5. PPO dual-clip surrogate + entropy bonus, token-mean, AdamW            (inside the training graph)
+ *   5. PPO dual-clip surrogate + entropy bonus, token-mean (+ clipped value loss), AdamW (inside the graph)
  *
  * Plumbing (sockets, ledger, checkpoints) lives elsewhere; this file only does the mathematics' bookkeeping.
  */
 import { computeAdvantages } from '../shared/rl/advantages.js';
-import { packMinibatches, type PackedBatch, type TrainRow } from '../shared/rl/batch.js';
+import { keptPrompt, packMinibatches, type PackedBatch, type TrainRow } from '../shared/rl/batch.js';
+import { ESTIMATORS } from '../shared/rl/estimators/index.js';
 import { offPolicyDiagnostics, offPolicyMetrics } from '../shared/rl/diagnostics.js';
 import { importanceWeights } from '../shared/rl/importance.js';
 import type { Group, Row } from '../shared/rl/types.js';
@@ -43,7 +45,11 @@ export function lacksLogp(row: Pick<RecordedRow, 'response' | 'behavLogp'>): boo
 /** What the update needs from the training engine (a worker thread in production, anything in tests). */
 export interface TrainerApi {
   score(tokens: Int32Array, B: number, T: number): Promise<Float32Array>;
-  ppoStep(b: PpoMinibatch): Promise<Pick<PpoStepSummary, 'loss' | 'gradNorm' | 'entropy' | 'clipFrac'>>;
+  /** Log-probs and the value head's V per position (needed by estimators with a critic only). */
+  scoreWithValues?(tokens: Int32Array, B: number, T: number): Promise<{ logp: Float32Array; values: Float32Array }>;
+  ppoStep(
+    b: PpoMinibatch,
+  ): Promise<Pick<PpoStepSummary, 'loss' | 'gradNorm' | 'entropy' | 'clipFrac'> & { valueLoss?: number }>;
 }
 
 export interface UpdateResult {
@@ -93,7 +99,11 @@ export async function runUpdate(
           })),
         }))
       : groups;
-  const advantages = computeAdvantages(scored, algo);
+  const critic = ESTIMATORS[algo.estimator].critic === true;
+  const tValues = performance.now();
+  const valued = critic ? await withValues(trainer, scored, opts) : scored;
+  const valuesMs = performance.now() - tValues;
+  const advantages = computeAdvantages(valued, algo);
   // Last line of defence: ingest bounds rewards so advantages stay finite, but one NaN would poison every weight.
   const unusable: UpdateResult['unusable'] = [];
   advantages.forEach((g, gi) => {
@@ -121,11 +131,13 @@ export async function runUpdate(
           dropped++;
           return;
         }
+        const a = advantages[gi].trials[ti].rows[ri];
         trainRows.push({
           promptTokens: row.prompt,
           responseTokens: row.response,
           behavLogp: row.behavLogp,
-          advantage: advantages[gi].trials[ti].rows[ri].advantage,
+          advantage: a.advantage,
+          critic: critic ? { ret: a.G, old: valued[gi].trials[ti].rows[ri].value ?? 0 } : undefined,
         });
         staleness.push(lag);
         used.push(row);
@@ -156,7 +168,7 @@ export async function runUpdate(
 
   // ---- 4 + 5. importance weights and PPO steps ---------------------------------------------------------------
   let tokens = 0;
-  const sums = { loss: 0, gradNorm: 0, entropy: 0, clipFrac: 0, steps: 0 };
+  const sums = { loss: 0, gradNorm: 0, entropy: 0, clipFrac: 0, valueLoss: 0, steps: 0 };
   let diagAcc: ReturnType<typeof offPolicyDiagnostics> | null = null;
   for (let epoch = 0; epoch < algo.ppoEpochs; epoch++) {
     for (let i = 0; i < batches.length; i++) {
@@ -182,8 +194,10 @@ export async function runUpdate(
         clipEps: algo.clipEps,
         dualClipC: algo.dualClipC,
         entropyCoef: algo.entropyCoef,
+        critic: b.critic && { ...b.critic, valueClip: algo.valueClip, valueCoef: algo.valueCoef },
       });
       sums.loss += out.loss;
+      sums.valueLoss += out.valueLoss ?? 0;
       sums.gradNorm += out.gradNorm;
       sums.entropy += out.entropy;
       sums.clipFrac += out.clipFrac;
@@ -208,7 +222,50 @@ export async function runUpdate(
     'train/padded_tokens': batches.reduce((a, b) => a + b.B * b.T, 0),
     'train/adv_mean': trainRows.reduce((a, r) => a + r.advantage, 0) / trainRows.length,
   });
+  if (critic) {
+    Object.assign(metrics, {
+      'train/value_loss': sums.valueLoss / sums.steps,
+      'train/value_mean': trainRows.reduce((a, r) => a + (r.critic?.old ?? 0), 0) / trainRows.length,
+      'train/return_mean': trainRows.reduce((a, r) => a + (r.critic?.ret ?? 0), 0) / trainRows.length,
+      'perf/values_ms': valuesMs,
+    });
+  }
   return { unusable, rows: trainRows.length, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens, metrics };
+}
+
+/**
+ * The critic's V of every row's state (its last prompt token, the prompt cut as packing cuts it), at the weights
+ * of the start of the update; every row of a group gets one (GAE bootstraps through rows that are not trained).
+ */
+async function withValues(
+  trainer: TrainerApi,
+  groups: Group<RecordedRow>[],
+  opts: { nCtx: number; padId: number },
+): Promise<Group<RecordedRow>[]> {
+  if (!trainer.scoreWithValues) throw new Error('the estimator needs a critic but the trainer has no value head');
+  const prompts: Int32Array[] = [];
+  for (const g of groups)
+    for (const t of g.trials) for (const r of t.rows) prompts.push(keptPrompt(r.prompt, r.response.length, opts.nCtx));
+  // Similar lengths together: one scoring run costs rows × the longest prompt.
+  const order = prompts.map((_, i) => i).sort((a, b) => prompts[a].length - prompts[b].length);
+  const V = new Float64Array(prompts.length);
+  const CHUNK = 64;
+  for (let s = 0; s < order.length; s += CHUNK) {
+    const idx = order.slice(s, s + CHUNK).filter((i) => prompts[i].length > 0);
+    if (idx.length === 0) continue;
+    const T = prompts[idx[idx.length - 1]].length;
+    const tokens = new Int32Array(idx.length * T).fill(opts.padId);
+    idx.forEach((i, b) => tokens.set(prompts[i], b * T));
+    const { values } = await trainer.scoreWithValues(tokens, idx.length, T);
+    idx.forEach((i, b) => {
+      V[i] = values[b * T + prompts[i].length - 1];
+    });
+  }
+  let k = 0;
+  return groups.map((g) => ({
+    ...g,
+    trials: g.trials.map((t) => ({ ...t, rows: t.rows.map((r) => ({ ...r, value: V[k++] })) })),
+  }));
 }
 
 type Diagnostics = ReturnType<typeof offPolicyDiagnostics>;

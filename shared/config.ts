@@ -100,6 +100,12 @@ export const AlgoSchema = z.strictObject({
   clipEps: z.number().positive().default(0.2).describe('PPO clip epsilon'),
   dualClipC: z.number().min(1).default(3).describe('dual-clip constant for negative advantages'),
   entropyCoef: z.number().min(0).default(0.001).describe('entropy bonus'),
+  valueCoef: z.number().min(0).default(0.5).describe('weight of the value loss (estimators with a critic: ppo)'),
+  valueClip: z
+    .number()
+    .positive()
+    .default(0.5)
+    .describe('value clip: V may move this far from its value at the start of the update (ppo)'),
   isMode: z
     .enum(['truncate', 'mask', 'bypass', 'off'])
     .default('truncate')

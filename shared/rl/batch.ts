@@ -7,6 +7,8 @@
  *               reads it at t. Position 0 is never a response token (at least one prompt token is kept).
  *   advantages, behavLogp = the row's advantage / the behaviour log-prob of that response token at the same
  *               positions, 0 elsewhere.
+ *   critic     (rows with value targets, the ppo estimator) valueMask 1 at the row's last prompt token (the state
+ *               the turn acts from; its hidden state sees exactly the prompt), returns / oldValues there.
  * T = the longest packed row of the (mini)batch (≤ context). The response is never truncated.
  */
 import { badInput } from '../errors.js';
@@ -18,6 +20,8 @@ export interface TrainRow {
   /** log μ of each response token (same length as responseTokens). */
   behavLogp: Float32Array;
   advantage: number;
+  /** The critic's target G and its value V_old at the start of the update (estimators with a critic). */
+  critic?: { ret: number; old: number };
 }
 
 export interface PackOptions {
@@ -40,6 +44,8 @@ export interface PackedBatch {
   promptDropped: Int32Array;
   /** Index of each packed row in the input array. */
   rowIndex: Int32Array;
+  /** Value targets, when the rows carry them (see the layout above). */
+  critic?: { valueMask: Float32Array; returns: Float32Array; oldValues: Float32Array };
 }
 
 function checkOptions(o: PackOptions): void {
@@ -92,6 +98,10 @@ export function packRows(rows: readonly TrainRow[], opts: PackOptions, indices?:
     promptDropped: new Int32Array(B),
     rowIndex: Int32Array.from(idx),
   };
+  if (idx.some((i) => rows[i].critic)) {
+    const n = B * T;
+    out.critic = { valueMask: new Float32Array(n), returns: new Float32Array(n), oldValues: new Float32Array(n) };
+  }
   idx.forEach((i, b) => {
     const r = rows[i];
     const P = keep[b];
@@ -103,9 +113,22 @@ export function packRows(rows: readonly TrainRow[], opts: PackOptions, indices?:
     out.advantages.fill(r.advantage, base + P, base + P + R);
     out.behavLogp.set(r.behavLogp, base + P);
     out.seqLens[b] = P + R;
+    if (out.critic && r.critic) {
+      out.critic.valueMask[base + P - 1] = 1;
+      out.critic.returns[base + P - 1] = r.critic.ret;
+      out.critic.oldValues[base + P - 1] = r.critic.old;
+    }
     out.promptDropped[b] = r.promptTokens.length - P;
   });
   return out;
+}
+
+/**
+ * The prompt a row keeps when packed (cut from the left so prompt + response fit the context, at least one
+ * token): the critic's state is its last token, so its value can be computed from this alone (causal attention).
+ */
+export function keptPrompt(prompt: Int32Array, responseLength: number, context: number): Int32Array {
+  return prompt.subarray(prompt.length - Math.max(1, Math.min(prompt.length, context - responseLength)));
 }
 
 /** mulberry32: a tiny seeded PRNG, so a shuffled minibatch order is reproducible from the seed alone. */
