@@ -30,7 +30,8 @@ export function register(program: Command): void {
       const o = input.options;
       const lines = [
         `estimator ${o.estimator}  norm ${o.norm}  returns ${o.returns}  gammaStep ${o.gammaStep}  ` +
-          `gammaTraj ${o.gammaTraj}  omega ${o.omega}  invalidPenalty ${o.invalidPenalty}`,
+          `gammaTraj ${o.gammaTraj}  omega ${o.omega}  invalidPenalty ${o.invalidPenalty}` +
+          (o.estimator === 'ppo' ? `  gaeLambda ${o.gaeLambda}` : ''),
       ];
       lines.push(['group', 'trial', 'row', 'phase', 'ep', 'turn', 'G', 'episodeReward', 'advantage'].join('\t'));
       groups.forEach((g, gi) =>

@@ -35,7 +35,7 @@ describe('gae', () => {
     expect(Array.from(G)).toEqual([2.4112, 1.71, 2].map((x) => expect.closeTo(x, 12)));
   });
 
-  it('across a reflection: γ_traj into the next episode, undiscounted from the reflection, penalty on the reward', () => {
+  it('across a reflection: γ_traj into the next episode, undiscounted after the reflection, penalised rewards', () => {
     const rows = [play(0, 0, -0.1, 1), play(0, 1, -0.1, 0.5, false), reflect(1, 2), play(1, 0, 10.9, 3)];
     const { A, G } = gae(rows, { gammaStep: 0.95, gaeLambda: 0.5, invalidPenalty: 0.5 }, 0.6);
     // t3: δ = 10.9 − 3 = 7.9. t2 (reflect, γ 1, r 0): δ = 3 − 2 = 1, A = 1 + 0.5·7.9 = 4.95.
