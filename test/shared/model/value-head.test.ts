@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModelConfig, type ModelConfig } from '../../../shared/model/config.js';
+import { DecodeEngine } from '../../../shared/model/generate.js';
 import { buildDecodeGraph } from '../../../shared/model/gpt-graphs.js';
 import { buildManifest, initParams, paramView, withValueHead } from '../../../shared/model/manifest.js';
 import { toOnnxBytes } from '../../../shared/model/onnx/encode.js';
@@ -117,6 +118,33 @@ function criticBatch(logp: ArrayLike<number>, V: ArrayLike<number>): PpoBatch {
     critic: { valueMask, returns, oldValues, valueClip: 0.2, valueCoef: 0.7 },
   };
 }
+
+describe('generation ignores the value head', () => {
+  it('a model with a head decodes exactly as its policy alone, also after a weight update', async () => {
+    const P = buildManifest(base).totalSize;
+    const withHead = await DecodeEngine.create(cfg, params);
+    const policyOnly = await DecodeEngine.create(base, params.slice(0, P));
+    try {
+      const reqs = [0, 1, 2].map((seed) => ({
+        prompt: [1, 4, 7],
+        maxTokens: 5,
+        stop: [],
+        temperature: 1,
+        topP: 1,
+        seed,
+      }));
+      const strip = (r: Awaited<ReturnType<DecodeEngine['generate']>>) => r.map((x) => [x.tokens, x.logprobs]);
+      expect(strip(await withHead.generate(reqs))).toEqual(strip(await policyOnly.generate(reqs)));
+      const next = params.map((x, i) => x + 0.05 * Math.sin(i));
+      await withHead.setWeights(next, 1);
+      await policyOnly.setWeights(next.slice(0, P), 1);
+      expect(strip(await withHead.generate(reqs))).toEqual(strip(await policyOnly.generate(reqs)));
+    } finally {
+      await withHead.close();
+      await policyOnly.close();
+    }
+  });
+});
 
 describe('value head in the graphs', () => {
   it('scoring and training graphs give the jax-js values (≤ 1e-5)', async () => {
