@@ -2,7 +2,8 @@
  * A model checkpoint as a set of files, built and parsed purely in memory (the learner's atomic checkpoint
  * store writes them; `saveModelDir`/`loadModelDir` are conveniences for CLI commands):
  * - `model.safetensors`: every manifest tensor by its Hugging Face GPT-2 name (F32; the LM head is tied to
- *   `transformer.wte.weight` and omitted, as `save_pretrained` does), metadata `format: pt`;
+ *   `transformer.wte.weight` and omitted, as `save_pretrained` does), metadata `format: pt`; a model with the PPO
+ *   critic also holds `value_head.weight`/`value_head.bias` (transformers ignores them when loading GPT-2);
  * - `config.json`: a Hugging Face GPT2Config (`activation_function: "gelu"`, i.e. exact erf GELU);
  * - `optimizer.safetensors` (optional): AdamW `m` and `v`, `step` in the metadata;
  * - `tokenizer.json` (optional): Hugging Face WordLevel tokenizer;
