@@ -18,6 +18,7 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { ProcessProbe } from '../shared/process-probe.js';
 import type { ModelConfig } from '../shared/model/config.js';
+import { policyOnly } from '../shared/model/manifest.js';
 import type { WordTokenizer } from '../shared/model/tokenizer.js';
 import type { RunDir } from '../shared/run-dir.js';
 import type { Authenticator } from './auth.js';
@@ -288,14 +289,17 @@ export class LearnerRuntime {
       },
     });
     this.publisher = new PolicyPublisher({ peers: () => this.server.connections() });
-    const publish = (params: Float32Array) =>
-      this.publisher.publish({
+    const publish = (params: Float32Array) => {
+      // Actors only generate: a critic's value head (ppo) stays with the learner, so actors see the policy alone.
+      const policy = policyOnly(modelConfig, params);
+      return this.publisher.publish({
         policyVersion: state.policyVersion,
         learnerEpoch: state.learnerEpoch,
         // Actors rebuild the identical tokenizer from the non-special words (WordTokenizer puts the 4 specials first).
-        config: { ...modelConfig, vocabulary: tokenizer.words.slice(4) },
-        weights: toTensor(params),
+        config: { ...policy.config, vocabulary: tokenizer.words.slice(4) },
+        weights: toTensor(policy.params),
       });
+    };
     const checkpointer = new Checkpointer(store, logger, cfg.learner.ioTimeoutSec * 1000);
     const evaluator = new Evaluator({
       config: cfg,

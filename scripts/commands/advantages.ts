@@ -21,6 +21,7 @@ export function register(program: Command): void {
       const { readJsonFile, printJson } = await import('../lib/io.js');
       const { parseAdvantagesInput } = await import('../../shared/rl/input.js');
       const { computeAdvantages } = await import('../../shared/rl/advantages.js');
+      const { ESTIMATORS } = await import('../../shared/rl/estimators/index.js');
       const input = parseAdvantagesInput(readJsonFile(opts.in, 'advantages input'), `'${opts.in}'`);
       const groups = computeAdvantages(input.groups, input.options);
       if (opts.json) {
@@ -31,7 +32,7 @@ export function register(program: Command): void {
       const lines = [
         `estimator ${o.estimator}  norm ${o.norm}  returns ${o.returns}  gammaStep ${o.gammaStep}  ` +
           `gammaTraj ${o.gammaTraj}  omega ${o.omega}  invalidPenalty ${o.invalidPenalty}` +
-          (o.estimator === 'ppo' ? `  gaeLambda ${o.gaeLambda}` : ''),
+          (ESTIMATORS[o.estimator].critic ? `  gaeLambda ${o.gaeLambda}` : ''),
       ];
       lines.push(['group', 'trial', 'row', 'phase', 'ep', 'turn', 'G', 'episodeReward', 'advantage'].join('\t'));
       groups.forEach((g, gi) =>

@@ -112,6 +112,16 @@ export function checkParams(m: Manifest, params: Float32Array, what = 'parameter
 }
 
 /**
+ * The policy alone: the config without `valueHead` and the parameters before the head (the same objects when the
+ * model has no head). What generation needs, e.g. the weights published to actors.
+ */
+export function policyOnly(config: ModelConfig, params: Float32Array): { config: ModelConfig; params: Float32Array } {
+  if (!hasValueHead(config)) return { config, params };
+  const { valueHead: _, ...policy } = config;
+  return { config: policy, params: params.slice(0, buildManifest(policy).totalSize) };
+}
+
+/**
  * The same model with a zero-initialised value head appended (a checkpoint saved without one: every model before
  * the critic existed, and the base models). Optimizer moments, when given, get zeros for the new tensors; the
  * step count is kept. A model that already has a head is returned as is.

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModelConfig, type ModelConfig } from '../../../shared/model/config.js';
 import { DecodeEngine } from '../../../shared/model/generate.js';
 import { buildDecodeGraph } from '../../../shared/model/gpt-graphs.js';
-import { buildManifest, initParams, paramView, withValueHead } from '../../../shared/model/manifest.js';
+import { buildManifest, initParams, paramView, policyOnly, withValueHead } from '../../../shared/model/manifest.js';
 import { toOnnxBytes } from '../../../shared/model/onnx/encode.js';
 import { PolicyTrainer, type PpoBatch } from '../../../shared/model/trainer.js';
 import { parseModel, serializeModel } from '../../../shared/model/checkpoint-files.js';
@@ -67,6 +67,13 @@ describe('value head in the manifest and checkpoints', () => {
     expect(r.optimizer!.m.subarray(0, plain.totalSize)).toEqual(opt.m);
     expect(r.optimizer!.v.length).toBe(m.totalSize);
     expect(withValueHead(cfg, r.params).added).toBe(false);
+    // What actors receive: the policy alone (a model without a head passes through as the same objects).
+    const pol = policyOnly(r.config, r.params);
+    expect(pol.config).toEqual(base);
+    expect(pol.params).toEqual(p0);
+    const same = policyOnly(base, p0);
+    expect(same.params).toBe(p0);
+    expect(same.config).toBe(base);
     const back = parseModel(serializeModel({ config: cfg, params, optimizer: r.optimizer }));
     expect(back.config).toEqual(cfg);
     expect(back.params).toEqual(params);
