@@ -1,17 +1,22 @@
 /**
  * `lamer train --set algo.estimator=ppo` end to end with a tiny model: a run started with the default estimator
  * leaves a checkpoint without a value head; resumed with ppo, the learner adds a zero head (and says so), trains
- * a few updates with the value loss, evaluates through an actor process (generation ignores the head) and saves
- * checkpoints that carry the head.
+ * a few updates with the value loss, evaluates through an actor process (generation ignores the head), saves
+ * checkpoints that carry the head, and `lamer eval` decodes from such a checkpoint.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { resolveRun } from '../../scripts/lib/run-config.js';
 import { runTraining } from '../../scripts/lib/train-job.js';
 import { readMetricsCsv } from '../../shared/run-dir.js';
+
+const CLI = new URL('../../scripts/cli.ts', import.meta.url).pathname;
+const lamer = async (args: string[]) =>
+  (await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8' })).stdout;
 
 const tiny = [
   'env.groupSize=2',
@@ -56,5 +61,9 @@ describe('lamer train with the ppo estimator (e2e)', () => {
       'value_head.weight',
       'value_head.bias',
     ]);
+    // `lamer eval` decodes from the checkpoint with the head (generation leaves it out) and reproduces the run's
+    // final evaluation.
+    const ev = JSON.parse(await lamer(['eval', '--run-dir', runDir, '--json']));
+    expect(ev.pass).toEqual(second.evals.at(-1)!.pass);
   });
 });
