@@ -144,6 +144,7 @@ export async function runUpdate(
       }),
     ),
   );
+  if (ESTIMATORS[algo.estimator].whitenBatch) whitenAdvantages(trainRows);
   const metrics: Record<string, number> = {};
   if (noLogp > 0) metrics['train/rows_dropped_no_logp'] = noLogp;
   if (trainRows.length === 0)
@@ -231,6 +232,26 @@ export async function runUpdate(
     });
   }
   return { unusable, rows: trainRows.length, rowsDroppedStale: dropped, rowsDroppedNoLogp: noLogp, tokens, metrics };
+}
+
+/**
+ * Advantages whitened over the trained response tokens, in place: (A − mean) / sqrt(var + 1e-8) with the
+ * token-weighted mean and unbiased variance (verl's `masked_whiten`; every token of a row carries its A).
+ */
+export function whitenAdvantages(rows: TrainRow[]): void {
+  let n = 0;
+  let sum = 0;
+  for (const r of rows) {
+    n += r.responseTokens.length;
+    sum += r.advantage * r.responseTokens.length;
+  }
+  if (n === 0) return;
+  const mean = sum / n;
+  let ss = 0;
+  for (const r of rows) ss += (r.advantage - mean) ** 2 * r.responseTokens.length;
+  const variance = n > 1 ? ss / (n - 1) : 0;
+  const scale = 1 / Math.sqrt(variance + 1e-8);
+  for (const r of rows) r.advantage = (r.advantage - mean) * scale;
 }
 
 /**

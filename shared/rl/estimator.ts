@@ -27,6 +27,11 @@ export interface AdvantageEstimator {
    * row's state) before computing advantages and trains the head on the rows' returns G.
    */
   readonly critic?: boolean;
+  /**
+   * The learner whitens the advantages over the update's trained response tokens (verl's `masked_whiten`), after
+   * the per-group computation; `lamer advantages` shows them before.
+   */
+  readonly whitenBatch?: boolean;
   /** The return of every row of one trial (rows in chronological order). */
   returns(rows: readonly Row[], o: AdvantageOptions, gammaTraj: number): ArrayLike<number>;
   /** The advantage of every row of the flattened group. */

@@ -1,11 +1,12 @@
 /**
  * The learner's update with the ppo estimator (docs/method.md §4.7): the critic's values come from the value head
- * at each row's last prompt token, GAE turns them into advantages and targets, the minibatches carry the value
+ * at each row's last prompt token, GAE turns them into advantages (whitened over the update's tokens) and
+ * targets, the minibatches carry the value
  * targets at that position, and on a fixed batch repeated updates lower the value loss (a real trainer worker).
  * The default estimator never asks for values and sends no value targets.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { runUpdate, type RecordedRow, type TrainerApi } from '../../learner/update.js';
+import { runUpdate, whitenAdvantages, type RecordedRow, type TrainerApi } from '../../learner/update.js';
 import { TrainerClient } from '../../learner/trainer-client.js';
 import { resolveConfig } from '../../shared/config.js';
 import type { ModelConfig } from '../../shared/model/config.js';
@@ -86,11 +87,16 @@ describe('runUpdate with the ppo estimator (recording trainer)', () => {
       algo,
       algo.gammaTraj,
     );
+    // The learner whitens the GAE advantages over the trained tokens (every response here has 2 tokens).
+    const raw = [w.A[0], w.A[1], l.A[0], l.A[1]];
+    const mean = raw.reduce((a, x) => a + x, 0) / 4;
+    const sd = Math.sqrt((2 * raw.reduce((a, x) => a + (x - mean) ** 2, 0)) / 7 + 1e-8);
+    const white = raw.map((a) => (a - mean) / sd);
     const expected = [
-      { A: w.A[0], G: w.G[0], V: 3 },
-      { A: w.A[1], G: w.G[1], V: 2 },
-      { A: l.A[0], G: l.G[0], V: 3 },
-      { A: l.A[1], G: l.G[1], V: 2.5 },
+      { A: white[0], G: w.G[0], V: 3 },
+      { A: white[1], G: w.G[1], V: 2 },
+      { A: white[2], G: l.G[0], V: 3 },
+      { A: white[3], G: l.G[1], V: 2.5 },
     ].sort((a, b) => a.A - b.A);
     const seen: Array<{ A: number; G: number; V: number }> = [];
     for (const b of steps) {
@@ -132,6 +138,22 @@ describe('runUpdate with the ppo estimator (recording trainer)', () => {
     expect(steps.length).toBeGreaterThan(0);
     for (const b of steps) expect(b.critic).toBeUndefined();
     expect(Object.keys(res.metrics).filter((k) => /value|return_mean/.test(k))).toEqual([]);
+  });
+});
+
+describe('whitenAdvantages', () => {
+  it('whitens over tokens: a row counts once per response token (hand case)', () => {
+    const r = (advantage: number, n: number) => ({
+      promptTokens: Int32Array.of(1),
+      responseTokens: new Int32Array(n),
+      behavLogp: new Float32Array(n),
+      advantage,
+    });
+    // Tokens 0, 4, 4, 4: mean 3, unbiased variance (9 + 1 + 1 + 1) / 3 = 4 → (0 − 3)/2 and (4 − 3)/2.
+    const rows = [r(0, 1), r(4, 3)];
+    whitenAdvantages(rows);
+    expect(rows[0].advantage).toBeCloseTo(-1.5, 6);
+    expect(rows[1].advantage).toBeCloseTo(0.5, 6);
   });
 });
 

@@ -6,8 +6,8 @@
  *            γ_step when row t+1 is in the same episode, γ_traj across an episode boundary; 0 after the last row
  *   δ_t = r_t + γ_t·V_{t+1} − V_t,  A_t = δ_t + γ_t·λ·A_{t+1},  G_t = A_t + V_t (the critic's target)
  * With λ = 1 and V ≡ 0 (no critic yet) G is the reference recursion's cross-episode return of §3.1 with the
- * penalty on the rewards. Advantages are not normalised (`norm` is not used): a critic, not the group, is the
- * baseline, so a group of one trial still gets a signal.
+ * penalty on the rewards. No group normalisation (`norm` is not used): a critic, not the group, is the baseline.
+ * The learner then whitens A over the whole update's response tokens (`whitenBatch`), as verl's PPO does.
  */
 import type { AdvantageEstimator } from '../estimator.js';
 import type { Row } from '../types.js';
@@ -41,6 +41,7 @@ export const ppo: AdvantageEstimator = {
   description: 'PPO with a critic: GAE(γ_step, γ_traj, λ) on turn rewards with a learned value head',
   usesGammaTraj: true,
   critic: true,
+  whitenBatch: true,
   returns: (rows, o, gammaTraj) => gae(rows, o, gammaTraj).G,
   advantages: (g) => Float64Array.from(g.G, (G, i) => G - (g.rows[i].value ?? 0)),
 };
