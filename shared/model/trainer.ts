@@ -219,6 +219,8 @@ export class PolicyTrainer {
       throw badInput(`entropyCoef must be a finite number >= 0, got ${b.entropyCoef}`);
     const shape = [this.batchSize, this.seqLen];
     const s = await this.session('ppo');
+    if (b.critic && !hasValueHead(this.config))
+      throw badInput('the batch has value targets but the model has no value head (model config valueHead)');
     const critic = hasValueHead(this.config) ? this.criticInputs(b.critic, shape) : {};
     const r = await s.run({
       ...critic,

@@ -275,6 +275,24 @@ describe('value head in the graphs', () => {
     }
   });
 
+  it('value targets for a model without a head are refused', async () => {
+    const P = buildManifest(base).totalSize;
+    const t = await PolicyTrainer.create({
+      config: base,
+      params: params.slice(0, P),
+      optimizer: { lr: 1e-2 },
+      batchSize: B,
+      seqLen: T,
+    });
+    try {
+      const s = await trainer.scoreWithValues(tokens, B, T);
+      await expect(t.ppoGradients(criticBatch(s.logp, s.values))).rejects.toThrow(/has no value head/);
+      await expect(t.scoreWithValues(tokens, B, T)).rejects.toThrow(/has no value head/);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('without critic targets the head gets no gradient and the PPO loss is the plain one', async () => {
     const s = await trainer.scoreWithValues(tokens, B, T);
     const { critic: _, ...b } = criticBatch(s.logp, s.values);
