@@ -12,6 +12,7 @@ import { csvSink, jsonlSink } from '../shared/metrics/files.js';
 import { MetricsFanout, type MetricSink } from '../shared/metrics/sink.js';
 import { tensorboardSink } from '../shared/metrics/tensorboard.js';
 import { MetricsCsv, readMetricsCsv, type RunDir } from '../shared/run-dir.js';
+import { MetricHistory, type Point } from './metric-history.js';
 import { Fleet, type ActorRow } from './fleet.js';
 import { LearnerPrometheus, type LiveSources } from './prometheus.js';
 import { type Stall, StallWatch } from './stall.js';
@@ -56,6 +57,8 @@ export interface StatusSnapshot {
 }
 
 const HISTORY_PER_METRIC = 4000;
+/** A restarted learner seeds the history from about this much of the newest metrics.csv (cost independent of age). */
+const SEED_BYTES = 8 << 20;
 const WARNINGS_KEPT = 50;
 const HEADLINE = [
   'rollout/trials_per_s',
@@ -76,7 +79,7 @@ export class Observatory {
   readonly ready: Readiness = { resumed: false, trainer: false, accepting: false };
   private stopping = false;
   private view: RunView | null = null;
-  private readonly history = new Map<string, Array<[number, number, number]>>();
+  private readonly history = new MetricHistory(HISTORY_PER_METRIC);
   private readonly warnings: Warning[] = [];
   private stallTimer: NodeJS.Timeout | null = null;
 
@@ -100,21 +103,16 @@ export class Observatory {
     const csvPath = runDir.file('metrics.csv');
     this.seedHistory(csvPath);
     const sinks: MetricSink[] = [];
+    const rotate = { maxBytes: Math.round(cfg.log.metricsMaxMB * (1 << 20)), keep: cfg.log.metricsKeep };
     for (const name of cfg.observe.sinks) {
-      if (name === 'csv') {
-        sinks.push(
-          csvSink(
-            new MetricsCsv(csvPath, t0, { maxBytes: Math.round(cfg.log.metricsMaxMB * (1 << 20)), keep: cfg.log.keep }),
-          ),
-        );
-      }
-      if (name === 'jsonl') sinks.push(jsonlSink(runDir.file('metrics.jsonl')));
-      if (name === 'tensorboard') sinks.push(tensorboardSink(runDir.file('tensorboard'), t0));
+      if (name === 'csv') sinks.push(csvSink(new MetricsCsv(csvPath, t0, rotate)));
+      if (name === 'jsonl') sinks.push(jsonlSink(runDir.file('metrics.jsonl'), rotate));
+      if (name === 'tensorboard') sinks.push(tensorboardSink(runDir.file('tensorboard'), t0, rotate));
     }
     sinks.push(this.prometheus.sink);
     this.fanout = new MetricsFanout(sinks, t0, o.logger);
     this.fanout.subscribe((wall, version, values) => {
-      for (const [k, v] of Object.entries(values)) this.remember(k, wall, version, v);
+      for (const [k, v] of Object.entries(values)) this.history.push(k, wall, version, v);
     });
     this.stall = new StallWatch({ stallSec: cfg.observe.stallSec, actors: () => this.actors() });
   }
@@ -162,8 +160,8 @@ export class Observatory {
     const v = this.view;
     const latest: Record<string, number> = {};
     for (const k of HEADLINE) {
-      const h = this.history.get(k);
-      if (h?.length) latest[k] = h[h.length - 1][2];
+      const p = this.history.last(k);
+      if (p) latest[k] = p[2];
     }
     return {
       runId: v?.runId() ?? '',
@@ -186,8 +184,8 @@ export class Observatory {
   }
 
   /** Every metric's recent points as name -> [[wall, version, value], ...] (the dashboard's first paint). */
-  historySnapshot(): Record<string, Array<[number, number, number]>> {
-    return Object.fromEntries(this.history);
+  historySnapshot(): Record<string, Point[]> {
+    return this.history.snapshot();
   }
 
   close(): void {
@@ -195,19 +193,12 @@ export class Observatory {
     this.fanout.close();
   }
 
-  private remember(name: string, wall: number, version: number, value: number): void {
-    let h = this.history.get(name);
-    if (!h) this.history.set(name, (h = []));
-    h.push([wall, version, value]);
-    if (h.length > HISTORY_PER_METRIC) h.splice(0, h.length - HISTORY_PER_METRIC);
-  }
-
   /** A resumed run's dashboard starts with the curves so far (wall times of earlier processes are kept as logged). */
   private seedHistory(csvPath: string): void {
     if (!existsSync(csvPath)) return;
     try {
-      for (const [name, pts] of readMetricsCsv(csvPath))
-        for (const p of pts) this.remember(name, p.wall, p.version, p.value);
+      for (const [name, pts] of readMetricsCsv(csvPath, { tailBytes: SEED_BYTES }))
+        for (const p of pts.slice(-HISTORY_PER_METRIC)) this.history.push(name, p.wall, p.version, p.value);
     } catch (e) {
       this.o.logger.warn({ err: (e as Error).message }, 'could not read metrics.csv for the dashboard history');
     }

@@ -295,8 +295,14 @@ export const LogSchema = z.strictObject({
   metricsMaxMB: z
     .number()
     .min(0)
-    .default(0)
-    .describe('rotate metrics.csv at this size, keeping log.keep pieces (0 = one unbounded file)'),
+    .default(64)
+    .describe(
+      'rotate each metrics file (metrics.csv, metrics.jsonl, tensorboard/ event files) at this size ' +
+        '(0 = never: files grow with the run)',
+    ),
+  metricsKeep: int(0)
+    .default(8)
+    .describe('rotated pieces kept per metrics file besides the current one (bound: (keep + 1) x metricsMaxMB)'),
 });
 
 export const ConfigSchema = z.strictObject({

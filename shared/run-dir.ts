@@ -3,9 +3,9 @@
  * metrics never break the header), logs/, checkpoints/ and plots.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rotatedPieces, rotateNow, type RotationOptions } from './rotating-file.js';
+import { RotatingAppender, rotatedPieces, type RotationOptions } from './rotating-file.js';
 
 /** How one invocation of a run directory ended. `died`: it never recorded an end (killed, power loss). */
 export type InvocationStatus = 'running' | 'finished' | 'interrupted' | 'failed' | 'died';
@@ -163,18 +163,13 @@ const METRICS_HEADER = 'wall_s,version,name,value\n';
 export class MetricsCsv {
   readonly path: string;
   private readonly t0: number;
-  private size: number;
+  private readonly file: RotatingAppender;
 
   /** `rotate`: split into `<path>.1` … pieces, each with the header (readMetricsCsv reads them all). */
-  constructor(
-    path: string,
-    t0 = Date.now(),
-    private readonly rotate: RotationOptions = { maxBytes: 0, keep: 0 },
-  ) {
+  constructor(path: string, t0 = Date.now(), rotate: RotationOptions = { maxBytes: 0, keep: 0 }) {
     this.path = path;
     this.t0 = t0;
-    if (!existsSync(path)) writeFileSync(path, METRICS_HEADER);
-    this.size = statSync(path).size;
+    this.file = new RotatingAppender(path, rotate, METRICS_HEADER);
   }
 
   /** `wallSeconds`: the caller's clock (a metrics fan-out shares one across its sinks); default: this file's own. */
@@ -185,24 +180,25 @@ export class MetricsCsv {
       if (v === null || v === undefined || !Number.isFinite(v)) continue;
       out += `${wall},${version},${name},${v}\n`;
     }
-    if (!out) return;
-    appendFileSync(this.path, out);
-    this.size += Buffer.byteLength(out);
-    if (this.rotate.maxBytes > 0 && this.size >= this.rotate.maxBytes) {
-      rotateNow(this.path, this.rotate.keep);
-      writeFileSync(this.path, METRICS_HEADER);
-      this.size = METRICS_HEADER.length;
-    }
+    this.file.append(out);
   }
 }
 
-/** Reads a metrics.csv back (with its rotated pieces, oldest first) as name → [{wall, version, value}]. */
-export function readMetricsCsv(path: string): Map<string, Array<{ wall: number; version: number; value: number }>> {
+/**
+ * Reads a metrics.csv back (with its rotated pieces, oldest first) as name → [{wall, version, value}].
+ * `tailBytes`: read only about the newest this many bytes (a dashboard's seed: its cost must not grow with the run).
+ */
+export function readMetricsCsv(
+  path: string,
+  o: { tailBytes?: number } = {},
+): Map<string, Array<{ wall: number; version: number; value: number }>> {
   const out = new Map<string, Array<{ wall: number; version: number; value: number }>>();
   const pieces = rotatedPieces(path);
   // The last element of the newest piece is '' after a complete file, or a line still being written (a running
   // run): never read it.
-  const lines = (pieces.length ? pieces : [path]).flatMap((p) => readFileSync(p, 'utf8').split('\n').slice(1, -1));
+  const lines = (pieces.length ? tailPieces(pieces, o.tailBytes ?? Infinity) : [readFileSync(path, 'utf8')]).flatMap(
+    (text) => text.split('\n').slice(1, -1),
+  );
   for (const line of lines) {
     if (!line) continue;
     const [wall, version, name, value] = line.split(',');
@@ -210,4 +206,29 @@ export function readMetricsCsv(path: string): Map<string, Array<{ wall: number; 
     out.get(name)!.push({ wall: Number(wall), version: Number(version), value: Number(value) });
   }
   return out;
+}
+
+/**
+ * The text of the newest pieces, oldest first, up to about `budget` bytes. A piece read only in part starts at
+ * its cut, which stands in for the header line every caller drops.
+ */
+function tailPieces(pieces: string[], budget: number): string[] {
+  const texts: string[] = [];
+  for (let i = pieces.length - 1; i >= 0 && budget > 0; i--) {
+    const size = statSync(pieces[i]).size;
+    if (size <= budget) {
+      texts.unshift(readFileSync(pieces[i], 'utf8'));
+    } else {
+      const fd = openSync(pieces[i], 'r');
+      try {
+        const buf = Buffer.alloc(Math.floor(budget));
+        const n = readSync(fd, buf, 0, buf.length, size - buf.length);
+        texts.unshift(buf.subarray(0, n).toString('utf8'));
+      } finally {
+        closeSync(fd);
+      }
+    }
+    budget -= size;
+  }
+  return texts;
 }

@@ -19,7 +19,7 @@ import { parseTrialLog } from '../../actor/trial-log.js';
 import { Ledger, readSegmentFile, segmentFiles } from '../../learner/ledger.js';
 import { decodeTrial } from '../../proto/codec.js';
 import { trialKeyString } from '../../proto/messages.js';
-import { rotatedPieces } from '../../shared/rotating-file.js';
+import { archivedPieces, rotatedPieces } from '../../shared/rotating-file.js';
 
 export interface ActorFiles {
   id: string;
@@ -83,10 +83,12 @@ export interface LearnerLogFacts {
   trained: Array<{ learnerEpoch: number; policyVersion: number; offsets: number[]; at: number }>;
 }
 
-export function readLearnerLog(file: string): LearnerLogFacts {
+/** `archive`: where a harness copied the rotated pieces (archiveRotatedPieces), when the run keeps only a few. */
+export function readLearnerLog(file: string, archive?: string): LearnerLogFacts {
   const f: LearnerLogFacts = { resumes: [], skippedCorrupt: [], trained: [] };
   // The log is size-rotated (shared/rotating-file.ts): read every piece, oldest first.
-  for (const line of rotatedPieces(file).flatMap((p) => readFileSync(p, 'utf8').split('\n'))) {
+  const pieces = archive ? archivedPieces(file, archive) : rotatedPieces(file);
+  for (const line of pieces.flatMap((p) => readFileSync(p, 'utf8').split('\n'))) {
     if (!line.startsWith('{')) continue;
     let o: Record<string, unknown>;
     try {
@@ -169,6 +171,8 @@ export async function checkRun(o: {
   runDir: string;
   actors: ActorFiles[];
   ledgerArchive?: string;
+  /** Where the learner log's rotated pieces were archived (see readLearnerLog). */
+  learnerLogArchive?: string;
 }): Promise<CheckReport> {
   const ledger = await readLedger(join(o.runDir, 'ledger'), o.ledgerArchive);
   const done = new Map<string, { groupId: string; trialIndex: number }>();
@@ -229,7 +233,7 @@ export async function checkRun(o: {
   const ledgerDuplicateKeys = [...ledger.keyCount.values()].filter((n) => n > 1).length;
 
   // Training side: in the final lineage, every record and every (group, slot) is trained at most once.
-  const log = readLearnerLog(join(o.runDir, 'logs', 'learner.log'));
+  const log = readLearnerLog(join(o.runDir, 'logs', 'learner.log'), o.learnerLogArchive);
   const lineage = finalLineage(log);
   const seenOffsets = new Set<number>();
   const seenSlots = new Set<string>();

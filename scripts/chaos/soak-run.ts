@@ -22,7 +22,7 @@ import { badInput } from '../../shared/errors.js';
 import { logFileEnv } from '../../shared/logger.js';
 import { chartSvg, svgToPng, type Panel } from '../../shared/plot.js';
 import { openFds } from '../../shared/process-probe.js';
-import { rotatedPieces } from '../../shared/rotating-file.js';
+import { archivedPieces, archiveRotatedPieces, rotatedPieces } from '../../shared/rotating-file.js';
 import { checkRun, readLearnerLog, type CheckReport } from './checker.js';
 import { actorArgs } from './fleet.js';
 import { freePort, readMem, signal, sleep, spawnCli, waitExit, type Proc } from './procs.js';
@@ -35,6 +35,8 @@ export interface LongSoakOptions {
   sampleSec?: number;
   actorKillEveryMin?: number;
   learnerRestartEveryMin?: number;
+  /** The last this many actors are never killed, so a process's memory is measured over hours (default 1 if >= 2). */
+  steadyActors?: number;
   dir?: string;
   set?: string[];
   say?: (line: string) => void;
@@ -50,8 +52,9 @@ export const SOAK_SET = [
   'ledger.segmentMB=1',
   'ledger.retention=2',
   'log.maxMB=1',
-  'log.keep=100',
+  'log.keep=2',
   'log.metricsMaxMB=1',
+  'log.metricsKeep=2',
 ];
 
 /** Rotation of actor logs in a soak (all pieces kept: the checker reads them). */
@@ -142,9 +145,10 @@ export function duBytes(path: string): number {
 }
 
 /** pino JSON lines of a (rotated) log with the given message. */
-export function logLines(file: string, msg: string): Array<Record<string, unknown>> {
+/** `archive`: where the harness copied the file's rotated pieces (archiveRotatedPieces). */
+export function logLines(file: string, msg: string, archive?: string): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
-  for (const p of rotatedPieces(file)) {
+  for (const p of archive ? archivedPieces(file, archive) : rotatedPieces(file)) {
     for (const line of readFileSync(p, 'utf8').split('\n')) {
       if (!line.startsWith('{') || !line.includes(msg)) continue;
       try {
@@ -209,6 +213,9 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
   if (!(o.minutes > 0)) throw badInput(`soak: --minutes must be > 0, got ${o.minutes}`);
   const actors = o.actors ?? 2;
   if (!Number.isInteger(actors) || actors < 1) throw badInput(`soak: --actors must be an integer >= 1, got ${actors}`);
+  const steadyActors = o.steadyActors ?? (actors >= 2 ? 1 : 0);
+  if (!Number.isInteger(steadyActors) || steadyActors < 0 || steadyActors >= actors)
+    throw badInput(`soak: --steady-actors must be an integer in [0, actors), got ${steadyActors}`);
   const sampleSec = o.sampleSec ?? 10;
   const actorEvery = o.actorKillEveryMin ?? Math.min(3, o.minutes / 6);
   const learnerEvery = o.learnerRestartEveryMin ?? Math.min(20, o.minutes / 3);
@@ -216,6 +223,11 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
   const root = o.dir ?? mkdtempSync(join(tmpdir(), 'lamer-longsoak-'));
   const runDir = join(root, 'run');
   const archive = join(root, 'ledger-archive');
+  // The run keeps 2 rotated learner-log pieces (its bounded disk is measured); the checker needs the whole log, so
+  // every rotated piece is copied out of the run directory as it appears.
+  const logArchive = join(root, 'learner-log-archive');
+  const learnerLog = join(runDir, 'logs', 'learner.log');
+  const archivedIds = new Set<string>();
   mkdirSync(join(root, 'logs'), { recursive: true });
   const port = await freePort();
   const url = `ws://127.0.0.1:${port}`;
@@ -282,7 +294,8 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
   };
   slots.forEach(startActor);
   say(
-    `soak: ${o.minutes} min, ${actors} actors, actor kill every ${actorEvery.toFixed(1)} min, ` +
+    `soak: ${o.minutes} min, ${actors} actors (${steadyActors} never killed), ` +
+      `actor kill every ${actorEvery.toFixed(1)} min, ` +
       `learner restart every ${learnerEvery.toFixed(1)} min; in ${root}`,
   );
 
@@ -290,6 +303,7 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
   const disk: DiskSample[] = [];
   const sampleAll = () => {
     const t = Date.now();
+    archiveRotatedPieces(learnerLog, logArchive, archivedIds);
     for (const p of [learner, ...slots.map((s) => s.proc)]) {
       if (!p || p.exited) continue;
       const m = readMem(p.pid);
@@ -322,7 +336,7 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
         sampleAll();
       }
       if (now >= nextActorKill && now < faultsUntil) {
-        const s = slots[actorKills % slots.length];
+        const s = slots[actorKills % (slots.length - steadyActors)];
         if (s.proc && !s.proc.exited) {
           signal(s.proc, 'SIGKILL');
           await s.proc.exit;
@@ -379,9 +393,9 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
     runDir,
     actors: slots.map((s) => ({ id: s.id, trialLog: s.trialLog, outboxDir: s.outboxDir })),
     ledgerArchive: archive,
+    learnerLogArchive: logArchive,
   });
-  const learnerLog = join(runDir, 'logs', 'learner.log');
-  const listening = logLines(learnerLog, 'learner listening');
+  const listening = logLines(learnerLog, 'learner listening', logArchive);
   const startup = spawns
     .map((s) => {
       const l = listening.find((x) => x.pid === s.pid);
@@ -389,7 +403,9 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
     })
     .filter((x): x is { t: number; sec: number } => x !== null);
   const stats = [
-    ...logLines(learnerLog, 'process stats').map((x): Record<string, unknown> => ({ ...x, role: 'learner' })),
+    ...logLines(learnerLog, 'process stats', logArchive).map(
+      (x): Record<string, unknown> => ({ ...x, role: 'learner' }),
+    ),
     ...slots.flatMap((s) =>
       logLines(s.log, 'process stats').map((x): Record<string, unknown> => ({ ...x, role: s.id })),
     ),
@@ -400,8 +416,8 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
     heap: Number(x.heapUsedMB),
     lag: Number(x.loopLagP99Ms),
   }));
-  const trained = readLearnerLog(learnerLog).trained.map((t) => ({ at: t.at, trials: t.offsets.length }));
-  const compactions = logLines(learnerLog, 'ledger compacted').length;
+  const trained = readLearnerLog(learnerLog, logArchive).trained.map((t) => ({ at: t.at, trials: t.offsets.length }));
+  const compactions = logLines(learnerLog, 'ledger compacted', logArchive).length;
 
   const hours = (t: number) => (t - t0) / 3_600_000;
   const roles = ['learner', ...slots.map((s) => s.id)];
@@ -516,7 +532,7 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
     faults: { actorKills, learnerRestarts, learnerSelfExits },
     compactions,
     finalPolicyVersion: trained.length
-      ? Math.max(...readLearnerLog(learnerLog).trained.map((t) => t.policyVersion))
+      ? Math.max(...readLearnerLog(learnerLog, logArchive).trained.map((t) => t.policyVersion))
       : null,
     plot: plotPath,
     dir: root,

@@ -39,6 +39,11 @@ export function register(program: Command): void {
       'minutes between learner restarts (default min(20, minutes/3))',
       positive('learner-restart-every'),
     )
+    .option(
+      '--steady-actors <n>',
+      'the last n actors are never killed, so their memory is measured over the whole run (default 1 if actors >= 2)',
+      parseIntOption('steady-actors', 0),
+    )
     .option('--dir <dir>', 'work directory (default: a new temp directory; kept, its path is in the report)')
     .option('--set <key=value>', 'extra learner config override (repeatable)', collect)
     .action(
@@ -50,6 +55,7 @@ export function register(program: Command): void {
         sample: number;
         actorKillEvery?: number;
         learnerRestartEvery?: number;
+        steadyActors?: number;
         dir?: string;
         set?: string[];
       }) => {
@@ -64,6 +70,7 @@ export function register(program: Command): void {
           sampleSec: o.sample,
           actorKillEveryMin: o.actorKillEvery,
           learnerRestartEveryMin: o.learnerRestartEvery,
+          steadyActors: o.steadyActors,
           dir: o.dir,
           set: o.set,
           say,

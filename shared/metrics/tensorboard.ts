@@ -5,9 +5,10 @@
  * The two protobuf messages needed are encoded by hand: a dependency on a protobuf runtime and TensorFlow's
  * .proto files would be larger than this file.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { RotationOptions } from '../rotating-file.js';
 import type { MetricSink } from './sink.js';
 
 const CRC32C_TABLE = (() => {
@@ -86,22 +87,71 @@ export function eventBytes(e: {
   return Uint8Array.from(out);
 }
 
-/** Scalars of every logged event, step = policy version, in `<dir>/events.out.tfevents.<time>.<host>`. */
-export function tensorboardSink(dir: string, t0: number): MetricSink & { readonly path: string } {
+/**
+ * Scalars of every logged event, step = policy version, in `<dir>/events.out.tfevents.<time>.<host>.<pid>[.<n>]`.
+ * With `rotate.maxBytes` > 0 a full file is closed and a new one started (TensorBoard reads them all, in name
+ * order), and the oldest files in the directory, from this and earlier processes, are deleted while the others
+ * exceed `keep` x maxBytes: the directory stays within (keep + 1) x maxBytes.
+ */
+export function tensorboardSink(
+  dir: string,
+  t0: number,
+  rotate: RotationOptions = { maxBytes: 0, keep: 0 },
+): MetricSink & { readonly path: string } {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `events.out.tfevents.${Math.floor(t0 / 1000)}.${hostname()}.${process.pid}`);
-  let fd: number | null = openSync(path, 'a');
-  writeSync(fd, tfRecord(eventBytes({ wallTime: t0 / 1000, step: 0, fileVersion: 'brain.Event:2' })));
+  const stamp = `${Math.floor(t0 / 1000)}.${hostname()}.${process.pid}`;
+  let piece = 0;
+  let path = '';
+  let fd: number | null = null;
+  let size = 0;
+  let fresh = true; // the current file holds only its header event
+  const append = (bytes: Buffer) => {
+    writeSync(fd!, bytes);
+    size += bytes.length;
+  };
+  const start = (wallTime: number) => {
+    path = join(dir, `events.out.tfevents.${stamp}${piece ? `.${String(piece).padStart(6, '0')}` : ''}`);
+    fd = openSync(path, 'a');
+    size = 0;
+    fresh = true;
+    append(tfRecord(eventBytes({ wallTime, step: 0, fileVersion: 'brain.Event:2' })));
+    if (rotate.maxBytes > 0) prune(dir, path, rotate);
+  };
+  start(t0 / 1000);
   return {
     name: 'tensorboard',
-    path,
+    get path() {
+      return path;
+    },
     write(wall, version, values) {
       if (fd === null) return;
-      writeSync(fd, tfRecord(eventBytes({ wallTime: t0 / 1000 + wall, step: version, scalars: values })));
+      const record = tfRecord(eventBytes({ wallTime: t0 / 1000 + wall, step: version, scalars: values }));
+      // Rotate before a write that would pass the bound, so every file stays within maxBytes.
+      if (rotate.maxBytes > 0 && !fresh && size + record.length > rotate.maxBytes) {
+        closeSync(fd);
+        piece++;
+        start(t0 / 1000 + wall);
+      }
+      append(record);
+      fresh = false;
     },
     close() {
       if (fd !== null) closeSync(fd);
       fd = null;
     },
   };
+}
+
+/** Deletes the oldest event files (by name: the time comes first) until the others fit in keep x maxBytes. */
+function prune(dir: string, current: string, rotate: RotationOptions): void {
+  const others = readdirSync(dir)
+    .filter((n) => n.startsWith('events.out.tfevents.') && join(dir, n) !== current)
+    .sort()
+    .map((n) => ({ file: join(dir, n), size: statSync(join(dir, n)).size }));
+  let total = others.reduce((a, f) => a + f.size, 0);
+  for (const f of others) {
+    if (total <= rotate.keep * rotate.maxBytes) break;
+    unlinkSync(f.file);
+    total -= f.size;
+  }
 }

@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, logFileEnv, rotationFromEnv } from '../../shared/logger.js';
-import { rotatedPieces } from '../../shared/rotating-file.js';
+import { archivedPieces, archiveRotatedPieces, rotatedPieces } from '../../shared/rotating-file.js';
+import { jsonlSink } from '../../shared/metrics/files.js';
 import { MetricsCsv, readMetricsCsv } from '../../shared/run-dir.js';
 
 let dir: string;
@@ -74,5 +75,52 @@ describe('rotated metrics.csv', () => {
       .map((r) => r.version);
     expect(versions[versions.length - 1]).toBe(100);
     expect(versions).toEqual(Array.from({ length: versions.length }, (_, k) => 101 - versions.length + k));
+  });
+});
+
+describe('rotated metrics.jsonl', () => {
+  it('rotates at maxBytes keeping `keep` pieces of whole JSON lines, contiguous up to the last event', () => {
+    const path = join(dir, 'metrics.jsonl');
+    const sink = jsonlSink(path, { maxBytes: 1500, keep: 2 });
+    for (let v = 1; v <= 100; v++) sink.write(v, v, { 'train/loss': v / 10 });
+    expect(readdirSync(dir).sort()).toEqual(['metrics.jsonl', 'metrics.jsonl.1', 'metrics.jsonl.2']);
+    const versions = linesOf(rotatedPieces(path)).map((l) => (JSON.parse(l) as { version: number }).version);
+    expect(versions[versions.length - 1]).toBe(100);
+    expect(versions).toEqual(Array.from({ length: versions.length }, (_, k) => 101 - versions.length + k));
+    for (const p of rotatedPieces(path)) expect(statSync(p).size).toBeLessThan(1500 + 100);
+  });
+});
+
+describe('readMetricsCsv tailBytes', () => {
+  it('reads only about the newest bytes across pieces, whole lines only, newest last', () => {
+    const path = join(dir, 'metrics.csv');
+    const m = new MetricsCsv(path, Date.now(), { maxBytes: 2000, keep: 5 });
+    for (let v = 1; v <= 300; v++) m.log(v, { 'loss/policy': v });
+    const all = readMetricsCsv(path).get('loss/policy')!;
+    const tail = readMetricsCsv(path, { tailBytes: 3000 }).get('loss/policy')!;
+    expect(all.length).toBeGreaterThan(tail.length);
+    expect(tail.length).toBeGreaterThan(50);
+    // Each row is ~25 bytes: 3000 bytes hold at most 3000/25 rows.
+    expect(tail.length).toBeLessThanOrEqual(Math.ceil(3000 / 25));
+    expect(tail).toEqual(all.slice(all.length - tail.length));
+  });
+});
+
+describe('archiving rotated pieces', () => {
+  it('copies each rotated piece once; archive + current file hold every line exactly once, in order', () => {
+    const file = join(dir, 'logs', 'learner.log');
+    const archive = join(dir, 'archive');
+    const seen = new Set<string>();
+    const logger = createLogger({ destination: file, rotate: { maxBytes: 3000, keep: 2 } });
+    // Archive often enough that no piece is deleted unseen (more often than every `keep` rotations).
+    for (let i = 0; i < 600; i++) {
+      logger.info({ i }, 'tick');
+      if (i % 20 === 0) archiveRotatedPieces(file, archive, seen);
+    }
+    archiveRotatedPieces(file, archive, seen);
+    expect(archiveRotatedPieces(file, archive, seen)).toBe(0); // nothing new: nothing copied twice
+    expect(readdirSync(join(dir, 'logs')).length).toBeLessThanOrEqual(3);
+    const seenIds = linesOf(archivedPieces(file, archive)).map((l) => (JSON.parse(l) as { i: number }).i);
+    expect(seenIds).toEqual(Array.from({ length: 600 }, (_, k) => k));
   });
 });

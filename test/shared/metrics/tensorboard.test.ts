@@ -3,7 +3,7 @@
  * the events decoded with protobufjs from TensorFlow's message definitions — an independent decoder, so the
  * hand-written encoder cannot agree with itself by accident.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
@@ -71,5 +71,40 @@ describe('tensorboard sink', () => {
     ]);
     expect(events[2].step).toBe(300);
     expect(events[2].summary.value).toEqual([{ tag: 'perf/update_ms', simpleValue: 1234.5 }]);
+  });
+
+  it('rotates by size: every piece is a readable event file, and old files go while the rest exceed keep x max', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lamer-tb-'));
+    // An earlier process's file, older by name (its time comes first): pruned before this process's pieces.
+    writeFileSync(join(dir, 'events.out.tfevents.1600000000.host.1'), Buffer.alloc(3000));
+    const maxBytes = 2000;
+    const sink = tensorboardSink(dir, 1_700_000_000_000, { maxBytes, keep: 2 });
+    for (let v = 1; v <= 200; v++) sink.write(v, v, { 'train/loss': v / 100, 'rollout/pass@1': 0.5 });
+    sink.close!();
+    const files = readdirSync(dir).sort();
+    expect(files.some((f) => f.startsWith('events.out.tfevents.1600000000'))).toBe(false);
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    const sizes = files.map((f) => statSync(join(dir, f)).size);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3 * maxBytes);
+    expect(files[files.length - 1]).toBe(sink.path.split('/').pop());
+    // Read in name order, the kept pieces hold one contiguous run of steps ending at the last one written.
+    const steps: number[] = [];
+    for (const f of files) {
+      const events = readRecords(readFileSync(join(dir, f))).map((r) =>
+        Event.toObject(Event.decode(r), { longs: Number }),
+      );
+      expect(events[0].fileVersion).toBe('brain.Event:2');
+      for (const e of events.slice(1)) steps.push(e.step);
+    }
+    expect(steps[steps.length - 1]).toBe(200);
+    expect(steps).toEqual(Array.from({ length: steps.length }, (_, k) => 201 - steps.length + k));
+  });
+
+  it('maxBytes 0 keeps one growing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lamer-tb-'));
+    const sink = tensorboardSink(dir, 1_700_000_000_000, { maxBytes: 0, keep: 1 });
+    for (let v = 1; v <= 200; v++) sink.write(v, v, { 'train/loss': v / 100 });
+    sink.close!();
+    expect(readdirSync(dir)).toHaveLength(1);
   });
 });
