@@ -447,7 +447,8 @@ export function rowResult(
   };
 }
 
-const sourceKey = (row: RowSpec, seed: number) => `${row.weightsOf}-s${seed}`;
+/** Key of a source run: main's row name and the seed. */
+const sourceKey = (mainRow: string, seed: number) => `${mainRow}-s${seed}`;
 
 /**
  * Finds, for each (weightsOf, seed) the rows need, the finished run of preset main (`main-<tag>` under a tag) with
@@ -472,8 +473,8 @@ async function sourceRuns(
     if (!row.weightsOf) continue;
     const src = PRESETS.main.find((r) => r.name === row.weightsOf)!;
     for (const seed of o.seeds) {
-      const key = sourceKey(row, seed);
-      if (out.has(key) || missing.some((m) => m.row.name === src.name && m.seed === seed)) continue;
+      const key = sourceKey(src.name, seed);
+      if (out.has(key) || missing.some((m) => sourceKey(m.row.name, m.seed) === key)) continue;
       const dir = join(o.runsDir, `${env}-${mainKey}`, `${src.name}-s${seed}`);
       const cfg = rowConfig(src, rowContext(o, seed, base.dir, dir));
       const file = join(dir, 'result.json');
@@ -509,7 +510,7 @@ async function sourceRuns(
     mkdirSync(m.dir, { recursive: true });
     const result = await runSeed(m.row, m.seed, o, base, m.dir);
     writeJsonAtomic(join(m.dir, 'result.json'), result);
-    out.set(`${m.row.name}-s${m.seed}`, { dir: m.dir, result });
+    out.set(sourceKey(m.row.name, m.seed), { dir: m.dir, result });
   }
   for (const [key, s] of out) o.log(`  ${key}: evaluating the final weights of ${s.dir} (v${s.result.iterations})`);
   return out;
@@ -556,7 +557,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
         // A finished row is reused only if it ran this very configuration (else the table would mix setups).
         checkSameConfig(dir, cfg, 'use --tag NAME (or another --runs-dir) for a variant');
         res = JSON.parse(readFileSync(file, 'utf8')) as SeedResult;
-        const src = row.weightsOf ? sources.get(sourceKey(row, seed)) : undefined;
+        const src = row.weightsOf ? sources.get(sourceKey(row.weightsOf, seed)) : undefined;
         if (src && (res.weightsFrom !== src.dir || res.weightsVersion !== src.result.iterations))
           throw new LamerError(
             'RL_ERR_CONFIG',
@@ -572,7 +573,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
         const reuse = row.train ? findReusableRun(o, env, cfg, seed, row.name) : null;
         if (reuse)
           o.log(`  ${row.name} seed ${seed}: identical to the finished run ${reuse.reusedFrom}; reusing its result`);
-        res = reuse ?? (await runSeed(row, seed, o, base, dir, sources.get(sourceKey(row, seed))));
+        const src = row.weightsOf ? sources.get(sourceKey(row.weightsOf, seed)) : undefined;
+        res = reuse ?? (await runSeed(row, seed, o, base, dir, src));
         writeJsonAtomic(file, res);
       }
       const shown = [res.pass[0], res.pass[2], res.pass[res.pass.length - 1]];
