@@ -1,10 +1,12 @@
 /**
- * `lamer experiment` — a preset table (main | memory | gamma | async) of configurations from one base model, each
- * trained row with the same trajectory budget, seeds as separate resumable runs, evaluated on one fixed validation
- * list with up to 10 attempts; writes docs/results.json, docs/results.runs.json, PNGs and docs/results.md.
+ * `lamer experiment` — a preset table (main | memory | gamma | async | baselines | harder) of configurations from one
+ * base model, each trained row with the same trajectory budget, seeds as separate resumable runs, evaluated on one
+ * fixed validation list with up to 10 attempts; writes docs/results.json, docs/results.runs.json, PNGs and
+ * docs/results.md.
  */
 import { Option, type Command } from 'commander';
 import { badInput } from '../../shared/errors.js';
+import { PRESET_NAMES, type PresetName } from '../lib/experiment-presets.js';
 import { collect, parseIntOption, printJson } from '../lib/io.js';
 
 export function register(program: Command): void {
@@ -14,7 +16,14 @@ export function register(program: Command): void {
       'run a preset table of configurations (same base model, ' +
         'same trajectory budget, fixed validation tasks) and publish docs/results.*',
     )
-    .addOption(new Option('--preset <name>', 'table to run').choices(['main', 'memory', 'gamma', 'async']))
+    .addOption(
+      new Option(
+        '--preset <name>',
+        'table to run: main (zeroshot, reflexion, rl, metarl), memory, gamma, async, ' +
+          "baselines (ppo, rloo, grpo, gigpo at N=1 and metarl: the paper's Table 1), " +
+          "harder (main's zeroshot/rl/metarl evaluated on harder instances, no retraining)",
+      ).choices([...PRESET_NAMES]),
+    )
     .option('--seeds <s>', 'seeds per row: runs seeds 1..S', parseIntOption('seeds', 1), 3)
     .option(
       '--seed-list <list>',
@@ -76,6 +85,11 @@ export function register(program: Command): void {
     .option('--docs-dir <dir>', 'where results.json, results.runs.json, results.md and the PNGs go', 'docs')
     .option('-c, --config <file>', 'YAML/JSON config layer for every row (rows override the keys they define)')
     .option('--set <key=value>', 'config override for every row, e.g. --set algo.lr=1e-4 (repeatable)', collect)
+    .option(
+      '--train-missing',
+      "preset harder: train main's runs it evaluates but cannot find, in main's run directories " +
+        '(default: an error naming them)',
+    )
     .option('--report', 'only regenerate docs/results.md from docs/results.json and docs/results.runs.json')
     .option('--json', "print the preset's rows as one JSON line")
     .action(
@@ -100,6 +114,7 @@ export function register(program: Command): void {
         config?: string;
         set?: string[];
         report?: boolean;
+        trainMissing?: boolean;
         json?: boolean;
       }) => {
         if (f.report) {
@@ -109,13 +124,14 @@ export function register(program: Command): void {
           else process.stdout.write(`wrote ${out}\n`);
           return;
         }
-        if (!f.preset) throw badInput('--preset is required (main, memory, gamma or async), or --report');
+        if (!f.preset) throw badInput(`--preset is required (${PRESET_NAMES.join(', ')}), or --report`);
         const { resolveEnvId } = await import('../../actor/envs/registry.js');
         const { parseOverride, readConfigFile } = await import('../../shared/config.js');
         const { runExperiment } = await import('../lib/experiment.js');
         const layers = [...(f.config ? [readConfigFile(f.config)] : []), ...(f.set ?? []).map(parseOverride)];
         const out = await runExperiment({
-          preset: f.preset as 'main',
+          preset: f.preset as PresetName,
+          trainMissing: f.trainMissing,
           rows: f.rows,
           tag: f.tag,
           seeds: f.seedList ?? Array.from({ length: f.seeds }, (_, i) => i + 1),

@@ -1,11 +1,13 @@
 /**
- * The experiment tables of issue 7 (docs/method.md §7): which rows each preset runs and the config layer that makes
- * each row, plus the trajectory budget → iterations rule that gives every trained row the same number of episodes.
+ * The experiment tables of issues 7 and 16 (docs/method.md §7): which rows each preset runs and the config layer that
+ * makes each row, plus the trajectory budget → iterations rule that gives every trained row the same number of
+ * episodes.
  */
 import { resolveConfig, type Config } from '../../shared/config.js';
 import { badInput } from '../../shared/errors.js';
+import { ESTIMATORS, type Estimator } from '../../shared/rl/estimators/index.js';
 
-export const PRESET_NAMES = ['main', 'memory', 'gamma', 'async'] as const;
+export const PRESET_NAMES = ['main', 'memory', 'gamma', 'async', 'baselines', 'harder'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** One row of a preset table. */
@@ -17,13 +19,35 @@ export interface RowSpec {
   train: boolean;
   /** Config layer of this row (applied for training and for the final evaluation). */
   layer: Record<string, unknown>;
+  /**
+   * Evaluate the final weights of this row of preset `main` (same seed, same settings) instead of the base model;
+   * nothing is trained here (preset `harder`). `layer` is then that row's layer, so its training config can be checked.
+   */
+  weightsOf?: string;
+  /** Env instance options set at the final evaluation only (preset `harder`), over the run's own `env.options`. */
+  evalOptions?: Record<string, unknown>;
 }
 
 // LaMer's trial shape (docs/method.md §8): N = 3 episodes, 8 trials per task, reflection-only memory
 // (released default).
 const META = { attempts: 3, groupSize: 8, reflect: true, memory: 'reflection' };
+// The RL baselines' trial shape: N = 1, 24 trials per task (the same episodes per group as Meta-RL's 8 x 3); the
+// final evaluation gives them N restarts without reflection.
+const RL = { attempts: 1, groupSize: 24, reflect: false, memory: 'reflection' };
 
-export const PRESETS: Record<PresetName, RowSpec[]> = {
+/** The `baselines` row of one single-episode estimator, described from the estimator registry. */
+function baselineRow(estimator: Estimator, what: string): RowSpec {
+  // With N = 1 a trial is one episode, so γ_traj plays no part for any of these rows; GRPO/RLOO ignore it anyway.
+  const gamma = ESTIMATORS[estimator].usesGammaTraj ? 'gamma_traj unused at N=1' : 'episode scores, ignores gamma_traj';
+  return {
+    name: estimator,
+    train: true,
+    description: `${what}, N=1, group 24 (${gamma}); evaluated with N restarts (no reflection)`,
+    layer: { env: { ...RL }, algo: { estimator } },
+  };
+}
+
+export const PRESETS: Record<Exclude<PresetName, 'harder'>, RowSpec[]> = {
   main: [
     // Restarts without reflection: later episodes only see "trial k" markers, as the reference's baselines do.
     {
@@ -42,7 +66,7 @@ export const PRESETS: Record<PresetName, RowSpec[]> = {
       name: 'rl',
       train: true,
       description: 'GiGPO, N=1, group 24; evaluated with N restarts (no reflection)',
-      layer: { env: { attempts: 1, groupSize: 24, reflect: false, memory: 'reflection' } },
+      layer: { env: { ...RL } },
     },
     { name: 'metarl', train: true, description: 'LaMer, N=3, group 8, reflection memory', layer: { env: { ...META } } },
   ],
@@ -78,13 +102,94 @@ export const PRESETS: Record<PresetName, RowSpec[]> = {
       layer: { env: { ...META }, run: { mode: 'async' }, algo: { eta: 4, isMode: 'off' } },
     },
   ],
+  // The paper's Table 1 per environment: every estimator at N = 1 on the same base model and budget, and LaMer.
+  // `gigpo` is main's `rl` and `metarl` main's `metarl` (identical configs: reused when main ran first).
+  baselines: [
+    baselineRow('ppo', 'PPO with a critic (GAE)'),
+    baselineRow('rloo', 'RLOO'),
+    baselineRow('grpo', 'GRPO'),
+    baselineRow('gigpo', 'GiGPO'),
+    { name: 'metarl', train: true, description: 'LaMer, N=3, group 8, reflection memory', layer: { env: { ...META } } },
+  ],
 };
 
-export function presetRows(name: string): RowSpec[] {
+/** One harder instance setting of an env: the options changed at evaluation and a short name for the row key. */
+export interface HarderSetting {
+  name: string;
+  options: Record<string, unknown>;
+  description: string;
+}
+
+/**
+ * The harder instances of the paper's harder-instance figure, keyed by env id: the same board size with more mines
+ * (default 3) or more boxes (default 2), so the prompt format and context length the model was trained on still fit.
+ */
+export const HARDER: Record<string, HarderSetting[]> = {
+  'lamer/MineSweeper-v0': [
+    { name: 'mines4', options: { mines: 4 }, description: '6x6 with 4 mines' },
+    { name: 'mines5', options: { mines: 5 }, description: '6x6 with 5 mines' },
+  ],
+  'lamer/Sokoban-v0': [{ name: 'boxes3', options: { boxes: 3 }, description: '6x6 with 3 boxes' }],
+};
+
+/** main's rows that `harder` evaluates: the base model (zeroshot) and the final weights of the two trained rows. */
+export const HARDER_ROWS = ['zeroshot', 'rl', 'metarl'] as const;
+
+/**
+ * Preset `harder` for one env: for each harder setting, `<row>@<setting>` for zeroshot, rl and metarl of preset main,
+ * each with main's row layer (so the trained run it evaluates is the one main made) and the setting's options at
+ * evaluation only.
+ */
+export function harderRows(envId: string): RowSpec[] {
+  const settings = HARDER[envId];
+  if (!settings)
+    throw badInput(
+      `preset harder has no harder instances for ${envId}; it is defined for ${Object.keys(HARDER).join(', ')}`,
+    );
+  return settings.flatMap((s) =>
+    HARDER_ROWS.map((name) => {
+      const src = PRESETS.main.find((r) => r.name === name)!;
+      return {
+        name: `${name}@${s.name}`,
+        train: false,
+        description:
+          `${s.description}: main/${name} (${src.description})` +
+          (src.train ? ', its final weights, not retrained' : ''),
+        layer: src.layer,
+        ...(src.train ? { weightsOf: name } : {}),
+        evalOptions: s.options,
+      };
+    }),
+  );
+}
+
+/** The rows of a preset; `harder` depends on the env (its harder instances). */
+export function presetRows(name: string, envId?: string): RowSpec[] {
   if (!(PRESET_NAMES as readonly string[]).includes(name))
     throw badInput(`unknown preset '${name}'; known: ${PRESET_NAMES.join(', ')}`);
-  return PRESETS[name as PresetName];
+  if (name === 'harder') {
+    if (envId === undefined) throw badInput('preset harder needs an env id');
+    return harderRows(envId);
+  }
+  return PRESETS[name as Exclude<PresetName, 'harder'>];
 }
+
+/**
+ * What docs/results.md says under a preset's table, beyond the row descriptions (keyed by preset name; a tagged
+ * variant `<preset>-<tag>` gets its preset's note).
+ */
+export const PRESET_NOTES: Partial<Record<PresetName, string>> = {
+  baselines:
+    'The single-episode rows (ppo, rloo, grpo, gigpo) train with N = 1, so a trial is one episode and gamma_traj ' +
+    'plays no part in their training; GRPO and RLOO would ignore it at any N (they use episode scores, not ' +
+    'cross-episode returns). Only metarl (N = 3) uses gamma_traj. ppo learns a value head from a zero start ' +
+    "(docs/method.md §4.7). gigpo and metarl are main's rl and metarl (the same configs: reused when main ran first).",
+  harder:
+    "No training here: `<row>@<setting>` evaluates the final checkpoint of preset main's run of that row and seed " +
+    '(named per seed below; trained on the default instances) or, for zeroshot, the base model, on the harder ' +
+    'instances, with the same validation task seeds and attempts. Minutes are the evaluation alone. The same runs ' +
+    'on the default instances are in the main table.',
+};
 
 /** Nominal episodes one policy update trains on: B groups × group size × N (a won trial stops early, so ≤). */
 export function episodesPerUpdate(cfg: Pick<Config, 'algo' | 'env'>): number {
@@ -134,6 +239,15 @@ export function rowConfig(row: RowSpec, c: RowContext): Config {
     },
     model: { init: c.baseModelDir },
   });
+}
+
+/**
+ * The config a row is evaluated with: its run config, with the row's `evalOptions` (harder instances) over the run's
+ * env options. Only `env.options` changes: the weights, memory and sampling are those of the run.
+ */
+export function rowEvalConfig(row: RowSpec, cfg: Config): Config {
+  if (!row.evalOptions) return cfg;
+  return { ...cfg, env: { ...cfg.env, options: { ...cfg.env.options, ...row.evalOptions } } };
 }
 
 /** The config of the final evaluation: the row's memory/reflection settings, `attempts` episodes, `tasks` tasks. */

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PRESET_NOTES, type PresetName } from './experiment-presets.js';
 import {
   readJsonIfExists,
   validateResults,
@@ -18,6 +19,14 @@ const PAPER: Record<string, Record<string, Record<string, number[]>>> = {
   minesweeper: {
     main: { zeroshot: [4.5, 6.6, 8.6], reflexion: [5.5, 7.2, 9.8], rl: [52.0, 54.9, 55.1], metarl: [44.1, 66.4, 74.4] },
     memory: { trajectory: [NaN, NaN, 69.5], reflection: [NaN, NaN, 80.5], both: [NaN, NaN, 74.4] },
+    // Table 1 of the paper has no RLOO row.
+    baselines: {
+      ppo: [29.7, 34.2, 35.5],
+      rloo: [NaN, NaN, NaN],
+      grpo: [36.3, 40.0, 40.4],
+      gigpo: [52.0, 54.9, 55.1],
+      metarl: [44.1, 66.4, 74.4],
+    },
   },
   sokoban: {
     main: {
@@ -27,8 +36,28 @@ const PAPER: Record<string, Record<string, Record<string, number[]>>> = {
       metarl: [42.4, 52.0, 55.9],
     },
     memory: { trajectory: [NaN, NaN, 34.8], reflection: [NaN, NaN, 56.4], both: [NaN, NaN, 55.9] },
+    baselines: {
+      ppo: [12.5, 15.4, 16.8],
+      rloo: [NaN, NaN, NaN],
+      grpo: [22.9, 26.4, 27.0],
+      gigpo: [41.6, 43.6, 44.1],
+      metarl: [42.4, 52.0, 55.9],
+    },
   },
 };
+
+/** The paper's gap Meta-RL − RL on its harder instances (docs/method.md §7: "about 10 (Sokoban) and 5 points"). */
+const PAPER_HARDER_GAP: Record<string, number> = { sokoban: 10, minesweeper: 5 };
+
+/** `harder` rows are `<row>@<setting>`: Meta-RL − RL at pass@3 per setting, where both rows are present. */
+export function harderGaps(rows: Record<string, RowResult>): Array<{ setting: string; gap: number }> {
+  const settings = [...new Set(Object.keys(rows).flatMap((n) => (n.includes('@') ? [n.split('@')[1]] : [])))];
+  return settings.flatMap((s) => {
+    const rl = rows[`rl@${s}`]?.pass[2];
+    const meta = rows[`metarl@${s}`]?.pass[2];
+    return rl === undefined || meta === undefined ? [] : [{ setting: s, gap: meta - rl }];
+  });
+}
 
 const pct = (x: number) => (100 * x).toFixed(1);
 const cell = (r: RowResult, k: number) =>
@@ -153,6 +182,18 @@ function presetSection(
         `| ${div} | ${r.minutes.toFixed(1)} | ${prov?.rows[name]?.description ?? ''} |`,
     );
   }
+  // A tagged variant `<preset>-<tag>` is described by its preset's note.
+  const note = PRESET_NOTES[preset.split('-')[0] as PresetName];
+  if (note) L.push('', note);
+  if (preset.split('-')[0] === 'harder') {
+    const gaps = harderGaps(rows);
+    if (gaps.length)
+      L.push(
+        '',
+        `Meta-RL − RL at pass@3: ${gaps.map((g) => `${g.setting} ${g.gap >= 0 ? '+' : ''}${pct(g.gap)}`).join(', ')} ` +
+          `points (paper, harder instances: about +${PAPER_HARDER_GAP[env] ?? '?'}).`,
+      );
+  }
   const paper = PAPER[env]?.[preset];
   if (paper) {
     L.push(
@@ -178,7 +219,11 @@ function presetSection(
         : '';
       const seeds = r.perSeed.map((s) => {
         const passes = `${pct(s.pass[0])}/${pct(s.pass[2] ?? NaN)}/${pct(s.pass[s.pass.length - 1])}`;
-        const reused = s.reusedFrom ? `, the identical run ${s.reusedFrom}` : '';
+        const reused = s.reusedFrom
+          ? `, the identical run ${s.reusedFrom}`
+          : s.weightsFrom
+            ? `, final weights v${s.weightsVersion} of ${s.weightsFrom}`
+            : '';
         return `s${s.seed} ${passes} (${s.minutes.toFixed(1)} min${reused})`;
       });
       L.push(`- ${name}${trainedNote}: ${seeds.join('; ')}`);
@@ -189,7 +234,9 @@ function presetSection(
       '',
     );
     for (const c of prov.commands) L.push('```', c, '```');
-    const figs = [`${env}-${preset}-learning.png`, `${env}-${preset}-passk.png`];
+    // A preset that trains nothing (harder) has no learning curves.
+    const trainedRows = Object.values(prov.rows).some((r) => r.trained);
+    const figs = [...(trainedRows ? [`${env}-${preset}-learning.png`] : []), `${env}-${preset}-passk.png`];
     L.push('', ...figs.map((f) => `![${f}](${f})`));
   }
   L.push('');

@@ -63,6 +63,12 @@ export interface SeedResult {
   finishedAt: string;
   /** Set when an identical run (same resolved config and evaluation) of another preset was reused. */
   reusedFrom?: string;
+  /**
+   * Preset `harder`: the run directory whose final weights were evaluated (nothing trained here) and their policy
+   * version; `iterations`, `trajectories` and `trialsTrained` then describe that run's training.
+   */
+  weightsFrom?: string;
+  weightsVersion?: number;
 }
 
 /** Provenance of one env/preset in docs/results.runs.json. */

@@ -3,7 +3,8 @@
  * budget (stopped by iterations), all evaluated on the same fixed validation tasks with up to `attempts`
  * episodes per trial; then docs/results.json, docs/results.runs.json, plots and docs/results.md.
  * Resumable: a (row, seed) whose run directory holds result.json is not run again; a half-finished training
- * run resumes from its checkpoint.
+ * run resumes from its checkpoint. Preset `harder` trains nothing: it evaluates the final weights of preset main's
+ * runs on harder instances (missing ones are an error, or trained in main's directories with `trainMissing`).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { loadModelDir, parseModel } from '../../shared/model/checkpoint-files.js
 import type { ModelConfig } from '../../shared/model/config.js';
 import type { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { Batcher } from '../../actor/batcher.js';
+import { resolvedEnvOptions } from '../../actor/envs/registry.js';
 import { retryEpisodes } from '../../actor/envs/retry.js';
 import { runModelTrial } from '../../actor/local-trials.js';
 import { evalTaskSeed } from '../../learner/task-book.js';
@@ -25,8 +27,10 @@ import { writeExperimentPlots } from './experiment-plots.js';
 import {
   episodesPerUpdate,
   evalConfig,
+  PRESETS,
   presetRows,
   rowConfig,
+  rowEvalConfig,
   type PresetName,
   type RowContext,
   type RowSpec,
@@ -83,6 +87,11 @@ export interface ExperimentOptions {
   /** The command line, recorded in results.runs.json and results.md. */
   command: string;
   log: (line: string) => void;
+  /**
+   * Preset `harder`: train main's runs it needs but cannot find, in main's run directories, as
+   * `--preset main --rows ...` would (default: an error naming them).
+   */
+  trainMissing?: boolean;
 }
 
 export interface ExperimentOutcome {
@@ -185,11 +194,12 @@ async function finalEval(
   return { pass, diversity: trajectoryDiversity(episodes).mean, diversityK, retry, seconds: (Date.now() - t0) / 1000 };
 }
 
-async function latestModel(runDir: string, keep: number): Promise<Model> {
+/** The newest checkpoint of a run (read only: nothing in the run directory changes) and its policy version. */
+async function latestModel(runDir: string, keep: number): Promise<Model & { version: number }> {
   const loaded = await new CheckpointStore(join(runDir, 'checkpoints'), { keep }).loadLatest();
   if (!loaded) throw new LamerError('RL_ERR_CHECKPOINT', `training in ${runDir} left no checkpoint`);
   const m = parseModel(loaded.files);
-  return { config: m.config, params: m.params, tokenizer: m.tokenizer! };
+  return { config: m.config, params: m.params, tokenizer: m.tokenizer!, version: loaded.step };
 }
 
 function rowContext(o: ExperimentOptions, seed: number, baseModelDir: string, runDir: string): RowContext {
@@ -206,20 +216,44 @@ function rowContext(o: ExperimentOptions, seed: number, baseModelDir: string, ru
   };
 }
 
+/** A finished trained run whose final weights a `harder` row evaluates. */
+interface SourceRun {
+  /** The run directory holding its checkpoints (an identical run it reused, if it reused one). */
+  dir: string;
+  result: SeedResult;
+}
+
 async function runSeed(
   row: RowSpec,
   seed: number,
   o: ExperimentOptions,
   base: { dir: string; model: Model },
   dir: string,
+  source?: SourceRun,
 ): Promise<SeedResult> {
-  const cfg = rowConfig(row, rowContext(o, seed, base.dir, dir));
+  const cfg = rowEvalConfig(row, rowConfig(row, rowContext(o, seed, base.dir, dir)));
   const t0 = Date.now();
-  let model = base.model;
+  let model: Model = base.model;
   let trialsTrained = 0;
   let curve: SeedResult['curve'] = [];
   let iterations = 0;
-  if (row.train) {
+  let weights: Pick<SeedResult, 'weightsFrom' | 'weightsVersion'> = {};
+  if (row.weightsOf) {
+    // Another run's final weights, evaluated as they are: this row trains nothing.
+    if (!source) throw new Error(`row ${row.name} needs the run of main/${row.weightsOf} seed ${seed}`);
+    const m = await latestModel(source.dir, cfg.learner.keepCheckpoints);
+    if (m.version !== source.result.iterations)
+      throw new LamerError(
+        'RL_ERR_CHECKPOINT',
+        `${source.dir}: newest checkpoint is version ${m.version}, but its result.json was evaluated at ` +
+          `version ${source.result.iterations} (trained further since?); re-run that row first`,
+      );
+    model = m;
+    iterations = source.result.iterations;
+    trialsTrained = source.result.trialsTrained;
+    weights = { weightsFrom: source.dir, weightsVersion: m.version };
+    writeJsonAtomic(join(dir, 'config.json'), cfg);
+  } else if (row.train) {
     const resumed = existsSync(join(dir, 'config.json'));
     const summary = await runTraining({ config: cfg, runDir: dir, resumed }, { quiet: true });
     // Stopped by Ctrl-C/SIGTERM: the run is unfinished, so no result.json (the next invocation resumes it).
@@ -261,13 +295,14 @@ async function runSeed(
     },
     minutes: (Date.now() - t0) / 60_000,
     trainMinutes,
-    episodesTrained: row.train ? (episodesTrained(dir) ?? undefined) : 0,
+    episodesTrained: row.train ? (episodesTrained(dir) ?? undefined) : (source?.result.episodesTrained ?? 0),
     evalSeconds: ev.seconds,
     iterations,
     trajectories: iterations * episodesPerUpdate(cfg),
     trialsTrained,
     curve,
     finishedAt: new Date().toISOString(),
+    ...weights,
   };
 }
 
@@ -328,6 +363,17 @@ export function firstDifference(a: unknown, b: unknown): string | null {
 }
 
 const readConfigJson = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));
+
+/** Throws if the finished run in `dir` was made with another configuration than `cfg` (else the table mixes setups). */
+function checkSameConfig(dir: string, cfg: Config, hint: string): void {
+  const saved = join(dir, 'config.json');
+  const diff = existsSync(saved) ? firstDifference(readConfigJson(saved), cfg) : null;
+  if (diff)
+    throw new LamerError(
+      'RL_ERR_CONFIG',
+      `${dir} was run with a different configuration than this invocation asks for (${diff}); ${hint}`,
+    );
+}
 
 /**
  * A finished trained run of another preset with the identical resolved config and the same final evaluation
@@ -401,9 +447,78 @@ export function rowResult(
   };
 }
 
+/** Key of a source run: main's row name and the seed. */
+const sourceKey = (mainRow: string, seed: number) => `${mainRow}-s${seed}`;
+
+/**
+ * Finds, for each (weightsOf, seed) the rows need, the finished run of preset main (`main-<tag>` under a tag) with
+ * exactly the training config main would use here: main's own run directory, else an identical run of another preset
+ * (as main itself would reuse it). Missing runs are an error naming them all, or with `trainMissing` are trained in
+ * main's run directories through the same code path as `--preset main`. Also checks each harder setting's options
+ * against the env's schema before anything runs.
+ */
+async function sourceRuns(
+  o: ExperimentOptions,
+  rows: RowSpec[],
+  env: string,
+  base: { dir: string; model: Model },
+): Promise<Map<string, SourceRun>> {
+  for (const row of rows)
+    if (row.evalOptions)
+      resolvedEnvOptions(o.envId, rowEvalConfig(row, rowConfig(row, rowContext(o, 1, '', ''))).env.options);
+  const out = new Map<string, SourceRun>();
+  const missing: Array<{ row: RowSpec; seed: number; dir: string }> = [];
+  const mainKey = presetKey('main', o.tag);
+  for (const row of rows) {
+    if (!row.weightsOf) continue;
+    const src = PRESETS.main.find((r) => r.name === row.weightsOf)!;
+    for (const seed of o.seeds) {
+      const key = sourceKey(src.name, seed);
+      if (out.has(key) || missing.some((m) => sourceKey(m.row.name, m.seed) === key)) continue;
+      const dir = join(o.runsDir, `${env}-${mainKey}`, `${src.name}-s${seed}`);
+      const cfg = rowConfig(src, rowContext(o, seed, base.dir, dir));
+      const file = join(dir, 'result.json');
+      if (existsSync(file)) {
+        checkSameConfig(
+          dir,
+          cfg,
+          `preset ${o.preset} evaluates main's runs as main would make them here: ` +
+            'give the same --trajectories, --curve-tasks, --curve-points, --config and --set as that main run',
+        );
+        const result = JSON.parse(readFileSync(file, 'utf8')) as SeedResult;
+        out.set(key, { dir: result.reusedFrom ?? dir, result });
+        continue;
+      }
+      const reuse = findReusableRun({ ...o, preset: 'main' }, env, cfg, seed, src.name);
+      if (reuse) out.set(key, { dir: reuse.reusedFrom!, result: reuse });
+      else missing.push({ row: src, seed, dir });
+    }
+  }
+  if (missing.length > 0 && !o.trainMissing) {
+    const rowNames = [...new Set(missing.map((m) => m.row.name))].join(',');
+    const seeds = [...new Set(missing.map((m) => m.seed))].join(',');
+    throw new LamerError(
+      'RL_ERR_CONFIG',
+      `preset ${o.preset} evaluates the trained runs of preset ${mainKey}, and these are missing (no result.json): ` +
+        `${missing.map((m) => m.dir).join(', ')}; run \`lamer experiment --preset main` +
+        `${o.tag ? ` --tag ${o.tag}` : ''} --rows ${rowNames} --seed-list ${seeds}\` with the same settings ` +
+        'first, or add --train-missing to train them here',
+    );
+  }
+  for (const m of missing) {
+    o.log(`  main/${m.row.name} seed ${m.seed}: not found; training it in ${m.dir} (as --preset main would)`);
+    mkdirSync(m.dir, { recursive: true });
+    const result = await runSeed(m.row, m.seed, o, base, m.dir);
+    writeJsonAtomic(join(m.dir, 'result.json'), result);
+    out.set(sourceKey(m.row.name, m.seed), { dir: m.dir, result });
+  }
+  for (const [key, s] of out) o.log(`  ${key}: evaluating the final weights of ${s.dir} (v${s.result.iterations})`);
+  return out;
+}
+
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
   const started = new Date();
-  const all = presetRows(o.preset);
+  const all = presetRows(o.preset, o.envId);
   const unknown = (o.rows ?? []).filter((n) => !all.some((r) => r.name === n));
   if (unknown.length > 0)
     throw new LamerError(
@@ -426,6 +541,9 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
       `rows x ${o.seeds.length} seeds, ${o.trajectories} episodes per trained row`,
   );
 
+  // ---- harder: the trained runs of main whose weights are evaluated ------------------------------------------
+  const sources = await sourceRuns(o, rows, env, base);
+
   // ---- rows × seeds ---------------------------------------------------------------------------------------
   const perRow = new Map<string, SeedResult[]>();
   const iterationsOf = new Map<string, number>();
@@ -434,19 +552,18 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
       const dir = join(presetDir, `${row.name}-s${seed}`);
       const file = join(dir, 'result.json');
       let res: SeedResult;
-      const cfg = rowConfig(row, rowContext(o, seed, base.dir, dir));
+      const cfg = rowEvalConfig(row, rowConfig(row, rowContext(o, seed, base.dir, dir)));
       if (existsSync(file)) {
         // A finished row is reused only if it ran this very configuration (else the table would mix setups).
-        const saved = join(dir, 'config.json');
-        const diff = existsSync(saved) ? firstDifference(readConfigJson(saved), cfg) : null;
-        if (diff) {
+        checkSameConfig(dir, cfg, 'use --tag NAME (or another --runs-dir) for a variant');
+        res = JSON.parse(readFileSync(file, 'utf8')) as SeedResult;
+        const src = row.weightsOf ? sources.get(sourceKey(row.weightsOf, seed)) : undefined;
+        if (src && (res.weightsFrom !== src.dir || res.weightsVersion !== src.result.iterations))
           throw new LamerError(
             'RL_ERR_CONFIG',
-            `${dir} was run with a different configuration than this invocation ` +
-              `asks for (${diff}); use --tag NAME (or another --runs-dir) for a variant`,
+            `${file} evaluated ${res.weightsFrom} v${res.weightsVersion}, but the run it stands for is now ` +
+              `${src.dir} v${src.result.iterations}; delete ${dir} to evaluate the current weights`,
           );
-        }
-        res = JSON.parse(readFileSync(file, 'utf8')) as SeedResult;
         if (res.trained && res.episodesTrained === undefined && !res.reusedFrom)
           res.episodesTrained = episodesTrained(dir) ?? undefined;
         o.log(`  ${row.name} seed ${seed}: done earlier (${file})`);
@@ -456,7 +573,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
         const reuse = row.train ? findReusableRun(o, env, cfg, seed, row.name) : null;
         if (reuse)
           o.log(`  ${row.name} seed ${seed}: identical to the finished run ${reuse.reusedFrom}; reusing its result`);
-        res = reuse ?? (await runSeed(row, seed, o, base, dir));
+        const src = row.weightsOf ? sources.get(sourceKey(row.weightsOf, seed)) : undefined;
+        res = reuse ?? (await runSeed(row, seed, o, base, dir, src));
         writeJsonAtomic(file, res);
       }
       const shown = [res.pass[0], res.pass[2], res.pass[res.pass.length - 1]];

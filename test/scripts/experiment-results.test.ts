@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkTargets, renderResultsReport } from '../../scripts/lib/experiment-report.js';
+import { checkTargets, harderGaps, renderResultsReport } from '../../scripts/lib/experiment-report.js';
 import {
+  type PresetProvenance,
   continuesPreset,
   mergeResults,
   readJsonIfExists,
@@ -266,6 +267,86 @@ describe('docs/results.md', () => {
     expect(md).toContain('metarl 44.1/66.4/74.4');
     expect(md).toMatch(/Meta-RL pass@3 − RL pass@3 ≥ \+10 points \| \+15\.0 points \| yes/);
     expect(md).toContain('## Reading\n\nOur reading.');
+  });
+});
+
+describe('docs/results.md for the baselines and harder presets', () => {
+  const prov = (rows: Record<string, Partial<PresetProvenance['rows'][string]['perSeed'][number]>>, trained: boolean) =>
+    ({
+      commands: ['npm run -s lamer -- experiment --preset x'],
+      startedAt: 'a',
+      finishedAt: 'b',
+      wallMinutes: 1,
+      seeds: [1],
+      trajectories: 24,
+      evalTasks: 4,
+      attempts: 3,
+      evalSeed: 1,
+      ciMethod: 'Wilson interval (one seed)',
+      baseModel: { dir: 'runs/base/x', pass: [0.1, 0.2, 0.3] },
+      settings: {},
+      rows: Object.fromEntries(
+        Object.entries(rows).map(([name, s]) => [
+          name,
+          {
+            description: `what ${name} is`,
+            trained,
+            iterations: 1,
+            perSeed: [{ seed: 1, pass: [0.1, 0.2, 0.3], minutes: 0.5, ...s }],
+          },
+        ]),
+      ),
+    }) as unknown as PresetProvenance;
+
+  it('baselines: the paper Table 1 row and the gamma_traj note', () => {
+    const md = renderResultsReport(
+      { sokoban: { baselines: { ppo: r([0.1, 0.1, 0.1]), grpo: r([0.1, 0.1, 0.1]) } } },
+      { sokoban: { baselines: prov({ ppo: {}, grpo: {} }, true) } },
+      null,
+    );
+    expect(md).toContain('ppo 12.5/15.4/16.8; rloo –/–/–; grpo 22.9/26.4/27.0; gigpo 41.6/43.6/44.1');
+    expect(md).toMatch(/GRPO and RLOO would ignore it at any N/);
+    expect(md).toContain('![sokoban-baselines-learning.png](sokoban-baselines-learning.png)');
+  });
+
+  it('harder: Meta-RL − RL per setting, the evaluated runs per seed, no learning curves', () => {
+    const rows = {
+      'zeroshot@mines4': r([0.05, 0.06, 0.07]),
+      'rl@mines4': r([0.1, 0.12, 0.14]),
+      'metarl@mines4': r([0.1, 0.15, 0.2]),
+      'rl@mines5': r([0.1, 0.12, 0.14]),
+    };
+    // mines5 has no metarl row (e.g. --rows): no gap for it.
+    expect(harderGaps(rows).map((g) => [g.setting, g.gap.toFixed(2)])).toEqual([['mines4', '0.06']]);
+    const md = renderResultsReport(
+      { minesweeper: { harder: rows } },
+      {
+        minesweeper: {
+          harder: prov(
+            {
+              'zeroshot@mines4': {},
+              'rl@mines4': { weightsFrom: 'runs/e/minesweeper-main/rl-s1', weightsVersion: 125 },
+              'metarl@mines4': { weightsFrom: 'runs/e/minesweeper-main/metarl-s1', weightsVersion: 125 },
+              'rl@mines5': { weightsFrom: 'runs/e/minesweeper-main/rl-s1', weightsVersion: 125 },
+            },
+            false,
+          ),
+        },
+      },
+      null,
+    );
+    expect(md).toContain('Meta-RL − RL at pass@3: mines4 +6.0 points (paper, harder instances: about +5).');
+    expect(md).toContain(
+      '- rl@mines4: s1 10.0/30.0/30.0 (0.5 min, final weights v125 of runs/e/minesweeper-main/rl-s1)',
+    );
+    expect(md).toContain('- zeroshot@mines4: s1 10.0/30.0/30.0 (0.5 min)\n');
+    expect(md).toMatch(/No training here: `<row>@<setting>` evaluates the final checkpoint/);
+    expect(md).not.toContain('minesweeper-harder-learning.png');
+    expect(md).toContain('![minesweeper-harder-passk.png](minesweeper-harder-passk.png)');
+    // A tagged variant gets its preset's note.
+    const tagged = renderResultsReport({ minesweeper: { 'harder-text': rows } }, {}, null);
+    expect(tagged).toMatch(/No training here/);
+    expect(tagged).toContain('mines4 +6.0 points');
   });
 });
 
