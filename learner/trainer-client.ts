@@ -12,7 +12,7 @@ import { type DeadlineError, withDeadline } from '../shared/deadline.js';
 import type { Logger } from '../shared/logger.js';
 import type { AdamWOptions, AdamWState } from '../shared/model/adamw.js';
 import type { ModelConfig } from '../shared/model/config.js';
-import type { PpoMinibatch, PpoStepSummary } from '../shared/model/trainer.js';
+import type { PolicyTrainerOptions, PpoMinibatch, PpoStepSummary } from '../shared/model/trainer.js';
 import { RpcClient, spawnTsWorker } from '../shared/worker-rpc.js';
 import type { BcMinibatch, TrainerWorkerApi } from './trainer-api.js';
 import type { TrainerApi } from './update.js';
@@ -26,6 +26,8 @@ export interface TrainerClientOptions {
   seqLen: number;
   padId: number;
   threads?: number;
+  /** ORT memory settings of the worker's sessions (default: the trainer's). */
+  memory?: PolicyTrainerOptions['memory'];
   /** Deadline of every worker call in ms (0 = none). */
   callTimeoutMs?: number;
   logger?: Logger;

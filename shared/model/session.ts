@@ -14,6 +14,11 @@ export interface SessionOptions {
   threads?: number;
   /** Keep ORT's CPU memory arena (faster repeated runs, more memory). Default true. */
   memArena?: boolean;
+  /**
+   * ORT's memory pattern: plan each run's buffers from an earlier run of the same input shapes (ORT keeps one plan
+   * per shape combination it has seen). Default: onnxruntime's own default (on).
+   */
+  memPattern?: boolean;
   /** Graph optimisation level (default 'all'). Lower levels create sessions faster but run slower. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
@@ -41,6 +46,7 @@ export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): 
       executionMode: 'sequential',
       graphOptimizationLevel: o.optimization ?? 'all',
       enableCpuMemArena: o.memArena ?? true,
+      ...(o.memPattern !== undefined ? { enableMemPattern: o.memPattern } : {}),
       ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
       logSeverityLevel: 3,
       extra: {

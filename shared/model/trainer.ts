@@ -11,8 +11,8 @@ import { hasValueHead, parseModelConfig, type ModelConfig } from './config.js';
 import { buildScoringGraph, buildTrainingGraph, type TrainingLoss } from './gpt-graphs.js';
 import { buildManifest, checkParams, type Manifest } from './manifest.js';
 import { toOnnxBytes } from './onnx/encode.js';
-import { scoreBatch, scoreBatchWithValues } from './scorer.js';
-import { createSession, OrtTensor, type Session } from './session.js';
+import { SCORING_MEM_PATTERN, scoreBatch, scoreBatchWithValues } from './scorer.js';
+import { createSession, OrtTensor, type Session, type SessionOptions } from './session.js';
 import { checkLength, checkTokenIds } from './validate.js';
 
 /**
@@ -35,6 +35,11 @@ export interface PolicyTrainerOptions {
   threads?: number;
   /** Let idle intra-op threads spin (default false; see SessionOptions.spin). */
   spin?: boolean;
+  /**
+   * ORT memory settings of every session of this trainer. Default: createSession's, except that the scoring
+   * session runs without the memory pattern (SCORING_MEM_PATTERN).
+   */
+  memory?: Pick<SessionOptions, 'memArena' | 'memPattern'>;
   optimizerState?: AdamWState;
 }
 
@@ -124,6 +129,7 @@ export class PolicyTrainer {
   private readonly opt: AdamW;
   private readonly threads: number;
   private readonly spin: boolean;
+  private readonly memory: Pick<SessionOptions, 'memArena' | 'memPattern'>;
   private sessions = new Map<TrainingLoss | 'score', Promise<Session>>();
 
   private constructor(o: PolicyTrainerOptions) {
@@ -138,6 +144,7 @@ export class PolicyTrainer {
     this.seqLen = o.seqLen;
     this.threads = o.threads ?? 1;
     this.spin = o.spin ?? false;
+    this.memory = { ...o.memory };
     this.weights = o.params.slice();
     this.opt = new AdamW(this.manifest.totalSize, { decayMask: decayMaskFor(this.manifest), ...o.optimizer });
     if (o.optimizerState) this.opt.load(o.optimizerState);
@@ -158,7 +165,16 @@ export class PolicyTrainer {
           ? buildScoringGraph(this.config)
           : buildTrainingGraph(this.config, this.batchSize, this.seqLen, kind);
       const disabledOptimizers = kind === 'score' ? [] : TRAINING_DISABLED_OPTIMIZERS;
-      s = createSession(toOnnxBytes(g), { threads: this.threads, spin: this.spin, disabledOptimizers });
+      // Scoring runs any [B, T] (see SCORING_MEM_PATTERN); a training graph has one static shape, whose memory
+      // pattern is a single plan and the faster choice.
+      const memPattern = this.memory.memPattern ?? (kind === 'score' ? SCORING_MEM_PATTERN : undefined);
+      s = createSession(toOnnxBytes(g), {
+        ...this.memory,
+        memPattern,
+        threads: this.threads,
+        spin: this.spin,
+        disabledOptimizers,
+      });
       this.sessions.set(kind, s);
     }
     return s;
