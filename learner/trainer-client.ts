@@ -96,7 +96,8 @@ export class TrainerClient implements TrainerApi {
   private replace(failed: RpcClient<TrainerWorkerApi>, cause: Error): Promise<void> {
     if (this.rpc !== failed) return this.restarting ?? Promise.resolve();
     this.restarting ??= (async () => {
-      await failed.close().catch(() => undefined);
+      // Not awaited: a worker stuck inside onnxruntime ends only when that call returns (see RpcClient.retire).
+      void failed.close().catch(() => undefined);
       const { rpc } = await TrainerClient.boot(this.o, this.lastParams, this.lastOptimizer);
       this.rpc = rpc;
       this.restarts++;

@@ -7,12 +7,17 @@ import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { DeadlineError } from './deadline.js';
 import { LamerError, isLamerError } from './errors.js';
+import { installNativeGuard, NativeGuard } from './native-guard.js';
 import { tsxUrl } from './tsx-url.js';
 
 interface RpcRequest {
   id: number;
   method: string;
   args: unknown;
+}
+/** The first message to a worker: its native-section guard (shared/native-guard.ts). */
+interface RpcGuard {
+  guard: SharedArrayBuffer;
 }
 interface RpcResponse {
   id: number;
@@ -45,8 +50,10 @@ export type MethodsOf<Api> = { [K in keyof Api]: (args: any) => unknown };
 export interface RpcClientOptions {
   /**
    * Deadline of each call in ms (default 0: none), or per method. A call past its deadline rejects with a
-   * DeadlineError and the worker is terminated: its queue is serial, so every later call would wait behind the
-   * stuck one. The owner replaces it (see learner/trainer-client.ts).
+   * DeadlineError and the worker is retired: its queue is serial, so every later call would wait behind the
+   * stuck one. Retiring terminates the worker once it is outside onnxruntime, or makes it end its own thread
+   * when its native call returns (killing a thread inside one aborts the process). The owner replaces it (see
+   * learner/trainer-client.ts).
    */
   timeoutMs?: number | ((method: string) => number);
   /** Told once per expired call, before it rejects (log the reason here). */
@@ -61,11 +68,15 @@ export class RpcClient<Api extends MethodsOf<Api> = RpcApi> {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   private dead: Error | null = null;
+  private readonly guard = new NativeGuard();
+  private exited = false;
+  private retiring: Promise<void> | null = null;
 
   constructor(
     private readonly worker: Worker,
     private readonly opts: RpcClientOptions = {},
   ) {
+    worker.postMessage({ guard: this.guard.buffer } satisfies RpcGuard);
     worker.on('message', (m: RpcResponse) => {
       const w = this.waiting.get(m.id);
       if (!w) return;
@@ -82,7 +93,10 @@ export class RpcClient<Api extends MethodsOf<Api> = RpcApi> {
       this.waiting.clear();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => fail(new LamerError('RL_ERR_INTERNAL', `worker exited with code ${code}`)));
+    worker.on('exit', (code) => {
+      this.exited = true;
+      fail(new LamerError('RL_ERR_INTERNAL', `worker exited with code ${code}`));
+    });
   }
 
   call<K extends keyof Api & string>(
@@ -119,15 +133,28 @@ export class RpcClient<Api extends MethodsOf<Api> = RpcApi> {
     this.opts.onTimeout?.(e);
     this.waiting.delete(id);
     w.reject(e);
-    // Everything else queued behind the stuck call fails too; terminating frees the thread.
+    // Everything else queued behind the stuck call fails too; retiring frees the thread.
     this.dead = e;
     for (const other of this.waiting.values()) other.reject(e);
     this.waiting.clear();
-    void this.worker.terminate();
+    void this.retire();
+  }
+
+  /**
+   * Ends the worker without killing it inside onnxruntime: it is asked to exit at its next native boundary, and
+   * terminated as soon as it is outside native code. Resolves when the thread has ended.
+   */
+  retire(): Promise<void> {
+    this.retiring ??= (async () => {
+      this.guard.cancel();
+      while (!this.exited && !this.guard.claim()) await new Promise((r) => setTimeout(r, 20));
+      if (!this.exited) await this.worker.terminate();
+    })();
+    return this.retiring;
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await this.retire();
   }
 }
 
@@ -139,7 +166,8 @@ export function serveRpc<Api extends MethodsOf<Api>>(
   if (!parentPort) throw new Error('serveRpc must run inside a worker thread');
   const port = parentPort;
   let chain: Promise<void> = Promise.resolve();
-  port.on('message', (m: RpcRequest) => {
+  port.on('message', (m: RpcRequest | RpcGuard) => {
+    if ('guard' in m) return installNativeGuard(m.guard, 'exit');
     chain = chain.then(async () => {
       const h = (handlers as RpcApi)[m.method];
       try {

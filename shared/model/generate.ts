@@ -11,7 +11,7 @@ import { buildManifest, checkParams, isValueHeadEntry, type Manifest } from './m
 import { encodeModel, toModelProto, type ModelProto } from './onnx/encode.js';
 import { Xoshiro128Rng } from '../rng.js';
 import { sampleToken } from './sampling.js';
-import { createSession, OrtTensor, type Session, type SessionOptions } from './session.js';
+import { createSession, OrtTensor, releaseSession, runSession, type Session, type SessionOptions } from './session.js';
 
 export interface GenRequest {
   /** Prompt token ids (at least one, e.g. `<bos>`). */
@@ -164,11 +164,14 @@ export class DecodeEngine {
   private running = 0;
   private releaseRetired(): void {
     if (this.running > 0) return;
-    for (const s of this.retired.splice(0)) void s.release();
+    for (const s of this.retired.splice(0)) void releaseSession(s);
   }
 
-  /** Generates for all requests in one batched decode run. */
-  async generate(reqs: GenRequest[]): Promise<GenResult[]> {
+  /**
+   * Generates for all requests in one batched decode run. `cancel` (element 0 set to 1 by the owner): stop at the
+   * next decode step with RL_ERR_TIMEOUT (a deadline that must not terminate the thread; shared/native-guard.ts).
+   */
+  async generate(reqs: GenRequest[], opts: { cancel?: Int32Array } = {}): Promise<GenResult[]> {
     if (this.closed) throw new LamerError('RL_ERR_INTERNAL', 'DecodeEngine is closed');
     checkGenRequests(this.config, reqs);
     if (reqs.length === 0) return [];
@@ -176,14 +179,19 @@ export class DecodeEngine {
     const version = this.sessionVersion;
     this.running++;
     try {
-      return await this.decode(session, version, reqs);
+      return await this.decode(session, version, reqs, opts.cancel);
     } finally {
       this.running--;
       this.releaseRetired();
     }
   }
 
-  private async decode(session: Session, version: number, reqs: GenRequest[]): Promise<GenResult[]> {
+  private async decode(
+    session: Session,
+    version: number,
+    reqs: GenRequest[],
+    cancel?: Int32Array,
+  ): Promise<GenResult[]> {
     const cfg = this.config;
     const V = cfg.vocabSize;
     const H = cfg.nHead;
@@ -228,7 +236,7 @@ export class DecodeEngine {
       feeds[n.pastK] = new OrtTensor('float32', empty, [B, H, 0, dh]);
       feeds[n.pastV] = new OrtTensor('float32', empty, [B, H, 0, dh]);
     }
-    let out = await session.run(feeds);
+    let out = await runSession(session, feeds, cancel);
     let logits = out.logits!.data as Float32Array;
     let stride = L; // positions per row in this step's logits
     for (;;) {
@@ -290,7 +298,7 @@ export class DecodeEngine {
         f[n.pastK] = past(i, 'k');
         f[n.pastV] = past(i, 'v');
       }
-      out = await session.run(f);
+      out = await runSession(session, f, cancel);
       logits = out.logits!.data as Float32Array;
       stride = 1;
     }

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { LamerError, isLamerError } from '../errors.js';
+import { NativeGuard } from '../native-guard.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
 import { checkGenRequests, type GenRequest, type GenResult } from './generate.js';
 import { buildManifest, checkParams } from './manifest.js';
@@ -26,9 +27,13 @@ export interface PolicyPoolOptions {
   timeoutMs?: number;
   /**
    * Deadline of one batched decode call in ms (default 300 000; 0 = none). Past it the call rejects with
-   * RL_ERR_TIMEOUT and piscina terminates that worker and starts a fresh one (a watchdog for a stuck decode).
+   * RL_ERR_TIMEOUT and the decode is cancelled at its next step. A worker that still has not stopped after
+   * `killGraceMs` more is terminated and replaced (a watchdog for a stuck decode), but only while it is outside
+   * onnxruntime: killing a thread inside a native call aborts the process (shared/native-guard.ts).
    */
   decodeTimeoutMs?: number;
+  /** See decodeTimeoutMs (default 10 000). Also how long close() waits for cancelled decodes to stop. */
+  killGraceMs?: number;
 }
 
 function shared(params: Float32Array): SharedArrayBuffer {
@@ -48,6 +53,9 @@ export class PolicyPool {
   private readonly waiters = new Set<() => void>();
   private readonly timeoutMs: number;
   private readonly decodeTimeoutMs: number;
+  private readonly killGraceMs: number;
+  private readonly guards = new Map<number, NativeGuard>();
+  private readonly inFlight = new Set<{ ticket: Int32Array; done: Promise<unknown> }>();
   private closed = false;
 
   private constructor(o: PolicyPoolOptions, config: ModelConfig) {
@@ -57,6 +65,7 @@ export class PolicyPool {
       throw new RangeError(`threads must be a positive integer, got ${o.threads}`);
     this.timeoutMs = o.timeoutMs ?? 60_000;
     this.decodeTimeoutMs = o.decodeTimeoutMs ?? 300_000;
+    this.killGraceMs = o.killGraceMs ?? 10_000;
     this.current = o.version;
     this.latest = { seq: 0, version: o.version, buffer: shared(o.params) };
     const channel = `lamer-policy-${randomUUID()}`;
@@ -64,6 +73,7 @@ export class PolicyPool {
     this.bc.onmessage = (ev: unknown) => {
       const m = (ev as { data: PoolMessage }).data;
       if (m?.type !== 'ack') return;
+      if (!this.guards.has(m.threadId)) this.guards.set(m.threadId, new NativeGuard(m.guard));
       if (m.error) this.failure = new LamerError('RL_ERR_INTERNAL', `policy worker ${m.threadId}: ${m.error}`);
       this.acked.set(m.threadId, Math.max(this.acked.get(m.threadId) ?? -1, m.seq));
       // A worker that started after the last broadcast (e.g. respawned by piscina) is behind: resend.
@@ -85,8 +95,10 @@ export class PolicyPool {
   }
 
   private failure: LamerError | null = null;
-  /** Decode calls that missed their deadline (each replaced its worker). */
+  /** Decode calls that missed their deadline (each cancelled). */
   timeouts = 0;
+  /** Workers terminated because a cancelled decode did not stop within killGraceMs. */
+  killed = 0;
   private appliedSeq = 0;
 
   /** Starts the workers and resolves once every one has its session ready. */
@@ -141,20 +153,63 @@ export class PolicyPool {
     checkGenRequests(this.config, reqs);
     if (reqs.length === 0) return [];
     const ms = opts.timeoutMs ?? this.decodeTimeoutMs;
-    const signal = ms > 0 ? AbortSignal.timeout(ms) : undefined;
-    try {
-      return (await this.pool.run({ reqs, weights: this.latest } satisfies GenerateTask, { signal })) as GenResult[];
-    } catch (e) {
-      if (signal?.aborted) {
+    const ticket = new Int32Array(new SharedArrayBuffer(8));
+    const kill = new AbortController();
+    const task = this.pool.run({ reqs, weights: this.latest, ticket: ticket.buffer } satisfies GenerateTask, {
+      signal: kill.signal,
+    }) as Promise<GenResult[]>;
+    const entry = { ticket, done: task.catch(() => undefined) };
+    this.inFlight.add(entry);
+    void entry.done.then(() => this.inFlight.delete(entry));
+    const failed = (e: unknown): LamerError => {
+      if (isLamerError(e)) return new LamerError(e.code, e.message);
+      return new LamerError('RL_ERR_INTERNAL', `policy worker failed: ${(e as Error)?.message ?? String(e)}`);
+    };
+    if (!(ms > 0)) return task.catch((e: unknown) => Promise.reject(failed(e)));
+    return new Promise<GenResult[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
         this.timeouts++;
-        throw new LamerError(
-          'RL_ERR_TIMEOUT',
-          `decode of ${reqs.length} requests did not finish within ${ms} ms; its worker was replaced`,
+        Atomics.store(ticket, 1, 1); // the worker stops at its next decode step
+        this.watch(entry, kill);
+        reject(
+          new LamerError(
+            'RL_ERR_TIMEOUT',
+            `decode of ${reqs.length} requests did not finish within ${ms} ms; it was cancelled`,
+          ),
         );
-      }
-      if (isLamerError(e)) throw new LamerError(e.code, e.message);
-      throw new LamerError('RL_ERR_INTERNAL', `policy worker failed: ${(e as Error)?.message ?? String(e)}`);
-    }
+      }, ms);
+      task.then(
+        (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(failed(e));
+        },
+      );
+    });
+  }
+
+  /**
+   * A cancelled decode that has not stopped within killGraceMs: its worker is stuck. Terminate it once it is
+   * outside onnxruntime (claimed), polling; piscina starts a replacement.
+   */
+  private watch(entry: { ticket: Int32Array; done: Promise<unknown> }, kill: AbortController): void {
+    let settled = false;
+    void entry.done.then(() => {
+      settled = true;
+    });
+    const poll = (delay: number) =>
+      setTimeout(() => {
+        if (settled || this.closed) return;
+        const guard = this.guards.get(Atomics.load(entry.ticket, 0));
+        if (guard?.claim()) {
+          this.killed++;
+          kill.abort();
+        } else poll(100);
+      }, delay).unref();
+    poll(this.killGraceMs);
   }
 
   /**
@@ -176,10 +231,23 @@ export class PolicyPool {
     }
   }
 
+  /**
+   * Cancels running decodes, waits (up to killGraceMs) for them to stop and for every worker to be outside
+   * onnxruntime, then ends the workers.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const e of this.inFlight) Atomics.store(e.ticket, 1, 1);
+    const until = Date.now() + this.killGraceMs;
+    await Promise.race([Promise.all([...this.inFlight].map((e) => e.done)), sleep(this.killGraceMs)]);
+    for (const t of this.pool.threads) {
+      const guard = this.guards.get(t.threadId);
+      while (guard && !guard.claim() && Date.now() < until) await sleep(20);
+    }
     this.bc.close();
     await this.pool.destroy();
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());

@@ -5,6 +5,7 @@
  */
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
 import { isLamerError } from '../errors.js';
+import { installNativeGuard } from '../native-guard.js';
 import type { ModelConfig } from './config.js';
 import { DecodeEngine, type GenRequest, type GenResult } from './generate.js';
 
@@ -24,14 +25,19 @@ export interface PolicyWorkerData {
 
 export type PoolMessage =
   | { type: 'weights'; weights: PublishedWeights }
-  | { type: 'ack'; threadId: number; seq: number; error?: string };
+  /** `guard`: this worker's native-section counter (shared/native-guard.ts), so the pool never kills it mid-call. */
+  | { type: 'ack'; threadId: number; seq: number; error?: string; guard: SharedArrayBuffer };
 
 export interface GenerateTask {
   reqs: GenRequest[];
   weights: PublishedWeights;
+  /** Int32Array(2) over shared memory: [0] the worker writes its threadId, [1] the pool sets 1 to cancel. */
+  ticket: SharedArrayBuffer;
 }
 
 const wd = workerData as PolicyWorkerData;
+const guard = new SharedArrayBuffer(8);
+installNativeGuard(guard, 'throw');
 let seq = wd.weights.seq;
 const engine = DecodeEngine.create(
   wd.config,
@@ -55,7 +61,7 @@ function ensure(w: PublishedWeights): Promise<unknown> {
 }
 
 function ack(error?: string): void {
-  bc.postMessage({ type: 'ack', threadId, seq, error } satisfies PoolMessage);
+  bc.postMessage({ type: 'ack', threadId, seq, error, guard } satisfies PoolMessage);
 }
 
 bc.onmessage = (ev: unknown) => {
@@ -73,9 +79,11 @@ engine.then(
 
 /** The task: one batched decode run. Errors cross the thread boundary as plain `{ code, message }`. */
 export default async function generateTask(t: GenerateTask): Promise<GenResult[]> {
+  const ticket = new Int32Array(t.ticket);
+  Atomics.store(ticket, 0, threadId);
   try {
     await ensure(t.weights);
-    return await (await engine).generate(t.reqs);
+    return await (await engine).generate(t.reqs, { cancel: ticket.subarray(1, 2) });
   } catch (e) {
     throw isLamerError(e)
       ? { code: e.code, message: e.message }

@@ -8,7 +8,7 @@ import { buildScoringGraph } from './gpt-graphs.js';
 import { buildManifest, checkParams } from './manifest.js';
 import { toOnnxBytes } from './onnx/encode.js';
 import { LamerError } from '../errors.js';
-import { createSession, OrtTensor, type Session } from './session.js';
+import { createSession, OrtTensor, releaseSession, runSession, type Session } from './session.js';
 import { checkSequences } from './validate.js';
 
 export interface Scorer {
@@ -37,7 +37,7 @@ export async function scoreBatch(
   B: number,
   T: number,
 ): Promise<Float32Array> {
-  const r = await session.run({
+  const r = await runSession(session, {
     params: new OrtTensor('float32', params, [params.length]),
     tokens: new OrtTensor('int32', tokens, [B, T]),
   });
@@ -52,7 +52,7 @@ export async function scoreBatchWithValues(
   B: number,
   T: number,
 ): Promise<{ logp: Float32Array; values: Float32Array }> {
-  const r = await session.run({
+  const r = await runSession(session, {
     params: new OrtTensor('float32', params, [params.length]),
     tokens: new OrtTensor('int32', tokens, [B, T]),
   });
@@ -101,7 +101,7 @@ export async function createScorer(
       weights = p.slice();
     },
     async close() {
-      await session.release();
+      await releaseSession(session);
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import ort from 'onnxruntime-node';
 import { LamerError } from '../errors.js';
+import { inNative } from '../native-guard.js';
 
 export type Session = ort.InferenceSession;
 export const OrtTensor = ort.Tensor;
@@ -39,29 +40,43 @@ export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): 
   if (!Number.isInteger(threads) || threads < 1)
     throw new RangeError(`threads must be a positive integer, got ${threads}`);
   try {
-    return await ort.InferenceSession.create(bytes, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: o.optimization ?? 'all',
-      enableCpuMemArena: o.memArena ?? true,
-      ...(o.memPattern !== undefined ? { enableMemPattern: o.memPattern } : {}),
-      ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
-      logSeverityLevel: 3,
-      extra: {
-        session: { intra_op: { allow_spinning: o.spin ? '1' : '0' } },
-        ...(o.disabledOptimizers?.length
-          ? { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(';') } }
-          : {}),
-      },
-    });
+    return await inNative(() =>
+      ort.InferenceSession.create(bytes, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: o.optimization ?? 'all',
+        enableCpuMemArena: o.memArena ?? true,
+        ...(o.memPattern !== undefined ? { enableMemPattern: o.memPattern } : {}),
+        ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
+        logSeverityLevel: 3,
+        extra: {
+          session: { intra_op: { allow_spinning: o.spin ? '1' : '0' } },
+          ...(o.disabledOptimizers?.length
+            ? { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(';') } }
+            : {}),
+        },
+      }),
+    );
   } catch (e) {
     throw new LamerError('RL_ERR_INTERNAL', `onnxruntime could not load the generated graph: ${(e as Error).message}`);
   }
 }
 
-/** Runs a session; returns the named outputs. */
-export async function runSession(s: Session, feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
-  return (await s.run(feeds)) as Record<string, OrtTensor>;
+/**
+ * Runs a session; returns the named outputs. Every run is a native section of its thread (shared/native-guard.ts):
+ * `cancel` (element 0 set by the owner) makes it throw RL_ERR_TIMEOUT at the boundary instead of going on.
+ */
+export async function runSession(
+  s: Session,
+  feeds: Record<string, OrtTensor>,
+  cancel?: Int32Array,
+): Promise<Record<string, OrtTensor>> {
+  return (await inNative(() => s.run(feeds), cancel)) as Record<string, OrtTensor>;
+}
+
+/** Releases a session's native memory (a native section, like a run). */
+export async function releaseSession(s: Session): Promise<void> {
+  await inNative(() => s.release());
 }

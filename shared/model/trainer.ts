@@ -12,7 +12,7 @@ import { buildScoringGraph, buildTrainingGraph, type TrainingLoss } from './gpt-
 import { buildManifest, checkParams, type Manifest } from './manifest.js';
 import { toOnnxBytes } from './onnx/encode.js';
 import { SCORING_MEM_PATTERN, scoreBatch, scoreBatchWithValues } from './scorer.js';
-import { createSession, OrtTensor, type Session, type SessionOptions } from './session.js';
+import { createSession, OrtTensor, releaseSession, runSession, type Session, type SessionOptions } from './session.js';
 import { checkLength, checkTokenIds } from './validate.js';
 
 /**
@@ -238,7 +238,7 @@ export class PolicyTrainer {
     if (b.critic && !hasValueHead(this.config))
       throw badInput('the batch has value targets but the model has no value head (model config valueHead)');
     const critic = hasValueHead(this.config) ? this.criticInputs(b.critic, shape) : {};
-    const r = await s.run({
+    const r = await runSession(s, {
       ...critic,
       params: new OrtTensor('float32', this.weights, [this.weights.length]),
       tokens: new OrtTensor('int32', b.tokens, shape),
@@ -313,7 +313,7 @@ export class PolicyTrainer {
     if (!(sum > 0)) throw new LamerError('RL_ERR_MODEL', 'weights sum to 0: nothing to learn from');
     const shape = [this.batchSize, this.seqLen];
     const s = await this.session('bc');
-    const r = await s.run({
+    const r = await runSession(s, {
       params: new OrtTensor('float32', this.weights, [this.weights.length]),
       tokens: new OrtTensor('int32', b.tokens, shape),
       weights: new OrtTensor('float32', w, shape),
@@ -389,6 +389,6 @@ export class PolicyTrainer {
   async close(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    for (const s of all) await (await s).release();
+    for (const s of all) await releaseSession(await s);
   }
 }

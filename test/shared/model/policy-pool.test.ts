@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../../shared/model/config.js';
 import { buildManifest, initParams } from '../../../shared/model/manifest.js';
@@ -97,7 +99,8 @@ describe('PolicyPool', () => {
   });
 
   it(
-    'a decode past its deadline rejects with RL_ERR_TIMEOUT; ' + 'its worker is replaced and the pool keeps working',
+    'a decode past its deadline rejects with RL_ERR_TIMEOUT and is cancelled at its next step; ' +
+      'the worker is kept and the pool keeps working',
     async () => {
       const long: GenRequest[] = Array.from({ length: 48 }, (_, i) => ({
         prompt: [1, 4 + (i % 8)],
@@ -109,14 +112,33 @@ describe('PolicyPool', () => {
       }));
       await expect(pool.generate(long, { timeoutMs: 1 })).rejects.toMatchObject({
         code: 'RL_ERR_TIMEOUT',
-        message: 'decode of 48 requests did not finish within 1 ms; its worker was replaced',
+        message: 'decode of 48 requests did not finish within 1 ms; it was cancelled',
       });
       expect(pool.timeouts).toBe(1);
+      const ids = () =>
+        (pool as unknown as { pool: { threads: Array<{ threadId: number }> } }).pool.threads.map((t) => t.threadId);
+      const before = ids();
       const after = await pool.generate(reqs);
       expect(after).toHaveLength(reqs.length);
       expect(after.every((r) => r.policyVersion === pool.version)).toBe(true);
+      // Stopped by the cancel: no worker had to be killed.
+      expect(pool.killed).toBe(0);
+      expect(ids()).toEqual(before);
     },
   );
+
+  it('many decodes cancelled at random points never abort the process (no thread killed inside onnxruntime)', () => {
+    // Terminating a worker mid-decode aborted the whole process ("terminate called after throwing an instance of
+    // 'Napi::Error'") within ~150 such calls; a child process shows an abort as a signal instead of killing vitest.
+    const script = fileURLToPath(new URL('./fixtures/cancel-stress.ts', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script, '300'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.signal, r.stderr.slice(-500)).toBeNull();
+    expect(r.status, r.stderr.slice(-500)).toBe(0);
+    const out = JSON.parse(r.stdout.trim()) as { calls: number; cancelled: number; ok: number; killed: number };
+    expect(out.calls).toBe(300);
+    expect(out.cancelled).toBeGreaterThan(50); // the deadlines did cut decodes short
+    expect(out.ok).toBeGreaterThan(0);
+  }, 150_000);
 
   it('rejects bad requests with the model error code', async () => {
     await expect(pool.generate([{ ...reqs[0]!, prompt: [1, 20] }])).rejects.toMatchObject({ code: 'RL_ERR_MODEL' });
