@@ -33,7 +33,7 @@ describe('NativeGuard', () => {
 });
 
 describe('retiring an RPC worker', () => {
-  it('a call stuck in a native section: the call rejects at its deadline, the thread ends only after the section', async () => {
+  it('a call stuck in a native section rejects at its deadline; the thread ends only after the section', async () => {
     const worker = spawnTsWorker(ECHO);
     const exited = exitOf(worker);
     const rpc = new RpcClient(worker, { timeoutMs: (m) => (m === 'native' ? 200 : 20_000) });
