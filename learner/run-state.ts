@@ -12,7 +12,7 @@ import { atomicWrite } from '../shared/fsutil.js';
 import type { Logger } from '../shared/logger.js';
 import type { AdamWState } from '../shared/model/adamw.js';
 import { parseModel } from '../shared/model/checkpoint-files.js';
-import type { ModelConfig } from '../shared/model/config.js';
+import { type ModelConfig, modelConfigOf } from '../shared/model/config.js';
 import { buildManifest, initParams, withValueHead } from '../shared/model/manifest.js';
 import { ESTIMATORS } from '../shared/rl/estimators/index.js';
 import { WordTokenizer } from '../shared/model/tokenizer.js';
@@ -131,13 +131,7 @@ export async function resumeOrStart(o: StartOptions): Promise<StartingPoint> {
     );
   } else {
     const tokenizer = o.initModel?.tokenizer ?? new WordTokenizer([...o.vocabulary]);
-    const modelConfig = o.initModel?.config ?? {
-      vocabSize: tokenizer.vocabSize,
-      nCtx: cfg.model.nCtx,
-      dModel: cfg.model.dModel,
-      nLayer: cfg.model.nLayer,
-      nHead: cfg.model.nHead,
-    };
+    const modelConfig = o.initModel?.config ?? modelConfigOf(cfg.model, tokenizer.vocabSize);
     const params = o.initModel?.params ?? initParams(buildManifest(modelConfig), cfg.run.seed);
     const runIdFile = runDir.file('run-id');
     const runId = existsSync(runIdFile)

@@ -19,7 +19,7 @@ import { Batcher } from '../../actor/batcher.js';
 import { runModelTrial } from '../../actor/local-trials.js';
 import type { Config } from '../../shared/config.js';
 import { buildManifest, initParams } from '../../shared/model/manifest.js';
-import type { ModelConfig } from '../../shared/model/config.js';
+import { type ModelConfig, modelConfigOf } from '../../shared/model/config.js';
 import { PolicyPool } from '../../shared/model/policy-pool.js';
 import { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { deriveSeed } from '../../shared/rng.js';
@@ -61,13 +61,7 @@ export async function benchDecode(
     resolveEnvId,
   );
   const tok = new WordTokenizer([...compactVocabulary(cfg.env.id)]);
-  const model: ModelConfig = {
-    vocabSize: tok.vocabSize,
-    nCtx: cfg.model.nCtx,
-    dModel: cfg.model.dModel,
-    nLayer: cfg.model.nLayer,
-    nHead: cfg.model.nHead,
-  };
+  const model: ModelConfig = modelConfigOf(cfg.model, tok.vocabSize);
   const pool = await PolicyPool.create({
     config: model,
     params: initParams(buildManifest(model), cfg.run.seed),

@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { compactVocabulary } from '../../actor/envs/prompt.js';
 import { TrainerClient } from '../../learner/trainer-client.js';
 import { resolveConfig } from '../../shared/config.js';
-import type { ModelConfig } from '../../shared/model/config.js';
+import { type ModelConfig, modelConfigOf } from '../../shared/model/config.js';
 import { buildManifest, initParams } from '../../shared/model/manifest.js';
 import type { SessionOptions } from '../../shared/model/session.js';
 import { WordTokenizer } from '../../shared/model/tokenizer.js';
@@ -61,13 +61,7 @@ const memory: Memory = {
 
 const cfg = resolveConfig({});
 const tokenizer = new WordTokenizer([...compactVocabulary(cfg.env.id)]);
-const config: ModelConfig = {
-  vocabSize: tokenizer.vocabSize,
-  nCtx: cfg.model.nCtx,
-  dModel: cfg.model.dModel,
-  nLayer: cfg.model.nLayer,
-  nHead: cfg.model.nHead,
-};
+const config: ModelConfig = modelConfigOf(cfg.model, tokenizer.vocabSize);
 const params = initParams(buildManifest(config), seed);
 const rng = new Xoshiro128Rng(seed);
 const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));

@@ -13,7 +13,7 @@ import { TrainerClient } from '../../learner/trainer-client.js';
 import { evalTaskSeed } from '../../learner/task-book.js';
 import type { Config } from '../../shared/config.js';
 import { loadModelDir, saveModelDir } from '../../shared/model/checkpoint-files.js';
-import type { ModelConfig } from '../../shared/model/config.js';
+import { type ModelConfig, modelConfigOf } from '../../shared/model/config.js';
 import { buildManifest, initParams } from '../../shared/model/manifest.js';
 import { PolicyPool } from '../../shared/model/policy-pool.js';
 import { WordTokenizer } from '../../shared/model/tokenizer.js';
@@ -136,13 +136,7 @@ export async function runPretrain(
   if (cfg.env.template !== 'compact')
     throw new Error('pretraining builds the embedded model, which reads the compact template (env.template=compact)');
   const tokenizer = new WordTokenizer([...compactVocabulary(cfg.env.id)]);
-  const config: ModelConfig = {
-    vocabSize: tokenizer.vocabSize,
-    nCtx: cfg.model.nCtx,
-    dModel: cfg.model.dModel,
-    nLayer: cfg.model.nLayer,
-    nHead: cfg.model.nHead,
-  };
+  const config: ModelConfig = modelConfigOf(cfg.model, tokenizer.vocabSize);
   const settings = { ...trialSettings(cfg, config.nCtx), attempts: cfg.env.attempts };
 
   // ---- demonstrations --------------------------------------------------------------------------------------

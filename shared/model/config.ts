@@ -33,6 +33,14 @@ export function parseModelConfig(value: unknown, what = 'model config'): ModelCo
   return r.data;
 }
 
+/** The network of a run's `model` config section over a vocabulary of `vocabSize` tokens (no value head). */
+export function modelConfigOf(
+  model: Pick<ModelConfig, 'nCtx' | 'dModel' | 'nLayer' | 'nHead'>,
+  vocabSize: number,
+): ModelConfig {
+  return { vocabSize, nCtx: model.nCtx, dModel: model.dModel, nLayer: model.nLayer, nHead: model.nHead };
+}
+
 /** Whether the model carries the PPO critic's value head. */
 export function hasValueHead(cfg: ModelConfig): boolean {
   return cfg.valueHead === true;

@@ -73,7 +73,10 @@ export class PolicyPool {
     this.bc.onmessage = (ev: unknown) => {
       const m = (ev as { data: PoolMessage }).data;
       if (m?.type !== 'ack') return;
-      if (!this.guards.has(m.threadId)) this.guards.set(m.threadId, new NativeGuard(m.guard));
+      if (!this.guards.has(m.threadId)) {
+        this.forgetDeadThreads();
+        this.guards.set(m.threadId, new NativeGuard(m.guard));
+      }
       if (m.error) this.failure = new LamerError('RL_ERR_INTERNAL', `policy worker ${m.threadId}: ${m.error}`);
       this.acked.set(m.threadId, Math.max(this.acked.get(m.threadId) ?? -1, m.seq));
       // A worker that started after the last broadcast (e.g. respawned by piscina) is behind: resend.
@@ -114,6 +117,18 @@ export class PolicyPool {
       throw e;
     }
     return p;
+  }
+
+  /** A respawned worker is a new thread id: drop what was kept for ended ones, so a run of days does not grow. */
+  private forgetDeadThreads(): void {
+    const live = new Set(this.pool.threads.map((t) => t.threadId));
+    for (const id of [...this.guards.keys()]) if (!live.has(id)) this.guards.delete(id);
+    for (const id of [...this.acked.keys()]) if (!live.has(id)) this.acked.delete(id);
+  }
+
+  /** Worker threads the pool keeps state for (guards, acks); at most `threads` once respawns have acked. */
+  get trackedThreads(): number {
+    return new Set([...this.guards.keys(), ...this.acked.keys()]).size;
   }
 
   /** Policy version that generations started from now will use. */

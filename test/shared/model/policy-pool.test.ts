@@ -96,6 +96,8 @@ describe('PolicyPool', () => {
     await pool.setWeights(p1, 5);
     const after = await Promise.all([pool.generate(reqs), pool.generate(reqs)]);
     for (const r of after) expect(r.every((x) => x.policyVersion === 5)).toBe(true);
+    // The ended worker's guard and ack are forgotten once its replacement acks.
+    expect(pool.trackedThreads).toBe(2);
   });
 
   it(
