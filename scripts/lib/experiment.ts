@@ -17,7 +17,9 @@ import type { ModelConfig } from '../../shared/model/config.js';
 import type { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { Batcher } from '../../actor/batcher.js';
 import { resolvedEnvOptions } from '../../actor/envs/registry.js';
+import { ALFWORLD_ID } from '../../actor/envs/alfworld/env.js';
 import { retryEpisodes, type StepRecord } from '../../actor/envs/retry.js';
+import { WEBSHOP_ID } from '../../actor/envs/webshop/env.js';
 import { runModelTrial } from '../../actor/local-trials.js';
 import { evalTaskSeed } from '../../learner/task-book.js';
 import { alfworldEvalReport } from '../../shared/alfworld-splits.js';
@@ -174,7 +176,7 @@ export function alfworldGroups(
   cfg: Config,
   results: ReadonlyArray<{ episodesWon: boolean[] }>,
 ): SeedResult['groups'] | undefined {
-  if (cfg.env.id !== 'lamer/ALFWorld-v0' || cfg.env.options.dataDir !== undefined) return undefined;
+  if (cfg.env.id !== ALFWORLD_ID || cfg.env.options.dataDir !== undefined) return undefined;
   const listSeed = evalDefinition(cfg).listSeed;
   const report = alfworldEvalReport(
     results.map((r, i) => ({ seed: evalTaskSeed(listSeed, i), episodesWon: r.episodesWon })),
@@ -189,14 +191,13 @@ export function alfworldGroups(
 
 /**
  * The env's task score within the first k episodes of each trial (k = 1..attempts), mean over trials, with a
- * t-interval over trials; undefined when no step reported a score (every env but WebShop). A trial's episode scores
- * are those of its terminating steps (WebShop: the purchase); an episode that bought nothing scores 0.
+ * t-interval over trials (WebShop; other envs report no score). An episode's score is that of the step that reported
+ * one (WebShop: the purchase); an episode that bought nothing scores 0, so a row that never buys scores 0, not none.
  */
 export function scoreCurve(
   results: ReadonlyArray<{ rows: ReadonlyArray<{ phase: string; episode: number }>; steps: ReadonlyArray<StepRecord> }>,
   attempts: number,
-): { score: number[]; ci95: Array<[number, number]> } | undefined {
-  if (!results.some((r) => r.steps.some((x) => x.score !== undefined))) return undefined;
+): { score: number[]; ci95: Array<[number, number]> } {
   const best = results.map((r) => {
     const plays = r.rows.filter((x) => x.phase === 'play');
     const per = new Array<number>(attempts).fill(0);
@@ -251,7 +252,7 @@ async function finalEval(
     diversityK,
     retry,
     groups: alfworldGroups(ecfg, results),
-    score: scoreCurve(results, o.attempts),
+    score: cfg.env.id === WEBSHOP_ID ? scoreCurve(results, o.attempts) : undefined,
     seconds: (Date.now() - t0) / 1000,
   };
 }

@@ -127,10 +127,11 @@ describe('ALFWorld and WebShop final evaluations', () => {
         trial([[undefined], [0.25], [undefined]]), // nothing, 0.25, nothing
       ],
       3,
-    )!;
+    );
     expect(out.score).toEqual([0.25, 0.625, 0.625]);
     out.ci95.forEach(([lo, hi], k) => expect(lo <= out.score[k] && out.score[k] <= hi).toBe(true));
-    expect(scoreCurve([trial([[undefined, undefined]])], 3)).toBeUndefined(); // no env score (MineSweeper)
+    // Nothing bought in any episode: score 0, not missing.
+    expect(scoreCurve([trial([[undefined, undefined]]), trial([[undefined]])], 3).score).toEqual([0, 0, 0]);
   });
 
   const seed = (s: number, over: Partial<SeedResult>): SeedResult => ({
