@@ -47,7 +47,13 @@ export function recordingEnv<E extends TextEnv>(env: E, steps: StepRecord[]): E 
   const step = env.step.bind(env);
   env.step = (response: string) => {
     const r = step(response);
-    steps.push({ obs: r.obs, terminated: r.terminated || r.truncated, won: r.info.won });
+    const score = r.info.taskScore;
+    steps.push({
+      obs: r.obs,
+      terminated: r.terminated || r.truncated,
+      won: r.info.won,
+      ...(typeof score === 'number' ? { score } : {}),
+    });
     return r;
   };
   return env;

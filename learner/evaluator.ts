@@ -5,6 +5,7 @@
  * version is exact.
  */
 import type { Trial } from '../proto/messages.js';
+import { alfworldEvalMetrics, alfworldEvalReport } from '../shared/alfworld-splits.js';
 import type { Config } from '../shared/config.js';
 import { evalDefinition } from '../shared/eval-definition.js';
 import type { Logger } from '../shared/logger.js';
@@ -15,6 +16,19 @@ import type { EvalResult } from './run-state.js';
 import type { StageReporter } from './stall.js';
 import type { TaskBook } from './task-book.js';
 import type { Waker } from './waker.js';
+
+const ALFWORLD_ID = 'lamer/ALFWorld-v0';
+
+/**
+ * Env-specific groupings of a validation round, as metrics: ALFWorld pass@k per task type and per ID/OOD split
+ * (`eval/alfworld/<Type>/pass@k`, `eval/alfworld/id/pass@k`, ...). Generated households only: a loaded game's type
+ * does not follow from its seed (the env's `dataDir` option), so those runs log pass@k alone.
+ */
+export function envEvalMetrics(config: Config, trials: readonly Trial[]): Record<string, number> {
+  if (config.env.id !== ALFWORLD_ID || config.env.options.dataDir !== undefined || trials.length === 0) return {};
+  const outcomes = trials.map((t) => ({ seed: t.taskSeed, episodesWon: t.episodesWon }));
+  return alfworldEvalMetrics(alfworldEvalReport(outcomes, config.run.evalAttempts));
+}
 
 /** Each episode's action sequence (the trajectory key of the diversity metric). */
 export function episodeActions(t: Trial): string[][] {
@@ -98,6 +112,7 @@ export class Evaluator {
     };
     this.o.metrics.log(version, {
       ...Object.fromEntries(pass.map((p, k) => [`eval/pass@${k + 1}`, p])),
+      ...envEvalMetrics(this.o.config, trials),
       'eval/diversity': diversity.mean,
       'eval/seconds': (Date.now() - t0) / 1000,
     });

@@ -11,6 +11,8 @@ export interface StepRecord {
   obs: string;
   terminated: boolean;
   won: boolean;
+  /** The env's task score of this step, where it reports one (WebShop: the purchase's score in [0, 1]). */
+  score?: number;
 }
 
 /**

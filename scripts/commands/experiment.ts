@@ -35,7 +35,12 @@ export function register(program: Command): void {
         return seeds;
       },
     )
-    .option('--env <env>', 'environment id or alias', 'minesweeper')
+    .option(
+      '--env <env>',
+      'environment id or alias: minesweeper, sokoban, alfworld (per task type and ID/OOD split), webshop ' +
+        '(score and success; 12 turns); alfworld and webshop get per-env defaults (docs/experiments.md)',
+      'minesweeper',
+    )
     .option(
       '--trajectories <t>',
       'episodes trained per trained row (iterations = round(T / (groupsPerUpdate x groupSize x attempts)))',
@@ -174,6 +179,14 @@ export function register(program: Command): void {
               `win after loss ${wal}   fatal repeat ${fr}   diversity ${r.diversity.toFixed(3)}` +
               `/${r.diversityK?.toFixed(3) ?? '–'}   ${r.minutes.toFixed(1)} min/run\n`,
           );
+          // ALFWorld's split and WebShop's score, at pass@1 / score@1 .. @k.
+          const curve = (p: number[]) => p.map((x) => (100 * x).toFixed(1)).join('/');
+          if (r.id || r.ood)
+            process.stdout.write(
+              `  ${''.padEnd(18)} in-distribution ${r.id ? curve(r.id.pass) : '–'}   ` +
+                `out-of-distribution ${r.ood ? curve(r.ood.pass) : '–'}\n`,
+            );
+          if (r.score) process.stdout.write(`  ${''.padEnd(18)} score ${curve(r.score.mean)}\n`);
         }
         process.stdout.write(`wrote ${out.files.join(', ')}\n`);
       },

@@ -113,6 +113,25 @@ export const PRESETS: Record<Exclude<PresetName, 'harder'>, RowSpec[]> = {
   ],
 };
 
+/**
+ * Per-env defaults of every experiment row and of the base model, below the user's --config/--set layers (docs/
+ * experiments.md). WebShop: the paper's 12 turns; its compact reflections reach ~20 words, so 24 tokens instead of
+ * 12 keeps demonstrations whole. ALFWorld: the paper's 10 turns (the scripted planner needs 5.5 on average); its
+ * reflections fit the default 12 tokens. Both: compact play prompts list the admissible choices and reach ~250 words
+ * (scripted demonstrations, 12 and 10 turns), past the default 256-token context less the reply, which would cut the
+ * task from the left, so 320.
+ */
+export const ENV_LAYERS: Readonly<Record<string, Record<string, unknown>>> = {
+  'lamer/ALFWorld-v0': { env: { maxTurns: 10 }, model: { nCtx: 320 } },
+  'lamer/WebShop-v0': { env: { maxTurns: 12 }, model: { nCtx: 320 }, sampling: { maxReflectTokens: 24 } },
+};
+
+/** The env's default layer (none for MineSweeper and Sokoban, whose runs use the schema defaults). */
+export function envLayers(envId: string): Array<Record<string, unknown>> {
+  const l = ENV_LAYERS[envId];
+  return l ? [l] : [];
+}
+
 /** One harder instance setting of an env: the options changed at evaluation and a short name for the row key. */
 export interface HarderSetting {
   name: string;
@@ -144,7 +163,8 @@ export function harderRows(envId: string): RowSpec[] {
   const settings = HARDER[envId];
   if (!settings)
     throw badInput(
-      `preset harder has no harder instances for ${envId}; it is defined for ${Object.keys(HARDER).join(', ')}`,
+      `preset harder has no harder instances for ${envId}; it is defined for ${Object.keys(HARDER).join(', ')}; ` +
+        `presets for ${envId}: ${presetsFor(envId).join(', ')}`,
     );
   return settings.flatMap((s) =>
     HARDER_ROWS.map((name) => {
@@ -163,6 +183,11 @@ export function harderRows(envId: string): RowSpec[] {
   );
 }
 
+/** The presets that mean something for an env (`harder` only where harder instances are defined). */
+export function presetsFor(envId: string): PresetName[] {
+  return PRESET_NAMES.filter((p) => p !== 'harder' || HARDER[envId] !== undefined);
+}
+
 /** The rows of a preset; `harder` depends on the env (its harder instances). */
 export function presetRows(name: string, envId?: string): RowSpec[] {
   if (!(PRESET_NAMES as readonly string[]).includes(name))
@@ -179,6 +204,13 @@ export function presetRows(name: string, envId?: string): RowSpec[] {
  * variant `<preset>-<tag>` gets its preset's note).
  */
 export const PRESET_NOTES: Partial<Record<PresetName, string>> = {
+  main:
+    "No ReAct row (the paper's prompting baseline that writes a thought before each action): the embedded model " +
+    'reads the compact template, whose play prompt ends in `<action>`, so its reply is the action words alone ' +
+    '(actor/envs/prompt.ts) and has no place for a thought; a react row would be zeroshot under another name ' +
+    '(actor/backends/presets.ts: the two coincide in the compact template). With the full template, where a ' +
+    'thought can precede `<action>`, `lamer eval --backend openai --preset zeroshot,react` measures both for an ' +
+    'LLM server (docs/llm-backends.md).',
   baselines:
     'The single-episode rows (ppo, rloo, grpo, gigpo) train with N = 1, so a trial is one episode and gamma_traj ' +
     'plays no part in their training; GRPO and RLOO would ignore it at any N (they use episode scores, not ' +
@@ -220,13 +252,15 @@ export interface RowContext {
 }
 
 /**
- * The resolved config of one (row, seed) run: user layers < row layer < experiment settings (budget in iterations,
- * no minute limit, pinned validation list, the shared base model). Curves use N = 3 evaluations inside the run.
+ * The resolved config of one (row, seed) run: env defaults (ENV_LAYERS) < user layers < row layer < experiment
+ * settings (budget in iterations, no minute limit, pinned validation list, the shared base model). Curves use N = 3
+ * evaluations inside the run.
  */
 export function rowConfig(row: RowSpec, c: RowContext): Config {
-  const shape = resolveConfig(...c.layers, { env: { id: c.envId } }, row.layer);
+  const layers = [...envLayers(c.envId), ...c.layers];
+  const shape = resolveConfig(...layers, { env: { id: c.envId } }, row.layer);
   const iterations = iterationsForBudget(c.trajectories, shape);
-  return resolveConfig(...c.layers, { env: { id: c.envId } }, row.layer, {
+  return resolveConfig(...layers, { env: { id: c.envId } }, row.layer, {
     run: {
       seed: c.seed,
       dir: c.runDir,

@@ -44,6 +44,18 @@ const PAPER: Record<string, Record<string, Record<string, number[]>>> = {
       metarl: [42.4, 52.0, 55.9],
     },
   },
+  // WebShop success rates from the same summaries (docs/method.md §7); the paper's ALFWorld table is not in them.
+  webshop: {
+    main: { zeroshot: [1.4, 2.1, 2.3], reflexion: [2.7, 3.3, 3.5], rl: [73.4, 74.6, 75.2], metarl: [67.8, 84.4, 89.1] },
+    memory: { trajectory: [NaN, NaN, 89.3], reflection: [NaN, NaN, 92.8], both: [NaN, NaN, 89.1] },
+    baselines: {
+      ppo: [53.1, 54.5, 54.9],
+      rloo: [NaN, NaN, NaN],
+      grpo: [72.9, 73.0, 73.0],
+      gigpo: [73.4, 74.6, 75.2],
+      metarl: [67.8, 84.4, 89.1],
+    },
+  },
 };
 
 /** The paper's gap Meta-RL − RL on its harder instances (docs/method.md §7: "about 10 (Sokoban) and 5 points"). */
@@ -147,6 +159,58 @@ export function checkTargets(preset: string, rows: Record<string, RowResult>): T
   return out;
 }
 
+/** ALFWorld's task types in the paper's order, then the splits (the columns of its table). */
+const ALFWORLD_COLUMNS = ['Pick', 'Look', 'Clean', 'Heat', 'Cool', 'Pick2'];
+
+/**
+ * ALFWorld (rows with `id`/`ood`): the paper's table, rows × {per-type pass@k, in-distribution, out-of-distribution};
+ * WebShop (rows with `score`): score@k beside the success rate. Empty for other envs.
+ */
+export function envTables(rows: Record<string, RowResult>): string[] {
+  const L: string[] = [];
+  const all = Object.entries(rows);
+  const K = Math.max(...all.map(([, r]) => r.pass.length));
+  const ks = [1, 3, K].filter((k, i, a) => k <= K && a.indexOf(k) === i);
+  const curve = (p: number[], ci?: Array<[number, number]>) => {
+    const last = ci?.[ks[ks.length - 1] - 1];
+    const points = ks.map((k) => (p[k - 1] === undefined ? '–' : pct(p[k - 1]))).join(' / ');
+    return last ? `${points} [${pct(last[0])}, ${pct(last[1])}]` : points;
+  };
+  if (all.some(([, r]) => r.id || r.ood || r.byType)) {
+    const types = ALFWORLD_COLUMNS.filter((t) => all.some(([, r]) => r.byType?.[t]));
+    const tasks = (g: { tasks: number } | undefined) => (g ? ` (${g.tasks})` : '');
+    const first = all.find(([, r]) => r.id)?.[1];
+    L.push(
+      '',
+      `ALFWorld by task type and split, pass@${ks.join(' / pass@')} % (validation tasks per column in ` +
+        `parentheses; 95% CI of the last in brackets). Trained on ${ALFWORLD_COLUMNS.slice(0, 4).join(', ')} only; ` +
+        `${ALFWORLD_COLUMNS.slice(4).join(' and ')} are out of distribution.`,
+      '',
+      `| row | ${types.map((t) => `${t}${tasks(all.find(([, r]) => r.byType?.[t])?.[1].byType?.[t])}`).join(' | ')} ` +
+        `| in-distribution${tasks(first?.id)} | out-of-distribution${tasks(first?.ood)} |`,
+      `|---|${types.map(() => '---').join('|')}|---|---|`,
+    );
+    for (const [name, r] of all) {
+      const c = (g?: { pass: number[]; ci95: Array<[number, number]> }) => (g ? curve(g.pass, g.ci95) : '–');
+      L.push(`| ${name} | ${types.map((t) => c(r.byType?.[t])).join(' | ')} | ${c(r.id)} | ${c(r.ood)} |`);
+    }
+  }
+  if (all.some(([, r]) => r.score)) {
+    L.push(
+      '',
+      `WebShop score (mean over tasks of the best purchase score within the first k episodes; 0 without a ` +
+        `purchase) and success rate (a purchase scoring 1: pass@k above), % at k = ${ks.join(' / ')} ` +
+        '(95% CI of the last in brackets):',
+      '',
+      '| row | score | success |',
+      '|---|---|---|',
+    );
+    for (const [name, r] of all)
+      L.push(`| ${name} | ${r.score ? curve(r.score.mean, r.score.ci95) : '–'} | ${curve(r.pass, r.ci95)} |`);
+  }
+  return L;
+}
+
 function presetSection(
   env: string,
   preset: string,
@@ -182,6 +246,7 @@ function presetSection(
         `| ${div} | ${r.minutes.toFixed(1)} | ${prov?.rows[name]?.description ?? ''} |`,
     );
   }
+  L.push(...envTables(rows));
   // A tagged variant `<preset>-<tag>` is described by its preset's note.
   const note = PRESET_NOTES[preset.split('-')[0] as PresetName];
   if (note) L.push('', note);

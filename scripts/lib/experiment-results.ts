@@ -7,6 +7,14 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { badInput } from '../../shared/errors.js';
 import type { CiMethod } from './experiment-stats.js';
 
+/** pass@k on a subset of the validation tasks (ALFWorld: one task type, or the in/out-of-distribution split). */
+export interface GroupResult {
+  /** Validation tasks in the subset (per seed; every seed evaluates the same list). */
+  tasks: number;
+  pass: number[];
+  ci95: Array<[number, number]>;
+}
+
 /** One row of docs/results.json. Rates are fractions in [0, 1]; `pass[k-1]` is pass@k. */
 export interface RowResult {
   pass: number[];
@@ -25,6 +33,16 @@ export interface RowResult {
   retry?: { winAfterLoss: Array<number | null>; fatalRepeat: number | null };
   /** Wall-clock minutes of one run of the row (training + final evaluation), mean over seeds. */
   minutes: number;
+  /** ALFWorld: pass@k on the in-distribution types (Pick, Look, Clean, Heat) and out-of-distribution (Cool, Pick2). */
+  id?: GroupResult;
+  ood?: GroupResult;
+  /** ALFWorld: pass@k per task type, by the paper's short names (Pick, Look, Clean, Heat, Cool, Pick2). */
+  byType?: Record<string, GroupResult>;
+  /**
+   * WebShop: `mean[k-1]` = mean over tasks of the best purchase score within the first k episodes (0 when nothing
+   * was bought); the success rate is `pass` (a purchase scoring 1).
+   */
+  score?: { mean: number[]; ci95: Array<[number, number]> };
 }
 
 export type ResultsFile = Record<string, Record<string, Record<string, RowResult>>>;
@@ -69,6 +87,11 @@ export interface SeedResult {
    */
   weightsFrom?: string;
   weightsVersion?: number;
+  /** ALFWorld: pass@k per task type (Pick, ..., Pick2) and split (`id`, `ood`) of the final evaluation. */
+  groups?: Record<string, { tasks: number; pass: number[] }>;
+  /** WebShop: best purchase score within the first k episodes, mean over tasks, with its t-interval over tasks. */
+  score?: number[];
+  scoreCi95?: Array<[number, number]>;
 }
 
 /** Provenance of one env/preset in docs/results.runs.json. */
@@ -95,24 +118,45 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkRow(where: string, r: unknown): asserts r is RowResult {
-  if (!isObject(r)) throw badInput(`${where}: expected an object`);
-  const { pass, ci95, diversity, minutes } = r;
+/** A list of rates in [0, 1] (`name`, pass@k or score@k) and one [lo, hi] pair per entry. */
+function checkCurve(where: string, pass: unknown, ci95: unknown, name = 'pass'): void {
   if (!Array.isArray(pass) || pass.length === 0 || pass.some((p) => typeof p !== 'number' || !(p >= 0 && p <= 1)))
-    throw badInput(`${where}.pass: expected a non-empty list of rates in [0, 1]`);
+    throw badInput(`${where}.${name}: expected a non-empty list of rates in [0, 1]`);
   if (
     !Array.isArray(ci95) ||
     ci95.length !== pass.length ||
     ci95.some((c) => !Array.isArray(c) || c.length !== 2 || c.some((x) => typeof x !== 'number'))
   ) {
-    throw badInput(`${where}.ci95: expected one [lo, hi] pair per pass@k`);
+    throw badInput(`${where}.ci95: expected one [lo, hi] pair per ${name}@k`);
   }
+}
+
+function checkRow(where: string, r: unknown): asserts r is RowResult {
+  if (!isObject(r)) throw badInput(`${where}: expected an object`);
+  const { pass, ci95, diversity, minutes } = r;
+  checkCurve(where, pass, ci95);
   if (typeof diversity !== 'number' || !Number.isFinite(diversity))
     throw badInput(`${where}.diversity: expected a number`);
   if (typeof minutes !== 'number' || !(minutes >= 0)) throw badInput(`${where}.minutes: expected a number >= 0`);
   const rate = (x: unknown) => x === null || (typeof x === 'number' && x >= 0 && x <= 1);
   if (r.diversityK !== undefined && (typeof r.diversityK !== 'number' || !Number.isFinite(r.diversityK)))
     throw badInput(`${where}.diversityK: expected a number`);
+  const group = (g: unknown, at: string) => {
+    if (!isObject(g)) throw badInput(`${at}: expected {tasks, pass, ci95}`);
+    if (typeof g.tasks !== 'number' || !Number.isInteger(g.tasks) || g.tasks < 0)
+      throw badInput(`${at}.tasks: expected an integer >= 0`);
+    checkCurve(at, g.pass, g.ci95);
+  };
+  if (r.id !== undefined) group(r.id, `${where}.id`);
+  if (r.ood !== undefined) group(r.ood, `${where}.ood`);
+  if (r.byType !== undefined) {
+    if (!isObject(r.byType)) throw badInput(`${where}.byType: expected an object of task types`);
+    for (const [t, g] of Object.entries(r.byType)) group(g, `${where}.byType.${t}`);
+  }
+  if (r.score !== undefined) {
+    if (!isObject(r.score)) throw badInput(`${where}.score: expected {mean, ci95}`);
+    checkCurve(`${where}.score`, r.score.mean, r.score.ci95, 'mean');
+  }
   if (r.retry !== undefined) {
     const t = r.retry as Record<string, unknown>;
     if (!isObject(t) || !Array.isArray(t.winAfterLoss) || !t.winAfterLoss.every(rate))

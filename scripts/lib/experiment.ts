@@ -17,14 +17,19 @@ import type { ModelConfig } from '../../shared/model/config.js';
 import type { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { Batcher } from '../../actor/batcher.js';
 import { resolvedEnvOptions } from '../../actor/envs/registry.js';
-import { retryEpisodes } from '../../actor/envs/retry.js';
+import { ALFWORLD_ID } from '../../actor/envs/alfworld/env.js';
+import { retryEpisodes, type StepRecord } from '../../actor/envs/retry.js';
+import { WEBSHOP_ID } from '../../actor/envs/webshop/env.js';
 import { runModelTrial } from '../../actor/local-trials.js';
 import { evalTaskSeed } from '../../learner/task-book.js';
+import { alfworldEvalReport } from '../../shared/alfworld-splits.js';
+import { evalDefinition } from '../../shared/eval-definition.js';
 import { PolicyPool } from '../../shared/model/policy-pool.js';
 import { retryStats, trajectoryDiversity } from '../../shared/rl/metrics.js';
 import { deriveSeed } from '../../shared/rng.js';
 import { writeExperimentPlots } from './experiment-plots.js';
 import {
+  envLayers,
   episodesPerUpdate,
   evalConfig,
   PRESETS,
@@ -44,10 +49,11 @@ import {
   writeJsonAtomic,
   type PresetProvenance,
   type ProvenanceFile,
+  type GroupResult,
   type RowResult,
   type SeedResult,
 } from './experiment-results.js';
-import { aggregateCurves, mean } from './experiment-stats.js';
+import { aggregateCurves, mean, tInterval95 } from './experiment-stats.js';
 import { evaluateModel, runPretrain, trialSettings } from './pretrain-job.js';
 import { runTraining } from './train-job.js';
 
@@ -162,6 +168,54 @@ async function independentDiversity(cfg: Config, model: Model, tasks: number, K:
 }
 
 /**
+ * ALFWorld's breakdown of a final evaluation: pass@k per task type and per ID/OOD split, from the validation seeds
+ * (`results[i]` is the trial of the i-th seed of the run's list). Loaded games (`dataDir`) have no seed-decided type,
+ * so none.
+ */
+export function alfworldGroups(
+  cfg: Config,
+  results: ReadonlyArray<{ episodesWon: boolean[] }>,
+): SeedResult['groups'] | undefined {
+  if (cfg.env.id !== ALFWORLD_ID || cfg.env.options.dataDir !== undefined) return undefined;
+  const listSeed = evalDefinition(cfg).listSeed;
+  const report = alfworldEvalReport(
+    results.map((r, i) => ({ seed: evalTaskSeed(listSeed, i), episodesWon: r.episodesWon })),
+    cfg.run.evalAttempts,
+  );
+  const out: NonNullable<SeedResult['groups']> = {};
+  for (const [name, g] of Object.entries(report.byType)) out[name] = { tasks: g.n, pass: g.passAtK };
+  out.id = { tasks: report.inDistribution.n, pass: report.inDistribution.passAtK };
+  out.ood = { tasks: report.outOfDistribution.n, pass: report.outOfDistribution.passAtK };
+  return out;
+}
+
+/**
+ * The env's task score within the first k episodes of each trial (k = 1..attempts), mean over trials, with a
+ * t-interval over trials (WebShop; other envs report no score). An episode's score is that of the step that reported
+ * one (WebShop: the purchase); an episode that bought nothing scores 0, so a row that never buys scores 0, not none.
+ */
+export function scoreCurve(
+  results: ReadonlyArray<{ rows: ReadonlyArray<{ phase: string; episode: number }>; steps: ReadonlyArray<StepRecord> }>,
+  attempts: number,
+): { score: number[]; ci95: Array<[number, number]> } {
+  const best = results.map((r) => {
+    const plays = r.rows.filter((x) => x.phase === 'play');
+    const per = new Array<number>(attempts).fill(0);
+    plays.forEach((p, i) => {
+      const sc = r.steps[i]?.score;
+      if (sc !== undefined && p.episode < attempts) per[p.episode] = Math.max(per[p.episode], sc);
+    });
+    for (let k = 1; k < attempts; k++) per[k] = Math.max(per[k], per[k - 1]);
+    return per;
+  });
+  const score = Array.from({ length: attempts }, (_, k) => mean(best.map((b) => b[k])));
+  const ci95 = Array.from({ length: attempts }, (_, k): [number, number] =>
+    best.length >= 2 ? tInterval95(best.map((b) => b[k])) : [score[k], score[k]],
+  );
+  return { score, ci95 };
+}
+
+/**
  * Final evaluation: the row's settings, `attempts` episodes per trial, the pinned task list; diversity over each
  * trial's episodes, retry statistics over the trials, and the paper's diversity over independent samples.
  */
@@ -191,7 +245,16 @@ async function finalEval(
     o.diversityTasks > 0 && o.diversitySamples > 1
       ? await independentDiversity(cfg, model, Math.min(o.diversityTasks, o.evalTasks), o.diversitySamples)
       : undefined;
-  return { pass, diversity: trajectoryDiversity(episodes).mean, diversityK, retry, seconds: (Date.now() - t0) / 1000 };
+  const ecfg = evalConfig(cfg, o.evalTasks, o.attempts);
+  return {
+    pass,
+    diversity: trajectoryDiversity(episodes).mean,
+    diversityK,
+    retry,
+    groups: alfworldGroups(ecfg, results),
+    score: cfg.env.id === WEBSHOP_ID ? scoreCurve(results, o.attempts) : undefined,
+    seconds: (Date.now() - t0) / 1000,
+  };
 }
 
 /** The newest checkpoint of a run (read only: nothing in the run directory changes) and its policy version. */
@@ -303,6 +366,8 @@ async function runSeed(
     curve,
     finishedAt: new Date().toISOString(),
     ...weights,
+    ...(ev.groups ? { groups: ev.groups } : {}),
+    ...(ev.score ? { score: ev.score.score, scoreCi95: ev.score.ci95 } : {}),
   };
 }
 
@@ -427,6 +492,39 @@ export function rowResult(
   const withRetry = perSeed.filter((s) => s.retry);
   const kMax = Math.max(0, ...withRetry.map((s) => s.retry!.winAfterLoss.length));
   const divK = meanOf(perSeed.map((s) => s.diversityK));
+  // ALFWorld groups present (with tasks) in every seed: the same t-interval over seeds / Wilson over tasks as pass@k.
+  const groupOf = (name: string): GroupResult | undefined => {
+    const gs = perSeed.map((s) => s.groups?.[name]);
+    if (gs.some((g) => g === undefined || g.tasks === 0)) return undefined;
+    const a = aggregateCurves(
+      gs.map((g) => g!.pass),
+      gs[0]!.tasks,
+    );
+    return { tasks: gs[0]!.tasks, pass: a.pass.map(r4), ci95: a.ci95.map(([x, y]) => [r4(x), r4(y)]) };
+  };
+  const groupNames = Object.keys(perSeed[0]?.groups ?? {});
+  const byType = Object.fromEntries(
+    groupNames
+      .filter((n) => n !== 'id' && n !== 'ood')
+      .flatMap((n) => {
+        const g = groupOf(n);
+        return g ? [[n, g]] : [];
+      }),
+  );
+  const id = groupOf('id');
+  const ood = groupOf('ood');
+  // WebShop scores: t-interval over seeds with 2 or more, else the single seed's interval over tasks.
+  const scored = perSeed.every((s) => s.score !== undefined);
+  const score = !scored
+    ? undefined
+    : {
+        mean: perSeed[0].score!.map((_, k) => r4(mean(perSeed.map((s) => s.score![k])))),
+        ci95: perSeed[0].score!.map((_, k): [number, number] => {
+          const [lo, hi] =
+            perSeed.length >= 2 ? tInterval95(perSeed.map((s) => s.score![k])) : perSeed[0].scoreCi95![k];
+          return [r4(lo), r4(hi)];
+        }),
+      };
   return {
     pass: agg.pass.map(r4),
     ci95: agg.ci95.map(([a, b]) => [r4(a), r4(b)]),
@@ -443,6 +541,10 @@ export function rowResult(
         }
       : {}),
     minutes: Math.round(mean(perSeed.map((s) => s.minutes)) * 100) / 100,
+    ...(id ? { id } : {}),
+    ...(ood ? { ood } : {}),
+    ...(Object.keys(byType).length > 0 ? { byType } : {}),
+    ...(score ? { score } : {}),
     method: agg.method,
   };
 }
@@ -516,6 +618,11 @@ async function sourceRuns(
   return out;
 }
 
+/** Why no preset has a `react` row (the `--rows react` error; the table says it in preset main's note). */
+export const NO_REACT =
+  "there is no react row: the embedded model's compact template ends its play prompt in <action>, so a reply " +
+  "cannot carry a thought before the action and a react row would equal zeroshot (see preset main's note)";
+
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOutcome> {
   const started = new Date();
   const all = presetRows(o.preset, o.envId);
@@ -523,7 +630,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   if (unknown.length > 0)
     throw new LamerError(
       'RL_ERR_CONFIG',
-      `--rows: preset ${o.preset} has no row(s) ${unknown.join(', ')}; its rows: ${all.map((r) => r.name).join(', ')}`,
+      `--rows: preset ${o.preset} has no row(s) ${unknown.join(', ')}; its rows: ${all.map((r) => r.name).join(', ')}` +
+        (unknown.includes('react') ? `; ${NO_REACT}` : ''),
     );
   const rows = o.rows ? all.filter((r) => o.rows!.includes(r.name)) : all;
   const env = envKey(o.envId);
@@ -532,7 +640,10 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   mkdirSync(presetDir, { recursive: true });
 
   // ---- the one base model ----------------------------------------------------------------------------------
-  const baseCfg = resolveConfig(...o.layers, { env: { id: o.envId }, run: { seed: o.baseSeed, evalSeed: o.evalSeed } });
+  const baseCfg = resolveConfig(...envLayers(o.envId), ...o.layers, {
+    env: { id: o.envId },
+    run: { seed: o.baseSeed, evalSeed: o.evalSeed },
+  });
   const report = await runPretrain(baseCfg, { log: o.log });
   const m = loadModelDir(report.dir);
   const base = { dir: report.dir, model: { config: m.config, params: m.params, tokenizer: m.tokenizer! } };

@@ -7,43 +7,30 @@
  * (`seed mod 4`); a larger seed is a validation task over all six types (`seed mod 6`), so a validation seed list
  * covers ID and OOD types and `alfworldTaskType(seed)` groups its results.
  */
+import {
+  ALFWORLD_OOD_TYPES,
+  ALFWORLD_TRAIN_SEED_SPACE,
+  alfworldSeedTaskType,
+  type TaskType,
+} from '../../../shared/alfworld-splits.js';
 import type { AlfWorldState } from './state.js';
 
-export const TASK_TYPES = [
-  'pick_and_place_simple',
-  'look_at_obj_in_light',
-  'pick_clean_then_place_in_recep',
-  'pick_heat_then_place_in_recep',
-  'pick_cool_then_place_in_recep',
-  'pick_two_obj_and_place',
-] as const;
-export type TaskType = (typeof TASK_TYPES)[number];
-
-/** Short names as the paper's tables use them. */
-export const TASK_SHORT_NAMES: Readonly<Record<TaskType, string>> = {
-  pick_and_place_simple: 'Pick',
-  look_at_obj_in_light: 'Look',
-  pick_clean_then_place_in_recep: 'Clean',
-  pick_heat_then_place_in_recep: 'Heat',
-  pick_cool_then_place_in_recep: 'Cool',
-  pick_two_obj_and_place: 'Pick2',
-};
-
-/** LaMer `train_first4` / `valid_first4` (in-distribution) / `valid_last2` (out-of-distribution). */
-export const ALFWORLD_TRAIN_TYPES: readonly TaskType[] = TASK_TYPES.slice(0, 4);
-export const ALFWORLD_ID_TYPES: readonly TaskType[] = TASK_TYPES.slice(0, 4);
-export const ALFWORLD_OOD_TYPES: readonly TaskType[] = TASK_TYPES.slice(4);
-
-/** Seeds below this are training tasks (the project's seed convention); the rest are validation tasks. */
-export const ALFWORLD_TRAIN_SEED_SPACE = 2 ** 16;
+export {
+  ALFWORLD_ID_TYPES,
+  ALFWORLD_OOD_TYPES,
+  ALFWORLD_TRAIN_SEED_SPACE,
+  ALFWORLD_TRAIN_TYPES,
+  TASK_SHORT_NAMES,
+  TASK_TYPES,
+  type TaskType,
+} from '../../../shared/alfworld-splits.js';
 
 export type AlfWorldSplit = 'train' | 'valid_id' | 'valid_ood';
 
 /** The task type a seed generates (or the type of a state). */
 export function alfworldTaskType(seedOrState: number | Pick<AlfWorldState, 'task'>): TaskType {
   if (typeof seedOrState !== 'number') return seedOrState.task.type;
-  const seed = seedOrState;
-  return seed < ALFWORLD_TRAIN_SEED_SPACE ? ALFWORLD_TRAIN_TYPES[seed % 4] : TASK_TYPES[seed % 6];
+  return alfworldSeedTaskType(seedOrState);
 }
 
 /** 'train' for training seeds; 'valid_id' / 'valid_ood' for validation seeds by task type. */
