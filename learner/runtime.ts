@@ -242,6 +242,7 @@ export class LearnerRuntime {
       seqLen: modelConfig.nCtx,
       padId: tokenizer.pad,
       callTimeoutMs: cfg.learner.workerTimeoutSec * 1000,
+      prewarm: cfg.learner.prewarmTrainer,
       logger,
     });
     obs.ready.trainer = true;

@@ -27,6 +27,8 @@ export interface TrainerWorkerApi {
     B: number;
     T: number;
   }): Promise<{ logp: Float32Array; values: Float32Array }>;
+  /** Runs every bucket shape once so that the worker's memory is at its ceiling now (trainer.worker.ts). */
+  prewarm(): Promise<{ shapes: string[]; ms: number }>;
   params(): Float32Array;
   setParams(p: Float32Array): void;
   optimizerState(): AdamWState;

@@ -28,6 +28,12 @@ export interface TrainerClientOptions {
   threads?: number;
   /** ORT memory settings of the worker's sessions (default: the trainer's). */
   memory?: PolicyTrainerOptions['memory'];
+  /**
+   * Run every bucket shape in the background after start (and after a watchdog restart), so the worker's memory
+   * reaches its ceiling in the first minute instead of stepping up when a rare shape first arrives hours later
+   * (trainer.worker.ts `prewarm`).
+   */
+  prewarm?: boolean;
   /** Deadline of every worker call in ms (0 = none). */
   callTimeoutMs?: number;
   logger?: Logger;
@@ -42,6 +48,8 @@ export class TrainerClient implements TrainerApi {
   private lastParams: Float32Array;
   private lastOptimizer: AdamWState | undefined;
   private restarting: Promise<void> | null = null;
+  /** Settles when the current worker's background prewarm has finished or failed (at once without `prewarm`). */
+  warmed: Promise<void> = Promise.resolve();
   /** Workers started after the first one (watchdog restarts). */
   restarts = 0;
 
@@ -61,15 +69,24 @@ export class TrainerClient implements TrainerApi {
       o.spawn ? o.spawn() : spawnTsWorker(new URL('./trainer.worker.ts', import.meta.url)),
       {
         // Starting a worker (loader, module graph, session) may take far longer than a call on a busy machine.
-        timeoutMs: (m) => (m === 'init' && timeoutMs > 0 ? Math.max(timeoutMs, INIT_TIMEOUT_MS) : timeoutMs),
+        timeoutMs: (m) =>
+          (m === 'init' || m === 'prewarm') && timeoutMs > 0 ? Math.max(timeoutMs, INIT_TIMEOUT_MS) : timeoutMs,
         onTimeout: (e: DeadlineError) =>
           o.logger?.error({ what: e.what, ms: e.ms }, 'trainer worker missed a deadline; replacing it'),
       },
     );
-    const { spawn: _s, logger: _l, callTimeoutMs: _c, ...init } = o;
+    const { spawn: _s, logger: _l, callTimeoutMs: _c, prewarm, ...init } = o;
     try {
       const shape = await rpc.call('init', { ...init, params, optimizerState } satisfies InitArgs);
-      return { rpc, shape };
+      // In the background: it takes seconds to tens of seconds, and the learner can ingest meanwhile (the first
+      // update simply runs after it in the worker).
+      const warmed = prewarm
+        ? rpc.call('prewarm').then(
+            (w) => void o.logger?.info(w, 'trainer worker prewarmed every bucket shape'),
+            (e: Error) => void o.logger?.warn({ err: e.message }, 'trainer worker prewarm did not finish'),
+          )
+        : Promise.resolve();
+      return { rpc, shape, warmed };
     } catch (e) {
       await rpc.close();
       throw e;
@@ -77,8 +94,10 @@ export class TrainerClient implements TrainerApi {
   }
 
   static async start(o: TrainerClientOptions): Promise<TrainerClient> {
-    const { rpc, shape } = await TrainerClient.boot(o, o.params, o.optimizerState);
-    return new TrainerClient(rpc, shape.batchSize, shape.seqLen, o);
+    const { rpc, shape, warmed } = await TrainerClient.boot(o, o.params, o.optimizerState);
+    const t = new TrainerClient(rpc, shape.batchSize, shape.seqLen, o);
+    t.warmed = warmed;
+    return t;
   }
 
   /** Runs a call; if the worker failed (deadline, crash), starts a replacement before rethrowing. */
@@ -98,8 +117,9 @@ export class TrainerClient implements TrainerApi {
     this.restarting ??= (async () => {
       // Not awaited: a worker stuck inside onnxruntime ends only when that call returns (see RpcClient.retire).
       void failed.close().catch(() => undefined);
-      const { rpc } = await TrainerClient.boot(this.o, this.lastParams, this.lastOptimizer);
+      const { rpc, warmed } = await TrainerClient.boot(this.o, this.lastParams, this.lastOptimizer);
       this.rpc = rpc;
+      this.warmed = warmed;
       this.restarts++;
       this.o.logger?.warn(
         { cause: cause.message, restarts: this.restarts },

@@ -8,6 +8,8 @@ import { serveRpc } from '../shared/worker-rpc.js';
 import type { BcMinibatch, TrainerInit, TrainerWorkerApi } from './trainer-api.js';
 
 let trainer: PolicyTrainer | null = null;
+/** Set by close: a prewarm still running stops before its next shape. */
+let closing = false;
 let opts: TrainerInit | null = null;
 /**
  * Training graphs have static shapes, so minibatches run on a graph of a bucketed shape (B to a quarter or all
@@ -64,6 +66,37 @@ function pad<A extends Int32Array | Float32Array>(
 const f32 = (n: number) => new Float32Array(n);
 const i32 = (n: number) => new Int32Array(n);
 
+/** The first T columns of the first B rows of a row-major [Bb, Tb] array. */
+function crop(a: Float32Array, B: number, T: number, Bb: number, Tb: number): Float32Array {
+  if (B === Bb && T === Tb) return a;
+  const out = new Float32Array(B * T);
+  for (let b = 0; b < B; b++) out.set(a.subarray(b * Tb, b * Tb + T), b * T);
+  return out;
+}
+
+/**
+ * Scoring runs on the bucketed shape too, padded at the end of each row: the model is causal, so log p of a real
+ * token never sees the padding. With arbitrary [B, T] the scoring session's memory arena kept growing whenever a
+ * shape larger than any before arrived, which over hours reads as a leak; with buckets its high-water mark is
+ * reached by `prewarm`.
+ */
+async function scoreBucketed<R>(
+  b: { tokens: Int32Array; B: number; T: number },
+  run: (tokens: Int32Array, Bb: number, Tb: number) => Promise<R>,
+): Promise<R> {
+  const [Bb, Tb] = bucketShape(b.B, b.T);
+  return run(pad(b.tokens, b.B, b.T, Bb, Tb, opts!.padId, i32), Bb, Tb);
+}
+
+/** Every (B, T) bucket shape of this worker, smallest first. */
+function allBuckets(): Array<[number, number]> {
+  const t = need();
+  const Bs = [...new Set([Math.ceil(t.batchSize / 4), t.batchSize])];
+  const out: Array<[number, number]> = [];
+  for (const B of Bs) for (let T = 64; T < t.seqLen + 64; T += 64) out.push([B, Math.min(T, t.seqLen)]);
+  return [...new Map(out.map((s) => [s.join('x'), s])).values()];
+}
+
 serveRpc<TrainerWorkerApi>({
   async init(o: TrainerInit) {
     opts = o;
@@ -109,12 +142,46 @@ serveRpc<TrainerWorkerApi>({
     });
     return { loss, ...need().applyGradients(grads) };
   },
-  score: (b) => need().score(b.tokens, b.B, b.T),
-  scoreWithValues: (b) => need().scoreWithValues(b.tokens, b.B, b.T),
+  score: (b) => scoreBucketed(b, async (tokens, Bb, Tb) => crop(await need().score(tokens, Bb, Tb), b.B, b.T, Bb, Tb)),
+  scoreWithValues: (b) =>
+    scoreBucketed(b, async (tokens, Bb, Tb) => {
+      const r = await need().scoreWithValues(tokens, Bb, Tb);
+      return { logp: crop(r.logp, b.B, b.T, Bb, Tb), values: crop(r.values, b.B, b.T, Bb, Tb) };
+    }),
+  /**
+   * Runs every bucket shape once (a scoring pass and a gradient pass, nothing applied) so that every session and
+   * memory arena this worker will ever hold exists now: the worker's memory is at its ceiling after start-up
+   * instead of stepping up hours later when a rare shape first arrives.
+   */
+  async prewarm() {
+    const t0 = performance.now();
+    const shapes = allBuckets();
+    // Twice: onnxruntime plans a session's memory pattern on its first run and allocates that plan on the second.
+    for (const [Bb, Tb] of [...shapes, ...shapes]) {
+      if (closing) return { shapes: [], ms: Math.round(performance.now() - t0) };
+      const tokens = new Int32Array(Bb * Tb).fill(opts!.padId);
+      const respMask = new Float32Array(Bb * Tb);
+      for (let r = 0; r < Bb; r++) respMask[r * Tb + Tb - 1] = 1;
+      const zeros = new Float32Array(Bb * Tb);
+      await need().score(tokens, Bb, Tb);
+      await (await bucketTrainer(Bb, Tb)).ppoGradients({
+        tokens,
+        respMask,
+        advantages: zeros,
+        proxLogp: zeros,
+        isWeight: zeros,
+        clipEps: 0.2,
+        dualClipC: 3,
+        entropyCoef: 0,
+      });
+    }
+    return { shapes: shapes.map((s) => s.join('x')), ms: Math.round(performance.now() - t0) };
+  },
   params: () => need().params(),
   setParams: (p: Float32Array) => need().setParams(p),
   optimizerState: () => need().optimizerState(),
   close: async () => {
+    closing = true;
     for (const p of buckets.values()) await (await p).close();
     buckets.clear();
     await trainer?.close();

@@ -167,6 +167,13 @@ export const LearnerSchema = z.strictObject({
       'a trial slot leased this long without a delivery is taken back and leased again (0 = never; late ' +
         'deliveries are rejected)',
     ),
+  prewarmTrainer: z
+    .boolean()
+    .default(true)
+    .describe(
+      'run every training shape once at start, so the learner reaches its memory ceiling then, not hours later ' +
+        '(false: faster start, memory steps up as new shapes arrive)',
+    ),
   workerTimeoutSec: z
     .number()
     .min(0)

@@ -125,24 +125,8 @@ async function step(t: TrainerClient, b: Minibatch): Promise<number> {
   return performance.now() - t0;
 }
 
-/** Every training bucket of the worker once (it creates a session per bucket on first use), then scoring. */
-async function warm(t: TrainerClient): Promise<void> {
-  for (const B of [1, cfg.algo.miniBatchRows])
-    for (let T = 64; T <= config.nCtx; T += 64) {
-      const respMask = new Float32Array(B * T);
-      for (let r = 0; r < B; r++) respMask[r * T + T - 1] = 1;
-      await step(t, {
-        tokens: new Int32Array(B * T).fill(4),
-        B,
-        T,
-        respMask,
-        advantages: new Float32Array(B * T),
-      });
-    }
-}
-
-const start = (m: Memory) =>
-  TrainerClient.start({
+const start = async (m: Memory) => {
+  const t = await TrainerClient.start({
     config,
     params,
     optimizer: { lr: cfg.algo.lr, weightDecay: cfg.algo.weightDecay, clipNorm: cfg.algo.clipNorm },
@@ -150,7 +134,12 @@ const start = (m: Memory) =>
     seqLen: config.nCtx,
     padId: tokenizer.pad,
     memory: m,
+    // Every bucket shape once before the measurement, as the learner does (learner.prewarmTrainer).
+    prewarm: true,
   });
+  await t.warmed;
+  return t;
+};
 
 const MB = 1024 * 1024;
 function vmRssMB(): number {
@@ -175,7 +164,6 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 const trainer = await start(memory);
-await warm(trainer);
 const samples: Array<[number, number, number]> = [[0, vmRssMB(), process.memoryUsage().heapUsed / MB]];
 const ms: number[] = [];
 const shapes = new Set<string>();
@@ -201,7 +189,6 @@ const meanMs = secondHalfMs.reduce((a, x) => a + x, 0) / secondHalfMs.length;
 let ab: { steps: number; variantMs: number; defaultMs: number; variantOverDefault: number } | null = null;
 if (abSteps > 0) {
   const base = await start({ memPattern: true, memArena: true });
-  await warm(base);
   // Untimed steps first: a young worker still grows its arenas (page faults), which would bill it, not the setting.
   for (let s = 0; s < abSteps; s++) await step(base, nextBatch());
   let va = 0;

@@ -3,7 +3,8 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { TrainerClient } from '../../learner/trainer-client.js';
 import type { ModelConfig } from '../../shared/model/config.js';
-import type { PpoMinibatch } from '../../shared/model/trainer.js';
+import { buildManifest, initParams } from '../../shared/model/manifest.js';
+import { PolicyTrainer, type PpoMinibatch } from '../../shared/model/trainer.js';
 
 const stuckWorker = (starts: SharedArrayBuffer) => () =>
   new Worker(
@@ -47,6 +48,52 @@ describe('trainer watchdog', () => {
       // The replacement answers, starting from the weights the main thread last held.
       await t.ppoStep({} as PpoMinibatch);
       expect(Array.from(await t.params())).toEqual([11, 20, 30]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('trainer worker shapes', () => {
+  const config: ModelConfig = { vocabSize: 12, nCtx: 128, dModel: 16, nLayer: 1, nHead: 2 };
+  const params = initParams(buildManifest(config), 3);
+  const opts = {
+    config,
+    params,
+    optimizer: { lr: 1e-3, weightDecay: 0, clipNorm: 1 },
+    batchSize: 8,
+    seqLen: 128,
+    padId: 0,
+  };
+
+  it('scores any [B, T] on its bucket shape with the same log-probs as an unpadded pass', async () => {
+    const B = 3;
+    const T = 37;
+    const tokens = Int32Array.from({ length: B * T }, (_, i) => 1 + ((i * 7) % 11));
+    const t = await TrainerClient.start(opts);
+    const direct = await PolicyTrainer.create(opts);
+    try {
+      const got = await t.score(tokens, B, T);
+      const want = await direct.score(tokens, B, T);
+      expect(got.length).toBe(B * T);
+      for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
+    } finally {
+      await t.close();
+      await direct.close();
+    }
+  });
+
+  it('prewarm runs every bucket shape in the background after start and logs them', async () => {
+    const infos: Array<{ shapes: string[]; ms: number }> = [];
+    const logger = { info: (o: { shapes: string[]; ms: number }) => infos.push(o), warn() {}, error() {} };
+    const t = await TrainerClient.start({ ...opts, prewarm: true, logger: logger as never });
+    try {
+      // In the background: start returns first; `warmed` settles when it is done.
+      await t.warmed;
+      expect(infos).toHaveLength(1);
+      expect(infos[0]!.shapes).toEqual(['2x64', '2x128', '8x64', '8x128']);
+      // Still a working trainer afterwards: the weights were not moved by the warm-up passes.
+      expect(Array.from(await t.params())).toEqual(Array.from(params));
     } finally {
       await t.close();
     }
