@@ -88,13 +88,16 @@ async function scoreBucketed<R>(
   return run(pad(b.tokens, b.B, b.T, Bb, Tb, opts!.padId, i32), Bb, Tb);
 }
 
-/** Every (B, T) bucket shape of this worker, smallest first. */
+/** Every (B, T) bucket shape of this worker (`bucketShape` of a short and a full batch at each length), B first. */
 function allBuckets(): Array<[number, number]> {
   const t = need();
-  const Bs = [...new Set([Math.ceil(t.batchSize / 4), t.batchSize])];
-  const out: Array<[number, number]> = [];
-  for (const B of Bs) for (let T = 64; T < t.seqLen + 64; T += 64) out.push([B, Math.min(T, t.seqLen)]);
-  return [...new Map(out.map((s) => [s.join('x'), s])).values()];
+  const out = new Map<string, [number, number]>();
+  for (const B of [1, t.batchSize])
+    for (let T = 64; T < t.seqLen + 64; T += 64) {
+      const s = bucketShape(B, Math.min(T, t.seqLen));
+      out.set(s.join('x'), s);
+    }
+  return [...out.values()];
 }
 
 serveRpc<TrainerWorkerApi>({
