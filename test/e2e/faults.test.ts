@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../fixtures/ports.js';
 import { exited, until } from '../../scripts/lib/processes.js';
@@ -17,8 +16,8 @@ import { Ledger } from '../../learner/ledger.js';
 import { decodeTrial } from '../../proto/codec.js';
 import { trialKeyString } from '../../proto/messages.js';
 import { TINY as CHAOS_TINY } from '../../scripts/chaos/fleet.js';
+import { CLI } from '../fixtures/cli.js';
 
-const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 // The chaos runs' tiny configuration (scripts/chaos/fleet.ts).
 const TINY = CHAOS_TINY.flatMap((s) => ['--set', s]);
 

@@ -3,15 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compactVocabulary } from '../../actor/envs/prompt.js';
 import { createAuthenticator, deriveActorToken } from '../../learner/auth.js';
 import { LearnerRuntime } from '../../learner/runtime.js';
 import { resolveConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/logger.js';
 import { RunDir } from '../../shared/run-dir.js';
+import { CLI } from '../fixtures/cli.js';
 
-const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 const MASTER = 'observe-e2e-master-key-0123456789';
 
 export interface LiveRun {

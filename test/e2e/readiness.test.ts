@@ -27,7 +27,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deriveActorToken } from '../../learner/auth.js';
 import { MANIFEST } from '../../learner/checkpoint-store.js';
@@ -36,8 +35,8 @@ import type { StatusSnapshot } from '../../learner/observatory.js';
 import { resolveRun } from '../../scripts/lib/run-config.js';
 import { runTraining } from '../../scripts/lib/train-job.js';
 import { until } from './live-run.js';
+import { CLI } from '../fixtures/cli.js';
 
-const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 const tiny = [
   'env.groupSize=2',
   'algo.groupsPerUpdate=2',

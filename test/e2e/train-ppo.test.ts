@@ -9,12 +9,12 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CLI } from '../fixtures/cli.js';
 import { describe, expect, it } from 'vitest';
 import { resolveRun } from '../../scripts/lib/run-config.js';
 import { runTraining } from '../../scripts/lib/train-job.js';
 import { readMetricsCsv } from '../../shared/run-dir.js';
 
-const CLI = new URL('../../scripts/cli.ts', import.meta.url).pathname;
 const lamer = async (args: string[]) =>
   (await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8' })).stdout;
 

@@ -7,11 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI } from '../fixtures/cli.js';
 import { describe, expect, it } from 'vitest';
 import { readMetricsCsv } from '../../shared/run-dir.js';
-
-const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 
 describe('lamer chaos (quick run)', () => {
   it('5 actor kills, 2 learner kills, 1 stop: 0 lost, 0 duplicated, resumes where it should', () => {

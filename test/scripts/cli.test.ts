@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CLI } from '../fixtures/cli.js';
 import { describe, expect, it } from 'vitest';
 
-const CLI = new URL('../../scripts/cli.ts', import.meta.url).pathname;
 interface Result {
   code: number;
   stdout: string;

@@ -4,15 +4,13 @@ import { promisify } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI } from '../fixtures/cli.js';
 import { describe, expect, it } from 'vitest';
 import { compactVocabulary } from '../../actor/envs/prompt.js';
 import { saveModelDir } from '../../shared/model/checkpoint-files.js';
 import { buildManifest, initParams } from '../../shared/model/manifest.js';
 import { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { startServe } from '../../scripts/lib/serve.js';
-
-const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 
 function modelFor(envId: string, nCtx: number): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'lamer-eval-')), 'model');

@@ -6,10 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
+import { CLI, cliFailure } from '../fixtures/cli.js';
 
 describe('lamer experiment (e2e, tiny)', () => {
   it('runs a preset table, writes docs/results.*, resumes without re-running and reuses identical runs', () => {
@@ -124,17 +122,7 @@ describe('lamer experiment (e2e, tiny)', () => {
   }, 180_000);
 
   it('rejects a missing preset and an unknown env with a clear error', () => {
-    const fail = (args: string[]) => {
-      try {
-        execFileSync(process.execPath, ['--import', 'tsx', CLI, 'experiment', ...args], {
-          encoding: 'utf8',
-          stdio: 'pipe',
-        });
-        return '';
-      } catch (e) {
-        return String((e as { stderr: string }).stderr);
-      }
-    };
+    const fail = (args: string[]) => cliFailure(['experiment', ...args]);
     expect(fail([])).toMatch(/--preset is required/);
     expect(fail(['--preset', 'main', '--env', 'chess'])).toMatch(/unknown environment 'chess'/);
   }, 30_000);

@@ -7,10 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
+import { CLI, cliFailure } from '../fixtures/cli.js';
 
 function experiment(root: string, env: string, extra: string[] = []): Record<string, unknown> {
   const tiny = [
@@ -118,17 +116,7 @@ describe('lamer experiment for ALFWorld and WebShop (e2e, tiny)', () => {
   }, 300_000);
 
   it('rejects preset harder for webshop and a react row, naming what applies', () => {
-    const fail = (args: string[]) => {
-      try {
-        execFileSync(process.execPath, ['--import', 'tsx', CLI, 'experiment', ...args], {
-          encoding: 'utf8',
-          stdio: 'pipe',
-        });
-        return '';
-      } catch (e) {
-        return String((e as { stderr: string }).stderr);
-      }
-    };
+    const fail = (args: string[]) => cliFailure(['experiment', ...args]);
     expect(fail(['--env', 'webshop', '--preset', 'harder'])).toMatch(
       /no harder instances for lamer\/WebShop-v0.*presets for lamer\/WebShop-v0: main, memory, gamma, async, baselines/,
     );

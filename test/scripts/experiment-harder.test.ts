@@ -9,11 +9,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI } from '../fixtures/cli.js';
 import { describe, expect, it } from 'vitest';
 import { PRESET_NAMES } from '../../scripts/lib/experiment-presets.js';
-
-const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 
 /** sha256 of every file under `dir`, by relative path. */
 function hashTree(dir: string): Record<string, string> {

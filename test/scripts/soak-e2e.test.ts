@@ -6,10 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { CLI } from '../fixtures/cli.js';
 import { describe, expect, it } from 'vitest';
-
-const CLI = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 
 describe('lamer soak (short run)', () => {
   it('keeps one learner training through restarts past mid-run: none exits on its own, nothing lost', () => {

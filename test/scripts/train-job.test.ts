@@ -8,13 +8,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
+import { CLI } from '../fixtures/cli.js';
 import { describe, expect, it } from 'vitest';
 import { runPretrain } from '../../scripts/lib/pretrain-job.js';
 import { resolveRun } from '../../scripts/lib/run-config.js';
 import { runTraining } from '../../scripts/lib/train-job.js';
 import type { RunMeta } from '../../shared/run-dir.js';
 
-const CLI = new URL('../../scripts/cli.ts', import.meta.url).pathname;
 const lamer = async (args: string[]) =>
   (await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8' })).stdout;
 
