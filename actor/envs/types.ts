@@ -216,6 +216,11 @@ export interface EnvSpec {
   /** Prompt text, reflection parsing and the compact vocabulary. */
   prompt: PromptContent;
   /**
+   * Revision of the env's prompt rendering (absent = 1), part of a base model's cache key: bump it when the same
+   * state renders differently, so a model cloned on the old prompts is not reused.
+   */
+  promptRevision?: number;
+  /**
    * A whole prompt builder replacing prompt.ts's board-shaped skeleton (WebShop, ALFWorld: their prompts list the
    * admissible actions of the env's current state). `prompt` still serves reflection parsing and the vocabulary.
    */

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDemoTrial, runModelTrials, type TrialSettings } from '../../actor/local-trials.js';
 import { compactVocabulary } from '../../actor/envs/prompt.js';
-import { resolvedEnvOptions } from '../../actor/envs/registry.js';
+import { envSpec, resolvedEnvOptions } from '../../actor/envs/registry.js';
 import { TrainerClient } from '../../learner/trainer-client.js';
 import { evalTaskSeed } from '../../learner/task-book.js';
 import type { Config } from '../../shared/config.js';
@@ -56,6 +56,7 @@ export function trialSettings(cfg: Config, nCtx: number): TrialSettings {
  * changed env default (e.g. `memoryOnBoard`) builds a new base model instead of reusing one made under the old.
  */
 function cacheKey(cfg: Config): string {
+  const promptRevision = envSpec(cfg.env.id).promptRevision ?? 1;
   const material = {
     env: cfg.env,
     envResolved: resolvedEnvOptions(cfg.env.id, { ...cfg.env.options, template: cfg.env.template }),
@@ -64,6 +65,8 @@ function cacheKey(cfg: Config): string {
     seed: cfg.run.seed,
     sampling: cfg.sampling,
     v: 3,
+    // Only when an env has revised its prompt, so the keys (and cached models) of the other envs stay valid.
+    ...(promptRevision > 1 ? { promptRevision } : {}),
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 12);
 }

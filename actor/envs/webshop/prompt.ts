@@ -154,6 +154,11 @@ function choiceWords(env: WebShopEnv): string[] {
       out.push('search');
       return;
     }
+    // The search page also offers its (no-op) search button; as bare `search` it would read like the query choice.
+    if (name === 'click' && arg === 'search') {
+      out.push('click', 'search');
+      return;
+    }
     const p = arg && isAsin(arg) ? env.catalogue.byAsin.get(arg.toUpperCase()) : undefined;
     if (p)
       out.push(

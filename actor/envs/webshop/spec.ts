@@ -39,6 +39,8 @@ export const webshopSpec: EnvSpec = {
   make: (o) => new WebShopEnv(o as WebShopOptions),
   options: WebShopOptionsSchema,
   prompt: webshopPromptContent,
+  // 2: the search page's button reads `click search`, no longer the same as the query choice `search`.
+  promptRevision: 2,
   buildPrompt: buildWebShopPrompt,
   scripted: webshopScripted,
   checkRules,

@@ -6,6 +6,7 @@ import type { EpisodeLog, PromptContext } from '../../../../actor/envs/types.js'
 import { WebShopEnv } from '../../../../actor/envs/webshop/env.js';
 import { WEBSHOP_PROMPT_CHAR_LIMIT, truncateSep } from '../../../../actor/envs/webshop/prompt.js';
 import { oracleAction } from '../../../../actor/envs/webshop/scripted.js';
+import { createRng } from '../../../../shared/rng.js';
 
 function ctxFor(env: WebShopEnv, initialObs: string, over: Partial<PromptContext> = {}): PromptContext {
   return {
@@ -152,6 +153,33 @@ describe('WebShop compact prompts', () => {
         .join(' ')} $ ${dollars}`,
     );
     expect(oracleAction(env)).toMatch(/^click\[/);
+  });
+
+  it('no two choices of a page read the same (the search page offers the query and its button)', () => {
+    const env = new WebShopEnv({ template: 'compact' });
+    const rng = createRng(5);
+    let pages = 0;
+    for (let seed = 0; seed < 60; seed++) {
+      const { obs } = env.reset({ seed });
+      const log: EpisodeLog = { steps: [], won: false };
+      for (let t = 0; t < 12 && !env.episodeOver; t++) {
+        const p = buildPrompt(env, ctxFor(env, obs, { turn: t, current: log }));
+        const items = p
+          .split('<choices>')[1]
+          .split('</choices>')[0]
+          .split(/<c\d+>/)
+          .slice(1)
+          .map((x) => x.trim());
+        expect(items).toHaveLength(env.compactChoices().length);
+        expect(new Set(items).size).toBe(items.length);
+        if (env.siteView().state.page === 'search') expect(items).toEqual(['search', 'click search']);
+        pages++;
+        // The shopper's path plus random detours, so pages it never visits (reviews, later result pages) occur too.
+        const r = env.step(rng.next() < 0.3 ? rng.pick(env.admissibleActions()) : scriptedAction(env));
+        log.steps.push({ action: r.info.actionText, obs: r.obs });
+      }
+    }
+    expect(pages).toBeGreaterThan(300);
   });
 });
 
