@@ -44,6 +44,15 @@ import { Waker } from './waker.js';
 
 export type { EvalResult, ResumeInfo } from './run-state.js';
 
+/**
+ * Whether a learner stopping for this reason ends the run for its actors (`bye`: they stop). A signal (Ctrl-C, a
+ * restart, preemption, a rolling update) or a failed start does not: the server's GOING_AWAY close makes remote
+ * actors reconnect to the next incarnation (they give up only after `giveUpAfterMs` without a learner).
+ */
+export function runEnded(stoppedBy: StopReason | null): boolean {
+  return stoppedBy !== null && stoppedBy !== 'signal';
+}
+
 /** Interval of the `process stats` log line (memory, fds, event-loop lag; read back by lamer soak). */
 const PROCESS_STATS_MS = 15_000;
 
@@ -408,13 +417,22 @@ export class LearnerRuntime {
     };
   }
 
-  /** Tells actors to stop, closes everything. */
+  /** Whether close() told the connected actors that the run is over (`bye`). */
+  get saidBye(): boolean {
+    return this.byeSent;
+  }
+  private byeSent = false;
+
+  /** Closes everything; tells actors to stop only if the run is over (runEnded). */
   async close(): Promise<void> {
     if (this.progressTimer) clearInterval(this.progressTimer);
     this.probe?.stop();
     this.obs?.markStopping();
     this.scheduler?.close();
-    for (const c of this.server?.connections() ?? []) c.send({ type: 'bye', reason: 'training finished' });
+    if (runEnded(this.loop?.stopped ?? null)) {
+      this.byeSent = true;
+      for (const c of this.server?.connections() ?? []) c.send({ type: 'bye', reason: 'training finished' });
+    }
     await this.server?.close();
     this.publisher?.close();
     await this.trainer?.close();

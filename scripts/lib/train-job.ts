@@ -254,7 +254,9 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
     opts.stop?.removeEventListener('abort', onSignal);
     process.off('SIGINT', force);
     await learner.close();
-    await Promise.all(actors.map((a) => stopChild(a.child)));
+    // Without a bye (a signal stop) the actors would wait to reconnect: stop them at once.
+    const byeGraceMs = learner.saidBye ? 2000 : 0;
+    await Promise.all(actors.map((a) => stopChild(a.child, byeGraceMs)));
   }
   run.writeJson('summary.json', summary);
   writeRunPlots(run);
@@ -271,7 +273,8 @@ async function train(r: ResolvedRun, run: RunDir, opts: TrainOptions): Promise<L
   return { ...summary, runDir: r.runDir };
 }
 
-function stopChild(child: ChildProcess | null, graceMs = 10_000): Promise<void> {
+/** Waits `byeGraceMs` for the actor to stop on the learner's bye, then SIGTERM; SIGKILL after `graceMs`. */
+function stopChild(child: ChildProcess | null, byeGraceMs: number, graceMs = 10_000): Promise<void> {
   if (!child || child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -279,8 +282,8 @@ function stopChild(child: ChildProcess | null, graceMs = 10_000): Promise<void> 
       clearTimeout(t);
       resolve();
     });
-    // The learner sent `bye`; SIGTERM covers an actor that was still connecting.
-    setTimeout(() => child.exitCode === null && child.kill('SIGTERM'), 2000).unref();
+    // SIGTERM also covers an actor that was still connecting when the bye went out.
+    setTimeout(() => child.exitCode === null && child.kill('SIGTERM'), byeGraceMs).unref();
   });
 }
 

@@ -1,0 +1,95 @@
+/**
+ * A learner stopped by a signal (a restart, preemption, a rolling update) must not end its actors: they reconnect to
+ * the next start. Found by the 2-hour soak: every SIGTERM restart used to send `bye`, and the actors exited.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LearnerClient } from '../../actor/learner-client.js';
+import { Outbox } from '../../actor/outbox.js';
+import { compactVocabulary } from '../../actor/envs/prompt.js';
+import { createAuthenticator, deriveActorToken } from '../../learner/auth.js';
+import { LearnerRuntime, runEnded } from '../../learner/runtime.js';
+import { resolveConfig } from '../../shared/config.js';
+import { createLogger } from '../../shared/logger.js';
+import { RunDir } from '../../shared/run-dir.js';
+import { freePort } from '../fixtures/ports.js';
+import { MASTER } from './harness.js';
+
+let dir = '';
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const until = async (what: string, f: () => boolean, ms = 20_000) => {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('learner goodbye', () => {
+  it('only a finished run says bye', () => {
+    expect(runEnded('iterations')).toBe(true);
+    expect(runEnded('minutes')).toBe(true);
+    expect(runEnded('budget-spent')).toBe(true);
+    expect(runEnded('signal')).toBe(false);
+    expect(runEnded(null)).toBe(false); // a failed start
+  });
+
+  it('a signal stop closes with 1001 and no bye: the actor reconnects to the next start', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lamer-bye-'));
+    const port = await freePort(); // both starts listen here, as a restarted learner does
+    const config = resolveConfig({
+      model: { dModel: 16, nLayer: 1, nHead: 2, nCtx: 160, init: 'random' },
+      env: { groupSize: 2 },
+      run: { evalTasks: 2, evalEvery: 0, iterations: 0, minutes: 5 },
+      learner: { port },
+    });
+    const start = () =>
+      LearnerRuntime.start({
+        config,
+        runDir: new RunDir(dir),
+        logger: createLogger({ level: 'silent' }),
+        auth: createAuthenticator(MASTER),
+        vocabulary: compactVocabulary(config.env.id),
+      });
+    const a = await start();
+    const byes: string[] = [];
+    let welcomes = 0;
+    const client = new LearnerClient({
+      url: a.url,
+      actorId: 'x1',
+      token: deriveActorToken(MASTER, 'x1'),
+      runId: a.runId,
+      outbox: await Outbox.open(),
+      onBye: (r) => byes.push(r),
+      onWelcome: () => welcomes++,
+      backoff: { initialMs: 20, maxMs: 100 },
+    });
+    client.start();
+    try {
+      await until('the first welcome', () => welcomes === 1);
+      const running = a.run();
+      a.requestStop();
+      expect(await running).toMatchObject({ stoppedBy: 'signal' });
+      await a.close();
+      expect(a.saidBye).toBe(false);
+      expect(byes).toEqual([]);
+      await until('the client to notice', () => client.connectionState !== 'ready');
+      expect(client.connectionState).not.toBe('fatal');
+      expect(client.connectionState).not.toBe('closed');
+      const b = await start();
+      try {
+        await until('the client to reconnect to the next start', () => welcomes === 2);
+        expect(byes).toEqual([]);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+});
