@@ -104,8 +104,12 @@ export interface LongSoakReport {
   startup: { learner: number; seconds: number[]; lastOverFirst: number | null };
   /** Trials trained per second in the first and last windows after warm-up (window = run/5, 1..10 min). */
   trialsPerSec: { first: number | null; last: number | null; lastOverFirst: number | null };
-  /** `learnerSelfExits`: learner exits the soak did not cause (a crash, or a budget spent early); 0 when healthy. */
-  faults: { actorKills: number; learnerRestarts: number; learnerSelfExits: number };
+  /**
+   * `learnerSelfExits`: learner exits the soak did not cause (a crash, or a budget spent early); `actorSelfExits`:
+   * the same for actors (a crash, giving up, or a learner that told them to stop while it was only restarting). Both
+   * 0 when healthy.
+   */
+  faults: { actorKills: number; learnerRestarts: number; learnerSelfExits: number; actorSelfExits: number };
   compactions: number;
   finalPolicyVersion: number | null;
   plot: string;
@@ -321,7 +325,8 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
   };
   let actorKills = 0,
     learnerRestarts = 0,
-    learnerSelfExits = 0;
+    learnerSelfExits = 0,
+    actorSelfExits = 0;
   let nextActorKill = t0 + actorEvery * 60_000;
   let nextLearnerRestart = t0 + learnerEvery * 60_000;
   let lastSay = t0;
@@ -353,7 +358,11 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
         learner = startLearner();
         nextLearnerRestart += learnerEvery * 60_000;
       }
-      for (const s of slots) if (s.proc?.exited && Date.now() < end) startActor(s); // an actor that gave up or crashed
+      for (const s of slots) {
+        if (!s.proc?.exited || Date.now() >= end) continue;
+        actorSelfExits++; // it gave up, crashed, or was told to stop: counted, restarted
+        startActor(s);
+      }
       if (learner.exited && Date.now() < end - 30_000) {
         // Died on its own before the end: counted (a healthy soak has none), restarted, and the soak goes on.
         learnerSelfExits++;
@@ -529,7 +538,7 @@ export async function runLongSoak(o: LongSoakOptions): Promise<LongSoakReport> {
       last: tps.length ? r2(tps[tps.length - 1]) : null,
       lastOverFirst: tps.length >= 2 && tps[0] > 0 ? r2(tps[tps.length - 1] / tps[0]) : null,
     },
-    faults: { actorKills, learnerRestarts, learnerSelfExits },
+    faults: { actorKills, learnerRestarts, learnerSelfExits, actorSelfExits },
     compactions,
     finalPolicyVersion: trained.length
       ? Math.max(...readLearnerLog(learnerLog, logArchive).trained.map((t) => t.policyVersion))

@@ -79,6 +79,7 @@ export function register(program: Command): void {
           say(
             `${r.label}: lost ${r.lost}  duplicated ${r.duplicated}  actor kills ${r.faults.actorKills}  ` +
               `learner restarts ${r.faults.learnerRestarts} (+${r.faults.learnerSelfExits} on its own)  ` +
+              `actor exits on their own ${r.faults.actorSelfExits}  ` +
               `compactions ${r.compactions}`,
           );
           say(

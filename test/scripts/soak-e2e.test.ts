@@ -2,10 +2,11 @@
  * A short `lamer soak` of real processes: the learner is restarted past the middle of the run, where a restart
  * that handed it the *remaining* minutes (while `--minutes` counts the run directory's total) made it stop at once,
  * restart, and stop again for the rest of the soak. The long run is `lamer soak --minutes 120`
- * (docs/long-runs.md).
+ * (docs/long-runs.md). A learner restart must not stop the actors either: each SIGTERM restart used to say `bye`.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { CLI } from '../fixtures/cli.js';
 import { describe, expect, it } from 'vitest';
 
@@ -21,6 +22,13 @@ describe('lamer soak (short run)', () => {
       expect(s.faults.learnerRestarts, r.stderr.slice(-2000)).toBe(3);
       expect(s.faults.actorKills).toBeGreaterThanOrEqual(2);
       expect(s.faults.learnerSelfExits, r.stderr.slice(-2000)).toBe(0);
+      // No actor stops because the learner restarted: the never-killed one is one process from start to end.
+      expect(s.faults.actorSelfExits).toBe(0);
+      const soak = JSON.parse(readFileSync(join(s.dir, 'soak.json'), 'utf8'));
+      const steadyPids = new Set(
+        soak.samples.filter((x: { role: string }) => x.role === 'a1').map((x: { pid: number }) => x.pid),
+      );
+      expect(steadyPids.size).toBe(1);
       expect(r.status).toBe(0);
       expect(s.lost).toBe(0);
       expect(s.duplicated).toBe(0);
