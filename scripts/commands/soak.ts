@@ -2,8 +2,8 @@
  * `lamer soak` — a long run with faults at a low rate that measures what grows (scripts/chaos/soak-run.ts):
  * per process RSS, heap, open fds and event-loop lag, run-directory disk use, learner start-up time, trials/s,
  * each as its slope over the second half, plus the chaos checker's counts and a PNG plot. Progress goes to
- * stderr; the last stdout line is the JSON report. Exit code 1 if a record was lost or duplicated, or the learner
- * exited on its own (a crash, or a budget spent early).
+ * stderr; the last stdout line is the JSON report. Exit code 1 if a record was lost or duplicated, or a process
+ * exited on its own (a crash, a budget spent early, an actor told to stop by a learner that was only restarting).
  */
 import type { Command } from 'commander';
 import { badInput } from '../../shared/errors.js';
@@ -89,7 +89,8 @@ export function register(program: Command): void {
           say(`plot: ${r.plot}`);
         }
         printJson(r);
-        if (r.lost > 0 || r.duplicated > 0 || r.faults.learnerSelfExits > 0) process.exitCode = 1;
+        if (r.lost > 0 || r.duplicated > 0 || r.faults.learnerSelfExits > 0 || r.faults.actorSelfExits > 0)
+          process.exitCode = 1;
       },
     );
 }
