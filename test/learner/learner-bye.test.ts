@@ -8,27 +8,17 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LearnerClient } from '../../actor/learner-client.js';
 import { Outbox } from '../../actor/outbox.js';
-import { compactVocabulary } from '../../actor/envs/prompt.js';
-import { createAuthenticator, deriveActorToken } from '../../learner/auth.js';
-import { LearnerRuntime, runEnded } from '../../learner/runtime.js';
+import { deriveActorToken } from '../../learner/auth.js';
+import { runEnded } from '../../learner/runtime.js';
 import { resolveConfig } from '../../shared/config.js';
-import { createLogger } from '../../shared/logger.js';
-import { RunDir } from '../../shared/run-dir.js';
 import { freePort } from '../fixtures/ports.js';
-import { MASTER } from './harness.js';
+import { MASTER, until } from './harness.js';
+import { startRuntime } from './runtime-fixture.js';
 
 let dir = '';
 afterEach(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-const until = async (what: string, f: () => boolean, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('learner goodbye', () => {
   it('only a finished run says bye', () => {
@@ -48,14 +38,7 @@ describe('learner goodbye', () => {
       run: { evalTasks: 2, evalEvery: 0, iterations: 0, minutes: 5 },
       learner: { port },
     });
-    const start = () =>
-      LearnerRuntime.start({
-        config,
-        runDir: new RunDir(dir),
-        logger: createLogger({ level: 'silent' }),
-        auth: createAuthenticator(MASTER),
-        vocabulary: compactVocabulary(config.env.id),
-      });
+    const start = () => startRuntime(config, dir);
     const a = await start();
     const byes: string[] = [];
     let welcomes = 0;
@@ -71,19 +54,19 @@ describe('learner goodbye', () => {
     });
     client.start();
     try {
-      await until('the first welcome', () => welcomes === 1);
+      await until(() => welcomes === 1, 20_000);
       const running = a.run();
       a.requestStop();
       expect(await running).toMatchObject({ stoppedBy: 'signal' });
       await a.close();
       expect(a.saidBye).toBe(false);
       expect(byes).toEqual([]);
-      await until('the client to notice', () => client.connectionState !== 'ready');
+      await until(() => client.connectionState !== 'ready', 20_000);
       expect(client.connectionState).not.toBe('fatal');
       expect(client.connectionState).not.toBe('closed');
       const b = await start();
       try {
-        await until('the client to reconnect to the next start', () => welcomes === 2);
+        await until(() => welcomes === 2, 20_000);
         expect(byes).toEqual([]);
       } finally {
         await b.close();

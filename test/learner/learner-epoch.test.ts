@@ -8,13 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compactVocabulary } from '../../actor/envs/prompt.js';
-import { createAuthenticator } from '../../learner/auth.js';
-import { LearnerRuntime } from '../../learner/runtime.js';
+import type { LearnerRuntime } from '../../learner/runtime.js';
 import { resolveConfig } from '../../shared/config.js';
-import { createLogger } from '../../shared/logger.js';
-import { RunDir } from '../../shared/run-dir.js';
-import { MASTER } from './harness.js';
+import { startRuntime } from './runtime-fixture.js';
 
 let dir = '';
 afterEach(() => {
@@ -28,13 +24,7 @@ async function start(runDir: string): Promise<LearnerRuntime> {
     run: { evalTasks: 2 },
     learner: { port: 0 },
   });
-  return LearnerRuntime.start({
-    config,
-    runDir: new RunDir(runDir),
-    logger: createLogger({ level: 'silent' }),
-    auth: createAuthenticator(MASTER),
-    vocabulary: compactVocabulary(config.env.id),
-  });
+  return startRuntime(config, runDir);
 }
 
 describe('learner epoch', () => {

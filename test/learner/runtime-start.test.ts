@@ -7,14 +7,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compactVocabulary } from '../../actor/envs/prompt.js';
-import { createAuthenticator } from '../../learner/auth.js';
-import { LearnerRuntime } from '../../learner/runtime.js';
 import { freePort } from '../../scripts/chaos/procs.js';
 import { resolveConfig } from '../../shared/config.js';
-import { createLogger } from '../../shared/logger.js';
-import { RunDir } from '../../shared/run-dir.js';
-import { MASTER } from './harness.js';
+import { startRuntime } from './runtime-fixture.js';
 
 let dir = '';
 afterEach(() => {
@@ -32,15 +27,7 @@ describe('learner start', () => {
       learner: { port: 0 },
       observe: { listen: `127.0.0.1:${port}` },
     });
-    await expect(
-      LearnerRuntime.start({
-        config,
-        runDir: new RunDir(dir),
-        logger: createLogger({ level: 'silent' }),
-        auth: createAuthenticator(MASTER),
-        vocabulary: compactVocabulary(config.env.id),
-      }),
-    ).rejects.toThrow(/ledger .* is locked by running process/);
+    await expect(startRuntime(config, dir)).rejects.toThrow(/ledger .* is locked by running process/);
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   }, 60_000);
 });
