@@ -24,6 +24,9 @@ export interface TrialSettings {
   maxReflectTokens: number;
 }
 
+/** What a demonstration row teaches: the played (noisy) response, or the noise-free solver's action there. */
+export type DemoLabels = 'played' | 'solver';
+
 export interface LocalSampling {
   temperature: number;
   topP: number;
@@ -78,20 +81,29 @@ export async function runModelTrials(
  * drawn from a stream keyed by the board and the memory, not by the attempt: without memory a later attempt repeats
  * the earlier one, fatal click included, so only what the memory says changes the next attempt — which is what a
  * model cloned from it should learn. Responses are returned as token ids.
+ *
+ * `labels` holds, per row in order, what a cloned model should learn from that turn: the played response, or with
+ * `labels: 'solver'` the noise-free, memory-aware solver's action at the same state (the noise then only chooses
+ * which states are visited, as in DAgger, instead of teaching the model to click at random half the time).
  */
 export async function runDemoTrial(
   s: TrialSettings,
   taskSeed: number,
   tok: TokenizerWithIds,
-  opts: { noise: number; seed: number },
-): Promise<TrialResult> {
+  opts: { noise: number; seed: number; labels?: DemoLabels },
+): Promise<TrialResult & { labels: Int32Array[] }> {
   let ctx: PromptContext | null = null;
-  const respond = (env: TextEnv, phase: 'play' | 'reflect'): string => {
-    if (phase === 'reflect')
-      return templateReflection(env, s.template, ctx!.initialObs, ctx!.current, s.maxReflectTokens);
+  const labels: Int32Array[] = [];
+  const respond = (env: TextEnv, phase: 'play' | 'reflect'): { played: string; label: string } => {
+    if (phase === 'reflect') {
+      const r = templateReflection(env, s.template, ctx!.initialObs, ctx!.current, s.maxReflectTokens);
+      return { played: r, label: r };
+    }
     const memory = s.reflect && s.memory !== 'trajectory' ? ctx!.past.map((e) => e.reflection ?? '') : [];
     const rng = createRng(deriveSeed(opts.seed, taskSeed, env.render(), memory.join('|')));
-    return scriptedAction(env, s.template, rng, { noise: opts.noise, memory });
+    const played = scriptedAction(env, s.template, rng, { noise: opts.noise, memory });
+    if (opts.labels !== 'solver') return { played, label: played };
+    return { played, label: scriptedAction(env, s.template, rng, { noise: 0, memory }) };
   };
   const spec = { ...s, taskSeed };
   const deps = trialDeps(spec, {
@@ -104,10 +116,16 @@ export async function runDemoTrial(
       kind: 'tokens',
       tokenizer: tok,
       generate: async (req): Promise<GenerationResult> => {
-        const tokens = tok.encode(respond(env, req.phase));
+        const { played, label } = respond(env, req.phase);
+        const tokens = tok.encode(played);
+        labels.push(Int32Array.from(tok.encode(label)));
         return { tokens, logprobs: tokens.map(() => 0), policyVersion: 0 };
       },
     }),
   });
-  return runTrialWith(spec, deps);
+  const result = await runTrialWith(spec, deps);
+  // One row per policy call, in call order: the labels line up with the rows.
+  if (result.rows.length !== labels.length)
+    throw new Error(`demonstration: ${result.rows.length} rows but ${labels.length} policy calls`);
+  return { ...result, labels };
 }

@@ -77,6 +77,13 @@ export const ModelSchema = z.strictObject({
 export const PretrainSchema = z.strictObject({
   trials: int(1).default(1500).describe('scripted demonstration trials for the base model'),
   noise: prob.default(0.5).describe("probability that a demonstrated action is random instead of the solver's"),
+  labels: z
+    .enum(['played', 'solver'])
+    .default('played')
+    .describe(
+      "what the base model clones: 'played' = the demonstrated (noisy) actions; 'solver' = the noise-free, " +
+        "memory-aware solver's action in each visited state (noise only picks the states)",
+    ),
   epochs: int(1).default(3).describe('behaviour-cloning passes over the demonstrations'),
   lr: z.number().positive().default(2e-3).describe('behaviour-cloning learning rate'),
   cacheDir: z

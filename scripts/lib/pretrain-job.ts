@@ -61,7 +61,8 @@ function cacheKey(cfg: Config): string {
     env: cfg.env,
     envResolved: resolvedEnvOptions(cfg.env.id, { ...cfg.env.options, template: cfg.env.template }),
     model: { ...cfg.model, init: undefined },
-    pretrain: { ...cfg.pretrain, cacheDir: undefined },
+    // `labels` enters only when not the default, so base models cached before the option existed stay valid.
+    pretrain: { ...cfg.pretrain, cacheDir: undefined, labels: cfg.pretrain.labels === 'played' ? undefined : 'solver' },
     seed: cfg.run.seed,
     sampling: cfg.sampling,
     v: 3,
@@ -150,10 +151,18 @@ export async function runPretrain(
     const r = await runDemoTrial(settings, seed, tokenizer, {
       noise: cfg.pretrain.noise,
       seed: deriveSeed(cfg.run.seed, 'demo'),
+      labels: cfg.pretrain.labels,
     });
     wins.push(r.episodesWon);
-    for (const row of r.rows)
-      rows.push({ promptTokens: row.prompt, responseTokens: row.response, behavLogp: row.behavLogp, advantage: 1 });
+    r.rows.forEach((row, j) => {
+      const responseTokens = r.labels[j];
+      rows.push({
+        promptTokens: row.prompt,
+        responseTokens,
+        behavLogp: new Float32Array(responseTokens.length),
+        advantage: 1,
+      });
+    });
   }
   const demoPass = passAtKCurve(wins, settings.attempts);
   log(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compactVocabulary, parseReflection } from '../../actor/envs/prompt.js';
-import { runDemoTrial, type TrialSettings } from '../../actor/local-trials.js';
+import { type DemoLabels, runDemoTrial, type TrialSettings } from '../../actor/local-trials.js';
 import { WordTokenizer } from '../../shared/model/tokenizer.js';
 import { passAtKCurve } from '../../shared/rl/metrics.js';
 
@@ -18,10 +18,10 @@ const settings = (envId: string, over: Partial<TrialSettings> = {}): TrialSettin
   ...over,
 });
 
-async function demos(s: TrialSettings, n: number, noise: number) {
+async function demos(s: TrialSettings, n: number, noise: number, labels: DemoLabels = 'played') {
   const tok = new WordTokenizer([...compactVocabulary(s.envId)]);
   const out = [];
-  for (let i = 0; i < n; i++) out.push({ tok, r: await runDemoTrial(s, 1000 + i, tok, { noise, seed: 7 }) });
+  for (let i = 0; i < n; i++) out.push({ tok, r: await runDemoTrial(s, 1000 + i, tok, { noise, seed: 7, labels }) });
   return out;
 }
 
@@ -99,5 +99,47 @@ describe('demonstrations', () => {
       3,
     );
     expect(passWith[2]).toBeGreaterThan(passWith[0]);
+  });
+
+  describe('labels', () => {
+    const ms = 'lamer/MineSweeper-v0';
+    const same = (a: Int32Array, b: Int32Array) => Array.from(a).join() === Array.from(b).join();
+
+    it("'played' labels are the played responses; 'solver' plays the same trial", async () => {
+      const played = await demos(settings(ms), 20, 0.5);
+      const solver = await demos(settings(ms), 20, 0.5, 'solver');
+      played.forEach(({ r }, i) => {
+        expect(r.labels.length).toBe(r.rows.length);
+        r.rows.forEach((row, j) => expect(same(r.labels[j], row.response)).toBe(true));
+        // The label is learned, never played: the trial itself is the same one.
+        expect(solver[i].r.rows.map((x) => x.actionText)).toEqual(r.rows.map((x) => x.actionText));
+      });
+    });
+
+    it("'solver' labels are the noise-free, memory-aware action: equal to the played one without noise", async () => {
+      for (const { r } of await demos(settings(ms), 10, 0, 'solver'))
+        r.rows.forEach((row, j) => expect(same(r.labels[j], row.response)).toBe(true));
+      let differ = 0;
+      let play = 0;
+      for (const { tok, r } of await demos(settings(ms), 20, 1, 'solver')) {
+        const mines = new Set<string>();
+        r.rows.forEach((row, j) => {
+          const label = tok.decode(Array.from(r.labels[j])).trim();
+          if (row.phase === 'reflect') {
+            expect(label).toBe(tok.decode(Array.from(row.response)).trim());
+            const m = /mine (\d+) (\d+)/.exec(row.actionText);
+            if (m) mines.add(`${m[1]} ${m[2]}`);
+            return;
+          }
+          play++;
+          expect(label).toMatch(/^\d+ \d+ <\/action>$/);
+          // A cell its own memory names as a mine is never the label.
+          expect(mines.has(label.replace(' </action>', ''))).toBe(false);
+          if (!same(r.labels[j], row.response)) differ++;
+        });
+      }
+      // With every played click random, most labels are another cell.
+      expect(differ).toBeGreaterThan(play / 2);
+    });
   });
 });

@@ -34,4 +34,11 @@ describe('base model cache key', () => {
     expect(baseModelDir(resolveConfig({ env: { id: 'lamer/Sokoban-v0' }, run: { seed: 2 } }))).not.toBe(a);
     expect(a).toMatch(/lamer_Sokoban_v0-[0-9a-f]{12}$/);
   });
+
+  it("changes with solver labels; an explicit 'played' is the default's key", () => {
+    const ms = 'lamer/MineSweeper-v0';
+    const base = dirFor(ms);
+    expect(baseModelDir(resolveConfig({ env: { id: ms }, pretrain: { labels: 'played' } }))).toBe(base);
+    expect(baseModelDir(resolveConfig({ env: { id: ms }, pretrain: { labels: 'solver' } }))).not.toBe(base);
+  });
 });
