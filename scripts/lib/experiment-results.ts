@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { badInput } from '../../shared/errors.js';
-import type { CiMethod } from './experiment-stats.js';
 
 /** pass@k on a subset of the validation tasks (ALFWorld: one task type, or the in/out-of-distribution split). */
 export interface GroupResult {
@@ -106,7 +105,8 @@ export interface PresetProvenance {
   evalTasks: number;
   attempts: number;
   evalSeed: number;
-  ciMethod: CiMethod;
+  /** How the table's intervals were made (experiment-stats.ts `describeCiMethods`: per row where rows differ). */
+  ciMethod: string;
   baseModel: { dir: string; pass: number[] };
   settings: Record<string, unknown>;
   rows: Record<string, { description: string; trained: boolean; iterations: number; perSeed: SeedResult[] }>;

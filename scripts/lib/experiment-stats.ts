@@ -49,11 +49,16 @@ export function wilson95(p: number, n: number): [number, number] {
   return [clip01(c - h), clip01(c + h)];
 }
 
-export type CiMethod = 't-interval over seeds' | 'Wilson interval over validation tasks (1 seed)';
+export type CiMethod =
+  | 't-interval over seeds'
+  | 'Wilson interval over validation tasks (1 seed)'
+  | 'Wilson interval over validation tasks (seeds identical)';
 
 /**
- * Mean pass@k curve over seeds with a 95% CI per k: t-interval over seeds when there are ≥ 2, else a Wilson
- * interval over the `tasks` validation tasks of the single seed.
+ * Mean pass@k curve over seeds with a 95% CI per k: t-interval over seeds when there are ≥ 2 that differ, else a
+ * Wilson interval over the `tasks` validation tasks. Seeds that all gave the same curve (an untrained model under
+ * the fixed evaluation definition samples the same trials whatever the run seed) carry no spread; a t-interval of
+ * width 0 would claim a certainty the 128 tasks do not give.
  */
 export function aggregateCurves(
   curves: ReadonlyArray<readonly number[]>,
@@ -63,17 +68,37 @@ export function aggregateCurves(
   const K = curves[0].length;
   if (curves.some((c) => c.length !== K))
     throw badInput(`pass@k curves of different lengths: ${curves.map((c) => c.length).join(', ')}`);
+  const identical = curves.every((c) => c.every((x, k) => x === curves[0][k]));
+  const overSeeds = curves.length >= 2 && !identical;
   const pass: number[] = [];
   const ci95: Array<[number, number]> = [];
   for (let k = 0; k < K; k++) {
     const xs = curves.map((c) => c[k]);
     const m = mean(xs);
     pass.push(m);
-    ci95.push(curves.length >= 2 ? tInterval95(xs) : wilson95(m, tasks));
+    ci95.push(overSeeds ? tInterval95(xs) : wilson95(m, tasks));
   }
-  return {
-    pass,
-    ci95,
-    method: curves.length >= 2 ? 't-interval over seeds' : 'Wilson interval over validation tasks (1 seed)',
-  };
+  const method: CiMethod = overSeeds
+    ? 't-interval over seeds'
+    : curves.length >= 2
+      ? 'Wilson interval over validation tasks (seeds identical)'
+      : 'Wilson interval over validation tasks (1 seed)';
+  return { pass, ci95, method };
+}
+
+/** The CI methods of a table's rows as one phrase: the rows' common method, or the main one and the exceptions. */
+export function describeCiMethods(byRow: ReadonlyArray<{ row: string; method: CiMethod }>): string {
+  const methods = [...new Set(byRow.map((r) => r.method))];
+  if (methods.length <= 1) return methods[0] ?? 't-interval over seeds';
+  const main = methods.includes('t-interval over seeds') ? 't-interval over seeds' : methods[0];
+  const others = methods
+    .filter((m) => m !== main)
+    .map(
+      (m) =>
+        `${byRow
+          .filter((r) => r.method === m)
+          .map((r) => r.row)
+          .join(', ')}: ${m}`,
+    );
+  return `${main} (${others.join('; ')})`;
 }

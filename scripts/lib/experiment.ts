@@ -53,7 +53,7 @@ import {
   type RowResult,
   type SeedResult,
 } from './experiment-results.js';
-import { aggregateCurves, mean, tInterval95 } from './experiment-stats.js';
+import { aggregateCurves, describeCiMethods, mean, tInterval95 } from './experiment-stats.js';
 import { evaluateModel, runPretrain, trialSettings } from './pretrain-job.js';
 import { runTraining } from './train-job.js';
 
@@ -707,12 +707,13 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
 
   // ---- aggregate, merge, plot, report -----------------------------------------------------------------------
   const table: Record<string, RowResult> = {};
-  let method: ReturnType<typeof rowResult>['method'] = 't-interval over seeds';
+  const methods: Array<{ row: string; method: ReturnType<typeof rowResult>['method'] }> = [];
   for (const row of rows) {
     const { method: m2, ...r } = rowResult(perRow.get(row.name)!, o.evalTasks);
     table[row.name] = r;
-    method = m2;
+    methods.push({ row: row.name, method: m2 });
   }
+  const method = describeCiMethods(methods);
   const resultsPath = join(o.docsDir, 'results.json');
   const runsPath = join(o.docsDir, 'results.runs.json');
   mkdirSync(o.docsDir, { recursive: true });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateCurves, mean, sampleSd, t975, tInterval95, wilson95 } from '../../scripts/lib/experiment-stats.js';
+import {
+  aggregateCurves,
+  describeCiMethods,
+  mean,
+  sampleSd,
+  t975,
+  tInterval95,
+  wilson95,
+} from '../../scripts/lib/experiment-stats.js';
 
 describe('experiment confidence intervals', () => {
   it('uses Student-t quantiles for few seeds and the normal quantile beyond the table', () => {
@@ -53,5 +61,41 @@ describe('experiment confidence intervals', () => {
     expect(one.ci95[0]).toEqual(wilson95(0.25, 64));
     expect(() => aggregateCurves([[0.1, 0.2], [0.1]], 10)).toThrow(/different lengths/);
     expect(() => aggregateCurves([], 10)).toThrow(/no seeds/);
+  });
+
+  it('seeds that all gave the same curve get the Wilson interval over tasks, not a t-interval of width 0', () => {
+    const same = aggregateCurves(
+      [
+        [0.25, 0.5],
+        [0.25, 0.5],
+        [0.25, 0.5],
+      ],
+      128,
+    );
+    expect(same.method).toBe('Wilson interval over validation tasks (seeds identical)');
+    expect(same.ci95).toEqual([wilson95(0.25, 128), wilson95(0.5, 128)]);
+    expect(same.ci95[0][1] - same.ci95[0][0]).toBeGreaterThan(0.1);
+    // One differing value anywhere in the curves makes it a spread over seeds again.
+    const differ = aggregateCurves(
+      [
+        [0.25, 0.5],
+        [0.25, 0.5],
+        [0.25, 0.51],
+      ],
+      128,
+    );
+    expect(differ.method).toBe('t-interval over seeds');
+    expect(differ.ci95[0]).toEqual([0.25, 0.25]);
+  });
+
+  it("describes a table's CI methods: the common one, or the main one with the rows that differ", () => {
+    expect(describeCiMethods([{ row: 'rl', method: 't-interval over seeds' }])).toBe('t-interval over seeds');
+    expect(
+      describeCiMethods([
+        { row: 'zeroshot', method: 'Wilson interval over validation tasks (seeds identical)' },
+        { row: 'reflexion', method: 'Wilson interval over validation tasks (seeds identical)' },
+        { row: 'rl', method: 't-interval over seeds' },
+      ]),
+    ).toBe('t-interval over seeds (zeroshot, reflexion: Wilson interval over validation tasks (seeds identical))');
   });
 });
