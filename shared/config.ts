@@ -79,12 +79,12 @@ export const PretrainSchema = z.strictObject({
   noise: prob.default(0.5).describe("probability that a demonstrated action is random instead of the solver's"),
   labels: z
     .enum(['played', 'solver'])
-    .default('played')
+    .default('solver')
     .describe(
-      "what the base model clones: 'played' = the demonstrated (noisy) actions; 'solver' = the noise-free, " +
-        "memory-aware solver's action in each visited state (noise only picks the states)",
+      "what the base model clones: 'solver' = the noise-free, memory-aware solver's action in each visited state " +
+        "(noise only picks the states; default, measured better); 'played' = the demonstrated (noisy) actions",
     ),
-  epochs: int(1).default(3).describe('behaviour-cloning passes over the demonstrations'),
+  epochs: int(1).default(12).describe('behaviour-cloning passes over the demonstrations'),
   lr: z.number().positive().default(2e-3).describe('behaviour-cloning learning rate'),
   cacheDir: z
     .string()
@@ -94,6 +94,16 @@ export const PretrainSchema = z.strictObject({
 
 export const AlgoSchema = z.strictObject({
   ...AdvantageOptionsSchema.shape,
+  // Training's one departure from the advantage library's spec default (docs/results.md, MineSweeper main vs
+  // main-spec): with the spec's A_E a reflection is pushed down by the group's mean score whatever it says, and a
+  // strong base model then writes unparsable reflections (invalid 0% -> ~30%) and loses its retries.
+  reflectAdvantage: AdvantageOptionsSchema.shape.reflectAdvantage
+    .unwrap()
+    .default('step')
+    .describe(
+      "reflect rows' advantage: 'step' omega*A_S only, the next episode's return against the group's other " +
+        "reflections (default, measured better); 'lamer' A_E + omega*A_S as in the spec",
+    ),
   reward: z
     .enum(['env', 'success'])
     .default('env')

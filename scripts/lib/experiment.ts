@@ -396,14 +396,23 @@ const IGNORED = [/^run\.(dir|fresh|progressSec)$/, /^actor\.outboxDir$/, /^learn
 let defaultLeaves: Map<string, string> | null = null;
 
 /**
- * The leaves where two configs differ, as `[path, a, b]`. A leaf only one side has is compared with today's default
- * for it: the schema grows while runs sit on disk (a saved config.json is never re-validated), and a key a config
- * lacks was at its default when that run was made — so a run made with a new setting away from its default (e.g.
- * algo.reflectAdvantage=step) is not mistaken for one made before the key existed. Keys the schema does not know
- * (renamed or removed) are ignored.
+ * Keys whose default changed after they were added, with the value a config that lacks the key was made with (the
+ * behaviour before the key existed): reflections trained with the spec's A_E, base models cloned on played actions.
+ */
+const FIRST_DEFAULTS: ReadonlyMap<string, string> = new Map([
+  ['algo.reflectAdvantage', canonicalJson('lamer')],
+  ['pretrain.labels', canonicalJson('played')],
+]);
+
+/**
+ * The leaves where two configs differ, as `[path, a, b]`. A leaf only one side has is compared with the default it
+ * had when the key was added (`FIRST_DEFAULTS`, else today's): the schema grows while runs sit on disk (a saved
+ * config.json is never re-validated), and a key a config lacks was at that default when the run was made — so a
+ * run made with a new setting away from its default (e.g. algo.reflectAdvantage=step) is not mistaken for one made
+ * before the key existed. Keys the schema does not know (renamed or removed) are ignored.
  */
 function differences(a: unknown, b: unknown): Array<[string, string, string]> {
-  defaultLeaves ??= leaves(resolveConfig());
+  defaultLeaves ??= new Map([...leaves(resolveConfig()), ...FIRST_DEFAULTS]);
   const la = leaves(a);
   const lb = leaves(b);
   const out: Array<[string, string, string]> = [];

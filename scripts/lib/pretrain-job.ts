@@ -61,8 +61,8 @@ function cacheKey(cfg: Config): string {
     env: cfg.env,
     envResolved: resolvedEnvOptions(cfg.env.id, { ...cfg.env.options, template: cfg.env.template }),
     model: { ...cfg.model, init: undefined },
-    // `labels` enters only when not the default, so base models cached before the option existed stay valid.
-    pretrain: { ...cfg.pretrain, cacheDir: undefined, labels: cfg.pretrain.labels === 'played' ? undefined : 'solver' },
+    // `labels` enters only when 'solver': a key made with played labels is the one from before the option existed.
+    pretrain: { ...cfg.pretrain, cacheDir: undefined, labels: cfg.pretrain.labels === 'solver' ? 'solver' : undefined },
     seed: cfg.run.seed,
     sampling: cfg.sampling,
     v: 3,

@@ -1,7 +1,9 @@
 /**
  * The one schema of the advantage options: the run config's `algo` group spreads these fields, `lamer advantages`
  * validates its input with them, and `resolveAdvantageOptions` fills defaults for library callers. One default
- * per option (γ_traj 0.9: the paper's best for MineSweeper, the default environment; docs/method.md §3.4).
+ * per option (γ_traj 0.9: the paper's best for MineSweeper, the default environment; docs/method.md §3.4), with one
+ * exception: the run config trains with `reflectAdvantage: 'step'` (shared/config.ts says why), the library keeps
+ * the spec's `lamer`.
  */
 import { z } from 'zod';
 import { badInput } from '../errors.js';

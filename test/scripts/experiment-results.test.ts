@@ -1,3 +1,4 @@
+import { resolveConfig } from '../../shared/config.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +184,17 @@ describe('run identity (resume and reuse)', () => {
       );
     },
   );
+  it('a key whose default changed later is compared with its first default (what runs without it used)', () => {
+    const today = resolveConfig();
+    expect(today.algo.reflectAdvantage).toBe('step');
+    expect(today.pretrain.labels).toBe('solver');
+    // Made before the keys existed: spec reflections, played labels; not today's defaults.
+    expect(sameTraining({ algo: { lr: 3e-4 } }, { algo: { lr: 3e-4, reflectAdvantage: 'step' } })).toBe(false);
+    expect(firstDifference({ pretrain: { trials: 1500 } }, { pretrain: { trials: 1500, labels: 'solver' } })).toBe(
+      'pretrain.labels: "played" vs "solver"',
+    );
+    expect(sameTraining({ pretrain: { trials: 1500 } }, { pretrain: { trials: 1500, labels: 'played' } })).toBe(true);
+  });
   it('detects a changed training setting and names it', () => {
     const now = structuredClone(saved);
     now.algo.lr = 1e-3;

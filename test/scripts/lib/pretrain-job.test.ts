@@ -35,10 +35,15 @@ describe('base model cache key', () => {
     expect(a).toMatch(/lamer_Sokoban_v0-[0-9a-f]{12}$/);
   });
 
-  it("changes with solver labels; an explicit 'played' is the default's key", () => {
+  it("changes with the labels; 'played' labels key a base model as before the option existed", () => {
     const ms = 'lamer/MineSweeper-v0';
-    const base = dirFor(ms);
-    expect(baseModelDir(resolveConfig({ env: { id: ms }, pretrain: { labels: 'played' } }))).toBe(base);
-    expect(baseModelDir(resolveConfig({ env: { id: ms }, pretrain: { labels: 'solver' } }))).not.toBe(base);
+    const solver = dirFor(ms);
+    expect(resolveConfig({}).pretrain.labels).toBe('solver');
+    const played = baseModelDir(resolveConfig({ env: { id: ms }, pretrain: { labels: 'played' } }));
+    expect(played).not.toBe(solver);
+    // The option is left out of the key material when 'played': that is the key without it.
+    const cfg = resolveConfig({ env: { id: ms }, pretrain: { labels: 'played' } });
+    const { labels: _l, ...noLabels } = cfg.pretrain;
+    expect(baseModelDir({ ...cfg, pretrain: noLabels as typeof cfg.pretrain })).toBe(played);
   });
 });
